@@ -1,0 +1,38 @@
+/** Requests and responses as they travel between channels and the broker [WIRE, 10-eps-server §2]. */
+import type { JsonObject } from './json.js';
+
+export interface EpsRequest {
+  /** `<operator>.<method>` as given by the original caller. */
+  method: string;
+  params: JsonObject;
+  /** The addressed ID (see address.ts); drives routing and permissions. */
+  id: string;
+}
+
+export interface EpsError {
+  code: number;
+  message: string;
+  /** Absent: no data at all; null/{}: "empty" data as produced by the original. */
+  data?: JsonObject | null;
+}
+
+export interface EpsResponse {
+  id: string | null;
+  /** Absent: no result; null: explicit empty result (local `_connectionRequest`). */
+  result?: JsonObject | null;
+  error?: EpsError;
+}
+
+/** Stable numeric codes used in responses and errors. */
+export const ErrorCodes = {
+  parse: -32700,
+  invalidRequest: -32600,
+  methodNotFound: -32601,
+  invalidParams: -32602,
+  internal: -32603,
+  brokerError: 1,
+  permissionDenied: 403,
+  notFound: 404,
+  channelError: 500,
+  reverseStreamBrokerError: -100,
+} as const;
