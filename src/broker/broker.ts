@@ -1,0 +1,159 @@
+/**
+ * The message broker: authenticates the hop (`_client`), checks permissions, answers internal methods and
+ * hands requests to the first channel that can deliver them [WIRE, 10-eps-server §4].
+ *
+ * Differences from the original (its weak points S1, B1):
+ * - the `method` field must name the same operator and method as the addressed ID, so the permission check
+ *   always covers the method actually delivered;
+ * - loop detection only tracks requests this node relays for others (received from a peer, addressed to a
+ *   third operator), so concurrent calls that reuse a local id (say `1`) never collide.
+ */
+import { InvalidAddressError, parseAddress, type Address } from '../core/address.js';
+import type { JsonObject } from '../core/json.js';
+import { ErrorCodes, type EpsRequest, type EpsResponse } from '../core/messages.js';
+import { logger } from '../core/log.js';
+import type { Directory } from '../directory/directory.js';
+import { canCall } from '../directory/permissions.js';
+import type { Channel } from '../channels/channel.js';
+import { BrokerError } from './errors.js';
+import { directoryMethod, parseConnectionRequest, ping } from './internal-methods.js';
+
+const log = logger('broker');
+
+/** Upper bound on requests being relayed at once (the loop-detection table is bounded too). */
+export const MAX_RELAYED_IN_FLIGHT = 10_000;
+
+export interface ClientRef {
+  name: string;
+}
+
+export class Broker {
+  private readonly channels: Channel[] = [];
+  private readonly relaying = new Set<string>();
+
+  constructor(
+    readonly ownName: string,
+    readonly directory: Directory,
+  ) {}
+
+  register(channel: Channel): void {
+    if (this.channels.some((c) => c.type === channel.type)) {
+      throw new Error(`channel of same type already exists: ${channel.type}`);
+    }
+    this.channels.push(channel);
+  }
+
+  get registered(): readonly Channel[] {
+    return this.channels;
+  }
+
+  async deliver(request: EpsRequest, client: ClientRef | undefined): Promise<EpsResponse | null> {
+    if (!client) throw new BrokerError('client info missing');
+    const callerEntry = this.directory.entry(client.name);
+    if (!callerEntry) {
+      throw new BrokerError(
+        `error retrieving directory entry for client '${client.name}': no directory entry found`,
+      );
+    }
+    const own = this.directory.entry(this.ownName);
+    if (!own) throw new BrokerError('error retrieving own entry: no directory entry found');
+
+    // The receiver's view of the caller always wins; nothing a caller sends can claim another identity.
+    const params: JsonObject = request.params;
+    delete params._caller;
+    params._client = { name: client.name, entry: callerEntry as unknown as JsonObject };
+
+    let address: Address;
+    try {
+      address = parseAddress(request.id);
+    } catch (e) {
+      if (e instanceof InvalidAddressError) throw new BrokerError('error parsing address: invalid ID format');
+      throw e;
+    }
+    if (request.method !== `${address.operator}.${address.method}`) {
+      throw new BrokerError(`method '${request.method}' does not match the addressed ID '${request.id}'`);
+    }
+    if (!this.directory.entry(address.operator)) {
+      throw new BrokerError(
+        `error retrieving directory entry for recipient '${address.operator}': no directory entry found`,
+      );
+    }
+
+    if (own.name !== callerEntry.name && !canCall(callerEntry, own, address.method)) {
+      return {
+        id: request.id,
+        error: {
+          code: ErrorCodes.permissionDenied,
+          message: `Permission denied for method '${address.method}' and client '${client.name}'`,
+        },
+      };
+    }
+
+    const relayed = client.name !== this.ownName && address.operator !== this.ownName;
+    if (relayed) {
+      if (this.relaying.has(request.id)) {
+        throw new BrokerError(`request ${request.id} is already being processed (maybe a delivery loop)`);
+      }
+      if (this.relaying.size >= MAX_RELAYED_IN_FLIGHT)
+        throw new BrokerError('too many relayed requests in flight');
+      this.relaying.add(request.id);
+    }
+    try {
+      if (address.operator === this.ownName) {
+        const internal = await this.internal(request, address, own);
+        if (internal !== undefined) return internal;
+      }
+      return await this.toChannel(request, address);
+    } finally {
+      if (relayed) this.relaying.delete(request.id);
+    }
+  }
+
+  /** Internal methods; `undefined` means "not internal, go on to the channels". */
+  private async internal(
+    request: EpsRequest,
+    address: Address,
+    own: import('../directory/entry.js').DirectoryEntry,
+  ): Promise<EpsResponse | null | undefined> {
+    try {
+      switch (address.method) {
+        case '_ping':
+          return ping(request, address, own);
+        case '_directory':
+          return directoryMethod(request, address, this.directory);
+        case '_connectionRequest': {
+          const cr = parseConnectionRequest(request.params);
+          for (const ch of this.channels) {
+            if (ch.handleConnectionRequest && (await ch.handleConnectionRequest(cr))) return null;
+          }
+          throw new Error('no channel accepted the request');
+        }
+        default:
+          return undefined;
+      }
+    } catch (e) {
+      throw new BrokerError(`error handling internal request: ${(e as Error).message}`);
+    }
+  }
+
+  private async toChannel(request: EpsRequest, address: Address): Promise<EpsResponse | null> {
+    for (let i = 0; i < this.channels.length; i++) {
+      const channel = this.channels[i]!;
+      if (!channel.canDeliverTo(address)) continue;
+      try {
+        return await channel.deliver(request, address);
+      } catch (e) {
+        const cause = (e as Error).message;
+        log.debug('channel delivery failed', { channel: channel.type, id: request.id, cause });
+        return {
+          id: request.id,
+          error: {
+            code: ErrorCodes.channelError,
+            message: `Channel ${i} encountered an error delivering the message: ${cause}`,
+          },
+        };
+      }
+    }
+    throw new BrokerError('no channel can deliver this request');
+  }
+}

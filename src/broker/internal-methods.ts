@@ -1,0 +1,93 @@
+/** Methods every eps answers itself: `_ping`, `_directory`, `_connectionRequest` [WIRE, 10-eps-server §4.3]. */
+import type { Address } from '../core/address.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
+import type { EpsRequest, EpsResponse } from '../core/messages.js';
+import { rfc3339Local } from '../core/time.js';
+import { VERSION } from '../core/version.js';
+import type { Directory, EntryQuery } from '../directory/directory.js';
+import type { DirectoryEntry } from '../directory/entry.js';
+import type { ConnectionRequest } from '../channels/channel.js';
+
+export class InternalMethodError extends Error {}
+
+function toJson(value: unknown): JsonObject {
+  return value as unknown as JsonObject;
+}
+
+export function ping(request: EpsRequest, address: Address, own: DirectoryEntry): EpsResponse {
+  return {
+    id: address.localId,
+    result: {
+      version: VERSION,
+      timestamp: rfc3339Local(),
+      params: request.params,
+      serverInfo: toJson(own),
+    },
+  };
+}
+
+function formError(field: string, reason: string): InternalMethodError {
+  return new InternalMethodError(`invalid input data: ${field}(${reason})`);
+}
+
+export function directoryQuery(params: JsonObject): EntryQuery {
+  const query: EntryQuery = {};
+  for (const key of ['group', 'operator'] as const) {
+    const v = params[key];
+    if (v === undefined || v === null || v === '') continue;
+    if (typeof v !== 'string') throw formError(key, 'expected a string');
+    query[key] = v;
+  }
+  const channels = params.channels;
+  if (channels !== undefined && channels !== null) {
+    // Original quirk kept: a non-list value becomes an empty list and therefore matches nothing.
+    if (!Array.isArray(channels)) query.channels = [];
+    else {
+      for (const c of channels) if (typeof c !== 'string') throw formError('channels', 'not a string');
+      query.channels = channels as string[];
+    }
+  }
+  return query;
+}
+
+export function directoryMethod(request: EpsRequest, address: Address, directory: Directory): EpsResponse {
+  const entries = directory.entries(directoryQuery(request.params));
+  return {
+    id: address.localId,
+    result: { entries: toJson(entries) as unknown as JsonValue[] } as JsonObject,
+  };
+}
+
+/** Standard base64 with padding only (Go's StdEncoding); reports the first bad byte like Go does. */
+export function decodeStdBase64(value: string): Buffer {
+  if (value.length % 4 !== 0) {
+    throw formError('token', `illegal base64 data at input byte ${value.length - (value.length % 4)}`);
+  }
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!;
+    const ok = /[A-Za-z0-9+/]/.test(c) || (c === '=' && i >= value.length - 2 && /^=*$/.test(value.slice(i)));
+    if (!ok) throw formError('token', `illegal base64 data at input byte ${i}`);
+  }
+  return Buffer.from(value, 'base64');
+}
+
+export function parseConnectionRequest(params: JsonObject): ConnectionRequest {
+  const str = (key: string): string => {
+    const v = params[key];
+    if (typeof v !== 'string' || v === '')
+      throw formError(key, v === undefined ? 'is required' : 'expected a string');
+    return v;
+  };
+  const channel = str('channel');
+  const endpoint = str('endpoint');
+  const token = decodeStdBase64(str('token'));
+  const client = params.client;
+  if (!isJsonObject(client)) throw formError('client', 'not a map');
+  if (typeof client.name !== 'string')
+    throw formError('client', 'invalid input data: name(expected a string)');
+  const entry = client.entry;
+  if (!isJsonObject(entry) || typeof entry.name !== 'string' || !Array.isArray(entry.channels)) {
+    throw formError('client', 'invalid input data: entry(not a valid directory entry)');
+  }
+  return { channel, endpoint, token, client };
+}

@@ -1,0 +1,33 @@
+/** The contract between the broker and its channels (ways in and out of an eps server). */
+import type { Address } from '../core/address.js';
+import type { EpsRequest, EpsResponse } from '../core/messages.js';
+import type { JsonObject } from '../core/json.js';
+
+export const CHANNEL_TYPES = [
+  'stdout',
+  'jsonrpc_client',
+  'jsonrpc_server',
+  'grpc_client',
+  'grpc_server',
+] as const;
+export type ChannelType = (typeof CHANNEL_TYPES)[number];
+
+/** Validated params of `_connectionRequest` [WIRE, 10-eps-server §2.6]. */
+export interface ConnectionRequest {
+  channel: string;
+  endpoint: string;
+  token: Buffer;
+  client: JsonObject;
+}
+
+export interface Channel {
+  readonly type: ChannelType;
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /** Whether this channel would deliver a request with this address (first "yes" wins). */
+  canDeliverTo(address: Address): boolean;
+  /** Delivers; `null` means "delivered, no response" (e.g. stdout). Throws on failure. */
+  deliver(request: EpsRequest, address: Address): Promise<EpsResponse | null>;
+  /** Only the gRPC server channel takes connection requests; returns false when not its channel. */
+  handleConnectionRequest?(request: ConnectionRequest): Promise<boolean>;
+}

@@ -1,0 +1,125 @@
+/**
+ * `grpc_client` channel: delivers requests to other operators' public gRPC servers [10-eps-server §6.4].
+ * Unlike the original, sessions are pooled per peer and reused, reconnect with backoff, and every call has
+ * a deadline. Peers reachable only through a proxy are dialled through a P2P tunnel (see p2p/).
+ */
+import type { Address } from '../core/address.js';
+import type { EpsRequest, EpsResponse } from '../core/messages.js';
+import { logger } from '../core/log.js';
+import type { Directory } from '../directory/directory.js';
+import { grpcServerSettings } from '../directory/permissions.js';
+import { decodeResponse, encodeRequest } from '../grpc/codec.js';
+import { dialTls, type DialResult } from '../grpc/dial.js';
+import { PeerPool, type PooledSession } from '../grpc/peer-pool.js';
+import { GrpcError, Status } from '../grpc/status.js';
+import { parseHostPort } from '../net/host-port.js';
+import { loadTls, type LoadedTls, type TlsConfig } from '../tls/options.js';
+import type { Channel } from './channel.js';
+import { fromWireResponse } from './grpc-convert.js';
+
+const log = logger('grpc-client');
+
+export const DEFAULT_CALL_TIMEOUT_S = 30;
+export const DEFAULT_CONNECT_TIMEOUT_S = 10;
+
+export interface GrpcClientConfig {
+  tls: TlsConfig;
+  useProxy?: boolean | undefined;
+  call_timeout?: number | undefined;
+  connect_timeout?: number | undefined;
+}
+
+/** Opens a TLS connection to `peer` through its proxy (P2P); provided by the P2P module. */
+export type ProxyDialer = (peer: string, proxy: string, deadline: number) => Promise<DialResult>;
+
+export class GrpcClientChannel implements Channel {
+  readonly type = 'grpc_client' as const;
+  readonly tls: LoadedTls;
+  readonly pool = new PeerPool();
+  private readonly callTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  private proxyDialer?: ProxyDialer;
+
+  constructor(
+    private readonly ownName: string,
+    private readonly directory: Directory,
+    private readonly config: GrpcClientConfig,
+  ) {
+    this.tls = loadTls(config.tls);
+    this.callTimeoutMs = (config.call_timeout ?? DEFAULT_CALL_TIMEOUT_S) * 1000;
+    this.connectTimeoutMs = (config.connect_timeout ?? DEFAULT_CONNECT_TIMEOUT_S) * 1000;
+  }
+
+  setProxyDialer(dialer: ProxyDialer): void {
+    this.proxyDialer = dialer;
+  }
+
+  async open(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.pool.closeAll();
+  }
+
+  canDeliverTo(address: Address): boolean {
+    if (address.operator === this.ownName) return false;
+    const entry = this.directory.entry(address.operator);
+    const server = entry && grpcServerSettings(entry);
+    return server !== undefined && !server.internal && server.proxy !== this.ownName;
+  }
+
+  /** A session to `peer`, direct or through its proxy; shared by calls and reverse streams. */
+  async session(peer: string, deadline: number): Promise<PooledSession> {
+    const entry = this.directory.entry(peer);
+    const server = entry && grpcServerSettings(entry);
+    if (!server) throw new Error('cannot deliver gRPC request: recipient does not have a gRPC server');
+    if (server.proxy) {
+      if (this.config.useProxy === false) {
+        throw new Error('destination is only reachable via proxy but proxying is disabled');
+      }
+      const dialer = this.proxyDialer;
+      if (!dialer) throw new Error('destination is only reachable via proxy but no P2P dialer is configured');
+      return this.pool.get(
+        peer,
+        `proxy:${server.proxy}`,
+        () => dialer(peer, server.proxy, deadline),
+        deadline,
+      );
+    }
+    const { host, port } = parseHostPort(server.address);
+    const connect = (): Promise<DialResult> =>
+      dialTls({
+        peer,
+        tls: this.tls,
+        lookup: (n) => this.directory.entry(n),
+        timeoutMs: Math.min(this.connectTimeoutMs, Math.max(1, deadline - Date.now())),
+        host,
+        port,
+      });
+    return this.pool.get(peer, `direct:${server.address}`, connect, deadline);
+  }
+
+  async deliver(request: EpsRequest, address: Address): Promise<EpsResponse> {
+    const deadline = Date.now() + this.callTimeoutMs;
+    const payload = encodeRequest({
+      method: request.method,
+      params: request.params,
+      id: request.id,
+      clientName: this.ownName,
+    });
+    let pooled: PooledSession;
+    try {
+      pooled = await this.session(address.operator, deadline);
+    } catch (e) {
+      if (e instanceof Error && /^(cannot deliver|destination is only)/.test(e.message)) throw e;
+      const err = new GrpcError(Status.UNAVAILABLE, `connection error: ${(e as Error).message}`);
+      throw new Error(`error sending request: error performing gRPC call: ${err.message}`);
+    }
+    try {
+      const reply = await pooled.session.unary('/EPS/Call', payload, Math.max(1, deadline - Date.now()));
+      return fromWireResponse(decodeResponse(reply));
+    } catch (e) {
+      log.debug('gRPC call failed', { peer: address.operator, error: (e as Error).message });
+      throw new Error(`error sending request: error performing gRPC call: ${(e as Error).message}`);
+    }
+  }
+}

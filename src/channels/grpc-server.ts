@@ -1,0 +1,107 @@
+/**
+ * `grpc_server` channel: accepts `Call`s from pinned peers and hands them to the broker
+ * [WIRE, 10-eps-server §6.3, §7.5]. Reverse streams and P2P sockets are attached by the modules in
+ * reverse/ and p2p/.
+ */
+import type { Address } from '../core/address.js';
+import type { EpsRequest, EpsResponse } from '../core/messages.js';
+import { logger } from '../core/log.js';
+import type { Broker } from '../broker/broker.js';
+import { decodeRequest, encodeResponse } from '../grpc/codec.js';
+import { GrpcServer, type CallContext, type GrpcHandlers } from '../grpc/server.js';
+import { GrpcError, Status } from '../grpc/status.js';
+import { pinnedIdentities, selectIdentity } from '../tls/identity.js';
+import { loadTls, type TlsConfig } from '../tls/options.js';
+import type { Channel, ConnectionRequest } from './channel.js';
+import { toWireResponse } from './grpc-convert.js';
+
+const log = logger('grpc-server');
+
+export const DEFAULT_GRPC_BIND = 'localhost:4444';
+
+export interface GrpcServerConfig {
+  bind_address?: string | undefined;
+  tls: TlsConfig;
+}
+
+/** Optional parts plugged in by later modules (reverse streams, P2P). */
+export interface GrpcServerExtensions {
+  handlers?: Partial<GrpcHandlers>;
+  canDeliverTo?: (address: Address) => boolean;
+  deliver?: (request: EpsRequest, address: Address) => Promise<EpsResponse>;
+  handleConnectionRequest?: (request: ConnectionRequest, server: GrpcServer) => Promise<boolean>;
+}
+
+export class GrpcServerChannel implements Channel {
+  readonly type = 'grpc_server' as const;
+  readonly grpc: GrpcServer;
+  private readonly bindAddress: string;
+
+  constructor(
+    private readonly broker: Broker,
+    config: GrpcServerConfig,
+    private readonly ext: GrpcServerExtensions = {},
+    attachFilter?: (server: GrpcServer) => void,
+  ) {
+    this.bindAddress = config.bind_address || DEFAULT_GRPC_BIND;
+    const tls = loadTls(config.tls);
+    this.grpc = new GrpcServer({
+      tls,
+      verifyClient: config.tls.verify_client ?? true,
+      identify: (cert) => pinnedIdentities(cert, (n) => broker.directory.entry(n)),
+      handlers: {
+        unary: { '/EPS/Call': (p, ctx) => this.onCall(p, ctx), ...ext.handlers?.unary },
+        bidi: { ...ext.handlers?.bidi },
+      },
+    });
+    attachFilter?.(this.grpc);
+  }
+
+  async open(): Promise<void> {
+    const addr = await this.grpc.listen(this.bindAddress);
+    log.info('gRPC server listening', { address: `${addr.address}:${addr.port}` });
+  }
+
+  async close(): Promise<void> {
+    await this.grpc.close();
+  }
+
+  canDeliverTo(address: Address): boolean {
+    return this.ext.canDeliverTo?.(address) ?? false;
+  }
+
+  async deliver(request: EpsRequest, address: Address): Promise<EpsResponse> {
+    if (!this.ext.deliver) throw new Error('client disconnected');
+    return this.ext.deliver(request, address);
+  }
+
+  async handleConnectionRequest(request: ConnectionRequest): Promise<boolean> {
+    if (request.channel !== 'grpc_server' || !this.ext.handleConnectionRequest) return false;
+    return this.ext.handleConnectionRequest(request, this.grpc);
+  }
+
+  private async onCall(payload: Buffer, ctx: CallContext): Promise<Uint8Array> {
+    let wire;
+    try {
+      wire = decodeRequest(payload);
+    } catch (e) {
+      throw new GrpcError(Status.INTERNAL, `error decoding request: ${(e as Error).message}`);
+    }
+    const identity = selectIdentity(ctx.identities, wire.clientName);
+    if (!identity) throw new GrpcError(Status.UNKNOWN, 'no matching client');
+    let outcome: EpsResponse | null;
+    try {
+      outcome = await this.broker.deliver(
+        { method: wire.method, params: wire.params, id: wire.id },
+        { name: identity.name },
+      );
+    } catch (e) {
+      throw new GrpcError(Status.UNKNOWN, `error handling gRPC request: ${(e as Error).message}`);
+    }
+    try {
+      return encodeResponse(toWireResponse(wire.id, outcome));
+    } catch (e) {
+      throw new GrpcError(Status.UNKNOWN, `error serializing response: ${(e as Error).message}`);
+    }
+  }
+}

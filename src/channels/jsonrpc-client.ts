@@ -1,0 +1,52 @@
+/**
+ * `jsonrpc_client` channel: delivers requests for the local operator to the operator's backend
+ * [WIRE, 10-eps-server §6.2]. The backend sees the method after the last dot, the full addressed ID as
+ * JSON-RPC id, and params including `_client`.
+ */
+import type { Address } from '../core/address.js';
+import type { EpsRequest, EpsResponse } from '../core/messages.js';
+import { JsonRpcClient, wrapValue, type JsonRpcClientConfig } from '../jsonrpc/client.js';
+import type { Channel } from './channel.js';
+
+export class JsonRpcClientChannel implements Channel {
+  readonly type = 'jsonrpc_client' as const;
+  private readonly client: JsonRpcClient;
+
+  constructor(
+    private readonly ownName: string,
+    config: JsonRpcClientConfig,
+  ) {
+    this.client = new JsonRpcClient(config);
+  }
+
+  async open(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+
+  canDeliverTo(address: Address): boolean {
+    return address.operator === this.ownName;
+  }
+
+  async deliver(request: EpsRequest): Promise<EpsResponse> {
+    const dot = request.method.lastIndexOf('.');
+    if (dot < 0) throw new Error('invalid method name');
+    const method = request.method.slice(dot + 1);
+    let reply;
+    try {
+      reply = await this.client.call(method, request.params, request.id);
+    } catch (e) {
+      throw new Error(`error calling JSON-RPC server: ${(e as Error).message}`);
+    }
+    const response: EpsResponse = { id: reply.id };
+    const result = wrapValue(reply.result);
+    if (result !== undefined) response.result = result;
+    if (reply.error) {
+      response.error = { code: reply.error.code, message: reply.error.message };
+      const data = wrapValue(reply.error.data);
+      if (data !== undefined) response.error.data = data;
+    }
+    return response;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * `jsonrpc_server` channel: the local gateway. Local applications POST JSON-RPC requests; the gateway turns
+ * them into addressed requests from the own operator and maps the broker's outcome back
+ * [WIRE, 10-eps-server §5.5].
+ */
+import { logger } from '../core/log.js';
+import type { EpsResponse } from '../core/messages.js';
+import type { Broker } from '../broker/broker.js';
+import { BrokerError } from '../broker/errors.js';
+import { unwrapValue } from '../jsonrpc/client.js';
+import { extractRequest } from '../jsonrpc/extract.js';
+import { JsonHttpServer, type HttpServerConfig, type IncomingJson } from '../jsonrpc/http-server.js';
+import { denormaliseId, normaliseId } from '../jsonrpc/ids.js';
+import { buildResponse, sendJson, sendJsonRpc } from '../jsonrpc/write.js';
+import type { Channel } from './channel.js';
+import type { ConnectionFilter } from '../jsonrpc/http-server.js';
+
+const log = logger('gateway');
+
+export class JsonRpcServerChannel implements Channel {
+  readonly type = 'jsonrpc_server' as const;
+  readonly http: JsonHttpServer;
+
+  constructor(
+    private readonly broker: Broker,
+    config: HttpServerConfig,
+    filter?: ConnectionFilter,
+  ) {
+    this.http = new JsonHttpServer(config, (incoming) => this.handle(incoming), filter);
+  }
+
+  async open(): Promise<void> {
+    const addr = await this.http.listen();
+    log.info('JSON-RPC gateway listening', { address: `${addr.address}:${addr.port}` });
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+
+  canDeliverTo(): boolean {
+    return false;
+  }
+
+  async deliver(): Promise<null> {
+    return null;
+  }
+
+  private async handle({ req, res, body }: IncomingJson): Promise<void> {
+    const extracted = extractRequest(req.headers['content-type'], body);
+    if (!extracted.ok) {
+      sendJson(res, extracted.status, extracted.body);
+      return;
+    }
+    const { method, params } = extracted.request;
+    const localId = normaliseId(extracted.request.id);
+    const replyId = denormaliseId(localId);
+    const own = this.broker.directory.entry(this.broker.ownName);
+    if (!own) {
+      sendJsonRpc(res, buildResponse(undefined, { code: -32603, message: 'internal error' }, replyId));
+      return;
+    }
+    let outcome: EpsResponse | null;
+    try {
+      outcome = await this.broker.deliver(
+        { method, params, id: `${method}(${localId})` },
+        { name: this.broker.ownName },
+      );
+    } catch (e) {
+      if (!(e instanceof BrokerError))
+        log.error('unexpected broker failure', { error: (e as Error).message });
+      sendJsonRpc(
+        res,
+        buildResponse(undefined, { code: 1, message: (e as Error).message, data: {} }, replyId),
+      );
+      return;
+    }
+    if (outcome === null) {
+      sendJsonRpc(res, buildResponse({ message: 'submitted' }, undefined, replyId));
+      return;
+    }
+    if (outcome.error) {
+      const { code, message } = outcome.error;
+      const data = outcome.error.data === undefined ? null : unwrapValue(outcome.error.data);
+      sendJsonRpc(res, buildResponse(undefined, { code, message, data: data ?? null }, replyId));
+      return;
+    }
+    const result = outcome.result === undefined ? null : unwrapValue(outcome.result);
+    sendJsonRpc(res, buildResponse(result ?? null, undefined, replyId));
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * `json` directory backend: unsigned change records from local files (a file, or every `*.json` file of a
+ * folder in name order), for tests and development [20-service-directory §9.2]. Instead of re-reading all
+ * files on every lookup as the original did, files are checked for changes once a second and the entries
+ * rebuilt when they change; a broken file keeps the last good state (and is logged).
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { logger } from '../core/log.js';
+import { applyRecords, normaliseChangeRecords } from '../records/index.js';
+import type { Directory, EntryQuery } from './directory.js';
+import { EntryMap } from './directory.js';
+import type { DirectoryEntry, SignedChangeRecord } from './entry.js';
+
+const log = logger('json-directory');
+
+export const RELOAD_CHECK_MS = 1000;
+
+export class JsonDirectoryError extends Error {}
+
+export class JsonDirectory implements Directory {
+  private readonly map = new EntryMap();
+  private fingerprint = '';
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly path: string) {}
+
+  async start(): Promise<void> {
+    this.reload(true);
+    this.timer = setInterval(() => this.reload(false), RELOAD_CHECK_MS);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  entry(name: string): DirectoryEntry | undefined {
+    return this.map.entry(name);
+  }
+
+  entries(query?: EntryQuery): DirectoryEntry[] {
+    return this.map.entries(query);
+  }
+
+  onChange(listener: () => void): void {
+    this.map.onChange(listener);
+  }
+
+  private files(): string[] {
+    let st;
+    try {
+      st = statSync(this.path);
+    } catch (e) {
+      throw new JsonDirectoryError(
+        `error retrieving records path info for '${this.path}': ${(e as NodeJS.ErrnoException).code}`,
+      );
+    }
+    if (!st.isDirectory()) return [this.path];
+    return readdirSync(this.path)
+      .filter((n) => n.endsWith('.json'))
+      .sort()
+      .map((n) => join(this.path, n))
+      .filter((p) => statSync(p).isFile());
+  }
+
+  private reload(initial: boolean): void {
+    try {
+      const files = this.files();
+      const fp = files.map((f) => `${f}:${statSync(f).mtimeMs}:${statSync(f).size}`).join('|');
+      if (fp === this.fingerprint) return;
+      const entries = new Map<string, DirectoryEntry>();
+      for (const file of files) applyRecords(entries, this.readFile(file));
+      this.fingerprint = fp;
+      this.map.replace(entries);
+      if (!initial) log.info('directory files changed, entries reloaded', { entries: entries.size });
+    } catch (e) {
+      if (initial) throw e;
+      log.error('cannot reload directory files, keeping the last good state', {
+        error: (e as Error).message,
+      });
+    }
+  }
+
+  private readFile(file: string): SignedChangeRecord[] {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new JsonDirectoryError(`cannot read directory file '${file}': ${(e as Error).message}`);
+    }
+    const records = (raw as { records?: unknown } | null)?.records;
+    if (!Array.isArray(records))
+      throw new JsonDirectoryError(`directory file '${file}' has no "records" list`);
+    try {
+      return normaliseChangeRecords(records).map((record) => ({
+        parent_hash: '',
+        hash: '',
+        signature: null,
+        record,
+      }));
+    } catch (e) {
+      throw new JsonDirectoryError(`invalid record in '${file}': ${(e as Error).message}`);
+    }
+  }
+}

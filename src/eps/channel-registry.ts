@@ -1,0 +1,39 @@
+/** Channel types by settings `type`; adding a channel kind means adding a file and one line here. */
+import type { Broker } from '../broker/broker.js';
+import type { Channel } from '../channels/channel.js';
+import { GrpcClientChannel, type GrpcClientConfig } from '../channels/grpc-client.js';
+import { GrpcServerChannel, type GrpcServerConfig } from '../channels/grpc-server.js';
+import { JsonRpcClientChannel } from '../channels/jsonrpc-client.js';
+import { JsonRpcServerChannel } from '../channels/jsonrpc-server.js';
+import { StdoutChannel } from '../channels/stdout.js';
+import type { Directory } from '../directory/directory.js';
+import type { JsonRpcClientConfig } from '../jsonrpc/client.js';
+import type { HttpServerConfig } from '../jsonrpc/http-server.js';
+
+export type ChannelItem =
+  | { name: string; type: 'stdout'; settings: Record<string, never> | object }
+  | { name: string; type: 'jsonrpc_client'; settings: JsonRpcClientConfig }
+  | { name: string; type: 'jsonrpc_server'; settings: HttpServerConfig }
+  | { name: string; type: 'grpc_client'; settings: GrpcClientConfig }
+  | { name: string; type: 'grpc_server'; settings: GrpcServerConfig };
+
+export interface ChannelContext {
+  ownName: string;
+  broker: Broker;
+  directory: Directory;
+}
+
+export function createChannel(item: ChannelItem, ctx: ChannelContext): Channel {
+  switch (item.type) {
+    case 'stdout':
+      return new StdoutChannel(ctx.ownName);
+    case 'jsonrpc_client':
+      return new JsonRpcClientChannel(ctx.ownName, item.settings);
+    case 'jsonrpc_server':
+      return new JsonRpcServerChannel(ctx.broker, item.settings);
+    case 'grpc_client':
+      return new GrpcClientChannel(ctx.ownName, ctx.directory, item.settings);
+    case 'grpc_server':
+      return new GrpcServerChannel(ctx.broker, item.settings);
+  }
+}

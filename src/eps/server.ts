@@ -1,0 +1,79 @@
+/**
+ * Assembles one eps server from validated settings: directory, broker, channels (in settings order, which
+ * is the broker's delivery order) and the optional metrics endpoint; opens and closes them in order.
+ */
+import { logger } from '../core/log.js';
+import { Broker } from '../broker/broker.js';
+import type { Channel } from '../channels/channel.js';
+import type { Directory } from '../directory/directory.js';
+import { createChannel, type ChannelItem } from './channel-registry.js';
+import { createDirectory, type DirectorySettings } from './directory-registry.js';
+import { MetricsServer } from './metrics.js';
+
+const log = logger('eps');
+
+export interface EpsServerSettings {
+  name: string;
+  directory: DirectorySettings;
+  channels: ChannelItem[];
+  metrics?: { bind_address: string } | undefined;
+}
+
+export class EpsServer {
+  readonly directory: Directory;
+  readonly broker: Broker;
+  readonly channels: Channel[] = [];
+  private metrics?: MetricsServer;
+  private opened: Channel[] = [];
+
+  constructor(readonly settings: EpsServerSettings) {
+    this.directory = createDirectory(settings.name, settings.directory);
+    this.broker = new Broker(settings.name, this.directory);
+    for (const item of settings.channels) {
+      let channel: Channel;
+      try {
+        log.debug(`Initializing channel '${item.name}' of type '${item.type}'`);
+        channel = createChannel(item, {
+          ownName: settings.name,
+          broker: this.broker,
+          directory: this.directory,
+        });
+      } catch (e) {
+        throw new Error(`error initializing channel '${item.name}': ${(e as Error).message}`);
+      }
+      this.broker.register(channel);
+      this.channels.push(channel);
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.directory.start();
+    for (let i = 0; i < this.channels.length; i++) {
+      const channel = this.channels[i]!;
+      try {
+        await channel.open();
+      } catch (e) {
+        await this.stop();
+        throw new Error(`error opening channel ${i}: ${(e as Error).message}`);
+      }
+      this.opened.push(channel);
+    }
+    if (this.settings.metrics) {
+      this.metrics = new MetricsServer(this.settings.metrics.bind_address);
+      await this.metrics.start();
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const channel of this.opened.reverse()) {
+      try {
+        await channel.close();
+      } catch (e) {
+        log.error('error closing channel', { channel: channel.type, error: (e as Error).message });
+      }
+    }
+    this.opened = [];
+    await this.metrics?.stop();
+    await this.directory.close();
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Opens the TLS connection to a peer's gRPC server and checks who answered: the certificate must carry the
+ * intended operator name as DNS SAN (standard host-name check) AND be pinned in the directory for exactly
+ * that operator (this binding was missing in the original, 10-eps-server §16 S6).
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { baseContextOptions, type LoadedTls } from '../tls/options.js';
+import { pinnedIdentities, type PeerIdentity } from '../tls/identity.js';
+import type { DirectoryEntry } from '../directory/entry.js';
+
+export interface DialResult {
+  socket: tls.TLSSocket;
+  /** All pinned identities of the server certificate (used on reverse streams). */
+  identities: PeerIdentity[];
+}
+
+export interface DialOptions {
+  peer: string;
+  tls: LoadedTls;
+  lookup: (name: string) => DirectoryEntry | undefined;
+  timeoutMs: number;
+  /** A connected raw socket to run TLS over (P2P); otherwise `host`/`port` are dialled. */
+  socket?: Duplex;
+  host?: string;
+  port?: number;
+}
+
+export class DialError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DialError';
+  }
+}
+
+export function dialTls(opts: DialOptions): Promise<DialResult> {
+  return new Promise((resolve, reject) => {
+    let identities: PeerIdentity[] = [];
+    const base: tls.ConnectionOptions = {
+      ...baseContextOptions(opts.tls),
+      servername: opts.peer,
+      ALPNProtocols: ['h2'],
+      checkServerIdentity: (_host, cert) => {
+        const err = tls.checkServerIdentity(opts.peer, cert);
+        if (err) return err;
+        identities = pinnedIdentities(cert, opts.lookup);
+        if (!identities.some((i) => i.name === opts.peer)) {
+          return new DialError(`server certificate is not pinned for operator '${opts.peer}'`);
+        }
+        return undefined;
+      },
+    };
+    if (opts.tls.settings.insecure_skip_verify) base.rejectUnauthorized = false;
+    const socket = opts.socket
+      ? tls.connect({ ...base, socket: opts.socket })
+      : tls.connect({ ...base, host: opts.host, port: opts.port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new DialError(`TLS connection to '${opts.peer}' not established within ${opts.timeoutMs} ms`));
+    }, opts.timeoutMs);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      if (socket.alpnProtocol !== 'h2') {
+        socket.destroy();
+        reject(new DialError(`peer '${opts.peer}' did not negotiate HTTP/2`));
+        return;
+      }
+      socket.removeAllListeners('error');
+      resolve({ socket, identities });
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new DialError(err.message));
+    });
+  });
+}
+
+/** Plain TCP connect with a timeout (used for P2P connections to the proxy). */
+export function connectTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new DialError(`connection to ${host}:${port} not established within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new DialError(err.message));
+    });
+  });
+}

@@ -1,0 +1,63 @@
+/** gRPC length-prefixed message framing: 1 flag byte (0 = uncompressed) + 4-byte big-endian length. */
+import { GrpcError, Status } from './status.js';
+
+/** Default and original limit for one message [WIRE, 10-eps-server §7.3]. */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+export function frame(payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(5 + payload.length);
+  out[0] = 0;
+  out.writeUInt32BE(payload.length, 1);
+  out.set(payload, 5);
+  return out;
+}
+
+/** Incremental parser; push chunks, get whole messages. Rejects oversized and compressed messages. */
+export class MessageReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  constructor(private readonly maxBytes = MAX_MESSAGE_BYTES) {}
+
+  push(chunk: Buffer): Buffer[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const out: Buffer[] = [];
+    for (;;) {
+      if (this.buffered < 5) break;
+      const head = this.peek(5);
+      if (head[0] !== 0) throw new GrpcError(Status.UNIMPLEMENTED, 'compressed messages are not supported');
+      const len = head.readUInt32BE(1);
+      if (len > this.maxBytes) {
+        throw new GrpcError(
+          Status.RESOURCE_EXHAUSTED,
+          `grpc: received message larger than max (${len} vs. ${this.maxBytes})`,
+        );
+      }
+      if (this.buffered < 5 + len) break;
+      const all = this.take(5 + len);
+      out.push(all.subarray(5));
+    }
+    return out;
+  }
+
+  get pendingBytes(): number {
+    return this.buffered;
+  }
+
+  private peek(n: number): Buffer {
+    if (this.chunks[0]!.length >= n) return this.chunks[0]!;
+    const joined = Buffer.concat(this.chunks);
+    this.chunks = [joined];
+    return joined;
+  }
+
+  private take(n: number): Buffer {
+    const joined = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    const out = joined.subarray(0, n);
+    const rest = joined.subarray(n);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.buffered = rest.length;
+    return out;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Pool of gRPC sessions, one per peer operator, reused across calls (HTTP/2 multiplexing). A broken session
+ * is replaced on the next call; repeated connection failures back off exponentially (with jitter) so an
+ * unreachable peer is not hammered, while a call still waits for the next attempt within its deadline.
+ */
+import { logger } from '../core/log.js';
+import { GrpcSession } from './client.js';
+import type { DialResult } from './dial.js';
+import type { PeerIdentity } from '../tls/identity.js';
+
+const log = logger('grpc-pool');
+
+export const BACKOFF_INITIAL_MS = 100;
+export const BACKOFF_MAX_MS = 10_000;
+export const MAX_POOLED_PEERS = 10_000;
+
+export interface PooledSession {
+  session: GrpcSession;
+  identities: PeerIdentity[];
+  /** Opaque description of how it was reached (address, or proxy); a change forces a new session. */
+  route: string;
+}
+
+interface Slot {
+  current?: PooledSession;
+  connecting?: Promise<PooledSession>;
+  failures: number;
+  retryAt: number;
+}
+
+export type Connector = () => Promise<DialResult>;
+
+export class PeerPool {
+  private readonly slots = new Map<string, Slot>();
+
+  async get(peer: string, route: string, connect: Connector, deadline: number): Promise<PooledSession> {
+    let slot = this.slots.get(peer);
+    if (!slot) {
+      if (this.slots.size >= MAX_POOLED_PEERS) this.evictOne();
+      slot = { failures: 0, retryAt: 0 };
+      this.slots.set(peer, slot);
+    }
+    if (slot.current && !slot.current.session.closed && slot.current.route === route) return slot.current;
+    if (slot.current && slot.current.route !== route) {
+      log.info('peer route changed, reconnecting', { peer, from: slot.current.route, to: route });
+      slot.current.session.close();
+      slot.current = undefined;
+    }
+    if (!slot.connecting) slot.connecting = this.connect(peer, slot, route, connect, deadline);
+    return slot.connecting;
+  }
+
+  /** Drops every session (channel close). */
+  closeAll(): void {
+    for (const slot of this.slots.values()) slot.current?.session.close();
+    this.slots.clear();
+  }
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  private async connect(
+    peer: string,
+    slot: Slot,
+    route: string,
+    connect: Connector,
+    deadline: number,
+  ): Promise<PooledSession> {
+    try {
+      const wait = slot.retryAt - Date.now();
+      if (wait > 0) {
+        if (Date.now() + wait >= deadline)
+          throw new Error(`peer '${peer}' unreachable, next attempt in ${wait} ms`);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+      const dialled = await connect();
+      const session = new GrpcSession(peer, dialled.socket);
+      const pooled: PooledSession = { session, identities: dialled.identities, route };
+      slot.current = pooled;
+      slot.failures = 0;
+      slot.retryAt = 0;
+      session.onClose(() => {
+        if (slot.current === pooled) slot.current = undefined;
+      });
+      return pooled;
+    } catch (e) {
+      slot.failures++;
+      const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** (slot.failures - 1));
+      slot.retryAt = Date.now() + backoff * (0.5 + Math.random() / 2);
+      throw e;
+    } finally {
+      slot.connecting = undefined;
+    }
+  }
+
+  private evictOne(): void {
+    for (const [name, slot] of this.slots) {
+      if (!slot.connecting) {
+        slot.current?.session.close();
+        this.slots.delete(name);
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * JSON-RPC 2.0 client over HTTP(S) [10-eps-server §5.7], improved: connections are kept alive and reused,
+ * every call has a timeout, responses are size-limited, and an HTTP proxy (`proxy_url`) is supported for
+ * both http (absolute-URI requests) and https (CONNECT tunnel) endpoints.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
+import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
+import { baseContextOptions, loadTls, type TlsConfig } from '../tls/options.js';
+
+export const DEFAULT_CLIENT_TIMEOUT_S = 30;
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+const MAX_SOCKETS_PER_HOST = 64;
+
+export interface JsonRpcClientConfig {
+  endpoint?: string | undefined;
+  proxy_url?: string | undefined;
+  tls?: TlsConfig | undefined;
+  timeout?: number | undefined;
+}
+
+export interface JsonRpcReply {
+  id: string;
+  result?: JsonValue;
+  error?: { code: number; message: string; data?: JsonValue };
+}
+
+export class JsonRpcClientError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JsonRpcClientError';
+  }
+}
+
+export class JsonRpcClient {
+  private readonly url: URL;
+  private readonly agent: http.Agent;
+  private readonly timeoutMs: number;
+  private readonly proxy?: URL;
+  private readonly tlsOptions: tls.ConnectionOptions;
+
+  constructor(config: JsonRpcClientConfig, overrides: { serverName?: string } = {}) {
+    if (!config.endpoint) throw new JsonRpcClientError('no endpoint configured for the JSON-RPC client');
+    this.url = new URL(config.endpoint);
+    this.timeoutMs = (config.timeout ?? DEFAULT_CLIENT_TIMEOUT_S) * 1000;
+    if (config.proxy_url) this.proxy = new URL(config.proxy_url);
+    this.tlsOptions = {};
+    if (config.tls) {
+      const loaded = loadTls(config.tls);
+      this.tlsOptions = { ...baseContextOptions(loaded) };
+      const sn = overrides.serverName ?? config.tls.server_name;
+      if (sn) this.tlsOptions.servername = sn;
+      if (config.tls.insecure_skip_verify) this.tlsOptions.rejectUnauthorized = false;
+    }
+    const agentOpts = { keepAlive: true, maxSockets: MAX_SOCKETS_PER_HOST, ...this.tlsOptions };
+    this.agent = this.url.protocol === 'https:' ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
+    if (this.proxy && this.url.protocol === 'https:') this.tunnelThroughProxy();
+  }
+
+  get endpoint(): string {
+    return this.url.href;
+  }
+
+  /** Sends one call; `id` may be a string or omitted. Rejects on transport or decoding failure. */
+  async call(method: string, params: JsonValue | undefined, id?: string | number): Promise<JsonRpcReply> {
+    const payload: JsonObject = { jsonrpc: '2.0', method };
+    if (params !== undefined) payload.params = params;
+    payload.id = id ?? null;
+    const body = Buffer.from(JSON.stringify(payload));
+    const raw = await this.post(body);
+    return decodeReply(raw);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private post(body: Buffer): Promise<Buffer> {
+    const viaProxy = this.proxy && this.url.protocol === 'http:';
+    const target = viaProxy ? this.proxy! : this.url;
+    const mod = target.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(
+        {
+          protocol: target.protocol,
+          hostname: target.hostname,
+          port: target.port || (target.protocol === 'https:' ? 443 : 80),
+          path: viaProxy ? this.url.href : this.url.pathname + this.url.search,
+          method: 'POST',
+          agent: this.agent,
+          headers: {
+            'Content-Type': 'application/json',
+            Accept: 'application/json',
+            'Content-Length': body.length,
+            Host: this.url.host,
+          },
+          timeout: this.timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_RESPONSE_BYTES) {
+              req.destroy(new JsonRpcClientError(`response larger than ${MAX_RESPONSE_BYTES} bytes`));
+              return;
+            }
+            chunks.push(c);
+          });
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+          res.on('error', reject);
+        },
+      );
+      const timer = setTimeout(
+        () => req.destroy(new JsonRpcClientError(`no response within ${this.timeoutMs / 1000}s`)),
+        this.timeoutMs,
+      );
+      req.on('close', () => clearTimeout(timer));
+      req.on('timeout', () =>
+        req.destroy(new JsonRpcClientError(`no response within ${this.timeoutMs / 1000}s`)),
+      );
+      req.on('error', (e) => reject(e instanceof JsonRpcClientError ? e : new JsonRpcClientError(e.message)));
+      req.end(body);
+    });
+  }
+
+  /** For https endpoints behind an HTTP proxy: open each connection with CONNECT, then TLS on top. */
+  private tunnelThroughProxy(): void {
+    const proxy = this.proxy!;
+    const target = this.url;
+    const tlsOptions = this.tlsOptions;
+    type Callback = (err: Error | null, socket?: net.Socket) => void;
+    const agent = this.agent as unknown as { createConnection: (opts: unknown, cb: Callback) => void };
+    agent.createConnection = (_opts: unknown, cb: Callback) => {
+      const req = http.request({
+        host: proxy.hostname,
+        port: proxy.port || 80,
+        method: 'CONNECT',
+        path: `${target.hostname}:${target.port || 443}`,
+      });
+      req.once('connect', (res, socket) => {
+        if (res.statusCode !== 200) {
+          socket.destroy();
+          cb(new JsonRpcClientError(`proxy refused CONNECT: HTTP ${res.statusCode}`));
+          return;
+        }
+        const secure = tls.connect({
+          ...tlsOptions,
+          socket,
+          servername: tlsOptions.servername ?? target.hostname,
+        });
+        cb(null, secure);
+      });
+      req.once('error', (e) => cb(new JsonRpcClientError(`proxy connection failed: ${e.message}`)));
+      req.end();
+    };
+  }
+}
+
+export function decodeReply(raw: Buffer): JsonRpcReply {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new JsonRpcClientError('invalid JSON in response');
+  }
+  if (!isJsonObject(parsed)) throw new JsonRpcClientError('response is not a JSON object');
+  const reply: JsonRpcReply = { id: typeof parsed.id === 'string' ? parsed.id : '' };
+  if (parsed.result !== undefined && parsed.result !== null) reply.result = parsed.result;
+  const err = parsed.error;
+  if (err !== undefined && err !== null) {
+    if (!isJsonObject(err) || typeof err.code !== 'number' || !Number.isInteger(err.code)) {
+      throw new JsonRpcClientError('invalid error object in response');
+    }
+    reply.error = { code: err.code, message: typeof err.message === 'string' ? err.message : '' };
+    if (err.data !== undefined && err.data !== null) reply.error.data = err.data;
+  }
+  return reply;
+}
+
+/** Non-object results/error data travel inside the EPS as `{"_": value}` [WIRE, 10-eps-server §5.6]. */
+export function wrapValue(value: JsonValue | undefined): JsonObject | undefined {
+  if (value === undefined || value === null) return undefined;
+  return isJsonObject(value) ? value : { _: value };
+}
+
+export function unwrapValue(value: JsonObject | null | undefined): JsonValue | undefined {
+  if (value === undefined) return undefined;
+  if (value === null) return null;
+  const keys = Object.keys(value);
+  if (keys.length === 1 && keys[0] === '_') return value._;
+  return value;
+}

@@ -1,0 +1,201 @@
+/**
+ * HTTP(S) server for JSON-RPC endpoints (eps gateway, sd API, proxy control APIs): TLS per settings,
+ * CORS [10-eps-server §5.1], a body size limit, timeouts against slow clients, optional per-IP connection
+ * rate limits, and a listen() that really reports bind failures.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { logger } from '../core/log.js';
+import { parseHostPort } from '../net/host-port.js';
+import { baseContextOptions, loadTls, serverAuthOptions, type TlsConfig } from '../tls/options.js';
+import { buildResponse, sendJson } from './write.js';
+
+const log = logger('http');
+
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_REQUEST_TIMEOUT_S = 60;
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+export const SHUTDOWN_GRACE_MS = 5_000;
+const DEFAULT_METHODS = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS'];
+
+export interface CorsConfig {
+  allowed_hosts?: string[] | undefined;
+  allowed_headers?: string[] | undefined;
+  allowed_methods?: string[] | undefined;
+}
+
+export interface RateLimitConfig {
+  type: 'second' | 'minute' | 'hour';
+  limit: number;
+}
+
+export interface HttpServerConfig {
+  bind_address: string;
+  path?: string | undefined;
+  cors?: CorsConfig | undefined;
+  tls?: TlsConfig | undefined;
+  tcp_rate_limits?: RateLimitConfig[] | undefined;
+  max_body_bytes?: number | undefined;
+  request_timeout?: number | undefined;
+}
+
+export interface IncomingJson {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  body: Buffer;
+  /** Verified client certificate (DER) when the connection is mutual TLS. */
+  peerCertificateRaw?: Buffer;
+}
+
+export type JsonHandler = (incoming: IncomingJson) => Promise<void> | void;
+
+export type ConnectionFilter = (server: http.Server) => void;
+
+export class JsonHttpServer {
+  readonly server: http.Server;
+  private readonly pathPattern: RegExp;
+  private readonly corsHosts: RegExp[];
+  private readonly maxBody: number;
+
+  constructor(
+    private readonly config: HttpServerConfig,
+    private readonly handler: JsonHandler,
+    attachFilter?: ConnectionFilter,
+  ) {
+    // The original inserts the path into an anchored regex unescaped; we match the literal path instead.
+    const path = config.path || '/jsonrpc';
+    this.pathPattern = new RegExp('^' + path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$');
+    this.corsHosts = (config.cors?.allowed_hosts ?? []).map((p) => new RegExp(p));
+    this.maxBody = config.max_body_bytes ?? DEFAULT_MAX_BODY_BYTES;
+    const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => this.onRequest(req, res);
+    if (config.tls) {
+      const tls = loadTls(config.tls);
+      this.server = https.createServer({ ...baseContextOptions(tls), ...serverAuthOptions(tls) }, listener);
+    } else {
+      this.server = http.createServer(listener);
+    }
+    this.server.headersTimeout = HEADERS_TIMEOUT_MS;
+    this.server.requestTimeout = (config.request_timeout ?? DEFAULT_REQUEST_TIMEOUT_S) * 1000;
+    this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    this.server.on('tlsClientError', (err) => log.debug('TLS client error', { error: err.message }));
+    this.server.on('clientError', (err, socket) => {
+      log.debug('HTTP client error', { error: err.message });
+      socket.destroy();
+    });
+    attachFilter?.(this.server);
+  }
+
+  async listen(): Promise<AddressInfo> {
+    const { host, port } = parseHostPort(this.config.bind_address);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void =>
+        reject(new Error(`error binding to address '${this.config.bind_address}': ${err.message}`));
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    this.server.on('error', (err) => log.error('HTTP server error', { error: err.message }));
+    return this.server.address() as AddressInfo;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server.listening) return;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const timer = setTimeout(() => this.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  private applyCors(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    if (!this.config.cors) return false;
+    const origin = req.headers.origin;
+    if (!origin || !this.corsHosts.some((re) => re.test(origin))) return false;
+    const requested = (req.headers['access-control-request-headers'] ?? '').toLowerCase();
+    const headers = [requested, ...(this.config.cors.allowed_headers ?? []).map((h) => h.toLowerCase())]
+      .flatMap((h) => h.split(','))
+      .map((h) => h.trim())
+      .filter((h, i, all) => h !== '' && all.indexOf(h) === i); // de-duplicated (fixes the original's B14)
+    res.setHeader('Access-Control-Allow-Origin', origin);
+    res.setHeader('Access-Control-Max-Age', '60');
+    res.setHeader('Access-Control-Allow-Headers', headers.join(', '));
+    res.setHeader(
+      'Access-Control-Allow-Methods',
+      (this.config.cors.allowed_methods ?? DEFAULT_METHODS).join(', '),
+    );
+    res.setHeader('Vary', 'Origin');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(200);
+      res.end();
+      return true;
+    }
+    return false;
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.applyCors(req, res)) return;
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (!this.pathPattern.test(path)) {
+      req.resume();
+      sendJson(res, 404, { message: 'not found' });
+      return;
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > this.maxBody) {
+      this.tooLarge(req, res);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > this.maxBody) {
+        this.tooLarge(req, res);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => res.destroy());
+    req.on('end', () => {
+      if (size > this.maxBody) return;
+      const socket = req.socket as TLSSocket;
+      const incoming: IncomingJson = { req, res, body: Buffer.concat(chunks) };
+      if (typeof socket.getPeerCertificate === 'function' && socket.authorized) {
+        const raw = socket.getPeerCertificate().raw;
+        if (raw) incoming.peerCertificateRaw = raw;
+      }
+      Promise.resolve(this.handler(incoming)).catch((err: unknown) => {
+        log.error('request handler failed', { error: (err as Error).message });
+        sendJson(
+          res,
+          500,
+          buildResponse(undefined, { code: -32603, message: 'internal server error' }, null),
+        );
+      });
+    });
+  }
+
+  private tooLarge(req: http.IncomingMessage, res: http.ServerResponse): void {
+    sendJson(
+      res,
+      413,
+      buildResponse(
+        undefined,
+        { code: -32600, message: `request body too large (limit ${this.maxBody} bytes)` },
+        null,
+      ),
+    );
+    // Stop reading: the rest of the body is discarded with the connection.
+    res.on('finish', () => req.destroy());
+    req.pause();
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Schema of the `eps` settings (EPS_SETTINGS; 40-operations §1.10, 10-eps-server §12): operator name,
+ * directory (api or json), channels (one per type), optional metrics and signing blocks.
+ * Additions over the original: gRPC client call/connect timeouts; empty api endpoint lists are errors.
+ */
+import { z } from 'zod';
+import { fileList, hostPort, httpUrl, optional, seconds, typedUnion, withDefault } from './schema-util.js';
+import {
+  jsonRpcClientSchema,
+  jsonRpcServerSchema,
+  metricsSchema,
+  rateLimitsSchema,
+  tlsSchema,
+} from './tls-schema.js';
+
+export const DEFAULT_GRPC_BIND_ADDRESS = 'localhost:4444';
+/** Default deadline of one outgoing gRPC call, in seconds. */
+export const DEFAULT_GRPC_CALL_TIMEOUT_SECONDS = 30;
+/** Default time allowed to establish a gRPC connection, in seconds. */
+export const DEFAULT_GRPC_CONNECT_TIMEOUT_SECONDS = 10;
+export const DEFAULT_CACHE_ENTRIES_FOR_SECONDS = 5;
+export const MAX_CACHE_ENTRIES_FOR_SECONDS = 3600;
+
+export const CHANNEL_TYPES = [
+  'stdout',
+  'grpc_server',
+  'grpc_client',
+  'jsonrpc_server',
+  'jsonrpc_client',
+] as const;
+
+export const stdoutSettingsSchema = z.strictObject({});
+
+export const grpcServerSettingsSchema = z.strictObject({
+  bind_address: withDefault(hostPort, DEFAULT_GRPC_BIND_ADDRESS),
+  tls: tlsSchema,
+  tcp_rate_limits: optional(rateLimitsSchema),
+});
+
+export const grpcClientSettingsSchema = z.strictObject({
+  tls: tlsSchema,
+  useProxy: withDefault(z.boolean(), true),
+  call_timeout: withDefault(seconds, DEFAULT_GRPC_CALL_TIMEOUT_SECONDS),
+  connect_timeout: withDefault(seconds, DEFAULT_GRPC_CONNECT_TIMEOUT_SECONDS),
+});
+
+/** Fields every channel item has besides `type` and `settings`. */
+const channelCommon = {
+  name: z.string(),
+  /** Listed by some original settings files; accepted and unused (as in the original). */
+  services: optional(z.array(z.string())),
+};
+
+export const channelSchema = typedUnion('channel', [
+  z.strictObject({ ...channelCommon, type: z.literal('stdout'), settings: stdoutSettingsSchema }),
+  z.strictObject({ ...channelCommon, type: z.literal('grpc_server'), settings: grpcServerSettingsSchema }),
+  z.strictObject({ ...channelCommon, type: z.literal('grpc_client'), settings: grpcClientSettingsSchema }),
+  z.strictObject({ ...channelCommon, type: z.literal('jsonrpc_server'), settings: jsonRpcServerSchema }),
+  z.strictObject({ ...channelCommon, type: z.literal('jsonrpc_client'), settings: jsonRpcClientSchema }),
+]);
+
+export const channelsSchema = z.array(channelSchema).superRefine((channels, ctx) => {
+  const seen = new Set<string>();
+  channels.forEach((channel, index) => {
+    if (seen.has(channel.type)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [index, 'type'],
+        message: `channel of same type already exists: ${channel.type}`,
+      });
+    }
+    seen.add(channel.type);
+  });
+});
+
+export const apiDirectorySettingsSchema = z.strictObject({
+  endpoints: z.array(httpUrl).min(1, 'must list at least one endpoint'),
+  server_names: z.array(z.string()).min(1, 'must list at least one server name'),
+  cache_entries_for: withDefault(
+    z.number().int().min(0).max(MAX_CACHE_ENTRIES_FOR_SECONDS),
+    DEFAULT_CACHE_ENTRIES_FOR_SECONDS,
+  ),
+  jsonrpc_client: jsonRpcClientSchema,
+  ca_certificate_files: fileList,
+  ca_intermediate_certificate_files: withDefault(fileList, []),
+});
+
+export const jsonDirectorySettingsSchema = z.strictObject({
+  path: z.string().min(1, 'must not be empty'),
+});
+
+export const directorySchema = typedUnion('directory', [
+  z.strictObject({ type: z.literal('api'), settings: apiDirectorySettingsSchema }),
+  z.strictObject({ type: z.literal('json'), settings: jsonDirectorySettingsSchema }),
+]);
+
+export const signingSchema = z.strictObject({
+  certificate_file: optional(z.string()),
+  key_file: optional(z.string()),
+  ca_certificate_file: optional(z.string()),
+  ca_intermediate_certificate_files: withDefault(fileList, []),
+  /** Accepted, unused (as in the original). */
+  name: optional(z.string()),
+});
+
+export const epsSettingsSchema = z.strictObject({
+  name: z.string().min(1, 'must not be empty'),
+  directory: directorySchema,
+  channels: channelsSchema,
+  metrics: optional(metricsSchema),
+  signing: optional(signingSchema),
+});
+
+export type ChannelType = (typeof CHANNEL_TYPES)[number];
+export type StdoutSettings = z.output<typeof stdoutSettingsSchema>;
+export type GrpcServerSettings = z.output<typeof grpcServerSettingsSchema>;
+export type GrpcClientSettings = z.output<typeof grpcClientSettingsSchema>;
+/** One channel item `{name, type, settings, services?}`, discriminated by `type`. */
+export type ChannelSettings = z.output<typeof channelSchema>;
+/** The channel item of one type, e.g. `ChannelOf<'grpc_server'>`. */
+export type ChannelOf<T extends ChannelType> = Extract<ChannelSettings, { type: T }>;
+export type ApiDirectorySettings = z.output<typeof apiDirectorySettingsSchema>;
+export type JsonDirectorySettings = z.output<typeof jsonDirectorySettingsSchema>;
+export type DirectorySettings = z.output<typeof directorySchema>;
+export type SigningSettings = z.output<typeof signingSchema>;
+export type EpsSettings = z.output<typeof epsSettingsSchema>;

@@ -1,0 +1,47 @@
+/**
+ * The one error type of the settings system. A SettingsError carries a list of problems, each naming
+ * (when known) the file and the dotted key path involved; its message has one line per problem.
+ */
+
+/** One thing wrong with the settings. */
+export interface SettingsProblem {
+  /** Absolute path of the file (or location) the problem was found in, when known. */
+  readonly file?: string;
+  /** Dotted key path inside the settings tree (e.g. `channels.2.settings.tls`), when relevant. */
+  readonly path?: string;
+  /** What is wrong, without the file/path prefix. */
+  readonly message: string;
+}
+
+/** Renders one problem as a single line: `settings error in <file> at <path>: <message>`. */
+export function formatProblem(problem: SettingsProblem): string {
+  let head = 'settings error';
+  if (problem.file !== undefined) head += ` in ${problem.file}`;
+  if (problem.path !== undefined && problem.path !== '') head += ` at ${problem.path}`;
+  return `${head}: ${problem.message}`;
+}
+
+export class SettingsError extends Error {
+  /** Stable code for callers that map errors to exit statuses or logs. */
+  readonly code = 'SETTINGS_INVALID';
+  readonly problems: readonly SettingsProblem[];
+
+  constructor(problems: SettingsProblem | readonly SettingsProblem[]) {
+    const list = Array.isArray(problems)
+      ? (problems as readonly SettingsProblem[])
+      : [problems as SettingsProblem];
+    super(list.map(formatProblem).join('\n'));
+    this.name = 'SettingsError';
+    this.problems = list;
+  }
+}
+
+/** Shorthand for a single-problem error. */
+export function settingsError(file: string | undefined, message: string, path?: string): SettingsError {
+  const problem: SettingsProblem = {
+    ...(file !== undefined ? { file } : {}),
+    ...(path !== undefined ? { path } : {}),
+    message,
+  };
+  return new SettingsError(problem);
+}

@@ -1,0 +1,66 @@
+/**
+ * Schema of the proxy settings (PROXY_SETTINGS; 40-operations §1.12, 30-proxy §2): optional `metrics`,
+ * `public` and `private` sections; empty settings are valid. Timeouts keep their fractions (the
+ * original truncated them).
+ */
+import { z } from 'zod';
+import { datastoreSchema } from './datastore-schema.js';
+import { hostPort, optional, withDefault } from './schema-util.js';
+import {
+  DEFAULT_JSONRPC_PATH,
+  jsonRpcClientSchema,
+  jsonRpcServerSchema,
+  metricsSchema,
+  rateLimitsSchema,
+  tlsSchema,
+} from './tls-schema.js';
+
+export const DEFAULT_TLS_BIND_ADDRESS = 'localhost:443';
+export const DEFAULT_INTERNAL_BIND_ADDRESS = 'localhost:9999';
+export const DEFAULT_INTERNAL_ENDPOINT = 'localhost:9999';
+export const DEFAULT_ACCEPT_TIMEOUT_SECONDS = 10;
+export const DEFAULT_PRIVATE_ENDPOINT_ADDRESS = 'localhost:8888';
+export const DEFAULT_PRIVATE_ENDPOINT_TIMEOUT_SECONDS = 30;
+/** Upper bound of the proxy timeouts, in seconds. */
+export const MAX_PROXY_TIMEOUT_SECONDS = 3000;
+
+const proxySeconds = z.number().min(0).max(MAX_PROXY_TIMEOUT_SECONDS);
+
+export const publicProxySchema = z.strictObject({
+  name: z.string().min(1, 'must not be empty'),
+  datastore: datastoreSchema,
+  tls_bind_address: withDefault(hostPort, DEFAULT_TLS_BIND_ADDRESS),
+  internal_bind_address: withDefault(hostPort, DEFAULT_INTERNAL_BIND_ADDRESS),
+  internal_endpoint: withDefault(hostPort, DEFAULT_INTERNAL_ENDPOINT),
+  tcp_rate_limits: optional(rateLimitsSchema),
+  accept_timeout: withDefault(proxySeconds, DEFAULT_ACCEPT_TIMEOUT_SECONDS),
+  jsonrpc_client: jsonRpcClientSchema,
+  jsonrpc_server: jsonRpcServerSchema,
+});
+
+export const internalEndpointSchema = z.strictObject({
+  address: withDefault(hostPort, DEFAULT_PRIVATE_ENDPOINT_ADDRESS),
+  tls: optional(tlsSchema),
+  jsonrpc_client: optional(jsonRpcClientSchema),
+  jsonrpc_path: withDefault(z.string().startsWith('/', 'must start with /'), DEFAULT_JSONRPC_PATH),
+  timeout: withDefault(proxySeconds, DEFAULT_PRIVATE_ENDPOINT_TIMEOUT_SECONDS),
+});
+
+export const privateProxySchema = z.strictObject({
+  name: z.string().min(1, 'must not be empty'),
+  datastore: datastoreSchema,
+  internal_endpoint: internalEndpointSchema,
+  jsonrpc_client: jsonRpcClientSchema,
+  jsonrpc_server: jsonRpcServerSchema,
+});
+
+export const proxySettingsSchema = z.strictObject({
+  metrics: optional(metricsSchema),
+  public: optional(publicProxySchema),
+  private: optional(privateProxySchema),
+});
+
+export type PublicProxySettings = z.output<typeof publicProxySchema>;
+export type InternalEndpointSettings = z.output<typeof internalEndpointSchema>;
+export type PrivateProxySettings = z.output<typeof privateProxySchema>;
+export type ProxySettings = z.output<typeof proxySettingsSchema>;

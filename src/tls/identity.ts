@@ -1,0 +1,52 @@
+/**
+ * Peer identification by certificate pinning [WIRE, 10-eps-server §8.2]: the candidate names on a peer
+ * certificate (CN, then DNS SANs) that the directory pins with this certificate's SHA-256 fingerprint under
+ * key usage `encryption`.
+ */
+import { createHash } from 'node:crypto';
+import type { PeerCertificate } from 'node:tls';
+import type { DirectoryEntry } from '../directory/entry.js';
+
+export interface PeerIdentity {
+  name: string;
+  entry: DirectoryEntry;
+}
+
+export function sha256Hex(der: Buffer): string {
+  return createHash('sha256').update(der).digest('hex');
+}
+
+/** [CN, ...DNS SANs] in certificate order, duplicates kept (as the original). */
+export function candidateNames(cert: PeerCertificate): string[] {
+  const names: string[] = [];
+  const cn = cert.subject?.CN;
+  if (typeof cn === 'string' && cn) names.push(cn);
+  else if (Array.isArray(cn)) names.push(...(cn as string[]));
+  for (const part of (cert.subjectaltname ?? '').split(', ')) {
+    if (part.startsWith('DNS:')) names.push(part.slice(4));
+  }
+  return names;
+}
+
+export function pinnedIdentities(
+  cert: PeerCertificate,
+  lookup: (name: string) => DirectoryEntry | undefined,
+): PeerIdentity[] {
+  if (!cert.raw) return [];
+  const fingerprint = sha256Hex(cert.raw);
+  const out: PeerIdentity[] = [];
+  for (const name of candidateNames(cert)) {
+    const entry = lookup(name);
+    if (!entry) continue;
+    if (entry.certificates.some((c) => c.key_usage === 'encryption' && c.fingerprint === fingerprint)) {
+      out.push({ name, entry });
+    }
+  }
+  return out;
+}
+
+/** Selects the identity a caller claims: exact name, or the first one for an empty claim [WIRE §7.5]. */
+export function selectIdentity(identities: PeerIdentity[], claimed: string): PeerIdentity | undefined {
+  if (claimed === '') return identities[0];
+  return identities.find((i) => i.name === claimed);
+}
