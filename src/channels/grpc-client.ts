@@ -112,14 +112,16 @@ export class GrpcClientChannel implements Channel {
     } catch (e) {
       if (e instanceof Error && /^(cannot deliver|destination is only)/.test(e.message)) throw e;
       const err = new GrpcError(Status.UNAVAILABLE, `connection error: ${(e as Error).message}`);
-      throw new Error(`error sending request: error performing gRPC call: ${err.message}`);
+      throw new Error(`error sending request: error performing gRPC call: ${err.message}`, { cause: e });
     }
     try {
       const reply = await pooled.session.unary('/EPS/Call', payload, Math.max(1, deadline - Date.now()));
       return fromWireResponse(decodeResponse(reply));
     } catch (e) {
       log.debug('gRPC call failed', { peer: address.operator, error: (e as Error).message });
-      throw new Error(`error sending request: error performing gRPC call: ${(e as Error).message}`);
+      throw new Error(`error sending request: error performing gRPC call: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   }
 }

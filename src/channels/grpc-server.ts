@@ -12,6 +12,8 @@ import { GrpcServer, type CallContext, type GrpcHandlers } from '../grpc/server.
 import { GrpcError, Status } from '../grpc/status.js';
 import { pinnedIdentities, selectIdentity } from '../tls/identity.js';
 import { loadTls, type TlsConfig } from '../tls/options.js';
+import type { RateLimit } from '../net/rate-limit.js';
+import { applyRateLimits } from '../net/server-rate-limit.js';
 import type { Channel, ConnectionRequest } from './channel.js';
 import { toWireResponse } from './grpc-convert.js';
 
@@ -22,6 +24,7 @@ export const DEFAULT_GRPC_BIND = 'localhost:4444';
 export interface GrpcServerConfig {
   bind_address?: string | undefined;
   tls: TlsConfig;
+  tcp_rate_limits?: RateLimit[] | undefined;
 }
 
 /** Optional parts plugged in by later modules (reverse streams, P2P). */
@@ -54,6 +57,7 @@ export class GrpcServerChannel implements Channel {
         bidi: { ...ext.handlers?.bidi },
       },
     });
+    applyRateLimits(this.grpc.server, config.tcp_rate_limits, this.bindAddress);
     attachFilter?.(this.grpc);
   }
 

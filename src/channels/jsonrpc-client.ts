@@ -37,7 +37,7 @@ export class JsonRpcClientChannel implements Channel {
     try {
       reply = await this.client.call(method, request.params, request.id);
     } catch (e) {
-      throw new Error(`error calling JSON-RPC server: ${(e as Error).message}`);
+      throw new Error(`error calling JSON-RPC server: ${(e as Error).message}`, { cause: e });
     }
     const response: EpsResponse = { id: reply.id };
     const result = wrapValue(reply.result);

@@ -39,7 +39,7 @@ export class EpsServer {
           directory: this.directory,
         });
       } catch (e) {
-        throw new Error(`error initializing channel '${item.name}': ${(e as Error).message}`);
+        throw new Error(`error initializing channel '${item.name}': ${(e as Error).message}`, { cause: e });
       }
       this.broker.register(channel);
       this.channels.push(channel);
@@ -54,7 +54,7 @@ export class EpsServer {
         await channel.open();
       } catch (e) {
         await this.stop();
-        throw new Error(`error opening channel ${i}: ${(e as Error).message}`);
+        throw new Error(`error opening channel ${i}: ${(e as Error).message}`, { cause: e });
       }
       this.opened.push(channel);
     }

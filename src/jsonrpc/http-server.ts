@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { logger } from '../core/log.js';
 import { parseHostPort } from '../net/host-port.js';
+import { applyRateLimits } from '../net/server-rate-limit.js';
 import { baseContextOptions, loadTls, serverAuthOptions, type TlsConfig } from '../tls/options.js';
 import { buildResponse, sendJson } from './write.js';
 
@@ -85,6 +86,7 @@ export class JsonHttpServer {
       log.debug('HTTP client error', { error: err.message });
       socket.destroy();
     });
+    applyRateLimits(this.server, config.tcp_rate_limits, config.bind_address);
     attachFilter?.(this.server);
   }
 

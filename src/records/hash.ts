@@ -15,9 +15,17 @@ const INITIAL_CAPACITY = 1024;
 /** Go's 10-byte varint buffer: zigzag(1) = 2, then padding. */
 const TRUE_PAYLOAD = Buffer.from([2, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 const FLOAT_TRAILER_BYTES = 2;
+/** Strings up to this length are tried as ASCII first when writing tokens. */
+const SHORT_TOKEN_LENGTH = 64;
 
 /** Growable byte buffer the encoder writes into. */
 export class ByteWriter {
+  /** Empties the writer, keeping its buffer for reuse. */
+  reset(): this {
+    this.length = 0;
+    return this;
+  }
+
   private buf = Buffer.allocUnsafe(INITIAL_CAPACITY);
   length = 0;
 
@@ -33,9 +41,25 @@ export class ByteWriter {
 
   /** Writes TOK(text): the six bytes `string` and the UTF-8 bytes of `text`. */
   token(text: string): void {
-    this.ensure(TOKEN_PREFIX.length + text.length * 3);
-    this.length += TOKEN_PREFIX.copy(this.buf, this.length);
-    this.length += this.buf.write(text, this.length, 'utf8');
+    const n = text.length;
+    this.ensure(TOKEN_PREFIX.length + n * 3);
+    const buf = this.buf;
+    let at = this.length + TOKEN_PREFIX.copy(buf, this.length);
+    if (n <= SHORT_TOKEN_LENGTH) {
+      // Short ASCII strings (keys, names) are copied by hand: cheaper than a call into Buffer.write.
+      let i = 0;
+      for (; i < n; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at + i] = c;
+      }
+      if (i === n) {
+        this.length = at + n;
+        return;
+      }
+    }
+    at += buf.write(text, at, 'utf8');
+    this.length = at;
   }
 
   bytes(data: Uint8Array): void {
@@ -55,11 +79,10 @@ export class ByteWriter {
   result(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.length));
   }
-
-  view(): Buffer {
-    return this.buf.subarray(0, this.length);
-  }
 }
+
+/** Shared scratch writer: encoding is synchronous, so one buffer serves every call (results are copied out). */
+const scratch = new ByteWriter();
 
 /** Compares two strings by the byte order of their UTF-8 encodings (= code point order). */
 export function compareUtf8(a: string, b: string): number {
@@ -108,7 +131,7 @@ export function encodeInto(w: ByteWriter, value: JsonValue): void {
 
 /** E(value), or null for ⊥. */
 export function encodeValue(value: JsonValue): Buffer | null {
-  const w = new ByteWriter();
+  const w = scratch.reset();
   encodeInto(w, value);
   return w.length === 0 ? null : w.result();
 }
@@ -125,7 +148,7 @@ export function structuredHash(value: JsonValue): string {
  * hashed in its canonical rendering. Throws a RecordError for an invalid timestamp.
  */
 export function encodeRecord(record: ChangeRecord): Buffer {
-  const w = new ByteWriter();
+  const w = scratch.reset();
   writeRecord(w, record);
   if (w.length === 0) throw new RecordError('hash', 'cannot hash an empty record (null)');
   return w.result();
@@ -164,7 +187,7 @@ export function recordHash(record: ChangeRecord): string {
  */
 export function signingMessage(parentHash: string, hash: string, record: ChangeRecord | Uint8Array): Buffer {
   const encodedRecord = record instanceof Uint8Array ? record : encodeRecord(record);
-  const w = new ByteWriter();
+  const w = scratch.reset();
   w.token('map');
   if (hash !== '') {
     w.token(hash);

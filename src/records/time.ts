@@ -9,13 +9,15 @@ const RFC3339_PATTERN =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
 const MAX_FRACTION_DIGITS = 9;
 const NANOS_PER_SECOND = 1_000_000_000n;
-const SECONDS_PER_DAY = 86_400n;
+const SECONDS_PER_DAY = 86_400;
 
 export interface ParsedCreatedAt {
   /** Go RFC3339Nano rendering: wall clock and offset as given, fraction trimmed, `Z` for a zero offset. */
   canonical: string;
-  /** The instant as nanoseconds since the Unix epoch (for ordering). */
-  epochNanos: bigint;
+  /** The instant: whole seconds since the Unix epoch (exact in a double for years 0000–9999)… */
+  epochSeconds: number;
+  /** …and the nanoseconds within that second. */
+  nanos: number;
   /** True for Go's zero time (0001-01-01T00:00:00Z), which the structured hash treats as absent. */
   isZero: boolean;
 }
@@ -32,7 +34,7 @@ export function parseCreatedAt(text: string): ParsedCreatedAt {
   if (second! > 59) throw invalid('second out of range');
 
   const fraction = (m[7] ?? '').slice(0, MAX_FRACTION_DIGITS);
-  const nanos = fraction === '' ? 0n : BigInt(fraction.padEnd(MAX_FRACTION_DIGITS, '0'));
+  const nanos = fraction === '' ? 0 : Number(fraction.padEnd(MAX_FRACTION_DIGITS, '0'));
   // Go 1.16 does not range-check the offset fields; it just computes the offset in minutes.
   const offsetMinutes = m[8] ? 0 : (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11]));
 
@@ -40,11 +42,19 @@ export function parseCreatedAt(text: string): ParsedCreatedAt {
   const trimmed = fraction.replace(/0+$/, '');
   const canonical = wall + (trimmed ? `.${trimmed}` : '') + formatOffset(offsetMinutes);
 
-  const days = daysFromCivil(year!, month!, day!);
-  const seconds =
-    BigInt(days) * SECONDS_PER_DAY + BigInt(hour! * 3600 + minute! * 60 + second! - offsetMinutes * 60);
-  const epochNanos = seconds * NANOS_PER_SECOND + nanos;
-  return { canonical, epochNanos, isZero: epochNanos === GO_ZERO_TIME_NANOS };
+  const epochSeconds =
+    daysFromCivil(year!, month!, day!) * SECONDS_PER_DAY +
+    hour! * 3600 +
+    minute! * 60 +
+    second! -
+    offsetMinutes * 60;
+  return { canonical, epochSeconds, nanos, isZero: epochSeconds === GO_ZERO_TIME_SECONDS && nanos === 0 };
+}
+
+/** The instant of a timestamp as nanoseconds since the Unix epoch (throws on invalid input). */
+export function createdAtNanos(text: string): bigint {
+  const { epochSeconds, nanos } = parseCreatedAt(text);
+  return BigInt(epochSeconds) * NANOS_PER_SECOND + BigInt(nanos);
 }
 
 /** The canonical Go rendering of a timestamp (throws on invalid input). */
@@ -54,9 +64,10 @@ export function canonicalCreatedAt(text: string): string {
 
 /** Orders two timestamps by instant: negative when `a` is earlier. */
 export function compareCreatedAt(a: string, b: string): number {
-  const x = parseCreatedAt(a).epochNanos;
-  const y = parseCreatedAt(b).epochNanos;
-  return x < y ? -1 : x > y ? 1 : 0;
+  const x = parseCreatedAt(a);
+  const y = parseCreatedAt(b);
+  if (x.epochSeconds !== y.epochSeconds) return x.epochSeconds < y.epochSeconds ? -1 : 1;
+  return x.nanos - y.nanos;
 }
 
 /** Current local time in canonical form with the local numeric offset (what the signing CLI stamps). */
@@ -103,4 +114,4 @@ function daysFromCivil(year: number, month: number, day: number): number {
   return era * 146097 + doe - 719468;
 }
 
-const GO_ZERO_TIME_NANOS = BigInt(daysFromCivil(1, 1, 1)) * SECONDS_PER_DAY * NANOS_PER_SECOND;
+const GO_ZERO_TIME_SECONDS = daysFromCivil(1, 1, 1) * SECONDS_PER_DAY;

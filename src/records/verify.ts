@@ -14,8 +14,8 @@ import type { TrustStore } from './trust.js';
 
 export type { VerifyFailure, VerifyFailureCode } from './record-check.js';
 
-/** Signatures verified concurrently on the thread pool by `appendAsync`. */
-export const ASYNC_VERIFY_WINDOW = 256;
+/** Signature checks queued on the thread pool at most at once by `appendAsync`. */
+export const ASYNC_VERIFY_WINDOW = 512;
 
 export interface VerifyOptions {
   /** Clock in milliseconds, for certificate validity (default Date.now). */
@@ -93,19 +93,28 @@ export class ChainVerifier {
 
   /** Verifies and appends `records` in order; all or nothing (a failure leaves the state unchanged). */
   append(records: readonly SignedChangeRecord[]): AppendResult {
-    const batch = this.checkBatch(records);
-    for (let i = 0; i < batch.prepared.length; i++) {
-      const checked = checkSignature(batch.prepared[i]!);
+    const batch = this.startBatch();
+    const prepared: PreparedRecord[] = [];
+    let stopped: AppendResult | undefined;
+    for (let i = 0; i < records.length && !stopped; i++) {
+      const result = batch.step(records[i]!);
+      if (result.ok) prepared.push(result);
+      else stopped = { ok: false, index: i, code: result.code, reason: result.reason };
+    }
+    // Signatures of the records before a structural failure come first: the earliest failure wins.
+    for (let i = 0; i < prepared.length; i++) {
+      const checked = checkSignature(prepared[i]!);
       if (!checked.ok) return { ok: false, index: i, code: checked.code, reason: checked.reason };
     }
-    if (batch.failure) return batch.failure;
-    this.commit(batch.state, records.length);
+    if (stopped) return stopped;
+    this.commit(batch);
     return { ok: true };
   }
 
   /**
-   * Same result as `append`, but signatures are verified concurrently on libuv's thread pool. Calls are
-   * serialised; a synchronous `append` in between makes the pending batch fail without changing the state.
+   * Same result as `append`, but signatures are verified on libuv's thread pool while the main thread prepares
+   * the next records (uses several cores). Calls are serialised; a synchronous `append` in between makes the
+   * pending batch fail without changing the state.
    */
   appendAsync(records: readonly SignedChangeRecord[]): Promise<AppendResult> {
     const run = this.queue.then(() => this.appendAsyncNow(records));
@@ -115,17 +124,26 @@ export class ChainVerifier {
 
   private async appendAsyncNow(records: readonly SignedChangeRecord[]): Promise<AppendResult> {
     const version = this.version;
-    const batch = this.checkBatch(records);
-    for (let start = 0; start < batch.prepared.length; start += ASYNC_VERIFY_WINDOW) {
-      const window = batch.prepared.slice(start, start + ASYNC_VERIFY_WINDOW);
-      const results = await Promise.all(window.map((p) => checkSignatureAsync(p)));
-      const bad = results.findIndex((r) => !r.ok);
-      if (bad >= 0) {
-        const f = results[bad] as VerifyFailure;
-        return { ok: false, index: start + bad, code: f.code, reason: f.reason };
+    const batch = this.startBatch();
+    const signatures: Promise<{ ok: true } | VerifyFailure>[] = [];
+    let stopped: AppendResult | undefined;
+    for (let i = 0; i < records.length && !stopped; i++) {
+      const result = batch.step(records[i]!);
+      if (!result.ok) {
+        stopped = { ok: false, index: i, code: result.code, reason: result.reason };
+        break;
       }
+      signatures.push(checkSignatureAsync(result));
+      // Bound the work queued on the pool (memory), without draining it completely.
+      if (i >= ASYNC_VERIFY_WINDOW) await signatures[i - ASYNC_VERIFY_WINDOW];
     }
-    if (batch.failure) return batch.failure;
+    const results = await Promise.all(signatures);
+    const bad = results.findIndex((r) => !r.ok);
+    if (bad >= 0) {
+      const f = results[bad] as VerifyFailure;
+      return { ok: false, index: bad, code: f.code, reason: f.reason };
+    }
+    if (stopped) return stopped;
     if (version !== this.version) {
       return {
         ok: false,
@@ -134,56 +152,51 @@ export class ChainVerifier {
         reason: 'the chain changed while the batch was being verified',
       };
     }
-    this.commit(batch.state, records.length);
+    this.commit(batch);
     return { ok: true };
   }
 
-  /**
-   * Runs everything but the ECDSA step over the batch against a working copy of the state. Stops at the first
-   * failure; `prepared` holds the records before it, whose signatures still have to be checked.
-   */
-  private checkBatch(records: readonly SignedChangeRecord[]): {
-    prepared: PreparedRecord[];
-    failure: AppendResult | undefined;
-    state: { pins: Map<string, string>; tip: string };
-  } {
-    const now = (this.options.now ?? Date.now)();
-    let pins = this.pinMap;
-    let pinsCopied = false;
-    let tip = this.tipHash;
-    let length = this.count;
-    const prepared: PreparedRecord[] = [];
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i]!;
-      const parentProblem = checkParent(record.parent_hash, tip, length);
-      const result = parentProblem ?? prepareRecord(record, (name) => pins.get(name), this.trust, now);
-      if (!result.ok) {
-        return {
-          prepared,
-          failure: { ok: false, index: i, code: result.code, reason: result.reason },
-          state: { pins, tip },
-        };
-      }
-      prepared.push(result);
-      const pin = pinnedBy(record);
-      if (pin !== undefined) {
-        if (!pinsCopied) {
-          pins = new Map(pins);
-          pinsCopied = true;
-        }
-        pins.set(record.record.name, pin);
-      }
-      tip = record.hash;
-      length++;
-    }
-    return { prepared, failure: undefined, state: { pins, tip } };
+  private startBatch(): Batch {
+    return new Batch(this.pinMap, this.tipHash, this.count, this.trust, (this.options.now ?? Date.now)());
   }
 
-  private commit(state: { pins: Map<string, string>; tip: string }, added: number): void {
-    this.pinMap = state.pins;
-    this.tipHash = state.tip;
-    this.count += added;
+  private commit(batch: Batch): void {
+    this.pinMap = batch.pins;
+    this.tipHash = batch.tip;
+    this.count = batch.length;
     this.version++;
+  }
+}
+
+/** Working copy of a verifier's state while a batch is checked (pins copied on first change). */
+class Batch {
+  private pinsCopied = false;
+
+  constructor(
+    public pins: Map<string, string>,
+    public tip: string,
+    public length: number,
+    private readonly trust: TrustStore,
+    private readonly now: number,
+  ) {}
+
+  /** Everything but the ECDSA step for the next record; on success the record becomes the working tip. */
+  step(record: SignedChangeRecord): PreparedRecord | VerifyFailure {
+    const parentProblem = checkParent(record.parent_hash, this.tip, this.length);
+    if (parentProblem) return parentProblem;
+    const result = prepareRecord(record, (name) => this.pins.get(name), this.trust, this.now);
+    if (!result.ok) return result;
+    const pin = pinnedBy(record);
+    if (pin !== undefined) {
+      if (!this.pinsCopied) {
+        this.pins = new Map(this.pins);
+        this.pinsCopied = true;
+      }
+      this.pins.set(record.record.name, pin);
+    }
+    this.tip = record.hash;
+    this.length++;
+    return result;
   }
 }
 

@@ -41,7 +41,10 @@ describe('applyRecords', () => {
 
   it('converts elements into the typed entry structure', () => {
     const entries = applyRecords(new Map(), [
-      signed('hd-1', 'channels', [{ type: 'grpc_client' }, { type: 'grpc_server', settings: { address: 'x' } }]),
+      signed('hd-1', 'channels', [
+        { type: 'grpc_client' },
+        { type: 'grpc_server', settings: { address: 'x' } },
+      ]),
       signed('hd-1', 'certificates', [{ fingerprint: 'ab', key_usage: 'signing' }]),
       signed('hd-1', 'services', [
         {
@@ -86,7 +89,9 @@ describe('applyRecords', () => {
 
   it('keeps the preferences payload (the original drops it)', () => {
     const entries = applyRecords(new Map(), [
-      signed('op-1', 'preferences', [{ service: 'locations', environment: 'prod', settings: { lang: 'de' } }]),
+      signed('op-1', 'preferences', [
+        { service: 'locations', environment: 'prod', settings: { lang: 'de' } },
+      ]),
     ]);
     assert.deepEqual(entries.get('op-1')!.preferences, [
       { operator: '', service: 'locations', environment: 'prod', preferences: { lang: 'de' } },
@@ -115,10 +120,17 @@ describe('applyRecords', () => {
   });
 
   it('an unknown section is a RecordError naming the record', () => {
-    const bogus: SignedChangeRecord = wrapUnsigned({ name: 'hd-1', section: 'bogus', data: [], created_at: CREATED });
+    const bogus: SignedChangeRecord = wrapUnsigned({
+      name: 'hd-1',
+      section: 'bogus',
+      data: [],
+      created_at: CREATED,
+    });
     assert.throws(
       () => applyRecords(new Map(), [signed('hd-1', 'groups', []), bogus]),
-      (err: unknown) => err instanceof RecordError && err.message === 'record 1 (hd-1/bogus): section: cannot apply unknown section "bogus"',
+      (err: unknown) =>
+        err instanceof RecordError &&
+        err.message === 'record 1 (hd-1/bogus): section: cannot apply unknown section "bogus"',
     );
   });
 

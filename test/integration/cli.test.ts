@@ -1,0 +1,89 @@
+/** Command-line behaviour of the launchers: version/help without settings, exit codes, clear errors. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { once } from 'node:events';
+import { runProgram } from '../helpers/processes.js';
+
+const noSettings = { EPS_SETTINGS: '', SD_SETTINGS: '', PROXY_SETTINGS: '' };
+
+test('version and --help work without any settings', async () => {
+  for (const bin of ['eps', 'sd', 'proxy']) {
+    const v = await runProgram(bin, ['version'], noSettings);
+    assert.equal(v.code, 0, bin);
+    assert.equal(v.stdout, 'development\n');
+    const h = await runProgram(bin, ['--help'], noSettings);
+    assert.equal(h.code, 0, bin);
+    assert.match(h.stdout, /Usage:/);
+  }
+});
+
+test('unknown commands print "No help topic" and exit 3', async () => {
+  const r = await runProgram('eps', ['frobnicate'], noSettings);
+  assert.equal(r.code, 3);
+  assert.match(r.stderr, /No help topic for 'frobnicate'/);
+  const sub = await runProgram('eps', ['server', 'walk'], noSettings);
+  assert.equal(sub.code, 3);
+});
+
+test('missing or invalid settings and bad flags exit non-zero with a clear message', async () => {
+  const unset = await runProgram('eps', ['server', 'run'], noSettings);
+  assert.equal(unset.code, 1);
+  assert.match(unset.stderr, /EPS_SETTINGS is not set/);
+
+  const dir = mkdtempSync(join(tmpdir(), 'eps-cli-'));
+  try {
+    writeFileSync(
+      join(dir, '001.yml'),
+      'name: x\nchannels: []\ndirectory: {type: json, settings: {path: /x}}\nbogus: 1\n',
+    );
+    const unknown = await runProgram('eps', ['server', 'run'], { EPS_SETTINGS: dir });
+    assert.equal(unknown.code, 1);
+    assert.match(
+      unknown.stderr,
+      new RegExp(`settings error in ${join(dir, '001.yml')}.*unknown key 'bogus'`),
+    );
+
+    const missing = await runProgram('eps', ['server', 'run'], { EPS_SETTINGS: join(dir, 'nope') });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /nope/);
+
+    const level = await runProgram('eps', ['--level', 'loud', 'version'], noSettings);
+    assert.equal(level.code, 1);
+    assert.match(level.stderr, /error parsing level/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a port already in use aborts start-up with exit 1 and names the address', async () => {
+  const blocker = net.createServer();
+  blocker.listen(0, '127.0.0.1');
+  await once(blocker, 'listening');
+  const port = (blocker.address() as net.AddressInfo).port;
+  const dir = mkdtempSync(join(tmpdir(), 'eps-cli-'));
+  try {
+    writeFileSync(join(dir, 'd.json'), JSON.stringify({ records: [] }));
+    writeFileSync(
+      join(dir, '001.yml'),
+      [
+        'name: x',
+        `directory: {type: json, settings: {path: "${join(dir, 'd.json')}"}}`,
+        'channels:',
+        '  - {name: gw, type: jsonrpc_server, settings: {bind_address: "127.0.0.1:' + port + '"}}',
+      ].join('\n'),
+    );
+    const r = await runProgram('eps', ['server', 'run'], { EPS_SETTINGS: join(dir, '001.yml') });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      new RegExp(`error opening channel 0: error binding to address '127.0.0.1:${port}'`),
+    );
+  } finally {
+    blocker.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
