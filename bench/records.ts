@@ -99,7 +99,7 @@ export async function benchRecords(): Promise<string[]> {
     const rate = (n: number, t: number): string =>
       `${Math.round((n / t) * 1000).toLocaleString('en')} records/s`;
     lines.push(
-      `cold verify ${size}: normalise ${normaliseMs.toFixed(0)} ms + verify ${syncMs.toFixed(0)} ms sync ` +
+      `cold verify ${size}: JSON.parse+normalise ${normaliseMs.toFixed(0)} ms, verify ${syncMs.toFixed(0)} ms sync ` +
         `(${rate(size, normaliseMs + syncMs)}), ${asyncMs.toFixed(0)} ms on the thread pool (${rate(size, normaliseMs + asyncMs)})`,
     );
 

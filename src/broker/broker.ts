@@ -122,7 +122,10 @@ export class Broker {
         case '_directory':
           return directoryMethod(request, address, this.directory);
         case '_connectionRequest': {
-          const cr = parseConnectionRequest(request.params);
+          const cr = parseConnectionRequest(
+            request.params,
+            (request.params._client as { name: string }).name,
+          );
           for (const ch of this.channels) {
             if (ch.handleConnectionRequest && (await ch.handleConnectionRequest(cr))) return null;
           }

@@ -71,7 +71,7 @@ export function decodeStdBase64(value: string): Buffer {
   return Buffer.from(value, 'base64');
 }
 
-export function parseConnectionRequest(params: JsonObject): ConnectionRequest {
+export function parseConnectionRequest(params: JsonObject, caller: string): ConnectionRequest {
   const str = (key: string): string => {
     const v = params[key];
     if (typeof v !== 'string' || v === '')
@@ -89,5 +89,5 @@ export function parseConnectionRequest(params: JsonObject): ConnectionRequest {
   if (!isJsonObject(entry) || typeof entry.name !== 'string' || !Array.isArray(entry.channels)) {
     throw formError('client', 'invalid input data: entry(not a valid directory entry)');
   }
-  return { channel, endpoint, token, client };
+  return { channel, endpoint, token, client, caller };
 }

@@ -18,6 +18,8 @@ export interface ConnectionRequest {
   endpoint: string;
   token: Buffer;
   client: JsonObject;
+  /** The authenticated operator that sent the request (from the broker, never from the caller). */
+  caller: string;
 }
 
 export interface Channel {

@@ -16,6 +16,7 @@ import { parseHostPort } from '../net/host-port.js';
 import { loadTls, type LoadedTls, type TlsConfig } from '../tls/options.js';
 import type { Channel } from './channel.js';
 import { fromWireResponse } from './grpc-convert.js';
+import type { ReverseStreamKeeper } from './reverse/dialling-side.js';
 
 const log = logger('grpc-client');
 
@@ -39,6 +40,7 @@ export class GrpcClientChannel implements Channel {
   private readonly callTimeoutMs: number;
   readonly connectTimeoutMs: number;
   private proxyDialer?: ProxyDialer;
+  private reverse?: ReverseStreamKeeper;
 
   constructor(
     private readonly ownName: string,
@@ -54,9 +56,16 @@ export class GrpcClientChannel implements Channel {
     this.proxyDialer = dialer;
   }
 
-  async open(): Promise<void> {}
+  setReverseStreams(keeper: ReverseStreamKeeper): void {
+    this.reverse = keeper;
+  }
+
+  async open(): Promise<void> {
+    this.reverse?.open();
+  }
 
   async close(): Promise<void> {
+    this.reverse?.close();
     this.pool.closeAll();
   }
 

@@ -6,6 +6,10 @@ import { GrpcServerChannel, type GrpcServerConfig } from '../channels/grpc-serve
 import { JsonRpcClientChannel } from '../channels/jsonrpc-client.js';
 import { JsonRpcServerChannel } from '../channels/jsonrpc-server.js';
 import { StdoutChannel } from '../channels/stdout.js';
+import { P2pCallee } from '../channels/p2p/callee.js';
+import { p2pDialer } from '../channels/p2p/caller.js';
+import { ReverseStreamRegistry } from '../channels/reverse/accepting-side.js';
+import { ReverseStreamKeeper } from '../channels/reverse/dialling-side.js';
 import type { Directory } from '../directory/directory.js';
 import type { JsonRpcClientConfig } from '../jsonrpc/client.js';
 import type { HttpServerConfig } from '../jsonrpc/http-server.js';
@@ -31,9 +35,25 @@ export function createChannel(item: ChannelItem, ctx: ChannelContext): Channel {
       return new JsonRpcClientChannel(ctx.ownName, item.settings);
     case 'jsonrpc_server':
       return new JsonRpcServerChannel(ctx.broker, item.settings);
-    case 'grpc_client':
-      return new GrpcClientChannel(ctx.ownName, ctx.directory, item.settings);
-    case 'grpc_server':
-      return new GrpcServerChannel(ctx.broker, item.settings);
+    case 'grpc_client': {
+      const channel = new GrpcClientChannel(ctx.ownName, ctx.directory, item.settings);
+      channel.setProxyDialer(p2pDialer(ctx.ownName, ctx.broker, channel.tls, channel.connectTimeoutMs));
+      channel.setReverseStreams(
+        new ReverseStreamKeeper(ctx.ownName, ctx.directory, ctx.broker, (peer, deadline) =>
+          channel.session(peer, deadline),
+        ),
+      );
+      return channel;
+    }
+    case 'grpc_server': {
+      const streams = new ReverseStreamRegistry(ctx.ownName);
+      const callee = new P2pCallee(ctx.ownName, ctx.directory);
+      return new GrpcServerChannel(ctx.broker, item.settings, {
+        handlers: { bidi: { '/EPS/ServerCall': (stream, call) => streams.handle(stream, call) } },
+        canDeliverTo: (address) => streams.canDeliverTo(address),
+        deliver: (request, address) => streams.deliver(request, address),
+        handleConnectionRequest: (request, server) => callee.handle(request, server),
+      });
+    }
   }
 }

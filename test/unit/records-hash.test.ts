@@ -5,6 +5,9 @@ import { describe, it } from 'node:test';
 import type { JsonValue } from '../../src/core/json.js';
 import {
   canonicalCreatedAt,
+  compareCreatedAt,
+  createdAtNanos,
+  createdAtNow,
   encodeRecord,
   encodeValue,
   normaliseChangeRecord,
@@ -322,5 +325,28 @@ describe('canonical created_at (§4.4)', () => {
     ]) {
       assert.throws(() => canonicalCreatedAt(bad), RecordError, bad);
     }
+  });
+
+  it('orders instants across offsets and fractions', () => {
+    assert.equal(compareCreatedAt('2021-05-17T12:00:00+02:00', '2021-05-17T10:00:00Z'), 0);
+    assert.ok(compareCreatedAt('2021-05-17T10:00:00.000000001Z', '2021-05-17T10:00:00Z') > 0);
+    assert.ok(compareCreatedAt('2021-05-17T11:59:59+02:00', '2021-05-17T10:00:00Z') < 0);
+    assert.equal(createdAtNanos('1970-01-01T00:00:01.5Z'), 1_500_000_000n);
+    assert.equal(createdAtNanos('1970-01-01T01:00:00+01:00'), 0n);
+  });
+
+  it('stamps the current local time in canonical form', () => {
+    const now = createdAtNow();
+    assert.equal(canonicalCreatedAt(now), now);
+    assert.ok(Math.abs(Number(createdAtNanos(now) / 1_000_000n) - Date.now()) < 5_000);
+  });
+
+  it("Go's zero time is omitted from the record hash like any zero value", () => {
+    const zero = { name: 'hd-1', section: 'groups', data: ['a'], created_at: '0001-01-01T00:00:00Z' };
+    assert.deepEqual(
+      encodeRecord(zero),
+      bytes('stringmapstringliststring0stringastringdatastringhd-1stringnamestringgroupsstringsection'),
+    );
+    assert.deepEqual(encodeRecord({ ...zero, created_at: '0001-01-01T01:00:00+01:00' }), encodeRecord(zero));
   });
 });

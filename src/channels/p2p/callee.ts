@@ -1,0 +1,61 @@
+/**
+ * Callee side of P2P (B): on `_connectionRequest` from our proxy, dial the proxy's internal endpoint, write
+ * the 32 raw token bytes, and serve the socket as TLS server with our gRPC server [WIRE, 10-eps-server §6.3,
+ * §10]. Hardened against the original's S3: only the proxy named in our own directory entry may make us
+ * dial, the token must be 32 bytes, dials time out, and concurrent dials are bounded.
+ */
+import { logger } from '../../core/log.js';
+import type { Directory } from '../../directory/directory.js';
+import { grpcServerSettings } from '../../directory/permissions.js';
+import { connectTcp } from '../../grpc/dial.js';
+import type { GrpcServer } from '../../grpc/server.js';
+import { parseHostPort } from '../../net/host-port.js';
+import type { ConnectionRequest } from '../channel.js';
+
+const log = logger('p2p-callee');
+
+export const TOKEN_BYTES = 32;
+export const DIAL_TIMEOUT_MS = 10_000;
+export const MAX_PENDING_DIALS = 64;
+
+export class P2pCallee {
+  private pending = 0;
+
+  constructor(
+    private readonly ownName: string,
+    private readonly directory: Directory,
+  ) {}
+
+  async handle(request: ConnectionRequest, server: GrpcServer): Promise<boolean> {
+    const own = this.directory.entry(this.ownName);
+    const proxy = own ? grpcServerSettings(own)?.proxy : undefined;
+    if (!proxy) throw new Error('this operator is not reachable through a proxy');
+    if (request.caller !== proxy) {
+      throw new Error(
+        `connection requests are only accepted from our proxy '${proxy}', not '${request.caller}'`,
+      );
+    }
+    if (request.token.length !== TOKEN_BYTES) throw new Error(`token must be ${TOKEN_BYTES} bytes`);
+    if (this.pending >= MAX_PENDING_DIALS) throw new Error('too many connection requests in progress');
+    const { host, port } = parseHostPort(request.endpoint);
+    this.pending++;
+    try {
+      const socket = await connectTcp(host, port, DIAL_TIMEOUT_MS);
+      socket.setNoDelay(true);
+      await new Promise<void>((resolve, reject) =>
+        socket.write(request.token, (err) => (err ? reject(new Error('could not write token')) : resolve())),
+      ).catch((e: Error) => {
+        socket.destroy();
+        throw e;
+      });
+      server.inject(socket);
+      log.debug('P2P socket handed to the gRPC server', {
+        endpoint: request.endpoint,
+        client: request.client.name,
+      });
+      return true;
+    } finally {
+      this.pending--;
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Caller side of P2P (A): obtain a token from the callee's proxy (`<proxy>.requestConnection` through our own
+ * broker), dial the proxy's internal endpoint, write the 32 raw token bytes, then run TLS as client with
+ * SNI = callee name over that socket [WIRE, 10-eps-server §10]. The resulting session is pooled, so later
+ * calls reuse the tunnel; a broken tunnel is brokered again on the next call.
+ */
+import { randomBytes } from 'node:crypto';
+import { isJsonObject } from '../../core/json.js';
+import type { Broker } from '../../broker/broker.js';
+import { decodeStdBase64 } from '../../broker/internal-methods.js';
+import { connectTcp, dialTls, type DialResult } from '../../grpc/dial.js';
+import { parseHostPort } from '../../net/host-port.js';
+import type { LoadedTls } from '../../tls/options.js';
+import { unwrapValue } from '../../jsonrpc/client.js';
+
+export const TOKEN_BYTES = 32;
+
+export function p2pDialer(
+  ownName: string,
+  broker: Broker,
+  tls: LoadedTls,
+  connectTimeoutMs: number,
+): (peer: string, proxy: string, deadline: number) => Promise<DialResult> {
+  return async (peer, proxy, deadline) => {
+    const id = `${proxy}.requestConnection(${randomBytes(8).toString('hex')})`;
+    const response = await broker.deliver(
+      { method: `${proxy}.requestConnection`, params: { to: peer, channel: 'grpc_server' }, id },
+      { name: ownName },
+    );
+    if (!response) throw new Error('proxy returned no connection details');
+    if (response.error) throw new Error(response.error.message);
+    const result = unwrapValue(response.result);
+    if (!isJsonObject(result) || typeof result.token !== 'string' || typeof result.endpoint !== 'string') {
+      throw new Error('invalid connection details from proxy');
+    }
+    const token = decodeStdBase64(result.token);
+    if (token.length !== TOKEN_BYTES) throw new Error(`proxy sent a token of ${token.length} bytes`);
+    const { host, port } = parseHostPort(result.endpoint);
+    const timeoutMs = Math.max(1, Math.min(connectTimeoutMs, deadline - Date.now()));
+    const socket = await connectTcp(host, port, timeoutMs);
+    socket.setNoDelay(true);
+    socket.write(token);
+    return dialTls({ peer, tls, lookup: (n) => broker.directory.entry(n), timeoutMs, socket });
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * Accepting side (A) of `ServerCall` reverse streams [WIRE, 10-eps-server §7.6]: an operator without
+ * inbound connectivity (D) dials us, announces its name, and we deliver requests for D over the stream.
+ *
+ * The original allowed one request in flight per stream. We pipeline: requests are sent as they come and
+ * responses are matched in order (first in, first out). Original D nodes answer strictly in order, and
+ * ours answer in order too (see dialling-side.ts), so this stays wire-compatible.
+ */
+import type { Address } from '../../core/address.js';
+import { isJsonObject } from '../../core/json.js';
+import { logger } from '../../core/log.js';
+import type { EpsRequest, EpsResponse } from '../../core/messages.js';
+import { decodeResponse, encodeRequest } from '../../grpc/codec.js';
+import type { BidiServerStream, CallContext } from '../../grpc/server.js';
+import { Status } from '../../grpc/status.js';
+import { fromWireResponse } from '../grpc-convert.js';
+
+const log = logger('reverse-accept');
+
+export const REVERSE_CALL_TIMEOUT_MS = 30_000;
+export const MAX_IN_FLIGHT_PER_STREAM = 256;
+export const ANNOUNCEMENT_TIMEOUT_MS = 10_000;
+export const MAX_REVERSE_STREAMS = 10_000;
+
+interface Pending {
+  resolve: (r: EpsResponse) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+  settled: boolean;
+}
+
+class AcceptedStream {
+  private readonly fifo: Pending[] = [];
+
+  constructor(
+    readonly name: string,
+    private readonly stream: BidiServerStream,
+    private readonly ownName: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  get closed(): boolean {
+    return this.stream.closed;
+  }
+
+  onResponse(payload: Buffer): void {
+    const pending = this.fifo.shift();
+    if (!pending) {
+      log.warn('unexpected response on reverse stream', { peer: this.name });
+      return;
+    }
+    clearTimeout(pending.timer);
+    if (pending.settled) return; // timed out earlier; its slot is consumed now
+    pending.settled = true;
+    try {
+      pending.resolve(fromWireResponse(decodeResponse(payload)));
+    } catch (e) {
+      pending.reject(new Error(`error receiving gRPC response: ${(e as Error).message}`));
+    }
+  }
+
+  async call(request: EpsRequest): Promise<EpsResponse> {
+    if (this.closed) throw new Error('client disconnected');
+    if (this.fifo.length >= MAX_IN_FLIGHT_PER_STREAM)
+      throw new Error('too many requests in flight on reverse stream');
+    let payload: Uint8Array;
+    try {
+      payload = encodeRequest({
+        method: request.method,
+        params: request.params,
+        id: request.id,
+        clientName: this.ownName,
+      });
+    } catch (e) {
+      throw new Error(`error serializing params for gRPC: ${(e as Error).message}`, { cause: e });
+    }
+    const result = new Promise<EpsResponse>((resolve, reject) => {
+      const pending: Pending = {
+        resolve,
+        reject,
+        settled: false,
+        timer: setTimeout(() => {
+          pending.settled = true;
+          reject(new Error(`error receiving gRPC response: no response within ${this.timeoutMs} ms`));
+        }, this.timeoutMs),
+      };
+      this.fifo.push(pending);
+    });
+    try {
+      await this.stream.send(payload);
+    } catch (e) {
+      this.fail(new Error(`error sending gRPC request: ${(e as Error).message}`));
+    }
+    return result;
+  }
+
+  /** Fails every outstanding request (stream gone). */
+  fail(err: Error): void {
+    for (const p of this.fifo.splice(0)) {
+      clearTimeout(p.timer);
+      if (!p.settled) {
+        p.settled = true;
+        p.reject(err);
+      }
+    }
+    if (!this.stream.closed) this.stream.end(Status.UNAVAILABLE, err.message);
+  }
+}
+
+export class ReverseStreamRegistry {
+  private readonly streams = new Map<string, AcceptedStream>();
+
+  constructor(
+    private readonly ownName: string,
+    private readonly timeoutMs = REVERSE_CALL_TIMEOUT_MS,
+  ) {}
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  has(name: string): boolean {
+    const s = this.streams.get(name);
+    return s !== undefined && !s.closed;
+  }
+
+  canDeliverTo(address: Address): boolean {
+    return address.operator !== this.ownName && this.has(address.operator);
+  }
+
+  async deliver(request: EpsRequest, address: Address): Promise<EpsResponse> {
+    const s = this.streams.get(address.operator);
+    if (!s || s.closed) throw new Error('client disconnected');
+    return s.call(request);
+  }
+
+  /** The `/EPS/ServerCall` handler. */
+  handle(stream: BidiServerStream, ctx: CallContext): void {
+    let registered: AcceptedStream | undefined;
+    const announceTimer = setTimeout(() => {
+      stream.end(Status.UNKNOWN, "can't receive handshake packet: timeout");
+    }, ANNOUNCEMENT_TIMEOUT_MS);
+    stream.onMessage((payload) => {
+      if (registered) {
+        registered.onResponse(payload);
+        return;
+      }
+      clearTimeout(announceTimer);
+      let name: unknown;
+      try {
+        const announcement = decodeResponse(payload);
+        name = isJsonObject(announcement.result) ? announcement.result.name : undefined;
+      } catch {
+        name = undefined;
+      }
+      if (typeof name !== 'string') {
+        stream.end(Status.UNKNOWN, 'invalid client announcement');
+        return;
+      }
+      if (!ctx.identities.some((i) => i.name === name)) {
+        stream.end(Status.UNKNOWN, 'invalid client name supplied');
+        return;
+      }
+      if (!this.streams.has(name) && this.streams.size >= MAX_REVERSE_STREAMS) {
+        stream.end(Status.RESOURCE_EXHAUSTED, 'too many reverse streams');
+        return;
+      }
+      registered = new AcceptedStream(name, stream, this.ownName, this.timeoutMs);
+      const previous = this.streams.get(name);
+      this.streams.set(name, registered);
+      previous?.fail(new Error('client disconnected'));
+      log.info('reverse stream registered', { peer: name });
+    });
+    stream.onEnd(() => {
+      clearTimeout(announceTimer);
+      if (!registered) return;
+      registered.fail(new Error('client disconnected'));
+      // Only forget the registration if it is still ours (fixes the original's B2 race).
+      if (this.streams.get(registered.name) === registered) {
+        this.streams.delete(registered.name);
+        log.info('reverse stream ended', { peer: registered.name });
+      }
+    });
+  }
+}
