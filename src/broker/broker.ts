@@ -17,6 +17,7 @@ import { canCall } from '../directory/permissions.js';
 import type { Channel } from '../channels/channel.js';
 import { BrokerError } from './errors.js';
 import { directoryMethod, parseConnectionRequest, ping } from './internal-methods.js';
+import { clientEntryView } from './client-info.js';
 
 const log = logger('broker');
 
@@ -61,7 +62,7 @@ export class Broker {
     // The receiver's view of the caller always wins; nothing a caller sends can claim another identity.
     const params: JsonObject = request.params;
     delete params._caller;
-    params._client = { name: client.name, entry: callerEntry as unknown as JsonObject };
+    params._client = { name: client.name, entry: clientEntryView(callerEntry) };
 
     let address: Address;
     try {

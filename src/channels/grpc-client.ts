@@ -16,6 +16,7 @@ import { parseHostPort } from '../net/host-port.js';
 import { loadTls, type LoadedTls, type TlsConfig } from '../tls/options.js';
 import type { Channel } from './channel.js';
 import { fromWireResponse } from './grpc-convert.js';
+import { paramsForPeer } from '../broker/client-info.js';
 import type { ReverseStreamKeeper } from './reverse/dialling-side.js';
 
 const log = logger('grpc-client');
@@ -111,7 +112,7 @@ export class GrpcClientChannel implements Channel {
     const deadline = Date.now() + this.callTimeoutMs;
     const payload = encodeRequest({
       method: request.method,
-      params: request.params,
+      params: paramsForPeer(request.params),
       id: request.id,
       clientName: this.ownName,
     });

@@ -55,6 +55,7 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
     const socket = opts.socket
       ? tls.connect({ ...base, socket: opts.socket })
       : tls.connect({ ...base, host: opts.host, port: opts.port });
+    socket.setNoDelay(true);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new DialError(`TLS connection to '${opts.peer}' not established within ${opts.timeoutMs} ms`));

@@ -76,6 +76,7 @@ export class GrpcServer {
       rejectUnauthorized: opts.verifyClient,
       ALPNProtocols: ['h2'],
       allowHTTP1: false,
+      noDelay: true,
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
       maxSessionMemory: 64,
@@ -119,6 +120,7 @@ export class GrpcServer {
 
   private onSession(session: http2.ServerHttp2Session): void {
     const socket = session.socket as unknown as TLSSocket;
+    socket.setNoDelay?.(true);
     const cert = socket.getPeerCertificate?.(true);
     if (!cert || !cert.raw) {
       log.info('rejected gRPC connection: certificate missing');

@@ -48,7 +48,7 @@ export interface IncomingJson {
   res: http.ServerResponse;
   body: Buffer;
   /** Verified client certificate (DER) when the connection is mutual TLS. */
-  peerCertificateRaw?: Buffer;
+  readonly peerCertificateRaw?: Buffer | undefined;
 }
 
 export type JsonHandler = (incoming: IncomingJson) => Promise<void> | void;
@@ -170,11 +170,16 @@ export class JsonHttpServer {
     req.on('end', () => {
       if (size > this.maxBody) return;
       const socket = req.socket as TLSSocket;
-      const incoming: IncomingJson = { req, res, body: Buffer.concat(chunks) };
-      if (typeof socket.getPeerCertificate === 'function' && socket.authorized) {
-        const raw = socket.getPeerCertificate().raw;
-        if (raw) incoming.peerCertificateRaw = raw;
-      }
+      const incoming: IncomingJson = {
+        req,
+        res,
+        body: Buffer.concat(chunks),
+        // Computed only when a handler asks: reading the certificate is costly on a hot path.
+        get peerCertificateRaw() {
+          if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return undefined;
+          return socket.getPeerCertificate().raw ?? undefined;
+        },
+      };
       Promise.resolve(this.handler(incoming)).catch((err: unknown) => {
         log.error('request handler failed', { error: (err as Error).message });
         sendJson(

@@ -32,7 +32,9 @@ function closedCleanly(stream: Duplex): boolean {
 
 /**
  * Splices `a` and `b` until both are closed. Never rejects: stream errors are reported in the result. The
- * streams are owned by the splice from now on (it destroys them on failure).
+ * streams are owned by the splice from now on (it destroys them on failure) and get `allowHalfOpen = true`;
+ * listeners should also be created with `allowHalfOpen: true` so an EOF that arrives before the splice
+ * starts does not already end the socket's writable side.
  */
 export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promise<SpliceResult> {
   return new Promise<SpliceResult>((resolve) => {

@@ -144,8 +144,15 @@ export class TestNetwork {
     writeFileSync(join(this.settingsDir(s.name), '001_default.json'), JSON.stringify(settings, null, 1));
   }
 
-  async start(name: string, extraEnv: Record<string, string> = {}): Promise<Running> {
-    const p = startProgram('eps', ['server', 'run'], { EPS_SETTINGS: this.settingsDir(name), ...extraEnv });
+  async start(
+    name: string,
+    extraEnv: Record<string, string> = {},
+    globalArgs: string[] = [],
+  ): Promise<Running> {
+    const p = startProgram('eps', [...globalArgs, 'server', 'run'], {
+      EPS_SETTINGS: this.settingsDir(name),
+      ...extraEnv,
+    });
     this.procs.push(p);
     await p.waitFor(/Waiting for CTRL-C/);
     return p;

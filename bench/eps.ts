@@ -1,0 +1,56 @@
+/**
+ * Gateway and gRPC mesh throughput: local `hd-1._ping` through hd-1's gateway versus a remote `ls-1._ping`
+ * (hd-1 gateway -> gRPC -> ls-1), real eps processes, concurrency 1 and 16.
+ * Run alone: node --import tsx bench/eps.ts [seconds]
+ */
+import { pathToFileURL } from 'node:url';
+import { CERTS, TestNetwork } from '../test/helpers/network.js';
+import { formatLoad, runLoad, type LoadResult } from './load.js';
+import { gatewayCaller } from './gateway-client.js';
+
+export async function benchEps(seconds = 10): Promise<string[]> {
+  const all = [{ group: 'health-departments', rights: ['call'] }];
+  const net = new TestNetwork([
+    {
+      name: 'hd-1',
+      groups: ['health-departments'],
+      grpcServer: true,
+      grpcClient: { call_timeout: 30 },
+      services: [{ name: 'internals', permissions: all, methods: [{ name: '_ping' }] }],
+    },
+    {
+      name: 'ls-1',
+      groups: ['location-services'],
+      grpcServer: true,
+      services: [{ name: 'internals', permissions: all, methods: [{ name: '_ping' }] }],
+    },
+  ]);
+  const lines: string[] = [];
+  try {
+    await net.prepare();
+    await net.start('hd-1');
+    await net.start('ls-1');
+    const port = net.ports.get('hd-1')!.gateway;
+    for (const c of [1, 16]) {
+      const client = gatewayCaller(CERTS, 'hd-1', port, c);
+      await runLoad('warm-up', c, 1, () => client.call('ls-1._ping'));
+      const local = await runLoad('local hd-1._ping (gateway)', c, seconds, () => client.call('hd-1._ping'));
+      const remote = await runLoad('remote ls-1._ping (gateway+gRPC)', c, seconds, () =>
+        client.call('ls-1._ping'),
+      );
+      client.close();
+      lines.push(formatLoad(local), formatLoad(remote), ratio(remote, local));
+    }
+  } finally {
+    await net.stop();
+  }
+  return lines;
+}
+
+function ratio(remote: LoadResult, local: LoadResult): string {
+  return `${'  ratio remote/local throughput'.padEnd(34)} c=${String(remote.concurrency).padStart(2)}  ${(remote.rps / local.rps).toFixed(2)}`;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  for (const line of await benchEps(Number(process.argv[2] ?? 10))) console.log(line);
+}

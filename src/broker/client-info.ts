@@ -1,0 +1,29 @@
+/**
+ * The `_client` parameter [WIRE, 10-eps-server §2.5]: `{name, entry}` of the authenticated previous hop.
+ *
+ * Deviation (weak point S8): the entry is sent without its `records` audit log, which holds every signed
+ * change record with an embedded PEM certificate and made `_client` many kilobytes per request. Every field
+ * a service can use to decide (groups, channels, services, certificates, settings, preferences, properties)
+ * is kept. The view is computed once per directory entry object.
+ */
+import type { JsonObject } from '../core/json.js';
+import type { DirectoryEntry } from '../directory/entry.js';
+
+const views = new WeakMap<DirectoryEntry, JsonObject>();
+
+export function clientEntryView(entry: DirectoryEntry): JsonObject {
+  let view = views.get(entry);
+  if (!view) {
+    const { records: _records, ...rest } = entry;
+    view = rest as unknown as JsonObject;
+    views.set(entry, view);
+  }
+  return view;
+}
+
+/** Params as sent to another node: `_client` is dropped because every receiver replaces it anyway. */
+export function paramsForPeer(params: JsonObject): JsonObject {
+  if (!('_client' in params)) return params;
+  const { _client: _dropped, ...rest } = params;
+  return rest;
+}

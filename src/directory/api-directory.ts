@@ -1,0 +1,231 @@
+/**
+ * `api` directory backend [20-service-directory §9.1, §11 B, done better]: mirrors the SD's signed chain and
+ * serves entries from a verified snapshot, synchronously.
+ *
+ * - The snapshot is refreshed in the background every `cache_entries_for` seconds (`getRecords` after the
+ *   verified tip). The broker reads synchronously, so a lookup never waits for the network; with
+ *   `cache_entries_for: 0` the period is MIN_REFRESH_PERIOD_MS instead of "on every lookup".
+ * - start() performs the first refresh (waiting at most INITIAL_REFRESH_WAIT_MS); a failure is logged, not
+ *   fatal, and retried with exponential backoff (RETRY_INITIAL_MS doubling up to RETRY_MAX_MS).
+ * - Every request has the JSON-RPC client's timeout; endpoints fail over in order (SdApiClient).
+ * - Verification is incremental and refuses forks and rollbacks (VerifiedMirror); a refused or failed refresh
+ *   keeps the last verified state in use, and routing carries on with it until the SD is back.
+ * - onChange listeners run after every change of the entries.
+ */
+import { readFileSync } from 'node:fs';
+import { logger } from '../core/log.js';
+import { TrustStore } from '../records/index.js';
+import type { ApiDirectorySettings } from '../settings/index.js';
+import { DirectoryRefreshError, SdUnreachableError } from './api-errors.js';
+import type { Directory, EntryQuery } from './directory.js';
+import { EntryMap } from './directory.js';
+import type { DirectoryEntry } from './entry.js';
+import { SdApiClient } from './sd-api-client.js';
+import type { IngestOutcome } from './verified-mirror.js';
+import { VerifiedMirror } from './verified-mirror.js';
+
+const log = logger('api-directory');
+
+/** Shortest refresh period (used for `cache_entries_for: 0`). */
+export const MIN_REFRESH_PERIOD_MS = 250;
+/** start() waits at most this long for the first refresh, then carries on with an empty directory. */
+export const INITIAL_REFRESH_WAIT_MS = 10_000;
+/** First retry delay after a failed refresh; doubles per failure. */
+export const RETRY_INITIAL_MS = 250;
+/** Longest retry delay after failed refreshes. */
+export const RETRY_MAX_MS = 10_000;
+
+export class ApiDirectoryConfigError extends Error {
+  override readonly name = 'ApiDirectoryConfigError';
+}
+
+export interface ApiDirectoryOptions {
+  /** Clock in milliseconds for certificate validity (default Date.now). */
+  now?: () => number;
+  /** Longest retry delay after failures (default RETRY_MAX_MS). */
+  retryMaxMs?: number;
+}
+
+export interface ApiDirectoryStats {
+  /** Records in the verified chain. */
+  records: number;
+  tip: string;
+  /** Records that went through signature verification since start (grows by the new records only). */
+  verifiedRecords: number;
+  refreshes: number;
+  failures: number;
+  consecutiveFailures: number;
+  /** Time (ms) of the last successful refresh, 0 if none yet. */
+  lastSuccessAt: number;
+  lastError: string | undefined;
+}
+
+/** Reads the record-signing roots and intermediates (first certificate of each file). */
+export function loadRecordTrust(settings: ApiDirectorySettings): TrustStore {
+  const read = (file: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ApiDirectoryConfigError(
+        `cannot read record-signing CA file '${file}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
+    }
+  };
+  try {
+    return TrustStore.fromPem(
+      settings.ca_certificate_files.map(read),
+      settings.ca_intermediate_certificate_files.map(read),
+    );
+  } catch (err) {
+    if (err instanceof ApiDirectoryConfigError) throw err;
+    throw new ApiDirectoryConfigError(`invalid record-signing CA certificate: ${(err as Error).message}`);
+  }
+}
+
+export class ApiDirectory implements Directory {
+  readonly client: SdApiClient;
+  private readonly mirror: VerifiedMirror;
+  private readonly map = new EntryMap();
+  private readonly periodMs: number;
+  private readonly retryMaxMs: number;
+  private queue: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private retryMs = RETRY_INITIAL_MS;
+  private counters = { refreshes: 0, failures: 0, consecutiveFailures: 0, lastSuccessAt: 0 };
+  private lastError: string | undefined;
+
+  /** Reads the CA and TLS files; throws ApiDirectoryConfigError (or a TLS error) when they are unusable. */
+  constructor(settings: ApiDirectorySettings, options: ApiDirectoryOptions = {}) {
+    this.mirror = new VerifiedMirror(loadRecordTrust(settings), options.now ? { now: options.now } : {});
+    this.client = new SdApiClient(settings);
+    this.periodMs = Math.max(settings.cache_entries_for * 1000, MIN_REFRESH_PERIOD_MS);
+    this.retryMaxMs = options.retryMaxMs ?? RETRY_MAX_MS;
+  }
+
+  entry(name: string): DirectoryEntry | undefined {
+    return this.map.entry(name);
+  }
+
+  entries(query?: EntryQuery): DirectoryEntry[] {
+    return this.map.entries(query);
+  }
+
+  onChange(listener: () => void): void {
+    this.map.onChange(listener);
+  }
+
+  /** First refresh (bounded wait, failure only logged), then background refreshes until close(). */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const first = this.cycle();
+    let waitTimer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      waitTimer = setTimeout(() => {
+        log.warn('first service directory refresh is taking long; starting with the current state', {
+          waited_ms: INITIAL_REFRESH_WAIT_MS,
+        });
+        resolve();
+      }, INITIAL_REFRESH_WAIT_MS);
+    });
+    await Promise.race([first, waited]);
+    clearTimeout(waitTimer);
+  }
+
+  async close(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    // Closing the client aborts a request in flight, so close() never waits for a request timeout.
+    this.client.close();
+    await this.queue;
+  }
+
+  /**
+   * Fetches and verifies what is new now (serialised with the background refreshes). Rejects with
+   * SdUnreachableError, SdRpcError or DirectoryRefreshError; the last verified state then stays in use.
+   */
+  refresh(): Promise<IngestOutcome> {
+    const run = this.queue.then(() => this.refreshNow());
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  stats(): ApiDirectoryStats {
+    return {
+      records: this.mirror.length,
+      tip: this.mirror.tip,
+      verifiedRecords: this.mirror.verifiedRecords,
+      ...this.counters,
+      lastError: this.lastError,
+    };
+  }
+
+  /** One background step: refresh, then schedule the next one (period on success, backoff on failure). */
+  private async cycle(): Promise<void> {
+    let delay = this.periodMs;
+    try {
+      await this.refresh();
+      this.retryMs = RETRY_INITIAL_MS;
+    } catch {
+      delay = this.retryMs;
+      this.retryMs = Math.min(this.retryMs * 2, this.retryMaxMs);
+    }
+    if (!this.running) return;
+    this.timer = setTimeout(() => void this.cycle(), delay);
+    this.timer.unref();
+  }
+
+  private async refreshNow(): Promise<IngestOutcome> {
+    this.counters.refreshes++;
+    let outcome: IngestOutcome;
+    try {
+      const raw = await this.client.getRecords(this.mirror.tip);
+      outcome = await this.mirror.ingest(raw);
+    } catch (err) {
+      this.onFailure(err as Error);
+      throw err;
+    }
+    if (this.counters.consecutiveFailures > 0) {
+      log.info('service directory refresh works again', {
+        after_failures: this.counters.consecutiveFailures,
+      });
+    }
+    this.counters.consecutiveFailures = 0;
+    this.counters.lastSuccessAt = Date.now();
+    this.lastError = undefined;
+    if (outcome.kind === 'unchanged') return outcome;
+    if (outcome.kind === 'reset') {
+      log.warn('service directory was reset: switched to a newer chain', {
+        records: outcome.added,
+        dropped: outcome.dropped,
+        tip: this.mirror.tip,
+      });
+    } else {
+      log.debug('service directory records verified', { added: outcome.added, tip: this.mirror.tip });
+    }
+    this.map.replace(new Map(this.mirror.entries()));
+    return outcome;
+  }
+
+  private onFailure(err: Error): void {
+    this.counters.failures++;
+    this.counters.consecutiveFailures++;
+    const repeated = this.lastError === err.message;
+    this.lastError = err.message;
+    const fields = {
+      error: err.message,
+      failures: this.counters.consecutiveFailures,
+      records: this.mirror.length,
+    };
+    if (err instanceof DirectoryRefreshError) {
+      // Refused records are always worth an error line: someone is serving a bad or rolled-back chain.
+      log.error('refused records from the service directory; keeping the last verified state', fields);
+    } else if (err instanceof SdUnreachableError && repeated) {
+      log.debug('service directory still unreachable', fields);
+    } else {
+      log.warn('service directory refresh failed; keeping the last verified state', fields);
+    }
+  }
+}
