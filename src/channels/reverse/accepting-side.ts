@@ -68,7 +68,7 @@ class AcceptedStream {
     try {
       payload = encodeRequest({
         method: request.method,
-        params: request.params,
+        params: paramsForPeer(request.params),
         id: request.id,
         clientName: this.ownName,
       });
