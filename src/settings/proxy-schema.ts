@@ -2,6 +2,11 @@
  * Schema of the proxy settings (PROXY_SETTINGS; 40-operations §1.12, 30-proxy §2): optional `metrics`,
  * `public` and `private` sections; empty settings are valid. Timeouts keep their fractions (the
  * original truncated them).
+ *
+ * Additions over the original: `jsonrpc_server.allowed_client_names` (client certificate names allowed on
+ * the control API; default: the proxy's own name), `public.handshake_timeout` (deadline for a ClientHello
+ * or token on a new connection; the original's fixed 5 s, which it never cleared) and
+ * `private.allowed_public_endpoints` (the only internal endpoints the private proxy dials back to).
  */
 import { z } from 'zod';
 import { datastoreSchema } from './datastore-schema.js';
@@ -24,7 +29,14 @@ export const DEFAULT_PRIVATE_ENDPOINT_TIMEOUT_SECONDS = 30;
 /** Upper bound of the proxy timeouts, in seconds. */
 export const MAX_PROXY_TIMEOUT_SECONDS = 3000;
 
+export const DEFAULT_HANDSHAKE_TIMEOUT_SECONDS = 5;
+
 const proxySeconds = z.number().min(0).max(MAX_PROXY_TIMEOUT_SECONDS);
+
+/** The control API of a proxy: a JSON-RPC server plus the certificate names allowed to call it. */
+export const proxyJsonRpcServerSchema = jsonRpcServerSchema.extend({
+  allowed_client_names: optional(z.array(z.string().min(1))),
+});
 
 export const publicProxySchema = z.strictObject({
   name: z.string().min(1, 'must not be empty'),
@@ -34,8 +46,12 @@ export const publicProxySchema = z.strictObject({
   internal_endpoint: withDefault(hostPort, DEFAULT_INTERNAL_ENDPOINT),
   tcp_rate_limits: optional(rateLimitsSchema),
   accept_timeout: withDefault(proxySeconds, DEFAULT_ACCEPT_TIMEOUT_SECONDS),
+  handshake_timeout: withDefault(
+    z.number().positive().max(MAX_PROXY_TIMEOUT_SECONDS),
+    DEFAULT_HANDSHAKE_TIMEOUT_SECONDS,
+  ),
   jsonrpc_client: jsonRpcClientSchema,
-  jsonrpc_server: jsonRpcServerSchema,
+  jsonrpc_server: proxyJsonRpcServerSchema,
 });
 
 export const internalEndpointSchema = z.strictObject({
@@ -50,8 +66,9 @@ export const privateProxySchema = z.strictObject({
   name: z.string().min(1, 'must not be empty'),
   datastore: datastoreSchema,
   internal_endpoint: internalEndpointSchema,
+  allowed_public_endpoints: optional(z.array(hostPort)),
   jsonrpc_client: jsonRpcClientSchema,
-  jsonrpc_server: jsonRpcServerSchema,
+  jsonrpc_server: proxyJsonRpcServerSchema,
 });
 
 export const proxySettingsSchema = z.strictObject({
@@ -64,3 +81,4 @@ export type PublicProxySettings = z.output<typeof publicProxySchema>;
 export type InternalEndpointSettings = z.output<typeof internalEndpointSchema>;
 export type PrivateProxySettings = z.output<typeof privateProxySchema>;
 export type ProxySettings = z.output<typeof proxySettingsSchema>;
+export type ProxyJsonRpcServerSettings = z.output<typeof proxyJsonRpcServerSchema>;

@@ -114,9 +114,17 @@ describe('eps network: hd-1 -> ls-1 over gRPC, locations backend', () => {
         order: ['stdout', 'grpc_server', 'jsonrpc_server'],
         services: [{ name: 'printing', permissions: everyone, methods: [{ name: 'print' }] }],
       },
+      {
+        name: 'hd-2',
+        groups: ['health-departments'],
+        grpcServer: true,
+        // Nothing listens there: the backend is down.
+        backend: `http://127.0.0.1:${await freePort()}/jsonrpc`,
+        services: [{ name: 'records', permissions: everyone, methods: [{ name: 'store' }] }],
+      },
     ]);
     await net.prepare();
-    await Promise.all(['hd-1', 'ls-1', 'op-1', 'op-2'].map((n) => net.start(n)));
+    await Promise.all(['hd-1', 'ls-1', 'op-1', 'op-2', 'hd-2'].map((n) => net.start(n)));
     hdPort = net.ports.get('hd-1')!.gateway;
     lsGrpc = net.ports.get('ls-1')!.grpc;
   });
@@ -279,6 +287,19 @@ describe('eps network: hd-1 -> ls-1 over gRPC, locations backend', () => {
   test('a client certificate from another CA is refused by the gateway', async () => {
     const dev = await ensureCertificates(REPO_ROOT, 'dev');
     await assert.rejects(gatewayRequest(hdPort, call('hd-1._ping'), { certDir: dev.certsDir }));
+  });
+
+  test('a backend that is down gives a clear channel error; the server stays up', async () => {
+    const r = await gatewayRequest(hdPort, call('hd-2.store', { x: 1 }));
+    assert.equal(r.status, 400);
+    assert.equal((r.json.error as JsonObject).code, 500);
+    assert.match(
+      (r.json.error as JsonObject).message as string,
+      /^Channel 0 encountered an error delivering the message: error calling JSON-RPC server: .*ECONNREFUSED/,
+    );
+    const again = await gatewayRequest(hdPort, call('hd-2._ping'));
+    assert.equal(again.status, 400); // hd-2 does not grant _ping: a 403, but from a live server
+    assert.equal((again.json.error as JsonObject).code, 403);
   });
 
   test('a slow backend times out with a channel error; the server stays up', async () => {

@@ -1,0 +1,31 @@
+/** Starting and stopping the proxies' plain TCP listeners, with bind failures reported (30-proxy §9.3 fix). */
+import net from 'node:net';
+import { parseHostPort } from '../net/host-port.js';
+
+export class ListenError extends Error {
+  constructor(address: string, options: { cause: unknown }) {
+    const why = options.cause instanceof Error ? options.cause.message : String(options.cause);
+    super(`error binding to address '${address}': ${why}`, options);
+    this.name = 'ListenError';
+  }
+}
+
+/** Listens on `address` (host:port); rejects with ListenError when the bind fails. */
+export async function listenOn(server: net.Server, address: string): Promise<net.AddressInfo> {
+  const { host, port } = parseHostPort(address);
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error): void => reject(new ListenError(address, { cause: error }));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  return server.address() as net.AddressInfo;
+}
+
+/** Stops accepting; existing connections are the caller's business. */
+export function closeServer(server: net.Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
