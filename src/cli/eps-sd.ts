@@ -55,7 +55,7 @@ async function loadEntries(settings: EpsSettings, name: string | undefined): Pro
 }
 
 async function loadRecords(settings: EpsSettings, after: string): Promise<SignedChangeRecord[]> {
-  const client = new SdApiClient(requireApiDirectory(settings));
+  const client = new SdApiClient(requireApiDirectory(settings, 'records can only be read from'));
   try {
     return normaliseSignedRecords(await client.getRecords(after), { allowProperties: true });
   } finally {
@@ -111,7 +111,9 @@ export function registerSdCommands(program: Command): void {
     });
 
   sd.command('verify')
-    .description('verify a signed-data FILE whose signing certificate must be valid for NAME (exit 0 valid, 1 not)')
+    .description(
+      'verify a signed-data FILE whose signing certificate must be valid for NAME (exit 0 valid, 1 not)',
+    )
     .argument('[file]', 'file holding {"signature": ..., "data": ...}')
     .argument('[name]', 'expected signer DNS name')
     .action(async (file: string | undefined, name: string | undefined) => {

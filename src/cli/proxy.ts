@@ -1,17 +1,68 @@
 #!/usr/bin/env node
-/** `proxy`: the TLS-passthrough proxy, public or private (settings from PROXY_SETTINGS). */
-import { CliError, createProgram, runProgram, unknownCommandHandler } from './common.js';
+/**
+ * `proxy`: the TLS-passthrough proxy (settings from PROXY_SETTINGS). `proxy run public` runs the public
+ * proxy, `proxy run private` the private one; each needs its settings section, has an optional metrics
+ * endpoint and stops cleanly on SIGINT/SIGTERM.
+ */
+import { logger } from '../core/log.js';
+import { createDatastore, describeDatastore } from '../datastore/registry.js';
+import { MetricsServer } from '../eps/metrics.js';
+import { registerProxyMetrics } from '../proxy/metrics.js';
+import { PrivateProxy } from '../proxy/private-proxy.js';
+import { PublicProxy } from '../proxy/public-proxy.js';
+import { loadProxySettings } from '../settings/index.js';
+import { CliError, createProgram, runProgram, unknownCommandHandler, waitForSignals } from './common.js';
+
+const log = logger('proxy');
+
+interface Runnable {
+  start(): Promise<unknown>;
+  stop(): Promise<void>;
+  stats(): object;
+}
+
+async function serve(kind: 'public' | 'private', proxy: Runnable, metricsAddress: string | undefined): Promise<void> {
+  const metrics = metricsAddress === undefined ? undefined : new MetricsServer(metricsAddress);
+  if (metrics !== undefined) registerProxyMetrics(kind, () => proxy.stats());
+  await proxy.start();
+  try {
+    await metrics?.start();
+  } catch (error) {
+    await proxy.stop();
+    throw error;
+  }
+  await waitForSignals(async () => {
+    await Promise.all([proxy.stop(), metrics?.stop()]);
+  }, `Stopping ${kind} proxy`);
+}
 
 const program = createProgram('proxy', 'Proxy Server (settings from PROXY_SETTINGS)', 'PRO');
 const run = program.command('run').description('run a proxy until SIGINT/SIGTERM');
-for (const kind of ['public', 'private']) {
-  run
-    .command(kind)
-    .description(`run the ${kind} proxy`)
-    .action(async () => {
-      throw new CliError(`proxy run ${kind}: not yet available`);
-    });
-}
+
+run
+  .command('public')
+  .description('run the public proxy')
+  .action(async () => {
+    const settings = await loadProxySettings();
+    if (settings.public === undefined) throw new CliError('Public settings undefined!');
+    log.info('Starting public proxy...');
+    log.info(`announcements in ${describeDatastore(settings.public.datastore)}`);
+    const proxy = new PublicProxy(settings.public, { datastore: createDatastore(settings.public.datastore) });
+    await serve('public', proxy, settings.metrics?.bind_address);
+  });
+
+run
+  .command('private')
+  .description('run the private proxy')
+  .action(async () => {
+    const settings = await loadProxySettings();
+    if (settings.private === undefined) throw new CliError('Private settings undefined!');
+    log.info('Starting private proxy...');
+    log.info(`announcements in ${describeDatastore(settings.private.datastore)}`);
+    const proxy = new PrivateProxy(settings.private, { datastore: createDatastore(settings.private.datastore) });
+    await serve('private', proxy, settings.metrics?.bind_address);
+  });
+
 unknownCommandHandler(run);
 unknownCommandHandler(program);
 await runProgram(program);

@@ -16,7 +16,12 @@ import { SdRpcError } from '../directory/api-errors.js';
 import { SdApiClient } from '../directory/sd-api-client.js';
 import { RecordToolError } from '../records-tools/errors.js';
 import { requireApiDirectory, submitRecordFiles } from '../records-tools/submit.js';
-import { describeSettingsError, loadEpsSettings, SettingsError, type EpsSettings } from '../settings/index.js';
+import {
+  describeSettingsError,
+  loadEpsSettings,
+  SettingsError,
+  type EpsSettings,
+} from '../settings/index.js';
 import { ensureCertificates, type CertificateEnvironment } from '../tls/ensure-certs.js';
 
 /** How long to wait for the SD to answer `getTip` by default. */
@@ -33,7 +38,8 @@ function findRepoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     try {
-      if (statSync(join(dir, 'package.json')).isFile() && statSync(join(dir, 'settings')).isDirectory()) return dir;
+      if (statSync(join(dir, 'package.json')).isFile() && statSync(join(dir, 'settings')).isDirectory())
+        return dir;
     } catch {
       // keep looking upwards
     }
@@ -51,15 +57,18 @@ async function waitForSd(settings: EpsSettings, seconds: number): Promise<void> 
   const client = new SdApiClient(requireApiDirectory(settings));
   const target = client.currentTarget.endpoint;
   const deadline = Date.now() + seconds * 1000;
-  let lastError = '';
+  let lastError: string;
   try {
     for (let attempt = 0; ; attempt++) {
       try {
         const tip = await client.getTip();
-        say(`service directory at ${client.currentTarget.endpoint} answers (tip: ${tip?.hash ?? 'none, empty'})`);
+        say(
+          `service directory at ${client.currentTarget.endpoint} answers (tip: ${tip?.hash ?? 'none, empty'})`,
+        );
         return;
       } catch (err) {
-        if (err instanceof SdRpcError) throw new SetupError(`the service directory refused getTip: ${err.message}`);
+        if (err instanceof SdRpcError)
+          throw new SetupError(`the service directory refused getTip: ${err.message}`);
         lastError = (err as Error).message;
       }
       if (Date.now() >= deadline) break;
@@ -69,7 +78,9 @@ async function waitForSd(settings: EpsSettings, seconds: number): Promise<void> 
   } finally {
     client.close();
   }
-  throw new SetupError(`the service directory did not answer within ${seconds}s (is \`sd run\` started?): ${lastError}`);
+  throw new SetupError(
+    `the service directory did not answer within ${seconds}s (is \`sd run\` started?): ${lastError}`,
+  );
 }
 
 async function setup(dirArg: string | undefined, opts: { settings?: string; wait: string }): Promise<void> {
@@ -77,7 +88,8 @@ async function setup(dirArg: string | undefined, opts: { settings?: string; wait
   const dir = resolve(dirArg ?? join(root, 'settings/dev/directory'));
   const locations = opts.settings ?? join(root, 'settings/dev/roles/hd-1');
   const waitSeconds = Number(opts.wait);
-  if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new SetupError('--wait must be a number of seconds');
+  if (!Number.isFinite(waitSeconds) || waitSeconds < 0)
+    throw new SetupError('--wait must be a number of seconds');
 
   const environments: CertificateEnvironment[] = ['dev'];
   if (!relative(join(root, 'settings/test'), dir).startsWith('..')) environments.push('test');
@@ -93,7 +105,7 @@ async function setup(dirArg: string | undefined, opts: { settings?: string; wait
     if (err instanceof SettingsError) throw new SetupError(describeSettingsError(err));
     throw err;
   }
-  requireApiDirectory(settings);
+  requireApiDirectory(settings, 'sd-setup needs the settings of');
 
   let names: string[];
   try {
@@ -113,13 +125,18 @@ async function setup(dirArg: string | undefined, opts: { settings?: string; wait
     const tip = result.records[result.records.length - 1]?.hash ?? '';
     say(`  ${result.records.length} records submitted to ${result.endpoint}, tip ${tip}`);
   }
-  say(`done: ${names.length} file(s) from ${dir.split(sep).slice(-3).join('/')} submitted as operator ${settings.name}`);
+  say(
+    `done: ${names.length} file(s) from ${dir.split(sep).slice(-3).join('/')} submitted as operator ${settings.name}`,
+  );
 }
 
 const program = new Command('sd-setup')
   .description('submit the dev directory records (every *.json of DIR, in name order) to a running sd-1')
   .argument('[dir]', 'folder of record files (default settings/dev/directory)')
-  .option('--settings <locations>', 'EPS settings of the submitting sd-admin (default settings/dev/roles/hd-1)')
+  .option(
+    '--settings <locations>',
+    'EPS settings of the submitting sd-admin (default settings/dev/roles/hd-1)',
+  )
   .option('--wait <seconds>', 'how long to wait for the service directory', String(DEFAULT_WAIT_SECONDS))
   .option('--level <level>', 'log level', 'warn')
   .exitOverride()

@@ -1,13 +1,26 @@
 #!/usr/bin/env node
 /** `sd`: the service directory server (settings from SD_SETTINGS). */
-import { CliError, createProgram, runProgram, unknownCommandHandler } from './common.js';
+import { logger } from '../core/log.js';
+import { SdServer } from '../sd/server.js';
+import { loadSdSettings } from '../settings/index.js';
+import { CliError, createProgram, runProgram, unknownCommandHandler, waitForSignals } from './common.js';
+
+const log = logger('sd');
 
 const program = createProgram('sd', 'Service Directory (settings from SD_SETTINGS)', 'SD_');
 program
   .command('run')
   .description('run the service directory until SIGINT/SIGTERM')
   .action(async () => {
-    throw new CliError('sd run: not yet available');
+    log.info('Starting the service directory...');
+    const settings = await loadSdSettings();
+    let server: SdServer;
+    try {
+      server = await SdServer.start(settings);
+    } catch (err) {
+      throw new CliError(`cannot start the service directory: ${(err as Error).message}`);
+    }
+    await waitForSignals(() => server.stop(), 'Stopping directory');
   });
 unknownCommandHandler(program);
 await runProgram(program);

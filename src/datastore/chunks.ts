@@ -22,7 +22,9 @@ const MAX_ACCEPTED_ID_BYTES = 64;
 export function encodeChunks(entryBytes: Buffer, chunkId: Buffer = randomBytes(CHUNK_ID_BYTES)): Buffer {
   const count = Math.max(1, Math.ceil(entryBytes.length / MAX_CHUNK_PAYLOAD));
   if (count > MAX_CHUNKS_PER_ENTRY) {
-    throw new RangeError(`entry of ${entryBytes.length} bytes needs more than ${MAX_CHUNKS_PER_ENTRY} chunks`);
+    throw new RangeError(
+      `entry of ${entryBytes.length} bytes needs more than ${MAX_CHUNKS_PER_ENTRY} chunks`,
+    );
   }
   const parts: Buffer[] = [];
   for (let index = 0; index < count; index++) {

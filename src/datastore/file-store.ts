@@ -117,7 +117,8 @@ export class FileDatastore implements Datastore {
   /** Runs `work` after everything queued before it (one file operation at a time per instance). */
   private serial<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(() => {
-      if (!this.writer || !this.reader) throw new FileStoreError(`datastore file ${this.filename} is not open`);
+      if (!this.writer || !this.reader)
+        throw new FileStoreError(`datastore file ${this.filename} is not open`);
       return work();
     });
     this.queue = run.catch(() => undefined);
@@ -209,8 +210,13 @@ export class FileDatastore implements Datastore {
   /** True when every byte from `from` to `size` is zero (what a crash can leave after the last write). */
   private async zeroFrom(from: number, size: number): Promise<boolean> {
     const block = Buffer.alloc(Math.min(READ_BLOCK_BYTES, Math.max(size - from, 1)));
-    for (let position = from; position < size; ) {
-      const { bytesRead } = await this.reader!.read(block, 0, Math.min(block.length, size - position), position);
+    for (let position = from; position < size;) {
+      const { bytesRead } = await this.reader!.read(
+        block,
+        0,
+        Math.min(block.length, size - position),
+        position,
+      );
       if (bytesRead === 0) break;
       if (block.subarray(0, bytesRead).some((b) => b !== 0)) return false;
       position += bytesRead;
@@ -224,7 +230,7 @@ export class FileDatastore implements Datastore {
     const bytes = Buffer.concat(entries.map((e) => encodeChunks(encodeEntry(e))));
     const writer = this.writer!;
     try {
-      for (let done = 0; done < bytes.length; ) {
+      for (let done = 0; done < bytes.length;) {
         const { bytesWritten } = await writer.write(bytes, done, bytes.length - done);
         done += bytesWritten;
       }

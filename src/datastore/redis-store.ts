@@ -121,7 +121,9 @@ export class RedisDatastore implements Datastore {
       const [lengthReply, rangeReply] = replies ?? [];
       if (!lengthReply || !rangeReply || lengthReply[0] || rangeReply[0]) {
         const err = lengthReply?.[0] ?? rangeReply?.[0];
-        throw new RedisStoreError(`cannot read ${this.description}: ${err?.message ?? 'transaction aborted'}`);
+        throw new RedisStoreError(
+          `cannot read ${this.description}: ${err?.message ?? 'transaction aborted'}`,
+        );
       }
       const length = lengthReply[1] as number;
       if (length < start) {
@@ -196,7 +198,9 @@ export class RedisDatastore implements Datastore {
       return decodeEntry(bytes);
     } catch (err) {
       if (!(err instanceof EntryFormatError)) throw err;
-      throw new RedisStoreError(`${this.description} holds an invalid entry at index ${index}: ${err.message}`);
+      throw new RedisStoreError(
+        `${this.description} holds an invalid entry at index ${index}: ${err.message}`,
+      );
     }
   }
 

@@ -7,7 +7,7 @@
  */
 import type { JsonValue } from '../core/json.js';
 import { logger } from '../core/log.js';
-import { JsonRpcClient, JsonRpcClientError } from '../jsonrpc/client.js';
+import { JsonRpcClient, JsonRpcClientError, type JsonRpcReply } from '../jsonrpc/client.js';
 import { normaliseSignedRecord } from '../records/index.js';
 import type { ApiDirectorySettings } from '../settings/index.js';
 import { SdRpcError, SdUnreachableError } from './api-errors.js';
@@ -17,6 +17,8 @@ const log = logger('sd-client');
 
 /** The original's API client always sends this id [20-service-directory §7.2]. */
 const REQUEST_ID = '';
+/** How JsonRpcClient reports a timeout (not retried: it already took the whole timeout). */
+const TIMEOUT_MESSAGE = /^no response within/;
 
 export interface SdTarget {
   endpoint: string;
@@ -71,7 +73,7 @@ export class SdApiClient {
   /** Submits signed records in one call; resolves when the SD answered "ok". */
   async submitRecords(records: readonly SignedChangeRecord[]): Promise<void> {
     const params = { records: records as unknown as JsonValue };
-    const result = await this.call('submitRecords', params);
+    const result = await this.call('submitRecords', params, false);
     if (result !== 'ok') {
       throw new SdRpcError('submitRecords', 0, `unexpected result ${JSON.stringify(result)}`, undefined);
     }
@@ -88,9 +90,11 @@ export class SdApiClient {
 
   /**
    * Calls `method` on the preferred endpoint, falling over to the others in order on transport failures.
-   * A JSON-RPC error is an answer (no failover). Resolves with the result, undefined when absent.
+   * A read (`retry`) that fails fast on an endpoint is retried there once first: a kept-alive connection may
+   * have been closed by the server just as it was reused. A JSON-RPC error is an answer (no failover).
+   * Resolves with the result, undefined when absent.
    */
-  private async call(method: string, params: JsonValue): Promise<JsonValue | undefined> {
+  private async call(method: string, params: JsonValue, retry = true): Promise<JsonValue | undefined> {
     const failures: { endpoint: string; reason: string }[] = [];
     const count = this.targets.length;
     for (let step = 0; step < count; step++) {
@@ -98,7 +102,7 @@ export class SdApiClient {
       const target = this.targets[index]!;
       let reply;
       try {
-        reply = await this.clients[index]!.call(method, params, REQUEST_ID);
+        reply = await this.attempt(index, method, params, retry);
       } catch (err) {
         if (!(err instanceof JsonRpcClientError)) throw err;
         failures.push({ endpoint: target.endpoint, reason: err.message });
@@ -120,5 +124,24 @@ export class SdApiClient {
       return reply.result;
     }
     throw new SdUnreachableError(failures);
+  }
+
+  private async attempt(
+    index: number,
+    method: string,
+    params: JsonValue,
+    retry: boolean,
+  ): Promise<JsonRpcReply> {
+    const client = this.clients[index]!;
+    try {
+      return await client.call(method, params, REQUEST_ID);
+    } catch (err) {
+      if (!retry || !(err instanceof JsonRpcClientError) || TIMEOUT_MESSAGE.test(err.message)) throw err;
+      log.debug('service directory request failed, retrying once', {
+        endpoint: client.endpoint,
+        error: err.message,
+      });
+      return client.call(method, params, REQUEST_ID);
+    }
   }
 }

@@ -4,6 +4,7 @@
  * [WIRE, 10-eps-server §7.3, §8.2]. Sockets dialled out for P2P can be injected and are then served as if
  * they had been accepted (we act as TLS server on them).
  */
+import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
@@ -81,7 +82,14 @@ export class GrpcServer {
       settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
       maxSessionMemory: 64,
     });
-    this.server.on('session', (session) => this.onSession(session));
+    this.server.on('session', (session) => {
+      try {
+        this.onSession(session);
+      } catch (e) {
+        log.error('cannot set up gRPC session', { error: (e as Error).message });
+        session.destroy();
+      }
+    });
     this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
     this.server.on('tlsClientError', (err) => log.debug('TLS handshake failed', { error: err.message }));
     this.server.on('sessionError', (err) => log.debug('HTTP/2 session error', { error: err.message }));
@@ -102,9 +110,13 @@ export class GrpcServer {
     return this.server.address() as AddressInfo;
   }
 
-  /** Serves a socket we dialled ourselves (P2P): we run the TLS server handshake on it. */
+  /**
+   * Serves a socket we dialled ourselves (P2P): we run the TLS server handshake on it. Calls the
+   * prototype's emit so that a connection rate limit gate on this server (which wraps the instance's
+   * emit) does not count sockets that we opened.
+   */
   inject(socket: Duplex): void {
-    this.server.emit('connection', socket);
+    EventEmitter.prototype.emit.call(this.server, 'connection', socket);
   }
 
   async close(): Promise<void> {
@@ -120,7 +132,6 @@ export class GrpcServer {
 
   private onSession(session: http2.ServerHttp2Session): void {
     const socket = session.socket as unknown as TLSSocket;
-    socket.setNoDelay?.(true);
     const cert = socket.getPeerCertificate?.(true);
     if (!cert || !cert.raw) {
       log.info('rejected gRPC connection: certificate missing');

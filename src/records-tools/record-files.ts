@@ -22,7 +22,10 @@ export function readJsonFile(file: string): JsonValue {
     text = data.toString('utf8');
   } catch (err) {
     if (err instanceof RecordToolError) throw err;
-    throw new RecordToolError('input', `cannot read '${file}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new RecordToolError(
+      'input',
+      `cannot read '${file}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
   }
   try {
     return JSON.parse(text) as JsonValue;

@@ -54,7 +54,10 @@ export function loadSigningTrust(signing: SigningSettings): TrustStore {
   try {
     return TrustStore.fromPem([root], intermediates);
   } catch (err) {
-    throw new RecordToolError('signing-identity', `invalid signing CA certificate: ${(err as Error).message}`);
+    throw new RecordToolError(
+      'signing-identity',
+      `invalid signing CA certificate: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -75,7 +78,10 @@ export function loadSec1PrivateKey(pem: string, file: string): KeyObject {
   try {
     return createPrivateKey({ key: block.der, format: 'der', type: 'sec1' });
   } catch (err) {
-    throw new RecordToolError('signing-identity', `signing key '${file}' cannot be read: ${(err as Error).message}`);
+    throw new RecordToolError(
+      'signing-identity',
+      `signing key '${file}' cannot be read: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -90,7 +96,10 @@ export function loadSigningIdentity(signing: SigningSettings, dnsName: string): 
     cert = loadSigningCertificate(certPem);
   } catch (err) {
     const why = err instanceof RecordError ? err.message : String(err);
-    throw new RecordToolError('signing-identity', `signing certificate '${signing.certificate_file}': ${why}`);
+    throw new RecordToolError(
+      'signing-identity',
+      `signing certificate '${signing.certificate_file}': ${why}`,
+    );
   }
   const trust = loadSigningTrust(signing);
   const chain = trust.verify(cert, { dnsName });

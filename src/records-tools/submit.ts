@@ -31,13 +31,18 @@ export interface SubmitResult {
   endpoint: string;
 }
 
-/** The api directory settings, or the original's refusal for a json directory. */
-export function requireApiDirectory(settings: EpsSettings): ApiDirectorySettings {
+/**
+ * The api directory settings, or the original's refusal for a json directory. `purpose` completes the
+ * message ("records can only be submitted to an api directory").
+ */
+export function requireApiDirectory(
+  settings: EpsSettings,
+  purpose = 'records can only be submitted to',
+): ApiDirectorySettings {
   if (settings.directory.type !== 'api') {
     throw new RecordToolError(
       'not-api-directory',
-      `not a writable service directory: records can only be submitted to an api directory ` +
-        `(directory.type is ${settings.directory.type})`,
+      `not a writable service directory: ${purpose} an api directory (directory.type is ${settings.directory.type})`,
     );
   }
   return settings.directory.settings;
@@ -72,7 +77,11 @@ export async function submitRecordFiles(
     }
     selfVerify(signed, identity.trust);
     for (const record of signed) {
-      log.info('signed record', { hash: record.hash, name: record.record.name, section: record.record.section });
+      log.info('signed record', {
+        hash: record.hash,
+        name: record.record.name,
+        section: record.record.section,
+      });
     }
     await client.submitRecords(signed);
     return { records: signed, parent, endpoint: client.currentTarget.endpoint };

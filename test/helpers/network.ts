@@ -36,6 +36,8 @@ export interface NodeSpec {
   grpcClient?: boolean | JsonObject;
   backend?: string;
   backendTimeout?: number;
+  /** TLS server name of the backend (HTTPS with this node's client certificate). */
+  backendTls?: string;
   stdout?: boolean;
   /** Channel order; default: stdout, jsonrpc_client, grpc_server, grpc_client, jsonrpc_server. */
   order?: string[];
@@ -100,11 +102,9 @@ export class TestNetwork {
     const byType: Record<string, JsonObject> = {};
     if (s.stdout) byType.stdout = { name: 'stdout', type: 'stdout', settings: {} };
     if (s.backend) {
-      byType.jsonrpc_client = {
-        name: 'backend',
-        type: 'jsonrpc_client',
-        settings: { endpoint: s.backend, timeout: s.backendTimeout ?? 5 },
-      };
+      const settings: JsonObject = { endpoint: s.backend, timeout: s.backendTimeout ?? 5 };
+      if (s.backendTls) settings.tls = tlsBlock(s.name, { server_name: s.backendTls });
+      byType.jsonrpc_client = { name: 'backend', type: 'jsonrpc_client', settings };
     }
     if (s.grpcServer) {
       byType.grpc_server = {
@@ -142,6 +142,41 @@ export class TestNetwork {
     };
     mkdirSync(this.settingsDir(s.name), { recursive: true });
     writeFileSync(join(this.settingsDir(s.name), '001_default.json'), JSON.stringify(settings, null, 1));
+  }
+
+  /** Writes settings for a public proxy run by operator `name` (whose eps must use `backend` = control URL). */
+  writePublicProxy(
+    name: string,
+    ports: { tls: number; internal: number; control: number },
+    extra: JsonObject = {},
+  ): string {
+    const dir = join(this.dir, 'settings', `${name}-proxy`);
+    mkdirSync(dir, { recursive: true });
+    const settings = {
+      public: {
+        name,
+        datastore: { type: 'file', settings: { filename: join(this.dir, `${name}-proxy.records`) } },
+        tls_bind_address: `127.0.0.1:${ports.tls}`,
+        internal_bind_address: `127.0.0.1:${ports.internal}`,
+        internal_endpoint: `127.0.0.1:${ports.internal}`,
+        accept_timeout: 5,
+        jsonrpc_client: {
+          endpoint: `https://127.0.0.1:${this.ports.get(name)!.gateway}/jsonrpc`,
+          tls: tlsBlock(name, { server_name: name }),
+        },
+        jsonrpc_server: { bind_address: `127.0.0.1:${ports.control}`, tls: tlsBlock(name) },
+        ...extra,
+      },
+    };
+    writeFileSync(join(dir, '001_default.json'), JSON.stringify(settings, null, 1));
+    return dir;
+  }
+
+  async startProxy(kind: 'public' | 'private', settingsDir: string): Promise<Running> {
+    const p = startProgram('proxy', ['run', kind], { PROXY_SETTINGS: settingsDir });
+    this.procs.push(p);
+    await p.waitFor(/Waiting for CTRL-C/);
+    return p;
   }
 
   async start(

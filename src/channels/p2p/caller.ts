@@ -12,6 +12,9 @@ import { connectTcp, dialTls, type DialResult } from '../../grpc/dial.js';
 import { parseHostPort } from '../../net/host-port.js';
 import type { LoadedTls } from '../../tls/options.js';
 import { unwrapValue } from '../../jsonrpc/client.js';
+import { logger } from '../../core/log.js';
+
+const log = logger('p2p-caller');
 
 export const TOKEN_BYTES = 32;
 
@@ -40,6 +43,8 @@ export function p2pDialer(
     const socket = await connectTcp(host, port, timeoutMs);
     socket.setNoDelay(true);
     socket.write(token);
-    return dialTls({ peer, tls, lookup: (n) => broker.directory.entry(n), timeoutMs, socket });
+    const dialled = await dialTls({ peer, tls, lookup: (n) => broker.directory.entry(n), timeoutMs, socket });
+    log.info('P2P tunnel established', { peer, proxy, endpoint: result.endpoint });
+    return dialled;
   };
 }

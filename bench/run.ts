@@ -1,0 +1,24 @@
+/**
+ * `npm run bench`: every benchmark, figures and same-run ratios printed to stdout.
+ * `npm run bench -- eps records` runs only the named sections; `--seconds N` shortens load phases.
+ */
+import { availableParallelism, cpus, loadavg } from 'node:os';
+
+type Section = { name: string; run: (seconds: number) => Promise<string[]> };
+
+const sections: Section[] = [
+  { name: 'eps', run: async (s) => (await import('./eps.js')).benchEps(s) },
+  { name: 'records', run: async () => (await import('./records.js')).benchRecords() },
+];
+
+const args = process.argv.slice(2);
+const secIdx = args.indexOf('--seconds');
+const seconds = secIdx >= 0 ? Number(args[secIdx + 1]) : 10;
+const wanted = args.filter((a, i) => !a.startsWith('--') && (secIdx < 0 || i !== secIdx + 1));
+
+console.log(`# ${new Date().toISOString()}  node ${process.version}  ${availableParallelism()} cpus (${cpus()[0]?.model ?? '?'})  load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+for (const section of sections) {
+  if (wanted.length > 0 && !wanted.includes(section.name)) continue;
+  console.log(`\n## ${section.name}`);
+  for (const line of await section.run(seconds)) console.log(line);
+}

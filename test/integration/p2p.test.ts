@@ -1,0 +1,145 @@
+/**
+ * P2P through the public proxy with real processes and OS-chosen ports: hd-1 calls hd-2, which is only
+ * reachable through public-proxy-1.ga; the proxy pairs the two outbound sockets by token and relays the
+ * end-to-end TLS it cannot read. Covers start order, tunnel reuse, re-brokering after the proxy restarts,
+ * concurrency, and a forged `_client` in `requestConnection`.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gatewayRequest, TestNetwork } from '../helpers/network.js';
+import { freePort, type Running } from '../helpers/processes.js';
+import type { JsonObject } from '../../src/core/json.js';
+
+const P = 'public-proxy-1.ga';
+const call = (method: string, params: JsonObject = {}, id: string | number = '1') => ({
+  jsonrpc: '2.0',
+  method,
+  params,
+  id,
+});
+const hds = [{ group: 'health-departments', rights: ['call'] }];
+
+function tunnels(p: Running): number {
+  return (p.output().match(/P2P tunnel established/g) ?? []).length;
+}
+
+describe('P2P: hd-1 -> public proxy -> hd-2', () => {
+  let net: TestNetwork;
+  let hd1: Running;
+  let hd2: Running;
+  let proxy: Running;
+  let proxyDir = '';
+  let hdPort = 0;
+
+  async function ping(
+    params: JsonObject = {},
+    id: string | number = '1',
+    attempts = 1,
+  ): Promise<{ status: number; json: JsonObject; text: string }> {
+    for (let i = 0; ; i++) {
+      const r = await gatewayRequest(hdPort, call('hd-2._ping', params, id));
+      if (r.status === 200 || i + 1 >= attempts) return r;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  }
+
+  before(async () => {
+    const control = await freePort();
+    net = new TestNetwork([
+      {
+        name: P,
+        groups: ['proxy-providers'],
+        grpcServer: true,
+        grpcClient: true,
+        backend: `https://127.0.0.1:${control}/jsonrpc`,
+        backendTls: P,
+        services: [{ name: 'hd-proxy', permissions: hds, methods: [{ name: 'requestConnection' }] }],
+        order: ['grpc_server', 'grpc_client', 'jsonrpc_server', 'jsonrpc_client'],
+      },
+      {
+        name: 'hd-1',
+        groups: ['health-departments'],
+        grpcServer: { proxy: P },
+        grpcClient: true,
+        services: [{ name: 'internals', permissions: hds, methods: [{ name: '_ping' }] }],
+      },
+      {
+        name: 'hd-2',
+        groups: ['health-departments'],
+        grpcServer: { proxy: P },
+        grpcClient: true,
+        services: [
+          {
+            name: 'connection-requests',
+            permissions: [{ group: 'proxy-providers', rights: ['call'] }],
+            methods: [{ name: '_connectionRequest' }],
+          },
+          { name: 'internals', permissions: hds, methods: [{ name: '_ping' }] },
+        ],
+      },
+    ]);
+    await net.prepare();
+    proxyDir = net.writePublicProxy(P, { tls: await freePort(), internal: await freePort(), control });
+    // The eps servers start before the proxy operator's eps and the proxy: start order must not matter.
+    hd1 = await net.start('hd-1');
+    hd2 = await net.start('hd-2', {}, ['--level', 'debug']);
+    await net.start(P);
+    proxy = await net.startProxy('public', proxyDir);
+    hdPort = net.ports.get('hd-1')!.gateway;
+  });
+
+  after(async () => {
+    await net?.stop();
+  });
+
+  test("the seed ping: hd-2._ping through hd-1 returns hd-2's answer", async () => {
+    const r = await ping({ a: 1 }, '1', 75);
+    assert.equal(r.status, 200, r.text);
+    const result = r.json.result as JsonObject;
+    assert.equal(typeof result.version, 'string');
+    assert.equal(typeof result.timestamp, 'string');
+    assert.equal((result.params as JsonObject).a, 1);
+    assert.equal(((result.params as JsonObject)._client as JsonObject).name, 'hd-1');
+    assert.equal((result.serverInfo as JsonObject).name, 'hd-2');
+  });
+
+  test('later calls reuse the tunnel, also many at once', async () => {
+    await ping({}, '1', 75);
+    const before = tunnels(hd1);
+    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => ping({ i }, i)));
+    replies.forEach((r, i) => {
+      assert.equal(r.status, 200, r.text);
+      assert.equal(((r.json.result as JsonObject).params as JsonObject).i, i);
+    });
+    assert.equal(tunnels(hd1), before, 'no new tunnel was brokered');
+  });
+
+  test('a broken tunnel is brokered again on the next call (proxy restarted)', async () => {
+    await ping({}, '1', 75);
+    const before = tunnels(hd1);
+    await proxy.stop();
+    proxy = await net.startProxy('public', proxyDir);
+    const r = await ping({}, '2', 75);
+    assert.equal(r.status, 200, r.text);
+    assert.ok(tunnels(hd1) > before, 'a new tunnel was brokered');
+  });
+
+  test('a forged _client in requestConnection is ignored: the proxy sees the authenticated caller', async () => {
+    // hd-1 asks the proxy operator directly, claiming to be somebody else.
+    const r = await gatewayRequest(
+      hdPort,
+      call(`${P}.requestConnection`, {
+        to: 'hd-2',
+        channel: 'grpc_server',
+        _client: { name: 'hd-2', entry: { name: 'hd-2', channels: [] } },
+      }),
+    );
+    assert.equal(r.status, 200, r.text);
+    const result = r.json.result as JsonObject;
+    assert.match(result.token as string, /^[A-Za-z0-9+/]{43}=$/);
+    assert.equal(typeof result.endpoint, 'string');
+    // hd-2 received a _connectionRequest whose `client` is hd-1 (the authenticated caller), not hd-2.
+    await hd2.waitFor(/P2P socket handed to the gRPC server.*client=hd-1/);
+    assert.doesNotMatch(hd2.output(), /P2P socket handed to the gRPC server.*client=hd-2/);
+  });
+});
