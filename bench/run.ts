@@ -9,6 +9,8 @@ type Section = { name: string; run: (seconds: number) => Promise<string[]> };
 const sections: Section[] = [
   { name: 'eps', run: async (s) => (await import('./eps.js')).benchEps(s) },
   { name: 'records', run: async () => (await import('./records.js')).benchRecords() },
+  { name: 'directory', run: async () => (await import('./directory.js')).benchDirectory() },
+  { name: 'p2p', run: async (s) => (await import('./p2p.js')).benchP2p(s) },
 ];
 
 const args = process.argv.slice(2);
@@ -16,7 +18,11 @@ const secIdx = args.indexOf('--seconds');
 const seconds = secIdx >= 0 ? Number(args[secIdx + 1]) : 10;
 const wanted = args.filter((a, i) => !a.startsWith('--') && (secIdx < 0 || i !== secIdx + 1));
 
-console.log(`# ${new Date().toISOString()}  node ${process.version}  ${availableParallelism()} cpus (${cpus()[0]?.model ?? '?'})  load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `# ${new Date().toISOString()}  node ${process.version}  ${availableParallelism()} cpus (${cpus()[0]?.model ?? '?'})  load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 for (const section of sections) {
   if (wanted.length > 0 && !wanted.includes(section.name)) continue;
   console.log(`\n## ${section.name}`);
