@@ -21,7 +21,11 @@ interface Runnable {
   stats(): object;
 }
 
-async function serve(kind: 'public' | 'private', proxy: Runnable, metricsAddress: string | undefined): Promise<void> {
+async function serve(
+  kind: 'public' | 'private',
+  proxy: Runnable,
+  metricsAddress: string | undefined,
+): Promise<void> {
   const metrics = metricsAddress === undefined ? undefined : new MetricsServer(metricsAddress);
   if (metrics !== undefined) registerProxyMetrics(kind, () => proxy.stats());
   await proxy.start();
@@ -59,7 +63,9 @@ run
     if (settings.private === undefined) throw new CliError('Private settings undefined!');
     log.info('Starting private proxy...');
     log.info(`announcements in ${describeDatastore(settings.private.datastore)}`);
-    const proxy = new PrivateProxy(settings.private, { datastore: createDatastore(settings.private.datastore) });
+    const proxy = new PrivateProxy(settings.private, {
+      datastore: createDatastore(settings.private.datastore),
+    });
     await serve('private', proxy, settings.metrics?.bind_address);
   });
 

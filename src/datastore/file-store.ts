@@ -13,7 +13,7 @@
 import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, parse, resolve, sep } from 'node:path';
 import { logger } from '../core/log.js';
 import type { DataEntry, Datastore } from './datastore.js';
 import { ChunkScanner, encodeChunks, type ScanResult } from './chunks.js';
@@ -65,7 +65,7 @@ export class FileDatastore implements Datastore {
     if (this.writer) return;
     const folder = dirname(this.filename);
     try {
-      await mkdir(folder, { recursive: true, mode: FOLDER_MODE });
+      await ensureFolder(folder);
       const created = await this.openHandles();
       if (created) await syncFolder(folder);
     } catch (err) {
@@ -250,6 +250,27 @@ export class FileDatastore implements Datastore {
 function describeTail(result: ScanResult): string {
   if (result.end === 'invalid') return `zero-filled bytes at offset ${result.problem!.offset}`;
   return 'an incomplete chunk or an entry missing chunks';
+}
+
+/**
+ * Creates `folder` and missing parents (mode 0700), one level at a time: Node's recursive mkdir can spin
+ * forever on some special file systems (e.g. below /proc) instead of failing.
+ */
+async function ensureFolder(folder: string): Promise<void> {
+  folder = resolve(folder);
+  const { root } = parse(folder);
+  let path = root;
+  for (const part of folder
+    .slice(root.length)
+    .split(sep)
+    .filter((p) => p !== '')) {
+    path = path === root ? root + part : path + sep + part;
+    try {
+      await mkdir(path, { mode: FOLDER_MODE });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
 }
 
 async function syncFolder(folder: string): Promise<void> {

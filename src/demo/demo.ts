@@ -1,18 +1,28 @@
 /**
- * `npm run demo`: starts the documented dev network from bin/ with the dev settings, performs the documented
- * calls through hd-1's gateway, prints each JSON answer and the curl command to repeat it, and keeps the
- * network up until Ctrl-C (`--once`: stop after the calls; exit 0 only if every call succeeded).
+ * `npm run demo`: the seed document's P2P test network from bin/ with the dev settings — the service
+ * directory (sd-1), the public proxy (public-proxy-1) and the eps servers hd-1, hd-2 and public-proxy-eps-1
+ * — then `npm run sd-setup`, then `hd-2._ping` through hd-1's gateway (hd-2 is reachable only through the
+ * proxy). Prints each JSON answer and the curl command to repeat it, and keeps the network up until Ctrl-C.
+ *
+ * Options: `--once` stop after the calls (exit 0 only if every call succeeded); `--verbose` show the
+ * servers' logs; `--all` also run the getting-started network (ls-1 + eps-ls: ls-1.add, ls-1.lookup) and the
+ * private-proxy demo (internal-server behind private-proxy-1, reached through the public TLS port).
  */
 import { fileURLToPath } from 'node:url';
 import { ensureCertificates } from '../tls/ensure-certs.js';
 import { callGateway, curlCommand, type GatewayCall } from './gateway-call.js';
 import { startDemoProcess, stopDemoProcesses, type DemoProcess } from './processes.js';
+import { runDemoStep, type DemoStep } from './steps.js';
+import { privateProxyCurl, requestThroughPublicProxy } from './public-call.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const once = process.argv.includes('--once');
 const verbose = process.argv.includes('--verbose');
+const all = process.argv.includes('--all');
 
 const READY = /Waiting for CTRL-C|listening on/;
+/** How long the calls are retried while the nodes pick up the directory and open their streams. */
+const CALL_RETRY_MS = 60_000;
 
 async function main(): Promise<number> {
   const certs = await ensureCertificates(root, 'dev');
@@ -21,33 +31,89 @@ async function main(): Promise<number> {
   const stop = async (): Promise<void> => stopDemoProcesses(procs);
   process.on('SIGINT', () => void stop().then(() => process.exit(0)));
   process.on('SIGTERM', () => void stop().then(() => process.exit(0)));
+  const start = (
+    label: string,
+    bin: string,
+    args: string[],
+    env: Record<string, string> = {},
+  ): DemoProcess => {
+    const p = startDemoProcess(root, label, bin, args, env, READY, verbose);
+    procs.push(p);
+    return p;
+  };
+  const eps = (role: string): DemoProcess =>
+    start(role, 'eps', ['server', 'run'], { EPS_SETTINGS: `settings/dev/roles/${role}` });
   try {
-    const start = (label: string, bin: string, args: string[], env: Record<string, string> = {}): void => {
-      procs.push(startDemoProcess(root, label, bin, args, env, READY, verbose));
-    };
-    start('eps-ls', 'eps-ls', [], { LS_BIND_ADDRESS: 'localhost:6666' });
-    start('ls-1', 'eps', ['server', 'run'], { EPS_SETTINGS: 'settings/dev/roles/ls-1' });
-    start('hd-1', 'eps', ['server', 'run'], { EPS_SETTINGS: 'settings/dev/roles/hd-1' });
+    await start('sd-1', 'sd', ['run'], { SD_SETTINGS: 'settings/dev/roles/sd-1' }).ready;
+    const setup = await runDemoStep(
+      root,
+      'sd-setup',
+      process.execPath,
+      ['dist/src/cli/sd-setup.js'],
+      verbose,
+    );
+    if (!setup.ok) throw new Error(`sd-setup failed:\n${setup.output}`);
+    start('public-proxy-1', 'proxy', ['run', 'public'], {
+      PROXY_SETTINGS: 'settings/dev/roles/public-proxy-1',
+    });
+    eps('hd-1');
+    eps('hd-2');
+    eps('public-proxy-eps-1');
+    if (all) {
+      start('eps-ls', 'eps-ls', [], { LS_BIND_ADDRESS: 'localhost:6666' });
+      eps('ls-1');
+      start('internal-server', 'internal-server', [], { IS_BIND_ADDRESS: 'localhost:7777' });
+      start('private-proxy-1', 'proxy', ['run', 'private'], {
+        PROXY_SETTINGS: 'settings/dev/roles/private-proxy-1',
+      });
+      eps('private-proxy-eps-1');
+    }
     await Promise.all(procs.map((p) => p.ready));
     console.error(`network up: ${procs.map((p) => p.label).join(', ')}`);
 
     const calls: GatewayCall[] = [
-      {
-        operator: 'hd-1',
-        port: 5555,
-        method: 'ls-1.add',
-        id: '1',
-        params: { name: 'Ginos', id: 'af5ca4da5caa' },
-      },
-      { operator: 'hd-1', port: 5555, method: 'ls-1.lookup', id: '2', params: { name: 'Ginos' } },
+      { operator: 'hd-1', port: 5555, method: 'hd-2._ping', id: '1', params: {} },
     ];
+    if (all) {
+      calls.push(
+        {
+          operator: 'hd-1',
+          port: 5555,
+          method: 'ls-1.add',
+          id: '2',
+          params: { name: 'Ginos', id: 'af5ca4da5caa' },
+        },
+        { operator: 'hd-1', port: 5555, method: 'ls-1.lookup', id: '3', params: { name: 'Ginos' } },
+        {
+          operator: 'hd-1',
+          port: 5555,
+          method: 'private-proxy-1.ga.announceConnection',
+          id: '4',
+          params: { domain: 'test.internal-server.local', proxy: 'public-proxy-1.ga' },
+        },
+      );
+    }
     let ok = true;
     for (const call of calls) {
-      const reply = await callGateway(root, call);
+      const reply = await retry(
+        () => callGateway(root, call),
+        (r) => r.status === 200,
+      );
       console.error(
         `\n# ${call.method} through hd-1's gateway (HTTP ${reply.status}); repeat with:\n${curlCommand(call)}`,
       );
-      console.log(JSON.stringify(JSON.parse(reply.body), null, 2));
+      console.log(pretty(reply.body));
+      if (reply.status !== 200) ok = false;
+    }
+    if (all) {
+      const reply = await retry(
+        () => requestThroughPublicProxy(root),
+        (r) => r.status === 200,
+      );
+      console.error(
+        `\n# the internal server behind private-proxy-1 (HTTP ${reply.status}); repeat with:\n${privateProxyCurl()}`,
+      );
+      console.log(pretty(reply.body));
       if (reply.status !== 200) ok = false;
     }
     if (once) {
@@ -64,4 +130,32 @@ async function main(): Promise<number> {
   }
 }
 
+function pretty(body: string): string {
+  try {
+    return JSON.stringify(JSON.parse(body), null, 2);
+  } catch {
+    return body;
+  }
+}
+
+async function retry<T>(fn: () => Promise<T>, good: (t: T) => boolean): Promise<T> {
+  const end = Date.now() + CALL_RETRY_MS;
+  for (;;) {
+    let result: T | undefined;
+    let error: unknown;
+    try {
+      result = await fn();
+      if (good(result)) return result;
+    } catch (e) {
+      error = e;
+    }
+    if (Date.now() > end) {
+      if (result !== undefined) return result;
+      throw error;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export type { DemoStep };
 process.exit(await main());

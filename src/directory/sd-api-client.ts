@@ -7,7 +7,12 @@
  */
 import type { JsonValue } from '../core/json.js';
 import { logger } from '../core/log.js';
-import { JsonRpcClient, JsonRpcClientError, type JsonRpcReply } from '../jsonrpc/client.js';
+import {
+  MAX_DIRECTORY_RESPONSE_BYTES,
+  JsonRpcClient,
+  JsonRpcClientError,
+  type JsonRpcReply,
+} from '../jsonrpc/client.js';
 import { normaliseSignedRecord } from '../records/index.js';
 import type { ApiDirectorySettings } from '../settings/index.js';
 import { SdRpcError, SdUnreachableError } from './api-errors.js';
@@ -46,7 +51,7 @@ export class SdApiClient {
       (target) =>
         new JsonRpcClient(
           { ...settings.jsonrpc_client, endpoint: target.endpoint },
-          { serverName: target.serverName },
+          { serverName: target.serverName, maxResponseBytes: MAX_DIRECTORY_RESPONSE_BYTES },
         ),
     );
   }

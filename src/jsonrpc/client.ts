@@ -12,6 +12,8 @@ import { baseContextOptions, loadTls, type TlsConfig } from '../tls/options.js';
 
 export const DEFAULT_CLIENT_TIMEOUT_S = 30;
 export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/** Larger cap for service-directory record downloads (a cold load of a big chain in one answer). */
+export const MAX_DIRECTORY_RESPONSE_BYTES = 512 * 1024 * 1024;
 const MAX_SOCKETS_PER_HOST = 64;
 
 export interface JsonRpcClientConfig {
@@ -40,8 +42,13 @@ export class JsonRpcClient {
   private readonly timeoutMs: number;
   private readonly proxy?: URL;
   private readonly tlsOptions: tls.ConnectionOptions;
+  private readonly maxResponseBytes: number;
 
-  constructor(config: JsonRpcClientConfig, overrides: { serverName?: string } = {}) {
+  constructor(
+    config: JsonRpcClientConfig,
+    overrides: { serverName?: string; maxResponseBytes?: number } = {},
+  ) {
+    this.maxResponseBytes = overrides.maxResponseBytes ?? MAX_RESPONSE_BYTES;
     if (!config.endpoint) throw new JsonRpcClientError('no endpoint configured for the JSON-RPC client');
     this.url = new URL(config.endpoint);
     this.timeoutMs = (config.timeout ?? DEFAULT_CLIENT_TIMEOUT_S) * 1000;
@@ -103,8 +110,8 @@ export class JsonRpcClient {
           let size = 0;
           res.on('data', (c: Buffer) => {
             size += c.length;
-            if (size > MAX_RESPONSE_BYTES) {
-              req.destroy(new JsonRpcClientError(`response larger than ${MAX_RESPONSE_BYTES} bytes`));
+            if (size > this.maxResponseBytes) {
+              req.destroy(new JsonRpcClientError(`response larger than ${this.maxResponseBytes} bytes`));
               return;
             }
             chunks.push(c);

@@ -36,7 +36,10 @@ async function relay(res: http.ServerResponse, request: UpstreamRequest): Promis
   }
 }
 
-async function readOrRefuse(req: http.IncomingMessage, res: http.ServerResponse): Promise<Buffer | undefined> {
+async function readOrRefuse(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<Buffer | undefined> {
   try {
     return await readBody(req);
   } catch (error) {
@@ -52,7 +55,13 @@ export function httpForwarder(address: string, timeoutMs: number): RequestForwar
     const body = await readOrRefuse(req, res);
     if (body === undefined) return;
     const url = new URL(req.url ?? '/', `http://${address}`);
-    await relay(res, { url, method: req.method ?? 'GET', headers: endToEndHeaders(req.headers), body, timeoutMs });
+    await relay(res, {
+      url,
+      method: req.method ?? 'GET',
+      headers: endToEndHeaders(req.headers),
+      body,
+      timeoutMs,
+    });
   };
 }
 

@@ -108,7 +108,8 @@ export function requestUpstream(request: UpstreamRequest): Promise<UpstreamReply
       (res) => {
         readBody(res).then(
           (body) => resolve({ status: res.statusCode ?? 502, headers: res.headers, body }),
-          (error: unknown) => reject(new UpstreamError(`reading the upstream response failed`, { cause: error })),
+          (error: unknown) =>
+            reject(new UpstreamError(`reading the upstream response failed`, { cause: error })),
         );
       },
     );
@@ -125,7 +126,12 @@ export function requestUpstream(request: UpstreamRequest): Promise<UpstreamReply
 }
 
 /** Writes a buffered reply to the client and marks the connection for closing. */
-export function sendReply(res: http.ServerResponse, status: number, headers: http.OutgoingHttpHeaders, body: Buffer): void {
+export function sendReply(
+  res: http.ServerResponse,
+  status: number,
+  headers: http.OutgoingHttpHeaders,
+  body: Buffer,
+): void {
   if (res.headersSent || res.destroyed) return;
   res.shouldKeepAlive = false;
   res.writeHead(status, { ...headers, 'content-length': body.length, connection: 'close' });

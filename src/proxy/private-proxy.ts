@@ -63,9 +63,13 @@ export class PrivateProxy {
   ) {
     const endpoint = settings.internal_endpoint;
     // A zero timeout would end every connection at once (30-proxy §9.1 item 4); it means "default" here.
-    this.timeoutMs = (endpoint.timeout > 0 ? endpoint.timeout : DEFAULT_PRIVATE_ENDPOINT_TIMEOUT_SECONDS) * 1000;
+    this.timeoutMs =
+      (endpoint.timeout > 0 ? endpoint.timeout : DEFAULT_PRIVATE_ENDPOINT_TIMEOUT_SECONDS) * 1000;
     this.maxBackConnections = options.maxBackConnections ?? DEFAULT_MAX_BACK_CONNECTIONS;
-    this.announcements = new AnnouncementTable('private', options.maxAnnouncements ?? DEFAULT_MAX_ANNOUNCEMENTS);
+    this.announcements = new AnnouncementTable(
+      'private',
+      options.maxAnnouncements ?? DEFAULT_MAX_ANNOUNCEMENTS,
+    );
     this.store = new AnnouncementStore(options.datastore, this.announcements);
     this.eps = options.eps ?? new EpsLink(settings.jsonrpc_client);
     this.delivery =
@@ -134,7 +138,9 @@ export class PrivateProxy {
     this.tunnels.destroyAll();
     this.eps.close();
     await closing;
-    await this.store.close().catch((error: Error) => log.warn('closing the datastore failed', { error: error.message }));
+    await this.store
+      .close()
+      .catch((error: Error) => log.warn('closing the datastore failed', { error: error.message }));
   }
 
   private startBackConnection(request: BackConnectionRequest): boolean {
@@ -158,7 +164,11 @@ export class PrivateProxy {
       return;
     }
     socket.on('error', (error) => log.debug('back-connection socket error', { error: error.message }));
-    log.debug('connected back', { endpoint: request.endpoint, domain: request.domain, proxy: request.publicProxy });
+    log.debug('connected back', {
+      endpoint: request.endpoint,
+      domain: request.domain,
+      proxy: request.publicProxy,
+    });
     await this.delivery.deliver(socket);
   }
 }

@@ -11,11 +11,7 @@ import type { JsonObject, JsonValue } from '../core/json.js';
 import { logger } from '../core/log.js';
 import { method, MethodError, type MethodDefinition } from '../jsonrpc/dispatcher.js';
 import type { AnnouncementStore } from './announcement-store.js';
-import {
-  announcementJson,
-  AnnouncementTableFullError,
-  type AnnouncementTable,
-} from './announcements.js';
+import { announcementJson, AnnouncementTableFullError, type AnnouncementTable } from './announcements.js';
 import { allowedDomainsFor, clientInfoJson, clientInfoSchema, domainAllowed } from './client-info.js';
 import type { EpsCaller } from './eps-link.js';
 import { ExpiresAtError, isExpired, parseExpiresAt, type Expiry } from './expires-at.js';
@@ -119,7 +115,11 @@ export function publicApiMethods(ctx: PublicApiContext): Record<string, MethodDe
           continue;
         }
         for (const other of others) {
-          log.info('expired announcement replaced', { domain: other.domain, from: other.owner, to: operator });
+          log.info('expired announcement replaced', {
+            domain: other.domain,
+            from: other.owner,
+            to: operator,
+          });
           ctx.announcements.remove(other.domain, other.owner);
         }
         const announcement = { domain: item.domain, owner: operator, expiresAt };

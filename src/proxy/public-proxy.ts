@@ -74,7 +74,10 @@ export class PublicProxy {
     const acceptTimeoutMs = settings.accept_timeout * 1000;
     const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKEN_ENTRIES;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? settings.handshake_timeout * 1000;
-    this.announcements = new AnnouncementTable('public', options.maxAnnouncements ?? DEFAULT_MAX_ANNOUNCEMENTS);
+    this.announcements = new AnnouncementTable(
+      'public',
+      options.maxAnnouncements ?? DEFAULT_MAX_ANNOUNCEMENTS,
+    );
     this.store = new AnnouncementStore(options.datastore, this.announcements);
     this.normalTokens = new TokenTable({ acceptTimeoutMs, maxEntries: maxTokens });
     this.p2pTokens = new TokenTable({ acceptTimeoutMs, maxEntries: maxTokens });
@@ -134,7 +137,9 @@ export class PublicProxy {
       throw error;
     }
     this.syncTimer = setInterval(() => {
-      this.store.sync().catch((error: Error) => log.warn('announcement sync failed', { error: error.message }));
+      this.store
+        .sync()
+        .catch((error: Error) => log.warn('announcement sync failed', { error: error.message }));
     }, STORE_SYNC_INTERVAL_MS);
     this.syncTimer.unref();
     log.info('public proxy listening', {
@@ -169,6 +174,8 @@ export class PublicProxy {
     this.tunnels.destroyAll();
     this.eps.close();
     await Promise.all(closing);
-    await this.store.close().catch((error: Error) => log.warn('closing the datastore failed', { error: error.message }));
+    await this.store
+      .close()
+      .catch((error: Error) => log.warn('closing the datastore failed', { error: error.message }));
   }
 }

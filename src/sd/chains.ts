@@ -32,8 +32,6 @@ export class Chain {
   private readonly positions = new Map<string, number>();
 
   constructor(
-    /** Store order of the root (position among all records ever added). */
-    readonly order: number,
     /** Root `created_at` in nanoseconds since the epoch. */
     readonly rootTime: bigint,
     public verifier: ChainVerifier,
@@ -70,7 +68,6 @@ interface Run {
   chain: Chain | undefined;
   /** Verifier of a new root's chain (undefined when extending `chain`). */
   rootVerifier: ChainVerifier | undefined;
-  rootOrder: number;
   records: SignedChangeRecord[];
 }
 
@@ -79,7 +76,6 @@ export class ChainSet {
   private readonly chains: Chain[] = [];
   /** Tip hash → chain, for O(1) extension. */
   private readonly tips = new Map<string, Chain>();
-  private added = 0;
   private bestChain: Chain | undefined;
 
   constructor(private readonly trust: TrustStore) {}
@@ -119,7 +115,6 @@ export class ChainSet {
     let run: Run | undefined;
     for (const record of records) {
       if (this.nodes.has(record.hash)) continue;
-      const order = this.added++;
       if (run && record.parent_hash !== '' && record.parent_hash === run.records.at(-1)!.hash) {
         this.nodes.set(record.hash, { record, status: 'branch' });
         run.records.push(record);
@@ -129,12 +124,12 @@ export class ChainSet {
       run = undefined;
       this.nodes.set(record.hash, { record, status: 'branch' });
       if (record.parent_hash === '') {
-        run = { chain: undefined, rootVerifier: this.newVerifier(), rootOrder: order, records: [record] };
+        run = { chain: undefined, rootVerifier: this.newVerifier(), records: [record] };
         continue;
       }
       const chain = this.tips.get(record.parent_hash);
       if (chain) {
-        run = { chain, rootVerifier: undefined, rootOrder: order, records: [record] };
+        run = { chain, rootVerifier: undefined, records: [record] };
         continue;
       }
       this.reject(record, this.nodes.has(record.parent_hash) ? 'branch' : 'orphan', problems);
@@ -154,7 +149,6 @@ export class ChainSet {
     if (verifier.tip !== records.at(-1)!.hash) return false;
     this.tips.delete(chain.tipHash);
     for (const record of records) {
-      this.added++;
       this.nodes.set(record.hash, { record, status: 'valid' });
       chain.push(record);
     }
@@ -188,7 +182,7 @@ export class ChainSet {
     if (accepted === 0) return;
     let chain = run.chain;
     if (!chain) {
-      chain = new Chain(run.rootOrder, createdAtNanos(run.records[0]!.record.created_at), verifier);
+      chain = new Chain(createdAtNanos(run.records[0]!.record.created_at), verifier);
       this.chains.push(chain);
     } else {
       this.tips.delete(chain.tipHash);

@@ -24,7 +24,8 @@ export interface EpsCall {
   id: JsonValue;
 }
 
-export type EpsAnswer = { result: JsonValue } | { error: { code: number; message: string; data?: JsonValue } };
+export type EpsAnswer =
+  { result: JsonValue } | { error: { code: number; message: string; data?: JsonValue } };
 export type EpsScript = (call: EpsCall) => Promise<EpsAnswer | 'hang' | 'drop'> | EpsAnswer | 'hang' | 'drop';
 
 /** A real HTTP JSON-RPC server playing the proxy's own EPS gateway. */
@@ -40,7 +41,11 @@ export class EpsStandIn {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonObject;
-        const call: EpsCall = { method: body.method as string, params: body.params as JsonObject, id: body.id ?? null };
+        const call: EpsCall = {
+          method: body.method as string,
+          params: body.params as JsonObject,
+          id: body.id ?? null,
+        };
         this.calls.push(call);
         for (const w of this.waiters.splice(0)) w();
         void Promise.resolve(this.script(call)).then((answer) => {
@@ -87,7 +92,12 @@ export function clientInfo(name: string, settings: JsonValue[] = []): JsonObject
 }
 
 export function proxySettingsRecord(allowedDomains: JsonValue, operator = ''): JsonObject {
-  return { operator, service: 'proxy', environment: 'production', settings: { allowed_domains: allowedDomains } };
+  return {
+    operator,
+    service: 'proxy',
+    environment: 'production',
+    settings: { allowed_domains: allowedDomains },
+  };
 }
 
 export interface ApiReply {
@@ -233,7 +243,14 @@ export async function startPublicProxy(
     ...opts.settings,
   });
   const proxy = new PublicProxy(settings, { datastore: new FileDatastore(storeFile) });
-  const addresses = await proxy.start();
+  let addresses;
+  try {
+    addresses = await proxy.start();
+  } catch (error) {
+    await eps.stop();
+    temp?.cleanup();
+    throw error;
+  }
   return {
     proxy,
     eps,

@@ -57,7 +57,10 @@ async function requestOver(
   const identity =
     opts.as === undefined
       ? {}
-      : { cert: readFileSync(join(CERTS, `${opts.as}.crt`)), key: readFileSync(join(CERTS, `${opts.as}.key`)) };
+      : {
+          cert: readFileSync(join(CERTS, `${opts.as}.crt`)),
+          key: readFileSync(join(CERTS, `${opts.as}.key`)),
+        };
   const secure = tls.connect({
     socket,
     servername: DOMAIN,
@@ -116,7 +119,12 @@ describe('private proxy: terminating mode with plain HTTP forwarding', () => {
   });
 
   const incoming = (params: JsonObject, as = PUBLIC_NAME) =>
-    callControl(h.api, 'incomingConnection', { domain: DOMAIN, endpoint, ...params, _client: clientInfo(as) }, { as: PRIVATE_NAME });
+    callControl(
+      h.api,
+      'incomingConnection',
+      { domain: DOMAIN, endpoint, ...params, _client: clientInfo(as) },
+      { as: PRIVATE_NAME },
+    );
 
   it('announces with the documented checks in order, then tells the public proxy (item 19)', async () => {
     const call = (params: JsonObject, client = HD1) =>
@@ -149,7 +157,9 @@ describe('private proxy: terminating mode with plain HTTP forwarding', () => {
     const sent = h.eps.calls.at(-1)!;
     assert.equal(sent.method, `${PUBLIC_NAME}.announceConnections`);
     assert.equal(sent.id, '');
-    assert.deepEqual(sent.params, { connections: [{ expires_at: null, proxy: PUBLIC_NAME, domain: DOMAIN }] });
+    assert.deepEqual(sent.params, {
+      connections: [{ expires_at: null, proxy: PUBLIC_NAME, domain: DOMAIN }],
+    });
 
     const listed = await callControl(h.api, 'getAnnouncements', { _client: HD1 }, { as: PRIVATE_NAME });
     assert.deepEqual(listed.body.result, [{ expires_at: null, proxy: PUBLIC_NAME, domain: DOMAIN }]);
@@ -209,7 +219,12 @@ describe('private proxy: terminating mode with plain HTTP forwarding', () => {
     await incoming({ token: randomBytes(32).toString('base64') });
     const socket = await accepted;
     await readExactly(socket, 32);
-    const response = await requestOver(socket, { method: 'POST', path: '/echo?x=1', body: '{"b":2,"a":1}', contentType: 'application/json' });
+    const response = await requestOver(socket, {
+      method: 'POST',
+      path: '/echo?x=1',
+      body: '{"b":2,"a":1}',
+      contentType: 'application/json',
+    });
     assert.equal(response.status, 200);
     assert.equal(response.body, '{"a":1,"b":2}');
   });
@@ -225,7 +240,7 @@ describe('private proxy: terminating mode with plain HTTP forwarding', () => {
     await until(() => h.proxy.stats().backConnections === 0);
   });
 
-  it('refuses a caller presenting another operator\'s client certificate (forged _client)', async () => {
+  it("refuses a caller presenting another operator's client certificate (forged _client)", async () => {
     const reply = await callControl(
       h.api,
       'incomingConnection',
@@ -244,11 +259,18 @@ describe('private proxy: other delivery modes', () => {
     const publicPort = await listen();
     const endpoint = `127.0.0.1:${publicPort.port}`;
     const h = await startPrivateProxy({
-      settings: { internal_endpoint: { address: `127.0.0.1:${internalPort}`, tls: tlsBlock('internal-server') } },
+      settings: {
+        internal_endpoint: { address: `127.0.0.1:${internalPort}`, tls: tlsBlock('internal-server') },
+      },
     });
     const backConnection = async (): Promise<net.Socket> => {
       const accepted = publicPort.accept();
-      await callControl(h.api, 'incomingConnection', { domain: DOMAIN, endpoint, token: randomBytes(32).toString('base64'), _client: PUBLIC }, { as: PRIVATE_NAME });
+      await callControl(
+        h.api,
+        'incomingConnection',
+        { domain: DOMAIN, endpoint, token: randomBytes(32).toString('base64'), _client: PUBLIC },
+        { as: PRIVATE_NAME },
+      );
       const socket = await accepted;
       await readExactly(socket, 32);
       return socket;
@@ -269,12 +291,22 @@ describe('private proxy: other delivery modes', () => {
     const publicPort = await listen();
     const endpoint = `127.0.0.1:${publicPort.port}`;
     const h = await startPrivateProxy({
-      settings: { internal_endpoint: { address: '127.0.0.1:1', tls: tlsBlock('internal-server', { verify_client: false }) } },
+      settings: {
+        internal_endpoint: {
+          address: '127.0.0.1:1',
+          tls: tlsBlock('internal-server', { verify_client: false }),
+        },
+      },
     });
     try {
       h.proxy.announcements.upsert({ domain: DOMAIN, owner: PUBLIC_NAME, expiresAt: null });
       const accepted = publicPort.accept();
-      await callControl(h.api, 'incomingConnection', { domain: DOMAIN, endpoint, token: randomBytes(32).toString('base64'), _client: PUBLIC }, { as: PRIVATE_NAME });
+      await callControl(
+        h.api,
+        'incomingConnection',
+        { domain: DOMAIN, endpoint, token: randomBytes(32).toString('base64'), _client: PUBLIC },
+        { as: PRIVATE_NAME },
+      );
       const socket = await accepted;
       await readExactly(socket, 32);
       const response = await requestOver(socket);
@@ -293,7 +325,9 @@ describe('private proxy: other delivery modes', () => {
       req.on('end', () => {
         const body = JSON.parse(text) as JsonObject;
         seen.push(body);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', result: 'done', id: body.id }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ jsonrpc: '2.0', result: 'done', id: body.id }));
       });
     });
     const upstreamPort = await startHttp(upstream);
@@ -311,14 +345,27 @@ describe('private proxy: other delivery modes', () => {
     h.proxy.announcements.upsert({ domain: DOMAIN, owner: PUBLIC_NAME, expiresAt: null });
     const over = async (opts: Parameters<typeof requestOver>[1]) => {
       const accepted = publicPort.accept();
-      await callControl(h.api, 'incomingConnection', { domain: DOMAIN, endpoint, token: randomBytes(32).toString('base64'), _client: PUBLIC }, { as: PRIVATE_NAME });
+      await callControl(
+        h.api,
+        'incomingConnection',
+        { domain: DOMAIN, endpoint, token: randomBytes(32).toString('base64'), _client: PUBLIC },
+        { as: PRIVATE_NAME },
+      );
       const socket = await accepted;
       await readExactly(socket, 32);
       return requestOver(socket, opts);
     };
     try {
-      assert.equal((await over({ method: 'POST', path: '/other', body: '{}', contentType: 'application/json' })).status, 404);
-      const invalid = await over({ method: 'POST', path: '/jsonrpc', body: '{"jsonrpc":"2.0"}', contentType: 'application/json' });
+      assert.equal(
+        (await over({ method: 'POST', path: '/other', body: '{}', contentType: 'application/json' })).status,
+        404,
+      );
+      const invalid = await over({
+        method: 'POST',
+        path: '/jsonrpc',
+        body: '{"jsonrpc":"2.0"}',
+        contentType: 'application/json',
+      });
       assert.equal(invalid.status, 400);
       assert.equal((JSON.parse(invalid.body) as { error: { code: number } }).error.code, -32600);
       const ok = await over({
@@ -342,14 +389,25 @@ describe('private proxy: other delivery modes', () => {
     const internalPort = await startHttp(internal);
     const publicPort = await listen();
     const endpoint = `127.0.0.1:${publicPort.port}`;
-    const h = await startPrivateProxy({ settings: { internal_endpoint: { address: `127.0.0.1:${internalPort}` } } });
+    const h = await startPrivateProxy({
+      settings: { internal_endpoint: { address: `127.0.0.1:${internalPort}` } },
+    });
     try {
       h.proxy.announcements.upsert({ domain: DOMAIN, owner: PUBLIC_NAME, expiresAt: null });
       const accepted = publicPort.accept();
-      await callControl(h.api, 'incomingConnection', { domain: DOMAIN, endpoint, token: randomBytes(32).toString('base64'), _client: PUBLIC }, { as: PRIVATE_NAME });
+      await callControl(
+        h.api,
+        'incomingConnection',
+        { domain: DOMAIN, endpoint, token: randomBytes(32).toString('base64'), _client: PUBLIC },
+        { as: PRIVATE_NAME },
+      );
       const socket = await accepted;
       await readExactly(socket, 32);
-      const response = await requestOver(socket, { method: 'POST', body: '{"z":1}', contentType: 'application/json' });
+      const response = await requestOver(socket, {
+        method: 'POST',
+        body: '{"z":1}',
+        contentType: 'application/json',
+      });
       assert.deepEqual(JSON.parse(response.body), { z: 1 });
       assert.equal(h.proxy.stats().tunnels, 1);
       socket.destroy();
@@ -367,7 +425,11 @@ describe('private proxy: re-announcement', () => {
     const store = tempStore();
     const seed = new FileDatastore(store.file);
     await seed.open();
-    const entry = (json: JsonObject) => ({ type: 2, id: randomBytes(16), data: Buffer.from(JSON.stringify(json)) });
+    const entry = (json: JsonObject) => ({
+      type: 2,
+      id: randomBytes(16),
+      data: Buffer.from(JSON.stringify(json)),
+    });
     await seed.append([
       entry({ expires_at: null, proxy: PUBLIC_NAME, domain: 'a.internal-server.local' }),
       entry({ expires_at: null, proxy: 'public-proxy-2.ga', domain: 'b.internal-server.local' }),
@@ -385,7 +447,9 @@ describe('private proxy: re-announcement', () => {
         ['a.internal-server.local', 'd.internal-server.local'],
       );
       assert.equal(first[1]!.method, 'public-proxy-2.ga.announceConnections');
-      assert.deepEqual(first[1]!.params.connections, [{ expires_at: null, proxy: 'public-proxy-2.ga', domain: 'b.internal-server.local' }]);
+      assert.deepEqual(first[1]!.params.connections, [
+        { expires_at: null, proxy: 'public-proxy-2.ga', domain: 'b.internal-server.local' },
+      ]);
       assert.equal(calls.slice(2, 4).length, 2, 'no second round');
     } finally {
       await h.stop();

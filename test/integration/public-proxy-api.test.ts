@@ -45,7 +45,11 @@ describe('public proxy: announcements', () => {
     assert.equal(first.status, 200);
     assert.deepEqual(first.body.result, [null, { code: 403, message: 'not allowed' }, null]);
     const other = clientInfo('other-proxy.ga', [proxySettingsRecord(['.internal-server.local'])]);
-    const second = await announce(h, [{ domain: 'a.internal-server.local' }, { domain: 'b.internal-server.local' }], other);
+    const second = await announce(
+      h,
+      [{ domain: 'a.internal-server.local' }, { domain: 'b.internal-server.local' }],
+      other,
+    );
     assert.deepEqual(second.body.result, [{ code: 409, message: 'already taken' }, null]);
   });
 
@@ -70,16 +74,24 @@ describe('public proxy: announcements', () => {
     assert.deepEqual(otherOperator.body.error, { code: 403, message: 'not authorized' });
     for (const bad of [['internal-server.local'], 'x', null]) {
       const reply = await announce(h, [{ domain: DOMAIN }], privateProxyClient(bad));
-      assert.deepEqual(reply.body.error, { code: 500, message: 'invalid directory settings' }, JSON.stringify(bad));
+      assert.deepEqual(
+        reply.body.error,
+        { code: 500, message: 'invalid directory settings' },
+        JSON.stringify(bad),
+      );
     }
   });
 
   it('validates expires_at: RFC 3339, at most 7 days ahead, past accepted, nothing applied on error (item 17)', async () => {
-    const tooLate = await announce(h, [{ domain: 'd.internal-server.local' }, { domain: 'e.internal-server.local', expires_at: inDays(8) }]);
+    const tooLate = await announce(h, [
+      { domain: 'd.internal-server.local' },
+      { domain: 'e.internal-server.local', expires_at: inDays(8) },
+    ]);
     assert.equal((tooLate.body.error as JsonObject).code, -32602);
     const notTime = await announce(h, [{ domain: 'd.internal-server.local', expires_at: 'tomorrow' }]);
     assert.equal((notTime.body.error as JsonObject).code, -32602);
-    const listed = (await callControl(h.api, 'getAnnouncements', { _client: privateProxyClient() })).body.result as JsonObject[];
+    const listed = (await callControl(h.api, 'getAnnouncements', { _client: privateProxyClient() })).body
+      .result as JsonObject[];
     assert.ok(!listed.some((a) => a.domain === 'd.internal-server.local'), 'applied despite an invalid item');
     const ok = await announce(h, [
       { domain: 'd.internal-server.local', expires_at: '2021-10-08T12:00:00.500+02:00' },
@@ -92,7 +104,8 @@ describe('public proxy: announcements', () => {
   it('lists non-expired announcements of all operators in the stored shape (item 18)', async () => {
     const expiring = inDays(1).replace(/\.\d+Z$/, 'Z');
     await announce(h, [{ domain: 'h.internal-server.local', expires_at: expiring }]);
-    const listed = (await callControl(h.api, 'getAnnouncements', { _client: privateProxyClient() })).body.result as JsonObject[];
+    const listed = (await callControl(h.api, 'getAnnouncements', { _client: privateProxyClient() })).body
+      .result as JsonObject[];
     const h1 = listed.find((a) => a.domain === 'h.internal-server.local')!;
     assert.deepEqual(Object.keys(h1), ['expires_at', 'operator', 'domain']);
     assert.deepEqual(h1, { expires_at: expiring, operator: PRIVATE_NAME, domain: 'h.internal-server.local' });
@@ -100,11 +113,21 @@ describe('public proxy: announcements', () => {
     assert.ok(!listed.some((a) => a.domain === 'd.internal-server.local'), 'expired announcement listed');
   });
 
-  it('refuses a caller presenting another operator\'s client certificate (forged _client)', async () => {
-    const reply = await callControl(h.api, 'announceConnections', { connections: [{ domain: 'x.internal-server.local' }], _client: privateProxyClient() }, { as: 'hd-1' });
+  it("refuses a caller presenting another operator's client certificate (forged _client)", async () => {
+    const reply = await callControl(
+      h.api,
+      'announceConnections',
+      { connections: [{ domain: 'x.internal-server.local' }], _client: privateProxyClient() },
+      { as: 'hd-1' },
+    );
     assert.equal(reply.status, 403);
     assert.equal((reply.body.error as JsonObject).code, 403);
-    const forgedP2p = await callControl(h.api, 'requestConnection', { to: 'hd-2', channel: 'grpc_server', _client: clientInfo('hd-1') }, { as: 'private-proxy-1.ga' });
+    const forgedP2p = await callControl(
+      h.api,
+      'requestConnection',
+      { to: 'hd-2', channel: 'grpc_server', _client: clientInfo('hd-1') },
+      { as: 'private-proxy-1.ga' },
+    );
     assert.equal(forgedP2p.status, 403);
     assert.equal(h.eps.calls.length, 0, 'the refused call reached the EPS');
   });
@@ -126,7 +149,11 @@ describe('public proxy: persistence', () => {
       await raw.close();
       assert.equal(entries.length, 2);
       assert.ok(entries.every((e) => e.type === 1 && e.id.length === 16));
-      assert.deepEqual(JSON.parse(entries[1]!.data.toString()), { expires_at: null, operator: PRIVATE_NAME, domain: DOMAIN });
+      assert.deepEqual(JSON.parse(entries[1]!.data.toString()), {
+        expires_at: null,
+        operator: PRIVATE_NAME,
+        domain: DOMAIN,
+      });
 
       const second = await startPublicProxy({ storeFile: store.file });
       try {
@@ -156,13 +183,36 @@ describe('public proxy: configuration and listeners', () => {
       jsonrpc_server: { bind_address: '127.0.0.1:0' },
     });
     assert.throws(() => new PublicProxy(settings, { datastore: store.store() }), ControlApiConfigError);
-    const noVerify = { ...settings, jsonrpc_server: { ...settings.jsonrpc_server, tls: { ...(tlsBlock('public-proxy-1.ga') as never as object), verify_client: false } } };
-    assert.throws(() => new PublicProxy(noVerify as typeof settings, { datastore: store.store() }), ControlApiConfigError);
+    const noVerify = {
+      ...settings,
+      jsonrpc_server: {
+        ...settings.jsonrpc_server,
+        tls: { ...(tlsBlock('public-proxy-1.ga') as never as object), verify_client: false },
+      },
+    };
+    assert.throws(
+      () => new PublicProxy(noVerify as typeof settings, { datastore: store.store() }),
+      ControlApiConfigError,
+    );
     store.cleanup();
   });
 
+  it('reports a bind failure instead of running without a public port', async () => {
+    const taken = await startPublicProxy();
+    try {
+      await assert.rejects(
+        startPublicProxy({ settings: { tls_bind_address: `127.0.0.1:${taken.front}` } }),
+        /error binding to address/,
+      );
+    } finally {
+      await taken.stop();
+    }
+  });
+
   it('rate-limits each listener on its own (item 30)', async () => {
-    const h = await startPublicProxy({ settings: { tcp_rate_limits: [{ type: 'hour', limit: 2 }], handshake_timeout: 30 } });
+    const h = await startPublicProxy({
+      settings: { tcp_rate_limits: [{ type: 'hour', limit: 2 }], handshake_timeout: 30 },
+    });
     try {
       for (const port of [h.front, h.internal]) {
         const allowed = [await connectTo(port), await connectTo(port)];

@@ -69,7 +69,12 @@ class BackConnector {
 }
 
 function tlsClient(port: number, servername = DOMAIN): tls.TLSSocket {
-  const socket = tls.connect({ host: '127.0.0.1', port, servername, ca: readFileSync(join(CERTS, 'root.crt')) });
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port,
+    servername,
+    ca: readFileSync(join(CERTS, 'root.crt')),
+  });
   socket.on('error', () => undefined);
   return socket;
 }
@@ -93,7 +98,10 @@ describe('public proxy: normal mode', () => {
   before(async () => {
     back = new BackConnector(() => h);
     h = await startPublicProxy({ script: back.script });
-    const reply = await announce(h, [{ domain: DOMAIN }, { domain: 'expired.internal-server.local', expires_at: '2020-01-01T00:00:00Z' }]);
+    const reply = await announce(h, [
+      { domain: DOMAIN },
+      { domain: 'expired.internal-server.local', expires_at: '2020-01-01T00:00:00Z' },
+    ]);
     assert.deepEqual(reply.body.result, [null, null]);
   });
   after(() => h.stop());
@@ -197,7 +205,10 @@ describe('public proxy: normal mode', () => {
     ['a hello without SNI', () => captureClientHello()],
     ['an unannounced domain', () => captureClientHello('other.internal-server.local')],
     ['an expired announcement', () => captureClientHello('expired.internal-server.local')],
-    ['a TLS 1.0 client_version', async () => buildHello({ version: 0x0301, extensions: [{ type: 0, data: serverNameData(DOMAIN) }] })],
+    [
+      'a TLS 1.0 client_version',
+      async () => buildHello({ version: 0x0301, extensions: [{ type: 0, data: serverNameData(DOMAIN) }] }),
+    ],
   ];
   for (const [what, bytes] of rejected) {
     it(`closes silently on ${what}, without notifying anyone (item 7)`, async () => {

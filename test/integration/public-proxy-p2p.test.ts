@@ -107,10 +107,18 @@ describe('public proxy: P2P and the internal port', () => {
   });
 
   it('passes an error of the target through unchanged and frees the placeholder', async () => {
-    target = { error: { error: { code: 403, message: "Permission denied for method '_connectionRequest'", data: { x: 1 } } } };
+    target = {
+      error: {
+        error: { code: 403, message: "Permission denied for method '_connectionRequest'", data: { x: 1 } },
+      },
+    };
     const reply = await requestConnection();
     assert.equal(reply.status, 400);
-    assert.deepEqual(reply.body.error, { code: 403, message: "Permission denied for method '_connectionRequest'", data: { x: 1 } });
+    assert.deepEqual(reply.body.error, {
+      code: 403,
+      message: "Permission denied for method '_connectionRequest'",
+      data: { x: 1 },
+    });
     assert.equal(h.proxy.stats().p2pTokens, 0);
   });
 

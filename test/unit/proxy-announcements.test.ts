@@ -57,7 +57,10 @@ describe('expires_at', () => {
     assert.equal(parseExpiresAt('', now), null);
     assert.ok(parseExpiresAt('2000-01-01T00:00:00Z', now));
     assert.ok(parseExpiresAt(new Date(now + MAX_ANNOUNCEMENT_LIFETIME_MS).toISOString(), now));
-    assert.throws(() => parseExpiresAt(new Date(now + MAX_ANNOUNCEMENT_LIFETIME_MS + 1).toISOString(), now), /7 days/);
+    assert.throws(
+      () => parseExpiresAt(new Date(now + MAX_ANNOUNCEMENT_LIFETIME_MS + 1).toISOString(), now),
+      /7 days/,
+    );
     assert.throws(() => parseExpiresAt(12, now), ExpiresAtError);
     assert.ok(isExpired(parseRfc3339('2021-09-30T23:59:59Z'), now));
     assert.ok(!isExpired(parseRfc3339('2021-10-01T00:00:01Z'), now));
@@ -74,7 +77,10 @@ describe('announcement table', () => {
     table.upsert({ domain: 'test.example', owner: 'b', expiresAt: null });
     assert.equal(table.route('TEST.example')?.owner, 'b');
     assert.equal(table.route('other.example'), undefined);
-    assert.deepEqual(table.active().map((a) => a.owner), ['b']);
+    assert.deepEqual(
+      table.active().map((a) => a.owner),
+      ['b'],
+    );
   });
 
   it('reports created / updated / unchanged', () => {
@@ -82,7 +88,10 @@ describe('announcement table', () => {
     assert.equal(table.upsert({ domain: 'x', owner: 'p', expiresAt: null }), 'created');
     assert.equal(table.upsert({ domain: 'x', owner: 'p', expiresAt: null }), 'unchanged');
     assert.equal(table.upsert({ domain: 'x', owner: 'p', expiresAt: past }), 'updated');
-    assert.equal(table.upsert({ domain: 'x', owner: 'p', expiresAt: parseRfc3339('2000-01-01T01:00:00+01:00') }), 'unchanged');
+    assert.equal(
+      table.upsert({ domain: 'x', owner: 'p', expiresAt: parseRfc3339('2000-01-01T01:00:00+01:00') }),
+      'unchanged',
+    );
   });
 
   it('is bounded: expired entries make room first, then new entries are refused', () => {
@@ -91,7 +100,10 @@ describe('announcement table', () => {
     table.upsert({ domain: 'b', owner: 'o', expiresAt: null });
     table.upsert({ domain: 'c', owner: 'o', expiresAt: null });
     assert.equal(table.size, 2);
-    assert.throws(() => table.upsert({ domain: 'd', owner: 'o', expiresAt: null }), AnnouncementTableFullError);
+    assert.throws(
+      () => table.upsert({ domain: 'd', owner: 'o', expiresAt: null }),
+      AnnouncementTableFullError,
+    );
     assert.equal(table.upsert({ domain: 'c', owner: 'o', expiresAt: past }), 'updated');
   });
 });
@@ -103,7 +115,11 @@ describe('announcement store', () => {
       const table = new AnnouncementTable('private');
       const store = new AnnouncementStore(temp.store(), table);
       assert.equal(await store.load(), 0);
-      const first = { domain: 'a.example', owner: 'public-proxy-1.ga', expiresAt: parseRfc3339('2030-01-01T00:00:00Z') };
+      const first = {
+        domain: 'a.example',
+        owner: 'public-proxy-1.ga',
+        expiresAt: parseRfc3339('2030-01-01T00:00:00Z'),
+      };
       await store.persist(first);
       await store.persist({ ...first, expiresAt: null });
       await store.close();
@@ -111,7 +127,9 @@ describe('announcement store', () => {
       const replayed = new AnnouncementTable('private');
       const again = new AnnouncementStore(temp.store(), replayed);
       assert.equal(await again.load(), 2);
-      assert.deepEqual(replayed.all(), [{ domain: 'a.example', owner: 'public-proxy-1.ga', expiresAt: null }]);
+      assert.deepEqual(replayed.all(), [
+        { domain: 'a.example', owner: 'public-proxy-1.ga', expiresAt: null },
+      ]);
       await again.close();
 
       // The other kind's entries (or garbage) abort the replay.
