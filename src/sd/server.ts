@@ -113,8 +113,8 @@ export class SdServer {
 
   private async tick(): Promise<void> {
     try {
-      await this.directory.refreshIfIdle();
-      if (this.lastError.message !== '') {
+      const ran = await this.directory.refreshIfIdle();
+      if (ran && this.lastError.message !== '') {
         log.info('the datastore is readable again');
         this.lastError = { message: '', at: 0 };
       }

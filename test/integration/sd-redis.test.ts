@@ -28,6 +28,8 @@ import {
 
 const KEY = 'sd-entries';
 const RACE_ROUNDS = 10;
+/** Longer than the store's command timeout, so commands time out while Redis is paused. */
+const REDIS_PAUSE_MS = 3_000;
 const skip = redisAvailable() ? false : 'redis-server is not installed (CI installs it with apt-get)';
 
 describe('sd run with the Redis store', { skip }, () => {
@@ -138,5 +140,29 @@ describe('sd run with the Redis store', { skip }, () => {
     b = await startSd(settingsB);
     assert.deepEqual(await b.client.records(), records);
     assert.deepEqual(await b.client.result('getEntries'), await a.client.result('getEntries'));
+  });
+
+  test('while Redis does not answer, reads are served from memory and submissions fail clearly; then it recovers', async () => {
+    const tip = await tipOf(a);
+    await inspect.call('CLIENT', 'PAUSE', String(REDIS_PAUSE_MS), 'ALL');
+    const paused = Date.now();
+    assert.equal(await tipOf(a), tip, 'reads do not wait for Redis');
+    const records = sign([change('during-outage', 'groups', [])], tip, admin);
+    const reply = await a.client.call('submitRecords', { records: records as never });
+    const error = reply.body.error as { code: number; message: string };
+    assert.equal(error.code, -32603);
+    assert.match(error.message, /^datastore error: .*Redis 127\.0\.0\.1:\d+ \(key sd-entries\)/);
+    assert.ok(
+      Date.now() - paused < REDIS_PAUSE_MS + 1_000,
+      'the submission failed within the command timeout',
+    );
+    await eventually(
+      async () =>
+        (await a.client.call('submitRecords', { records: records as never })).body.result === 'ok' ||
+        (await tipOf(a)) === records[0]!.hash, // a timed-out write may still have landed
+      REDIS_PAUSE_MS + 10_000,
+      'a submission after Redis answers again',
+    );
+    await sameTip(records[0]!.hash);
   });
 });
