@@ -132,7 +132,26 @@ export class GrpcSession {
         }
         takeStatus(h);
       });
-      stream.on('trailers', takeStatus);
+      let settled = false;
+      // Settles as soon as the status is known (trailers), not one tick later on 'close'.
+      const settle = (): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (failure) return reject(failure);
+        if (status === undefined) {
+          return reject(new GrpcError(Status.UNAVAILABLE, 'stream closed without status'));
+        }
+        if (status !== Status.OK) return reject(new GrpcError(status, statusMessage));
+        if (messages.length !== 1 || reader.pendingBytes !== 0) {
+          return reject(new GrpcError(Status.INTERNAL, 'expected exactly one response'));
+        }
+        resolve(messages[0]!);
+      };
+      stream.on('trailers', (h) => {
+        takeStatus(h);
+        settle();
+      });
       stream.on('data', (chunk: Buffer) => {
         if (failure) return;
         try {
@@ -145,17 +164,7 @@ export class GrpcSession {
       stream.on('error', (err) => {
         failure ??= new GrpcError(Status.UNAVAILABLE, err.message);
       });
-      stream.on('close', () => {
-        clearTimeout(timer);
-        if (failure) return reject(failure);
-        if (status === undefined) {
-          return reject(new GrpcError(Status.UNAVAILABLE, 'stream closed without status'));
-        }
-        if (status !== Status.OK) return reject(new GrpcError(status, statusMessage));
-        if (messages.length !== 1)
-          return reject(new GrpcError(Status.INTERNAL, 'expected exactly one response'));
-        resolve(messages[0]!);
-      });
+      stream.on('close', settle);
       stream.end(frame(payload));
     });
   }

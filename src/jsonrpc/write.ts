@@ -16,8 +16,12 @@ export interface JsonRpcResponseBody {
 }
 
 /** Escape <, > and & like Go's encoder does (keeps replies safe to embed in HTML). */
+const NEEDS_ESCAPE = /[<>&\u2028\u2029]/;
+
 export function encodeJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => {
+  const text = JSON.stringify(value);
+  if (!NEEDS_ESCAPE.test(text)) return text;
+  return text.replace(/[<>&\u2028\u2029]/g, (c) => {
     switch (c) {
       case '<':
         return '\\u003c';
