@@ -17,50 +17,8 @@ import { pathToFileURL } from 'node:url';
 import { CERTS, TestNetwork, gatewayRequest, tlsBlock } from '../test/helpers/network.js';
 import { freePort, type Running } from '../test/helpers/processes.js';
 import { formatLoad, runLoad } from './load.js';
+import { p2pNetwork, PROXY_OPERATOR as P } from '../test/helpers/p2p-network.js';
 import { gatewayCaller } from './gateway-client.js';
-
-const P = 'public-proxy-1.ga';
-const hds = [{ group: 'health-departments', rights: ['call'] }];
-
-async function p2pNetwork(): Promise<{ net: TestNetwork; proxyDir: string; control: number }> {
-  const control = await freePort();
-  const net = new TestNetwork([
-    {
-      name: P,
-      groups: ['proxy-providers'],
-      grpcServer: true,
-      grpcClient: true,
-      backend: `https://127.0.0.1:${control}/jsonrpc`,
-      backendTls: P,
-      services: [{ name: 'hd-proxy', permissions: hds, methods: [{ name: 'requestConnection' }] }],
-      order: ['grpc_server', 'grpc_client', 'jsonrpc_server', 'jsonrpc_client'],
-    },
-    {
-      name: 'hd-1',
-      groups: ['health-departments'],
-      grpcServer: { proxy: P },
-      grpcClient: { call_timeout: 30 },
-      services: [{ name: 'internals', permissions: hds, methods: [{ name: '_ping' }] }],
-    },
-    {
-      name: 'hd-2',
-      groups: ['health-departments'],
-      grpcServer: { proxy: P },
-      grpcClient: true,
-      services: [
-        {
-          name: 'connection-requests',
-          permissions: [{ group: 'proxy-providers', rights: ['call'] }],
-          methods: [{ name: '_connectionRequest' }],
-        },
-        { name: 'internals', permissions: hds, methods: [{ name: '_ping' }] },
-      ],
-    },
-  ]);
-  await net.prepare();
-  const proxyDir = net.writePublicProxy(P, { tls: await freePort(), internal: await freePort(), control });
-  return { net, proxyDir, control };
-}
 
 async function untilOk(port: number, method: string): Promise<number> {
   const t0 = performance.now();
@@ -74,7 +32,7 @@ async function untilOk(port: number, method: string): Promise<number> {
 
 export async function benchP2pCalls(seconds = 10, coldRuns = 20): Promise<string[]> {
   const lines: string[] = [];
-  const { net, proxyDir } = await p2pNetwork();
+  const { net, proxyDir } = await p2pNetwork({ call_timeout: 30 });
   try {
     await net.start(P);
     await net.startProxy('public', proxyDir);

@@ -4,7 +4,7 @@
  */
 import http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { frame, MAX_MESSAGE_BYTES, MessageReader } from './framing.js';
+import { frame, MAX_MESSAGE_BYTES, MessageReader, writeMessage } from './framing.js';
 import { decodeGrpcMessage, GrpcError, Status } from './status.js';
 
 export const USER_AGENT = 'eps-ts/0.1';
@@ -226,11 +226,7 @@ export class ClientBidi {
 
   send(payload: Uint8Array): Promise<void> {
     if (this.done || this.stream.destroyed) return Promise.reject(new Error('stream closed'));
-    return new Promise((resolve, reject) => {
-      const ok = this.stream.write(frame(payload), (err) => (err ? reject(err) : undefined));
-      if (ok) resolve();
-      else this.stream.once('drain', () => resolve());
-    });
+    return writeMessage(this.stream, payload);
   }
 
   cancel(): void {

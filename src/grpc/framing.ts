@@ -1,4 +1,5 @@
 /** gRPC length-prefixed message framing: 1 flag byte (0 = uncompressed) + 4-byte big-endian length. */
+import type { Writable } from 'node:stream';
 import { GrpcError, Status } from './status.js';
 
 /** Default and original limit for one message [WIRE, 10-eps-server §7.3]. */
@@ -60,4 +61,16 @@ export class MessageReader {
     this.buffered = rest.length;
     return out;
   }
+}
+
+/**
+ * Writes one framed message to an HTTP/2 stream; resolves once it is buffered (immediately, or after
+ * 'drain' when the stream signals backpressure), rejects when the write fails.
+ */
+export function writeMessage(stream: Writable, payload: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ok = stream.write(frame(payload), (err) => (err ? reject(err) : undefined));
+    if (ok) resolve();
+    else stream.once('drain', () => resolve());
+  });
 }

@@ -10,10 +10,10 @@ import type { Duplex } from 'node:stream';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { logger } from '../core/log.js';
-import { parseHostPort } from '../net/host-port.js';
+import { listenOn } from '../net/listen.js';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
 import type { PeerIdentity } from '../tls/identity.js';
-import { frame, MAX_MESSAGE_BYTES, MessageReader } from './framing.js';
+import { frame, MAX_MESSAGE_BYTES, MessageReader, writeMessage } from './framing.js';
 import { encodeGrpcMessage, GrpcError, Status } from './status.js';
 
 const log = logger('grpc-server');
@@ -96,18 +96,9 @@ export class GrpcServer {
   }
 
   async listen(bindAddress: string): Promise<AddressInfo> {
-    const { host, port } = parseHostPort(bindAddress);
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void =>
-        reject(new Error(`error binding to address '${bindAddress}': ${err.message}`));
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
+    const address = await listenOn(this.server, bindAddress);
     this.server.on('error', (err) => log.error('gRPC server error', { error: err.message }));
-    return this.server.address() as AddressInfo;
+    return address;
   }
 
   /**
@@ -289,11 +280,7 @@ class ServerBidi implements BidiServerStream {
 
   send(payload: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new Error('stream closed'));
-    return new Promise((resolve, reject) => {
-      const ok = this.stream.write(frame(payload), (err) => (err ? reject(err) : undefined));
-      if (ok) resolve();
-      else this.stream.once('drain', () => resolve());
-    });
+    return writeMessage(this.stream, payload);
   }
 
   end(code: number, message = ''): void {

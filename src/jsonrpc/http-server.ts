@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { logger } from '../core/log.js';
-import { parseHostPort } from '../net/host-port.js';
+import { listenOn } from '../net/listen.js';
 import { applyRateLimits } from '../net/server-rate-limit.js';
 import { baseContextOptions, loadTls, serverAuthOptions, type TlsConfig } from '../tls/options.js';
 import { buildResponse, sendJson } from './write.js';
@@ -91,18 +91,9 @@ export class JsonHttpServer {
   }
 
   async listen(): Promise<AddressInfo> {
-    const { host, port } = parseHostPort(this.config.bind_address);
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void =>
-        reject(new Error(`error binding to address '${this.config.bind_address}': ${err.message}`));
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
+    const address = await listenOn(this.server, this.config.bind_address);
     this.server.on('error', (err) => log.error('HTTP server error', { error: err.message }));
-    return this.server.address() as AddressInfo;
+    return address;
   }
 
   get port(): number {

@@ -15,7 +15,7 @@ import { AnnouncementStore } from './announcement-store.js';
 import { AnnouncementTable, DEFAULT_MAX_ANNOUNCEMENTS } from './announcements.js';
 import { createControlServer } from './control-server.js';
 import { EpsLink, type EpsCaller } from './eps-link.js';
-import { closeServer, listenOn } from './listen.js';
+import { closeServer, listenOn } from '../net/listen.js';
 import { publicApiMethods } from './public-api.js';
 import { handleFrontConnection, type NormalTokenMeta } from './public-front.js';
 import { handleInternalConnection, type P2pTokenMeta } from './public-internal.js';

@@ -6,18 +6,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gatewayRequest, TestNetwork } from '../helpers/network.js';
-import { freePort, type Running } from '../helpers/processes.js';
+import { gatewayRequest, type TestNetwork } from '../helpers/network.js';
+import { p2pNetwork, PROXY_OPERATOR as P } from '../helpers/p2p-network.js';
+import type { Running } from '../helpers/processes.js';
 import type { JsonObject } from '../../src/core/json.js';
 
-const P = 'public-proxy-1.ga';
 const call = (method: string, params: JsonObject = {}, id: string | number = '1') => ({
   jsonrpc: '2.0',
   method,
   params,
   id,
 });
-const hds = [{ group: 'health-departments', rights: ['call'] }];
 
 function tunnels(p: Running): number {
   return (p.output().match(/P2P tunnel established/g) ?? []).length;
@@ -44,42 +43,7 @@ describe('P2P: hd-1 -> public proxy -> hd-2', () => {
   }
 
   before(async () => {
-    const control = await freePort();
-    net = new TestNetwork([
-      {
-        name: P,
-        groups: ['proxy-providers'],
-        grpcServer: true,
-        grpcClient: true,
-        backend: `https://127.0.0.1:${control}/jsonrpc`,
-        backendTls: P,
-        services: [{ name: 'hd-proxy', permissions: hds, methods: [{ name: 'requestConnection' }] }],
-        order: ['grpc_server', 'grpc_client', 'jsonrpc_server', 'jsonrpc_client'],
-      },
-      {
-        name: 'hd-1',
-        groups: ['health-departments'],
-        grpcServer: { proxy: P },
-        grpcClient: true,
-        services: [{ name: 'internals', permissions: hds, methods: [{ name: '_ping' }] }],
-      },
-      {
-        name: 'hd-2',
-        groups: ['health-departments'],
-        grpcServer: { proxy: P },
-        grpcClient: true,
-        services: [
-          {
-            name: 'connection-requests',
-            permissions: [{ group: 'proxy-providers', rights: ['call'] }],
-            methods: [{ name: '_connectionRequest' }],
-          },
-          { name: 'internals', permissions: hds, methods: [{ name: '_ping' }] },
-        ],
-      },
-    ]);
-    await net.prepare();
-    proxyDir = net.writePublicProxy(P, { tls: await freePort(), internal: await freePort(), control });
+    ({ net, proxyDir } = await p2pNetwork());
     // The eps servers start before the proxy operator's eps and the proxy: start order must not matter.
     hd1 = await net.start('hd-1');
     hd2 = await net.start('hd-2', {}, ['--level', 'debug']);

@@ -1,6 +1,6 @@
-/** Starting and stopping the proxies' plain TCP listeners, with bind failures reported (30-proxy §9.3 fix). */
+/** Starting and stopping TCP listeners (also TLS, HTTP, HTTP/2 servers), with bind failures reported. */
 import net from 'node:net';
-import { parseHostPort } from '../net/host-port.js';
+import { parseHostPort } from './host-port.js';
 
 export class ListenError extends Error {
   constructor(address: string, options: { cause: unknown }) {
