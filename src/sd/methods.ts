@@ -51,7 +51,14 @@ function normaliseAll(raw: unknown[]): SignedChangeRecord[] {
   }
   return raw.map((item, index) => {
     try {
-      return normaliseSignedRecord(item, index);
+      const record = normaliseSignedRecord(item, index, { allowProperties: true });
+      if (record.record.section === 'properties') {
+        log.warn('accepting a properties record: original (Go) nodes refuse chains that contain one', {
+          index,
+          name: record.record.name,
+        });
+      }
+      return record;
     } catch (err) {
       if (!(err instanceof RecordError)) throw err;
       const field = `records.${index}${err.path ? `.${err.path}` : ''}`;

@@ -28,7 +28,7 @@ export function entryToRecord(entry: DataEntry): DecodedEntry {
     return { ok: false, reason: `entry is not JSON: ${(err as Error).message}` };
   }
   try {
-    return { ok: true, record: normaliseSignedRecord(parsed) };
+    return { ok: true, record: normaliseSignedRecord(parsed, undefined, { allowProperties: true }) };
   } catch (err) {
     return { ok: false, reason: `entry is not a valid signed record: ${(err as Error).message}` };
   }

@@ -99,7 +99,7 @@ export function change(
 }
 
 export function sign(records: ChangeRecord[], parent: string, signer: Signer): SignedChangeRecord[] {
-  return signRecords(records, parent, signer.key, signer.pem);
+  return signRecords(records, parent, signer.key, signer.pem, { allowProperties: true });
 }
 
 /** A deep copy, for tampering. */

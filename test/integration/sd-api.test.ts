@@ -163,16 +163,26 @@ describe('sd run (file store)', () => {
     assert.equal(await tipHash(), next[0]!.hash);
   });
 
-  test('unknown methods, missing params and the properties section are refused like the original', async () => {
+  test('unknown methods and missing params are refused like the original', async () => {
     const unknown = await sd.client.call('reset');
     assert.deepEqual(unknown.body.error, { code: -32601, message: 'method not found' });
     const noRecords = await sd.client.call('submitRecords', {});
     assert.equal((noRecords.body.error as { code: number }).code, -32602);
     const noName = await sd.client.call('getEntry', {});
     assert.equal((noName.body.error as { code: number }).code, -32602);
-    const props = sign([change('hd-1', 'groups', [])], await tipHash(), admin);
-    (props[0]!.record as { section: string }).section = 'properties';
-    await rejected(props, /record 0 .*section/, -32602);
+  });
+
+  test('unlike the original, a signed properties record is accepted and takes effect', async () => {
+    const props = sign(
+      [change('hd-1', 'properties', [{ displayName: 'Health Department 1' }])],
+      await tipHash(),
+      admin,
+    );
+    await submit(props);
+    const entry = await sd.client.call('getEntry', { name: 'hd-1' });
+    assert.deepEqual((entry.body.result as { properties: unknown }).properties, {
+      displayName: 'Health Department 1',
+    });
   });
 
   describe('bad input (store unchanged after each)', () => {
