@@ -193,16 +193,28 @@ export class ClientBidi {
         this.statusMessage = decodeGrpcMessage(h['grpc-message'] as string | undefined);
       }
     };
-    stream.on('response', take);
-    stream.on('trailers', take);
-    stream.on('error', (err) => this.finish(new GrpcError(Status.UNAVAILABLE, err.message)));
-    stream.on('close', () => {
-      if (this.status === undefined || this.status === Status.OK)
-        this.finish(
-          this.status === undefined ? new GrpcError(Status.UNAVAILABLE, 'stream closed') : undefined,
-        );
-      else this.finish(new GrpcError(this.status, this.statusMessage));
+    // The server ends the call with trailers (or a trailers-only response); our sending side is then
+    // closed too, otherwise the half-open stream would never report its end.
+    const ended = (): void => {
+      this.finishWithStatus();
+      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    };
+    stream.on('response', (h) => {
+      take(h);
+      if (this.status !== undefined) ended();
     });
+    stream.on('trailers', (h) => {
+      take(h);
+      ended();
+    });
+    stream.on('error', (err) => this.finish(new GrpcError(Status.UNAVAILABLE, err.message)));
+    stream.on('close', () => this.finishWithStatus());
+  }
+
+  private finishWithStatus(): void {
+    if (this.status === undefined) this.finish(new GrpcError(Status.UNAVAILABLE, 'stream closed'));
+    else if (this.status === Status.OK) this.finish(undefined);
+    else this.finish(new GrpcError(this.status, this.statusMessage));
   }
 
   onMessage(listener: (payload: Buffer) => void): void {

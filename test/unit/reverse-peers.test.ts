@@ -1,0 +1,88 @@
+/** Which peers keep reverse streams (10-eps-server §6.4, checklist 40) and the proxy-only refusal (42). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { newEntry, type DirectoryEntry } from '../../src/directory/entry.js';
+import { EntryMap, type Directory } from '../../src/directory/directory.js';
+import { reverseStreamPeers } from '../../src/channels/reverse/peers.js';
+import { GrpcClientChannel } from '../../src/channels/grpc-client.js';
+import { CERTS, testCertificates } from '../helpers/network.js';
+
+const grant = (group: string) => [
+  {
+    name: 's',
+    permissions: [{ group, rights: ['call'] }],
+    methods: [{ name: 'm', permissions: [], parameters: null }],
+  },
+];
+const server = (settings: object) => ({ type: 'grpc_server', settings: settings as never });
+const client = { type: 'grpc_client', settings: null };
+
+function entry(name: string, patch: Partial<DirectoryEntry>): DirectoryEntry {
+  return { ...newEntry(name), ...patch };
+}
+
+const publicPeer = entry('pub', { groups: ['callers'], channels: [server({ address: 'h:1' })] });
+const publicPeerWithClient = entry('pub-c', {
+  groups: ['callers'],
+  channels: [server({ address: 'h:2' }), client],
+});
+const proxiedPeer = entry('prox', {
+  groups: ['callers'],
+  channels: [server({ address: 'h:3', proxy: 'p' })],
+});
+const internalPeer = entry('int', {
+  groups: ['callers'],
+  channels: [server({ address: 'h:4', internal: true })],
+});
+const noAddress = entry('noaddr', { groups: ['callers'], channels: [server({})] });
+const notAllowed = entry('other', { groups: ['strangers'], channels: [server({ address: 'h:5' })] });
+const all = [publicPeer, publicPeerWithClient, proxiedPeer, internalPeer, noAddress, notAllowed];
+
+test('an operator behind a proxy keeps streams to every permitted peer with a public server', () => {
+  const own = entry('me', {
+    services: grant('callers'),
+    channels: [server({ address: 'x:1', proxy: 'p' }), client],
+  });
+  assert.deepEqual(reverseStreamPeers(own, [own, ...all]), ['pub', 'pub-c']);
+});
+
+test('an operator with a public server opens none to peers that can dial it (they have a gRPC client)', () => {
+  const own = entry('me', { services: grant('callers'), channels: [server({ address: 'x:1' }), client] });
+  assert.deepEqual(reverseStreamPeers(own, [own, ...all]), ['pub']);
+});
+
+test('an operator without any gRPC server keeps streams to all permitted public peers', () => {
+  const own = entry('me', { services: grant('callers'), channels: [client] });
+  assert.deepEqual(reverseStreamPeers(own, [own, ...all]), ['pub', 'pub-c']);
+});
+
+test('a peer only reachable through a proxy is refused when useProxy is false (checklist 42)', async () => {
+  await testCertificates();
+  const map = new EntryMap();
+  map.replace(new Map([['prox', proxiedPeer]]));
+  const directory: Directory = {
+    entry: (n) => map.entry(n),
+    entries: (q) => map.entries(q),
+    start: async () => undefined,
+    close: async () => undefined,
+    onChange: (l) => map.onChange(l),
+  };
+  const channel = new GrpcClientChannel('me', directory, {
+    useProxy: false,
+    tls: {
+      ca_certificate_files: [join(CERTS, 'root.crt')],
+      certificate_file: join(CERTS, 'hd-1.crt'),
+      key_file: join(CERTS, 'hd-1.key'),
+    },
+  });
+  assert.equal(channel.canDeliverTo({ operator: 'prox', method: 'm', localId: '1' }), true);
+  await assert.rejects(
+    channel.deliver(
+      { method: 'prox.m', id: 'prox.m(1)', params: {} },
+      { operator: 'prox', method: 'm', localId: '1' },
+    ),
+    /destination is only reachable via proxy but proxying is disabled$/,
+  );
+  await channel.close();
+});
