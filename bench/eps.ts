@@ -1,11 +1,11 @@
 /**
- * Gateway and gRPC mesh throughput: local `hd-1._ping` through hd-1's gateway versus a remote `ls-1._ping`
+ * Gateway and gRPC mesh throughput (measured in alternating slices, see compareLoads):
  * (hd-1 gateway -> gRPC -> ls-1), real eps processes, concurrency 1 and 16.
  * Run alone: node --import tsx bench/eps.ts [seconds]
  */
 import { pathToFileURL } from 'node:url';
 import { CERTS, TestNetwork } from '../test/helpers/network.js';
-import { formatLoad, runLoad, type LoadResult } from './load.js';
+import { compareLoads, formatLoad, runLoad, type LoadResult } from './load.js';
 import { gatewayCaller } from './gateway-client.js';
 
 export async function benchEps(seconds = 10): Promise<string[]> {
@@ -34,9 +34,12 @@ export async function benchEps(seconds = 10): Promise<string[]> {
     for (const c of [1, 16]) {
       const client = gatewayCaller(CERTS, 'hd-1', port, c);
       await runLoad('warm-up', c, 1, () => client.call('ls-1._ping'));
-      const local = await runLoad('local hd-1._ping (gateway)', c, seconds, () => client.call('hd-1._ping'));
-      const remote = await runLoad('remote ls-1._ping (gateway+gRPC)', c, seconds, () =>
-        client.call('ls-1._ping'),
+      await runLoad('warm-up', c, 1, () => client.call('hd-1._ping'));
+      const [local, remote] = await compareLoads(
+        c,
+        seconds,
+        { label: 'local hd-1._ping (gateway)', once: () => client.call('hd-1._ping') },
+        { label: 'remote ls-1._ping (gateway+gRPC)', once: () => client.call('ls-1._ping') },
       );
       client.close();
       lines.push(formatLoad(local), formatLoad(remote), ratio(remote, local));

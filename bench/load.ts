@@ -18,12 +18,50 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+interface Samples {
+  latencies: number[];
+  errors: number;
+  elapsed: number;
+  firstError?: string;
+}
+
 export async function runLoad(
   label: string,
   concurrency: number,
   seconds: number,
   once: () => Promise<boolean>,
 ): Promise<LoadResult> {
+  return summarise(label, concurrency, await sample(concurrency, seconds, once));
+}
+
+/**
+ * Measures two calls in alternating slices (A, B, A, B, ...) adding up to `seconds` each, so that slow
+ * drifts of a shared machine's load hit both alike and their ratio is meaningful.
+ */
+export async function compareLoads(
+  concurrency: number,
+  seconds: number,
+  a: { label: string; once: () => Promise<boolean> },
+  b: { label: string; once: () => Promise<boolean> },
+  slices = 5,
+): Promise<[LoadResult, LoadResult]> {
+  const sa: Samples = { latencies: [], errors: 0, elapsed: 0 };
+  const sb: Samples = { latencies: [], errors: 0, elapsed: 0 };
+  for (let i = 0; i < slices; i++) {
+    merge(sa, await sample(concurrency, seconds / slices, a.once));
+    merge(sb, await sample(concurrency, seconds / slices, b.once));
+  }
+  return [summarise(a.label, concurrency, sa), summarise(b.label, concurrency, sb)];
+}
+
+function merge(into: Samples, from: Samples): void {
+  into.latencies.push(...from.latencies);
+  into.errors += from.errors;
+  into.elapsed += from.elapsed;
+  into.firstError ??= from.firstError;
+}
+
+async function sample(concurrency: number, seconds: number, once: () => Promise<boolean>): Promise<Samples> {
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
@@ -43,19 +81,24 @@ export async function runLoad(
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
+  const samples: Samples = { latencies, errors, elapsed: (performance.now() - started) / 1000 };
+  if (firstError) samples.firstError = firstError;
+  return samples;
+}
+
+function summarise(label: string, concurrency: number, s: Samples): LoadResult {
+  const latencies = [...s.latencies].sort((x, y) => x - y);
   const result: LoadResult = {
     label,
     concurrency,
-    seconds: elapsed,
+    seconds: s.elapsed,
     requests: latencies.length,
-    errors,
-    rps: latencies.length / elapsed,
+    errors: s.errors,
+    rps: latencies.length / s.elapsed,
     p50ms: percentile(latencies, 50),
     p99ms: percentile(latencies, 99),
   };
-  if (firstError) result.firstError = firstError;
+  if (s.firstError) result.firstError = s.firstError;
   return result;
 }
 
