@@ -10,8 +10,12 @@ export function rfc3339Local(date = new Date()): string {
   const base =
     `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
     `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}${frac}`;
-  if (offsetMin === 0) return base + 'Z';
-  const sign = offsetMin > 0 ? '+' : '-';
-  const abs = Math.abs(offsetMin);
-  return `${base}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  return base + formatOffset(offsetMin);
+}
+
+/** An RFC 3339 offset: `Z` for UTC, otherwise `+hh:mm` / `-hh:mm`. */
+export function formatOffset(offsetMinutes: number): string {
+  if (offsetMinutes === 0) return 'Z';
+  const abs = Math.abs(offsetMinutes);
+  return `${offsetMinutes < 0 ? '-' : '+'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }

@@ -1,5 +1,5 @@
 /** A JSON-RPC call to a dev gateway with the operator's client certificate, as the documented curl does. */
-import https from 'node:https';
+import { httpsRequest, type DemoReply } from './https-request.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -21,36 +21,21 @@ export function curlCommand(call: GatewayCall): string {
   );
 }
 
-export function callGateway(
-  root: string,
-  call: GatewayCall,
-  timeoutMs = 15_000,
-): Promise<{ status: number; body: string }> {
+export function callGateway(root: string, call: GatewayCall, timeoutMs = 15_000): Promise<DemoReply> {
   const certs = join(root, 'settings/dev/certs');
   const body = JSON.stringify({ method: call.method, id: call.id, params: call.params, jsonrpc: '2.0' });
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port: call.port,
-        path: '/jsonrpc',
-        method: 'POST',
-        servername: call.operator,
-        ca: readFileSync(join(certs, 'root.crt')),
-        cert: readFileSync(join(certs, `${call.operator}.crt`)),
-        key: readFileSync(join(certs, `${call.operator}.key`)),
-        headers: { 'Content-Type': 'application/json' },
-        timeout: timeoutMs,
-        agent: false,
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(body);
-  });
+  return httpsRequest(
+    {
+      port: call.port,
+      path: '/jsonrpc',
+      method: 'POST',
+      servername: call.operator,
+      ca: readFileSync(join(certs, 'root.crt')),
+      cert: readFileSync(join(certs, `${call.operator}.crt`)),
+      key: readFileSync(join(certs, `${call.operator}.key`)),
+      headers: { 'Content-Type': 'application/json' },
+    },
+    body,
+    timeoutMs,
+  );
 }

@@ -3,6 +3,7 @@
  * numeric offset (`Z` for UTC), in Go's RFC3339Nano form. Records of one batch get strictly increasing
  * stamps (one nanosecond apart), so two identical records in one batch never share a hash (§14 item 6).
  */
+import { formatOffset } from '../core/time.js';
 
 const NANOS_PER_MILLI = 1_000_000;
 const MILLIS_PER_MINUTE = 60_000;
@@ -24,12 +25,4 @@ export function signingTimes(count: number, now: Date = new Date()): string[] {
     out.push(wall + fraction + formatOffset(offsetMinutes));
   }
   return out;
-}
-
-function formatOffset(offsetMinutes: number): string {
-  if (offsetMinutes === 0) return 'Z';
-  const abs = Math.abs(offsetMinutes);
-  const hh = String(Math.floor(abs / 60)).padStart(2, '0');
-  const mm = String(abs % 60).padStart(2, '0');
-  return `${offsetMinutes < 0 ? '-' : '+'}${hh}:${mm}`;
 }

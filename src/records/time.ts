@@ -3,6 +3,7 @@
  * `time.Parse(time.RFC3339, …)` does it, and the canonical Go RFC3339Nano rendering that is hashed and emitted.
  * JavaScript `Date` is never used for round-trips (it would lose Go's nanoseconds).
  */
+import { formatOffset } from '../core/time.js';
 import { RecordError } from './errors.js';
 
 const RFC3339_PATTERN =
@@ -81,14 +82,6 @@ export function createdAtNow(now: Date = new Date()): string {
   const ms = local.getUTCMilliseconds();
   const fraction = ms === 0 ? '' : `.${pad(ms, 3).replace(/0+$/, '')}`;
   return wall + fraction + formatOffset(offsetMinutes);
-}
-
-function formatOffset(offsetMinutes: number): string {
-  if (offsetMinutes === 0) return 'Z';
-  const abs = Math.abs(offsetMinutes);
-  const hh = String(Math.floor(abs / 60)).padStart(2, '0');
-  const mm = String(abs % 60).padStart(2, '0');
-  return `${offsetMinutes < 0 ? '-' : '+'}${hh}:${mm}`;
 }
 
 function invalid(rule: string): RecordError {
