@@ -73,8 +73,9 @@ describe('reverse streams and P2P callee', () => {
     await net_.prepare();
     // hd-2 first: it must retry until the proxy operator's eps is up (start order must not matter).
     await net_.start('hd-2');
-    await net_.start(P);
+    const operator = await net_.start(P);
     pPort = net_.ports.get(P)!.gateway;
+    await operator.waitFor(/reverse stream registered" peer=hd-2/);
   });
 
   after(async () => {
@@ -82,11 +83,9 @@ describe('reverse streams and P2P callee', () => {
   });
 
   async function pingHd2(): Promise<JsonObject> {
-    for (let i = 0; ; i++) {
-      const r = await gatewayRequest(pPort, call('hd-2._ping', { x: 1 }), { as: P, name: P });
-      if (r.status === 200 || i > 100) return r.json;
-      await new Promise((res) => setTimeout(res, 100)); // reverse stream still being (re)established
-    }
+    const r = await gatewayRequest(pPort, call('hd-2._ping', { x: 1 }), { as: P, name: P });
+    assert.equal(r.status, 200, r.text);
+    return r.json;
   }
 
   test("the proxy operator reaches hd-2 over hd-2's reverse stream, started in either order", async () => {
@@ -216,15 +215,15 @@ describe('reverse streams and P2P callee', () => {
       token: randomBytes(32).toString('base64'),
       client: { name: 'hd-1', entry: { name: 'hd-1', channels: [] } },
     };
-    let r;
-    for (let i = 0; i < 100; i++) {
-      r = await gatewayRequest(port, call('hd-2._connectionRequest', params), { as: 'op-1', name: 'op-1' });
-      if (/only accepted from/.test(r.text)) break;
-      await new Promise((res) => setTimeout(res, 100)); // hd-2's reverse stream to op-1 is being opened
-    }
+    // hd-2 opens a reverse stream to op-1 (it may call hd-2); wait for it instead of polling.
+    await op.waitFor(/reverse stream registered" peer=hd-2/);
+    const r = await gatewayRequest(port, call('hd-2._connectionRequest', params), {
+      as: 'op-1',
+      name: 'op-1',
+    });
     await op.stop();
     assert.match(
-      (r!.json.error as JsonObject).message as string,
+      (r.json.error as JsonObject).message as string,
       /connection requests are only accepted from our proxy 'public-proxy-1.ga', not 'op-1'/,
     );
   });
