@@ -18,6 +18,7 @@ import type { Channel } from '../channels/channel.js';
 import { BrokerError } from './errors.js';
 import { directoryMethod, parseConnectionRequest, ping } from './internal-methods.js';
 import { clientEntryView } from './client-info.js';
+import { recordRequest } from './metrics.js';
 
 const log = logger('broker');
 
@@ -49,6 +50,19 @@ export class Broker {
   }
 
   async deliver(request: EpsRequest, client: ClientRef | undefined): Promise<EpsResponse | null> {
+    const started = performance.now();
+    const entry = client?.name === this.ownName ? 'local' : 'peer';
+    try {
+      const response = await this.route(request, client);
+      recordRequest(entry, response === null ? 'none' : response.error ? 'error' : 'ok', started);
+      return response;
+    } catch (e) {
+      recordRequest(entry, 'failed', started);
+      throw e;
+    }
+  }
+
+  private async route(request: EpsRequest, client: ClientRef | undefined): Promise<EpsResponse | null> {
     if (!client) throw new BrokerError('client info missing');
     const callerEntry = this.directory.entry(client.name);
     if (!callerEntry) {

@@ -6,7 +6,7 @@
  */
 import { logger } from '../core/log.js';
 import { createDatastore, describeDatastore } from '../datastore/registry.js';
-import { MetricsServer } from '../eps/metrics.js';
+import { MetricsServer } from '../metrics/server.js';
 import { registerProxyMetrics } from '../proxy/metrics.js';
 import { PrivateProxy } from '../proxy/private-proxy.js';
 import { PublicProxy } from '../proxy/public-proxy.js';

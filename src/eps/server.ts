@@ -8,7 +8,7 @@ import type { Channel } from '../channels/channel.js';
 import type { Directory } from '../directory/directory.js';
 import { createChannel, type ChannelItem } from './channel-registry.js';
 import { createDirectory, type DirectorySettings } from './directory-registry.js';
-import { MetricsServer } from './metrics.js';
+import { MetricsServer } from '../metrics/server.js';
 
 const log = logger('eps');
 

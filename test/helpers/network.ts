@@ -39,6 +39,8 @@ export interface NodeSpec {
   /** TLS server name of the backend (HTTPS with this node's client certificate). */
   backendTls?: string;
   stdout?: boolean;
+  /** Serve Prometheus metrics on this port. */
+  metricsPort?: number;
   /** Channel order; default: stdout, jsonrpc_client, grpc_server, grpc_client, jsonrpc_server. */
   order?: string[];
 }
@@ -139,6 +141,7 @@ export class TestNetwork {
       name: s.name,
       directory: { type: 'json', settings: { path: join(this.dir, 'directory') } },
       channels,
+      ...(s.metricsPort ? { metrics: { bind_address: `127.0.0.1:${s.metricsPort}` } } : {}),
     };
     mkdirSync(this.settingsDir(s.name), { recursive: true });
     writeFileSync(join(this.settingsDir(s.name), '001_default.json'), JSON.stringify(settings, null, 1));

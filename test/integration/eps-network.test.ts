@@ -55,9 +55,11 @@ describe('eps network: hd-1 -> ls-1 over gRPC, locations backend', () => {
   let echo: Awaited<ReturnType<typeof echoBackend>>;
   let hdPort = 0;
   let lsGrpc = 0;
+  let metricsPort = 0;
 
   before(async () => {
     echo = await echoBackend();
+    metricsPort = await freePort();
     const lsPort = await freePort();
     ls = startProgram('eps-ls', [], { LS_BIND_ADDRESS: `127.0.0.1:${lsPort}` });
     await ls.waitFor(/listening/);
@@ -67,6 +69,7 @@ describe('eps network: hd-1 -> ls-1 over gRPC, locations backend', () => {
         groups: ['health-departments'],
         grpcServer: true,
         grpcClient: true,
+        metricsPort,
         services: [
           { name: 'internals', permissions: everyone, methods: [{ name: '_ping' }, { name: '_directory' }] },
         ],
@@ -142,6 +145,24 @@ describe('eps network: hd-1 -> ls-1 over gRPC, locations backend', () => {
     const lookup = await gatewayRequest(hdPort, call('ls-1.lookup', { name: 'Ginos' }, 2));
     assert.equal(lookup.status, 200, lookup.text);
     assert.deepEqual(lookup.json, { jsonrpc: '2.0', result: { name: 'Ginos', id: 'af5ca4da5caa' }, id: 2 });
+  });
+
+  test('metrics: request counters by origin and outcome on /metrics', async () => {
+    await gatewayRequest(hdPort, call('hd-1._ping'));
+    await gatewayRequest(hdPort, call('nobody.foo'));
+    const text = await new Promise<string>((resolve, reject) => {
+      http
+        .get(`http://127.0.0.1:${metricsPort}/metrics`, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve(body));
+        })
+        .on('error', reject);
+    });
+    assert.match(text, /eps_requests_total\{entry="local",outcome="ok"\} [1-9]/);
+    assert.match(text, /eps_requests_total\{entry="local",outcome="failed"\} [1-9]/);
+    assert.match(text, /eps_request_duration_seconds_bucket/);
+    assert.match(text, /process_cpu_user_seconds_total/);
   });
 
   test('a backend error crosses gRPC unchanged (checklist 21)', async () => {

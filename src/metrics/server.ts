@@ -1,0 +1,45 @@
+/**
+ * Prometheus endpoint (`metrics.bind_address`) for eps and proxy: the shared registry (process metrics and
+ * whatever components register, e.g. the broker's request counters) on /metrics.
+ */
+import http from 'node:http';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { logger } from '../core/log.js';
+import { closeServer, listenOn } from '../net/listen.js';
+
+const log = logger('metrics');
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+export class MetricsServer {
+  private readonly server: http.Server;
+
+  constructor(private readonly bindAddress: string) {
+    this.server = http.createServer((req, res) => {
+      if ((req.url ?? '').split('?')[0] !== '/metrics') {
+        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+        return;
+      }
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
+        (e: Error) => res.writeHead(500).end(e.message),
+      );
+    });
+    this.server.requestTimeout = 10_000;
+  }
+
+  async start(): Promise<void> {
+    try {
+      await listenOn(this.server, this.bindAddress);
+    } catch (e) {
+      throw new Error(`cannot serve metrics: ${(e as Error).message}`, { cause: e });
+    }
+    log.info(`Serving metrics on ${this.bindAddress}...`);
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await closeServer(this.server);
+  }
+}
