@@ -24,7 +24,8 @@ const log = logger('reverse-dial');
 export const MAINTENANCE_INTERVAL_MS = 60_000;
 export const RETRY_INITIAL_MS = 250;
 export const RETRY_MAX_MS = 15_000;
-export const MAX_CONCURRENT_PER_STREAM = 64;
+/** Requests served at once per reverse stream (our accepting side never sends more; Go ones send one). */
+export const MAX_CONCURRENT_PER_STREAM = 256;
 export const CONNECT_TIMEOUT_MS = 10_000;
 
 export type SessionProvider = (peer: string, deadline: number) => Promise<PooledSession>;
@@ -94,7 +95,12 @@ class PeerLoop {
     );
     stream.onMessage((payload) => {
       inFlight++;
-      const answer = this.answer(payload, pooled);
+      // Beyond the bound a request is answered at once with an error (in order, like every answer), so a
+      // peer cannot make us run an unbounded number of requests at the same time.
+      const answer =
+        inFlight > MAX_CONCURRENT_PER_STREAM
+          ? Promise.resolve(tooBusy(payload))
+          : this.answer(payload, pooled);
       order = order
         .then(() => answer)
         .then((wire) => stream.send(encodeResponse(wire)))
@@ -104,8 +110,6 @@ class PeerLoop {
         .finally(() => {
           inFlight--;
         });
-      if (inFlight > MAX_CONCURRENT_PER_STREAM)
-        log.warn('many requests in flight on reverse stream', { peer: this.peer, inFlight });
     });
     stream
       .send(encodeResponse({ id: '1', result: { name: this.ownName } }))
@@ -141,6 +145,16 @@ class PeerLoop {
       };
     }
   }
+}
+
+function tooBusy(payload: Buffer): WireResponse {
+  let id = '';
+  try {
+    id = decodeRequest(payload).id;
+  } catch {
+    /* answered with an empty id below */
+  }
+  return { id, error: { code: -100, message: 'too many requests in flight on this reverse stream' } };
 }
 
 export class ReverseStreamKeeper {
