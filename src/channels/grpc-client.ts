@@ -14,6 +14,7 @@ import { PeerPool, type PooledSession } from '../grpc/peer-pool.js';
 import { GrpcError, Status } from '../grpc/status.js';
 import { parseHostPort } from '../net/host-port.js';
 import { loadTls, type LoadedTls, type TlsConfig } from '../tls/options.js';
+import { identitiesFor } from '../tls/identity.js';
 import type { Channel } from './channel.js';
 import { fromWireResponse } from './grpc-convert.js';
 import { paramsForPeer } from '../broker/client-info.js';
@@ -77,8 +78,20 @@ export class GrpcClientChannel implements Channel {
     return server !== undefined && !server.internal && server.proxy !== this.ownName;
   }
 
-  /** A session to `peer`, direct or through its proxy; shared by calls and reverse streams. */
+  /**
+   * A session to `peer`, direct or through its proxy; shared by calls and reverse streams. A pooled
+   * session whose server certificate is no longer pinned for `peer` in the directory is closed and
+   * replaced (the new handshake then fails if the server still presents that certificate).
+   */
   async session(peer: string, deadline: number): Promise<PooledSession> {
+    const pooled = await this.pooledSession(peer, deadline);
+    if (identitiesFor(pooled.key, (n) => this.directory.entry(n)).some((i) => i.name === peer)) return pooled;
+    log.info('server certificate no longer pinned, reconnecting', { peer });
+    this.pool.invalidate(peer);
+    return this.pooledSession(peer, deadline);
+  }
+
+  private async pooledSession(peer: string, deadline: number): Promise<PooledSession> {
     const entry = this.directory.entry(peer);
     const server = entry && grpcServerSettings(entry);
     if (!server) throw new Error('cannot deliver gRPC request: recipient does not have a gRPC server');

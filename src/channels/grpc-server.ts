@@ -10,7 +10,7 @@ import type { Broker } from '../broker/broker.js';
 import { decodeRequest, encodeResponse } from '../grpc/codec.js';
 import { GrpcServer, type CallContext, type GrpcHandlers } from '../grpc/server.js';
 import { GrpcError, Status } from '../grpc/status.js';
-import { pinnedIdentities, selectIdentity } from '../tls/identity.js';
+import { identitiesFor, selectIdentity } from '../tls/identity.js';
 import { loadTls, type TlsConfig } from '../tls/options.js';
 import type { RateLimit } from '../net/rate-limit.js';
 import { applyRateLimits } from '../net/server-rate-limit.js';
@@ -51,7 +51,7 @@ export class GrpcServerChannel implements Channel {
     this.grpc = new GrpcServer({
       tls,
       verifyClient: config.tls.verify_client ?? true,
-      identify: (cert) => pinnedIdentities(cert, (n) => broker.directory.entry(n)),
+      identify: (key) => identitiesFor(key, (n) => broker.directory.entry(n)),
       handlers: {
         unary: { '/EPS/Call': (p, ctx) => this.onCall(p, ctx), ...ext.handlers?.unary },
         bidi: { ...ext.handlers?.bidi },

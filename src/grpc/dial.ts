@@ -7,13 +7,15 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
-import { pinnedIdentities, type PeerIdentity } from '../tls/identity.js';
+import { identitiesFor, peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
 import type { DirectoryEntry } from '../directory/entry.js';
 
 export interface DialResult {
   socket: tls.TLSSocket;
-  /** All pinned identities of the server certificate (used on reverse streams). */
+  /** All pinned identities of the server certificate when connecting. */
   identities: PeerIdentity[];
+  /** The server certificate's names and fingerprint, to re-check pinning while the session is in use. */
+  key: PeerKey;
 }
 
 export interface DialOptions {
@@ -37,6 +39,7 @@ export class DialError extends Error {
 export function dialTls(opts: DialOptions): Promise<DialResult> {
   return new Promise((resolve, reject) => {
     let identities: PeerIdentity[] = [];
+    let key: PeerKey | undefined;
     const base: tls.ConnectionOptions = {
       ...baseContextOptions(opts.tls),
       servername: opts.peer,
@@ -44,7 +47,8 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
       checkServerIdentity: (_host, cert) => {
         const err = tls.checkServerIdentity(opts.peer, cert);
         if (err) return err;
-        identities = pinnedIdentities(cert, opts.lookup);
+        key = peerKey(cert);
+        identities = key ? identitiesFor(key, opts.lookup) : [];
         if (!identities.some((i) => i.name === opts.peer)) {
           return new DialError(`server certificate is not pinned for operator '${opts.peer}'`);
         }
@@ -68,7 +72,7 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
         return;
       }
       socket.removeAllListeners('error');
-      resolve({ socket, identities });
+      resolve({ socket, identities, key: key! });
     });
     socket.once('error', (err) => {
       clearTimeout(timer);

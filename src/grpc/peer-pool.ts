@@ -6,7 +6,7 @@
 import { logger } from '../core/log.js';
 import { GrpcSession } from './client.js';
 import type { DialResult } from './dial.js';
-import type { PeerIdentity } from '../tls/identity.js';
+import type { PeerIdentity, PeerKey } from '../tls/identity.js';
 
 const log = logger('grpc-pool');
 
@@ -17,6 +17,8 @@ export const MAX_POOLED_PEERS = 10_000;
 export interface PooledSession {
   session: GrpcSession;
   identities: PeerIdentity[];
+  /** Server certificate names and fingerprint. */
+  key: PeerKey;
   /** Opaque description of how it was reached (address, or proxy); a change forces a new session. */
   route: string;
 }
@@ -50,6 +52,14 @@ export class PeerPool {
     return slot.connecting;
   }
 
+  /** Closes the peer's session (e.g. its certificate is no longer pinned); the next get() reconnects. */
+  invalidate(peer: string): void {
+    const slot = this.slots.get(peer);
+    if (!slot?.current) return;
+    slot.current.session.close();
+    slot.current = undefined;
+  }
+
   /** Drops every session (channel close). */
   closeAll(): void {
     for (const slot of this.slots.values()) slot.current?.session.close();
@@ -76,7 +86,7 @@ export class PeerPool {
       }
       const dialled = await connect();
       const session = new GrpcSession(peer, dialled.socket);
-      const pooled: PooledSession = { session, identities: dialled.identities, route };
+      const pooled: PooledSession = { session, identities: dialled.identities, key: dialled.key, route };
       slot.current = pooled;
       slot.failures = 0;
       slot.retryAt = 0;

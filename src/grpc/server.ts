@@ -7,12 +7,12 @@
 import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
-import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { logger } from '../core/log.js';
 import { listenOn } from '../net/listen.js';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
-import type { PeerIdentity } from '../tls/identity.js';
+import { peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
 import { frame, MAX_MESSAGE_BYTES, MessageReader, writeMessage } from './framing.js';
 import { encodeGrpcMessage, GrpcError, Status } from './status.js';
 
@@ -25,7 +25,10 @@ export const MAX_CONCURRENT_STREAMS = 1000;
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface CallContext {
+  /** The peer's pinned identities when the call started. */
   identities: PeerIdentity[];
+  /** The peer's pinned identities now (for long-lived streams: the directory may have changed). */
+  current(): PeerIdentity[];
   /** Absolute deadline in ms since epoch, from grpc-timeout (undefined: none given). */
   deadline?: number;
 }
@@ -48,7 +51,8 @@ export interface GrpcHandlers {
 export interface GrpcServerOptions {
   tls: LoadedTls;
   verifyClient: boolean;
-  identify: (cert: PeerCertificate) => PeerIdentity[];
+  /** Pinned identities of a peer against the current directory; called per session and per call. */
+  identify: (key: PeerKey) => PeerIdentity[];
   handlers: GrpcHandlers;
   maxMessageBytes?: number;
 }
@@ -64,7 +68,7 @@ function parseTimeout(value: string | string[] | undefined): number | undefined 
 
 export class GrpcServer {
   readonly server: http2.Http2SecureServer;
-  private readonly identities = new WeakMap<http2.ServerHttp2Session, PeerIdentity[]>();
+  private readonly peers = new WeakMap<http2.ServerHttp2Session, PeerKey>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly maxBytes: number;
 
@@ -124,20 +128,20 @@ export class GrpcServer {
   private onSession(session: http2.ServerHttp2Session): void {
     const socket = session.socket as unknown as TLSSocket;
     const cert = socket.getPeerCertificate?.(true);
-    if (!cert || !cert.raw) {
+    const key = cert ? peerKey(cert) : undefined;
+    if (!key) {
       log.info('rejected gRPC connection: certificate missing');
       session.destroy();
       return;
     }
-    const ids = this.opts.identify(cert);
-    if (ids.length === 0) {
+    if (this.opts.identify(key).length === 0) {
       log.info('rejected gRPC connection: no name matched a pinned certificate', {
-        subject: cert.subject?.CN,
+        names: key.names.join(','),
       });
       session.destroy();
       return;
     }
-    this.identities.set(session, ids);
+    this.peers.set(session, key);
     this.sessions.add(session);
     let active = 0;
     session.on('stream', (stream) => {
@@ -159,10 +163,21 @@ export class GrpcServer {
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    const identities = this.identities.get(stream.session as http2.ServerHttp2Session);
+    const session = stream.session as http2.ServerHttp2Session;
+    const key = this.peers.get(session);
     stream.on('error', (err) => log.debug('gRPC stream error', { error: err.message }));
-    if (!identities) {
+    if (!key) {
       stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    const identities = this.opts.identify(key);
+    if (identities.length === 0) {
+      // The certificate was unpinned while the connection was open: refuse and close the connection.
+      log.info('closing gRPC connection: its certificate is no longer pinned', {
+        names: key.names.join(','),
+      });
+      trailersOnly(stream, Status.UNAVAILABLE, 'no name matched');
+      session.close();
       return;
     }
     const path = headers[':path'] ?? '';
@@ -171,7 +186,7 @@ export class GrpcServer {
       stream.respond({ ':status': 415 }, { endStream: true });
       return;
     }
-    const ctx: CallContext = { identities };
+    const ctx: CallContext = { identities, current: () => this.opts.identify(key) };
     const deadline = parseTimeout(headers['grpc-timeout']);
     if (deadline !== undefined) ctx.deadline = deadline;
     const unary = this.opts.handlers.unary[path];

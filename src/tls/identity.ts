@@ -28,21 +28,42 @@ export function candidateNames(cert: PeerCertificate): string[] {
   return names;
 }
 
-export function pinnedIdentities(
-  cert: PeerCertificate,
+/** What identification needs of a peer certificate, computed once per connection. */
+export interface PeerKey {
+  names: string[];
+  fingerprint: string;
+}
+
+export function peerKey(cert: PeerCertificate): PeerKey | undefined {
+  if (!cert.raw) return undefined;
+  return { names: candidateNames(cert), fingerprint: sha256Hex(cert.raw) };
+}
+
+/**
+ * Identities of a peer key against the directory as it is now. Called per call (not only per connection)
+ * so that a certificate unpinned from the directory stops working on connections that are already open.
+ */
+export function identitiesFor(
+  key: PeerKey,
   lookup: (name: string) => DirectoryEntry | undefined,
 ): PeerIdentity[] {
-  if (!cert.raw) return [];
-  const fingerprint = sha256Hex(cert.raw);
   const out: PeerIdentity[] = [];
-  for (const name of candidateNames(cert)) {
+  for (const name of key.names) {
     const entry = lookup(name);
     if (!entry) continue;
-    if (entry.certificates.some((c) => c.key_usage === 'encryption' && c.fingerprint === fingerprint)) {
+    if (entry.certificates.some((c) => c.key_usage === 'encryption' && c.fingerprint === key.fingerprint)) {
       out.push({ name, entry });
     }
   }
   return out;
+}
+
+export function pinnedIdentities(
+  cert: PeerCertificate,
+  lookup: (name: string) => DirectoryEntry | undefined,
+): PeerIdentity[] {
+  const key = peerKey(cert);
+  return key ? identitiesFor(key, lookup) : [];
 }
 
 /** Selects the identity a caller claims: exact name, or the first one for an empty claim [WIRE §7.5]. */

@@ -19,7 +19,7 @@ import {
   type WireResponse,
 } from '../../src/grpc/codec.js';
 import { loadTls } from '../../src/tls/options.js';
-import { pinnedIdentities } from '../../src/tls/identity.js';
+import { identitiesFor } from '../../src/tls/identity.js';
 import { newEntry, type DirectoryEntry } from '../../src/directory/entry.js';
 import type { GrpcError } from '../../src/grpc/status.js';
 
@@ -64,7 +64,7 @@ describe('ServerCall wire contract', () => {
         key_file: join(CERTS, 'ls-1.key'),
       }),
       verifyClient: true,
-      identify: (cert) => pinnedIdentities(cert, (n) => entries.get(n)),
+      identify: (key) => identitiesFor(key, (n) => entries.get(n)),
       handlers: {
         unary: {},
         bidi: {

@@ -38,6 +38,7 @@ class AcceptedStream {
     private readonly stream: BidiServerStream,
     private readonly ownName: string,
     private readonly timeoutMs: number,
+    private readonly ctx: CallContext,
   ) {}
 
   get closed(): boolean {
@@ -62,6 +63,11 @@ class AcceptedStream {
 
   async call(request: EpsRequest): Promise<EpsResponse> {
     if (this.closed) throw new Error('client disconnected');
+    // The dialling side's certificate must still be pinned for the announced name (directory changes).
+    if (!this.ctx.current().some((i) => i.name === this.name)) {
+      this.fail(new Error('client disconnected: certificate no longer pinned'));
+      throw new Error('client disconnected: certificate no longer pinned');
+    }
     if (this.fifo.length >= MAX_IN_FLIGHT_PER_STREAM)
       throw new Error('too many requests in flight on reverse stream');
     let payload: Uint8Array;
@@ -166,7 +172,7 @@ export class ReverseStreamRegistry {
         stream.end(Status.RESOURCE_EXHAUSTED, 'too many reverse streams');
         return;
       }
-      registered = new AcceptedStream(name, stream, this.ownName, this.timeoutMs);
+      registered = new AcceptedStream(name, stream, this.ownName, this.timeoutMs, ctx);
       const previous = this.streams.get(name);
       this.streams.set(name, registered);
       previous?.fail(new Error('client disconnected'));

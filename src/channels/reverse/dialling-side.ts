@@ -15,7 +15,7 @@ import type { Directory } from '../../directory/directory.js';
 import { decodeRequest, encodeResponse, type WireResponse } from '../../grpc/codec.js';
 import type { ClientBidi } from '../../grpc/client.js';
 import type { PooledSession } from '../../grpc/peer-pool.js';
-import { selectIdentity } from '../../tls/identity.js';
+import { identitiesFor, selectIdentity } from '../../tls/identity.js';
 import { toWireResponse } from '../grpc-convert.js';
 import { reverseStreamPeers } from './peers.js';
 
@@ -125,7 +125,10 @@ class PeerLoop {
     } catch (e) {
       return { id: '', error: { code: -100, message: `invalid request: ${(e as Error).message}` } };
     }
-    const identity = selectIdentity(pooled.identities, req.clientName);
+    const identity = selectIdentity(
+      identitiesFor(pooled.key, (n) => this.broker.directory.entry(n)),
+      req.clientName,
+    );
     if (!identity) return { id: req.id, error: { code: 404, message: 'no matching client found' } };
     let outcome: EpsResponse | null;
     try {
