@@ -16,6 +16,18 @@ export interface Running {
 
 const running = new Set<Running>();
 
+// If the test process itself is stopped (Ctrl-C, a runner timeout), its servers must not outlive it.
+const killAll = (): void => {
+  for (const r of running) r.child.kill('SIGKILL');
+};
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
 export function startProgram(bin: string, args: string[], env: Record<string, string> = {}): Running {
   const child = spawn(`${REPO_ROOT}bin/${bin}`, args, {
     env: { ...process.env, ...env },
