@@ -104,6 +104,7 @@ describe('eps network: hd-1 -> ls-1 over gRPC, locations backend', () => {
               { name: 'empty' },
               { name: 'fail' },
               { name: 'slow' },
+              { name: 'requestConnection' },
             ],
           },
         ],
@@ -125,6 +126,8 @@ describe('eps network: hd-1 -> ls-1 over gRPC, locations backend', () => {
         backend: `http://127.0.0.1:${await freePort()}/jsonrpc`,
         services: [{ name: 'records', permissions: everyone, methods: [{ name: 'store' }] }],
       },
+      // Never started: an operator reachable only through op-1 acting as its proxy.
+      { name: 'demo-app', groups: [], grpcServer: { proxy: 'op-1' }, gateway: false },
     ]);
     await net.prepare();
     await Promise.all(['hd-1', 'ls-1', 'op-1', 'op-2', 'hd-2'].map((n) => net.start(n)));
@@ -321,6 +324,20 @@ describe('eps network: hd-1 -> ls-1 over gRPC, locations backend', () => {
     const again = await gatewayRequest(hdPort, call('hd-2._ping'));
     assert.equal(again.status, 400); // hd-2 does not grant _ping: a 403, but from a live server
     assert.equal((again.json.error as JsonObject).code, 403);
+  });
+
+  test("P2P: the caller asks the callee's proxy with <proxy>.requestConnection(<16 hex>) (checklist 41, 46)", async () => {
+    echo.seen.length = 0;
+    const r = await gatewayRequest(hdPort, call('demo-app.anything'));
+    // op-1's backend answers "ok" instead of {token, endpoint}: the dial fails with a clear error.
+    assert.equal(r.status, 400);
+    assert.match((r.json.error as JsonObject).message as string, /invalid connection details from proxy/);
+    const asked = echo.seen.find((m) => m.method === 'requestConnection')!;
+    assert.match(asked.id as string, /^op-1\.requestConnection\([0-9a-f]{16}\)$/);
+    const params = asked.params as JsonObject;
+    assert.equal(params.to, 'demo-app');
+    assert.equal(params.channel, 'grpc_server');
+    assert.equal((params._client as JsonObject).name, 'hd-1');
   });
 
   test('a slow backend times out with a channel error; the server stays up', async () => {
