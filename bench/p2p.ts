@@ -18,6 +18,7 @@ import { CERTS, TestNetwork, gatewayRequest, tlsBlock } from '../test/helpers/ne
 import { freePort, type Running } from '../test/helpers/processes.js';
 import { compareLoads, formatLoad, runLoad } from './load.js';
 import { p2pNetwork, PROXY_OPERATOR as P } from '../test/helpers/p2p-network.js';
+import { callControl } from '../test/helpers/proxy-fixtures.js';
 import { gatewayCaller } from './gateway-client.js';
 
 async function untilOk(port: number, method: string): Promise<number> {
@@ -118,39 +119,20 @@ class FakeCallee {
   }
 }
 
-function controlCall(
-  port: number,
-  method: string,
-  params: object,
-): Promise<{ token: string; endpoint: string }> {
-  const body = JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 });
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/jsonrpc',
-        method: 'POST',
-        ca: readFileSync(join(CERTS, 'root.crt')),
-        cert: readFileSync(join(CERTS, `${P}.crt`)),
-        key: readFileSync(join(CERTS, `${P}.key`)),
-        servername: P,
-        headers: { 'Content-Type': 'application/json' },
-        agent: false,
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => {
-          const json = JSON.parse(text) as { result?: { token: string; endpoint: string }; error?: unknown };
-          if (json.result) resolve(json.result);
-          else reject(new Error(text));
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
+/** Asks the proxy for a P2P token as hd-1 would, dials the internal endpoint and presents the token. */
+async function openTunnelSide(control: number): Promise<net.Socket> {
+  const reply = await callControl(control, 'requestConnection', {
+    to: 'hd-2',
+    channel: 'grpc_server',
+    _client: client,
   });
+  const details = reply.body.result as { token: string; endpoint: string } | undefined;
+  if (!details) throw new Error(`requestConnection failed: ${JSON.stringify(reply.body)}`);
+  const [host, port] = details.endpoint.split(':');
+  const socket = net.connect(Number(port), host);
+  await once(socket, 'connect');
+  socket.write(Buffer.from(details.token, 'base64'));
+  return socket;
 }
 
 const client = { name: 'hd-1', entry: { name: 'hd-1', channels: [] } };
@@ -217,15 +199,7 @@ export async function benchRelay(totalMiB = 256, tunnels = 1000): Promise<string
     a.destroy();
     direct.close();
     // Relayed: both dial the proxy's internal endpoint with the token; B is the TLS server.
-    const details = await controlCall(control, 'requestConnection', {
-      to: 'hd-2',
-      channel: 'grpc_server',
-      _client: client,
-    });
-    const [host, port] = details.endpoint.split(':');
-    const raw = net.connect(Number(port), host);
-    await once(raw, 'connect');
-    raw.write(Buffer.from(details.token, 'base64'));
+    const raw = await openTunnelSide(control);
     const ra = tls.connect({ ...clientTls, socket: raw });
     await once(ra, 'secureConnect');
     const rb = callee.accepted.at(-1)!;
@@ -245,15 +219,7 @@ export async function benchRelay(totalMiB = 256, tunnels = 1000): Promise<string
     const before = rss();
     const keep: net.Socket[] = [];
     for (let i = 0; i < tunnels; i++) {
-      const d = await controlCall(control, 'requestConnection', {
-        to: 'hd-2',
-        channel: 'grpc_server',
-        _client: client,
-      });
-      const [h, p] = d.endpoint.split(':');
-      const s = net.connect(Number(p), h);
-      await once(s, 'connect');
-      s.write(Buffer.from(d.token, 'base64'));
+      const s = await openTunnelSide(control);
       keep.push(s);
     }
     await new Promise((r) => setTimeout(r, 1000));
