@@ -38,6 +38,23 @@ const HD1 = clientInfo('hd-1', [proxySettingsRecord(['.internal-server.local'])]
 const PUBLIC = clientInfo(PUBLIC_NAME);
 const inDays = (days: number): string => new Date(Date.now() + days * 86_400_000).toISOString();
 
+/**
+ * Makes the private proxy connect back (as on `incomingConnection` from the public proxy) to our stand-in
+ * for the public proxy's internal port, and returns that socket after the 32 token bytes.
+ */
+async function backConnection(api: number, publicPort: Listener, endpoint: string): Promise<net.Socket> {
+  const accepted = publicPort.accept();
+  await callControl(
+    api,
+    'incomingConnection',
+    { domain: DOMAIN, endpoint, token: randomBytes(32).toString('base64'), _client: PUBLIC },
+    { as: PRIVATE_NAME },
+  );
+  const socket = await accepted;
+  await readExactly(socket, 32);
+  return socket;
+}
+
 async function startHttp(server: http.Server): Promise<number> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -263,22 +280,10 @@ describe('private proxy: other delivery modes', () => {
         internal_endpoint: { address: `127.0.0.1:${internalPort}`, tls: tlsBlock('internal-server') },
       },
     });
-    const backConnection = async (): Promise<net.Socket> => {
-      const accepted = publicPort.accept();
-      await callControl(
-        h.api,
-        'incomingConnection',
-        { domain: DOMAIN, endpoint, token: randomBytes(32).toString('base64'), _client: PUBLIC },
-        { as: PRIVATE_NAME },
-      );
-      const socket = await accepted;
-      await readExactly(socket, 32);
-      return socket;
-    };
     try {
       h.proxy.announcements.upsert({ domain: DOMAIN, owner: PUBLIC_NAME, expiresAt: null });
-      await assert.rejects(requestOver(await backConnection()));
-      const response = await requestOver(await backConnection(), { as: 'hd-1' });
+      await assert.rejects(requestOver(await backConnection(h.api, publicPort, endpoint)));
+      const response = await requestOver(await backConnection(h.api, publicPort, endpoint), { as: 'hd-1' });
       assert.equal(response.status, 200);
     } finally {
       await h.stop();
@@ -300,15 +305,7 @@ describe('private proxy: other delivery modes', () => {
     });
     try {
       h.proxy.announcements.upsert({ domain: DOMAIN, owner: PUBLIC_NAME, expiresAt: null });
-      const accepted = publicPort.accept();
-      await callControl(
-        h.api,
-        'incomingConnection',
-        { domain: DOMAIN, endpoint, token: randomBytes(32).toString('base64'), _client: PUBLIC },
-        { as: PRIVATE_NAME },
-      );
-      const socket = await accepted;
-      await readExactly(socket, 32);
+      const socket = await backConnection(h.api, publicPort, endpoint);
       const response = await requestOver(socket);
       assert.equal(response.status, 502);
     } finally {
@@ -344,15 +341,7 @@ describe('private proxy: other delivery modes', () => {
     });
     h.proxy.announcements.upsert({ domain: DOMAIN, owner: PUBLIC_NAME, expiresAt: null });
     const over = async (opts: Parameters<typeof requestOver>[1]) => {
-      const accepted = publicPort.accept();
-      await callControl(
-        h.api,
-        'incomingConnection',
-        { domain: DOMAIN, endpoint, token: randomBytes(32).toString('base64'), _client: PUBLIC },
-        { as: PRIVATE_NAME },
-      );
-      const socket = await accepted;
-      await readExactly(socket, 32);
+      const socket = await backConnection(h.api, publicPort, endpoint);
       return requestOver(socket, opts);
     };
     try {
@@ -394,15 +383,7 @@ describe('private proxy: other delivery modes', () => {
     });
     try {
       h.proxy.announcements.upsert({ domain: DOMAIN, owner: PUBLIC_NAME, expiresAt: null });
-      const accepted = publicPort.accept();
-      await callControl(
-        h.api,
-        'incomingConnection',
-        { domain: DOMAIN, endpoint, token: randomBytes(32).toString('base64'), _client: PUBLIC },
-        { as: PRIVATE_NAME },
-      );
-      const socket = await accepted;
-      await readExactly(socket, 32);
+      const socket = await backConnection(h.api, publicPort, endpoint);
       const response = await requestOver(socket, {
         method: 'POST',
         body: '{"z":1}',
