@@ -4,7 +4,7 @@
  */
 import http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { frame, MAX_MESSAGE_BYTES, MessageReader, writeMessage } from './framing.js';
+import { frame, MAX_MESSAGE_BYTES, MessageReader, onMessages, writeMessage } from './framing.js';
 import { decodeGrpcMessage, GrpcError, Status } from './status.js';
 
 export const USER_AGENT = 'eps-ts/0.1';
@@ -218,16 +218,9 @@ export class ClientBidi {
   }
 
   onMessage(listener: (payload: Buffer) => void): void {
-    this.stream.on('data', (chunk: Buffer) => {
-      let messages: Buffer[];
-      try {
-        messages = this.reader.push(chunk);
-      } catch (e) {
-        this.finish(e as GrpcError);
-        this.stream.close(http2.constants.NGHTTP2_CANCEL);
-        return;
-      }
-      for (const m of messages) listener(m);
+    onMessages(this.stream, this.reader, listener, (err) => {
+      this.finish(err);
+      this.stream.close(http2.constants.NGHTTP2_CANCEL);
     });
   }
 

@@ -1,5 +1,5 @@
 /** gRPC length-prefixed message framing: 1 flag byte (0 = uncompressed) + 4-byte big-endian length. */
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { GrpcError, Status } from './status.js';
 
 /** Default and original limit for one message [WIRE, 10-eps-server §7.3]. */
@@ -72,5 +72,27 @@ export function writeMessage(stream: Writable, payload: Uint8Array): Promise<voi
     const ok = stream.write(frame(payload), (err) => (err ? reject(err) : undefined));
     if (ok) resolve();
     else stream.once('drain', () => resolve());
+  });
+}
+
+/**
+ * Feeds a stream's data through `reader` and hands every complete message to `listener`; a framing error
+ * (oversized or compressed message) goes to `onError` and stops the delivery of that chunk.
+ */
+export function onMessages(
+  stream: Readable,
+  reader: MessageReader,
+  listener: (payload: Buffer) => void,
+  onError: (err: GrpcError) => void,
+): void {
+  stream.on('data', (chunk: Buffer) => {
+    let messages: Buffer[];
+    try {
+      messages = reader.push(chunk);
+    } catch (e) {
+      onError(e as GrpcError);
+      return;
+    }
+    for (const m of messages) listener(m);
   });
 }

@@ -13,7 +13,7 @@ import { logger } from '../core/log.js';
 import { listenOn } from '../net/listen.js';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
 import { peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
-import { frame, MAX_MESSAGE_BYTES, MessageReader, writeMessage } from './framing.js';
+import { frame, MAX_MESSAGE_BYTES, MessageReader, onMessages, writeMessage } from './framing.js';
 import { encodeGrpcMessage, GrpcError, Status } from './status.js';
 
 const log = logger('grpc-server');
@@ -276,17 +276,9 @@ class ServerBidi implements BidiServerStream {
   }
 
   onMessage(listener: (payload: Buffer) => void): void {
-    this.stream.on('data', (chunk: Buffer) => {
-      let messages: Buffer[];
-      try {
-        messages = this.reader.push(chunk);
-      } catch (e) {
-        const err = e as GrpcError;
-        this.end(err.code ?? Status.INTERNAL, err.details ?? err.message);
-        return;
-      }
-      for (const m of messages) listener(m);
-    });
+    onMessages(this.stream, this.reader, listener, (err) =>
+      this.end(err.code ?? Status.INTERNAL, err.details ?? err.message),
+    );
   }
 
   onEnd(listener: (err?: Error) => void): void {
