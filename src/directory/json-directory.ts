@@ -67,7 +67,12 @@ export class JsonDirectory implements Directory {
   private reload(initial: boolean): void {
     try {
       const files = this.files();
-      const fp = files.map((f) => `${f}:${statSync(f).mtimeMs}:${statSync(f).size}`).join('|');
+      const fp = files
+        .map((f) => {
+          const st = statSync(f);
+          return `${f}:${st.mtimeMs}:${st.size}`;
+        })
+        .join('|');
       if (fp === this.fingerprint) return;
       const entries = new Map<string, DirectoryEntry>();
       for (const file of files) applyRecords(entries, this.readFile(file));
