@@ -1,73 +1,94 @@
 /**
- * gRPC client side on node:http2: one HTTP/2 session per peer over a TLS socket we create ourselves (direct
- * TCP or a P2P tunnel), unary calls with deadlines, and bidirectional streams for `ServerCall`.
+ * gRPC client side: one HTTP/2 connection per peer (our own HTTP/2 client, h2/client-connection.ts) over a
+ * TLS socket we create ourselves (direct TCP or a P2P tunnel), unary calls with deadlines, and
+ * bidirectional streams for `ServerCall`.
  */
-import http2 from 'node:http2';
-import type { TLSSocket } from 'node:tls';
-import { frame, MAX_MESSAGE_BYTES, MessageReader, onMessages, writeMessage } from './framing.js';
+import type { Duplex } from 'node:stream';
+import { frame, MAX_MESSAGE_BYTES, MessageReader } from './framing.js';
 import { decodeGrpcMessage, GrpcError, Status } from './status.js';
+import { H2ClientConnection, StreamError, type H2Stream, type StreamEvents } from './h2/client-connection.js';
+import { ErrorCode } from './h2/frames.js';
+import { encodeHeaders, type HeaderMap } from './h2/hpack.js';
 
 export const USER_AGENT = 'eps-ts/0.1';
 /** Client keepalive [10-eps-server §7.4]: ping every 30 s, give up after 20 s without an answer. */
 export const KEEPALIVE_INTERVAL_MS = 30_000;
 export const KEEPALIVE_TIMEOUT_MS = 20_000;
+const MAX_CACHED_PATHS = 16;
 
-/** An HTTP/2 session to one peer, over an already established TLS socket. */
+/** HTTP/2 stream errors as gRPC statuses (gRPC over HTTP/2, "Errors"). */
+function toGrpcError(err: StreamError): GrpcError {
+  if (err.connectionLost || err.retryable) return new GrpcError(Status.UNAVAILABLE, err.message);
+  if (err.code === ErrorCode.CANCEL) return new GrpcError(Status.CANCELLED, err.message);
+  if (err.code === ErrorCode.ENHANCE_YOUR_CALM) return new GrpcError(Status.RESOURCE_EXHAUSTED, err.message);
+  return new GrpcError(Status.INTERNAL, err.message);
+}
+
+function asGrpcError(e: unknown): GrpcError {
+  if (e instanceof GrpcError) return e;
+  if (e instanceof StreamError) return toGrpcError(e);
+  return new GrpcError(Status.UNAVAILABLE, (e as Error).message);
+}
+
+/** Reads grpc-status / grpc-message from response headers or trailers. */
+class CallStatus {
+  status?: number;
+  message = '';
+  take(h: HeaderMap): void {
+    const s = h['grpc-status'];
+    if (s === undefined) return;
+    this.status = Number(s);
+    this.message = decodeGrpcMessage(h['grpc-message']);
+  }
+}
+
+/** An HTTP/2 connection to one peer, over an already established TLS socket. */
 export class GrpcSession {
-  readonly session: http2.ClientHttp2Session;
+  private readonly conn: H2ClientConnection;
+  private readonly blocks = new Map<string, Buffer>();
   private keepalive?: NodeJS.Timeout;
   private closedFlag = false;
   private closeListeners: (() => void)[] = [];
 
   constructor(
     readonly authority: string,
-    socket: TLSSocket,
+    socket: Duplex,
     private readonly maxBytes = MAX_MESSAGE_BYTES,
   ) {
-    this.session = http2.connect(`https://${authority}`, {
-      createConnection: () => socket,
-      settings: { enablePush: false },
-      maxSessionMemory: 64,
-    });
-    this.session.on('error', () => this.markClosed());
-    this.session.on('close', () => this.markClosed());
-    this.session.on('goaway', () => this.markClosed());
-    socket.on('close', () => this.markClosed());
+    this.conn = new H2ClientConnection(socket);
+    this.conn.onClose(() => this.markClosed());
     this.keepalive = setInterval(() => this.ping(), KEEPALIVE_INTERVAL_MS);
     this.keepalive.unref();
   }
 
   get closed(): boolean {
-    return this.closedFlag || this.session.closed || this.session.destroyed;
+    return this.closedFlag || this.conn.closed;
   }
 
   onClose(listener: () => void): void {
-    if (this.closed) listener();
+    if (this.closedFlag) listener();
     else this.closeListeners.push(listener);
   }
 
+  /** No new calls; open ones may finish (at most 2 s). */
   close(): void {
     this.markClosed();
-    this.session.close();
-    setTimeout(() => this.session.destroy(), 2000).unref();
+    this.conn.close();
+    setTimeout(() => this.conn.destroy(), 2000).unref();
   }
 
   destroy(): void {
     this.markClosed();
-    this.session.destroy();
+    this.conn.destroy();
   }
 
   private ping(): void {
     if (this.closed) return;
     const timer = setTimeout(() => this.destroy(), KEEPALIVE_TIMEOUT_MS);
-    const sent = this.session.ping((err) => {
+    this.conn.ping((err) => {
       clearTimeout(timer);
       if (err) this.destroy();
     });
-    if (!sent) {
-      clearTimeout(timer);
-      this.destroy();
-    }
   }
 
   private markClosed(): void {
@@ -79,18 +100,27 @@ export class GrpcSession {
     for (const l of listeners) l();
   }
 
-  private headers(path: string, timeoutMs?: number): http2.OutgoingHttpHeaders {
-    const h: http2.OutgoingHttpHeaders = {
-      ':method': 'POST',
-      ':path': path,
-      ':scheme': 'https',
-      ':authority': this.authority,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'user-agent': USER_AGENT,
-    };
-    if (timeoutMs !== undefined) h['grpc-timeout'] = `${Math.max(1, Math.ceil(timeoutMs))}m`;
-    return h;
+  /** The request header block: the fixed part is encoded once per path, the deadline appended per call. */
+  private headerBlock(path: string, timeoutMs?: number): Buffer {
+    let block = this.blocks.get(path);
+    if (!block) {
+      if (this.blocks.size >= MAX_CACHED_PATHS) this.blocks.clear();
+      block = encodeHeaders(
+        [
+          [':method', 'POST'],
+          [':scheme', 'https'],
+          [':path', path],
+          [':authority', this.authority],
+          ['content-type', 'application/grpc'],
+          ['te', 'trailers'],
+          ['user-agent', USER_AGENT],
+        ],
+        true,
+      );
+      this.blocks.set(path, block);
+    }
+    if (timeoutMs === undefined) return block;
+    return Buffer.concat([block, encodeHeaders([['grpc-timeout', `${Math.max(1, Math.ceil(timeoutMs))}m`]])]);
   }
 
   /** One unary call; rejects with a GrpcError (non-OK status, transport failure, deadline). */
@@ -100,128 +130,125 @@ export class GrpcSession {
         reject(new GrpcError(Status.UNAVAILABLE, 'connection closed'));
         return;
       }
-      let stream: http2.ClientHttp2Stream;
-      try {
-        stream = this.session.request(this.headers(path, timeoutMs), { endStream: false });
-      } catch (e) {
-        reject(new GrpcError(Status.UNAVAILABLE, (e as Error).message));
-        return;
-      }
       const reader = new MessageReader(this.maxBytes);
-      const messages: Buffer[] = [];
-      let status: number | undefined;
-      let statusMessage = '';
+      const status = new CallStatus();
+      let message: Buffer | undefined;
+      let count = 0;
+      let headersSeen = false;
       let failure: GrpcError | undefined;
-      const timer = setTimeout(() => {
-        failure = new GrpcError(Status.DEADLINE_EXCEEDED, 'context deadline exceeded');
-        stream.close(http2.constants.NGHTTP2_CANCEL);
-      }, timeoutMs);
-      const takeStatus = (h: http2.IncomingHttpHeaders): void => {
-        if (h['grpc-status'] !== undefined) {
-          status = Number(h['grpc-status']);
-          statusMessage = decodeGrpcMessage(h['grpc-message'] as string | undefined);
-        }
+      let stream: H2Stream | undefined;
+      const cancel = (err: GrpcError): void => {
+        failure ??= err;
+        if (stream) this.conn.reset(stream, ErrorCode.CANCEL, err.message);
       };
-      stream.on('response', (h) => {
-        const httpStatus = h[':status'];
-        if (httpStatus !== 200) {
-          failure = new GrpcError(
-            Status.UNKNOWN,
-            `unexpected HTTP status code received from server: ${httpStatus}`,
-          );
-        }
-        takeStatus(h);
-      });
-      let settled = false;
-      // Settles as soon as the status is known (trailers), not one tick later on 'close'.
-      const settle = (): void => {
-        if (settled) return;
-        settled = true;
+      const timer = setTimeout(
+        () => cancel(new GrpcError(Status.DEADLINE_EXCEEDED, 'context deadline exceeded')),
+        timeoutMs,
+      );
+      const events: StreamEvents = {
+        onHeaders: (h) => {
+          if (!headersSeen) {
+            headersSeen = true;
+            const httpStatus = h[':status'];
+            if (httpStatus !== '200') {
+              failure ??= new GrpcError(
+                Status.UNKNOWN,
+                `unexpected HTTP status code received from server: ${httpStatus}`,
+              );
+            }
+          }
+          status.take(h);
+        },
+        onData: (chunk) => {
+          if (failure) return;
+          try {
+            for (const m of reader.push(chunk)) {
+              message = m;
+              count++;
+            }
+          } catch (e) {
+            cancel(e as GrpcError);
+          }
+        },
+        onClose: (err) => {
+          clearTimeout(timer);
+          if (failure) return reject(failure);
+          if (err) return reject(toGrpcError(err));
+          if (status.status === undefined) {
+            return reject(new GrpcError(Status.UNAVAILABLE, 'stream closed without status'));
+          }
+          if (status.status !== Status.OK) return reject(new GrpcError(status.status, status.message));
+          if (count !== 1 || reader.pendingBytes !== 0 || !message) {
+            return reject(new GrpcError(Status.INTERNAL, 'expected exactly one response'));
+          }
+          resolve(message);
+        },
+      };
+      try {
+        stream = this.conn.open(this.headerBlock(path, timeoutMs), events, frame(payload), true);
+      } catch (e) {
         clearTimeout(timer);
-        if (failure) return reject(failure);
-        if (status === undefined) {
-          return reject(new GrpcError(Status.UNAVAILABLE, 'stream closed without status'));
-        }
-        if (status !== Status.OK) return reject(new GrpcError(status, statusMessage));
-        if (messages.length !== 1 || reader.pendingBytes !== 0) {
-          return reject(new GrpcError(Status.INTERNAL, 'expected exactly one response'));
-        }
-        resolve(messages[0]!);
-      };
-      stream.on('trailers', (h) => {
-        takeStatus(h);
-        settle();
-      });
-      stream.on('data', (chunk: Buffer) => {
-        if (failure) return;
-        try {
-          messages.push(...reader.push(chunk));
-        } catch (e) {
-          failure = e as GrpcError;
-          stream.close(http2.constants.NGHTTP2_CANCEL);
-        }
-      });
-      stream.on('error', (err) => {
-        failure ??= new GrpcError(Status.UNAVAILABLE, err.message);
-      });
-      stream.on('close', settle);
-      stream.end(frame(payload));
+        reject(asGrpcError(e));
+      }
     });
   }
 
   /** Opens a bidirectional stream (no deadline: it lives as long as the connection). */
   bidi(path: string): ClientBidi {
-    return new ClientBidi(this.session.request(this.headers(path), { endStream: false }), this.maxBytes);
+    if (this.closed) throw new GrpcError(Status.UNAVAILABLE, 'connection closed');
+    return new ClientBidi(this.conn, this.headerBlock(path), this.maxBytes);
   }
 }
 
 export class ClientBidi {
   private readonly reader: MessageReader;
-  private status?: number;
-  private statusMessage = '';
+  private readonly status = new CallStatus();
+  private readonly stream: H2Stream;
+  private listener?: (payload: Buffer) => void;
+  /** Messages that arrived before onMessage was called (bounded by the stream window). */
+  private early: Buffer[] = [];
   private endListeners: ((err: GrpcError | undefined) => void)[] = [];
   private done = false;
 
   constructor(
-    private readonly stream: http2.ClientHttp2Stream,
+    private readonly conn: H2ClientConnection,
+    headerBlock: Buffer,
     maxBytes: number,
   ) {
     this.reader = new MessageReader(maxBytes);
-    const take = (h: http2.IncomingHttpHeaders): void => {
-      if (h['grpc-status'] !== undefined) {
-        this.status = Number(h['grpc-status']);
-        this.statusMessage = decodeGrpcMessage(h['grpc-message'] as string | undefined);
-      }
-    };
-    // The server ends the call with trailers (or a trailers-only response); our sending side is then
-    // closed too, otherwise the half-open stream would never report its end.
-    const ended = (): void => {
-      this.finishWithStatus();
-      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
-    };
-    stream.on('response', (h) => {
-      take(h);
-      if (this.status !== undefined) ended();
+    // The server ends the call with trailers (or a trailers-only response); the connection then closes our
+    // sending side too and reports the end through onClose.
+    this.stream = conn.open(headerBlock, {
+      onHeaders: (h) => this.status.take(h),
+      onData: (chunk) => {
+        if (this.done) return;
+        let messages: Buffer[];
+        try {
+          messages = this.reader.push(chunk);
+        } catch (e) {
+          const err = e as GrpcError;
+          this.finish(err);
+          this.conn.reset(this.stream, ErrorCode.CANCEL, err.message);
+          return;
+        }
+        for (const m of messages) {
+          if (this.listener) this.listener(m);
+          else this.early.push(m);
+        }
+      },
+      onClose: (err) => {
+        if (err) return this.finish(toGrpcError(err));
+        const { status, message } = this.status;
+        if (status === undefined) this.finish(new GrpcError(Status.UNAVAILABLE, 'stream closed'));
+        else if (status === Status.OK) this.finish(undefined);
+        else this.finish(new GrpcError(status, message));
+      },
     });
-    stream.on('trailers', (h) => {
-      take(h);
-      ended();
-    });
-    stream.on('error', (err) => this.finish(new GrpcError(Status.UNAVAILABLE, err.message)));
-    stream.on('close', () => this.finishWithStatus());
-  }
-
-  private finishWithStatus(): void {
-    if (this.status === undefined) this.finish(new GrpcError(Status.UNAVAILABLE, 'stream closed'));
-    else if (this.status === Status.OK) this.finish(undefined);
-    else this.finish(new GrpcError(this.status, this.statusMessage));
   }
 
   onMessage(listener: (payload: Buffer) => void): void {
-    onMessages(this.stream, this.reader, listener, (err) => {
-      this.finish(err);
-      this.stream.close(http2.constants.NGHTTP2_CANCEL);
-    });
+    this.listener = listener;
+    for (const m of this.early.splice(0)) listener(m);
   }
 
   /** Called once, with undefined for a clean end (status OK). */
@@ -229,13 +256,23 @@ export class ClientBidi {
     this.endListeners.push(listener);
   }
 
+  /** Resolves at once while the stream can take more, otherwise once the message reached the socket. */
   send(payload: Uint8Array): Promise<void> {
-    if (this.done || this.stream.destroyed) return Promise.reject(new Error('stream closed'));
-    return writeMessage(this.stream, payload);
+    if (this.done || this.stream.closed) return Promise.reject(new Error('stream closed'));
+    return new Promise((resolve, reject) => {
+      let waiting = false;
+      const more = this.conn.write(this.stream, frame(payload), false, (err) => {
+        if (!waiting) return;
+        if (err) reject(err);
+        else resolve();
+      });
+      if (more) resolve();
+      else waiting = true;
+    });
   }
 
   cancel(): void {
-    if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_CANCEL);
+    this.conn.reset(this.stream, ErrorCode.CANCEL, 'cancelled');
     this.finish(new GrpcError(Status.CANCELLED, 'cancelled'));
   }
 

@@ -1,0 +1,168 @@
+/** HTTP/2 frame layout (RFC 9113 §4, §6): types, flags, error codes, and an incremental frame reader. */
+
+export const FrameType = {
+  DATA: 0x0,
+  HEADERS: 0x1,
+  PRIORITY: 0x2,
+  RST_STREAM: 0x3,
+  SETTINGS: 0x4,
+  PUSH_PROMISE: 0x5,
+  PING: 0x6,
+  GOAWAY: 0x7,
+  WINDOW_UPDATE: 0x8,
+  CONTINUATION: 0x9,
+} as const;
+
+export const Flag = {
+  END_STREAM: 0x1,
+  ACK: 0x1,
+  END_HEADERS: 0x4,
+  PADDED: 0x8,
+  PRIORITY: 0x20,
+} as const;
+
+export const ErrorCode = {
+  NO_ERROR: 0x0,
+  PROTOCOL_ERROR: 0x1,
+  INTERNAL_ERROR: 0x2,
+  FLOW_CONTROL_ERROR: 0x3,
+  STREAM_CLOSED: 0x5,
+  FRAME_SIZE_ERROR: 0x6,
+  REFUSED_STREAM: 0x7,
+  CANCEL: 0x8,
+  COMPRESSION_ERROR: 0x9,
+  ENHANCE_YOUR_CALM: 0xb,
+} as const;
+
+const ERROR_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(ErrorCode).map(([name, code]) => [code, name]),
+);
+
+export function errorName(code: number): string {
+  return ERROR_NAMES[code] ?? `error 0x${code.toString(16)}`;
+}
+
+export const Setting = {
+  HEADER_TABLE_SIZE: 0x1,
+  ENABLE_PUSH: 0x2,
+  MAX_CONCURRENT_STREAMS: 0x3,
+  INITIAL_WINDOW_SIZE: 0x4,
+  MAX_FRAME_SIZE: 0x5,
+  MAX_HEADER_LIST_SIZE: 0x6,
+} as const;
+
+export const CLIENT_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+export const DEFAULT_WINDOW = 65_535;
+export const DEFAULT_MAX_FRAME = 16_384;
+export const MAX_WINDOW = 2 ** 31 - 1;
+export const FRAME_HEADER_BYTES = 9;
+
+/** A connection-level protocol violation: the connection ends with GOAWAY carrying `code`. */
+export class ConnectionError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConnectionError';
+  }
+}
+
+export function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
+  const h = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  h.writeUIntBE(length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(streamId, 5);
+  return h;
+}
+
+/** A whole frame in one buffer (for small frames: settings, pings, window updates, resets). */
+export function frameBytes(type: number, flags: number, streamId: number, payload?: Uint8Array): Buffer {
+  const length = payload?.length ?? 0;
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
+  out.writeUIntBE(length, 0, 3);
+  out[3] = type;
+  out[4] = flags;
+  out.writeUInt32BE(streamId, 5);
+  if (payload) out.set(payload, FRAME_HEADER_BYTES);
+  return out;
+}
+
+export function u32Frame(type: number, streamId: number, value: number): Buffer {
+  const payload = Buffer.allocUnsafe(4);
+  payload.writeUInt32BE(value, 0);
+  return frameBytes(type, 0, streamId, payload);
+}
+
+export function settingsFrame(settings: readonly (readonly [number, number])[]): Buffer {
+  const payload = Buffer.allocUnsafe(6 * settings.length);
+  settings.forEach(([id, value], i) => {
+    payload.writeUInt16BE(id, 6 * i);
+    payload.writeUInt32BE(value, 6 * i + 2);
+  });
+  return frameBytes(FrameType.SETTINGS, 0, 0, payload);
+}
+
+export function goawayFrame(lastStreamId: number, code: number, debug = ''): Buffer {
+  const text = Buffer.from(debug.slice(0, 256), 'utf8');
+  const payload = Buffer.allocUnsafe(8 + text.length);
+  payload.writeUInt32BE(lastStreamId, 0);
+  payload.writeUInt32BE(code, 4);
+  text.copy(payload, 8);
+  return frameBytes(FrameType.GOAWAY, 0, 0, payload);
+}
+
+export interface Frame {
+  type: number;
+  flags: number;
+  streamId: number;
+  payload: Buffer;
+}
+
+/** Splits a byte stream into frames; a frame longer than `maxFrameSize` is a connection error. */
+export class FrameReader {
+  private pending: Buffer | undefined;
+
+  constructor(private readonly maxFrameSize = DEFAULT_MAX_FRAME) {}
+
+  push(chunk: Buffer, onFrame: (frame: Frame) => void): void {
+    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = undefined;
+    let pos = 0;
+    while (buf.length - pos >= FRAME_HEADER_BYTES) {
+      const length = buf.readUIntBE(pos, 3);
+      if (length > this.maxFrameSize) {
+        throw new ConnectionError(
+          ErrorCode.FRAME_SIZE_ERROR,
+          `frame of ${length} bytes above ${this.maxFrameSize}`,
+        );
+      }
+      if (buf.length - pos < FRAME_HEADER_BYTES + length) break;
+      const start = pos + FRAME_HEADER_BYTES;
+      onFrame({
+        type: buf[pos + 3]!,
+        flags: buf[pos + 4]!,
+        streamId: buf.readUInt32BE(pos + 5) & 0x7fffffff,
+        payload: buf.subarray(start, start + length),
+      });
+      pos = start + length;
+    }
+    if (pos < buf.length) {
+      // Keep only the unread tail (a copy, so one big chunk is not held for a few bytes).
+      buf = buf.subarray(pos);
+      this.pending = Buffer.from(buf);
+    }
+  }
+}
+
+/** Strips the padding of a DATA or HEADERS payload (the PADDED flag). */
+export function unpad(frame: Frame): Buffer {
+  if ((frame.flags & Flag.PADDED) === 0) return frame.payload;
+  const p = frame.payload;
+  if (p.length < 1) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'padded frame without pad length');
+  const padLength = p[0]!;
+  if (padLength >= p.length)
+    throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'padding longer than the frame');
+  return p.subarray(1, p.length - padLength);
+}

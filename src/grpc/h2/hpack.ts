@@ -1,0 +1,205 @@
+/**
+ * HPACK header compression (RFC 7541) as far as a gRPC endpoint needs it: a full decoder (static and
+ * dynamic table, Huffman strings, size updates, bounded header lists) and a minimal encoder that only emits
+ * literals without indexing, so our peers' decoders never have to keep state for us.
+ */
+import { huffmanDecode, HuffmanError } from './huffman.js';
+
+export class HpackError extends Error {}
+
+// prettier-ignore
+const STATIC_TABLE: readonly (readonly [string, string])[] = [
+  [':authority', ''], [':method', 'GET'], [':method', 'POST'], [':path', '/'], [':path', '/index.html'],
+  [':scheme', 'http'], [':scheme', 'https'], [':status', '200'], [':status', '204'], [':status', '206'],
+  [':status', '304'], [':status', '400'], [':status', '404'], [':status', '500'], ['accept-charset', ''],
+  ['accept-encoding', 'gzip, deflate'], ['accept-language', ''], ['accept-ranges', ''], ['accept', ''],
+  ['access-control-allow-origin', ''], ['age', ''], ['allow', ''], ['authorization', ''],
+  ['cache-control', ''], ['content-disposition', ''], ['content-encoding', ''], ['content-language', ''],
+  ['content-length', ''], ['content-location', ''], ['content-range', ''], ['content-type', ''],
+  ['cookie', ''], ['date', ''], ['etag', ''], ['expect', ''], ['expires', ''], ['from', ''], ['host', ''],
+  ['if-match', ''], ['if-modified-since', ''], ['if-none-match', ''], ['if-range', ''],
+  ['if-unmodified-since', ''], ['last-modified', ''], ['link', ''], ['location', ''], ['max-forwards', ''],
+  ['proxy-authenticate', ''], ['proxy-authorization', ''], ['range', ''], ['referer', ''], ['refresh', ''],
+  ['retry-after', ''], ['server', ''], ['set-cookie', ''], ['strict-transport-security', ''],
+  ['transfer-encoding', ''], ['user-agent', ''], ['vary', ''], ['via', ''], ['www-authenticate', ''],
+];
+
+/** Static table index of a name (first entry with that name), for the encoder. */
+export const STATIC_NAME_INDEX: ReadonlyMap<string, number> = new Map(
+  [...STATIC_TABLE.entries()].reverse().map(([i, [name]]) => [name, i + 1]),
+);
+
+const ENTRY_OVERHEAD = 32;
+
+/** Decoded header fields; a repeated name keeps its values joined by ", " (grpc headers never repeat). */
+export type HeaderMap = Record<string, string>;
+
+export interface DecodedBlock {
+  headers: HeaderMap;
+  /** True when the block was larger than the allowed header list size (its fields are then dropped). */
+  oversized: boolean;
+}
+
+export class HpackDecoder {
+  /** Dynamic table, newest entry last. */
+  private readonly entries: [string, string][] = [];
+  private size = 0;
+  private maxSize: number;
+
+  /** `limit` is our SETTINGS_HEADER_TABLE_SIZE: the largest table the peer may ask for. */
+  constructor(
+    private readonly limit = 4096,
+    private readonly maxListBytes = 65_536,
+  ) {
+    this.maxSize = limit;
+  }
+
+  /**
+   * Decodes one complete header block. Throws HpackError on a malformed block (a connection error: the
+   * table state is then unknown). An oversized list is still decoded to keep the table in step.
+   */
+  decode(block: Uint8Array): DecodedBlock {
+    const headers: HeaderMap = Object.create(null) as HeaderMap;
+    let listBytes = 0;
+    let oversized = false;
+    let pos = 0;
+    let fieldSeen = false;
+    const int = (prefixBits: number): number => {
+      const mask = (1 << prefixBits) - 1;
+      let value = block[pos++]! & mask;
+      if (value < mask) return value;
+      for (let m = 0; ; m += 7) {
+        if (pos >= block.length) throw new HpackError('truncated integer');
+        if (m > 21) throw new HpackError('integer too large');
+        const b = block[pos++]!;
+        value += (b & 0x7f) * 2 ** m;
+        if ((b & 0x80) === 0) return value;
+      }
+    };
+    const str = (): string => {
+      if (pos >= block.length) throw new HpackError('truncated string');
+      const huffman = (block[pos]! & 0x80) !== 0;
+      const len = int(7);
+      if (pos + len > block.length) throw new HpackError('string longer than the header block');
+      const bytes = block.subarray(pos, pos + len);
+      pos += len;
+      if (!huffman) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+      try {
+        return huffmanDecode(bytes);
+      } catch (e) {
+        throw new HpackError((e as HuffmanError).message);
+      }
+    };
+    const add = (name: string, value: string): void => {
+      listBytes += name.length + value.length + ENTRY_OVERHEAD;
+      if (listBytes > this.maxListBytes) oversized = true;
+      if (oversized) return;
+      const prev = headers[name];
+      headers[name] = prev === undefined ? value : `${prev}, ${value}`;
+    };
+    while (pos < block.length) {
+      const b = block[pos]!;
+      if (b & 0x80) {
+        const [name, value] = this.lookup(int(7));
+        add(name, value);
+      } else if (b & 0x40) {
+        const index = int(6);
+        const name = index === 0 ? str() : this.lookup(index)[0];
+        const value = str();
+        this.insert(name, value);
+        add(name, value);
+      } else if (b & 0x20) {
+        if (fieldSeen) throw new HpackError('table size update after a header field');
+        const size = int(5);
+        if (size > this.limit) throw new HpackError(`table size update ${size} above ${this.limit}`);
+        this.maxSize = size;
+        this.evict(0);
+        continue;
+      } else {
+        // Literal without indexing (0000) or never indexed (0001): both carry a 4-bit name index.
+        const index = int(4);
+        const name = index === 0 ? str() : this.lookup(index)[0];
+        add(name, str());
+      }
+      fieldSeen = true;
+    }
+    return { headers, oversized };
+  }
+
+  private lookup(index: number): readonly [string, string] {
+    if (index === 0) throw new HpackError('index 0');
+    if (index <= STATIC_TABLE.length) return STATIC_TABLE[index - 1]!;
+    const entry = this.entries[this.entries.length - 1 - (index - STATIC_TABLE.length - 1)];
+    if (!entry) throw new HpackError(`index ${index} outside the tables`);
+    return entry;
+  }
+
+  private insert(name: string, value: string): void {
+    const size = name.length + value.length + ENTRY_OVERHEAD;
+    this.evict(size);
+    // An entry larger than the whole table empties it and is not added (§4.4).
+    if (size > this.maxSize) return;
+    this.entries.push([name, value]);
+    this.size += size;
+  }
+
+  private evict(room: number): void {
+    while (this.entries.length > 0 && this.size + room > this.maxSize) {
+      const [name, value] = this.entries.shift()!;
+      this.size -= name.length + value.length + ENTRY_OVERHEAD;
+    }
+  }
+
+  get tableSize(): number {
+    return this.size;
+  }
+}
+
+/** Appends an HPACK integer with an N-bit prefix; `first` holds the representation's flag bits. */
+function pushInt(out: number[], first: number, prefixBits: number, value: number): void {
+  const max = (1 << prefixBits) - 1;
+  if (value < max) {
+    out.push(first | value);
+    return;
+  }
+  out.push(first | max);
+  value -= max;
+  while (value >= 0x80) {
+    out.push((value % 0x80) | 0x80);
+    value = Math.floor(value / 0x80);
+  }
+  out.push(value);
+}
+
+function pushString(out: number[], s: string): void {
+  const bytes = Buffer.from(s, 'latin1');
+  pushInt(out, 0, 7, bytes.length);
+  for (const b of bytes) out.push(b);
+}
+
+/** Dynamic table size update to 0: tells the peer's decoder we keep no table, whatever its settings. */
+export const TABLE_SIZE_ZERO = 0x20;
+
+/**
+ * Encodes header fields as literals without indexing (static-table names where they exist). Pseudo-headers
+ * must come first; a field whose name and value are both in the static table is sent as one index byte.
+ */
+export function encodeHeaders(fields: readonly (readonly [string, string])[], tableSizeZero = false): Buffer {
+  const out: number[] = tableSizeZero ? [TABLE_SIZE_ZERO] : [];
+  for (const [name, value] of fields) {
+    const full = STATIC_TABLE.findIndex(([n, v]) => n === name && v === value);
+    if (full >= 0 && value !== '') {
+      pushInt(out, 0x80, 7, full + 1);
+      continue;
+    }
+    const nameIndex = STATIC_NAME_INDEX.get(name);
+    if (nameIndex !== undefined) {
+      pushInt(out, 0x00, 4, nameIndex);
+    } else {
+      out.push(0x00);
+      pushString(out, name);
+    }
+    pushString(out, value);
+  }
+  return Buffer.from(out);
+}
