@@ -619,7 +619,9 @@ export class H2ClientConnection {
     this.out.push(goawayFrame(0, err.code, err.message));
     this.flush();
     this.terminate(new Error(`HTTP/2 protocol error (${errorName(err.code)}): ${err.message}`));
-    this.socket.destroy();
+    // end() lets the GOAWAY reach the server; destroy() follows if the server does not close its side.
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
   /** The connection is gone: every stream, queued call and ping fails; close listeners run once. */

@@ -1,0 +1,156 @@
+/**
+ * A scripted HTTP/2 server on real TLS for testing our HTTP/2 client against behaviour that well-behaved
+ * servers never show: each test writes raw frames and reads the client's frames one by one.
+ */
+import tls from 'node:tls';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { CLIENT_PREFACE, FrameReader, frameBytes, type Frame } from '../../src/grpc/h2/frames.js';
+import { HpackDecoder, type HeaderMap } from '../../src/grpc/h2/hpack.js';
+import { huffmanCodes } from '../../src/grpc/h2/huffman.js';
+import { GrpcSession } from '../../src/grpc/client.js';
+import { CERTS } from './network.js';
+
+export class FakePeer {
+  readonly decoder = new HpackDecoder();
+  private readonly frames: Frame[] = [];
+  private waiter?: () => void;
+  private preface = Buffer.alloc(0);
+  private readonly reader = new FrameReader(1 << 24);
+  closed = false;
+
+  constructor(readonly socket: tls.TLSSocket) {
+    socket.on('data', (chunk: Buffer) => this.onBytes(chunk));
+    socket.on('close', () => {
+      this.closed = true;
+      this.waiter?.();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  private onBytes(chunk: Buffer): void {
+    if (this.preface.length < CLIENT_PREFACE.length) {
+      const need = CLIENT_PREFACE.length - this.preface.length;
+      this.preface = Buffer.concat([this.preface, chunk.subarray(0, need)]);
+      chunk = chunk.subarray(need);
+      if (this.preface.length === CLIENT_PREFACE.length && !this.preface.equals(CLIENT_PREFACE)) {
+        this.socket.destroy();
+        return;
+      }
+    }
+    this.reader.push(chunk, (f) => this.frames.push({ ...f, payload: Buffer.from(f.payload) }));
+    this.waiter?.();
+  }
+
+  /** The next client frame matching `pred` (others before it are dropped); rejects after `ms`. */
+  async next(pred: (f: Frame) => boolean = () => true, ms = 5000): Promise<Frame> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      while (this.frames.length > 0) {
+        const f = this.frames.shift()!;
+        if (pred(f)) return f;
+      }
+      if (this.closed) throw new Error('connection closed while waiting for a frame');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('timed out waiting for a frame from the client');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(t);
+          this.waiter = undefined;
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Waits for the client's next request: its HEADERS (decoded) and, if it ended the stream, its body. */
+  async request(): Promise<{ streamId: number; headers: HeaderMap; body: Buffer }> {
+    const h = await this.next((f) => f.type === 0x1);
+    const headers = this.decoder.decode(h.payload).headers;
+    const parts: Buffer[] = [];
+    for (;;) {
+      const d = await this.next((f) => f.type === 0x0 && f.streamId === h.streamId);
+      parts.push(d.payload);
+      if (d.flags & 0x1) break;
+    }
+    return { streamId: h.streamId, headers, body: Buffer.concat(parts) };
+  }
+
+  send(type: number, flags: number, streamId: number, payload?: Uint8Array): void {
+    this.socket.write(frameBytes(type, flags, streamId, payload));
+  }
+
+  settings(values: [number, number][] = []): void {
+    const p = Buffer.alloc(6 * values.length);
+    values.forEach(([id, v], i) => {
+      p.writeUInt16BE(id, 6 * i);
+      p.writeUInt32BE(v, 6 * i + 2);
+    });
+    this.send(0x4, 0, 0, p);
+  }
+
+  u32(type: number, streamId: number, value: number): void {
+    const p = Buffer.alloc(4);
+    p.writeUInt32BE(value, 0);
+    this.send(type, 0, streamId, p);
+  }
+}
+
+export interface FakeServer {
+  session: GrpcSession;
+  peer: FakePeer;
+  close(): Promise<void>;
+}
+
+/** Starts a TLS server, connects a GrpcSession to it and returns both ends (the peer has not spoken yet). */
+export async function fakeServer(): Promise<FakeServer> {
+  const server = tls.createServer({
+    key: readFileSync(join(CERTS, 'ls-1.key')),
+    cert: readFileSync(join(CERTS, 'ls-1.crt')),
+    ALPNProtocols: ['h2'],
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const accepted = once(server, 'secureConnection') as Promise<[tls.TLSSocket]>;
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port: (server.address() as AddressInfo).port,
+    servername: 'ls-1',
+    ca: readFileSync(join(CERTS, 'root.crt')),
+    ALPNProtocols: ['h2'],
+  });
+  await once(socket, 'secureConnect');
+  const [serverSocket] = await accepted;
+  const session = new GrpcSession('ls-1', socket);
+  const peer = new FakePeer(serverSocket);
+  return {
+    session,
+    peer,
+    async close() {
+      session.destroy();
+      serverSocket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Test-side Huffman encoder (ours never encodes), from the same canonical code as the decoder. */
+export function huffmanEncode(text: string): Buffer {
+  const codes = huffmanCodes();
+  let bits = '';
+  for (const b of Buffer.from(text, 'latin1'))
+    bits += codes[b]!.code.toString(2).padStart(codes[b]!.bits, '0');
+  bits += '1'.repeat((8 - (bits.length % 8)) % 8);
+  return Buffer.from((bits.match(/.{8}/g) ?? []).map((byte) => parseInt(byte, 2)));
+}
+
+/** A "literal with incremental indexing, new name" field with both strings Huffman-coded. */
+export function indexedLiteral(name: string, value: string): Buffer {
+  const n = huffmanEncode(name);
+  const v = huffmanEncode(value);
+  if (n.length > 126 || v.length > 126) throw new Error('test helper handles short strings only');
+  return Buffer.concat([Buffer.from([0x40, 0x80 | n.length]), n, Buffer.from([0x80 | v.length]), v]);
+}
