@@ -79,3 +79,59 @@ export function foreignCall(
     ).Call!(wire, (err, reply) => (err ? reject(err) : resolve(reply)));
   });
 }
+
+export interface ForeignServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A @grpc/grpc-js server with the EPS service, to test our client against an independent gRPC stack.
+ * `Call` answers with `{ echo: method, params }`, `fail` gives status 7, `slow` never answers;
+ * `ServerCall` answers every Response it receives with a Request whose method is the response's id.
+ */
+export async function foreignServer(certDir: string, name: string): Promise<ForeignServer> {
+  const server = new grpc.Server();
+  const service = (pkg.EPS as unknown as { service: grpc.ServiceDefinition }).service;
+  server.addService(service, {
+    Call: (
+      call: grpc.ServerUnaryCall<{ method: string; id: string; params?: unknown }, unknown>,
+      callback: grpc.sendUnaryData<unknown>,
+    ) => {
+      const { method, id, params } = call.request;
+      if (method === 'slow') return;
+      if (method === 'fail') {
+        callback({ code: 7, details: 'denied ✓ 100%' } as grpc.ServiceError, null);
+        return;
+      }
+      callback(null, { id, result: toStruct({ echo: method, params: fromStruct(params) }) });
+    },
+    ServerCall: (stream: grpc.ServerDuplexStream<{ id: string }, unknown>) => {
+      stream.on('data', (response: { id: string }) => {
+        if (response.id === 'end') stream.end();
+        else stream.write({ method: response.id, id: response.id });
+      });
+    },
+  });
+  const creds = grpc.ServerCredentials.createSsl(
+    readFileSync(join(certDir, 'root.crt')),
+    [
+      {
+        cert_chain: readFileSync(join(certDir, `${name}.crt`)),
+        private_key: readFileSync(join(certDir, `${name}.key`)),
+      },
+    ],
+    false,
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', creds, (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.forceShutdown();
+        resolve();
+      }),
+  };
+}
