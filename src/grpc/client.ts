@@ -259,16 +259,7 @@ export class ClientBidi {
   /** Resolves at once while the stream can take more, otherwise once the message reached the socket. */
   send(payload: Uint8Array): Promise<void> {
     if (this.done || this.stream.closed) return Promise.reject(new Error('stream closed'));
-    return new Promise((resolve, reject) => {
-      let waiting = false;
-      const more = this.conn.write(this.stream, frame(payload), false, (err) => {
-        if (!waiting) return;
-        if (err) reject(err);
-        else resolve();
-      });
-      if (more) resolve();
-      else waiting = true;
-    });
+    return this.conn.send(this.stream, frame(payload));
   }
 
   cancel(): void {

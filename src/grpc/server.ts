@@ -1,27 +1,29 @@
 /**
- * A small gRPC server on node:http2 with TLS we control: after every handshake the peer certificate is
- * mapped to pinned identities, and a connection without any is closed before a single call is served
- * [WIRE, 10-eps-server §7.3, §8.2]. Sockets dialled out for P2P can be injected and are then served as if
+ * A small gRPC server on our own HTTP/2 implementation (h2/connection.ts) over TLS we control: after every
+ * handshake the peer certificate is mapped to pinned identities, and a connection without any is closed
+ * before a single call is served [WIRE, 10-eps-server §7.3, §8.2]. A unary answer (headers, message,
+ * trailers) leaves in one write. Sockets dialled out for P2P can be injected and are then served as if
  * they had been accepted (we act as TLS server on them).
  */
 import { EventEmitter } from 'node:events';
-import http2 from 'node:http2';
+import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { logger } from '../core/log.js';
 import { listenOn } from '../net/listen.js';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
 import { peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
-import { frame, MAX_MESSAGE_BYTES, MessageReader, onMessages, writeMessage } from './framing.js';
+import { frame, MAX_MESSAGE_BYTES, MessageReader } from './framing.js';
 import { encodeGrpcMessage, GrpcError, Status } from './status.js';
+import { H2Connection, MAX_ACTIVE_STREAMS, type H2Stream } from './h2/connection.js';
+import { encodeHeaders } from './h2/hpack.js';
 
 const log = logger('grpc-server');
 
 /** Server keepalive and limits (the original's values where it had them, 10-eps-server §7.3). */
 export const IDLE_TIMEOUT_MS = 60_000;
 export const PING_TIMEOUT_MS = 30_000;
-export const MAX_CONCURRENT_STREAMS = 1000;
+export const MAX_CONCURRENT_STREAMS = MAX_ACTIVE_STREAMS;
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface CallContext {
@@ -66,37 +68,62 @@ function parseTimeout(value: string | string[] | undefined): number | undefined 
   return Date.now() + n * factor[m[2]!]!;
 }
 
+const RESPONSE_HEADERS = encodeHeaders(
+  [
+    [':status', '200'],
+    ['content-type', 'application/grpc'],
+  ],
+  true,
+);
+const OK_TRAILERS = encodeHeaders([['grpc-status', '0']]);
+
+function statusFields(code: number, message: string): [string, string][] {
+  const fields: [string, string][] = [['grpc-status', String(code)]];
+  if (message) fields.push(['grpc-message', encodeGrpcMessage(message)]);
+  return fields;
+}
+
+/** A response that is only headers: HTTP 200 with the gRPC status (an error before any message). */
+function trailersOnly(conn: H2Connection, stream: H2Stream, code: number, message: string): void {
+  if (stream.closed) return;
+  const block = encodeHeaders(
+    [[':status', '200'], ['content-type', 'application/grpc'], ...statusFields(code, message)],
+    true,
+  );
+  conn.sendHeaders(stream, block, true);
+}
+
+function respondUnary(conn: H2Connection, stream: H2Stream, payload: Uint8Array): void {
+  if (stream.closed) return;
+  conn.sendHeaders(stream, RESPONSE_HEADERS, false);
+  conn.write(stream, frame(payload), false);
+  conn.sendHeaders(stream, OK_TRAILERS, true);
+}
+
 export class GrpcServer {
-  readonly server: http2.Http2SecureServer;
-  private readonly peers = new WeakMap<http2.ServerHttp2Session, PeerKey>();
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  readonly server: tls.Server;
+  private readonly connections = new Set<H2Connection>();
   private readonly maxBytes: number;
 
   constructor(private readonly opts: GrpcServerOptions) {
     this.maxBytes = opts.maxMessageBytes ?? MAX_MESSAGE_BYTES;
-    this.server = http2.createSecureServer({
+    this.server = tls.createServer({
       ...baseContextOptions(opts.tls),
       // A certificate is always requested: without one no identity can be pinned [§8.2].
       requestCert: true,
       rejectUnauthorized: opts.verifyClient,
       ALPNProtocols: ['h2'],
-      allowHTTP1: false,
-      noDelay: true,
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-      settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
-      maxSessionMemory: 64,
     });
-    this.server.on('session', (session) => {
+    this.server.on('secureConnection', (socket) => {
       try {
-        this.onSession(session);
+        this.onConnection(socket);
       } catch (e) {
-        log.error('cannot set up gRPC session', { error: (e as Error).message });
-        session.destroy();
+        log.error('cannot set up gRPC connection', { error: (e as Error).message });
+        socket.destroy();
       }
     });
-    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
     this.server.on('tlsClientError', (err) => log.debug('TLS handshake failed', { error: err.message }));
-    this.server.on('sessionError', (err) => log.debug('HTTP/2 session error', { error: err.message }));
   }
 
   async listen(bindAddress: string): Promise<AddressInfo> {
@@ -115,170 +142,179 @@ export class GrpcServer {
   }
 
   async close(): Promise<void> {
-    for (const s of this.sessions) s.close();
+    for (const c of this.connections) c.close();
     await new Promise<void>((resolve) => {
-      if (!this.server.listening) return resolve();
-      this.server.close(() => resolve());
-      setTimeout(() => {
-        for (const s of this.sessions) s.destroy();
-      }, 2000).unref();
+      const timer = setTimeout(() => {
+        for (const c of this.connections) c.destroy();
+      }, 2000);
+      timer.unref();
+      if (!this.server.listening) {
+        clearTimeout(timer);
+        return resolve();
+      }
+      this.server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   }
 
-  private onSession(session: http2.ServerHttp2Session): void {
-    const socket = session.socket as unknown as TLSSocket;
+  private onConnection(socket: tls.TLSSocket): void {
+    if (socket.alpnProtocol !== 'h2') {
+      log.info('rejected gRPC connection: HTTP/2 not negotiated');
+      socket.destroy();
+      return;
+    }
     const cert = socket.getPeerCertificate?.(true);
     const key = cert ? peerKey(cert) : undefined;
     if (!key) {
       log.info('rejected gRPC connection: certificate missing');
-      session.destroy();
+      socket.destroy();
       return;
     }
     if (this.opts.identify(key).length === 0) {
       log.info('rejected gRPC connection: no name matched a pinned certificate', {
         names: key.names.join(','),
       });
-      session.destroy();
+      socket.destroy();
       return;
     }
-    this.peers.set(session, key);
-    this.sessions.add(session);
-    let active = 0;
-    session.on('stream', (stream) => {
-      active++;
-      stream.once('close', () => active--);
+    socket.setNoDelay(true);
+    const conn = new H2Connection(socket, 'server');
+    this.connections.add(conn);
+    conn.onClose((err) => {
+      this.connections.delete(conn);
+      if (err) log.debug('gRPC connection closed', { error: err.message });
     });
-    session.setTimeout(IDLE_TIMEOUT_MS, () => {
-      if (active === 0) {
-        session.close();
-        return;
-      }
-      const sent = session.ping((err) => {
-        if (err) session.destroy();
+    conn.onStream = (stream) => this.onStream(conn, stream, key);
+    // Idle connections are closed; busy ones (long streams) must still answer a ping.
+    socket.setTimeout(IDLE_TIMEOUT_MS, () => {
+      if (conn.activeStreams === 0) return conn.close();
+      const timer = setTimeout(() => conn.destroy(new Error('keepalive ping not answered')), PING_TIMEOUT_MS);
+      timer.unref();
+      conn.ping((err) => {
+        clearTimeout(timer);
+        if (err) conn.destroy(err);
       });
-      if (!sent) session.destroy();
     });
-    session.once('close', () => this.sessions.delete(session));
-    session.on('error', (err) => log.debug('gRPC session error', { error: err.message }));
   }
 
-  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    const session = stream.session as http2.ServerHttp2Session;
-    const key = this.peers.get(session);
-    stream.on('error', (err) => log.debug('gRPC stream error', { error: err.message }));
-    if (!key) {
-      stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-      return;
-    }
+  private onStream(conn: H2Connection, stream: H2Stream, key: PeerKey): void {
+    const headers = stream.requestHeaders ?? {};
     const identities = this.opts.identify(key);
     if (identities.length === 0) {
       // The certificate was unpinned while the connection was open: refuse and close the connection.
       log.info('closing gRPC connection: its certificate is no longer pinned', {
         names: key.names.join(','),
       });
-      trailersOnly(stream, Status.UNAVAILABLE, 'no name matched');
-      session.close();
+      trailersOnly(conn, stream, Status.UNAVAILABLE, 'no name matched');
+      conn.close();
       return;
     }
     const path = headers[':path'] ?? '';
     const contentType = headers['content-type'] ?? '';
     if (headers[':method'] !== 'POST' || !contentType.startsWith('application/grpc')) {
-      stream.respond({ ':status': 415 }, { endStream: true });
+      conn.sendHeaders(stream, encodeHeaders([[':status', '415']], true), true);
       return;
     }
     const ctx: CallContext = { identities, current: () => this.opts.identify(key) };
     const deadline = parseTimeout(headers['grpc-timeout']);
     if (deadline !== undefined) ctx.deadline = deadline;
     const unary = this.opts.handlers.unary[path];
-    if (unary) return this.serveUnary(stream, unary, ctx);
+    if (unary) return this.serveUnary(conn, stream, unary, ctx);
     const bidi = this.opts.handlers.bidi[path];
-    if (bidi) return bidi(new ServerBidi(stream, this.maxBytes), ctx);
-    trailersOnly(stream, Status.UNIMPLEMENTED, `unknown method ${path}`);
+    if (bidi) return bidi(new ServerBidi(conn, stream, this.maxBytes), ctx);
+    trailersOnly(conn, stream, Status.UNIMPLEMENTED, `unknown method ${path}`);
   }
 
   private serveUnary(
-    stream: http2.ServerHttp2Stream,
+    conn: H2Connection,
+    stream: H2Stream,
     handler: (payload: Buffer, ctx: CallContext) => Promise<Uint8Array>,
     ctx: CallContext,
   ): void {
     const reader = new MessageReader(this.maxBytes);
-    const messages: Buffer[] = [];
+    let message: Buffer | undefined;
+    let count = 0;
     let failed = false;
-    stream.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      try {
-        messages.push(...reader.push(chunk));
-      } catch (e) {
-        failed = true;
-        const err = e as GrpcError;
-        trailersOnly(stream, err.code ?? Status.INTERNAL, err.details ?? err.message);
-      }
-    });
-    stream.on('end', () => {
-      if (failed) return;
-      if (messages.length !== 1 || reader.pendingBytes !== 0) {
-        trailersOnly(stream, Status.INTERNAL, 'expected exactly one request message');
-        return;
-      }
-      handler(messages[0]!, ctx).then(
-        (reply) => respondUnary(stream, reply),
-        (err: unknown) => {
-          const e = err instanceof GrpcError ? err : new GrpcError(Status.UNKNOWN, (err as Error).message);
-          trailersOnly(stream, e.code, e.details);
-        },
-      );
-    });
+    stream.events = {
+      onHeaders: () => undefined,
+      onData: (chunk) => {
+        if (failed) return;
+        try {
+          for (const m of reader.push(chunk)) {
+            message = m;
+            count++;
+          }
+        } catch (e) {
+          failed = true;
+          const err = e as GrpcError;
+          trailersOnly(conn, stream, err.code ?? Status.INTERNAL, err.details ?? err.message);
+        }
+      },
+      onEnd: () => {
+        if (failed) return;
+        if (count !== 1 || reader.pendingBytes !== 0 || !message) {
+          trailersOnly(conn, stream, Status.INTERNAL, 'expected exactly one request message');
+          return;
+        }
+        handler(message, ctx).then(
+          (reply) => respondUnary(conn, stream, reply),
+          (err: unknown) => {
+            const e = err instanceof GrpcError ? err : new GrpcError(Status.UNKNOWN, (err as Error).message);
+            trailersOnly(conn, stream, e.code, e.details);
+          },
+        );
+      },
+      onClose: () => undefined,
+    };
   }
-}
-
-function trailersOnly(stream: http2.ServerHttp2Stream, code: number, message: string): void {
-  if (stream.destroyed || stream.closed) return;
-  if (stream.headersSent) {
-    stream.end();
-    return;
-  }
-  stream.respond(
-    {
-      ':status': 200,
-      'content-type': 'application/grpc',
-      'grpc-status': String(code),
-      'grpc-message': encodeGrpcMessage(message),
-    },
-    { endStream: true },
-  );
-}
-
-function respondUnary(stream: http2.ServerHttp2Stream, payload: Uint8Array): void {
-  if (stream.destroyed || stream.closed) return;
-  stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-  stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-  stream.end(frame(payload));
 }
 
 class ServerBidi implements BidiServerStream {
   private readonly reader: MessageReader;
+  private listener?: (payload: Buffer) => void;
+  /** Messages that arrived before onMessage was called (bounded by the stream window). */
+  private early: Buffer[] = [];
   private endListeners: ((err?: Error) => void)[] = [];
   private ended = false;
 
   constructor(
-    private readonly stream: http2.ServerHttp2Stream,
+    private readonly conn: H2Connection,
+    private readonly stream: H2Stream,
     maxBytes: number,
   ) {
     this.reader = new MessageReader(maxBytes);
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-    stream.on('close', () => this.finish());
-    stream.on('end', () => this.finish());
-    stream.on('error', (err) => this.finish(err));
+    conn.sendHeaders(stream, RESPONSE_HEADERS, false);
+    stream.events = {
+      onHeaders: () => undefined,
+      onData: (chunk) => {
+        if (this.ended) return;
+        let messages: Buffer[];
+        try {
+          messages = this.reader.push(chunk);
+        } catch (e) {
+          const err = e as GrpcError;
+          this.end(err.code ?? Status.INTERNAL, err.details ?? err.message);
+          return;
+        }
+        for (const m of messages) {
+          if (this.listener) this.listener(m);
+          else this.early.push(m);
+        }
+      },
+      onEnd: () => this.finish(),
+      onClose: (err) => this.finish(err),
+    };
   }
 
   get closed(): boolean {
-    return this.ended || this.stream.destroyed;
+    return this.ended || this.stream.closed;
   }
 
   onMessage(listener: (payload: Buffer) => void): void {
-    onMessages(this.stream, this.reader, listener, (err) =>
-      this.end(err.code ?? Status.INTERNAL, err.details ?? err.message),
-    );
+    this.listener = listener;
+    for (const m of this.early.splice(0)) listener(m);
   }
 
   onEnd(listener: (err?: Error) => void): void {
@@ -287,17 +323,12 @@ class ServerBidi implements BidiServerStream {
 
   send(payload: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new Error('stream closed'));
-    return writeMessage(this.stream, payload);
+    return this.conn.send(this.stream, frame(payload));
   }
 
   end(code: number, message = ''): void {
-    if (this.stream.destroyed || this.stream.closed) return this.finish();
-    this.stream.once('wantTrailers', () => {
-      const trailers: Record<string, string> = { 'grpc-status': String(code) };
-      if (message) trailers['grpc-message'] = encodeGrpcMessage(message);
-      this.stream.sendTrailers(trailers);
-    });
-    this.stream.end();
+    if (!this.stream.closed)
+      this.conn.sendHeaders(this.stream, encodeHeaders(statusFields(code, message)), true);
     this.finish();
   }
 
