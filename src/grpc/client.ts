@@ -1,12 +1,12 @@
 /**
- * gRPC client side: one HTTP/2 connection per peer (our own HTTP/2 client, h2/client-connection.ts) over a
+ * gRPC client side: one HTTP/2 connection per peer (our own HTTP/2, h2/connection.ts) over a
  * TLS socket we create ourselves (direct TCP or a P2P tunnel), unary calls with deadlines, and
  * bidirectional streams for `ServerCall`.
  */
 import type { Duplex } from 'node:stream';
 import { frame, MAX_MESSAGE_BYTES, MessageReader } from './framing.js';
 import { decodeGrpcMessage, GrpcError, Status } from './status.js';
-import { H2ClientConnection, StreamError, type H2Stream, type StreamEvents } from './h2/client-connection.js';
+import { H2Connection, StreamError, type H2Stream, type StreamEvents } from './h2/connection.js';
 import { ErrorCode } from './h2/frames.js';
 import { encodeHeaders, type HeaderMap } from './h2/hpack.js';
 
@@ -44,7 +44,7 @@ class CallStatus {
 
 /** An HTTP/2 connection to one peer, over an already established TLS socket. */
 export class GrpcSession {
-  private readonly conn: H2ClientConnection;
+  private readonly conn: H2Connection;
   private readonly blocks = new Map<string, Buffer>();
   private keepalive?: NodeJS.Timeout;
   private closedFlag = false;
@@ -55,7 +55,7 @@ export class GrpcSession {
     socket: Duplex,
     private readonly maxBytes = MAX_MESSAGE_BYTES,
   ) {
-    this.conn = new H2ClientConnection(socket);
+    this.conn = new H2Connection(socket, 'client');
     this.conn.onClose(() => this.markClosed());
     this.keepalive = setInterval(() => this.ping(), KEEPALIVE_INTERVAL_MS);
     this.keepalive.unref();
@@ -211,7 +211,7 @@ export class ClientBidi {
   private done = false;
 
   constructor(
-    private readonly conn: H2ClientConnection,
+    private readonly conn: H2Connection,
     headerBlock: Buffer,
     maxBytes: number,
   ) {

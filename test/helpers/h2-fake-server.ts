@@ -1,6 +1,6 @@
 /**
- * A scripted HTTP/2 server on real TLS for testing our HTTP/2 client against behaviour that well-behaved
- * servers never show: each test writes raw frames and reads the client's frames one by one.
+ * Scripted HTTP/2 peers on real TLS for testing our HTTP/2 client and server against behaviour that
+ * well-behaved peers never show: each test writes raw frames and reads the other side's frames one by one.
  */
 import tls from 'node:tls';
 import { once } from 'node:events';
@@ -21,7 +21,12 @@ export class FakePeer {
   private readonly reader = new FrameReader(1 << 24);
   closed = false;
 
-  constructor(readonly socket: tls.TLSSocket) {
+  /** `expectPreface`: this peer plays the server and first reads the client preface. */
+  constructor(
+    readonly socket: tls.TLSSocket,
+    expectPreface = true,
+  ) {
+    if (!expectPreface) this.preface = CLIENT_PREFACE;
     socket.on('data', (chunk: Buffer) => this.onBytes(chunk));
     socket.on('close', () => {
       this.closed = true;
@@ -69,14 +74,38 @@ export class FakePeer {
   /** Waits for the client's next request: its HEADERS (decoded) and, if it ended the stream, its body. */
   async request(): Promise<{ streamId: number; headers: HeaderMap; body: Buffer }> {
     const h = await this.next((f) => f.type === 0x1);
+    return { streamId: h.streamId, ...(await this.rest(h)) };
+  }
+
+  /** Reads the server's answer on a stream: response headers, body, and trailers (END_STREAM). */
+  async response(streamId: number): Promise<{ headers: HeaderMap; body: Buffer; trailers: HeaderMap }> {
+    const h = await this.next((f) => (f.type === 0x1 || f.type === 0x3) && f.streamId === streamId);
+    if (h.type === 0x3) throw new Error(`stream reset with code ${h.payload.readUInt32BE(0)}`);
+    if (h.flags & 0x1)
+      return { headers: this.decoder.decode(h.payload).headers, body: Buffer.alloc(0), trailers: {} };
+    const { headers, body } = await this.rest(h, true);
+    const t = await this.next((f) => f.type === 0x1 && f.streamId === streamId);
+    return { headers, body, trailers: this.decoder.decode(t.payload).headers };
+  }
+
+  /** The rest of a message after its HEADERS frame: DATA frames until END_STREAM (or, with `untilHeaders`, trailers). */
+  private async rest(h: Frame, untilHeaders = false): Promise<{ headers: HeaderMap; body: Buffer }> {
     const headers = this.decoder.decode(h.payload).headers;
     const parts: Buffer[] = [];
+    if (h.flags & 0x1) return { headers, body: Buffer.alloc(0) };
     for (;;) {
-      const d = await this.next((f) => f.type === 0x0 && f.streamId === h.streamId);
+      if (untilHeaders && this.frames[0]?.type === 0x1 && this.frames[0].streamId === h.streamId) break;
+      const d = await this.next(
+        (f) => (f.type === 0x0 || (untilHeaders && f.type === 0x1)) && f.streamId === h.streamId,
+      );
+      if (d.type === 0x1) {
+        this.frames.unshift(d);
+        break;
+      }
       parts.push(d.payload);
       if (d.flags & 0x1) break;
     }
-    return { streamId: h.streamId, headers, body: Buffer.concat(parts) };
+    return { headers, body: Buffer.concat(parts) };
   }
 
   send(type: number, flags: number, streamId: number, payload?: Uint8Array): void {
@@ -153,4 +182,21 @@ export function indexedLiteral(name: string, value: string): Buffer {
   const v = huffmanEncode(value);
   if (n.length > 126 || v.length > 126) throw new Error('test helper handles short strings only');
   return Buffer.concat([Buffer.from([0x40, 0x80 | n.length]), n, Buffer.from([0x80 | v.length]), v]);
+}
+
+/** A raw TLS connection (with hd-1's client certificate) to an HTTP/2 server; the preface is sent. */
+export async function fakeClient(port: number, name = 'hd-1'): Promise<FakePeer> {
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port,
+    servername: 'ls-1',
+    ca: readFileSync(join(CERTS, 'root.crt')),
+    cert: readFileSync(join(CERTS, `${name}.crt`)),
+    key: readFileSync(join(CERTS, `${name}.key`)),
+    ALPNProtocols: ['h2'],
+  });
+  await once(socket, 'secureConnect');
+  const peer = new FakePeer(socket, false);
+  socket.write(CLIENT_PREFACE);
+  return peer;
 }

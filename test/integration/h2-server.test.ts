@@ -1,0 +1,257 @@
+/**
+ * Our gRPC server (own HTTP/2, src/grpc/h2) against a scripted client on real TLS: a unary call in one
+ * write each way, flow control of large answers, and what a hostile or broken client can send.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { GrpcServer } from '../../src/grpc/server.js';
+import { frame } from '../../src/grpc/framing.js';
+import { encodeHeaders } from '../../src/grpc/h2/hpack.js';
+import { ErrorCode } from '../../src/grpc/h2/frames.js';
+import { loadTls } from '../../src/tls/options.js';
+import { identitiesFor } from '../../src/tls/identity.js';
+import { newEntry, type DirectoryEntry } from '../../src/directory/entry.js';
+import { CERTS } from '../helpers/network.js';
+import { fakeClient, type FakePeer } from '../helpers/h2-fake-server.js';
+
+const DATA = 0x0;
+const HEADERS = 0x1;
+const RST = 0x3;
+const SETTINGS = 0x4;
+const GOAWAY = 0x7;
+const WINDOW_UPDATE = 0x8;
+const END_STREAM = 0x1;
+const END_HEADERS = 0x4;
+
+const records = JSON.parse(readFileSync(join(CERTS, '../directory/002_certificates.json'), 'utf8')) as {
+  records: { name: string; data: DirectoryEntry['certificates'] }[];
+};
+const entries = new Map(records.records.map((r) => [r.name, { ...newEntry(r.name), certificates: r.data }]));
+
+let server: GrpcServer;
+let port: number;
+const big = Buffer.alloc(300_000, 0x42);
+
+before(async () => {
+  server = new GrpcServer({
+    tls: loadTls({
+      ca_certificate_files: [join(CERTS, 'root.crt')],
+      certificate_file: join(CERTS, 'ls-1.crt'),
+      key_file: join(CERTS, 'ls-1.key'),
+    }),
+    verifyClient: true,
+    identify: (key) => identitiesFor(key, (n) => entries.get(n)),
+    maxMessageBytes: 1024 * 1024,
+    handlers: {
+      unary: {
+        '/EPS/Call': async (payload) =>
+          payload.toString() === 'big' ? big : Buffer.concat([Buffer.from('re:'), payload]),
+        '/EPS/Never': () => new Promise<Uint8Array>(() => undefined),
+      },
+      bidi: {},
+    },
+  });
+  port = (await server.listen('127.0.0.1:0')).port;
+});
+
+after(async () => {
+  await server.close();
+});
+
+function request(path = '/EPS/Call', extra: [string, string][] = []): Buffer {
+  return encodeHeaders([
+    [':method', 'POST'],
+    [':scheme', 'https'],
+    [':path', path],
+    [':authority', 'ls-1'],
+    ['content-type', 'application/grpc'],
+    ['te', 'trailers'],
+    ...extra,
+  ]);
+}
+
+async function handshake(peer: FakePeer, settings: [number, number][] = []): Promise<void> {
+  peer.settings(settings);
+  const s = await peer.next((f) => f.type === SETTINGS && (f.flags & 0x1) === 0);
+  assert.ok(s.payload.length % 6 === 0);
+  peer.send(SETTINGS, 0x1, 0);
+}
+
+test('a unary call: headers, one message and trailers come back in order', async () => {
+  const peer = await fakeClient(port);
+  try {
+    await handshake(peer);
+    peer.send(HEADERS, END_HEADERS, 1, request());
+    peer.send(DATA, END_STREAM, 1, frame(Buffer.from('hi')));
+    const r = await peer.response(1);
+    assert.equal(r.headers[':status'], '200');
+    assert.equal(r.headers['content-type'], 'application/grpc');
+    assert.deepEqual(r.body, frame(Buffer.from('re:hi')));
+    assert.equal(r.trailers['grpc-status'], '0');
+  } finally {
+    peer.socket.destroy();
+  }
+});
+
+test('a large answer respects the client window and continues as WINDOW_UPDATEs arrive', async () => {
+  const peer = await fakeClient(port);
+  try {
+    await handshake(peer, [[0x4, 5000]]); // INITIAL_WINDOW_SIZE 5000
+    peer.send(HEADERS, END_HEADERS, 1, request());
+    peer.send(DATA, END_STREAM, 1, frame(Buffer.from('big')));
+    await peer.next((f) => f.type === HEADERS && f.streamId === 1);
+    let window = 5000;
+    let connection = 65_535;
+    const parts: Buffer[] = [];
+    while (Buffer.concat(parts).length < big.length + 5) {
+      const d = await peer.next((f) => f.type === DATA && f.streamId === 1);
+      window -= d.payload.length;
+      connection -= d.payload.length;
+      assert.ok(window >= 0 && connection >= 0, 'the server respects both windows');
+      parts.push(d.payload);
+      peer.u32(WINDOW_UPDATE, 1, d.payload.length);
+      peer.u32(WINDOW_UPDATE, 0, d.payload.length);
+      window += d.payload.length;
+      connection += d.payload.length;
+    }
+    assert.deepEqual(Buffer.concat(parts), frame(big));
+    const t = await peer.next((f) => f.type === HEADERS && f.streamId === 1);
+    assert.equal(t.flags & END_STREAM, END_STREAM);
+    assert.equal(peer.decoder.decode(t.payload).headers['grpc-status'], '0');
+  } finally {
+    peer.socket.destroy();
+  }
+});
+
+test('bad requests get a gRPC status or HTTP error and the connection keeps serving', async () => {
+  const peer = await fakeClient(port);
+  try {
+    await handshake(peer);
+    // Unknown method.
+    peer.send(HEADERS, END_HEADERS, 1, request('/EPS/Nope'));
+    peer.send(DATA, END_STREAM, 1, frame(Buffer.from('x')));
+    const unknown = await peer.response(1);
+    assert.equal(unknown.headers['grpc-status'], '12');
+    assert.match(unknown.headers['grpc-message'] ?? '', /unknown method/);
+    // Not gRPC.
+    peer.send(
+      HEADERS,
+      END_HEADERS | END_STREAM,
+      3,
+      encodeHeaders([
+        [':method', 'GET'],
+        [':path', '/'],
+        [':scheme', 'https'],
+      ]),
+    );
+    assert.equal((await peer.response(3)).headers[':status'], '415');
+    // A message over the limit is refused from its length prefix, before it arrives.
+    const header = Buffer.alloc(5);
+    header.writeUInt32BE(2 * 1024 * 1024, 1);
+    peer.send(HEADERS, END_HEADERS, 5, request());
+    peer.send(DATA, 0, 5, header);
+    const oversized = await peer.response(5);
+    assert.equal(oversized.headers['grpc-status'], '8');
+    assert.match(decodeURIComponent(oversized.headers['grpc-message'] ?? ''), /larger than max/);
+    // Two messages in a unary call.
+    peer.send(HEADERS, END_HEADERS, 7, request());
+    peer.send(DATA, END_STREAM, 7, Buffer.concat([frame(Buffer.from('a')), frame(Buffer.from('b'))]));
+    assert.equal((await peer.response(7)).headers['grpc-status'], '13');
+    // Compressed message flag.
+    peer.send(HEADERS, END_HEADERS, 9, request());
+    peer.send(DATA, END_STREAM, 9, Buffer.from([1, 0, 0, 0, 1, 0x61]));
+    assert.equal((await peer.response(9)).headers['grpc-status'], '12');
+    // Still serving.
+    peer.send(HEADERS, END_HEADERS, 11, request());
+    peer.send(DATA, END_STREAM, 11, frame(Buffer.from('ok')));
+    assert.deepEqual((await peer.response(11)).body, frame(Buffer.from('re:ok')));
+  } finally {
+    peer.socket.destroy();
+  }
+});
+
+test('a cancelled call (RST_STREAM from the client) frees the stream; the connection keeps serving', async () => {
+  const peer = await fakeClient(port);
+  try {
+    await handshake(peer);
+    peer.send(HEADERS, END_HEADERS, 1, request('/EPS/Never'));
+    peer.send(DATA, END_STREAM, 1, frame(Buffer.from('x')));
+    peer.u32(RST, 1, ErrorCode.CANCEL);
+    peer.send(HEADERS, END_HEADERS, 3, request());
+    peer.send(DATA, END_STREAM, 3, frame(Buffer.from('after')));
+    assert.deepEqual((await peer.response(3)).body, frame(Buffer.from('re:after')));
+  } finally {
+    peer.socket.destroy();
+  }
+});
+
+test('streams above MAX_CONCURRENT_STREAMS are refused with REFUSED_STREAM', async () => {
+  const peer = await fakeClient(port);
+  try {
+    await handshake(peer);
+    for (let i = 0; i < 1000; i++) peer.send(HEADERS, END_HEADERS, 2 * i + 1, request('/EPS/Never'));
+    peer.send(HEADERS, END_HEADERS, 2001, request('/EPS/Never'));
+    const rst = await peer.next((f) => f.type === RST);
+    assert.equal(rst.streamId, 2001);
+    assert.equal(rst.payload.readUInt32BE(0), ErrorCode.REFUSED_STREAM);
+  } finally {
+    peer.socket.destroy();
+  }
+});
+
+test('protocol violations end the connection with GOAWAY and the right error code', async () => {
+  const cases: [string, (p: FakePeer) => void, number][] = [
+    ['DATA on a stream never opened', (p) => p.send(DATA, 0, 7, Buffer.from('x')), ErrorCode.PROTOCOL_ERROR],
+    [
+      'a server-side (even) stream id',
+      (p) => p.send(HEADERS, END_HEADERS, 2, request()),
+      ErrorCode.PROTOCOL_ERROR,
+    ],
+    [
+      'an undecodable header block',
+      (p) => p.send(HEADERS, END_HEADERS, 1, Buffer.from([0xff, 0xff, 0x7f])),
+      ErrorCode.COMPRESSION_ERROR,
+    ],
+    [
+      'a frame above MAX_FRAME_SIZE',
+      (p) => p.send(DATA, 0, 1, Buffer.alloc(17_000)),
+      ErrorCode.FRAME_SIZE_ERROR,
+    ],
+    ['a window update of 0 on the connection', (p) => p.u32(WINDOW_UPDATE, 0, 0), ErrorCode.PROTOCOL_ERROR],
+  ];
+  for (const [what, misbehave, code] of cases) {
+    const peer = await fakeClient(port);
+    try {
+      await handshake(peer);
+      misbehave(peer);
+      const goaway = await peer.next((f) => f.type === GOAWAY);
+      assert.equal(goaway.payload.readUInt32BE(4), code, what);
+    } finally {
+      peer.socket.destroy();
+    }
+  }
+});
+
+test('a client that does not speak HTTP/2 is disconnected', async () => {
+  const peer = await fakeClient(port);
+  peer.socket.write('GET / HTTP/1.1\r\nHost: ls-1\r\n\r\n');
+  await assert.rejects(
+    peer.next(() => false, 5000),
+    /connection closed/,
+  );
+});
+
+test('a client certificate that is not pinned is disconnected before any call', async () => {
+  const address = server.server.address() as AddressInfo;
+  const peer = await fakeClient(address.port, 'op-1');
+  entries.delete('op-1');
+  const unpinned = await fakeClient(address.port, 'op-1');
+  await assert.rejects(
+    unpinned.next(() => false, 5000),
+    /connection closed/,
+  );
+  peer.socket.destroy();
+});
