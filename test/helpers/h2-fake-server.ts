@@ -53,10 +53,9 @@ export class FakePeer {
   async next(pred: (f: Frame) => boolean = () => true, ms = 5000): Promise<Frame> {
     const deadline = Date.now() + ms;
     for (;;) {
-      while (this.frames.length > 0) {
-        const f = this.frames.shift()!;
-        if (pred(f)) return f;
-      }
+      const i = this.frames.findIndex(pred);
+      if (i >= 0) return this.frames.splice(0, i + 1)[i]!;
+      this.frames.length = 0;
       if (this.closed) throw new Error('connection closed while waiting for a frame');
       const left = deadline - Date.now();
       if (left <= 0) throw new Error('timed out waiting for a frame from the client');

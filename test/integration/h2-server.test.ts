@@ -21,6 +21,7 @@ const DATA = 0x0;
 const HEADERS = 0x1;
 const RST = 0x3;
 const SETTINGS = 0x4;
+const PING = 0x6;
 const GOAWAY = 0x7;
 const WINDOW_UPDATE = 0x8;
 const END_STREAM = 0x1;
@@ -254,4 +255,46 @@ test('a client certificate that is not pinned is disconnected before any call', 
     /connection closed/,
   );
   peer.socket.destroy();
+});
+
+test('rapid reset: a burst of opened-and-cancelled streams ends the connection with ENHANCE_YOUR_CALM', async () => {
+  const peer = await fakeClient(port);
+  try {
+    await handshake(peer);
+    for (let i = 0; i < 1100; i++) {
+      peer.send(HEADERS, END_HEADERS, 2 * i + 1, request('/EPS/Never'));
+      peer.u32(RST, 2 * i + 1, ErrorCode.CANCEL);
+    }
+    const goaway = await peer.next((f) => f.type === GOAWAY);
+    assert.equal(goaway.payload.readUInt32BE(4), ErrorCode.ENHANCE_YOUR_CALM);
+  } finally {
+    peer.socket.destroy();
+  }
+});
+
+test('ping flood: a client that sends PINGs but never reads the answers is disconnected', async () => {
+  const peer = await fakeClient(port);
+  try {
+    await handshake(peer);
+    peer.socket.pause(); // never read the PING ACKs
+    const ping = Buffer.from([0, 0, 8, PING, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const burst = Buffer.concat(Array.from({ length: 10_000 }, () => ping));
+    // 30 MB of PINGs ask for 30 MB of ACKs: far more than the socket buffers and the 1 MiB allowance.
+    for (let sent = 0; sent < 30 * 1024 * 1024 && !peer.socket.destroyed; sent += burst.length) {
+      if (!peer.socket.write(burst)) {
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            peer.socket.off('drain', done).off('close', done);
+            resolve();
+          };
+          peer.socket.on('drain', done).on('close', done);
+        });
+      }
+    }
+    peer.socket.resume();
+    const goaway = await peer.next((f) => f.type === GOAWAY, 30_000);
+    assert.equal(goaway.payload.readUInt32BE(4), ErrorCode.ENHANCE_YOUR_CALM);
+  } finally {
+    peer.socket.destroy();
+  }
 });

@@ -42,6 +42,10 @@ export const MAX_HEADER_BLOCK_BYTES = 64 * 1024;
 export const MAX_ACTIVE_STREAMS = 1000;
 export const MAX_QUEUED_STREAMS = 10_000;
 const MAX_STREAM_ID = 2 ** 31 - 1;
+/** Unread output beyond which a peer that keeps provoking replies is cut off. */
+export const MAX_PENDING_REPLY_BYTES = 1024 * 1024;
+/** Stream resets received plus streams refused, per connection and second, before the connection ends. */
+export const MAX_RESETS_PER_SECOND = 1000;
 /** Data queued on one stream beyond which writers are asked to wait. */
 export const STREAM_HIGH_WATER = 1024 * 1024;
 
@@ -125,6 +129,8 @@ export class H2Connection {
   private recvWindow = CONNECTION_WINDOW;
   private recvUnacked = 0;
   private settingsSeen = false;
+  private abuseSecond = 0;
+  private abuseCount = 0;
   /** Server side: bytes of the client preface still expected, and the highest stream id the peer opened. */
   private prefaceLeft: number;
   private lastPeerStreamId = 0;
@@ -145,6 +151,7 @@ export class H2Connection {
     socket.on('data', (chunk: Buffer) => this.onBytes(chunk));
     socket.on('drain', () => {
       for (const cb of this.drainWaiters.splice(0)) cb();
+      if (this.sendable.size > 0) this.scheduleFlush();
     });
     socket.on('error', (err) => this.terminate(err));
     socket.on('end', () => this.terminate(new Error('connection closed by peer')));
@@ -312,6 +319,30 @@ export class H2Connection {
     }
   }
 
+  /**
+   * A frame the peer made us send (PING and SETTINGS acknowledgements, refusals). A peer that keeps
+   * provoking them without reading would make our output buffer grow without end: past
+   * MAX_PENDING_REPLY_BYTES unread, the connection is closed (the "ping flood" and "settings flood").
+   */
+  private reply(frame: Buffer): void {
+    if (this.socket.writableLength > MAX_PENDING_REPLY_BYTES) {
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'peer does not read what it asks for');
+    }
+    this.enqueue(frame);
+  }
+
+  /** Stream resets and refused streams cost work for nothing; a burst of them ends the connection ("rapid reset"). */
+  private countAbuse(what: string): void {
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.abuseSecond) {
+      this.abuseSecond = second;
+      this.abuseCount = 0;
+    }
+    if (++this.abuseCount > MAX_RESETS_PER_SECOND) {
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `too many ${what} per second`);
+    }
+  }
+
   private enqueue(frame: Buffer): void {
     this.out.push(frame);
     this.scheduleFlush();
@@ -327,10 +358,13 @@ export class H2Connection {
   private flush(): void {
     this.flushScheduled = false;
     if (this.finished) return;
-    for (const stream of this.sendable) {
-      this.fillData(stream);
-      if (stream.queue.length === 0 || stream.closed) this.sendable.delete(stream);
-      if (this.sendWindow <= 0) break;
+    // While the socket is backed up, data stays queued (bounded by the writers' backpressure) until 'drain'.
+    if (!this.socket.writableNeedDrain) {
+      for (const stream of this.sendable) {
+        this.fillData(stream);
+        if (stream.queue.length === 0 || stream.closed) this.sendable.delete(stream);
+        if (this.sendWindow <= 0) break;
+      }
     }
     if (this.out.length === 0) return;
     const bytes = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
@@ -536,7 +570,10 @@ export class H2Connection {
   /** Server side: a new stream from the client, refused when over the limit or while going away. */
   private acceptStream(streamId: number, headers: HeaderMap, oversized: boolean, endStream: boolean): void {
     this.lastPeerStreamId = streamId;
-    const refuse = (code: number): void => this.enqueue(u32Frame(FrameType.RST_STREAM, streamId, code));
+    const refuse = (code: number): void => {
+      this.countAbuse('refused streams');
+      this.reply(u32Frame(FrameType.RST_STREAM, streamId, code));
+    };
     if (this.goingAway) return refuse(ErrorCode.REFUSED_STREAM);
     if (this.streams.size >= MAX_ACTIVE_STREAMS) return refuse(ErrorCode.REFUSED_STREAM);
     if (oversized) return refuse(ErrorCode.PROTOCOL_ERROR);
@@ -565,6 +602,7 @@ export class H2Connection {
 
   private onReset(f: Frame): void {
     if (f.streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
+    this.countAbuse('stream resets');
     if (f.payload.length !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'RST_STREAM length');
     const stream = this.streams.get(f.streamId);
     if (!stream) return this.checkKnown(f.streamId);
@@ -612,7 +650,7 @@ export class H2Connection {
       }
       // HEADER_TABLE_SIZE needs nothing: our encoder never uses the dynamic table.
     }
-    this.enqueue(frameBytes(FrameType.SETTINGS, Flag.ACK, 0));
+    this.reply(frameBytes(FrameType.SETTINGS, Flag.ACK, 0));
     this.startWaiting();
   }
 
@@ -620,7 +658,7 @@ export class H2Connection {
     if (f.streamId !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
     if (f.payload.length !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PING length');
     if ((f.flags & Flag.ACK) === 0) {
-      this.enqueue(frameBytes(FrameType.PING, Flag.ACK, 0, f.payload));
+      this.reply(frameBytes(FrameType.PING, Flag.ACK, 0, f.payload));
       return;
     }
     const key = f.payload.readBigUInt64BE(0);
