@@ -5,7 +5,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { CERTS, TestNetwork } from '../test/helpers/network.js';
-import { compareLoads, formatLoad, runLoad, type LoadResult } from './load.js';
+import { compareLoads, formatLoad, processCpu, runLoad, type LoadResult } from './load.js';
 import { gatewayCaller } from './gateway-client.js';
 
 export async function benchEps(seconds = 10): Promise<string[]> {
@@ -28,9 +28,10 @@ export async function benchEps(seconds = 10): Promise<string[]> {
   const lines: string[] = [];
   try {
     await net.prepare();
-    await net.start('hd-1');
-    await net.start('ls-1');
+    const hd1 = await net.start('hd-1');
+    const ls1 = await net.start('ls-1');
     const port = net.ports.get('hd-1')!.gateway;
+    const cpu = processCpu([hd1.child.pid!, ls1.child.pid!]);
     for (const c of [1, 16]) {
       const client = gatewayCaller(CERTS, 'hd-1', port, c);
       await runLoad('warm-up', c, 1, () => client.call('ls-1._ping'));
@@ -40,14 +41,23 @@ export async function benchEps(seconds = 10): Promise<string[]> {
         seconds,
         { label: 'local hd-1._ping (gateway)', once: () => client.call('hd-1._ping') },
         { label: 'remote ls-1._ping (gateway+gRPC)', once: () => client.call('ls-1._ping') },
+        5,
+        cpu,
       );
       client.close();
       lines.push(formatLoad(local), formatLoad(remote), ratio(remote, local));
+      for (const r of [local, remote]) if (r.cpuUsPerRequest) lines.push(cpuLine(r));
     }
   } finally {
     await net.stop();
   }
   return lines;
+}
+
+/** CPU per request of the load generator (this process), hd-1 and ls-1: where a request's cost goes. */
+function cpuLine(r: LoadResult): string {
+  const [gen, hd1, ls1] = (r.cpuUsPerRequest ?? []).map((us) => us.toFixed(0).padStart(4));
+  return `${`  CPU µs/request, ${r.label.split(' ')[0]}`.padEnd(34)} c=${String(r.concurrency).padStart(2)}  client ${gen}  hd-1 ${hd1}  ls-1 ${ls1}`;
 }
 
 function ratio(remote: LoadResult, local: LoadResult): string {

@@ -1,4 +1,5 @@
 /** A small closed-loop load generator: N workers send requests back to back for a fixed time. */
+import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 export interface LoadResult {
@@ -11,7 +12,12 @@ export interface LoadResult {
   p50ms: number;
   p99ms: number;
   firstError?: string;
+  /** CPU time per request in µs for each process the CPU sampler reports on (if one was given). */
+  cpuUsPerRequest?: number[];
 }
+
+/** Cumulative CPU time in ms of some processes (same order on every call). */
+export type CpuSampler = () => number[];
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -23,6 +29,7 @@ interface Samples {
   errors: number;
   elapsed: number;
   firstError?: string;
+  cpuMs?: number[];
 }
 
 export async function runLoad(
@@ -44,12 +51,13 @@ export async function compareLoads(
   a: { label: string; once: () => Promise<boolean> },
   b: { label: string; once: () => Promise<boolean> },
   slices = 5,
+  cpu?: CpuSampler,
 ): Promise<[LoadResult, LoadResult]> {
   const sa: Samples = { latencies: [], errors: 0, elapsed: 0 };
   const sb: Samples = { latencies: [], errors: 0, elapsed: 0 };
   for (let i = 0; i < slices; i++) {
-    merge(sa, await sample(concurrency, seconds / slices, a.once));
-    merge(sb, await sample(concurrency, seconds / slices, b.once));
+    merge(sa, await sample(concurrency, seconds / slices, a.once, cpu));
+    merge(sb, await sample(concurrency, seconds / slices, b.once, cpu));
   }
   return [summarise(a.label, concurrency, sa), summarise(b.label, concurrency, sb)];
 }
@@ -59,9 +67,15 @@ function merge(into: Samples, from: Samples): void {
   into.errors += from.errors;
   into.elapsed += from.elapsed;
   into.firstError ??= from.firstError;
+  if (from.cpuMs) into.cpuMs = from.cpuMs.map((ms, i) => ms + (into.cpuMs?.[i] ?? 0));
 }
 
-async function sample(concurrency: number, seconds: number, once: () => Promise<boolean>): Promise<Samples> {
+async function sample(
+  concurrency: number,
+  seconds: number,
+  once: () => Promise<boolean>,
+  cpu?: CpuSampler,
+): Promise<Samples> {
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
@@ -79,9 +93,11 @@ async function sample(concurrency: number, seconds: number, once: () => Promise<
       latencies.push(performance.now() - t0);
     }
   };
+  const cpuBefore = cpu?.();
   const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
   const samples: Samples = { latencies, errors, elapsed: (performance.now() - started) / 1000 };
+  if (cpu && cpuBefore) samples.cpuMs = cpu().map((ms, i) => ms - cpuBefore[i]!);
   if (firstError) samples.firstError = firstError;
   return samples;
 }
@@ -99,6 +115,8 @@ function summarise(label: string, concurrency: number, s: Samples): LoadResult {
     p99ms: percentile(latencies, 99),
   };
   if (s.firstError) result.firstError = s.firstError;
+  if (s.cpuMs && latencies.length > 0)
+    result.cpuUsPerRequest = s.cpuMs.map((ms) => (ms * 1000) / latencies.length);
   return result;
 }
 
@@ -108,4 +126,18 @@ export function formatLoad(r: LoadResult): string {
     `p50 ${r.p50ms.toFixed(2).padStart(6)} ms  p99 ${r.p99ms.toFixed(2).padStart(7)} ms  errors ${r.errors}` +
     (r.firstError ? ` (${r.firstError})` : '')
   );
+}
+
+/** CPU time (user + system, ms) of this process and of child processes by pid, from /proc (Linux). */
+export function processCpu(pids: number[]): CpuSampler | undefined {
+  if (!existsSync('/proc/self/stat')) return undefined;
+  const ticks = (pid: number): number => {
+    // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (100 Hz).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  };
+  return () => {
+    const own = process.cpuUsage();
+    return [(own.user + own.system) / 1000, ...pids.map(ticks)];
+  };
 }
