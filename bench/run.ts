@@ -8,6 +8,7 @@ type Section = { name: string; run: (seconds: number) => Promise<string[]> };
 
 const sections: Section[] = [
   { name: 'eps', run: async (s) => (await import('./eps.js')).benchEps(s) },
+  { name: 'grpc', run: async (s) => (await import('./grpc.js')).benchGrpc(s) },
   { name: 'records', run: async () => (await import('./records.js')).benchRecords() },
   { name: 'directory', run: async () => (await import('./directory.js')).benchDirectory() },
   { name: 'p2p', run: async (s) => (await import('./p2p.js')).benchP2p(s) },
