@@ -4,7 +4,7 @@
  * bidirectional streams for `ServerCall`.
  */
 import type { Duplex } from 'node:stream';
-import { frame, MAX_MESSAGE_BYTES, MessageReader } from './framing.js';
+import { BufferBudget, frame, MAX_MESSAGE_BYTES, MessageReader } from './framing.js';
 import { decodeGrpcMessage, GrpcError, Status } from './status.js';
 import { H2Connection, StreamError, type H2Stream, type StreamEvents } from './h2/connection.js';
 import { ErrorCode } from './h2/frames.js';
@@ -46,6 +46,7 @@ class CallStatus {
 export class GrpcSession {
   private readonly conn: H2Connection;
   private readonly blocks = new Map<string, Buffer>();
+  private readonly budget = new BufferBudget();
   private keepalive?: NodeJS.Timeout;
   private closedFlag = false;
   private closeListeners: (() => void)[] = [];
@@ -130,7 +131,7 @@ export class GrpcSession {
         reject(new GrpcError(Status.UNAVAILABLE, 'connection closed'));
         return;
       }
-      const reader = new MessageReader(this.maxBytes);
+      const reader = new MessageReader(this.maxBytes, this.budget);
       const status = new CallStatus();
       let message: Buffer | undefined;
       let count = 0;
@@ -172,6 +173,7 @@ export class GrpcSession {
         },
         onClose: (err) => {
           clearTimeout(timer);
+          reader.release();
           if (failure) return reject(failure);
           if (err) return reject(toGrpcError(err));
           if (status.status === undefined) {
@@ -196,12 +198,11 @@ export class GrpcSession {
   /** Opens a bidirectional stream (no deadline: it lives as long as the connection). */
   bidi(path: string): ClientBidi {
     if (this.closed) throw new GrpcError(Status.UNAVAILABLE, 'connection closed');
-    return new ClientBidi(this.conn, this.headerBlock(path), this.maxBytes);
+    return new ClientBidi(this.conn, this.headerBlock(path), new MessageReader(this.maxBytes, this.budget));
   }
 }
 
 export class ClientBidi {
-  private readonly reader: MessageReader;
   private readonly status = new CallStatus();
   private readonly stream: H2Stream;
   private listener?: (payload: Buffer) => void;
@@ -213,9 +214,8 @@ export class ClientBidi {
   constructor(
     private readonly conn: H2Connection,
     headerBlock: Buffer,
-    maxBytes: number,
+    private readonly reader: MessageReader,
   ) {
-    this.reader = new MessageReader(maxBytes);
     // The server ends the call with trailers (or a trailers-only response); the connection then closes our
     // sending side too and reports the end through onClose.
     this.stream = conn.open(headerBlock, {
@@ -237,6 +237,7 @@ export class ClientBidi {
         }
       },
       onClose: (err) => {
+        this.reader.release();
         if (err) return this.finish(toGrpcError(err));
         const { status, message } = this.status;
         if (status === undefined) this.finish(new GrpcError(Status.UNAVAILABLE, 'stream closed'));

@@ -13,14 +13,44 @@ export function frame(payload: Uint8Array): Buffer {
   return out;
 }
 
+/** Default bound on unfinished message data held for all streams of one connection. */
+export const MAX_CONNECTION_BUFFER_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Bytes of unfinished messages held by all readers of one connection. HTTP/2 flow control returns
+ * credit as data arrives, so without this bound a peer could park a partial 4 MiB message on each of
+ * 1000 streams.
+ */
+export class BufferBudget {
+  used = 0;
+  constructor(readonly max = MAX_CONNECTION_BUFFER_BYTES) {}
+}
+
 /** Incremental parser; push chunks, get whole messages. Rejects oversized and compressed messages. */
 export class MessageReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
-  constructor(private readonly maxBytes = MAX_MESSAGE_BYTES) {}
+  constructor(
+    private readonly maxBytes = MAX_MESSAGE_BYTES,
+    private readonly budget = new BufferBudget(),
+  ) {}
+
+  /** Gives the bytes still held back to the connection's budget (the stream has ended). */
+  release(): void {
+    this.budget.used -= this.buffered;
+    this.chunks = [];
+    this.buffered = 0;
+  }
 
   push(chunk: Buffer): Buffer[] {
+    if (this.budget.used + chunk.length > this.budget.max) {
+      throw new GrpcError(
+        Status.RESOURCE_EXHAUSTED,
+        `more than ${this.budget.max} bytes of unfinished messages on this connection`,
+      );
+    }
+    this.budget.used += chunk.length;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     const out: Buffer[] = [];
@@ -58,6 +88,7 @@ export class MessageReader {
     const out = joined.subarray(0, n);
     const rest = joined.subarray(n);
     this.chunks = rest.length > 0 ? [rest] : [];
+    this.budget.used -= this.buffered - rest.length;
     this.buffered = rest.length;
     return out;
   }

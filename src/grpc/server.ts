@@ -13,7 +13,7 @@ import { logger } from '../core/log.js';
 import { listenOn } from '../net/listen.js';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
 import { peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
-import { frame, MAX_MESSAGE_BYTES, MessageReader } from './framing.js';
+import { BufferBudget, frame, MAX_MESSAGE_BYTES, MessageReader } from './framing.js';
 import { encodeGrpcMessage, GrpcError, Status } from './status.js';
 import { H2Connection, MAX_ACTIVE_STREAMS, type H2Stream } from './h2/connection.js';
 import { encodeHeaders } from './h2/hpack.js';
@@ -57,6 +57,8 @@ export interface GrpcServerOptions {
   identify: (key: PeerKey) => PeerIdentity[];
   handlers: GrpcHandlers;
   maxMessageBytes?: number;
+  /** Unfinished message data held per connection (default MAX_CONNECTION_BUFFER_BYTES). */
+  maxConnectionBufferBytes?: number;
 }
 
 function parseTimeout(value: string | string[] | undefined): number | undefined {
@@ -186,7 +188,8 @@ export class GrpcServer {
       this.connections.delete(conn);
       if (err) log.debug('gRPC connection closed', { error: err.message });
     });
-    conn.onStream = (stream) => this.onStream(conn, stream, key);
+    const budget = new BufferBudget(this.opts.maxConnectionBufferBytes);
+    conn.onStream = (stream) => this.onStream(conn, stream, key, budget);
     // Idle connections are closed; busy ones (long streams) must still answer a ping.
     socket.setTimeout(IDLE_TIMEOUT_MS, () => {
       if (conn.activeStreams === 0) return conn.close();
@@ -199,7 +202,7 @@ export class GrpcServer {
     });
   }
 
-  private onStream(conn: H2Connection, stream: H2Stream, key: PeerKey): void {
+  private onStream(conn: H2Connection, stream: H2Stream, key: PeerKey, budget: BufferBudget): void {
     const headers = stream.requestHeaders ?? {};
     const identities = this.opts.identify(key);
     if (identities.length === 0) {
@@ -221,9 +224,9 @@ export class GrpcServer {
     const deadline = parseTimeout(headers['grpc-timeout']);
     if (deadline !== undefined) ctx.deadline = deadline;
     const unary = this.opts.handlers.unary[path];
-    if (unary) return this.serveUnary(conn, stream, unary, ctx);
+    if (unary) return this.serveUnary(conn, stream, unary, ctx, new MessageReader(this.maxBytes, budget));
     const bidi = this.opts.handlers.bidi[path];
-    if (bidi) return bidi(new ServerBidi(conn, stream, this.maxBytes), ctx);
+    if (bidi) return bidi(new ServerBidi(conn, stream, new MessageReader(this.maxBytes, budget)), ctx);
     trailersOnly(conn, stream, Status.UNIMPLEMENTED, `unknown method ${path}`);
   }
 
@@ -232,8 +235,8 @@ export class GrpcServer {
     stream: H2Stream,
     handler: (payload: Buffer, ctx: CallContext) => Promise<Uint8Array>,
     ctx: CallContext,
+    reader: MessageReader,
   ): void {
-    const reader = new MessageReader(this.maxBytes);
     let message: Buffer | undefined;
     let count = 0;
     let failed = false;
@@ -266,13 +269,12 @@ export class GrpcServer {
           },
         );
       },
-      onClose: () => undefined,
+      onClose: () => reader.release(),
     };
   }
 }
 
 class ServerBidi implements BidiServerStream {
-  private readonly reader: MessageReader;
   private listener?: (payload: Buffer) => void;
   /** Messages that arrived before onMessage was called (bounded by the stream window). */
   private early: Buffer[] = [];
@@ -282,9 +284,8 @@ class ServerBidi implements BidiServerStream {
   constructor(
     private readonly conn: H2Connection,
     private readonly stream: H2Stream,
-    maxBytes: number,
+    private readonly reader: MessageReader,
   ) {
-    this.reader = new MessageReader(maxBytes);
     conn.sendHeaders(stream, RESPONSE_HEADERS, false);
     stream.events = {
       onHeaders: () => undefined,
@@ -304,7 +305,10 @@ class ServerBidi implements BidiServerStream {
         }
       },
       onEnd: () => this.finish(),
-      onClose: (err) => this.finish(err),
+      onClose: (err) => {
+        this.reader.release();
+        this.finish(err);
+      },
     };
   }
 

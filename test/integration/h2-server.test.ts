@@ -46,8 +46,10 @@ before(async () => {
     verifyClient: true,
     identify: (key) => identitiesFor(key, (n) => entries.get(n)),
     maxMessageBytes: 1024 * 1024,
+    maxConnectionBufferBytes: 2 * 1024 * 1024,
     handlers: {
       unary: {
+        '/EPS/Size': async (payload) => Buffer.from(`size ${payload.length}`),
         '/EPS/Call': async (payload) =>
           payload.toString() === 'big' ? big : Buffer.concat([Buffer.from('re:'), payload]),
         '/EPS/Never': () => new Promise<Uint8Array>(() => undefined),
@@ -294,6 +296,42 @@ test('ping flood: a client that sends PINGs but never reads the answers is disco
     peer.socket.resume();
     const goaway = await peer.next((f) => f.type === GOAWAY, 30_000);
     assert.equal(goaway.payload.readUInt32BE(4), ErrorCode.ENHANCE_YOUR_CALM);
+  } finally {
+    peer.socket.destroy();
+  }
+});
+
+/** DATA frames of at most 16 KiB (the server's MAX_FRAME_SIZE). */
+function sendData(peer: FakePeer, streamId: number, data: Buffer, end: boolean): void {
+  for (let pos = 0; pos < data.length; pos += 16_384) {
+    const last = pos + 16_384 >= data.length;
+    peer.send(DATA, last && end ? END_STREAM : 0, streamId, data.subarray(pos, pos + 16_384));
+  }
+}
+
+test('unfinished messages are bounded per connection; calls within the bound still complete', async () => {
+  const peer = await fakeClient(port);
+  try {
+    await handshake(peer);
+    const message = frame(Buffer.alloc(1_000_000, 1));
+    const head = message.subarray(0, 900_000);
+    const tail = message.subarray(900_000);
+    for (const id of [1, 3, 5]) {
+      peer.send(HEADERS, END_HEADERS, id, request('/EPS/Size'));
+      sendData(peer, id, head, false);
+    }
+    // 3 x 900 KB parked: the third stream goes over the 2 MiB budget and is refused.
+    const refused = await peer.response(5);
+    assert.equal(refused.headers['grpc-status'], '8');
+    assert.match(decodeURIComponent(refused.headers['grpc-message'] ?? ''), /unfinished messages/);
+    for (const id of [1, 3]) {
+      sendData(peer, id, tail, true);
+      assert.deepEqual((await peer.response(id)).body, frame(Buffer.from('size 1000000')));
+    }
+    // The budget was given back: the same again works.
+    peer.send(HEADERS, END_HEADERS, 7, request('/EPS/Size'));
+    sendData(peer, 7, message, true);
+    assert.deepEqual((await peer.response(7)).body, frame(Buffer.from('size 1000000')));
   } finally {
     peer.socket.destroy();
   }

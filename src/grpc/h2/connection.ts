@@ -227,13 +227,14 @@ export class H2Connection {
   send(stream: H2Stream, data: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
       let waiting = false;
+      let early: Error | null | undefined; // the callback ran before write() returned
       const more = this.write(stream, data, false, (err) => {
-        if (!waiting) return;
-        if (err) reject(err);
-        else resolve();
+        if (waiting) return err ? reject(err) : resolve();
+        early = err ?? null;
       });
-      if (more) resolve();
-      else waiting = true;
+      if (early instanceof Error) return reject(early);
+      if (more || early === null) return resolve();
+      waiting = true;
     });
   }
 
@@ -363,7 +364,6 @@ export class H2Connection {
       for (const stream of this.sendable) {
         this.fillData(stream);
         if (stream.queue.length === 0 || stream.closed) this.sendable.delete(stream);
-        if (this.sendWindow <= 0) break;
       }
     }
     if (this.out.length === 0) return;
@@ -471,7 +471,7 @@ export class H2Connection {
     const length = f.payload.length;
     this.recvWindow -= length;
     if (this.recvWindow < 0) {
-      throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'server sent more than the connection window');
+      throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'peer sent more than the connection window');
     }
     this.recvUnacked += length;
     if (this.recvUnacked >= CONNECTION_WINDOW / 2) {
@@ -486,11 +486,7 @@ export class H2Connection {
       return this.streamError(stream, ErrorCode.STREAM_CLOSED, 'DATA after end of stream');
     stream.recvWindow -= length;
     if (stream.recvWindow < 0) {
-      return this.streamError(
-        stream,
-        ErrorCode.FLOW_CONTROL_ERROR,
-        'server sent more than the stream window',
-      );
+      return this.streamError(stream, ErrorCode.FLOW_CONTROL_ERROR, 'peer sent more than the stream window');
     }
     const endStream = (f.flags & Flag.END_STREAM) !== 0;
     stream.recvUnacked += length;
