@@ -42,6 +42,8 @@ export const MAX_HEADER_BLOCK_BYTES = 64 * 1024;
 export const MAX_ACTIVE_STREAMS = 1000;
 export const MAX_QUEUED_STREAMS = 10_000;
 const MAX_STREAM_ID = 2 ** 31 - 1;
+/** How long a half-closed connection may wait for the peer to close its side. */
+const END_GRACE_MS = 2000;
 /** Unread output beyond which a peer that keeps provoking replies is cut off. */
 export const MAX_PENDING_REPLY_BYTES = 1024 * 1024;
 /** Stream resets received plus streams refused, per connection and second, before the connection ends. */
@@ -752,7 +754,13 @@ export class H2Connection {
   private endIfIdle(): void {
     if (!this.goingAway || this.finished || this.streams.size > 0 || this.waiting.length > 0) return;
     this.flush();
+    this.endSocket();
+  }
+
+  /** Half-closes so that what was written still arrives; destroys if the peer does not close in time. */
+  private endSocket(): void {
     this.socket.end();
+    setTimeout(() => this.socket.destroy(), END_GRACE_MS).unref();
   }
 
   private connectionError(err: ConnectionError): void {
@@ -760,9 +768,7 @@ export class H2Connection {
     this.out.push(goawayFrame(this.lastPeerStreamId, err.code, err.message));
     this.flush();
     this.terminate(new Error(`HTTP/2 protocol error (${errorName(err.code)}): ${err.message}`));
-    // end() lets the GOAWAY reach the server; destroy() follows if the server does not close its side.
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.endSocket();
   }
 
   /** The connection is gone: every stream, queued call and ping fails; close listeners run once. */
