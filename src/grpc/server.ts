@@ -25,6 +25,11 @@ export const IDLE_TIMEOUT_MS = 60_000;
 export const PING_TIMEOUT_MS = 30_000;
 export const MAX_CONCURRENT_STREAMS = MAX_ACTIVE_STREAMS;
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Connections are renewed after 24 h (±10 % so that clients do not reconnect all at once), 1 min grace. */
+export const MAX_CONNECTION_AGE_MS = 24 * 3600_000;
+export const MAX_CONNECTION_AGE_GRACE_MS = 60_000;
+/** A unary request must arrive completely within this time (its message is sent at once). */
+export const REQUEST_BODY_TIMEOUT_MS = 60_000;
 
 export interface CallContext {
   /** The peer's pinned identities when the call started. */
@@ -59,6 +64,10 @@ export interface GrpcServerOptions {
   maxMessageBytes?: number;
   /** Unfinished message data held per connection (default MAX_CONNECTION_BUFFER_BYTES). */
   maxConnectionBufferBytes?: number;
+  /** Defaults: the constants above (tests shorten them). */
+  maxConnectionAgeMs?: number;
+  maxConnectionAgeGraceMs?: number;
+  requestBodyTimeoutMs?: number;
 }
 
 function parseTimeout(value: string | string[] | undefined): number | undefined {
@@ -190,6 +199,7 @@ export class GrpcServer {
     });
     const budget = new BufferBudget(this.opts.maxConnectionBufferBytes);
     conn.onStream = (stream) => this.onStream(conn, stream, key, budget);
+    this.limitAge(conn);
     // Idle connections are closed; busy ones (long streams) must still answer a ping.
     socket.setTimeout(IDLE_TIMEOUT_MS, () => {
       if (conn.activeStreams === 0) return conn.close();
@@ -199,6 +209,23 @@ export class GrpcServer {
         clearTimeout(timer);
         if (err) conn.destroy(err);
       });
+    });
+  }
+
+  /** Graceful renewal after the maximum age (GOAWAY, calls in progress finish), then a hard close. */
+  private limitAge(conn: H2Connection): void {
+    const age = (this.opts.maxConnectionAgeMs ?? MAX_CONNECTION_AGE_MS) * (0.9 + Math.random() / 5);
+    const grace = this.opts.maxConnectionAgeGraceMs ?? MAX_CONNECTION_AGE_GRACE_MS;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const ageTimer = setTimeout(() => {
+      conn.close();
+      graceTimer = setTimeout(() => conn.destroy(new Error('maximum connection age reached')), grace);
+      graceTimer.unref();
+    }, age);
+    ageTimer.unref();
+    conn.onClose(() => {
+      clearTimeout(ageTimer);
+      clearTimeout(graceTimer);
     });
   }
 
@@ -240,6 +267,10 @@ export class GrpcServer {
     let message: Buffer | undefined;
     let count = 0;
     let failed = false;
+    const bodyTimer = setTimeout(() => {
+      failed = true;
+      trailersOnly(conn, stream, Status.DEADLINE_EXCEEDED, 'request message not complete in time');
+    }, this.opts.requestBodyTimeoutMs ?? REQUEST_BODY_TIMEOUT_MS);
     stream.events = {
       onHeaders: () => undefined,
       onData: (chunk) => {
@@ -256,6 +287,7 @@ export class GrpcServer {
         }
       },
       onEnd: () => {
+        clearTimeout(bodyTimer);
         if (failed) return;
         if (count !== 1 || reader.pendingBytes !== 0 || !message) {
           trailersOnly(conn, stream, Status.INTERNAL, 'expected exactly one request message');
@@ -269,7 +301,10 @@ export class GrpcServer {
           },
         );
       },
-      onClose: () => reader.release(),
+      onClose: () => {
+        clearTimeout(bodyTimer);
+        reader.release();
+      },
     };
   }
 }

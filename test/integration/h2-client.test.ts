@@ -344,3 +344,57 @@ test('a server that does not start with SETTINGS is refused', async () => {
     await close();
   }
 });
+
+test('a window shrunk by SETTINGS mid-call (negative window) holds data until WINDOW_UPDATE', async () => {
+  const { session, peer, close } = await fakeServer();
+  try {
+    peer.settings([[0x4, 0]]); // INITIAL_WINDOW_SIZE 0: no request data may flow yet
+    await peer.next((f) => f.type === SETTINGS && (f.flags & 0x1) === 1);
+    const call = session.unary('/EPS/Call', Buffer.alloc(1000, 3), 5000);
+    const h = await peer.next((f) => f.type === HEADERS);
+    peer.settings([[0x4, 100]]); // grows every stream window by 100
+    const first = await peer.next((f) => f.type === DATA);
+    assert.equal(first.payload.length, 100);
+    peer.settings([[0x4, 0]]); // shrinks it by 100 again: the window is now 0
+    await peer.next((f) => f.type === SETTINGS && (f.flags & 0x1) === 1);
+    await assert.rejects(
+      peer.next((f) => f.type === DATA, 300),
+      /timed out/,
+    );
+    peer.u32(WINDOW_UPDATE, h.streamId, 10_000);
+    const rest = await peer.next((f) => f.type === DATA);
+    assert.equal(rest.payload.length, 1005 - 100);
+    assert.equal(rest.flags & END_STREAM, END_STREAM);
+    peer.send(HEADERS, END_HEADERS, h.streamId, OK_HEADERS);
+    peer.send(DATA, 0, h.streamId, frame(Buffer.from('ok')));
+    peer.send(HEADERS, END_STREAM | END_HEADERS, h.streamId, OK_TRAILERS);
+    assert.equal((await call).toString(), 'ok');
+  } finally {
+    await close();
+  }
+});
+
+test('two-phase GOAWAY (2^31-1, then the real last id) as grpc-go sends it on shutdown', async () => {
+  const { session, peer, close } = await fakeServer();
+  try {
+    peer.settings();
+    const a = session.unary('/EPS/Call', Buffer.from('a'), 5000);
+    const reqA = await peer.request();
+    const goaway = (last: number): void => {
+      const p = Buffer.alloc(8);
+      p.writeUInt32BE(last, 0);
+      peer.send(GOAWAY, 0, 0, p);
+    };
+    goaway(0x7fffffff);
+    peer.send(PING, 0, 0, Buffer.from('shutdown'));
+    await peer.next((f) => f.type === PING && (f.flags & 0x1) === 1);
+    assert.equal(session.closed, true, 'no new calls after the first GOAWAY');
+    goaway(reqA.streamId);
+    peer.send(HEADERS, END_HEADERS, reqA.streamId, OK_HEADERS);
+    peer.send(DATA, 0, reqA.streamId, frame(Buffer.from('finished')));
+    peer.send(HEADERS, END_STREAM | END_HEADERS, reqA.streamId, OK_TRAILERS);
+    assert.equal((await a).toString(), 'finished');
+  } finally {
+    await close();
+  }
+});

@@ -336,3 +336,43 @@ test('unfinished messages are bounded per connection; calls within the bound sti
     peer.socket.destroy();
   }
 });
+
+test('a request that never completes gets DEADLINE_EXCEEDED; connections are renewed after the maximum age', async () => {
+  const short = new GrpcServer({
+    tls: loadTls({
+      ca_certificate_files: [join(CERTS, 'root.crt')],
+      certificate_file: join(CERTS, 'ls-1.crt'),
+      key_file: join(CERTS, 'ls-1.key'),
+    }),
+    verifyClient: true,
+    identify: (key) => identitiesFor(key, (n) => entries.get(n)),
+    handlers: { unary: { '/EPS/Call': async (p) => p }, bidi: { '/EPS/Stream': () => undefined } },
+    requestBodyTimeoutMs: 300,
+    maxConnectionAgeMs: 1500,
+    maxConnectionAgeGraceMs: 300,
+  });
+  const shortPort = (await short.listen('127.0.0.1:0')).port;
+  const peer = await fakeClient(shortPort);
+  try {
+    await handshake(peer);
+    const started = Date.now();
+    peer.send(HEADERS, END_HEADERS, 1, request());
+    peer.send(DATA, 0, 1, frame(Buffer.from('never finished')).subarray(0, 8));
+    const stalled = await peer.response(1);
+    assert.equal(stalled.headers['grpc-status'], '4');
+    assert.ok(Date.now() - started >= 250, 'not before the timeout');
+    // An open stream keeps the connection busy: GOAWAY first, hard close after the grace.
+    peer.send(HEADERS, END_HEADERS, 3, request('/EPS/Stream'));
+    const goaway = await peer.next((f) => f.type === GOAWAY, 5000);
+    assert.equal(goaway.payload.readUInt32BE(4), ErrorCode.NO_ERROR);
+    assert.equal(goaway.payload.readUInt32BE(0), 3, 'calls up to stream 3 may still finish');
+    await assert.rejects(
+      peer.next(() => false, 5000),
+      /connection closed/,
+    );
+    assert.ok(Date.now() - started >= 1350 + 300 - 100, 'age (±10 %) plus grace');
+  } finally {
+    peer.socket.destroy();
+    await short.close();
+  }
+});
