@@ -28,8 +28,13 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
+/** A launcher in bin/ by name, or any program by absolute path. */
+function programPath(bin: string): string {
+  return bin.startsWith('/') ? bin : `${REPO_ROOT}bin/${bin}`;
+}
+
 export function startProgram(bin: string, args: string[], env: Record<string, string> = {}): Running {
-  const child = spawn(`${REPO_ROOT}bin/${bin}`, args, {
+  const child = spawn(programPath(bin), args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: REPO_ROOT,
@@ -95,7 +100,7 @@ export async function runProgram(
   env: Record<string, string> = {},
   timeoutMs = 30_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(`${REPO_ROOT}bin/${bin}`, args, { env: { ...process.env, ...env }, cwd: REPO_ROOT });
+  const child = spawn(programPath(bin), args, { env: { ...process.env, ...env }, cwd: REPO_ROOT });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -398,3 +398,27 @@ test('two-phase GOAWAY (2^31-1, then the real last id) as grpc-go sends it on sh
     await close();
   }
 });
+
+test('PINGs while our own large request fills the socket are answered, not taken for a flood', async () => {
+  const { session, peer, close } = await fakeServer();
+  try {
+    peer.settings([[0x4, 8 * 1024 * 1024]]);
+    peer.u32(WINDOW_UPDATE, 0, 16 * 1024 * 1024);
+    await peer.next((f) => f.type === SETTINGS && (f.flags & 0x1) === 1);
+    peer.socket.pause(); // the server reads nothing for now: our 4 MiB request backs up in our socket
+    const payload = Buffer.alloc(4 * 1024 * 1024, 9);
+    const call = session.unary('/EPS/Call', payload, 20_000);
+    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 20; i++) peer.send(PING, 0, 0, Buffer.alloc(8, i)); // as grpc-go's BDP pings do
+    peer.socket.resume();
+    const req = await peer.request();
+    assert.equal(req.body.length, payload.length + 5);
+    peer.send(HEADERS, END_HEADERS, req.streamId, OK_HEADERS);
+    peer.send(DATA, 0, req.streamId, frame(Buffer.from('big ok')));
+    peer.send(HEADERS, END_STREAM | END_HEADERS, req.streamId, OK_TRAILERS);
+    assert.equal((await call).toString(), 'big ok');
+    assert.equal(session.closed, false);
+  } finally {
+    await close();
+  }
+});

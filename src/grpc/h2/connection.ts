@@ -132,6 +132,8 @@ export class H2Connection {
   private recvUnacked = 0;
   private settingsSeen = false;
   private abuseSecond = 0;
+  /** Bytes of replies written since the socket last had room (see reply()). */
+  private repliesSinceDrain = 0;
   private abuseCount = 0;
   /** Server side: bytes of the client preface still expected, and the highest stream id the peer opened. */
   private prefaceLeft: number;
@@ -152,6 +154,7 @@ export class H2Connection {
     this.prefaceLeft = role === 'server' ? CLIENT_PREFACE.length : 0;
     socket.on('data', (chunk: Buffer) => this.onBytes(chunk));
     socket.on('drain', () => {
+      this.repliesSinceDrain = 0;
       for (const cb of this.drainWaiters.splice(0)) cb();
       if (this.sendable.size > 0) this.scheduleFlush();
     });
@@ -325,10 +328,12 @@ export class H2Connection {
   /**
    * A frame the peer made us send (PING and SETTINGS acknowledgements, refusals). A peer that keeps
    * provoking them without reading would make our output buffer grow without end: past
-   * MAX_PENDING_REPLY_BYTES unread, the connection is closed (the "ping flood" and "settings flood").
+   * MAX_PENDING_REPLY_BYTES of replies while the socket is backed up, the connection is closed (the "ping
+   * flood" and "settings flood"). Our own data in the buffer does not count.
    */
   private reply(frame: Buffer): void {
-    if (this.socket.writableLength > MAX_PENDING_REPLY_BYTES) {
+    this.repliesSinceDrain += frame.length;
+    if (this.repliesSinceDrain > MAX_PENDING_REPLY_BYTES && this.socket.writableNeedDrain) {
       throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'peer does not read what it asks for');
     }
     this.enqueue(frame);
@@ -374,8 +379,12 @@ export class H2Connection {
     const callbacks = this.afterWrite;
     this.afterWrite = [];
     const flushed = this.socket.write(bytes);
-    if (flushed) for (const cb of callbacks) cb();
-    else this.drainWaiters.push(...callbacks);
+    if (flushed) {
+      this.repliesSinceDrain = 0;
+      for (const cb of callbacks) cb();
+    } else {
+      this.drainWaiters.push(...callbacks);
+    }
   }
 
   private fillData(stream: H2Stream): void {

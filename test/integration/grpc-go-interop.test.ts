@@ -1,0 +1,155 @@
+/**
+ * Our gRPC over our own HTTP/2 against grpc-go (the original's gRPC stack), both directions: a grpc-go
+ * server with the original's server options, called by our client, and a grpc-go client with the
+ * original's client options calling our server. The peer (test/interop/grpc-go) is built here with
+ * Debian's golang-go and golang-google-grpc-dev, which .ci/run installs; without `go` the test is skipped.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import tls from 'node:tls';
+import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GrpcSession } from '../../src/grpc/client.js';
+import { GrpcServer } from '../../src/grpc/server.js';
+import { GrpcError, Status } from '../../src/grpc/status.js';
+import { loadTls } from '../../src/tls/options.js';
+import { identitiesFor } from '../../src/tls/identity.js';
+import { newEntry, type DirectoryEntry } from '../../src/directory/entry.js';
+import { CERTS } from '../helpers/network.js';
+import { REPO_ROOT, runProgram, startProgram } from '../helpers/processes.js';
+
+const GOPATH = '/usr/share/gocode';
+const haveGo =
+  spawnSync('go', ['version']).status === 0 &&
+  spawnSync('test', ['-d', join(GOPATH, 'src/google.golang.org/grpc')]).status === 0;
+const skip = haveGo ? false : 'needs go and grpc-go sources (Debian: golang-go golang-google-grpc-dev)';
+
+describe('interoperability with grpc-go', { skip }, () => {
+  let dir: string;
+  let peerBinary: string;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'grpc-go-'));
+    peerBinary = join(dir, 'grpc-go-peer');
+    const build = spawnSync('go', ['build', '-o', peerBinary, './test/interop/grpc-go'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, GOPATH, GO111MODULE: 'off', GOFLAGS: '', GOCACHE: join(dir, 'cache') },
+      encoding: 'utf8',
+    });
+    assert.equal(build.status, 0, `go build failed:\n${build.stderr}`);
+  });
+
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('our client calls a grpc-go server: unary, 200 at once, 3 MiB, status, deadline, bidi', async () => {
+    const server = startProgram(peerBinary, ['-mode', 'serve', '-certs', CERTS]);
+    let session: GrpcSession | undefined;
+    try {
+      await server.waitFor(/listening \d+/);
+      const port = Number(/listening (\d+)/.exec(server.output())![1]);
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port,
+        servername: 'ls-1',
+        ca: readFileSync(join(CERTS, 'root.crt')),
+        cert: readFileSync(join(CERTS, 'hd-1.crt')),
+        key: readFileSync(join(CERTS, 'hd-1.key')),
+        ALPNProtocols: ['h2'],
+      });
+      await once(socket, 'secureConnect');
+      session = new GrpcSession('ls-1', socket);
+      const s = session;
+
+      assert.equal((await s.unary('/EPS/Call', Buffer.from('hello'), 5000)).toString(), 'hello');
+      const many = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => s.unary('/EPS/Call', Buffer.from(`m${i}`), 10_000)),
+      );
+      assert.deepEqual(
+        many.map((b) => b.toString()),
+        Array.from({ length: 200 }, (_, i) => `m${i}`),
+      );
+      const big = Buffer.alloc(3 * 1024 * 1024);
+      for (let i = 0; i < big.length; i++) big[i] = i % 251;
+      assert.ok((await s.unary('/EPS/Call', big, 20_000)).equals(big), '3 MiB echoed intact');
+
+      const failed = await s.unary('/EPS/Fail', Buffer.alloc(0), 5000).catch((e: unknown) => e);
+      assert.ok(failed instanceof GrpcError);
+      assert.equal(failed.code, 7);
+      assert.equal(failed.details, 'denied ✓ 100%');
+
+      const slow = await s.unary('/EPS/Slow', Buffer.alloc(0), 300).catch((e: unknown) => e);
+      assert.ok(slow instanceof GrpcError);
+      assert.equal(slow.code, Status.DEADLINE_EXCEEDED);
+
+      const stream = s.bidi('/EPS/ServerCall');
+      const received: string[] = [];
+      const ended = new Promise<GrpcError | undefined>((resolve) => stream.onEnd(resolve));
+      stream.onMessage((m) => received.push(m.toString()));
+      for (const m of ['a', 'b', 'c', 'end']) await stream.send(Buffer.from(m));
+      assert.equal(await ended, undefined, 'grpc-go ended the stream with status OK');
+      assert.deepEqual(received, ['a', 'b', 'c']);
+      assert.equal(s.closed, false, 'the connection is still usable');
+      assert.equal((await s.unary('/EPS/Call', Buffer.from('again'), 5000)).toString(), 'again');
+    } finally {
+      session?.destroy();
+      await server.stop();
+    }
+  });
+
+  test('a grpc-go client calls our server: unary, 200 at once, 3 MiB, status, deadline, bidi', async () => {
+    const records = JSON.parse(readFileSync(join(CERTS, '../directory/002_certificates.json'), 'utf8')) as {
+      records: { name: string; data: DirectoryEntry['certificates'] }[];
+    };
+    const entries = new Map(
+      records.records.map((r) => [r.name, { ...newEntry(r.name), certificates: r.data }]),
+    );
+    const server = new GrpcServer({
+      tls: loadTls({
+        ca_certificate_files: [join(CERTS, 'root.crt')],
+        certificate_file: join(CERTS, 'ls-1.crt'),
+        key_file: join(CERTS, 'ls-1.key'),
+      }),
+      verifyClient: true,
+      identify: (key) => identitiesFor(key, (n) => entries.get(n)),
+      handlers: {
+        unary: {
+          '/EPS/Call': async (p) => Buffer.concat([Buffer.from('re:'), p]),
+          '/EPS/Fail': () => Promise.reject(new GrpcError(7, 'denied ✓ 100%')),
+          '/EPS/Slow': () => new Promise<Uint8Array>(() => undefined),
+        },
+        bidi: {
+          '/EPS/ServerCall': (stream) => {
+            stream.onMessage((m) => void stream.send(m));
+            stream.onEnd(() => stream.end(Status.OK));
+          },
+        },
+      },
+    });
+    const port = (await server.listen('127.0.0.1:0')).port;
+    try {
+      const run = await runProgram(
+        peerBinary,
+        ['-mode', 'run', '-certs', CERTS, '-address', `127.0.0.1:${port}`, '-calls', '200'],
+        {},
+        60_000,
+      );
+      assert.equal(run.code, 0, run.stderr);
+      const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+      assert.deepEqual(result, {
+        calls: 200,
+        echoed: 200,
+        bigEchoed: true,
+        failCode: 'PermissionDenied',
+        failMessage: 'denied ✓ 100%',
+        slowCode: 'DeadlineExceeded',
+        stream: ['a', 'b', 'c'],
+        streamEnd: 'EOF',
+      });
+    } finally {
+      await server.close();
+    }
+  });
+});
