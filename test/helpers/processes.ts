@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -115,12 +116,39 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((r) => r.stop()));
 }
 
-/** A port the OS considers free right now (for settings files that must name a port). */
+/**
+ * Ports below the OS's ephemeral range: the OS never hands these out for `listen(0)` or for the local end of
+ * an outgoing connection, so a port chosen here cannot be taken by another test's socket between now and
+ * the moment the program we start binds it (that race gave rare EADDRINUSE failures).
+ */
+function portRange(): [number, number] {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (low > 12_000) return [10_000, low];
+  } catch {
+    // not Linux: fall back to the OS's choice below
+  }
+  return [0, 0];
+}
+
+const handedOut = new Set<number>();
+
+/** A port that is free right now (for settings files that must name a port); never the same one twice. */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
+  const [low, high] = portRange();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = high > low ? low + Math.floor(Math.random() * (high - low)) : 0;
+    if (port !== 0 && handedOut.has(port)) continue;
+    const server = net.createServer();
+    const bound = await new Promise<number | undefined>((resolve) => {
+      server.once('error', () => resolve(undefined));
+      server.listen(port, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
+    });
+    await new Promise((r) => server.close(r));
+    if (bound !== undefined && !handedOut.has(bound)) {
+      handedOut.add(bound);
+      return bound;
+    }
+  }
+  throw new Error('no free port found');
 }
