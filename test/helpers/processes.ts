@@ -16,10 +16,18 @@ export interface Running {
 }
 
 const running = new Set<Running>();
+const others = new Set<ChildProcess>();
+
+/** Makes sure a child started elsewhere (redis-server, ...) dies with the test process. */
+export function killWithTests(child: ChildProcess): void {
+  others.add(child);
+  child.once('exit', () => others.delete(child));
+}
 
 // If the test process itself is stopped (Ctrl-C, a runner timeout), its servers must not outlive it.
 const killAll = (): void => {
   for (const r of running) r.child.kill('SIGKILL');
+  for (const c of others) c.kill('SIGKILL');
 };
 process.on('exit', killAll);
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {

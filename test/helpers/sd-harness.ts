@@ -7,7 +7,8 @@ import 'reflect-metadata';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import https from 'node:https';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
@@ -15,7 +16,7 @@ import type { JsonObject, JsonValue } from '../../src/core/json.js';
 import type { ChangeRecord, SignedChangeRecord } from '../../src/directory/entry.js';
 import { signRecords } from '../../src/records/index.js';
 import { ensureCertificates } from '../../src/tls/ensure-certs.js';
-import { freePort, REPO_ROOT, startProgram, type Running } from './processes.js';
+import { freePort, killWithTests, REPO_ROOT, startProgram, type Running } from './processes.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -108,7 +109,10 @@ export function copy<T>(value: T): T {
 }
 
 export type StoreSettings =
-  { type: 'file'; filename: string } | { type: 'redis'; port: number; key?: string };
+  | { type: 'file'; filename: string }
+  | { type: 'redis'; port: number; key?: string }
+  /** Through Redis Sentinel: the sentinels' ports and the monitored master's name. */
+  | { type: 'redis'; sentinelPorts: number[]; masterName: string; key?: string };
 
 export interface SdSettingsOptions {
   store: StoreSettings;
@@ -120,11 +124,14 @@ export interface SdSettingsOptions {
 export function writeSdSettings(dir: string, options: SdSettingsOptions): string {
   mkdirSync(dir, { recursive: true });
   const cert = (f: string): string => JSON.stringify(join(TEST_CERTS, f));
+  const s = options.store;
+  const redisAddresses = (ports: number[]): string => ports.map((p) => `"127.0.0.1:${p}"`).join(', ');
   const store =
-    options.store.type === 'file'
-      ? `{type: file, settings: {filename: ${JSON.stringify(options.store.filename)}}}`
-      : `{type: redis, settings: {addresses: ["127.0.0.1:${options.store.port}"], password: "", ` +
-        `key: ${JSON.stringify(options.store.key ?? 'sd-entries')}}}`;
+    s.type === 'file'
+      ? `{type: file, settings: {filename: ${JSON.stringify(s.filename)}}}`
+      : `{type: redis, settings: {addresses: [${redisAddresses('port' in s ? [s.port] : s.sentinelPorts)}], ` +
+        `password: "", key: ${JSON.stringify(s.key ?? 'sd-entries')}` +
+        `${'masterName' in s ? `, master_name: ${JSON.stringify(s.masterName)}` : ''}}}`;
   const lines = [
     'jsonrpc_server:',
     "  bind_address: '127.0.0.1:0'",
@@ -296,47 +303,96 @@ export async function eventually(
 export interface RedisServer {
   port: number;
   child: ChildProcess;
-  stop(): Promise<void>;
+  output(): string;
+  /** Resolves when the server's log matches (e.g. a Sentinel event); rejects after `timeoutMs`. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export function redisAvailable(): boolean {
   return spawnSync('redis-server', ['--version']).status === 0;
 }
 
-/** Starts a throw-away redis-server (no persistence) on a free port. */
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * Starts a throw-away redis-server (no persistence) on a free port. `args` are added (e.g.
+ * `--replicaof`); with `sentinel`, it runs as a Sentinel with these config lines (in a file of its own
+ * working directory, as Sentinel rewrites its config file).
+ */
+export async function startRedis(
+  options: { args?: string[]; sentinel?: string[]; ready?: RegExp } = {},
+): Promise<RedisServer> {
   const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000);
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      if (/Ready to accept connections/.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited:\n${out}`));
-    });
+  // Its own working directory: replicas write RDB files there during a sync, and nothing may land in the repo.
+  const workDir = mkdtempSync(join(tmpdir(), 'redis-'));
+  let args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    workDir,
+  ];
+  if (options.sentinel) {
+    const config = join(workDir, 'sentinel.conf');
+    writeFileSync(config, [`port ${port}`, 'bind 127.0.0.1', ...options.sentinel].join('\n') + '\n');
+    args = [config, '--sentinel', '--dir', workDir];
+  }
+  const child = spawn('redis-server', [...args, ...(options.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  killWithTests(child);
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer): void => {
+    out += d.toString();
+    for (const l of [...listeners]) l();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
   const exited = once(child, 'exit');
+  const waitFor = (pattern: RegExp, timeoutMs = 10_000): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const done = (err?: Error): void => {
+        clearTimeout(timer);
+        listeners.delete(check);
+        child.off('exit', onExit);
+        if (err) reject(err);
+        else resolve();
+      };
+      const check = (): void => {
+        if (pattern.test(out)) done();
+      };
+      const onExit = (): void => done(new Error(`redis-server exited before ${pattern}:\n${out}`));
+      const timer = setTimeout(
+        () => done(new Error(`redis-server: no ${pattern} within ${timeoutMs} ms:\n${out}`)),
+        timeoutMs,
+      );
+      listeners.add(check);
+      child.once('exit', onExit);
+      check();
+    });
+  try {
+    await waitFor(options.ready ?? /Ready to accept connections/);
+  } catch (e) {
+    child.kill('SIGKILL');
+    rmSync(workDir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     port,
     child,
-    stop: async () => {
+    output: () => out,
+    waitFor,
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
+        child.kill(signal);
         await exited;
       }
+      rmSync(workDir, { recursive: true, force: true });
     },
   };
 }
