@@ -111,6 +111,8 @@ export function copy<T>(value: T): T {
 export type StoreSettings =
   | { type: 'file'; filename: string }
   | { type: 'redis'; port: number; key?: string }
+  /** A Redis Cluster: the nodes' ports. */
+  | { type: 'redis'; ports: number[]; key?: string }
   /** Through Redis Sentinel: the sentinels' ports and the monitored master's name. */
   | { type: 'redis'; sentinelPorts: number[]; masterName: string; key?: string };
 
@@ -129,7 +131,7 @@ export function writeSdSettings(dir: string, options: SdSettingsOptions): string
   const store =
     s.type === 'file'
       ? `{type: file, settings: {filename: ${JSON.stringify(s.filename)}}}`
-      : `{type: redis, settings: {addresses: [${redisAddresses('port' in s ? [s.port] : s.sentinelPorts)}], ` +
+      : `{type: redis, settings: {addresses: [${redisAddresses('port' in s ? [s.port] : 'ports' in s ? s.ports : s.sentinelPorts)}], ` +
         `password: "", key: ${JSON.stringify(s.key ?? 'sd-entries')}` +
         `${'masterName' in s ? `, master_name: ${JSON.stringify(s.masterName)}` : ''}}}`;
   const lines = [
