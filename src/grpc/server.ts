@@ -94,13 +94,16 @@ function statusFields(code: number, message: string): [string, string][] {
   return fields;
 }
 
-/** A response that is only headers: HTTP 200 with the gRPC status (an error before any message). */
+/**
+ * Ends a call with a gRPC status: as a trailers-only response (HTTP 200 with the status) when nothing was
+ * sent yet, otherwise as trailers after the response headers already queued.
+ */
 function trailersOnly(conn: H2Connection, stream: H2Stream, code: number, message: string): void {
   if (stream.closed) return;
-  const block = encodeHeaders(
-    [[':status', '200'], ['content-type', 'application/grpc'], ...statusFields(code, message)],
-    true,
-  );
+  const status = statusFields(code, message);
+  const block = stream.headersQueued
+    ? encodeHeaders(status)
+    : encodeHeaders([[':status', '200'], ['content-type', 'application/grpc'], ...status], true);
   conn.sendHeaders(stream, block, true);
 }
 
@@ -198,7 +201,15 @@ export class GrpcServer {
       if (err) log.debug('gRPC connection closed', { error: err.message });
     });
     const budget = new BufferBudget(this.opts.maxConnectionBufferBytes);
-    conn.onStream = (stream) => this.onStream(conn, stream, key, budget);
+    conn.onStream = (stream) => {
+      try {
+        this.onStream(conn, stream, key, budget);
+      } catch (e) {
+        // A failing handler ends its own call, not the connection with every other call on it.
+        log.error('gRPC handler failed', { error: (e as Error).message });
+        trailersOnly(conn, stream, Status.INTERNAL, 'internal error');
+      }
+    };
     this.limitAge(conn);
     // Idle connections are closed; busy ones (long streams) must still answer a ping.
     socket.setTimeout(IDLE_TIMEOUT_MS, () => {

@@ -54,7 +54,11 @@ before(async () => {
           payload.toString() === 'big' ? big : Buffer.concat([Buffer.from('re:'), payload]),
         '/EPS/Never': () => new Promise<Uint8Array>(() => undefined),
       },
-      bidi: {},
+      bidi: {
+        '/EPS/Broken': () => {
+          throw new Error('handler bug');
+        },
+      },
     },
   });
   port = (await server.listen('127.0.0.1:0')).port;
@@ -167,10 +171,15 @@ test('bad requests get a gRPC status or HTTP error and the connection keeps serv
     peer.send(HEADERS, END_HEADERS, 9, request());
     peer.send(DATA, END_STREAM, 9, Buffer.from([1, 0, 0, 0, 1, 0x61]));
     assert.equal((await peer.response(9)).headers['grpc-status'], '12');
+    // A handler that throws ends its call with INTERNAL, not the connection.
+    peer.send(HEADERS, END_HEADERS, 11, request('/EPS/Broken'));
+    const broken = await peer.response(11);
+    assert.equal(broken.headers[':status'], '200');
+    assert.equal(broken.trailers['grpc-status'], '13', 'as trailers: the response headers were out already');
     // Still serving.
-    peer.send(HEADERS, END_HEADERS, 11, request());
-    peer.send(DATA, END_STREAM, 11, frame(Buffer.from('ok')));
-    assert.deepEqual((await peer.response(11)).body, frame(Buffer.from('re:ok')));
+    peer.send(HEADERS, END_HEADERS, 13, request());
+    peer.send(DATA, END_STREAM, 13, frame(Buffer.from('ok')));
+    assert.deepEqual((await peer.response(13)).body, frame(Buffer.from('re:ok')));
   } finally {
     peer.socket.destroy();
   }

@@ -96,6 +96,8 @@ export class H2Stream {
   id = 0;
   /** Request headers (server side). */
   requestHeaders?: HeaderMap;
+  /** A header block of ours is queued or sent: a later one can only be trailers. */
+  headersQueued = false;
   sendWindow = DEFAULT_WINDOW;
   recvWindow = STREAM_WINDOW;
   recvUnacked = 0;
@@ -246,6 +248,7 @@ export class H2Connection {
   /** Queues a header block (response headers, or trailers with `end`) behind the data already queued. */
   sendHeaders(stream: H2Stream, block: Buffer, end: boolean): void {
     if (stream.closed || stream.localEnded || stream.queue.at(-1)?.end) return;
+    stream.headersQueued = true;
     stream.queue.push({ data: block, end, headers: true });
     if (stream.id !== 0) {
       this.sendable.add(stream);
