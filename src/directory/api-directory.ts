@@ -11,6 +11,9 @@
  * - Verification is incremental and refuses forks and rollbacks (VerifiedMirror); a refused or failed refresh
  *   keeps the last verified state in use, and routing carries on with it until the SD is back.
  * - onChange listeners run after every change of the entries.
+ * - With `state_file`, the verified chain is kept on disk (MirrorStateFile) and loaded, verified again,
+ *   before the first refresh: a rollback or fork across a restart is refused too, and routing works
+ *   before the SD answers.
  */
 import { readFileSync } from 'node:fs';
 import { logger } from '../core/log.js';
@@ -22,6 +25,7 @@ import { EntryMap } from './directory.js';
 import type { DirectoryEntry } from './entry.js';
 import { SdApiClient } from './sd-api-client.js';
 import type { IngestOutcome } from './verified-mirror.js';
+import { MirrorStateFile } from './mirror-state.js';
 import { VerifiedMirror } from './verified-mirror.js';
 
 const log = logger('api-directory');
@@ -94,6 +98,9 @@ export class ApiDirectory implements Directory {
   private retryMs = RETRY_INITIAL_MS;
   private counters = { refreshes: 0, failures: 0, consecutiveFailures: 0, lastSuccessAt: 0 };
   private lastError: string | undefined;
+  private readonly state: MirrorStateFile | undefined;
+  /** Records of the mirror that the state file holds, in order (-1: unknown, rewrite on the next save). */
+  private persisted = 0;
 
   /** Reads the CA and TLS files; throws ApiDirectoryConfigError (or a TLS error) when they are unusable. */
   constructor(settings: ApiDirectorySettings, options: ApiDirectoryOptions = {}) {
@@ -101,6 +108,7 @@ export class ApiDirectory implements Directory {
     this.client = new SdApiClient(settings);
     this.periodMs = Math.max(settings.cache_entries_for * 1000, MIN_REFRESH_PERIOD_MS);
     this.retryMaxMs = options.retryMaxMs ?? RETRY_MAX_MS;
+    this.state = settings.state_file ? new MirrorStateFile(settings.state_file) : undefined;
   }
 
   entry(name: string): DirectoryEntry | undefined {
@@ -119,6 +127,7 @@ export class ApiDirectory implements Directory {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    await this.loadState();
     const first = this.cycle();
     let waitTimer: NodeJS.Timeout | undefined;
     const waited = new Promise<void>((resolve) => {
@@ -160,6 +169,54 @@ export class ApiDirectory implements Directory {
       ...this.counters,
       lastError: this.lastError,
     };
+  }
+
+  /** Loads and verifies the state file; a missing, unreadable or unverifiable one leaves the mirror empty. */
+  private async loadState(): Promise<void> {
+    if (!this.state) return;
+    const file = this.state.path;
+    try {
+      const { records, tornTail } = this.state.load();
+      if (tornTail) log.warn('directory state file ends with an incomplete record; it is dropped', { file });
+      if (records.length > 0) {
+        await this.mirror.ingest(records);
+        this.map.replace(new Map(this.mirror.entries()));
+        log.info('directory state loaded and verified', {
+          file,
+          records: records.length,
+          tip: this.mirror.tip,
+        });
+      }
+      this.persisted = records.length;
+      if (tornTail) this.state.rewrite(this.mirror.records());
+    } catch (err) {
+      // The SD's chain will be loaded instead; the file is rewritten with it.
+      log.error('directory state file is unusable; starting without it', {
+        file,
+        error: (err as Error).message,
+      });
+      this.persisted = -1;
+    }
+  }
+
+  /** Writes what the state file lacks: the new records (append) or, after a reset or a bad file, all. */
+  private saveState(outcome: IngestOutcome): void {
+    if (!this.state || outcome.kind === 'unchanged') return;
+    const chain = this.mirror.records();
+    try {
+      if (outcome.kind === 'extended' && this.persisted === chain.length - outcome.added) {
+        this.state.append(chain.slice(this.persisted));
+      } else {
+        this.state.rewrite(chain);
+      }
+      this.persisted = chain.length;
+    } catch (err) {
+      this.persisted = -1;
+      log.error('cannot write the directory state file', {
+        file: this.state.path,
+        error: (err as Error).message,
+      });
+    }
   }
 
   /** One background step: refresh, then schedule the next one (period on success, backoff on failure). */
@@ -206,6 +263,7 @@ export class ApiDirectory implements Directory {
       log.debug('service directory records verified', { added: outcome.added, tip: this.mirror.tip });
     }
     this.map.replace(new Map(this.mirror.entries()));
+    this.saveState(outcome);
     return outcome;
   }
 

@@ -83,6 +83,8 @@ export const apiDirectorySettingsSchema = z.strictObject({
   jsonrpc_client: jsonRpcClientSchema,
   ca_certificate_files: fileList,
   ca_intermediate_certificate_files: withDefault(fileList, []),
+  /** Our addition: where the verified chain is kept across restarts (optional; none = memory only). */
+  state_file: z.string().min(1, 'must not be empty').optional(),
 });
 
 export const jsonDirectorySettingsSchema = z.strictObject({

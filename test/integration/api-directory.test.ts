@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net from 'node:net';
 import { after, before, test, type TestContext } from 'node:test';
 import { ApiDirectory } from '../../src/directory/api-directory.js';
@@ -281,4 +284,64 @@ test('endpoints fail over in order; every request has a timeout', async (t) => {
   } finally {
     silent.close();
   }
+});
+
+test('state_file: the verified chain survives a restart, serves before the SD answers, and a rollback across the restart is refused', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'api-state-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const stateFile = join(dir, 'directory.jsonl');
+  const base = signWith('hd-1-sign', groupRecords(5, T0), '');
+  await freshServer([...base]);
+  const first = directory(t, apiSettings([server.url], { state_file: stateFile }));
+  await first.start();
+  const more = signWith('hd-1-sign', groupRecords(2, T0, 5, 'h'), base[4]!.hash);
+  server.chain.push(...more);
+  await first.refresh();
+  await first.close();
+  const lines = readFileSync(stateFile, 'utf8').trim().split('\n');
+  assert.deepEqual(
+    lines.map((l) => (JSON.parse(l) as SignedChangeRecord).hash),
+    [...base, ...more].map((r) => r.hash),
+    'one record per line, the 2 new ones appended',
+  );
+
+  // Restart while the SD is down: the entries come from the file (verified again).
+  await server.stop();
+  const second = directory(t, apiSettings([server.url], { state_file: stateFile }));
+  await second.start();
+  assert.equal(second.entries().length, 7);
+  assert.equal(second.stats().tip, more[1]!.hash);
+
+  // The SD comes back having "forgotten" the last records: refused although this process never saw them.
+  await freshServer(base.slice(0, 3));
+  const refreshed = directory(t, apiSettings([server.url], { state_file: stateFile }));
+  await refreshed.start();
+  await assert.rejects(
+    refreshed.refresh(),
+    (e: unknown) => e instanceof DirectoryRefreshError && e.code === 'rollback',
+  );
+  assert.equal(refreshed.entries().length, 7);
+});
+
+test('state_file: a torn last line is dropped and repaired; a file that does not verify is ignored', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'api-state-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const stateFile = join(dir, 'directory.jsonl');
+  const base = signWith('hd-1-sign', groupRecords(4, T0), '');
+  const text = base.map((r) => JSON.stringify(r) + '\n').join('');
+  writeFileSync(stateFile, text + JSON.stringify(base[0]).slice(0, 40));
+  await freshServer(base);
+  const torn = directory(t, apiSettings([server.url], { state_file: stateFile }));
+  await torn.start();
+  assert.equal(torn.entries().length, 4);
+  assert.equal(readFileSync(stateFile, 'utf8'), text, 'rewritten without the torn tail');
+  await torn.close();
+
+  const tampered = base.map((r) => ({ ...r }));
+  tampered[2] = { ...tampered[2]!, record: { ...tampered[2]!.record, data: ['forged'] } };
+  writeFileSync(stateFile, tampered.map((r) => JSON.stringify(r) + '\n').join(''));
+  const checked = directory(t, apiSettings([server.url], { state_file: stateFile }));
+  await checked.start();
+  assert.equal(checked.entries().length, 4, 'the chain came from the SD instead');
+  assert.equal(readFileSync(stateFile, 'utf8'), text, 'and replaced the forged file');
 });

@@ -296,8 +296,9 @@ describe('EPS settings: errors name the file and key path', () => {
   });
 
   it('rejects an api directory with empty endpoints or server_names, and cache_entries_for out of range', async () => {
-    const api = `name: a\nchannels: []\ndirectory:\n  type: api\n  settings: {endpoints: [], server_names: [], cache_entries_for: 3601, ca_certificate_files: [], jsonrpc_client: {}}\n`;
+    const api = `name: a\nchannels: []\ndirectory:\n  type: api\n  settings: {endpoints: [], server_names: [], cache_entries_for: 3601, ca_certificate_files: [], jsonrpc_client: {}, state_file: ""}\n`;
     const { error } = await loadFailure({ 's.yml': api }, 's.yml');
+    assert.match(error.message, /directory\.settings\.state_file: must not be empty/);
     assert.match(error.message, /directory\.settings\.endpoints: must list at least one endpoint/);
     assert.match(error.message, /directory\.settings\.server_names: must list at least one server name/);
     assert.match(error.message, /directory\.settings\.cache_entries_for: must be at most 3600/);
