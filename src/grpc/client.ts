@@ -6,7 +6,8 @@
 import type { Duplex } from 'node:stream';
 import { BufferBudget, frame, MAX_MESSAGE_BYTES, MessageReader } from './framing.js';
 import { decodeGrpcMessage, GrpcError, Status } from './status.js';
-import { H2Connection, StreamError, type H2Stream, type StreamEvents } from './h2/connection.js';
+import { H2Connection } from './h2/connection.js';
+import { StreamError, type H2Stream, type StreamEvents } from './h2/stream.js';
 import { ErrorCode } from './h2/frames.js';
 import { encodeHeaders, type HeaderMap } from './h2/hpack.js';
 

@@ -15,7 +15,9 @@ import { baseContextOptions, type LoadedTls } from '../tls/options.js';
 import { peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
 import { BufferBudget, frame, MAX_MESSAGE_BYTES, MessageReader } from './framing.js';
 import { encodeGrpcMessage, GrpcError, Status } from './status.js';
-import { H2Connection, MAX_ACTIVE_STREAMS, type H2Stream } from './h2/connection.js';
+import { H2Connection } from './h2/connection.js';
+import { MAX_ACTIVE_STREAMS } from './h2/limits.js';
+import type { H2Stream } from './h2/stream.js';
 import { encodeHeaders } from './h2/hpack.js';
 
 const log = logger('grpc-server');

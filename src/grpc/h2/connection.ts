@@ -10,6 +10,20 @@
 import type { Duplex } from 'node:stream';
 import { HpackDecoder, HpackError, type HeaderMap } from './hpack.js';
 import {
+  CONNECTION_WINDOW,
+  END_GRACE_MS,
+  MAX_ACTIVE_STREAMS,
+  MAX_HEADER_BLOCK_BYTES,
+  MAX_HEADER_LIST_BYTES,
+  MAX_PENDING_REPLY_BYTES,
+  MAX_QUEUED_STREAMS,
+  MAX_RESETS_PER_SECOND,
+  MAX_STREAM_ID,
+  STREAM_HIGH_WATER,
+  STREAM_WINDOW,
+} from './limits.js';
+import { H2Stream, NO_EVENTS, StreamError, type StreamEvents } from './stream.js';
+import {
   CLIENT_PREFACE,
   ConnectionError,
   DEFAULT_MAX_FRAME,
@@ -30,88 +44,7 @@ import {
   type Frame,
 } from './frames.js';
 
-/** What we grant the peer: per stream (a 4 MiB gRPC message fits) and for the whole connection. */
-export const STREAM_WINDOW = 4 * 1024 * 1024 + 1024;
-export const CONNECTION_WINDOW = 16 * 1024 * 1024;
-export const MAX_HEADER_LIST_BYTES = 64 * 1024;
-export const MAX_HEADER_BLOCK_BYTES = 64 * 1024;
-/**
- * Streams open at once: as a client our own cap whatever the server allows (further calls wait in a
- * queue); as a server what we announce in SETTINGS_MAX_CONCURRENT_STREAMS and enforce.
- */
-export const MAX_ACTIVE_STREAMS = 1000;
-export const MAX_QUEUED_STREAMS = 10_000;
-const MAX_STREAM_ID = 2 ** 31 - 1;
-/** How long a half-closed connection may wait for the peer to close its side. */
-const END_GRACE_MS = 2000;
-/** Unread output beyond which a peer that keeps provoking replies is cut off. */
-export const MAX_PENDING_REPLY_BYTES = 1024 * 1024;
-/** Stream resets received plus streams refused, per connection and second, before the connection ends. */
-export const MAX_RESETS_PER_SECOND = 1000;
-/** Data queued on one stream beyond which writers are asked to wait. */
-export const STREAM_HIGH_WATER = 1024 * 1024;
-
-/**
- * Why a stream ended early: an HTTP/2 error code and a message; `retryable` if the server never processed
- * it (refused, or above a GOAWAY's last stream id), `connectionLost` if the whole connection went away.
- */
-export class StreamError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly retryable = false,
-    readonly connectionLost = false,
-  ) {
-    super(message);
-    this.name = 'StreamError';
-  }
-}
-
-export interface StreamEvents {
-  /** A header block from the peer: response headers then trailers (client), or trailers (server). */
-  onHeaders(headers: HeaderMap, endStream: boolean): void;
-  onData(chunk: Buffer): void;
-  /** The peer ended its side of the stream (END_STREAM); the stream may still be open on ours. */
-  onEnd?(): void;
-  /** Exactly once: undefined when both sides ended normally. */
-  onClose(error?: StreamError): void;
-}
-
-interface Outgoing {
-  data: Buffer;
-  end: boolean;
-  /** A header block (not flow-controlled) rather than data. */
-  headers?: boolean;
-  done?: (err?: Error) => void;
-}
-
 const EMPTY = Buffer.alloc(0);
-const NO_EVENTS: StreamEvents = {
-  onHeaders: () => undefined,
-  onData: () => undefined,
-  onClose: () => undefined,
-};
-
-export class H2Stream {
-  id = 0;
-  /** Request headers (server side). */
-  requestHeaders?: HeaderMap;
-  /** A header block of ours is queued or sent: a later one can only be trailers. */
-  headersQueued = false;
-  sendWindow = DEFAULT_WINDOW;
-  recvWindow = STREAM_WINDOW;
-  recvUnacked = 0;
-  localEnded = false;
-  remoteEnded = false;
-  closed = false;
-  readonly queue: Outgoing[] = [];
-  queuedBytes = 0;
-
-  constructor(
-    readonly headerBlock: Buffer,
-    public events: StreamEvents,
-  ) {}
-}
 
 export type Role = 'client' | 'server';
 

@@ -1,0 +1,22 @@
+/** Windows and limits of our HTTP/2 connections (both roles); see connection.ts for how each is enforced. */
+
+/** What we grant the peer: per stream (a 4 MiB gRPC message fits) and for the whole connection. */
+export const STREAM_WINDOW = 4 * 1024 * 1024 + 1024;
+export const CONNECTION_WINDOW = 16 * 1024 * 1024;
+export const MAX_HEADER_LIST_BYTES = 64 * 1024;
+export const MAX_HEADER_BLOCK_BYTES = 64 * 1024;
+/**
+ * Streams open at once: as a client our own cap whatever the server allows (further calls wait in a
+ * queue); as a server what we announce in SETTINGS_MAX_CONCURRENT_STREAMS and enforce.
+ */
+export const MAX_ACTIVE_STREAMS = 1000;
+export const MAX_QUEUED_STREAMS = 10_000;
+export const MAX_STREAM_ID = 2 ** 31 - 1;
+/** How long a half-closed connection may wait for the peer to close its side. */
+export const END_GRACE_MS = 2000;
+/** Unread output beyond which a peer that keeps provoking replies is cut off. */
+export const MAX_PENDING_REPLY_BYTES = 1024 * 1024;
+/** Stream resets received plus streams refused, per connection and second, before the connection ends. */
+export const MAX_RESETS_PER_SECOND = 1000;
+/** Data queued on one stream beyond which writers are asked to wait. */
+export const STREAM_HIGH_WATER = 1024 * 1024;
