@@ -120,15 +120,27 @@ export interface Frame {
   payload: Buffer;
 }
 
-/** Splits a byte stream into frames; a frame longer than `maxFrameSize` is a connection error. */
+/**
+ * Splits a byte stream into frames; a frame longer than `maxFrameSize` is a connection error. Chunks of an
+ * incomplete frame are only collected and joined once the frame is complete, so a peer sending one byte
+ * at a time costs linear, not quadratic, work.
+ */
 export class FrameReader {
-  private pending: Buffer | undefined;
+  private parts: Buffer[] = [];
+  private buffered = 0;
+  /** Bytes needed before parsing can make progress: a frame header, or the whole current frame. */
+  private need = FRAME_HEADER_BYTES;
 
   constructor(private readonly maxFrameSize = DEFAULT_MAX_FRAME) {}
 
   push(chunk: Buffer, onFrame: (frame: Frame) => void): void {
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = undefined;
+    this.parts.push(chunk);
+    this.buffered += chunk.length;
+    if (this.buffered < this.need) return;
+    const buf = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.buffered);
+    this.parts = [];
+    this.buffered = 0;
+    this.need = FRAME_HEADER_BYTES;
     let pos = 0;
     while (buf.length - pos >= FRAME_HEADER_BYTES) {
       const length = buf.readUIntBE(pos, 3);
@@ -138,7 +150,10 @@ export class FrameReader {
           `frame of ${length} bytes above ${this.maxFrameSize}`,
         );
       }
-      if (buf.length - pos < FRAME_HEADER_BYTES + length) break;
+      if (buf.length - pos < FRAME_HEADER_BYTES + length) {
+        this.need = FRAME_HEADER_BYTES + length;
+        break;
+      }
       const start = pos + FRAME_HEADER_BYTES;
       onFrame({
         type: buf[pos + 3]!,
@@ -150,8 +165,8 @@ export class FrameReader {
     }
     if (pos < buf.length) {
       // Keep only the unread tail (a copy, so one big chunk is not held for a few bytes).
-      buf = buf.subarray(pos);
-      this.pending = Buffer.from(buf);
+      this.parts = [Buffer.from(buf.subarray(pos))];
+      this.buffered = buf.length - pos;
     }
   }
 }
