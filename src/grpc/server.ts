@@ -100,7 +100,7 @@ function statusFields(code: number, message: string): [string, string][] {
  * Ends a call with a gRPC status: as a trailers-only response (HTTP 200 with the status) when nothing was
  * sent yet, otherwise as trailers after the response headers already queued.
  */
-function trailersOnly(conn: H2Connection, stream: H2Stream, code: number, message: string): void {
+function endWithStatus(conn: H2Connection, stream: H2Stream, code: number, message: string): void {
   if (stream.closed) return;
   const status = statusFields(code, message);
   const block = stream.headersQueued
@@ -209,7 +209,7 @@ export class GrpcServer {
       } catch (e) {
         // A failing handler ends its own call, not the connection with every other call on it.
         log.error('gRPC handler failed', { error: (e as Error).message });
-        trailersOnly(conn, stream, Status.INTERNAL, 'internal error');
+        endWithStatus(conn, stream, Status.INTERNAL, 'internal error');
       }
     };
     this.limitAge(conn);
@@ -250,7 +250,7 @@ export class GrpcServer {
       log.info('closing gRPC connection: its certificate is no longer pinned', {
         names: key.names.join(','),
       });
-      trailersOnly(conn, stream, Status.UNAVAILABLE, 'no name matched');
+      endWithStatus(conn, stream, Status.UNAVAILABLE, 'no name matched');
       conn.close();
       return;
     }
@@ -267,7 +267,7 @@ export class GrpcServer {
     if (unary) return this.serveUnary(conn, stream, unary, ctx, new MessageReader(this.maxBytes, budget));
     const bidi = this.opts.handlers.bidi[path];
     if (bidi) return bidi(new ServerBidi(conn, stream, new MessageReader(this.maxBytes, budget)), ctx);
-    trailersOnly(conn, stream, Status.UNIMPLEMENTED, `unknown method ${path}`);
+    endWithStatus(conn, stream, Status.UNIMPLEMENTED, `unknown method ${path}`);
   }
 
   private serveUnary(
@@ -282,7 +282,7 @@ export class GrpcServer {
     let failed = false;
     const bodyTimer = setTimeout(() => {
       failed = true;
-      trailersOnly(conn, stream, Status.DEADLINE_EXCEEDED, 'request message not complete in time');
+      endWithStatus(conn, stream, Status.DEADLINE_EXCEEDED, 'request message not complete in time');
     }, this.opts.requestBodyTimeoutMs ?? REQUEST_BODY_TIMEOUT_MS);
     stream.events = {
       onHeaders: () => undefined,
@@ -296,21 +296,21 @@ export class GrpcServer {
         } catch (e) {
           failed = true;
           const err = e as GrpcError;
-          trailersOnly(conn, stream, err.code ?? Status.INTERNAL, err.details ?? err.message);
+          endWithStatus(conn, stream, err.code ?? Status.INTERNAL, err.details ?? err.message);
         }
       },
       onEnd: () => {
         clearTimeout(bodyTimer);
         if (failed) return;
         if (count !== 1 || reader.pendingBytes !== 0 || !message) {
-          trailersOnly(conn, stream, Status.INTERNAL, 'expected exactly one request message');
+          endWithStatus(conn, stream, Status.INTERNAL, 'expected exactly one request message');
           return;
         }
         handler(message, ctx).then(
           (reply) => respondUnary(conn, stream, reply),
           (err: unknown) => {
             const e = err instanceof GrpcError ? err : new GrpcError(Status.UNKNOWN, (err as Error).message);
-            trailersOnly(conn, stream, e.code, e.details);
+            endWithStatus(conn, stream, e.code, e.details);
           },
         );
       },
