@@ -6,10 +6,13 @@
 import type { Duplex } from 'node:stream';
 import { BufferBudget, frame, MAX_MESSAGE_BYTES, MessageReader } from './framing.js';
 import { decodeGrpcMessage, GrpcError, Status } from './status.js';
-import { H2Connection } from './h2/connection.js';
+import { H2Connection, ProtocolError } from './h2/connection.js';
+import { logger } from '../core/log.js';
 import { StreamError, type H2Stream, type StreamEvents } from './h2/stream.js';
 import { ErrorCode } from './h2/frames.js';
 import { encodeHeaders, type HeaderMap } from './h2/hpack.js';
+
+const log = logger('grpc-client');
 
 export const USER_AGENT = 'eps-ts/0.1';
 /** Client keepalive [10-eps-server §7.4]: ping every 30 s, give up after 20 s without an answer. */
@@ -58,7 +61,12 @@ export class GrpcSession {
     private readonly maxBytes = MAX_MESSAGE_BYTES,
   ) {
     this.conn = new H2Connection(socket, 'client');
-    this.conn.onClose(() => this.markClosed());
+    this.conn.onClose((err) => {
+      if (err instanceof ProtocolError) {
+        log.warn('gRPC connection ended: the peer broke HTTP/2', { peer: authority, error: err.message });
+      }
+      this.markClosed();
+    });
     this.keepalive = setInterval(() => this.ping(), KEEPALIVE_INTERVAL_MS);
     this.keepalive.unref();
   }

@@ -15,7 +15,7 @@ import { baseContextOptions, type LoadedTls } from '../tls/options.js';
 import { peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
 import { BufferBudget, frame, MAX_MESSAGE_BYTES, MessageReader } from './framing.js';
 import { encodeGrpcMessage, GrpcError, Status } from './status.js';
-import { H2Connection } from './h2/connection.js';
+import { H2Connection, ProtocolError } from './h2/connection.js';
 import { MAX_ACTIVE_STREAMS } from './h2/limits.js';
 import type { H2Stream } from './h2/stream.js';
 import { encodeHeaders } from './h2/hpack.js';
@@ -200,7 +200,9 @@ export class GrpcServer {
     this.connections.add(conn);
     conn.onClose((err) => {
       this.connections.delete(conn);
-      if (err) log.debug('gRPC connection closed', { error: err.message });
+      const fields = { peer: key.names.join(','), error: err?.message ?? '' };
+      if (err instanceof ProtocolError) log.warn('gRPC connection ended: the peer broke HTTP/2', fields);
+      else if (err) log.debug('gRPC connection closed', fields);
     });
     const budget = new BufferBudget(this.opts.maxConnectionBufferBytes);
     conn.onStream = (stream) => {

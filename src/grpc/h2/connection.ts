@@ -48,6 +48,11 @@ const EMPTY = Buffer.alloc(0);
 
 export type Role = 'client' | 'server';
 
+/** The connection was ended by us because the peer broke the protocol (or flooded us); worth a warning. */
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+}
+
 export class H2Connection {
   private readonly reader = new FrameReader(DEFAULT_MAX_FRAME);
   private readonly decoder = new HpackDecoder(4096, MAX_HEADER_LIST_BYTES);
@@ -712,7 +717,7 @@ export class H2Connection {
     if (this.finished) return;
     this.out.push(goawayFrame(this.lastPeerStreamId, err.code, err.message));
     this.flush();
-    this.terminate(new Error(`HTTP/2 protocol error (${errorName(err.code)}): ${err.message}`));
+    this.terminate(new ProtocolError(`HTTP/2 protocol error (${errorName(err.code)}): ${err.message}`));
     this.endSocket();
   }
 
