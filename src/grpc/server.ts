@@ -200,7 +200,7 @@ export class GrpcServer {
     this.connections.add(conn);
     conn.onClose((err) => {
       this.connections.delete(conn);
-      const fields = { peer: key.names.join(','), error: err?.message ?? '' };
+      const fields = { peer: [...new Set(key.names)].join(','), error: err?.message ?? '' };
       if (err instanceof ProtocolError) log.warn('gRPC connection ended: the peer broke HTTP/2', fields);
       else if (err) log.debug('gRPC connection closed', fields);
     });

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { frame } from '../../src/grpc/framing.js';
 import { GrpcError, Status } from '../../src/grpc/status.js';
 import { encodeHeaders } from '../../src/grpc/h2/hpack.js';
@@ -421,4 +422,34 @@ test('PINGs while our own large request fills the socket are answered, not taken
   } finally {
     await close();
   }
+});
+
+test('fuzz: random frames from a server end in a GrpcError or an answer, never a crash or a hang', async () => {
+  const frameArb = fc.record({
+    type: fc.integer({ min: 0, max: 10 }),
+    flags: fc.integer({ min: 0, max: 255 }),
+    streamId: fc.constantFrom(0, 1, 2, 3, 0x7fffffff),
+    payload: fc.uint8Array({ maxLength: 64 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(fc.array(frameArb, { minLength: 1, maxLength: 25 }), async (frames) => {
+      const { session, peer, close } = await fakeServer();
+      try {
+        peer.settings();
+        const call = session.unary('/EPS/Call', Buffer.from('x'), 500).then(
+          () => 'answered',
+          (e: unknown) => {
+            assert.ok(e instanceof GrpcError, `not a GrpcError: ${String(e)}`);
+            return 'failed';
+          },
+        );
+        await peer.request();
+        for (const f of frames) peer.send(f.type, f.flags, f.streamId, Buffer.from(f.payload));
+        assert.match(await call, /answered|failed/);
+      } finally {
+        await close();
+      }
+    }),
+    { numRuns: 40 },
+  );
 });

@@ -4,6 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -383,5 +384,41 @@ test('a request that never completes gets DEADLINE_EXCEEDED; connections are ren
   } finally {
     peer.socket.destroy();
     await short.close();
+  }
+});
+
+test('fuzz: random frames from a client never crash the server; it keeps serving other connections', async () => {
+  const frameArb = fc.record({
+    type: fc.integer({ min: 0, max: 10 }),
+    flags: fc.integer({ min: 0, max: 255 }),
+    streamId: fc.constantFrom(0, 1, 2, 3, 5, 7, 0x7fffffff),
+    payload: fc.uint8Array({ maxLength: 64 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(fc.array(frameArb, { minLength: 1, maxLength: 25 }), async (frames) => {
+      const peer = await fakeClient(port);
+      try {
+        await handshake(peer);
+        for (const f of frames) peer.send(f.type, f.flags, f.streamId, Buffer.from(f.payload));
+        // Whatever the server makes of it (ignore, reset streams, GOAWAY), it must stay up: a PING is
+        // answered, or the connection was closed by a GOAWAY.
+        peer.send(PING, 0, 0, Buffer.from('stillup?'));
+        await peer
+          .next((f) => (f.type === PING && (f.flags & 0x1) === 1) || f.type === GOAWAY, 5000)
+          .catch((e: Error) => assert.match(e.message, /connection closed/));
+      } finally {
+        peer.socket.destroy();
+      }
+    }),
+    { numRuns: 40 },
+  );
+  const peer = await fakeClient(port);
+  try {
+    await handshake(peer);
+    peer.send(HEADERS, END_HEADERS, 1, request());
+    peer.send(DATA, END_STREAM, 1, frame(Buffer.from('after fuzz')));
+    assert.deepEqual((await peer.response(1)).body, frame(Buffer.from('re:after fuzz')));
+  } finally {
+    peer.socket.destroy();
   }
 });

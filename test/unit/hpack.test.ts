@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { encodeHeaders, HpackDecoder, HpackError } from '../../src/grpc/h2/hpack.js';
 import { huffmanCodes, huffmanDecode, HuffmanError } from '../../src/grpc/h2/huffman.js';
 import { huffmanEncode } from '../helpers/h2-fake-server.js';
@@ -147,4 +148,23 @@ test('malformed header blocks are HpackErrors; an oversized list is flagged but 
   assert.equal(big.oversized, true);
   const small = d.decode(encodeHeaders([['a', 'x']]));
   assert.deepEqual({ ...small.headers }, { a: 'x' });
+});
+
+test('fuzz: any byte string either decodes or fails with an HpackError, never another exception', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+      const d = new HpackDecoder(4096, 4096);
+      try {
+        const { headers } = d.decode(Buffer.from(bytes));
+        for (const [name, value] of Object.entries(headers)) {
+          assert.equal(typeof name, 'string');
+          assert.equal(typeof value, 'string');
+        }
+      } catch (e) {
+        assert.ok(e instanceof HpackError, `unexpected ${String(e)}`);
+      }
+      assert.ok(d.tableSize <= 4096);
+    }),
+    { numRuns: 5000 },
+  );
 });
