@@ -88,8 +88,10 @@ func serve(certDir string) {
 			case "/EPS/Fail":
 				return status.Error(codes.PermissionDenied, "denied ✓ 100%")
 			case "/EPS/Slow":
+				// Answers only when the caller's deadline (grpc-timeout) has passed, with the status a
+				// deadline gives, whichever side notices first.
 				<-stream.Context().Done()
-				return stream.Context().Err()
+				return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 			case "/EPS/ServerCall":
 				for {
 					var in []byte
