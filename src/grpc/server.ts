@@ -24,6 +24,9 @@ const log = logger('grpc-server');
 
 /** Server keepalive and limits (the original's values where it had them, 10-eps-server §7.3). */
 export const IDLE_TIMEOUT_MS = 60_000;
+/** Clients may ping every 15 s at most (also without calls); two quicker ones are tolerated, as in grpc-go. */
+export const MIN_CLIENT_PING_INTERVAL_MS = 15_000;
+export const MAX_PING_STRIKES = 2;
 export const PING_TIMEOUT_MS = 30_000;
 export const MAX_CONCURRENT_STREAMS = MAX_ACTIVE_STREAMS;
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -68,6 +71,8 @@ export interface GrpcServerOptions {
   maxConnectionBufferBytes?: number;
   /** Defaults: the constants above (tests shorten them). */
   maxConnectionAgeMs?: number;
+  /** A connection without calls for this long is closed (GOAWAY). */
+  maxConnectionIdleMs?: number;
   maxConnectionAgeGraceMs?: number;
   requestBodyTimeoutMs?: number;
 }
@@ -215,9 +220,11 @@ export class GrpcServer {
       }
     };
     this.limitAge(conn);
-    // Idle connections are closed; busy ones (long streams) must still answer a ping.
+    this.limitIdle(conn);
+    conn.pingPolicy = { minIntervalMs: MIN_CLIENT_PING_INTERVAL_MS, maxStrikes: MAX_PING_STRIKES };
+    // A busy connection (long streams) that has been silent for a minute must still answer a ping.
     socket.setTimeout(IDLE_TIMEOUT_MS, () => {
-      if (conn.activeStreams === 0) return conn.close();
+      if (conn.activeStreams === 0) return;
       const timer = setTimeout(() => conn.destroy(new Error('keepalive ping not answered')), PING_TIMEOUT_MS);
       timer.unref();
       conn.ping((err) => {
@@ -225,6 +232,22 @@ export class GrpcServer {
         if (err) conn.destroy(err);
       });
     });
+  }
+
+  /** Closes a connection (GOAWAY) after IDLE_TIMEOUT_MS without calls, whatever pings keep it warm. */
+  private limitIdle(conn: H2Connection): void {
+    const idleMs = this.opts.maxConnectionIdleMs ?? IDLE_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (idle: boolean): void => {
+      clearTimeout(timer);
+      timer = undefined;
+      if (!idle) return;
+      timer = setTimeout(() => conn.close(), idleMs);
+      timer.unref();
+    };
+    conn.onIdle = arm;
+    conn.onClose(() => clearTimeout(timer));
+    arm(true);
   }
 
   /** Graceful renewal after the maximum age (GOAWAY, calls in progress finish), then a hard close. */

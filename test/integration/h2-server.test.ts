@@ -284,14 +284,14 @@ test('rapid reset: a burst of opened-and-cancelled streams ends the connection w
   }
 });
 
-test('ping flood: a client that sends PINGs but never reads the answers is disconnected', async () => {
+test('settings flood: a client that provokes acknowledgements but never reads them is disconnected', async () => {
   const peer = await fakeClient(port);
   try {
     await handshake(peer);
-    peer.socket.pause(); // never read the PING ACKs
-    const ping = Buffer.from([0, 0, 8, PING, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    const burst = Buffer.concat(Array.from({ length: 10_000 }, () => ping));
-    // 30 MB of PINGs ask for 30 MB of ACKs: far more than the socket buffers and the 1 MiB allowance.
+    peer.socket.pause(); // never read the SETTINGS acknowledgements
+    const settings = Buffer.from([0, 0, 0, SETTINGS, 0, 0, 0, 0, 0]);
+    const burst = Buffer.concat(Array.from({ length: 10_000 }, () => settings));
+    // 30 MB of SETTINGS ask for 30 MB of ACKs: far more than the socket buffers and the 1 MiB allowance.
     for (let sent = 0; sent < 30 * 1024 * 1024 && !peer.socket.destroyed; sent += burst.length) {
       if (!peer.socket.write(burst)) {
         await new Promise<void>((resolve) => {
@@ -420,5 +420,62 @@ test('fuzz: random frames from a client never crash the server; it keeps serving
     assert.deepEqual((await peer.response(1)).body, frame(Buffer.from('re:after fuzz')));
   } finally {
     peer.socket.destroy();
+  }
+});
+
+test('keepalive as the original server: idle connections are closed, pings more often than 15 s are refused', async () => {
+  const idle = new GrpcServer({
+    tls: loadTls({
+      ca_certificate_files: [join(CERTS, 'root.crt')],
+      certificate_file: join(CERTS, 'ls-1.crt'),
+      key_file: join(CERTS, 'ls-1.key'),
+    }),
+    verifyClient: true,
+    identify: (key) => identitiesFor(key, (n) => entries.get(n)),
+    handlers: { unary: { '/EPS/Call': async (p) => p }, bidi: { '/EPS/Stream': () => undefined } },
+    maxConnectionIdleMs: 400,
+  });
+  const idlePort = (await idle.listen('127.0.0.1:0')).port;
+  try {
+    // No call for 400 ms: GOAWAY (pings would not change that).
+    const quiet = await fakeClient(idlePort);
+    await handshake(quiet);
+    const goaway = await quiet.next((f) => f.type === GOAWAY, 5000);
+    assert.equal(goaway.payload.readUInt32BE(4), ErrorCode.NO_ERROR);
+    quiet.socket.destroy();
+
+    // An open stream keeps the connection; its end starts the idle clock.
+    const busy = await fakeClient(idlePort);
+    await handshake(busy);
+    busy.send(HEADERS, END_HEADERS, 1, request('/EPS/Stream'));
+    await assert.rejects(
+      busy.next((f) => f.type === GOAWAY, 800),
+      /timed out/,
+    );
+    busy.u32(RST, 1, ErrorCode.CANCEL);
+    await busy.next((f) => f.type === GOAWAY, 5000);
+    busy.socket.destroy();
+
+    // Pings: calls answered in between reset the count (as grpc-go's BDP pings need) ...
+    const polite = await fakeClient(idlePort);
+    await handshake(polite);
+    for (let i = 0; i < 5; i++) {
+      polite.send(PING, 0, 0, Buffer.alloc(8, i));
+      polite.send(HEADERS, END_HEADERS, 2 * i + 1, request());
+      polite.send(DATA, END_STREAM, 2 * i + 1, frame(Buffer.from(`p${i}`)));
+      assert.deepEqual((await polite.response(2 * i + 1)).body, frame(Buffer.from(`p${i}`)));
+    }
+    polite.socket.destroy();
+
+    // ... but a fourth ping within 15 s without any call is one too many.
+    const eager = await fakeClient(idlePort);
+    await handshake(eager);
+    for (let i = 0; i < 4; i++) eager.send(PING, 0, 0, Buffer.alloc(8, i));
+    const calm = await eager.next((f) => f.type === GOAWAY, 5000);
+    assert.equal(calm.payload.readUInt32BE(4), ErrorCode.ENHANCE_YOUR_CALM);
+    assert.equal(calm.payload.subarray(8).toString(), 'too_many_pings');
+    eager.socket.destroy();
+  } finally {
+    await idle.close();
   }
 });

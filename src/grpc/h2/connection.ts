@@ -80,6 +80,17 @@ export class H2Connection {
   private lastPeerStreamId = 0;
   /** Server side: called for every new stream, after its request headers; set `stream.events` there. */
   onStream?: (stream: H2Stream) => void;
+  /** Called when the last open stream ends (true) and when the first one opens (false). */
+  onIdle?: (idle: boolean) => void;
+  /**
+   * Server side, the original's keepalive enforcement: a PING sooner than `minIntervalMs` after the
+   * previous one is a strike unless we sent headers or data in between; more than `maxStrikes` strikes
+   * end the connection with ENHANCE_YOUR_CALM ("too_many_pings"), as grpc-go does.
+   */
+  pingPolicy?: { minIntervalMs: number; maxStrikes: number };
+  private lastPingAt = 0;
+  private pingStrikes = 0;
+  private sentStreamFrames = false;
   private continuation?: { streamId: number; parts: Buffer[]; bytes: number; endStream: boolean };
   private goingAway = false;
   private finished = false;
@@ -246,6 +257,7 @@ export class H2Connection {
     this.nextStreamId += 2;
     stream.sendWindow = this.peerInitialWindow;
     this.streams.set(stream.id, stream);
+    if (this.streams.size === 1) this.onIdle?.(false);
     this.pushHeaderFrames(stream.id, stream.headerBlock, false);
     if (stream.queue.length > 0) this.sendable.add(stream);
     if (this.nextStreamId > MAX_STREAM_ID) this.goingAway = true;
@@ -254,6 +266,7 @@ export class H2Connection {
 
   /** HEADERS, plus CONTINUATION frames when the block exceeds the peer's frame size. */
   private pushHeaderFrames(streamId: number, block: Buffer, endStream: boolean): void {
+    this.sentStreamFrames = true;
     const first = Math.min(block.length, this.peerMaxFrame);
     const flags = (first === block.length ? Flag.END_HEADERS : 0) | (endStream ? Flag.END_STREAM : 0);
     this.out.push(frameHeader(first, FrameType.HEADERS, flags, streamId));
@@ -343,6 +356,7 @@ export class H2Connection {
       const last = n === item.data.length;
       const endStream = last && item.end;
       this.out.push(frameHeader(n, FrameType.DATA, endStream ? Flag.END_STREAM : 0, stream.id));
+      this.sentStreamFrames = true;
       if (n > 0) this.out.push(item.data.subarray(0, n));
       this.sendWindow -= n;
       stream.sendWindow -= n;
@@ -530,6 +544,7 @@ export class H2Connection {
     stream.sendWindow = this.peerInitialWindow;
     stream.requestHeaders = headers;
     this.streams.set(streamId, stream);
+    if (this.streams.size === 1) this.onIdle?.(false);
     this.onStream?.(stream);
     if (endStream && !stream.closed) this.remoteEnd(stream);
   }
@@ -606,6 +621,7 @@ export class H2Connection {
     if (f.streamId !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
     if (f.payload.length !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PING length');
     if ((f.flags & Flag.ACK) === 0) {
+      this.enforcePingPolicy();
       this.reply(frameBytes(FrameType.PING, Flag.ACK, 0, f.payload));
       return;
     }
@@ -613,6 +629,23 @@ export class H2Connection {
     const callback = this.pings.get(key);
     this.pings.delete(key);
     callback?.();
+  }
+
+  private enforcePingPolicy(): void {
+    const policy = this.pingPolicy;
+    if (!policy) return;
+    if (this.sentStreamFrames) {
+      this.sentStreamFrames = false;
+      this.pingStrikes = 0;
+      this.lastPingAt = 0;
+    }
+    const now = Date.now();
+    if (this.lastPingAt !== 0 && now - this.lastPingAt < policy.minIntervalMs) {
+      if (++this.pingStrikes > policy.maxStrikes) {
+        throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too_many_pings');
+      }
+    }
+    this.lastPingAt = now;
   }
 
   private onGoaway(f: Frame): void {
@@ -687,7 +720,7 @@ export class H2Connection {
   private finishStream(stream: H2Stream, err?: StreamError): void {
     if (stream.closed) return;
     stream.closed = true;
-    if (stream.id !== 0) this.streams.delete(stream.id);
+    if (stream.id !== 0 && this.streams.delete(stream.id) && this.streams.size === 0) this.onIdle?.(true);
     this.sendable.delete(stream);
     for (const item of stream.queue.splice(0)) item.done?.(err ?? new Error('stream closed'));
     stream.events.onClose(err);
