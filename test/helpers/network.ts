@@ -2,16 +2,25 @@
  * Builds throw-away eps networks for integration tests: settings and directory files in a temp folder,
  * test certificates from settings/test/certs (generated when missing), ports chosen by the OS.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { ensureCertificates } from '../../src/tls/ensure-certs.js';
 import type { JsonObject, JsonValue } from '../../src/core/json.js';
+import { newEntry, type DirectoryEntry } from '../../src/directory/entry.js';
 import { freePort, REPO_ROOT, startProgram, type Running } from './processes.js';
 
 export const CERTS = join(REPO_ROOT, 'settings/test/certs');
+
+/** Directory entries with only the pinned certificates of every test operator (from the generated records). */
+export function pinnedEntries(): Map<string, DirectoryEntry> {
+  const file = join(CERTS, '../directory/002_certificates.json');
+  const { records } = JSON.parse(readFileSync(file, 'utf8')) as {
+    records: { name: string; data: DirectoryEntry['certificates'] }[];
+  };
+  return new Map(records.map((r) => [r.name, { ...newEntry(r.name), certificates: r.data }]));
+}
 
 export async function testCertificates(): Promise<string> {
   await ensureCertificates(REPO_ROOT, 'test');

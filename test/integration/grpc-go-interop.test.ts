@@ -17,8 +17,7 @@ import { GrpcServer } from '../../src/grpc/server.js';
 import { GrpcError, Status } from '../../src/grpc/status.js';
 import { loadTls } from '../../src/tls/options.js';
 import { identitiesFor } from '../../src/tls/identity.js';
-import { newEntry, type DirectoryEntry } from '../../src/directory/entry.js';
-import { CERTS } from '../helpers/network.js';
+import { CERTS, pinnedEntries } from '../helpers/network.js';
 import { REPO_ROOT, runProgram, startProgram } from '../helpers/processes.js';
 
 const GOPATH = '/usr/share/gocode';
@@ -100,12 +99,7 @@ describe('interoperability with grpc-go', { skip }, () => {
   });
 
   test('a grpc-go client calls our server: unary, 200 at once, 3 MiB, status, deadline, bidi', async () => {
-    const records = JSON.parse(readFileSync(join(CERTS, '../directory/002_certificates.json'), 'utf8')) as {
-      records: { name: string; data: DirectoryEntry['certificates'] }[];
-    };
-    const entries = new Map(
-      records.records.map((r) => [r.name, { ...newEntry(r.name), certificates: r.data }]),
-    );
+    const entries = pinnedEntries();
     const server = new GrpcServer({
       tls: loadTls({
         ca_certificate_files: [join(CERTS, 'root.crt')],

@@ -6,16 +6,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { GrpcServer } from '../../src/grpc/server.js';
+import { GrpcServer, type GrpcServerOptions } from '../../src/grpc/server.js';
 import { frame } from '../../src/grpc/framing.js';
 import { encodeHeaders } from '../../src/grpc/h2/hpack.js';
 import { ErrorCode } from '../../src/grpc/h2/frames.js';
 import { loadTls } from '../../src/tls/options.js';
 import { identitiesFor } from '../../src/tls/identity.js';
-import { newEntry, type DirectoryEntry } from '../../src/directory/entry.js';
-import { CERTS } from '../helpers/network.js';
+import { CERTS, pinnedEntries } from '../helpers/network.js';
 import { fakeClient, type FakePeer } from '../helpers/h2-fake-server.js';
 
 const DATA = 0x0;
@@ -28,17 +26,11 @@ const WINDOW_UPDATE = 0x8;
 const END_STREAM = 0x1;
 const END_HEADERS = 0x4;
 
-const records = JSON.parse(readFileSync(join(CERTS, '../directory/002_certificates.json'), 'utf8')) as {
-  records: { name: string; data: DirectoryEntry['certificates'] }[];
-};
-const entries = new Map(records.records.map((r) => [r.name, { ...newEntry(r.name), certificates: r.data }]));
+const entries = pinnedEntries();
 
-let server: GrpcServer;
-let port: number;
-const big = Buffer.alloc(300_000, 0x42);
-
-before(async () => {
-  server = new GrpcServer({
+/** A GrpcServer with ls-1's certificate that accepts the peers pinned in the test directory records. */
+function ls1Server(options: Omit<GrpcServerOptions, 'tls' | 'verifyClient' | 'identify'>): GrpcServer {
+  return new GrpcServer({
     tls: loadTls({
       ca_certificate_files: [join(CERTS, 'root.crt')],
       certificate_file: join(CERTS, 'ls-1.crt'),
@@ -46,6 +38,16 @@ before(async () => {
     }),
     verifyClient: true,
     identify: (key) => identitiesFor(key, (n) => entries.get(n)),
+    ...options,
+  });
+}
+
+let server: GrpcServer;
+let port: number;
+const big = Buffer.alloc(300_000, 0x42);
+
+before(async () => {
+  server = ls1Server({
     maxMessageBytes: 1024 * 1024,
     maxConnectionBufferBytes: 2 * 1024 * 1024,
     handlers: {
@@ -348,14 +350,7 @@ test('unfinished messages are bounded per connection; calls within the bound sti
 });
 
 test('a request that never completes gets DEADLINE_EXCEEDED; connections are renewed after the maximum age', async () => {
-  const short = new GrpcServer({
-    tls: loadTls({
-      ca_certificate_files: [join(CERTS, 'root.crt')],
-      certificate_file: join(CERTS, 'ls-1.crt'),
-      key_file: join(CERTS, 'ls-1.key'),
-    }),
-    verifyClient: true,
-    identify: (key) => identitiesFor(key, (n) => entries.get(n)),
+  const short = ls1Server({
     handlers: { unary: { '/EPS/Call': async (p) => p }, bidi: { '/EPS/Stream': () => undefined } },
     requestBodyTimeoutMs: 300,
     maxConnectionAgeMs: 1500,
@@ -424,14 +419,7 @@ test('fuzz: random frames from a client never crash the server; it keeps serving
 });
 
 test('keepalive as the original server: idle connections are closed, pings more often than 15 s are refused', async () => {
-  const idle = new GrpcServer({
-    tls: loadTls({
-      ca_certificate_files: [join(CERTS, 'root.crt')],
-      certificate_file: join(CERTS, 'ls-1.crt'),
-      key_file: join(CERTS, 'ls-1.key'),
-    }),
-    verifyClient: true,
-    identify: (key) => identitiesFor(key, (n) => entries.get(n)),
+  const idle = ls1Server({
     handlers: { unary: { '/EPS/Call': async (p) => p }, bidi: { '/EPS/Stream': () => undefined } },
     maxConnectionIdleMs: 400,
   });

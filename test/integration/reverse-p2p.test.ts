@@ -10,12 +10,11 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CERTS, gatewayRequest, TestNetwork } from '../helpers/network.js';
+import { CERTS, gatewayRequest, pinnedEntries, TestNetwork } from '../helpers/network.js';
 import { dialTls } from '../../src/grpc/dial.js';
 import { GrpcSession } from '../../src/grpc/client.js';
 import { decodeResponse, encodeRequest } from '../../src/grpc/codec.js';
 import { loadTls } from '../../src/tls/options.js';
-import { newEntry, type DirectoryEntry } from '../../src/directory/entry.js';
 import { fingerprintOfPem } from '../../src/tls/fingerprint.js';
 import type { JsonObject } from '../../src/core/json.js';
 
@@ -144,13 +143,7 @@ describe('reverse streams and P2P callee', () => {
     });
     assert.deepEqual(first, token, 'exactly the 32 token bytes, nothing else');
     // Act as op-1 (permitted to _ping hd-2): TLS client with SNI hd-2 over this socket, then a gRPC Call.
-    const records = JSON.parse(readFileSync(join(CERTS, '../directory/002_certificates.json'), 'utf8')) as {
-      records: { name: string; data: { fingerprint: string; key_usage: string }[] }[];
-    };
-    const hd2: DirectoryEntry = {
-      ...newEntry('hd-2'),
-      certificates: records.records.find((x) => x.name === 'hd-2')!.data,
-    };
+    const hd2 = pinnedEntries().get('hd-2')!;
     assert.equal(
       hd2.certificates.find((c) => c.key_usage === 'encryption')!.fingerprint,
       fingerprintOfPem(readFileSync(join(CERTS, 'hd-2.crt'), 'utf8')),

@@ -6,8 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
-import { CERTS, TestNetwork } from '../helpers/network.js';
+import { CERTS, pinnedEntries, TestNetwork } from '../helpers/network.js';
 import { GrpcServer, type BidiServerStream } from '../../src/grpc/server.js';
 import { GrpcSession } from '../../src/grpc/client.js';
 import { dialTls } from '../../src/grpc/dial.js';
@@ -20,15 +19,7 @@ import {
 } from '../../src/grpc/codec.js';
 import { loadTls } from '../../src/tls/options.js';
 import { identitiesFor } from '../../src/tls/identity.js';
-import { newEntry, type DirectoryEntry } from '../../src/directory/entry.js';
 import type { GrpcError } from '../../src/grpc/status.js';
-
-const certificates = (): Map<string, DirectoryEntry> => {
-  const records = JSON.parse(readFileSync(join(CERTS, '../directory/002_certificates.json'), 'utf8')) as {
-    records: { name: string; data: { fingerprint: string; key_usage: string }[] }[];
-  };
-  return new Map(records.records.map((r) => [r.name, { ...newEntry(r.name), certificates: r.data }]));
-};
 
 describe('ServerCall wire contract', () => {
   let net: TestNetwork;
@@ -56,7 +47,7 @@ describe('ServerCall wire contract', () => {
       { name: 'op-1', groups: ['operators'], grpcServer: true, grpcClient: true },
     ]);
     await net.prepare();
-    const entries = certificates();
+    const entries = pinnedEntries();
     accepting = new GrpcServer({
       tls: loadTls({
         ca_certificate_files: [join(CERTS, 'root.crt')],
@@ -132,7 +123,7 @@ describe('ServerCall wire contract', () => {
   });
 
   test('the accepting side refuses bad announcements (item 36)', async () => {
-    const entries = certificates();
+    const entries = pinnedEntries();
     const open = async (): Promise<GrpcSession> => {
       const dialled = await dialTls({
         peer: 'op-1',
