@@ -24,6 +24,8 @@ const log = logger('grpc-client');
 
 export const DEFAULT_CALL_TIMEOUT_S = 30;
 export const DEFAULT_CONNECT_TIMEOUT_S = 10;
+/** Attempts for a call the peer never processed (refused during a GOAWAY): the first and one more. */
+const MAX_ATTEMPTS = 2;
 
 export interface GrpcClientConfig {
   tls: TlsConfig;
@@ -129,22 +131,31 @@ export class GrpcClientChannel implements Channel {
       id: request.id,
       clientName: this.ownName,
     });
-    let pooled: PooledSession;
-    try {
-      pooled = await this.session(address.operator, deadline);
-    } catch (e) {
-      if (e instanceof Error && /^(cannot deliver|destination is only)/.test(e.message)) throw e;
-      const err = new GrpcError(Status.UNAVAILABLE, `connection error: ${(e as Error).message}`);
-      throw new Error(`error sending request: error performing gRPC call: ${err.message}`, { cause: e });
-    }
-    try {
-      const reply = await pooled.session.unary('/EPS/Call', payload, Math.max(1, deadline - Date.now()));
-      return fromWireResponse(decodeResponse(reply));
-    } catch (e) {
-      log.debug('gRPC call failed', { peer: address.operator, error: (e as Error).message });
-      throw new Error(`error sending request: error performing gRPC call: ${(e as Error).message}`, {
-        cause: e,
-      });
+    // A call the peer did not process (its connection was closing) is sent once more on a new connection.
+    for (let attempt = 1; ; attempt++) {
+      let pooled: PooledSession;
+      try {
+        pooled = await this.session(address.operator, deadline);
+      } catch (e) {
+        if (e instanceof Error && /^(cannot deliver|destination is only)/.test(e.message)) throw e;
+        const err = new GrpcError(Status.UNAVAILABLE, `connection error: ${(e as Error).message}`);
+        throw new Error(`error sending request: error performing gRPC call: ${err.message}`, { cause: e });
+      }
+      try {
+        const reply = await pooled.session.unary('/EPS/Call', payload, Math.max(1, deadline - Date.now()));
+        return fromWireResponse(decodeResponse(reply));
+      } catch (e) {
+        const again =
+          attempt < MAX_ATTEMPTS && e instanceof GrpcError && e.unprocessed && Date.now() < deadline;
+        log.debug(again ? 'gRPC call not processed by the peer; retrying' : 'gRPC call failed', {
+          peer: address.operator,
+          error: (e as Error).message,
+        });
+        if (again) continue;
+        throw new Error(`error sending request: error performing gRPC call: ${(e as Error).message}`, {
+          cause: e,
+        });
+      }
     }
   }
 }

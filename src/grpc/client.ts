@@ -22,7 +22,8 @@ const MAX_CACHED_PATHS = 16;
 
 /** HTTP/2 stream errors as gRPC statuses (gRPC over HTTP/2, "Errors"). */
 function toGrpcError(err: StreamError): GrpcError {
-  if (err.connectionLost || err.retryable) return new GrpcError(Status.UNAVAILABLE, err.message);
+  if (err.retryable) return new GrpcError(Status.UNAVAILABLE, err.message, true);
+  if (err.connectionLost) return new GrpcError(Status.UNAVAILABLE, err.message);
   if (err.code === ErrorCode.CANCEL) return new GrpcError(Status.CANCELLED, err.message);
   if (err.code === ErrorCode.ENHANCE_YOUR_CALM) return new GrpcError(Status.RESOURCE_EXHAUSTED, err.message);
   return new GrpcError(Status.INTERNAL, err.message);
@@ -137,7 +138,7 @@ export class GrpcSession {
   unary(path: string, payload: Uint8Array, timeoutMs: number): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       if (this.closed) {
-        reject(new GrpcError(Status.UNAVAILABLE, 'connection closed'));
+        reject(new GrpcError(Status.UNAVAILABLE, 'connection closed', true));
         return;
       }
       const reader = new MessageReader(this.maxBytes, this.budget);

@@ -24,9 +24,14 @@ const NAMES: Record<number, string> = {
 };
 
 export class GrpcError extends Error {
+  /**
+   * `unprocessed`: the call never reached the server's application (refused stream, beyond a GOAWAY's
+   * last stream id, or a connection already closing), so it can be sent again on a new connection.
+   */
   constructor(
     readonly code: number,
     readonly details: string,
+    readonly unprocessed = false,
   ) {
     // Same text shape as grpc-go, which the original's error messages embed.
     super(`rpc error: code = ${NAMES[code] ?? `Code(${code})`} desc = ${details}`);
