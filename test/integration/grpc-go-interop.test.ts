@@ -1,8 +1,10 @@
 /**
  * Our gRPC over our own HTTP/2 against grpc-go (the original's gRPC stack), both directions: a grpc-go
  * server with the original's server options, called by our client, and a grpc-go client with the
- * original's client options calling our server. The peer (test/interop/grpc-go) is built here with
- * Debian's golang-go and golang-google-grpc-dev, which .ci/run installs; without `go` the test is skipped.
+ * original's client options calling our server; then the same at the eps level - a grpc-go client sending
+ * the Request an original eps would send to a real `eps` process, and a real `eps` calling a grpc-go
+ * server answering as an original eps would. The peer (test/interop/grpc-go) is built here with Debian's
+ * golang-go and golang-google-grpc-dev, which .ci/run installs; without `go` the test is skipped.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,9 +17,10 @@ import { join } from 'node:path';
 import { GrpcSession } from '../../src/grpc/client.js';
 import { GrpcServer } from '../../src/grpc/server.js';
 import { GrpcError, Status } from '../../src/grpc/status.js';
+import { decodeResponse, encodeRequest, encodeResponse } from '../../src/grpc/codec.js';
 import { loadTls } from '../../src/tls/options.js';
 import { identitiesFor } from '../../src/tls/identity.js';
-import { CERTS, pinnedEntries } from '../helpers/network.js';
+import { CERTS, gatewayRequest, pinnedEntries, TestNetwork } from '../helpers/network.js';
 import { REPO_ROOT, runProgram, startProgram } from '../helpers/processes.js';
 
 const GOPATH = '/usr/share/gocode';
@@ -95,6 +98,87 @@ describe('interoperability with grpc-go', { skip }, () => {
     } finally {
       session?.destroy();
       await server.stop();
+    }
+  });
+
+  test('a grpc-go client, as an original eps would, calls a real eps: pinning, clientName, _ping', async () => {
+    const all = [{ group: 'health-departments', rights: ['call'] }];
+    const net = new TestNetwork([
+      { name: 'hd-1', groups: ['health-departments'] },
+      { name: 'hd-2', groups: ['health-departments'] },
+      {
+        name: 'ls-1',
+        groups: ['location-services'],
+        grpcServer: true,
+        gateway: false,
+        services: [{ name: 'internals', permissions: all, methods: [{ name: '_ping' }] }],
+      },
+    ]);
+    try {
+      await net.prepare();
+      await net.start('ls-1');
+      const address = `127.0.0.1:${net.ports.get('ls-1')!.grpc}`;
+      const call = (name: string, clientName: string): ReturnType<typeof runProgram> =>
+        runProgram(peerBinary, [
+          ...['-mode', 'call', '-certs', CERTS, '-address', address, '-name', name, '-server-name', 'ls-1'],
+          ...[
+            '-request',
+            Buffer.from(
+              encodeRequest({ method: 'ls-1._ping', id: 'ls-1._ping(1)', clientName, params: {} }),
+            ).toString('hex'),
+          ],
+        ]);
+      const ok = await call('hd-1', 'hd-1');
+      assert.equal(ok.code, 0, ok.stderr);
+      const reply = decodeResponse(Buffer.from(ok.stdout.trim(), 'hex'));
+      assert.equal(reply.id, 'ls-1._ping(1)');
+      assert.equal(reply.error, undefined);
+      assert.match(JSON.stringify(reply.result), /"name":"ls-1"/);
+      // hd-2's certificate claiming to be hd-1: refused (the claimed name must be on the certificate).
+      const forged = await call('hd-2', 'hd-1');
+      assert.notEqual(forged.code, 0);
+      assert.match(forged.stderr, /no matching client/);
+    } finally {
+      await net.stop();
+    }
+  });
+
+  test('a real eps calls a grpc-go server that answers as an original eps would', async () => {
+    const net = new TestNetwork([
+      { name: 'hd-1', groups: ['health-departments'], grpcClient: { call_timeout: 10 } },
+      { name: 'ls-1', groups: ['location-services'], grpcServer: true, gateway: false },
+    ]);
+    const answer = Buffer.from(encodeResponse({ id: 'ls-1.lookup(1)', result: { found: true } })).toString(
+      'hex',
+    );
+    let server: Awaited<ReturnType<typeof startProgram>> | undefined;
+    try {
+      await net.prepare();
+      // The Go server must listen on the address the directory gives for ls-1.
+      const port = net.ports.get('ls-1')!.grpc;
+      server = startProgram(peerBinary, [
+        '-mode',
+        'serve',
+        '-certs',
+        CERTS,
+        '-port',
+        String(port),
+        '-answer',
+        answer,
+      ]);
+      await server.waitFor(/listening \d+/);
+      await net.start('hd-1');
+      const r = await gatewayRequest(net.ports.get('hd-1')!.gateway, {
+        jsonrpc: '2.0',
+        method: 'ls-1.lookup',
+        params: { name: 'x' },
+        id: 1,
+      });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json.result, { found: true });
+    } finally {
+      await server?.stop();
+      await net.stop();
     }
   });
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -60,10 +61,10 @@ func check(err error) {
 	}
 }
 
-// serve echoes /EPS/Call, fails /EPS/Fail with PermissionDenied, never answers /EPS/Slow, and echoes
+// serve echoes /EPS/Call (or answers it with fixed bytes, -answer), fails /EPS/Fail with PermissionDenied, never answers /EPS/Slow, and echoes
 // every message of /EPS/ServerCall until the client ends its side or sends "end".
-func serve(certDir string) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+func serve(certDir string, port int, answer []byte) {
+	lis, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	check(err)
 	// The original server's options (10-eps-server §7.3).
 	server := grpc.NewServer(
@@ -83,6 +84,9 @@ func serve(certDir string) {
 				var in []byte
 				if err := stream.RecvMsg(&in); err != nil {
 					return err
+				}
+				if answer != nil {
+					return stream.SendMsg(&answer)
 				}
 				return stream.SendMsg(&in)
 			case "/EPS/Fail":
@@ -191,15 +195,47 @@ func run(certDir, address string, calls int) {
 	fmt.Println(string(out))
 }
 
+// call sends one /EPS/Call with the given message bytes (hex) as the original eps client would (client
+// certificate of `name`, TLS server name = the recipient) and prints the answer's bytes as hex.
+func call(certDir, name, serverName, address, requestHex string) {
+	conn, err := grpc.Dial(address,
+		grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig(certDir, name, serverName))),
+		grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})),
+	)
+	check(err)
+	defer conn.Close()
+	in, err := hex.DecodeString(requestHex)
+	check(err)
+	var out []byte
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	check(conn.Invoke(ctx, "/EPS/Call", &in, &out))
+	fmt.Println(hex.EncodeToString(out))
+}
+
 func main() {
-	mode := flag.String("mode", "serve", "serve | run")
+	mode := flag.String("mode", "serve", "serve | run | call")
 	certDir := flag.String("certs", "", "directory with root.crt, ls-1.*, hd-1.*")
-	address := flag.String("address", "", "server address for -mode run")
+	address := flag.String("address", "", "server address for -mode run and call")
 	calls := flag.Int("calls", 200, "concurrent unary calls for -mode run")
+	name := flag.String("name", "hd-1", "client certificate for -mode call")
+	serverName := flag.String("server-name", "ls-1", "recipient operator for -mode call")
+	request := flag.String("request", "", "hex of the Request message for -mode call")
+	answerHex := flag.String("answer", "", "hex of a fixed Response to /EPS/Call for -mode serve")
+	port := flag.Int("port", 0, "port for -mode serve (0: any free one)")
 	flag.Parse()
-	if *mode == "serve" {
-		serve(*certDir)
-	} else {
+	switch *mode {
+	case "serve":
+		var answer []byte
+		if *answerHex != "" {
+			var err error
+			answer, err = hex.DecodeString(*answerHex)
+			check(err)
+		}
+		serve(*certDir, *port, answer)
+	case "call":
+		call(*certDir, *name, *serverName, *address, *request)
+	default:
 		run(*certDir, *address, *calls)
 	}
 }
