@@ -4,7 +4,14 @@
  * bidirectional streams for `ServerCall`.
  */
 import type { Duplex } from 'node:stream';
-import { BufferBudget, frame, MAX_MESSAGE_BYTES, MessageReader } from './framing.js';
+import {
+  BufferBudget,
+  frame,
+  MAX_MESSAGE_BYTES,
+  MessageInbox,
+  MessageReader,
+  UnaryMessage,
+} from './framing.js';
 import { decodeGrpcMessage, GrpcError, Status } from './status.js';
 import { H2Connection, ProtocolError } from './h2/connection.js';
 import { logger } from '../core/log.js';
@@ -141,10 +148,8 @@ export class GrpcSession {
         reject(new GrpcError(Status.UNAVAILABLE, 'connection closed', true));
         return;
       }
-      const reader = new MessageReader(this.maxBytes, this.budget);
+      const response = new UnaryMessage(new MessageReader(this.maxBytes, this.budget));
       const status = new CallStatus();
-      let message: Buffer | undefined;
-      let count = 0;
       let headersSeen = false;
       let failure: GrpcError | undefined;
       let stream: H2Stream | undefined;
@@ -173,26 +178,22 @@ export class GrpcSession {
         onData: (chunk) => {
           if (failure) return;
           try {
-            for (const m of reader.push(chunk)) {
-              message = m;
-              count++;
-            }
+            response.push(chunk);
           } catch (e) {
             cancel(e as GrpcError);
           }
         },
         onClose: (err) => {
           clearTimeout(timer);
-          reader.release();
+          response.reader.release();
           if (failure) return reject(failure);
           if (err) return reject(toGrpcError(err));
           if (status.status === undefined) {
             return reject(new GrpcError(Status.UNAVAILABLE, 'stream closed without status'));
           }
           if (status.status !== Status.OK) return reject(new GrpcError(status.status, status.message));
-          if (count !== 1 || reader.pendingBytes !== 0 || !message) {
-            return reject(new GrpcError(Status.INTERNAL, 'expected exactly one response'));
-          }
+          const message = response.single();
+          if (!message) return reject(new GrpcError(Status.INTERNAL, 'expected exactly one response'));
           resolve(message);
         },
       };
@@ -215,9 +216,7 @@ export class GrpcSession {
 export class ClientBidi {
   private readonly status = new CallStatus();
   private readonly stream: H2Stream;
-  private listener?: (payload: Buffer) => void;
-  /** Messages that arrived before onMessage was called (bounded by the stream window). */
-  private early: Buffer[] = [];
+  private readonly inbox = new MessageInbox();
   private endListeners: ((err: GrpcError | undefined) => void)[] = [];
   private done = false;
 
@@ -232,18 +231,12 @@ export class ClientBidi {
       onHeaders: (h) => this.status.take(h),
       onData: (chunk) => {
         if (this.done) return;
-        let messages: Buffer[];
         try {
-          messages = this.reader.push(chunk);
+          this.inbox.push(this.reader, chunk);
         } catch (e) {
           const err = e as GrpcError;
           this.finish(err);
           this.conn.reset(this.stream, ErrorCode.CANCEL, err.message);
-          return;
-        }
-        for (const m of messages) {
-          if (this.listener) this.listener(m);
-          else this.early.push(m);
         }
       },
       onClose: (err) => {
@@ -258,8 +251,7 @@ export class ClientBidi {
   }
 
   onMessage(listener: (payload: Buffer) => void): void {
-    this.listener = listener;
-    for (const m of this.early.splice(0)) listener(m);
+    this.inbox.onMessage(listener);
   }
 
   /** Called once, with undefined for a clean end (status OK). */

@@ -1,5 +1,4 @@
 /** gRPC length-prefixed message framing: 1 flag byte (0 = uncompressed) + 4-byte big-endian length. */
-import type { Readable, Writable } from 'node:stream';
 import { GrpcError, Status } from './status.js';
 
 /** Default and original limit for one message [WIRE, 10-eps-server §7.3]. */
@@ -95,35 +94,45 @@ export class MessageReader {
 }
 
 /**
- * Writes one framed message to an HTTP/2 stream; resolves once it is buffered (immediately, or after
- * 'drain' when the stream signals backpressure), rejects when the write fails.
+ * The request or response of a unary call: every chunk of the stream goes through `push` (which throws the
+ * reader's GrpcError on a bad message); `single()` is the message if exactly one arrived, with nothing after.
  */
-export function writeMessage(stream: Writable, payload: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const ok = stream.write(frame(payload), (err) => (err ? reject(err) : undefined));
-    if (ok) resolve();
-    else stream.once('drain', () => resolve());
-  });
+export class UnaryMessage {
+  private message: Buffer | undefined;
+  private count = 0;
+
+  constructor(readonly reader: MessageReader) {}
+
+  push(chunk: Buffer): void {
+    for (const m of this.reader.push(chunk)) {
+      this.message = m;
+      this.count++;
+    }
+  }
+
+  single(): Buffer | undefined {
+    return this.count === 1 && this.reader.pendingBytes === 0 ? this.message : undefined;
+  }
 }
 
 /**
- * Feeds a stream's data through `reader` and hands every complete message to `listener`; a framing error
- * (oversized or compressed message) goes to `onError` and stops the delivery of that chunk.
+ * The messages of a streaming call, for one listener. Those that arrive before the listener is set wait
+ * here (bounded by the stream's flow-control window).
  */
-export function onMessages(
-  stream: Readable,
-  reader: MessageReader,
-  listener: (payload: Buffer) => void,
-  onError: (err: GrpcError) => void,
-): void {
-  stream.on('data', (chunk: Buffer) => {
-    let messages: Buffer[];
-    try {
-      messages = reader.push(chunk);
-    } catch (e) {
-      onError(e as GrpcError);
-      return;
+export class MessageInbox {
+  private listener?: (payload: Buffer) => void;
+  private early: Buffer[] = [];
+
+  /** Parses `chunk` with `reader` and hands over the complete messages; throws the reader's GrpcError. */
+  push(reader: MessageReader, chunk: Buffer): void {
+    for (const m of reader.push(chunk)) {
+      if (this.listener) this.listener(m);
+      else this.early.push(m);
     }
-    for (const m of messages) listener(m);
-  });
+  }
+
+  onMessage(listener: (payload: Buffer) => void): void {
+    this.listener = listener;
+    for (const m of this.early.splice(0)) listener(m);
+  }
 }

@@ -13,7 +13,14 @@ import { logger } from '../core/log.js';
 import { listenOn } from '../net/listen.js';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
 import { peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
-import { BufferBudget, frame, MAX_MESSAGE_BYTES, MessageReader } from './framing.js';
+import {
+  BufferBudget,
+  frame,
+  MAX_MESSAGE_BYTES,
+  MessageInbox,
+  MessageReader,
+  UnaryMessage,
+} from './framing.js';
 import { encodeGrpcMessage, GrpcError, Status } from './status.js';
 import { H2Connection, ProtocolError } from './h2/connection.js';
 import { MAX_ACTIVE_STREAMS } from './h2/limits.js';
@@ -289,7 +296,14 @@ export class GrpcServer {
     const deadline = parseTimeout(headers['grpc-timeout']);
     if (deadline !== undefined) ctx.deadline = deadline;
     const unary = this.opts.handlers.unary[path];
-    if (unary) return this.serveUnary(conn, stream, unary, ctx, new MessageReader(this.maxBytes, budget));
+    if (unary)
+      return this.serveUnary(
+        conn,
+        stream,
+        unary,
+        ctx,
+        new UnaryMessage(new MessageReader(this.maxBytes, budget)),
+      );
     const bidi = this.opts.handlers.bidi[path];
     if (bidi) return bidi(new ServerBidi(conn, stream, new MessageReader(this.maxBytes, budget)), ctx);
     endWithStatus(conn, stream, Status.UNIMPLEMENTED, `unknown method ${path}`);
@@ -300,10 +314,8 @@ export class GrpcServer {
     stream: H2Stream,
     handler: (payload: Buffer, ctx: CallContext) => Promise<Uint8Array>,
     ctx: CallContext,
-    reader: MessageReader,
+    request: UnaryMessage,
   ): void {
-    let message: Buffer | undefined;
-    let count = 0;
     let failed = false;
     const bodyTimer = setTimeout(() => {
       failed = true;
@@ -314,10 +326,7 @@ export class GrpcServer {
       onData: (chunk) => {
         if (failed) return;
         try {
-          for (const m of reader.push(chunk)) {
-            message = m;
-            count++;
-          }
+          request.push(chunk);
         } catch (e) {
           failed = true;
           const err = e as GrpcError;
@@ -327,7 +336,8 @@ export class GrpcServer {
       onEnd: () => {
         clearTimeout(bodyTimer);
         if (failed) return;
-        if (count !== 1 || reader.pendingBytes !== 0 || !message) {
+        const message = request.single();
+        if (!message) {
           endWithStatus(conn, stream, Status.INTERNAL, 'expected exactly one request message');
           return;
         }
@@ -341,16 +351,14 @@ export class GrpcServer {
       },
       onClose: () => {
         clearTimeout(bodyTimer);
-        reader.release();
+        request.reader.release();
       },
     };
   }
 }
 
 class ServerBidi implements BidiServerStream {
-  private listener?: (payload: Buffer) => void;
-  /** Messages that arrived before onMessage was called (bounded by the stream window). */
-  private early: Buffer[] = [];
+  private readonly inbox = new MessageInbox();
   private endListeners: ((err?: Error) => void)[] = [];
   private ended = false;
 
@@ -364,17 +372,11 @@ class ServerBidi implements BidiServerStream {
       onHeaders: () => undefined,
       onData: (chunk) => {
         if (this.ended) return;
-        let messages: Buffer[];
         try {
-          messages = this.reader.push(chunk);
+          this.inbox.push(this.reader, chunk);
         } catch (e) {
           const err = e as GrpcError;
           this.end(err.code ?? Status.INTERNAL, err.details ?? err.message);
-          return;
-        }
-        for (const m of messages) {
-          if (this.listener) this.listener(m);
-          else this.early.push(m);
         }
       },
       onEnd: () => this.finish(),
@@ -390,8 +392,7 @@ class ServerBidi implements BidiServerStream {
   }
 
   onMessage(listener: (payload: Buffer) => void): void {
-    this.listener = listener;
-    for (const m of this.early.splice(0)) listener(m);
+    this.inbox.onMessage(listener);
   }
 
   onEnd(listener: (err?: Error) => void): void {
