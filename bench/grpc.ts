@@ -4,30 +4,12 @@
  * i.e. nghttp2). The CPU columns show what one call costs the client and the server.
  * Run alone: node --import tsx bench/grpc.ts [seconds]
  */
-import tls from 'node:tls';
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CERTS, TestNetwork } from '../test/helpers/network.js';
+import { grpcSession } from '../test/helpers/grpc-local.js';
 import { foreignCall, foreignClient } from '../test/helpers/grpc-foreign.js';
-import { GrpcSession } from '../src/grpc/client.js';
 import { decodeResponse, encodeRequest } from '../src/grpc/codec.js';
 import { compareLoads, formatLoad, processCpu, runLoad, type LoadResult } from './load.js';
-
-async function ourSession(port: number): Promise<GrpcSession> {
-  const socket = tls.connect({
-    host: '127.0.0.1',
-    port,
-    servername: 'ls-1',
-    ca: readFileSync(join(CERTS, 'root.crt')),
-    cert: readFileSync(join(CERTS, 'hd-1.crt')),
-    key: readFileSync(join(CERTS, 'hd-1.key')),
-    ALPNProtocols: ['h2'],
-  });
-  await once(socket, 'secureConnect');
-  return new GrpcSession('ls-1', socket);
-}
 
 export async function benchGrpc(seconds = 10): Promise<string[]> {
   const all = [{ group: 'health-departments', rights: ['call'] }];
@@ -52,7 +34,7 @@ export async function benchGrpc(seconds = 10): Promise<string[]> {
       clientName: 'hd-1',
       params: {},
     });
-    const ours = await ourSession(port);
+    const ours = await grpcSession(port);
     const theirs = foreignClient(port, CERTS, 'hd-1', 'ls-1');
     const oursOnce = async (): Promise<boolean> => {
       const reply = decodeResponse(await ours.unary('/EPS/Call', request, 30_000));

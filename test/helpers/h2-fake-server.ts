@@ -12,6 +12,7 @@ import { HpackDecoder, type HeaderMap } from '../../src/grpc/h2/hpack.js';
 import { huffmanCodes } from '../../src/grpc/h2/huffman.js';
 import { GrpcSession } from '../../src/grpc/client.js';
 import { CERTS } from './network.js';
+import { tlsConnect } from './grpc-local.js';
 
 export class FakePeer {
   readonly decoder = new HpackDecoder();
@@ -143,14 +144,7 @@ export async function fakeServer(): Promise<FakeServer> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const accepted = once(server, 'secureConnection') as Promise<[tls.TLSSocket]>;
-  const socket = tls.connect({
-    host: '127.0.0.1',
-    port: (server.address() as AddressInfo).port,
-    servername: 'ls-1',
-    ca: readFileSync(join(CERTS, 'root.crt')),
-    ALPNProtocols: ['h2'],
-  });
-  await once(socket, 'secureConnect');
+  const socket = await tlsConnect((server.address() as AddressInfo).port, undefined);
   const [serverSocket] = await accepted;
   const session = new GrpcSession('ls-1', socket);
   const peer = new FakePeer(serverSocket);
@@ -185,16 +179,7 @@ export function indexedLiteral(name: string, value: string): Buffer {
 
 /** A raw TLS connection (with hd-1's client certificate) to an HTTP/2 server; the preface is sent. */
 export async function fakeClient(port: number, name = 'hd-1'): Promise<FakePeer> {
-  const socket = tls.connect({
-    host: '127.0.0.1',
-    port,
-    servername: 'ls-1',
-    ca: readFileSync(join(CERTS, 'root.crt')),
-    cert: readFileSync(join(CERTS, `${name}.crt`)),
-    key: readFileSync(join(CERTS, `${name}.key`)),
-    ALPNProtocols: ['h2'],
-  });
-  await once(socket, 'secureConnect');
+  const socket = await tlsConnect(port, name);
   const peer = new FakePeer(socket, false);
   socket.write(CLIENT_PREFACE);
   return peer;

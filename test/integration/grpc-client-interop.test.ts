@@ -4,33 +4,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import tls from 'node:tls';
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { GrpcSession } from '../../src/grpc/client.js';
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../src/grpc/codec.js';
 import { GrpcError, Status } from '../../src/grpc/status.js';
 import { CERTS } from '../helpers/network.js';
 import { foreignServer } from '../helpers/grpc-foreign.js';
-
-async function connect(port: number): Promise<GrpcSession> {
-  const socket = tls.connect({
-    host: '127.0.0.1',
-    port,
-    servername: 'ls-1',
-    ca: readFileSync(join(CERTS, 'root.crt')),
-    cert: readFileSync(join(CERTS, 'hd-1.crt')),
-    key: readFileSync(join(CERTS, 'hd-1.key')),
-    ALPNProtocols: ['h2'],
-  });
-  await once(socket, 'secureConnect');
-  return new GrpcSession('ls-1', socket);
-}
+import { grpcSession } from '../helpers/grpc-local.js';
 
 test('our client and a grpc-js server: calls, errors, deadlines, concurrency and a bidi stream', async () => {
   const server = await foreignServer(CERTS, 'ls-1');
-  const session = await connect(server.port);
+  const session = await grpcSession(server.port);
   try {
     const call = async (method: string, timeoutMs = 5000): Promise<unknown> => {
       const reply = await session.unary(

@@ -8,19 +8,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import tls from 'node:tls';
-import { once } from 'node:events';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GrpcSession } from '../../src/grpc/client.js';
-import { GrpcServer } from '../../src/grpc/server.js';
 import { GrpcError, Status } from '../../src/grpc/status.js';
 import { decodeResponse, encodeRequest, encodeResponse } from '../../src/grpc/codec.js';
-import { loadTls } from '../../src/tls/options.js';
-import { identitiesFor } from '../../src/tls/identity.js';
-import { CERTS, gatewayRequest, pinnedEntries, TestNetwork } from '../helpers/network.js';
+import { CERTS, gatewayRequest, TestNetwork } from '../helpers/network.js';
+import { grpcSession, ls1Server } from '../helpers/grpc-local.js';
 import { REPO_ROOT, runProgram, startProgram } from '../helpers/processes.js';
 
 const GOPATH = '/usr/share/gocode';
@@ -52,17 +48,7 @@ describe('interoperability with grpc-go', { skip }, () => {
     try {
       await server.waitFor(/listening \d+/);
       const port = Number(/listening (\d+)/.exec(server.output())![1]);
-      const socket = tls.connect({
-        host: '127.0.0.1',
-        port,
-        servername: 'ls-1',
-        ca: readFileSync(join(CERTS, 'root.crt')),
-        cert: readFileSync(join(CERTS, 'hd-1.crt')),
-        key: readFileSync(join(CERTS, 'hd-1.key')),
-        ALPNProtocols: ['h2'],
-      });
-      await once(socket, 'secureConnect');
-      session = new GrpcSession('ls-1', socket);
+      session = await grpcSession(port);
       const s = session;
 
       assert.equal((await s.unary('/EPS/Call', Buffer.from('hello'), 5000)).toString(), 'hello');
@@ -183,15 +169,7 @@ describe('interoperability with grpc-go', { skip }, () => {
   });
 
   test('a grpc-go client calls our server: unary, 200 at once, 3 MiB, status, deadline, bidi', async () => {
-    const entries = pinnedEntries();
-    const server = new GrpcServer({
-      tls: loadTls({
-        ca_certificate_files: [join(CERTS, 'root.crt')],
-        certificate_file: join(CERTS, 'ls-1.crt'),
-        key_file: join(CERTS, 'ls-1.key'),
-      }),
-      verifyClient: true,
-      identify: (key) => identitiesFor(key, (n) => entries.get(n)),
+    const server = ls1Server({
       handlers: {
         unary: {
           '/EPS/Call': async (p) => Buffer.concat([Buffer.from('re:'), p]),

@@ -5,15 +5,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { GrpcServer, type GrpcServerOptions } from '../../src/grpc/server.js';
+import type { GrpcServer } from '../../src/grpc/server.js';
 import { frame } from '../../src/grpc/framing.js';
 import { encodeHeaders } from '../../src/grpc/h2/hpack.js';
 import { ErrorCode } from '../../src/grpc/h2/frames.js';
-import { loadTls } from '../../src/tls/options.js';
-import { identitiesFor } from '../../src/tls/identity.js';
-import { CERTS, pinnedEntries } from '../helpers/network.js';
+import { pinnedEntries } from '../helpers/network.js';
+import { ls1Server } from '../helpers/grpc-local.js';
 import { fakeClient, type FakePeer } from '../helpers/h2-fake-server.js';
 
 const DATA = 0x0;
@@ -26,44 +24,34 @@ const WINDOW_UPDATE = 0x8;
 const END_STREAM = 0x1;
 const END_HEADERS = 0x4;
 
+/** The directory the main server identifies peers with. */
 const entries = pinnedEntries();
-
-/** A GrpcServer with ls-1's certificate that accepts the peers pinned in the test directory records. */
-function ls1Server(options: Omit<GrpcServerOptions, 'tls' | 'verifyClient' | 'identify'>): GrpcServer {
-  return new GrpcServer({
-    tls: loadTls({
-      ca_certificate_files: [join(CERTS, 'root.crt')],
-      certificate_file: join(CERTS, 'ls-1.crt'),
-      key_file: join(CERTS, 'ls-1.key'),
-    }),
-    verifyClient: true,
-    identify: (key) => identitiesFor(key, (n) => entries.get(n)),
-    ...options,
-  });
-}
 
 let server: GrpcServer;
 let port: number;
 const big = Buffer.alloc(300_000, 0x42);
 
 before(async () => {
-  server = ls1Server({
-    maxMessageBytes: 1024 * 1024,
-    maxConnectionBufferBytes: 2 * 1024 * 1024,
-    handlers: {
-      unary: {
-        '/EPS/Size': async (payload) => Buffer.from(`size ${payload.length}`),
-        '/EPS/Call': async (payload) =>
-          payload.toString() === 'big' ? big : Buffer.concat([Buffer.from('re:'), payload]),
-        '/EPS/Never': () => new Promise<Uint8Array>(() => undefined),
-      },
-      bidi: {
-        '/EPS/Broken': () => {
-          throw new Error('handler bug');
+  server = ls1Server(
+    {
+      maxMessageBytes: 1024 * 1024,
+      maxConnectionBufferBytes: 2 * 1024 * 1024,
+      handlers: {
+        unary: {
+          '/EPS/Size': async (payload) => Buffer.from(`size ${payload.length}`),
+          '/EPS/Call': async (payload) =>
+            payload.toString() === 'big' ? big : Buffer.concat([Buffer.from('re:'), payload]),
+          '/EPS/Never': () => new Promise<Uint8Array>(() => undefined),
+        },
+        bidi: {
+          '/EPS/Broken': () => {
+            throw new Error('handler bug');
+          },
         },
       },
     },
-  });
+    entries, // the test of an unpinned certificate removes an entry
+  );
   port = (await server.listen('127.0.0.1:0')).port;
 });
 

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { CERTS, pinnedEntries, TestNetwork } from '../helpers/network.js';
+import { ls1Server } from '../helpers/grpc-local.js';
 import { GrpcServer, type BidiServerStream } from '../../src/grpc/server.js';
 import { GrpcSession } from '../../src/grpc/client.js';
 import { dialTls } from '../../src/grpc/dial.js';
@@ -18,7 +19,6 @@ import {
   type WireResponse,
 } from '../../src/grpc/codec.js';
 import { loadTls } from '../../src/tls/options.js';
-import { identitiesFor } from '../../src/tls/identity.js';
 import type { GrpcError } from '../../src/grpc/status.js';
 
 describe('ServerCall wire contract', () => {
@@ -47,15 +47,7 @@ describe('ServerCall wire contract', () => {
       { name: 'op-1', groups: ['operators'], grpcServer: true, grpcClient: true },
     ]);
     await net.prepare();
-    const entries = pinnedEntries();
-    accepting = new GrpcServer({
-      tls: loadTls({
-        ca_certificate_files: [join(CERTS, 'root.crt')],
-        certificate_file: join(CERTS, 'ls-1.crt'),
-        key_file: join(CERTS, 'ls-1.key'),
-      }),
-      verifyClient: true,
-      identify: (key) => identitiesFor(key, (n) => entries.get(n)),
+    accepting = ls1Server({
       handlers: {
         unary: {},
         bidi: {
