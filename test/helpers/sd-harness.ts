@@ -315,6 +315,11 @@ export function redisAvailable(): boolean {
   return spawnSync('redis-server', ['--version']).status === 0;
 }
 
+/** `skip` option of the Redis suites: false, or why they cannot run here. */
+export const redisSkip: false | string = redisAvailable()
+  ? false
+  : 'redis-server is not installed (CI installs it with apt-get)';
+
 /**
  * Starts a throw-away redis-server (no persistence) on a free port. `args` are added (e.g.
  * `--replicaof`); with `sentinel`, it runs as a Sentinel with these config lines (in a file of its own

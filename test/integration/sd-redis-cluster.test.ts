@@ -15,7 +15,7 @@ import {
   ensureTestPki,
   eventually,
   loadSigner,
-  redisAvailable,
+  redisSkip,
   sign,
   startRedis,
   startSd,
@@ -26,9 +26,8 @@ import {
 } from '../helpers/sd-harness.js';
 
 const KEY = 'sd-entries';
-const skip = redisAvailable() ? false : 'redis-server is not installed (CI installs it with apt-get)';
 
-describe('sd run with the Redis store on a Redis Cluster', { skip }, () => {
+describe('sd run with the Redis store on a Redis Cluster', { skip: redisSkip }, () => {
   let dir: string;
   const nodes: RedisServer[] = [];
   let settings: string;

@@ -15,7 +15,7 @@ import {
   ensureTestPki,
   eventually,
   loadSigner,
-  redisAvailable,
+  redisSkip,
   sign,
   startRedis,
   startSd,
@@ -26,9 +26,8 @@ import {
 } from '../helpers/sd-harness.js';
 
 const KEY = 'sd-entries';
-const skip = redisAvailable() ? false : 'redis-server is not installed (CI installs it with apt-get)';
 
-describe('sd run with the Redis store through Sentinel', { skip }, () => {
+describe('sd run with the Redis store through Sentinel', { skip: redisSkip }, () => {
   let dir: string;
   let master: RedisServer;
   let replica: RedisServer;

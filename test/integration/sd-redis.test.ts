@@ -16,7 +16,7 @@ import {
   ensureTestPki,
   eventually,
   loadSigner,
-  redisAvailable,
+  redisSkip,
   sign,
   startRedis,
   startSd,
@@ -30,9 +30,8 @@ const KEY = 'sd-entries';
 const RACE_ROUNDS = 10;
 /** Longer than the store's command timeout, so commands time out while Redis is paused. */
 const REDIS_PAUSE_MS = 3_000;
-const skip = redisAvailable() ? false : 'redis-server is not installed (CI installs it with apt-get)';
 
-describe('sd run with the Redis store', { skip }, () => {
+describe('sd run with the Redis store', { skip: redisSkip }, () => {
   let dir: string;
   let redis: RedisServer;
   let admin: Signer;
