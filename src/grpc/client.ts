@@ -59,7 +59,7 @@ export class GrpcSession {
   private readonly conn: H2Connection;
   private readonly blocks = new Map<string, Buffer>();
   private readonly budget = new BufferBudget();
-  private keepalive?: NodeJS.Timeout;
+  private keepaliveTimer?: NodeJS.Timeout;
   private closedFlag = false;
   private closeListeners: (() => void)[] = [];
 
@@ -75,8 +75,10 @@ export class GrpcSession {
       }
       this.markClosed();
     });
-    this.keepalive = setInterval(() => this.ping(), KEEPALIVE_INTERVAL_MS);
-    this.keepalive.unref();
+    this.keepaliveTimer = setInterval(() => {
+      if (!this.closed) this.conn.keepalive(KEEPALIVE_TIMEOUT_MS);
+    }, KEEPALIVE_INTERVAL_MS);
+    this.keepaliveTimer.unref();
   }
 
   get closed(): boolean {
@@ -100,19 +102,10 @@ export class GrpcSession {
     this.conn.destroy();
   }
 
-  private ping(): void {
-    if (this.closed) return;
-    const timer = setTimeout(() => this.destroy(), KEEPALIVE_TIMEOUT_MS);
-    this.conn.ping((err) => {
-      clearTimeout(timer);
-      if (err) this.destroy();
-    });
-  }
-
   private markClosed(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
-    if (this.keepalive) clearInterval(this.keepalive);
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
     const listeners = this.closeListeners;
     this.closeListeners = [];
     for (const l of listeners) l();

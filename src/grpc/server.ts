@@ -231,13 +231,7 @@ export class GrpcServer {
     conn.pingPolicy = { minIntervalMs: MIN_CLIENT_PING_INTERVAL_MS, maxStrikes: MAX_PING_STRIKES };
     // A busy connection (long streams) that has been silent for a minute must still answer a ping.
     socket.setTimeout(IDLE_TIMEOUT_MS, () => {
-      if (conn.activeStreams === 0) return;
-      const timer = setTimeout(() => conn.destroy(new Error('keepalive ping not answered')), PING_TIMEOUT_MS);
-      timer.unref();
-      conn.ping((err) => {
-        clearTimeout(timer);
-        if (err) conn.destroy(err);
-      });
+      if (conn.activeStreams > 0) conn.keepalive(PING_TIMEOUT_MS);
     });
   }
 

@@ -128,14 +128,23 @@ export class FakePeer {
   }
 }
 
-export interface FakeServer {
-  session: GrpcSession;
+export interface FakeServer<T extends { destroy(): void } = GrpcSession> {
+  session: T;
   peer: FakePeer;
   close(): Promise<void>;
 }
 
-/** Starts a TLS server, connects a GrpcSession to it and returns both ends (the peer has not spoken yet). */
-export async function fakeServer(): Promise<FakeServer> {
+/**
+ * Starts a TLS server, connects a client to it (a GrpcSession, or what `client` makes of the socket) and
+ * returns both ends (the peer has not spoken yet).
+ */
+export async function fakeServer(): Promise<FakeServer>;
+export async function fakeServer<T extends { destroy(): void }>(
+  client: (socket: tls.TLSSocket) => T,
+): Promise<FakeServer<T>>;
+export async function fakeServer(
+  client: (socket: tls.TLSSocket) => { destroy(): void } = (socket) => new GrpcSession('ls-1', socket),
+): Promise<FakeServer<{ destroy(): void }>> {
   const server = tls.createServer({
     key: readFileSync(join(CERTS, 'ls-1.key')),
     cert: readFileSync(join(CERTS, 'ls-1.crt')),
@@ -146,7 +155,7 @@ export async function fakeServer(): Promise<FakeServer> {
   const accepted = once(server, 'secureConnection') as Promise<[tls.TLSSocket]>;
   const socket = await tlsConnect((server.address() as AddressInfo).port, undefined);
   const [serverSocket] = await accepted;
-  const session = new GrpcSession('ls-1', socket);
+  const session = client(socket);
   const peer = new FakePeer(serverSocket);
   return {
     session,

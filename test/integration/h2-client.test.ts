@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { frame } from '../../src/grpc/framing.js';
 import { GrpcError, Status } from '../../src/grpc/status.js';
 import { encodeHeaders } from '../../src/grpc/h2/hpack.js';
+import { H2Connection } from '../../src/grpc/h2/connection.js';
 import { ErrorCode } from '../../src/grpc/h2/frames.js';
 import { fakeServer, indexedLiteral } from '../helpers/h2-fake-server.js';
 
@@ -452,4 +453,26 @@ test('fuzz: random frames from a server end in a GrpcError or an answer, never a
     }),
     { numRuns: 40 },
   );
+});
+
+test('keepalive: an unanswered PING ends the connection after its timeout; an answered one does not', async () => {
+  const { session: conn, peer, close } = await fakeServer((socket) => new H2Connection(socket, 'client'));
+  try {
+    peer.settings();
+    const closed = new Promise<Error | undefined>((resolve) => conn.onClose(resolve));
+    conn.keepalive(300);
+    const ping = await peer.next((f) => f.type === PING);
+    peer.send(PING, 0x1, 0, ping.payload); // answered
+    await assert.rejects(
+      peer.next((f) => f.type === GOAWAY, 500),
+      /timed out/,
+    );
+    assert.equal(conn.closed, false);
+    conn.keepalive(300); // not answered this time
+    await peer.next((f) => f.type === PING);
+    assert.match(String((await closed)?.message), /keepalive ping not answered/);
+    assert.equal(conn.closed, true);
+  } finally {
+    await close();
+  }
 });

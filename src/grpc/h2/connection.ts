@@ -227,6 +227,17 @@ export class H2Connection {
     this.enqueue(frameBytes(FrameType.PING, 0, 0, payload));
   }
 
+  /** A PING that must be answered within `timeoutMs`; otherwise (or if the PING fails) the connection ends. */
+  keepalive(timeoutMs: number): void {
+    if (this.finished) return;
+    const timer = setTimeout(() => this.destroy(new Error('keepalive ping not answered')), timeoutMs);
+    timer.unref();
+    this.ping((err) => {
+      clearTimeout(timer);
+      if (err) this.destroy(err);
+    });
+  }
+
   /** Graceful: no new streams; the socket ends when the open ones have finished. */
   close(): void {
     if (this.finished) return;
