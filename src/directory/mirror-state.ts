@@ -41,29 +41,24 @@ export class MirrorStateFile {
 
   /** Appends records durably (fsync before returning). */
   append(records: readonly SignedChangeRecord[]): void {
-    const fd = openSync(this.path, 'a');
-    try {
-      writeSync(fd, lines(records));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeSynced(this.path, 'a', records);
   }
 
   /** Replaces the whole file atomically: a crash leaves either the old or the new chain. */
   rewrite(records: readonly SignedChangeRecord[]): void {
     const temp = `${this.path}.tmp`;
-    const fd = openSync(temp, 'w');
-    try {
-      writeSync(fd, lines(records));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeSynced(temp, 'w', records);
     renameSync(temp, this.path);
   }
 }
 
-function lines(records: readonly SignedChangeRecord[]): string {
-  return records.map((r) => JSON.stringify(r) + '\n').join('');
+/** Writes one JSON line per record and fsyncs before returning. */
+function writeSynced(file: string, flags: 'a' | 'w', records: readonly SignedChangeRecord[]): void {
+  const fd = openSync(file, flags);
+  try {
+    writeSync(fd, records.map((r) => JSON.stringify(r) + '\n').join(''));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -93,6 +93,11 @@ function parseTimeout(value: string | string[] | undefined): number | undefined 
   return Date.now() + n * factor[m[2]!]!;
 }
 
+/** A certificate's names for logs (the common name usually repeats as a DNS name). */
+function peerNames(key: PeerKey): string {
+  return [...new Set(key.names)].join(',');
+}
+
 const RESPONSE_HEADERS = encodeHeaders(
   [
     [':status', '200'],
@@ -202,7 +207,7 @@ export class GrpcServer {
     }
     if (this.opts.identify(key).length === 0) {
       log.info('rejected gRPC connection: no name matched a pinned certificate', {
-        names: key.names.join(','),
+        names: peerNames(key),
       });
       socket.destroy();
       return;
@@ -212,7 +217,7 @@ export class GrpcServer {
     this.connections.add(conn);
     conn.onClose((err) => {
       this.connections.delete(conn);
-      const fields = { peer: [...new Set(key.names)].join(','), error: err?.message ?? '' };
+      const fields = { peer: peerNames(key), error: err?.message ?? '' };
       if (err instanceof ProtocolError) log.warn('gRPC connection ended: the peer broke HTTP/2', fields);
       else if (err) log.debug('gRPC connection closed', fields);
     });
@@ -274,7 +279,7 @@ export class GrpcServer {
     if (identities.length === 0) {
       // The certificate was unpinned while the connection was open: refuse and close the connection.
       log.info('closing gRPC connection: its certificate is no longer pinned', {
-        names: key.names.join(','),
+        names: peerNames(key),
       });
       endWithStatus(conn, stream, Status.UNAVAILABLE, 'no name matched');
       conn.close();
