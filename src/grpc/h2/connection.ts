@@ -205,7 +205,10 @@ export class H2Connection {
     }
   }
 
-  /** Ends a stream abruptly (deadline, cancel): RST_STREAM to the peer, onClose with `code`. */
+  /**
+   * Ends a stream abruptly (deadline, cancel, or a stream error of the peer's): RST_STREAM to the peer,
+   * onClose with `code`.
+   */
   reset(stream: H2Stream, code: number, message: string): void {
     if (stream.closed) return;
     if (stream.id === 0) {
@@ -459,11 +462,10 @@ export class H2Connection {
     const data = unpad(f);
     const stream = this.streams.get(f.streamId);
     if (!stream) return this.checkKnown(f.streamId);
-    if (stream.remoteEnded)
-      return this.streamError(stream, ErrorCode.STREAM_CLOSED, 'DATA after end of stream');
+    if (stream.remoteEnded) return this.reset(stream, ErrorCode.STREAM_CLOSED, 'DATA after end of stream');
     stream.recvWindow -= length;
     if (stream.recvWindow < 0) {
-      return this.streamError(stream, ErrorCode.FLOW_CONTROL_ERROR, 'peer sent more than the stream window');
+      return this.reset(stream, ErrorCode.FLOW_CONTROL_ERROR, 'peer sent more than the stream window');
     }
     const endStream = (f.flags & Flag.END_STREAM) !== 0;
     stream.recvUnacked += length;
@@ -524,14 +526,9 @@ export class H2Connection {
       }
       return this.checkKnown(streamId);
     }
-    if (stream.remoteEnded)
-      return this.streamError(stream, ErrorCode.STREAM_CLOSED, 'HEADERS after end of stream');
+    if (stream.remoteEnded) return this.reset(stream, ErrorCode.STREAM_CLOSED, 'HEADERS after end of stream');
     if (decoded.oversized) {
-      return this.streamError(
-        stream,
-        ErrorCode.PROTOCOL_ERROR,
-        `header list above ${MAX_HEADER_LIST_BYTES} bytes`,
-      );
+      return this.reset(stream, ErrorCode.PROTOCOL_ERROR, `header list above ${MAX_HEADER_LIST_BYTES} bytes`);
     }
     const status = decoded.headers[':status'];
     // Informational responses (1xx) precede the real one and carry nothing for gRPC.
@@ -689,10 +686,10 @@ export class H2Connection {
     }
     const stream = this.streams.get(f.streamId);
     if (!stream) return this.checkKnown(f.streamId);
-    if (increment === 0) return this.streamError(stream, ErrorCode.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
+    if (increment === 0) return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
     stream.sendWindow += increment;
     if (stream.sendWindow > MAX_WINDOW) {
-      return this.streamError(stream, ErrorCode.FLOW_CONTROL_ERROR, 'stream window overflow');
+      return this.reset(stream, ErrorCode.FLOW_CONTROL_ERROR, 'stream window overflow');
     }
     if (stream.queue.length > 0) {
       this.sendable.add(stream);
@@ -722,10 +719,6 @@ export class H2Connection {
     this.out.push(u32Frame(FrameType.RST_STREAM, stream.id, ErrorCode.NO_ERROR));
     this.scheduleFlush();
     this.finishStream(stream);
-  }
-
-  private streamError(stream: H2Stream, code: number, message: string): void {
-    this.reset(stream, code, message);
   }
 
   private finishStream(stream: H2Stream, err?: StreamError): void {
