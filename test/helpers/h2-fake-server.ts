@@ -8,11 +8,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { CLIENT_PREFACE, FrameReader, frameBytes, type Frame } from '../../src/grpc/h2/frames.js';
-import { HpackDecoder, type HeaderMap } from '../../src/grpc/h2/hpack.js';
+import { encodeHeaders, HpackDecoder, type HeaderMap } from '../../src/grpc/h2/hpack.js';
+import { frame } from '../../src/grpc/framing.js';
 import { huffmanCodes } from '../../src/grpc/h2/huffman.js';
 import { GrpcSession } from '../../src/grpc/client.js';
 import { CERTS } from './network.js';
 import { tlsConnect } from './grpc-local.js';
+
+const ANSWER_HEADERS = encodeHeaders([
+  [':status', '200'],
+  ['content-type', 'application/grpc'],
+]);
+const ANSWER_TRAILERS = encodeHeaders([['grpc-status', '0']]);
 
 export class FakePeer {
   readonly decoder = new HpackDecoder();
@@ -110,6 +117,13 @@ export class FakePeer {
 
   send(type: number, flags: number, streamId: number, payload?: Uint8Array): void {
     this.socket.write(frameBytes(type, flags, streamId, payload));
+  }
+
+  /** A successful unary answer on a stream: response headers, one message, trailers with status 0. */
+  answer(streamId: number, message: Uint8Array): void {
+    this.send(0x1, 0x4, streamId, ANSWER_HEADERS);
+    this.send(0x0, 0, streamId, frame(message));
+    this.send(0x1, 0x5, streamId, ANSWER_TRAILERS);
   }
 
   settings(values: [number, number][] = []): void {

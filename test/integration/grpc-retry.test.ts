@@ -10,14 +10,12 @@ import tls from 'node:tls';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { frame } from '../../src/grpc/framing.js';
 import { decodeRequest, encodeResponse } from '../../src/grpc/codec.js';
 import { encodeHeaders } from '../../src/grpc/h2/hpack.js';
 import { CERTS, gatewayRequest, TestNetwork } from '../helpers/network.js';
 import { FakePeer } from '../helpers/h2-fake-server.js';
 
 const HEADERS = 0x1;
-const DATA = 0x0;
 const GOAWAY = 0x7;
 const END_STREAM = 0x1;
 const END_HEADERS = 0x4;
@@ -62,20 +60,6 @@ const nextConnection = (): Promise<FakePeer> =>
     ? Promise.resolve(peers.shift()!)
     : new Promise((r) => arrived.push(() => r(peers.shift()!)));
 
-function answer(peer: FakePeer, streamId: number, id: string, result: Record<string, unknown>): void {
-  peer.send(
-    HEADERS,
-    END_HEADERS,
-    streamId,
-    encodeHeaders([
-      [':status', '200'],
-      ['content-type', 'application/grpc'],
-    ]),
-  );
-  peer.send(DATA, 0, streamId, frame(encodeResponse({ id, result: result as never })));
-  peer.send(HEADERS, END_STREAM | END_HEADERS, streamId, encodeHeaders([['grpc-status', '0']]));
-}
-
 test('a call refused by a GOAWAY is sent again on a new connection and succeeds', async () => {
   const reply = gatewayRequest(net.ports.get('hd-1')!.gateway, {
     jsonrpc: '2.0',
@@ -91,7 +75,7 @@ test('a call refused by a GOAWAY is sent again on a new connection and succeeds'
   const req = await second.request();
   const call = decodeRequest(req.body.subarray(5));
   assert.equal(call.method, 'ls-1.lookup');
-  answer(second, req.streamId, call.id, { found: true });
+  second.answer(req.streamId, encodeResponse({ id: call.id, result: { found: true } }));
   live = second;
   const r = await reply;
   assert.equal(r.status, 200, r.text);

@@ -111,9 +111,7 @@ test('a request larger than the windows goes out in pieces as WINDOW_UPDATEs arr
       }
     }
     assert.deepEqual(Buffer.concat(parts), frame(payload));
-    peer.send(HEADERS, END_HEADERS, h.streamId, OK_HEADERS);
-    peer.send(DATA, 0, h.streamId, frame(Buffer.from('got it')));
-    peer.send(HEADERS, END_STREAM | END_HEADERS, h.streamId, OK_TRAILERS);
+    peer.answer(h.streamId, Buffer.from('got it'));
     assert.equal((await call).toString(), 'got it');
   } finally {
     await close();
@@ -181,9 +179,7 @@ test('stream-level failures become gRPC errors and the connection stays usable',
     }
     const ok = session.unary('/EPS/Call', Buffer.from('x'), 5000);
     const req = await peer.request();
-    peer.send(HEADERS, END_HEADERS, req.streamId, OK_HEADERS);
-    peer.send(DATA, 0, req.streamId, frame(Buffer.from('fine')));
-    peer.send(HEADERS, END_STREAM | END_HEADERS, req.streamId, OK_TRAILERS);
+    peer.answer(req.streamId, Buffer.from('fine'));
     assert.equal((await ok).toString(), 'fine');
     assert.equal(session.closed, false);
   } finally {
@@ -222,9 +218,7 @@ test('GOAWAY: calls above the last stream id fail as UNAVAILABLE, older ones com
     assert.equal(errB.code, Status.UNAVAILABLE);
     assert.match(errB.details, /GOAWAY/);
     assert.equal(session.closed, true, 'the pool must open a new connection for new calls');
-    peer.send(HEADERS, END_HEADERS, reqA.streamId, OK_HEADERS);
-    peer.send(DATA, 0, reqA.streamId, frame(Buffer.from('done')));
-    peer.send(HEADERS, END_STREAM | END_HEADERS, reqA.streamId, OK_TRAILERS);
+    peer.answer(reqA.streamId, Buffer.from('done'));
     assert.equal((await a).toString(), 'done');
     assert.equal(
       (await grpcCode(session.unary('/EPS/Call', Buffer.from('c'), 1000))).code,
@@ -259,9 +253,7 @@ test('MAX_CONCURRENT_STREAMS is honoured: a second call waits until the first on
     assert.equal((await grpcCode(a)).code, 5);
     const reqB = await peer.request();
     assert.deepEqual(reqB.body, frame(Buffer.from('b')));
-    peer.send(HEADERS, END_HEADERS, reqB.streamId, OK_HEADERS);
-    peer.send(DATA, 0, reqB.streamId, frame(Buffer.from('B')));
-    peer.send(HEADERS, END_STREAM | END_HEADERS, reqB.streamId, OK_TRAILERS);
+    peer.answer(reqB.streamId, Buffer.from('B'));
     assert.equal((await b).toString(), 'B');
   } finally {
     await close();
@@ -367,9 +359,7 @@ test('a window shrunk by SETTINGS mid-call (negative window) holds data until WI
     const rest = await peer.next((f) => f.type === DATA);
     assert.equal(rest.payload.length, 1005 - 100);
     assert.equal(rest.flags & END_STREAM, END_STREAM);
-    peer.send(HEADERS, END_HEADERS, h.streamId, OK_HEADERS);
-    peer.send(DATA, 0, h.streamId, frame(Buffer.from('ok')));
-    peer.send(HEADERS, END_STREAM | END_HEADERS, h.streamId, OK_TRAILERS);
+    peer.answer(h.streamId, Buffer.from('ok'));
     assert.equal((await call).toString(), 'ok');
   } finally {
     await close();
@@ -392,9 +382,7 @@ test('two-phase GOAWAY (2^31-1, then the real last id) as grpc-go sends it on sh
     await peer.next((f) => f.type === PING && (f.flags & 0x1) === 1);
     assert.equal(session.closed, true, 'no new calls after the first GOAWAY');
     goaway(reqA.streamId);
-    peer.send(HEADERS, END_HEADERS, reqA.streamId, OK_HEADERS);
-    peer.send(DATA, 0, reqA.streamId, frame(Buffer.from('finished')));
-    peer.send(HEADERS, END_STREAM | END_HEADERS, reqA.streamId, OK_TRAILERS);
+    peer.answer(reqA.streamId, Buffer.from('finished'));
     assert.equal((await a).toString(), 'finished');
   } finally {
     await close();
@@ -415,9 +403,7 @@ test('PINGs while our own large request fills the socket are answered, not taken
     peer.socket.resume();
     const req = await peer.request();
     assert.equal(req.body.length, payload.length + 5);
-    peer.send(HEADERS, END_HEADERS, req.streamId, OK_HEADERS);
-    peer.send(DATA, 0, req.streamId, frame(Buffer.from('big ok')));
-    peer.send(HEADERS, END_STREAM | END_HEADERS, req.streamId, OK_TRAILERS);
+    peer.answer(req.streamId, Buffer.from('big ok'));
     assert.equal((await call).toString(), 'big ok');
     assert.equal(session.closed, false);
   } finally {
