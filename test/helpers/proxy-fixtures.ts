@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject, JsonValue } from '../../src/core/json.js';
-import { newEntry } from '../../src/directory/entry.js';
+import { newEntry } from '../../src/core/directory-entry.js';
 import { FileDatastore } from '../../src/datastore/file-store.js';
 import { PrivateProxy } from '../../src/proxy/private-proxy.js';
 import { PublicProxy } from '../../src/proxy/public-proxy.js';
