@@ -58,6 +58,15 @@ const innerRules = [
     to: { path: '^src/proxy/(public|private)/' },
   },
   {
+    name: 'subfolder-below-parent',
+    comment:
+      'a subfolder does not import the files of its parent folder, which use it (a cycle between ' +
+      'a folder and its subfolder, which the folder-scope cycle check does not see)',
+    severity: 'error',
+    from: { path: '^src/([^/]+)/[^/]+/' },
+    to: { path: '^src/$1/[^/]+$' },
+  },
+  {
     name: 'h2-below-grpc',
     comment: 'src/grpc/h2/ (HTTP/2) knows nothing of gRPC',
     severity: 'error',
