@@ -29,10 +29,10 @@ import {
   readExactly,
   startPrivateProxy,
   tempStore,
-  until,
   untilClosed,
   type PrivateHarness,
 } from '../helpers/proxy-fixtures.js';
+import { waitFor } from '../helpers/wait.js';
 
 const HD1 = clientInfo('hd-1', [proxySettingsRecord(['.internal-server.local'])]);
 const PUBLIC = clientInfo(PUBLIC_NAME);
@@ -228,7 +228,10 @@ describe('private proxy: terminating mode with plain HTTP forwarding', () => {
     assert.deepEqual(JSON.parse(response.body), { message: 'success' });
     assert.equal(response.headers.connection, 'close');
     await untilClosed(socket);
-    await until(() => h.proxy.stats().backConnections === 0);
+    await waitFor(() => h.proxy.stats().backConnections === 0, {
+      timeoutMs: 5_000,
+      what: 'no back connections',
+    });
   });
 
   it('forwards a POST with its body (echo)', async () => {
@@ -254,7 +257,10 @@ describe('private proxy: terminating mode with plain HTTP forwarding', () => {
     const started = performance.now();
     await untilClosed(socket);
     assert.ok(performance.now() - started >= 900, 'closed before the 1 s timeout');
-    await until(() => h.proxy.stats().backConnections === 0);
+    await waitFor(() => h.proxy.stats().backConnections === 0, {
+      timeoutMs: 5_000,
+      what: 'no back connections',
+    });
   });
 
   it("refuses a caller presenting another operator's client certificate (forged _client)", async () => {
@@ -392,7 +398,10 @@ describe('private proxy: other delivery modes', () => {
       assert.deepEqual(JSON.parse(response.body), { z: 1 });
       assert.equal(h.proxy.stats().tunnels, 1);
       socket.destroy();
-      await until(() => h.proxy.stats().tunnels === 0 && h.proxy.stats().backConnections === 0);
+      await waitFor(() => h.proxy.stats().tunnels === 0 && h.proxy.stats().backConnections === 0, {
+        timeoutMs: 5_000,
+        what: 'no tunnels and no back connections',
+      });
     } finally {
       await h.stop();
       await publicPort.close();

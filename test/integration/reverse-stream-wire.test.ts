@@ -20,6 +20,7 @@ import {
 } from '../../src/grpc/codec.js';
 import { loadTls } from '../../src/tls/options.js';
 import type { GrpcError } from '../../src/grpc/status.js';
+import { withDeadline } from '../helpers/wait.js';
 
 describe('ServerCall wire contract', () => {
   let net: TestNetwork;
@@ -73,7 +74,10 @@ describe('ServerCall wire contract', () => {
   });
 
   async function next(slot: (typeof streams)[number]): Promise<WireResponse> {
-    while (slot.messages.length === 0) await new Promise<void>((r) => (slot.wake = r));
+    while (slot.messages.length === 0) {
+      const woken = new Promise<void>((r) => (slot.wake = r));
+      await withDeadline(woken, { timeoutMs: 5_000, what: 'a message on the reverse stream' });
+    }
     return decodeResponse(slot.messages.shift()!);
   }
 
