@@ -279,7 +279,7 @@ export interface PrivateHarness {
 
 /** A private proxy with an EPS stand-in and a temp store; `settings` overrides the defaults. */
 export async function startPrivateProxy(
-  opts: { settings?: JsonObject; script?: EpsScript; storeFile?: string; reannounceIntervalMs?: number } = {},
+  opts: { settings?: JsonObject; script?: EpsScript; storeFile?: string } = {},
 ): Promise<PrivateHarness> {
   await testCertificates();
   const eps = await new EpsStandIn(opts.script).start();
@@ -294,7 +294,6 @@ export async function startPrivateProxy(
   });
   const proxy = new PrivateProxy(settings, {
     datastore: new FileDatastore(opts.storeFile ?? temp!.file),
-    ...(opts.reannounceIntervalMs === undefined ? {} : { reannounceIntervalMs: opts.reannounceIntervalMs }),
   });
   const { control } = await proxy.start();
   return {
