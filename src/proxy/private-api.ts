@@ -22,7 +22,7 @@ import {
 import { allowedDomainsFor, clientInfoSchema, domainAllowed } from './client-info.js';
 import type { EpsCaller } from './eps-link.js';
 import { ExpiresAtError, isExpired, parseExpiresAt } from './expires-at.js';
-import { SerialQueue } from './serial.js';
+import { SerialQueue } from '../core/serial.js';
 import { TOKEN_BYTES, tokenKey, TokenError } from './tokens.js';
 
 const log = logger('private-proxy');

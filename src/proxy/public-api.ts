@@ -16,7 +16,7 @@ import { allowedDomainsFor, clientInfoJson, clientInfoSchema, domainAllowed } fr
 import type { EpsCaller } from './eps-link.js';
 import { ExpiresAtError, isExpired, parseExpiresAt, type Expiry } from './expires-at.js';
 import type { P2pTokenMeta } from './public-internal.js';
-import { SerialQueue } from './serial.js';
+import { SerialQueue } from '../core/serial.js';
 import type { TokenTable } from './tokens.js';
 
 const log = logger('public-proxy');
