@@ -6,6 +6,7 @@
 import type { Address } from '../core/address.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
 import { logger } from '../core/log.js';
+import { Deadline } from '../core/deadline.js';
 import type { Directory } from '../directory/directory.js';
 import { grpcServerSettings } from '../directory/permissions.js';
 import { decodeResponse, encodeRequest } from '../grpc/codec.js';
@@ -35,7 +36,7 @@ export interface GrpcClientConfig {
 }
 
 /** Opens a TLS connection to `peer` through its proxy (P2P); provided by the P2P module. */
-export type ProxyDialer = (peer: string, proxy: string, deadline: number) => Promise<DialResult>;
+export type ProxyDialer = (peer: string, proxy: string, deadline: Deadline) => Promise<DialResult>;
 
 export class GrpcClientChannel implements Channel {
   readonly type = 'grpc_client' as const;
@@ -85,7 +86,7 @@ export class GrpcClientChannel implements Channel {
    * session whose server certificate is no longer pinned for `peer` in the directory is closed and
    * replaced (the new handshake then fails if the server still presents that certificate).
    */
-  async session(peer: string, deadline: number): Promise<PooledSession> {
+  async session(peer: string, deadline: Deadline): Promise<PooledSession> {
     const pooled = await this.pooledSession(peer, deadline);
     if (identitiesFor(pooled.key, (n) => this.directory.entry(n)).some((i) => i.name === peer)) return pooled;
     log.info('server certificate no longer pinned, reconnecting', { peer });
@@ -93,7 +94,7 @@ export class GrpcClientChannel implements Channel {
     return this.pooledSession(peer, deadline);
   }
 
-  private async pooledSession(peer: string, deadline: number): Promise<PooledSession> {
+  private async pooledSession(peer: string, deadline: Deadline): Promise<PooledSession> {
     const entry = this.directory.entry(peer);
     const server = entry && grpcServerSettings(entry);
     if (!server) throw new Error('cannot deliver gRPC request: recipient does not have a gRPC server');
@@ -116,7 +117,7 @@ export class GrpcClientChannel implements Channel {
         peer,
         tls: this.tls,
         lookup: (n) => this.directory.entry(n),
-        timeoutMs: Math.min(this.connectTimeoutMs, Math.max(1, deadline - Date.now())),
+        deadline: deadline.within(this.connectTimeoutMs),
         host,
         port,
       });
@@ -124,7 +125,7 @@ export class GrpcClientChannel implements Channel {
   }
 
   async deliver(request: EpsRequest, address: Address): Promise<EpsResponse> {
-    const deadline = Date.now() + this.callTimeoutMs;
+    const deadline = Deadline.after(this.callTimeoutMs);
     const payload = encodeRequest({
       method: request.method,
       params: paramsForPeer(request.params),
@@ -142,11 +143,11 @@ export class GrpcClientChannel implements Channel {
         throw new Error(`error sending request: error performing gRPC call: ${err.message}`, { cause: e });
       }
       try {
-        const reply = await pooled.session.unary('/EPS/Call', payload, Math.max(1, deadline - Date.now()));
+        const reply = await pooled.session.unary('/EPS/Call', payload, deadline);
         return fromWireResponse(decodeResponse(reply));
       } catch (e) {
         const again =
-          attempt < MAX_ATTEMPTS && e instanceof GrpcError && e.unprocessed && Date.now() < deadline;
+          attempt < MAX_ATTEMPTS && e instanceof GrpcError && e.unprocessed && !deadline.expired;
         log.debug(again ? 'gRPC call not processed by the peer; retrying' : 'gRPC call failed', {
           peer: address.operator,
           error: (e as Error).message,

@@ -6,7 +6,7 @@
  *   verified tip). The broker reads synchronously, so a lookup never waits for the network; with
  *   `cache_entries_for: 0` the period is MIN_REFRESH_PERIOD_MS instead of "on every lookup".
  * - start() performs the first refresh (waiting at most INITIAL_REFRESH_WAIT_MS); a failure is logged, not
- *   fatal, and retried with exponential backoff (RETRY_INITIAL_MS doubling up to RETRY_MAX_MS).
+ *   fatal, and retried with exponential backoff (RETRY_INITIAL_MS doubling up to RETRY_MAX_MS, no jitter).
  * - Every request has the JSON-RPC client's timeout; endpoints fail over in order (SdApiClient).
  * - Verification is incremental and refuses forks and rollbacks (VerifiedMirror); a refused or failed refresh
  *   keeps the last verified state in use, and routing carries on with it until the SD is back.
@@ -17,6 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { logger } from '../core/log.js';
+import { Backoff } from '../core/backoff.js';
 import { TrustStore } from '../records/index.js';
 import type { ApiDirectorySettings } from '../settings/index.js';
 import { DirectoryRefreshError, SdUnreachableError } from './api-errors.js';
@@ -91,11 +92,10 @@ export class ApiDirectory implements Directory {
   private readonly mirror: VerifiedMirror;
   private readonly map = new EntryMap();
   private readonly periodMs: number;
-  private readonly retryMaxMs: number;
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
-  private retryMs = RETRY_INITIAL_MS;
+  private readonly retry: Backoff;
   private counters = { refreshes: 0, failures: 0, consecutiveFailures: 0, lastSuccessAt: 0 };
   private lastError: string | undefined;
   private readonly state: MirrorStateFile | undefined;
@@ -107,7 +107,11 @@ export class ApiDirectory implements Directory {
     this.mirror = new VerifiedMirror(loadRecordTrust(settings), options.now ? { now: options.now } : {});
     this.client = new SdApiClient(settings);
     this.periodMs = Math.max(settings.cache_entries_for * 1000, MIN_REFRESH_PERIOD_MS);
-    this.retryMaxMs = options.retryMaxMs ?? RETRY_MAX_MS;
+    this.retry = new Backoff({
+      initialMs: RETRY_INITIAL_MS,
+      maxMs: options.retryMaxMs ?? RETRY_MAX_MS,
+      jitter: 0,
+    });
     this.state = settings.state_file ? new MirrorStateFile(settings.state_file) : undefined;
   }
 
@@ -224,10 +228,9 @@ export class ApiDirectory implements Directory {
     let delay = this.periodMs;
     try {
       await this.refresh();
-      this.retryMs = RETRY_INITIAL_MS;
+      this.retry.reset();
     } catch {
-      delay = this.retryMs;
-      this.retryMs = Math.min(this.retryMs * 2, this.retryMaxMs);
+      delay = this.retry.fail();
     }
     if (!this.running) return;
     this.timer = setTimeout(() => void this.cycle(), delay);

@@ -13,6 +13,8 @@ import { parseHostPort } from '../../net/host-port.js';
 import type { LoadedTls } from '../../tls/options.js';
 import { unwrapValue } from '../../jsonrpc/client.js';
 import { logger } from '../../core/log.js';
+import type { Deadline } from '../../core/deadline.js';
+import type { ProxyDialer } from '../grpc-client.js';
 
 const log = logger('p2p-caller');
 
@@ -23,7 +25,7 @@ export function p2pDialer(
   broker: Broker,
   tls: LoadedTls,
   connectTimeoutMs: number,
-): (peer: string, proxy: string, deadline: number) => Promise<DialResult> {
+): ProxyDialer {
   return async (peer, proxy, deadline) => {
     const id = `${proxy}.requestConnection(${randomBytes(8).toString('hex')})`;
     const response = await broker.deliver(
@@ -39,11 +41,18 @@ export function p2pDialer(
     const token = decodeStdBase64(result.token);
     if (token.length !== TOKEN_BYTES) throw new Error(`proxy sent a token of ${token.length} bytes`);
     const { host, port } = parseHostPort(result.endpoint);
-    const timeoutMs = Math.max(1, Math.min(connectTimeoutMs, deadline - Date.now()));
-    const socket = await connectTcp(host, port, timeoutMs);
+    // Each of the two connects gets the connect timeout, within the call's deadline.
+    const connectBy = (): Deadline => deadline.within(connectTimeoutMs);
+    const socket = await connectTcp(host, port, connectBy());
     socket.setNoDelay(true);
     socket.write(token);
-    const dialled = await dialTls({ peer, tls, lookup: (n) => broker.directory.entry(n), timeoutMs, socket });
+    const dialled = await dialTls({
+      peer,
+      tls,
+      lookup: (n) => broker.directory.entry(n),
+      deadline: connectBy(),
+      socket,
+    });
     log.info('P2P tunnel established', { peer, proxy, endpoint: result.endpoint });
     return dialled;
   };
