@@ -54,7 +54,15 @@ export class PeerPool {
       slot.current.session.close();
       slot.current = undefined;
     }
-    if (!slot.connecting) slot.connecting = this.connect(peer, slot, route, connect, deadline);
+    if (!slot.connecting) {
+      // Checked here, not in connect(): a throw there before its first await would run its `finally`
+      // before `slot.connecting` is assigned, leaving a rejected promise that every later get() returned.
+      const wait = slot.backoff.waitMs();
+      if (wait > 0 && wait >= deadline.remainingMs()) {
+        throw new Error(`peer '${peer}' unreachable, next attempt in ${wait} ms`);
+      }
+      slot.connecting = this.connect(peer, slot, route, connect, wait);
+    }
     return slot.connecting;
   }
 
@@ -81,15 +89,10 @@ export class PeerPool {
     slot: Slot,
     route: string,
     connect: Connector,
-    deadline: Deadline,
+    backoffMs: number,
   ): Promise<PooledSession> {
     try {
-      const wait = slot.backoff.waitMs();
-      if (wait > 0) {
-        if (wait >= deadline.remainingMs())
-          throw new Error(`peer '${peer}' unreachable, next attempt in ${wait} ms`);
-        await slot.backoff.sleep(wait).done;
-      }
+      if (backoffMs > 0) await slot.backoff.sleep(backoffMs).done;
       const dialled = await connect();
       const session = new GrpcSession(peer, dialled.socket);
       const pooled: PooledSession = { session, identities: dialled.identities, key: dialled.key, route };
