@@ -23,16 +23,15 @@ import type { ReverseStreamKeeper } from './reverse/dialling-side.js';
 
 const log = logger('grpc-client');
 
-export const DEFAULT_CALL_TIMEOUT_S = 30;
-export const DEFAULT_CONNECT_TIMEOUT_S = 10;
 /** Attempts for a call the peer never processed (refused during a GOAWAY): the first and one more. */
 const MAX_ATTEMPTS = 2;
 
 export interface GrpcClientConfig {
   tls: TlsConfig;
   useProxy?: boolean | undefined;
-  call_timeout?: number | undefined;
-  connect_timeout?: number | undefined;
+  /** Seconds (settled: the defaults are in settings/eps-schema.ts). */
+  call_timeout: number;
+  connect_timeout: number;
 }
 
 /** Opens a TLS connection to `peer` through its proxy (P2P); provided by the P2P module. */
@@ -53,8 +52,8 @@ export class GrpcClientChannel implements Channel {
     private readonly config: GrpcClientConfig,
   ) {
     this.tls = loadTls(config.tls);
-    this.callTimeoutMs = (config.call_timeout ?? DEFAULT_CALL_TIMEOUT_S) * 1000;
-    this.connectTimeoutMs = (config.connect_timeout ?? DEFAULT_CONNECT_TIMEOUT_S) * 1000;
+    this.callTimeoutMs = config.call_timeout * 1000;
+    this.connectTimeoutMs = config.connect_timeout * 1000;
   }
 
   setProxyDialer(dialer: ProxyDialer): void {
@@ -146,8 +145,7 @@ export class GrpcClientChannel implements Channel {
         const reply = await pooled.session.unary('/EPS/Call', payload, deadline);
         return fromWireResponse(decodeResponse(reply));
       } catch (e) {
-        const again =
-          attempt < MAX_ATTEMPTS && e instanceof GrpcError && e.unprocessed && !deadline.expired;
+        const again = attempt < MAX_ATTEMPTS && e instanceof GrpcError && e.unprocessed && !deadline.expired;
         log.debug(again ? 'gRPC call not processed by the peer; retrying' : 'gRPC call failed', {
           peer: address.operator,
           error: (e as Error).message,

@@ -62,9 +62,7 @@ export class Deadline {
   /** An AbortSignal aborted with a TimeoutError when the deadline passes, for APIs that take one. */
   signal(): AbortSignal {
     const controller = new AbortController();
-    this.onExpire(() =>
-      controller.abort(new DOMException('deadline exceeded', 'TimeoutError')),
-    )?.unref();
+    this.onExpire(() => controller.abort(new DOMException('deadline exceeded', 'TimeoutError')))?.unref();
     return controller.signal;
   }
 }

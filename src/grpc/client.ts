@@ -152,7 +152,10 @@ export class GrpcSession {
       this.blocks.set(path, block);
     }
     if (deadline === undefined) return block;
-    return Buffer.concat([block, encodeHeaders([['grpc-timeout', encodeGrpcTimeout(deadline.remainingMs())]])]);
+    return Buffer.concat([
+      block,
+      encodeHeaders([['grpc-timeout', encodeGrpcTimeout(deadline.remainingMs())]]),
+    ]);
   }
 
   /** One unary call; rejects with a GrpcError (non-OK status, transport failure, deadline). */

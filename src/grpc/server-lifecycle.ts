@@ -59,6 +59,10 @@ function limitAge(conn: H2Connection, keepalive: ServerKeepalive, clock: Clock):
 }
 
 /** Calls `onTimeout` unless the request body is complete within requestBodyTimeoutMs (clear the handle). */
-export function requestBodyTimer(keepalive: ServerKeepalive, clock: Clock, onTimeout: () => void): TimerHandle {
+export function requestBodyTimer(
+  keepalive: ServerKeepalive,
+  clock: Clock,
+  onTimeout: () => void,
+): TimerHandle {
   return clock.setTimeout(onTimeout, keepalive.requestBodyTimeoutMs);
 }

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { frame } from '../../src/grpc/framing.js';
 import { encodeHeaders } from '../../src/grpc/h2/hpack.js';
 import { ErrorCode, FrameType, Flag } from '../../src/grpc/h2/frames.js';
-import type { GrpcServer } from '../../src/grpc/server.js';
 import type { ServerKeepalive } from '../../src/grpc/keepalive.js';
 import { ls1Server } from '../helpers/grpc-local.js';
 import { fakeClient, type FakePeer } from '../helpers/h2-fake-server.js';

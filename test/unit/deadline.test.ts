@@ -53,7 +53,10 @@ test('an already passed deadline fires at once; one beyond the longest timer sch
   past.onExpire(() => (fired = true));
   await clock.advance(0);
   assert.equal(fired, true);
-  assert.equal(Deadline.after(MAX_TIMER_MS + 1, clock).onExpire(() => undefined), undefined);
+  assert.equal(
+    Deadline.after(MAX_TIMER_MS + 1, clock).onExpire(() => undefined),
+    undefined,
+  );
   assert.equal(clock.pending, 0);
 });
 

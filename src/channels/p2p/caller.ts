@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { isJsonObject } from '../../core/json.js';
 import type { Broker } from '../../broker/broker.js';
 import { decodeStdBase64 } from '../../broker/internal-methods.js';
-import { connectTcp, dialTls, type DialResult } from '../../grpc/dial.js';
+import { connectTcp, dialTls } from '../../grpc/dial.js';
 import { parseHostPort } from '../../net/host-port.js';
 import type { LoadedTls } from '../../tls/options.js';
 import { unwrapValue } from '../../jsonrpc/client.js';
