@@ -18,6 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { logger } from '../core/log.js';
 import { Backoff } from '../core/backoff.js';
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { TrustStore } from '../records/index.js';
 import type { ApiDirectorySettings } from '../settings/index.js';
 import { DirectoryRefreshError, SdUnreachableError } from './api-errors.js';
@@ -47,8 +48,8 @@ export class ApiDirectoryConfigError extends Error {
 export interface ApiDirectoryOptions {
   /** Clock in milliseconds for certificate validity (default Date.now). */
   now?: () => number;
-  /** Longest retry delay after failures (default RETRY_MAX_MS). */
-  retryMaxMs?: number;
+  /** Time source of the refresh and retry timers (default: the system clock; tests use a manual one). */
+  clock?: Clock;
 }
 
 export interface ApiDirectoryStats {
@@ -93,7 +94,8 @@ export class ApiDirectory implements Directory {
   private readonly map = new EntryMap();
   private readonly periodMs: number;
   private queue: Promise<unknown> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
+  private readonly clock: Clock;
   private running = false;
   private readonly retry: Backoff;
   private counters = { refreshes: 0, failures: 0, consecutiveFailures: 0, lastSuccessAt: 0 };
@@ -107,10 +109,12 @@ export class ApiDirectory implements Directory {
     this.mirror = new VerifiedMirror(loadRecordTrust(settings), options.now ? { now: options.now } : {});
     this.client = new SdApiClient(settings);
     this.periodMs = Math.max(settings.cache_entries_for * 1000, MIN_REFRESH_PERIOD_MS);
+    this.clock = options.clock ?? systemClock;
     this.retry = new Backoff({
       initialMs: RETRY_INITIAL_MS,
-      maxMs: options.retryMaxMs ?? RETRY_MAX_MS,
+      maxMs: RETRY_MAX_MS,
       jitter: 0,
+      clock: this.clock,
     });
     this.state = settings.state_file ? new MirrorStateFile(settings.state_file) : undefined;
   }
@@ -133,9 +137,9 @@ export class ApiDirectory implements Directory {
     this.running = true;
     await this.loadState();
     const first = this.cycle();
-    let waitTimer: NodeJS.Timeout | undefined;
+    let waitTimer: TimerHandle | undefined;
     const waited = new Promise<void>((resolve) => {
-      waitTimer = setTimeout(() => {
+      waitTimer = this.clock.setTimeout(() => {
         log.warn('first service directory refresh is taking long; starting with the current state', {
           waited_ms: INITIAL_REFRESH_WAIT_MS,
         });
@@ -143,12 +147,12 @@ export class ApiDirectory implements Directory {
       }, INITIAL_REFRESH_WAIT_MS);
     });
     await Promise.race([first, waited]);
-    clearTimeout(waitTimer);
+    this.clock.clearTimeout(waitTimer);
   }
 
   async close(): Promise<void> {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     // Closing the client aborts a request in flight, so close() never waits for a request timeout.
     this.client.close();
@@ -233,7 +237,7 @@ export class ApiDirectory implements Directory {
       delay = this.retry.fail();
     }
     if (!this.running) return;
-    this.timer = setTimeout(() => void this.cycle(), delay);
+    this.timer = this.clock.setTimeout(() => void this.cycle(), delay);
     this.timer.unref();
   }
 
