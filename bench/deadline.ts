@@ -75,5 +75,4 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   for (const line of await benchDeadline()) console.log(line);
   if (sink === 0.5) console.log('unreachable');
   process.exit(0); // AbortSignal.timeout's timers cannot be cleared; do not wait 30 s for them
-
 }

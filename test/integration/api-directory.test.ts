@@ -14,7 +14,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import { ApiDirectory, MIN_REFRESH_PERIOD_MS, RETRY_INITIAL_MS } from '../../src/directory/api-directory.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { DirectoryRefreshError, SdUnreachableError } from '../../src/directory/api-errors.js';
-import type { SignedChangeRecord } from '../../src/directory/entry.js';
+import type { SignedChangeRecord } from '../../src/core/directory-entry.js';
 import { testCertificates } from '../helpers/network.js';
 import { apiSettings, groupRecords, RecordsServer, signWith } from '../helpers/records-server.js';
 

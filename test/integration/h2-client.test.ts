@@ -188,22 +188,6 @@ test('stream-level failures become gRPC errors and the connection stays usable',
   }
 });
 
-test('a deadline fails the call with DEADLINE_EXCEEDED and cancels the stream on the server', async () => {
-  const { session, peer, close } = await fakeServer();
-  try {
-    peer.settings();
-    const call = session.unary('/EPS/Call', Buffer.from('x'), Deadline.after(200));
-    const req = await peer.request();
-    const err = await grpcCode(call);
-    assert.equal(err.code, Status.DEADLINE_EXCEEDED);
-    const rst = await peer.next((f) => f.type === RST);
-    assert.equal(rst.streamId, req.streamId);
-    assert.equal(rst.payload.readUInt32BE(0), ErrorCode.CANCEL);
-  } finally {
-    await close();
-  }
-});
-
 test('GOAWAY: calls above the last stream id fail as UNAVAILABLE, older ones complete, no new calls', async () => {
   const { session, peer, close } = await fakeServer();
   try {

@@ -11,7 +11,7 @@ import { connectTcp } from '../../grpc/dial.js';
 import { Deadline } from '../../core/deadline.js';
 import type { GrpcServer } from '../../grpc/server.js';
 import { parseHostPort } from '../../net/host-port.js';
-import type { ConnectionRequest } from '../channel.js';
+import type { ConnectionRequest } from '../../broker/channel.js';
 
 const log = logger('p2p-callee');
 

@@ -8,13 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { isJsonObject } from '../../core/json.js';
 import type { Broker } from '../../broker/broker.js';
 import { decodeStdBase64 } from '../../broker/internal-methods.js';
-import { connectTcp, dialTls } from '../../grpc/dial.js';
+import { connectTcp, dialTls, type DialResult } from '../../grpc/dial.js';
 import { parseHostPort } from '../../net/host-port.js';
 import type { LoadedTls } from '../../tls/options.js';
 import { unwrapValue } from '../../jsonrpc/client.js';
 import { logger } from '../../core/log.js';
 import type { Deadline } from '../../core/deadline.js';
-import type { ProxyDialer } from '../grpc-client.js';
 
 const log = logger('p2p-caller');
 
@@ -25,7 +24,7 @@ export function p2pDialer(
   broker: Broker,
   tls: LoadedTls,
   connectTimeoutMs: number,
-): ProxyDialer {
+): (peer: string, proxy: string, deadline: Deadline) => Promise<DialResult> {
   return async (peer, proxy, deadline) => {
     const id = `${proxy}.requestConnection(${randomBytes(8).toString('hex')})`;
     const response = await broker.deliver(
