@@ -78,7 +78,7 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
       socket.removeAllListeners('error');
       resolve({ socket, identities, key: key! });
     });
-    socket.once('error', (err) => {
+    socket.once('error', (err: Error) => {
       deadline.cancelExpire(timer);
       socket.destroy();
       reject(new DialError(err.message));
