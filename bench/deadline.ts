@@ -1,6 +1,8 @@
 // Micro-benchmark of one call's deadline: create it, arm the expiry hook, read the time left twice (pool
 // and header), cancel the hook when the answer arrives. Deadline (core/deadline.ts, a value on a Clock)
 // against the AbortSignal alternatives. Run alone: node --import tsx bench/deadline.ts
+// Measured on the shared 2-core machine (node 20, two runs): number + setTimeout (before) 646-984 ns,
+// Deadline 603-862 ns, AbortController + setTimeout 26.9-35.1 us, AbortSignal.timeout 39-61 us per call.
 import { pathToFileURL } from 'node:url';
 import { Deadline } from '../src/core/deadline.js';
 
