@@ -22,7 +22,8 @@ import {
   UnaryMessage,
 } from './framing.js';
 import { encodeGrpcMessage, GrpcError, Status } from './status.js';
-import { H2Connection, ProtocolError } from './h2/connection.js';
+import { H2Connection } from './h2/connection.js';
+import { ProtocolError } from './h2/errors.js';
 import { MAX_ACTIVE_STREAMS } from './h2/limits.js';
 import type { H2Stream } from './h2/stream.js';
 import { encodeHeaders } from './h2/hpack.js';
@@ -213,7 +214,21 @@ export class GrpcServer {
       return;
     }
     socket.setNoDelay(true);
-    const conn = new H2Connection(socket, 'server');
+    const budget = new BufferBudget(this.opts.maxConnectionBufferBytes);
+    // The callbacks run only once data arrives, after `idle` below is set.
+    const conn: H2Connection = new H2Connection(socket, 'server', {
+      onStream: (stream) => {
+        try {
+          this.onStream(conn, stream, key, budget);
+        } catch (e) {
+          // A failing handler ends its own call, not the connection with every other call on it.
+          log.error('gRPC handler failed', { error: (e as Error).message });
+          endWithStatus(conn, stream, Status.INTERNAL, 'internal error');
+        }
+      },
+      onIdle: (isIdle) => idle(isIdle),
+      pingPolicy: { minIntervalMs: MIN_CLIENT_PING_INTERVAL_MS, maxStrikes: MAX_PING_STRIKES },
+    });
     this.connections.add(conn);
     conn.onClose((err) => {
       this.connections.delete(conn);
@@ -221,27 +236,19 @@ export class GrpcServer {
       if (err instanceof ProtocolError) log.warn('gRPC connection ended: the peer broke HTTP/2', fields);
       else if (err) log.debug('gRPC connection closed', fields);
     });
-    const budget = new BufferBudget(this.opts.maxConnectionBufferBytes);
-    conn.onStream = (stream) => {
-      try {
-        this.onStream(conn, stream, key, budget);
-      } catch (e) {
-        // A failing handler ends its own call, not the connection with every other call on it.
-        log.error('gRPC handler failed', { error: (e as Error).message });
-        endWithStatus(conn, stream, Status.INTERNAL, 'internal error');
-      }
-    };
     this.limitAge(conn);
-    this.limitIdle(conn);
-    conn.pingPolicy = { minIntervalMs: MIN_CLIENT_PING_INTERVAL_MS, maxStrikes: MAX_PING_STRIKES };
+    const idle = this.limitIdle(conn);
     // A busy connection (long streams) that has been silent for a minute must still answer a ping.
     socket.setTimeout(IDLE_TIMEOUT_MS, () => {
       if (conn.activeStreams > 0) conn.keepalive(PING_TIMEOUT_MS);
     });
   }
 
-  /** Closes a connection (GOAWAY) after IDLE_TIMEOUT_MS without calls, whatever pings keep it warm. */
-  private limitIdle(conn: H2Connection): void {
+  /**
+   * Closes a connection (GOAWAY) after IDLE_TIMEOUT_MS without calls, whatever pings keep it warm.
+   * Returns the connection's onIdle.
+   */
+  private limitIdle(conn: H2Connection): (idle: boolean) => void {
     const idleMs = this.opts.maxConnectionIdleMs ?? IDLE_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
     const arm = (idle: boolean): void => {
@@ -251,9 +258,9 @@ export class GrpcServer {
       timer = setTimeout(() => conn.close(), idleMs);
       timer.unref();
     };
-    conn.onIdle = arm;
     conn.onClose(() => clearTimeout(timer));
     arm(true);
+    return arm;
   }
 
   /** Graceful renewal after the maximum age (GOAWAY, calls in progress finish), then a hard close. */

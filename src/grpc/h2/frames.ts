@@ -1,4 +1,12 @@
 /** HTTP/2 frame layout (RFC 9113 §4, §6): types, flags, error codes, and an incremental frame reader. */
+import { ConnectionError } from './errors.js';
+
+/*
+ * Each table of codes below is a const object and a type of the same name (the union of its values).
+ * The types are for the codes we send; a value read from the wire (a frame's type, a peer's error code)
+ * can be any number of its width and stays a number (PeerErrorCode for error codes), compared against
+ * these tables. Flags are not a type: a frame's flags are a bit mask of several of them.
+ */
 
 export const FrameType = {
   DATA: 0x0,
@@ -12,6 +20,7 @@ export const FrameType = {
   WINDOW_UPDATE: 0x8,
   CONTINUATION: 0x9,
 } as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 export const Flag = {
   END_STREAM: 0x1,
@@ -34,11 +43,25 @@ export const ErrorCode = {
   ENHANCE_YOUR_CALM: 0xb,
 } as const;
 
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+declare const peerValue: unique symbol;
+/**
+ * An error code as the peer sent it (RST_STREAM, GOAWAY): any 32-bit value, since RFC 9113 §7 lets peers
+ * use codes we do not know. Not narrowed to ErrorCode, and branded so that it cannot be passed where we
+ * send a code of our own. Compared with ErrorCode members; errorName() names it.
+ */
+export type PeerErrorCode = number & { readonly [peerValue]: true };
+
+export function readErrorCode(payload: Buffer, offset: number): PeerErrorCode {
+  return payload.readUInt32BE(offset) as PeerErrorCode;
+}
+
 const ERROR_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(ErrorCode).map(([name, code]) => [code, name]),
 );
 
-export function errorName(code: number): string {
+export function errorName(code: ErrorCode | PeerErrorCode): string {
   return ERROR_NAMES[code] ?? `error 0x${code.toString(16)}`;
 }
 
@@ -50,6 +73,7 @@ export const Setting = {
   MAX_FRAME_SIZE: 0x5,
   MAX_HEADER_LIST_SIZE: 0x6,
 } as const;
+export type Setting = (typeof Setting)[keyof typeof Setting];
 
 export const CLIENT_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 export const DEFAULT_WINDOW = 65_535;
@@ -57,18 +81,7 @@ export const DEFAULT_MAX_FRAME = 16_384;
 export const MAX_WINDOW = 2 ** 31 - 1;
 export const FRAME_HEADER_BYTES = 9;
 
-/** A connection-level protocol violation: the connection ends with GOAWAY carrying `code`. */
-export class ConnectionError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ConnectionError';
-  }
-}
-
-export function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
+export function frameHeader(length: number, type: FrameType, flags: number, streamId: number): Buffer {
   const h = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
   h.writeUIntBE(length, 0, 3);
   h[3] = type;
@@ -78,7 +91,7 @@ export function frameHeader(length: number, type: number, flags: number, streamI
 }
 
 /** A whole frame in one buffer (for small frames: settings, pings, window updates, resets). */
-export function frameBytes(type: number, flags: number, streamId: number, payload?: Uint8Array): Buffer {
+export function frameBytes(type: FrameType, flags: number, streamId: number, payload?: Uint8Array): Buffer {
   const length = payload?.length ?? 0;
   const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
   out.writeUIntBE(length, 0, 3);
@@ -89,13 +102,21 @@ export function frameBytes(type: number, flags: number, streamId: number, payloa
   return out;
 }
 
-export function u32Frame(type: number, streamId: number, value: number): Buffer {
+function u32Frame(type: FrameType, streamId: number, value: number): Buffer {
   const payload = Buffer.allocUnsafe(4);
   payload.writeUInt32BE(value, 0);
   return frameBytes(type, 0, streamId, payload);
 }
 
-export function settingsFrame(settings: readonly (readonly [number, number])[]): Buffer {
+export function rstStreamFrame(streamId: number, code: ErrorCode): Buffer {
+  return u32Frame(FrameType.RST_STREAM, streamId, code);
+}
+
+export function windowUpdateFrame(streamId: number, increment: number): Buffer {
+  return u32Frame(FrameType.WINDOW_UPDATE, streamId, increment);
+}
+
+export function settingsFrame(settings: readonly (readonly [Setting, number])[]): Buffer {
   const payload = Buffer.allocUnsafe(6 * settings.length);
   settings.forEach(([id, value], i) => {
     payload.writeUInt16BE(id, 6 * i);
@@ -104,7 +125,7 @@ export function settingsFrame(settings: readonly (readonly [number, number])[]):
   return frameBytes(FrameType.SETTINGS, 0, 0, payload);
 }
 
-export function goawayFrame(lastStreamId: number, code: number, debug = ''): Buffer {
+export function goawayFrame(lastStreamId: number, code: ErrorCode, debug = ''): Buffer {
   const text = Buffer.from(debug.slice(0, 256), 'utf8');
   const payload = Buffer.allocUnsafe(8 + text.length);
   payload.writeUInt32BE(lastStreamId, 0);
@@ -114,6 +135,7 @@ export function goawayFrame(lastStreamId: number, code: number, debug = ''): Buf
 }
 
 export interface Frame {
+  /** Any 8-bit value: unknown types are ignored (RFC 9113 §5.5), so not narrowed to FrameType. */
   type: number;
   flags: number;
   streamId: number;
