@@ -6,10 +6,12 @@
  * blocks by MAX_HEADER_BLOCK_BYTES, queued stream openings by MAX_QUEUED_STREAMS, streams by
  * MAX_ACTIVE_STREAMS, and data received per stream and per connection by the windows we grant.
  *
- * This file is the frame dispatcher and the streams' lifecycle; it composes the parts: FrameWriter
- * (writer.ts, the output queue), StreamSender (sender.ts, HEADERS and DATA out), FlowWindow
- * (flow-control.ts), HeaderBlockReader (header-block.ts), AbuseGuards (abuse-guards.ts) and the stream
- * (stream.ts).
+ * This file is the frame dispatcher: it checks each frame, handles those of the connection itself, and
+ * composes the parts: Streams (streams.ts: the streams, their lifecycle and their frames; H2Stream in
+ * stream.ts), FrameWriter (writer.ts: the output queue, one write per turn), StreamSender (sender.ts:
+ * HEADERS and DATA out), FlowWindow (flow-control.ts), HeaderBlockReader (header-block.ts),
+ * PeerSettings (peer-settings.ts), AbuseGuards (abuse-guards.ts), PingTracker (pings.ts), the preface
+ * (preface.ts) and the errors (errors.ts).
  */
 import type { Duplex } from 'node:stream';
 import { AbuseGuards, type PingPolicy, type TimeSource } from './abuse-guards.js';
@@ -76,7 +78,7 @@ export class H2Connection {
   constructor(
     readonly socket: Duplex,
     readonly role: Role,
-    private readonly options: H2ConnectionOptions = {},
+    options: H2ConnectionOptions = {},
   ) {
     this.preface = new PrefaceCheck(role);
     this.guards = new AbuseGuards(options.clock, options.pingPolicy);
@@ -239,7 +241,7 @@ export class H2Connection {
     if (!this.flow.receive(length)) {
       throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'peer sent more than the connection window');
     }
-    const connectionCredit = this.flow.release(length);
+    const connectionCredit = this.flow.takeUpdate();
     if (connectionCredit > 0) this.writer.enqueue(windowUpdateFrame(0, connectionCredit));
     const data = unpad(f);
     this.streams.onData(f.streamId, data, length, (f.flags & Flag.END_STREAM) !== 0);
@@ -334,7 +336,7 @@ export class H2Connection {
     this.state = 'closed';
     this.writer.stop();
     const failure = new StreamError(ErrorCode.INTERNAL_ERROR, err.message, false, true);
-    this.streams.finishAbove(0, failure);
+    this.streams.finishAll(failure);
     this.pings.fail(err);
     this.writer.fail(err);
     const listeners = this.closeListeners;

@@ -45,16 +45,21 @@ export class FlowWindow {
   /** The peer sent `bytes` of DATA (padding included); false if that is more than we granted. */
   receive(bytes: number): boolean {
     this.recvWindow -= bytes;
-    return this.recvWindow >= 0;
+    if (this.recvWindow < 0) return false;
+    // Credit on receipt: what the application buffers is bounded elsewhere (one message per unary call,
+    // BufferBudget per connection). Crediting on consumption would drop this line and call release()
+    // as the application reads.
+    this.release(bytes);
+    return true;
   }
 
-  /**
-   * `bytes` received are done with: returns the increment to grant back in a WINDOW_UPDATE now, or 0
-   * while less than half of the window is outstanding. Today bytes are released as soon as they arrive
-   * (the application's buffering is bounded elsewhere); crediting on consumption would call this later.
-   */
-  release(bytes: number): number {
+  /** `bytes` received are done with: the peer may send them again once takeUpdate() grants them. */
+  release(bytes: number): void {
     this.recvUnacked += bytes;
+  }
+
+  /** The increment to grant in a WINDOW_UPDATE now, or 0 while less than half the window is outstanding. */
+  takeUpdate(): number {
     if (this.recvUnacked < this.granted / 2) return 0;
     const increment = this.recvUnacked;
     this.recvWindow += increment;

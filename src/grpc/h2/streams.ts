@@ -59,14 +59,6 @@ export class Streams {
     return this.byId.size === 0 && this.waiting.length === 0;
   }
 
-  get(id: number): H2Stream | undefined {
-    return this.byId.get(id);
-  }
-
-  values(): IterableIterator<H2Stream> {
-    return this.byId.values();
-  }
-
   /** Client side: a new call; it starts at once, or waits while the concurrency limit is reached. */
   open(headerBlock: Buffer, events: StreamEvents, data: Buffer | undefined, end: boolean): H2Stream {
     const stream = new H2Stream(headerBlock, events);
@@ -106,7 +98,7 @@ export class Streams {
       return this.reset(stream, ErrorCode.FLOW_CONTROL_ERROR, 'peer sent more than the stream window');
     }
     // Nothing more can arrive after END_STREAM: no window to grant back then.
-    const credit = endStream ? 0 : stream.flow.release(length);
+    const credit = endStream ? 0 : stream.flow.takeUpdate();
     if (credit > 0) this.writer.enqueue(windowUpdateFrame(id, credit));
     if (data.length > 0) stream.events.onData(data);
     if (endStream && !stream.closed) this.remoteEnd(stream);
@@ -223,6 +215,11 @@ export class Streams {
   finishAbove(lastId: number, err: StreamError): void {
     for (const s of [...this.byId.values()]) if (s.id > lastId) this.finish(s, err);
     this.finishWaiting(err);
+  }
+
+  /** The connection is gone: every stream and waiting call ends with `err`. */
+  finishAll(err: StreamError): void {
+    this.finishAbove(0, err);
   }
 
   finishWaiting(err: StreamError): void {
