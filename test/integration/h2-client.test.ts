@@ -254,7 +254,7 @@ test('MAX_CONCURRENT_STREAMS is honoured: a second call waits until the first on
 const violations: [
   string,
   (p: Awaited<ReturnType<typeof fakeServer>>['peer'], id: number) => void,
-  number,
+  ErrorCode,
 ][] = [
   [
     'a frame above MAX_FRAME_SIZE',

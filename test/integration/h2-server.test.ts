@@ -200,7 +200,7 @@ test('streams above MAX_CONCURRENT_STREAMS are refused with REFUSED_STREAM', asy
 });
 
 test('protocol violations end the connection with GOAWAY and the right error code', async () => {
-  const cases: [string, (p: FakePeer) => void, number][] = [
+  const cases: [string, (p: FakePeer) => void, ErrorCode][] = [
     ['DATA on a stream never opened', (p) => p.send(DATA, 0, 7, Buffer.from('x')), ErrorCode.PROTOCOL_ERROR],
     [
       'a server-side (even) stream id',
