@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
 import { identitiesFor, peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
-import type { DirectoryEntry } from '../directory/entry.js';
+import type { DirectoryEntry } from '../core/directory-entry.js';
 
 export interface DialResult {
   socket: tls.TLSSocket;
@@ -74,7 +74,7 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
       socket.removeAllListeners('error');
       resolve({ socket, identities, key: key! });
     });
-    socket.once('error', (err) => {
+    socket.once('error', (err: Error) => {
       clearTimeout(timer);
       socket.destroy();
       reject(new DialError(err.message));
