@@ -17,7 +17,7 @@ import { H2Connection } from './h2/connection.js';
 import { ProtocolError, StreamError } from './h2/errors.js';
 import { logger } from '../core/log.js';
 import type { H2Stream, StreamEvents } from './h2/stream.js';
-import { ErrorCode } from './h2/frames.js';
+import { ErrorCode } from './h2/codes.js';
 import { encodeHeaders, type HeaderMap } from './h2/hpack.js';
 
 const log = logger('grpc-client');

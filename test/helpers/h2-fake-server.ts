@@ -7,15 +7,8 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import {
-  CLIENT_PREFACE,
-  Flag,
-  FrameReader,
-  frameBytes,
-  FrameType,
-  type Frame,
-  type Setting,
-} from '../../src/grpc/h2/frames.js';
+import { Flag, FrameType, type Setting } from '../../src/grpc/h2/codes.js';
+import { CLIENT_PREFACE, FrameReader, frameBytes, type Frame } from '../../src/grpc/h2/frames.js';
 import { encodeHeaders, HpackDecoder, type HeaderMap } from '../../src/grpc/h2/hpack.js';
 import { frame } from '../../src/grpc/framing.js';
 import { huffmanCodes } from '../../src/grpc/h2/huffman.js';
@@ -196,7 +189,7 @@ export async function fakeServer(
  */
 export async function fakeClientOf<T extends { destroy(): void }>(
   serve: (socket: tls.TLSSocket) => T,
-): Promise<{ server: T; peer: FakePeer; close(): Promise<void> }> {
+): Promise<{ server: T; peer: FakePeer; close: () => Promise<void> }> {
   const { clientSocket, serverSocket, close } = await tlsPair();
   const server = serve(serverSocket);
   const peer = new FakePeer(clientSocket, false);
@@ -216,7 +209,7 @@ export async function fakeClientOf<T extends { destroy(): void }>(
 async function tlsPair(): Promise<{
   clientSocket: tls.TLSSocket;
   serverSocket: tls.TLSSocket;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }> {
   const server = tls.createServer({
     key: readFileSync(join(CERTS, 'ls-1.key')),

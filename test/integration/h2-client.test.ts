@@ -10,7 +10,7 @@ import { frame } from '../../src/grpc/framing.js';
 import { GrpcError, Status } from '../../src/grpc/status.js';
 import { encodeHeaders } from '../../src/grpc/h2/hpack.js';
 import { H2Connection } from '../../src/grpc/h2/connection.js';
-import { ErrorCode, Flag, FrameType, Setting } from '../../src/grpc/h2/frames.js';
+import { ErrorCode, Flag, FrameType, Setting } from '../../src/grpc/h2/codes.js';
 import { fakeServer, indexedLiteral } from '../helpers/h2-fake-server.js';
 
 const { DATA, HEADERS, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION } =

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { GrpcServer } from '../../src/grpc/server.js';
 import { frame } from '../../src/grpc/framing.js';
 import { encodeHeaders } from '../../src/grpc/h2/hpack.js';
-import { ErrorCode, Flag, FrameType, Setting } from '../../src/grpc/h2/frames.js';
+import { ErrorCode, Flag, FrameType, Setting } from '../../src/grpc/h2/codes.js';
 import { pinnedEntries } from '../helpers/network.js';
 import { ls1Server } from '../helpers/grpc-local.js';
 import { H2Connection, type H2ConnectionOptions } from '../../src/grpc/h2/connection.js';
@@ -256,15 +256,10 @@ test('a client certificate that is not pinned is disconnected before any call', 
 /** A bare HTTP/2 server connection (no gRPC server) on a clock the test sets, and a scripted client. */
 async function h2Server(options: H2ConnectionOptions = {}): Promise<{
   peer: FakePeer;
-  clock: { now(): number; time: number };
-  close(): Promise<void>;
+  clock: { now: () => number; time: number };
+  close: () => Promise<void>;
 }> {
-  const clock = {
-    time: 1_700_000_000_000,
-    now(): number {
-      return this.time;
-    },
-  };
+  const clock = { time: 1_700_000_000_000, now: (): number => clock.time };
   const { peer, close } = await fakeClientOf(
     (socket) => new H2Connection(socket, 'server', { clock, ...options }),
   );

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AbuseGuards } from '../../src/grpc/h2/abuse-guards.js';
 import { ConnectionError } from '../../src/grpc/h2/errors.js';
-import { DEFAULT_WINDOW, ErrorCode, MAX_WINDOW } from '../../src/grpc/h2/frames.js';
+import { ErrorCode } from '../../src/grpc/h2/codes.js';
+import { DEFAULT_WINDOW, MAX_WINDOW } from '../../src/grpc/h2/frames.js';
 import { FlowWindow } from '../../src/grpc/h2/flow-control.js';
 import { MAX_PENDING_REPLY_BYTES, MAX_RESETS_PER_SECOND } from '../../src/grpc/h2/limits.js';
 

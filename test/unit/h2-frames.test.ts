@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ConnectionError } from '../../src/grpc/h2/errors.js';
-import { ErrorCode, Flag, frameBytes, FrameReader, FrameType, type Frame } from '../../src/grpc/h2/frames.js';
+import { ErrorCode, Flag, FrameType } from '../../src/grpc/h2/codes.js';
+import { frameBytes, FrameReader, type Frame } from '../../src/grpc/h2/frames.js';
 
 const { DATA, HEADERS, SETTINGS, PING } = FrameType;
 

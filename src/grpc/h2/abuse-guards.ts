@@ -5,7 +5,7 @@
  * with ENHANCE_YOUR_CALM; the connection answers it with GOAWAY.
  */
 import { ConnectionError } from './errors.js';
-import { ErrorCode } from './frames.js';
+import { ErrorCode } from './codes.js';
 import { MAX_PENDING_REPLY_BYTES, MAX_RESETS_PER_SECOND } from './limits.js';
 
 /** The time source of the rate checks; tests pass their own. */

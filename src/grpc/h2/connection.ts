@@ -11,22 +11,18 @@
  * stream.ts), FrameWriter (writer.ts: the output queue, one write per turn), StreamSender (sender.ts:
  * HEADERS and DATA out), FlowWindow (flow-control.ts), HeaderBlockReader (header-block.ts),
  * PeerSettings (peer-settings.ts), AbuseGuards (abuse-guards.ts), PingTracker (pings.ts), the preface
- * (preface.ts) and the errors (errors.ts).
+ * (preface.ts) and the errors (errors.ts); codes.ts and frames.ts hold the wire format.
  */
 import type { Duplex } from 'node:stream';
 import { AbuseGuards, type PingPolicy, type TimeSource } from './abuse-guards.js';
 import { ConnectionError, ProtocolError, StreamError } from './errors.js';
 import { FlowWindow } from './flow-control.js';
+import { ErrorCode, errorName, Flag, FrameType, readErrorCode } from './codes.js';
 import {
   DEFAULT_MAX_FRAME,
-  ErrorCode,
-  errorName,
-  Flag,
   frameBytes,
   FrameReader,
-  FrameType,
   goawayFrame,
-  readErrorCode,
   unpad,
   windowUpdateFrame,
   type Frame,

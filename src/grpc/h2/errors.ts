@@ -2,7 +2,7 @@
  * The errors of our HTTP/2 layer: ConnectionError and StreamError as RFC 9113 §5.4 scopes them, and
  * ProtocolError, what a connection's close listeners get when we ended it because of the peer.
  */
-import type { ErrorCode, PeerErrorCode } from './frames.js';
+import type { ErrorCode, PeerErrorCode } from './codes.js';
 
 /** A connection-level protocol violation: the connection ends with GOAWAY carrying `code`. */
 export class ConnectionError extends Error {

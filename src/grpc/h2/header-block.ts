@@ -4,7 +4,8 @@
  * order, so the decoder's dynamic table stays in step with the peer's encoder.
  */
 import { ConnectionError } from './errors.js';
-import { ErrorCode, Flag, FrameType, unpad, type Frame } from './frames.js';
+import { ErrorCode, Flag, FrameType } from './codes.js';
+import { unpad, type Frame } from './frames.js';
 import { HpackDecoder, HpackError, type DecodedBlock } from './hpack.js';
 import { MAX_HEADER_BLOCK_BYTES, MAX_HEADER_LIST_BYTES } from './limits.js';
 

@@ -1,6 +1,7 @@
 /** The peer's SETTINGS (RFC 9113 §6.5.2), validated and applied in the order they arrive. */
 import { ConnectionError } from './errors.js';
-import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, ErrorCode, MAX_WINDOW, Setting } from './frames.js';
+import { ErrorCode, Setting } from './codes.js';
+import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, MAX_WINDOW } from './frames.js';
 import { MAX_ACTIVE_STREAMS } from './limits.js';
 
 const MAX_FRAME_LIMIT = 16_777_215;

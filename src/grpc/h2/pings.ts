@@ -1,5 +1,6 @@
 /** Our PINGs in flight: each carries a sequence number as its payload, and its ACK runs the callback. */
-import { frameBytes, FrameType } from './frames.js';
+import { FrameType } from './codes.js';
+import { frameBytes } from './frames.js';
 
 export type PingCallback = (err?: Error) => void;
 

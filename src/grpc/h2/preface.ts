@@ -2,7 +2,8 @@
  * The connection preface (RFC 9113 §3.4): what each side sends first (the client its magic string),
  * our SETTINGS and the connection window we grant, and the server's check of the client's magic.
  */
-import { CLIENT_PREFACE, DEFAULT_WINDOW, Setting, settingsFrame, windowUpdateFrame } from './frames.js';
+import { Setting } from './codes.js';
+import { CLIENT_PREFACE, DEFAULT_WINDOW, settingsFrame, windowUpdateFrame } from './frames.js';
 import { CONNECTION_WINDOW, MAX_ACTIVE_STREAMS, MAX_HEADER_LIST_BYTES, STREAM_WINDOW } from './limits.js';
 import type { Role } from './streams.js';
 

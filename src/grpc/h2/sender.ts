@@ -5,7 +5,8 @@
  */
 import type { AbuseGuards } from './abuse-guards.js';
 import type { FlowWindow } from './flow-control.js';
-import { Flag, frameHeader, FrameType } from './frames.js';
+import { Flag, FrameType } from './codes.js';
+import { frameHeader } from './frames.js';
 import { STREAM_HIGH_WATER } from './limits.js';
 import type { PeerSettings } from './peer-settings.js';
 import type { H2Stream } from './stream.js';

@@ -6,7 +6,8 @@
  */
 import type { AbuseGuards } from './abuse-guards.js';
 import { ConnectionError, StreamError } from './errors.js';
-import { ErrorCode, errorName, rstStreamFrame, windowUpdateFrame, type PeerErrorCode } from './frames.js';
+import { ErrorCode, errorName, type PeerErrorCode } from './codes.js';
+import { rstStreamFrame, windowUpdateFrame } from './frames.js';
 import type { DecodedBlock } from './hpack.js';
 import { MAX_ACTIVE_STREAMS, MAX_HEADER_LIST_BYTES, MAX_QUEUED_STREAMS, MAX_STREAM_ID } from './limits.js';
 import type { PeerSettings } from './peer-settings.js';
