@@ -21,7 +21,7 @@ import {
   MessageReader,
   UnaryMessage,
 } from './framing.js';
-import { encodeGrpcMessage, GrpcError, Status } from './status.js';
+import { encodeGrpcMessage, GrpcError, Status, type StatusCode } from './status.js';
 import { H2Connection, ProtocolError } from './h2/connection.js';
 import { MAX_ACTIVE_STREAMS } from './h2/limits.js';
 import type { H2Stream } from './h2/stream.js';
@@ -56,7 +56,7 @@ export interface BidiServerStream {
   /** Sends one message; resolves when flushed to the socket buffer (respects backpressure). */
   send(payload: Uint8Array): Promise<void>;
   /** Ends the call with a status. */
-  end(code: number, message?: string): void;
+  end(code: StatusCode, message?: string): void;
   onMessage(listener: (payload: Buffer) => void): void;
   onEnd(listener: (err?: Error) => void): void;
   readonly closed: boolean;
@@ -403,6 +403,7 @@ class ServerBidi implements BidiServerStream {
     return this.conn.send(this.stream, frame(payload));
   }
 
+  /** `number`: also ends with the status of a GrpcError, which may have been relayed from a peer. */
   end(code: number, message = ''): void {
     if (!this.stream.closed)
       this.conn.sendHeaders(this.stream, encodeHeaders(statusFields(code, message)), true);

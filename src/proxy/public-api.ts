@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import type { JsonObject, JsonValue } from '../core/json.js';
+import { ErrorCodes } from '../core/messages.js';
 import { logger } from '../core/log.js';
 import { method, MethodError, type MethodDefinition } from '../jsonrpc/dispatcher.js';
 import type { AnnouncementStore } from './announcement-store.js';
@@ -30,7 +31,7 @@ export interface PublicApiContext {
   eps: EpsCaller;
 }
 
-const ITEM_NOT_ALLOWED = { code: 403, message: 'not allowed' };
+const ITEM_NOT_ALLOWED = { code: ErrorCodes.permissionDenied, message: 'not allowed' };
 const ITEM_TAKEN = { code: 409, message: 'already taken' };
 const ITEM_TABLE_FULL = { code: 503, message: 'too many announcements' };
 
@@ -48,7 +49,7 @@ const announceConnectionsParams = z.looseObject({
 const getAnnouncementsParams = z.looseObject({ _client: clientInfoSchema });
 
 function internalError(): MethodError {
-  return new MethodError(-32603, 'internal error');
+  return new MethodError(ErrorCodes.internal, 'internal error');
 }
 
 /** Validates every item's expires_at before anything is applied (-32602 on the first bad one). */
@@ -59,7 +60,9 @@ function parseExpiries(items: readonly { expires_at?: unknown }[]): (Expiry | nu
       return parseExpiresAt(item.expires_at, now);
     } catch (error) {
       if (!(error instanceof ExpiresAtError)) throw error;
-      throw new MethodError(-32602, 'invalid params', { [`connections.${i}.expires_at`]: error.message });
+      throw new MethodError(ErrorCodes.invalidParams, 'invalid params', {
+        [`connections.${i}.expires_at`]: error.message,
+      });
     }
   });
 }
@@ -73,7 +76,7 @@ export function publicApiMethods(ctx: PublicApiContext): Record<string, MethodDe
       issued = ctx.p2pTokens.issue({ caller: params._client.name, target: params.to });
     } catch (error) {
       log.warn('requestConnection refused', { error: (error as Error).message });
-      throw new MethodError(503, 'too many pending connections');
+      throw new MethodError(ErrorCodes.unavailable, 'too many pending connections');
     }
     const token = issued.base64;
     try {
@@ -85,7 +88,7 @@ export function publicApiMethods(ctx: PublicApiContext): Record<string, MethodDe
       });
       if (reply.error !== undefined) {
         ctx.p2pTokens.revoke(token);
-        throw new MethodError(reply.error.code, reply.error.message, reply.error.data);
+        throw MethodError.foreign(reply.error.code, reply.error.message, reply.error.data);
       }
     } catch (error) {
       if (error instanceof MethodError) throw error;
