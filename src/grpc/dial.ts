@@ -6,6 +6,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
+import { CodedError } from '../core/errors.js';
+import type { FailureKind } from '../core/outcome.js';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
 import { identitiesFor, peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
 import type { DirectoryEntry } from '../directory/entry.js';
@@ -29,9 +31,23 @@ export interface DialOptions {
   port?: number;
 }
 
-export class DialError extends Error {
-  constructor(message: string) {
-    super(message);
+export type DialErrorCode = 'ERR_DIAL_NOT_PINNED' | 'ERR_DIAL_TIMEOUT' | 'ERR_DIAL_NO_H2' | 'ERR_DIAL_SOCKET';
+
+/** Kinds (core/outcome.ts); a socket or TLS failure has its kind from its cause (the Node error code). */
+const FAILURE: Record<DialErrorCode, FailureKind | undefined> = {
+  ERR_DIAL_NOT_PINNED: 'unauthenticated',
+  ERR_DIAL_TIMEOUT: 'peerUnreachable',
+  ERR_DIAL_NO_H2: 'protocolViolation',
+  ERR_DIAL_SOCKET: undefined,
+};
+
+/** A gRPC peer could not be dialled (TCP, TLS, pinning, ALPN). */
+export class DialError extends CodedError<DialErrorCode> {
+  readonly failure: FailureKind | undefined;
+
+  constructor(code: DialErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+    this.failure = FAILURE[code];
     this.name = 'DialError';
   }
 }
@@ -50,7 +66,7 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
         key = peerKey(cert);
         identities = key ? identitiesFor(key, opts.lookup) : [];
         if (!identities.some((i) => i.name === opts.peer)) {
-          return new DialError(`server certificate is not pinned for operator '${opts.peer}'`);
+          return new DialError('ERR_DIAL_NOT_PINNED', `server certificate is not pinned for operator '${opts.peer}'`);
         }
         return undefined;
       },
@@ -62,13 +78,13 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
     socket.setNoDelay(true);
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new DialError(`TLS connection to '${opts.peer}' not established within ${opts.timeoutMs} ms`));
+      reject(new DialError('ERR_DIAL_TIMEOUT', `TLS connection to '${opts.peer}' not established within ${opts.timeoutMs} ms`));
     }, opts.timeoutMs);
     socket.once('secureConnect', () => {
       clearTimeout(timer);
       if (socket.alpnProtocol !== 'h2') {
         socket.destroy();
-        reject(new DialError(`peer '${opts.peer}' did not negotiate HTTP/2`));
+        reject(new DialError('ERR_DIAL_NO_H2', `peer '${opts.peer}' did not negotiate HTTP/2`));
         return;
       }
       socket.removeAllListeners('error');
@@ -77,7 +93,7 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
     socket.once('error', (err) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new DialError(err.message));
+      reject(new DialError('ERR_DIAL_SOCKET', err.message, { cause: err }));
     });
   });
 }
@@ -88,7 +104,7 @@ export function connectTcp(host: string, port: number, timeoutMs: number): Promi
     const socket = net.connect({ host, port });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new DialError(`connection to ${host}:${port} not established within ${timeoutMs} ms`));
+      reject(new DialError('ERR_DIAL_TIMEOUT', `connection to ${host}:${port} not established within ${timeoutMs} ms`));
     }, timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);
@@ -97,7 +113,7 @@ export function connectTcp(host: string, port: number, timeoutMs: number): Promi
     });
     socket.once('error', (err) => {
       clearTimeout(timer);
-      reject(new DialError(err.message));
+      reject(new DialError('ERR_DIAL_SOCKET', err.message, { cause: err }));
     });
   });
 }
