@@ -11,7 +11,10 @@ export class SdUnreachableError extends CodedError<'unreachable'> {
   override readonly name = 'SdUnreachableError';
 
   constructor(readonly failures: readonly { endpoint: string; reason: string }[]) {
-    super('unreachable', `service directory unreachable: ${failures.map((f) => `${f.endpoint}: ${f.reason}`).join('; ')}`);
+    super(
+      'unreachable',
+      `service directory unreachable: ${failures.map((f) => `${f.endpoint}: ${f.reason}`).join('; ')}`,
+    );
   }
 }
 

@@ -66,7 +66,10 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
         key = peerKey(cert);
         identities = key ? identitiesFor(key, opts.lookup) : [];
         if (!identities.some((i) => i.name === opts.peer)) {
-          return new DialError('ERR_DIAL_NOT_PINNED', `server certificate is not pinned for operator '${opts.peer}'`);
+          return new DialError(
+            'ERR_DIAL_NOT_PINNED',
+            `server certificate is not pinned for operator '${opts.peer}'`,
+          );
         }
         return undefined;
       },
@@ -78,7 +81,12 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
     socket.setNoDelay(true);
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new DialError('ERR_DIAL_TIMEOUT', `TLS connection to '${opts.peer}' not established within ${opts.timeoutMs} ms`));
+      reject(
+        new DialError(
+          'ERR_DIAL_TIMEOUT',
+          `TLS connection to '${opts.peer}' not established within ${opts.timeoutMs} ms`,
+        ),
+      );
     }, opts.timeoutMs);
     socket.once('secureConnect', () => {
       clearTimeout(timer);
@@ -104,7 +112,12 @@ export function connectTcp(host: string, port: number, timeoutMs: number): Promi
     const socket = net.connect({ host, port });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new DialError('ERR_DIAL_TIMEOUT', `connection to ${host}:${port} not established within ${timeoutMs} ms`));
+      reject(
+        new DialError(
+          'ERR_DIAL_TIMEOUT',
+          `connection to ${host}:${port} not established within ${timeoutMs} ms`,
+        ),
+      );
     }, timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);

@@ -4,6 +4,7 @@ import type { JsonValue } from '../core/json.js';
 import { ErrorCodes } from '../core/messages.js';
 
 export interface JsonRpcErrorBody {
+  /** One of ErrorCodes, or a backend's or peer's code passed on unchanged (any number). */
   code: number;
   message: string;
   data?: JsonValue;

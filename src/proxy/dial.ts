@@ -10,10 +10,7 @@ import { parseHostPort } from '../net/host-port.js';
 import { TOKEN_BYTES } from './tokens.js';
 
 export type ProxyDialErrorCode =
-  | 'ERR_PROXY_DIAL_ADDRESS'
-  | 'ERR_PROXY_DIAL_TIMEOUT'
-  | 'ERR_PROXY_DIAL_SOCKET'
-  | 'ERR_PROXY_DIAL_TOKEN';
+  'ERR_PROXY_DIAL_ADDRESS' | 'ERR_PROXY_DIAL_TIMEOUT' | 'ERR_PROXY_DIAL_SOCKET' | 'ERR_PROXY_DIAL_TOKEN';
 
 /** Kinds (core/outcome.ts); a socket failure has its kind from its cause (the Node error code). */
 const FAILURE: Record<ProxyDialErrorCode, FailureKind | undefined> = {
@@ -67,7 +64,8 @@ export function dial(address: string, timeoutMs: number): Promise<net.Socket> {
 
 /** Dials the public proxy's internal endpoint and presents the token. */
 export async function connectBack(endpoint: string, token: Buffer, timeoutMs: number): Promise<net.Socket> {
-  if (token.length !== TOKEN_BYTES) throw new ProxyDialError('ERR_PROXY_DIAL_TOKEN', endpoint, `token must be ${TOKEN_BYTES} bytes`);
+  if (token.length !== TOKEN_BYTES)
+    throw new ProxyDialError('ERR_PROXY_DIAL_TOKEN', endpoint, `token must be ${TOKEN_BYTES} bytes`);
   const socket = await dial(endpoint, timeoutMs);
   socket.write(token);
   return socket;
