@@ -14,12 +14,12 @@ import { PeerPool, type PooledSession } from '../grpc/peer-pool.js';
 import { GrpcError } from '../grpc/status.js';
 import { errorMessage } from '../core/errors.js';
 import { classify, OUTCOMES } from '../core/outcome.js';
-import { NoRouteError } from './errors.js';
+import { NoRouteError } from '../broker/channel-errors.js';
 import { parseHostPort } from '../net/host-port.js';
 import { loadTls, type LoadedTls, type TlsConfig } from '../tls/options.js';
 import { identitiesFor } from '../tls/identity.js';
-import type { Channel } from './channel.js';
-import { fromWireResponse } from './grpc-convert.js';
+import type { Channel } from '../broker/channel.js';
+import { fromWireResponse } from '../grpc/convert.js';
 import { paramsForPeer } from '../broker/client-info.js';
 import type { ReverseStreamKeeper } from './reverse/dialling-side.js';
 

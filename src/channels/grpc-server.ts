@@ -12,13 +12,13 @@ import { GrpcServer, type CallContext, type GrpcHandlers } from '../grpc/server.
 import { GrpcError } from '../grpc/status.js';
 import { errorMessage } from '../core/errors.js';
 import { OUTCOMES } from '../core/outcome.js';
-import { PeerDisconnectedError } from './errors.js';
+import { PeerDisconnectedError } from '../broker/channel-errors.js';
 import { identitiesFor, selectIdentity } from '../tls/identity.js';
 import { loadTls, type TlsConfig } from '../tls/options.js';
 import type { RateLimit } from '../net/rate-limit.js';
 import { applyRateLimits } from '../net/server-rate-limit.js';
-import type { Channel, ConnectionRequest } from './channel.js';
-import { toWireResponse } from './grpc-convert.js';
+import type { Channel, ConnectionRequest } from '../broker/channel.js';
+import { toWireResponse } from '../grpc/convert.js';
 
 const log = logger('grpc-server');
 

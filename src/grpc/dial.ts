@@ -10,7 +10,7 @@ import { CodedError } from '../core/errors.js';
 import type { FailureKind } from '../core/outcome.js';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
 import { identitiesFor, peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
-import type { DirectoryEntry } from '../directory/entry.js';
+import type { DirectoryEntry } from '../core/directory-entry.js';
 
 export interface DialResult {
   socket: tls.TLSSocket;

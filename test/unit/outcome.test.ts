@@ -11,7 +11,7 @@ import {
   type FailureKind,
 } from '../../src/core/outcome.js';
 import { BrokerError } from '../../src/broker/errors.js';
-import { NoRouteError, PeerDisconnectedError } from '../../src/channels/errors.js';
+import { NoRouteError, PeerDisconnectedError } from '../../src/broker/channel-errors.js';
 import { ErrorCode } from '../../src/grpc/h2/frames.js';
 import { StreamError } from '../../src/grpc/h2/stream.js';
 import { GrpcError, Status } from '../../src/grpc/status.js';

@@ -14,8 +14,8 @@ import { decodeResponse, encodeRequest } from '../../grpc/codec.js';
 import type { BidiServerStream, CallContext } from '../../grpc/server.js';
 import { errorMessage } from '../../core/errors.js';
 import { OUTCOMES } from '../../core/outcome.js';
-import { PeerDisconnectedError } from '../errors.js';
-import { fromWireResponse } from '../grpc-convert.js';
+import { PeerDisconnectedError } from '../../broker/channel-errors.js';
+import { fromWireResponse } from '../../grpc/convert.js';
 import { paramsForPeer } from '../../broker/client-info.js';
 
 const log = logger('reverse-accept');
