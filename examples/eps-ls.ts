@@ -40,7 +40,7 @@ if (isMain) {
   const addr = await server.listen();
   log.info(`locations service listening on ${addr.address}:${addr.port}/jsonrpc`);
   const stop = (): void => {
-    server.close().then(() => process.exit(0));
+    void server.close().then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -98,7 +98,7 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
       socket.removeAllListeners('error');
       resolve({ socket, identities, key: key! });
     });
-    socket.once('error', (err) => {
+    socket.once('error', (err: Error) => {
       clearTimeout(timer);
       socket.destroy();
       reject(new DialError('ERR_DIAL_SOCKET', err.message, { cause: err }));

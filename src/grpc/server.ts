@@ -161,7 +161,7 @@ export class GrpcServer {
 
   async listen(bindAddress: string): Promise<AddressInfo> {
     const address = await listenOn(this.server, bindAddress);
-    this.server.on('error', (err) => log.error('gRPC server error', { error: err.message }));
+    this.server.on('error', (err: Error) => log.error('gRPC server error', { error: err.message }));
     return address;
   }
 

@@ -113,7 +113,7 @@ export class JsonRpcClient {
 
   private post(body: Buffer): Promise<Buffer> {
     const viaProxy = this.proxy && this.url.protocol === 'http:';
-    const target = viaProxy ? this.proxy! : this.url;
+    const target = viaProxy ? this.proxy : this.url;
     const mod = target.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const req = mod.request(

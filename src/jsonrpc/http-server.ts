@@ -83,7 +83,7 @@ export class JsonHttpServer {
     this.server.headersTimeout = HEADERS_TIMEOUT_MS;
     this.server.requestTimeout = (config.request_timeout ?? DEFAULT_REQUEST_TIMEOUT_S) * 1000;
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-    this.server.on('tlsClientError', (err) => log.debug('TLS client error', { error: err.message }));
+    this.server.on('tlsClientError', (err: Error) => log.debug('TLS client error', { error: err.message }));
     this.server.on('clientError', (err, socket) => {
       log.debug('HTTP client error', { error: err.message });
       socket.destroy();

@@ -160,5 +160,5 @@ export function privateApiMethods(ctx: PrivateApiContext): Record<string, Method
     ctx.announcements.active().map((a): JsonObject => announcementJson('private', a)),
   );
 
-  return { incomingConnection, announceConnection, getAnnouncements } as Record<string, MethodDefinition>;
+  return { incomingConnection, announceConnection, getAnnouncements };
 }

@@ -161,5 +161,5 @@ export function publicApiMethods(ctx: PublicApiContext): Record<string, MethodDe
     requestConnection,
     announceConnections,
     getAnnouncements,
-  } as Record<string, MethodDefinition>;
+  };
 }
