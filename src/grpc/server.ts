@@ -26,6 +26,7 @@ import { H2Connection, ProtocolError } from './h2/connection.js';
 import { MAX_ACTIVE_STREAMS } from './h2/limits.js';
 import type { H2Stream } from './h2/stream.js';
 import { encodeHeaders } from './h2/hpack.js';
+import { errorMessage } from '../core/errors.js';
 
 const log = logger('grpc-server');
 
@@ -152,7 +153,7 @@ export class GrpcServer {
       try {
         this.onConnection(socket);
       } catch (e) {
-        log.error('cannot set up gRPC connection', { error: (e as Error).message });
+        log.error('cannot set up gRPC connection', { error: errorMessage(e) });
         socket.destroy();
       }
     });
@@ -227,7 +228,7 @@ export class GrpcServer {
         this.onStream(conn, stream, key, budget);
       } catch (e) {
         // A failing handler ends its own call, not the connection with every other call on it.
-        log.error('gRPC handler failed', { error: (e as Error).message });
+        log.error('gRPC handler failed', { error: errorMessage(e) });
         endWithStatus(conn, stream, Status.INTERNAL, 'internal error');
       }
     };
@@ -343,7 +344,7 @@ export class GrpcServer {
         handler(message, ctx).then(
           (reply) => respondUnary(conn, stream, reply),
           (err: unknown) => {
-            const e = err instanceof GrpcError ? err : new GrpcError(Status.UNKNOWN, (err as Error).message);
+            const e = err instanceof GrpcError ? err : new GrpcError(Status.UNKNOWN, errorMessage(err));
             endWithStatus(conn, stream, e.code, e.details);
           },
         );

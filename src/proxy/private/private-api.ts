@@ -25,6 +25,7 @@ import type { EpsCaller } from '../shared/eps-link.js';
 import { ExpiresAtError, isExpired, parseExpiresAt } from '../shared/expires-at.js';
 import { SerialQueue } from '../shared/serial.js';
 import { TOKEN_BYTES, tokenKey, TokenError } from '../shared/tokens.js';
+import { errorMessage } from '../../core/errors.js';
 
 const log = logger('private-proxy');
 
@@ -116,7 +117,7 @@ export function privateApiMethods(ctx: PrivateApiContext): Record<string, Method
       try {
         await ctx.store.persist(announcement);
       } catch (error) {
-        log.error('cannot persist announcement', { error: (error as Error).message });
+        log.error('cannot persist announcement', { error: errorMessage(error) });
         throw new MethodError(ErrorCodes.internal, 'internal error');
       }
     });
@@ -146,7 +147,7 @@ export function privateApiMethods(ctx: PrivateApiContext): Record<string, Method
     try {
       reply = await ctx.eps.call(`${params.proxy}.announceConnections`, { connections });
     } catch (error) {
-      log.warn('cannot reach the public proxy', { proxy: params.proxy, error: (error as Error).message });
+      log.warn('cannot reach the public proxy', { proxy: params.proxy, error: errorMessage(error) });
       throw new MethodError(ErrorCodes.internal, 'internal error');
     }
     if (reply.error !== undefined) {

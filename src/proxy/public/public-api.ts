@@ -23,6 +23,7 @@ import { ExpiresAtError, isExpired, parseExpiresAt, type Expiry } from '../share
 import type { P2pTokenMeta } from './public-internal.js';
 import { SerialQueue } from '../shared/serial.js';
 import type { TokenTable } from '../shared/tokens.js';
+import { errorMessage } from '../../core/errors.js';
 
 const log = logger('public-proxy');
 
@@ -79,7 +80,7 @@ export function publicApiMethods(ctx: PublicApiContext): Record<string, MethodDe
     try {
       issued = ctx.p2pTokens.issue({ caller: params._client.name, target: params.to });
     } catch (error) {
-      log.warn('requestConnection refused', { error: (error as Error).message });
+      log.warn('requestConnection refused', { error: errorMessage(error) });
       throw new MethodError(ErrorCodes.unavailable, 'too many pending connections');
     }
     const token = issued.base64;
@@ -97,7 +98,7 @@ export function publicApiMethods(ctx: PublicApiContext): Record<string, MethodDe
     } catch (error) {
       if (error instanceof MethodError) throw error;
       ctx.p2pTokens.revoke(token);
-      log.warn('_connectionRequest failed', { to: params.to, error: (error as Error).message });
+      log.warn('_connectionRequest failed', { to: params.to, error: errorMessage(error) });
       throw internalError();
     }
     return { token, endpoint: ctx.internalEndpoint };
@@ -142,7 +143,7 @@ export function publicApiMethods(ctx: PublicApiContext): Record<string, MethodDe
           try {
             await ctx.store.persist(announcement);
           } catch (error) {
-            log.error('cannot persist announcement', { error: (error as Error).message });
+            log.error('cannot persist announcement', { error: errorMessage(error) });
             throw internalError();
           }
           log.info('announcement stored', { domain: item.domain, operator, expires_at: expiresAt?.text });
