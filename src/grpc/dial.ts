@@ -11,6 +11,7 @@ import type { FailureKind } from '../core/outcome.js';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
 import { identitiesFor, peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
 import type { DirectoryEntry } from '../core/directory-entry.js';
+import type { Deadline } from '../core/deadline.js';
 
 export interface DialResult {
   socket: tls.TLSSocket;
@@ -24,7 +25,8 @@ export interface DialOptions {
   peer: string;
   tls: LoadedTls;
   lookup: (name: string) => DirectoryEntry | undefined;
-  timeoutMs: number;
+  /** The TLS connection (and the TCP connect before it) must be up by then. */
+  deadline: Deadline;
   /** A connected raw socket to run TLS over (P2P); otherwise `host`/`port` are dialled. */
   socket?: Duplex;
   host?: string;
@@ -79,17 +81,19 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
       ? tls.connect({ ...base, socket: opts.socket })
       : tls.connect({ ...base, host: opts.host, port: opts.port });
     socket.setNoDelay(true);
-    const timer = setTimeout(() => {
+    const { deadline } = opts;
+    const withinMs = Math.max(1, deadline.remainingMs());
+    const timer = deadline.onExpire(() => {
       socket.destroy();
       reject(
         new DialError(
           'ERR_DIAL_TIMEOUT',
-          `TLS connection to '${opts.peer}' not established within ${opts.timeoutMs} ms`,
+          `TLS connection to '${opts.peer}' not established within ${withinMs} ms`,
         ),
       );
-    }, opts.timeoutMs);
+    });
     socket.once('secureConnect', () => {
-      clearTimeout(timer);
+      deadline.cancelExpire(timer);
       if (socket.alpnProtocol !== 'h2') {
         socket.destroy();
         reject(new DialError('ERR_DIAL_NO_H2', `peer '${opts.peer}' did not negotiate HTTP/2`));
@@ -99,33 +103,34 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
       resolve({ socket, identities, key: key! });
     });
     socket.once('error', (err: Error) => {
-      clearTimeout(timer);
+      deadline.cancelExpire(timer);
       socket.destroy();
       reject(new DialError('ERR_DIAL_SOCKET', err.message, { cause: err }));
     });
   });
 }
 
-/** Plain TCP connect with a timeout (used for P2P connections to the proxy). */
-export function connectTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+/** Plain TCP connect by a deadline (used for P2P connections to the proxy). */
+export function connectTcp(host: string, port: number, deadline: Deadline): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
-    const timer = setTimeout(() => {
+    const withinMs = Math.max(1, deadline.remainingMs());
+    const timer = deadline.onExpire(() => {
       socket.destroy();
       reject(
         new DialError(
           'ERR_DIAL_TIMEOUT',
-          `connection to ${host}:${port} not established within ${timeoutMs} ms`,
+          `connection to ${host}:${port} not established within ${withinMs} ms`,
         ),
       );
-    }, timeoutMs);
+    });
     socket.once('connect', () => {
-      clearTimeout(timer);
+      deadline.cancelExpire(timer);
       socket.removeAllListeners('error');
       resolve(socket);
     });
     socket.once('error', (err) => {
-      clearTimeout(timer);
+      deadline.cancelExpire(timer);
       reject(new DialError('ERR_DIAL_SOCKET', err.message, { cause: err }));
     });
   });

@@ -23,7 +23,7 @@ import {
 import { allowedDomainsFor, clientInfoSchema, domainAllowed } from '../shared/client-info.js';
 import type { EpsCaller } from '../shared/eps-link.js';
 import { ExpiresAtError, isExpired, parseExpiresAt } from '../shared/expires-at.js';
-import { SerialQueue } from '../shared/serial.js';
+import { SerialQueue } from '../../core/serial.js';
 import { TOKEN_BYTES, tokenKey, TokenError } from '../shared/tokens.js';
 import { errorMessage } from '../../core/errors.js';
 

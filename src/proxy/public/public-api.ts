@@ -21,7 +21,7 @@ import { allowedDomainsFor, clientInfoJson, clientInfoSchema, domainAllowed } fr
 import type { EpsCaller } from '../shared/eps-link.js';
 import { ExpiresAtError, isExpired, parseExpiresAt, type Expiry } from '../shared/expires-at.js';
 import type { P2pTokenMeta } from './public-internal.js';
-import { SerialQueue } from '../shared/serial.js';
+import { SerialQueue } from '../../core/serial.js';
 import type { TokenTable } from '../shared/tokens.js';
 import { errorMessage } from '../../core/errors.js';
 
