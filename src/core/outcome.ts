@@ -38,7 +38,7 @@ export type FailureKind =
   | 'internal';
 
 /**
- * RFC 9113 §7 error codes by name. core/ cannot import grpc/h2/frames.ts (ErrorCode, the full set);
+ * RFC 9113 §7 error codes by name. core/ cannot import grpc/h2/codes.ts (ErrorCode, the full set);
  * the grpc layer turns a name into its number there, and test/unit/outcome.test.ts checks the names.
  */
 export type StreamCodeName =
@@ -127,7 +127,7 @@ const CANCEL = 0x8;
 const ENHANCE_YOUR_CALM = 0xb;
 
 /**
- * An HTTP/2 stream that ended early (grpc/h2's StreamError): never processed or connection lost → the
+ * An HTTP/2 stream that ended early (grpc/h2/errors.ts's StreamError): never processed or connection lost → the
  * peer is unreachable (the call may go again on a new connection); CANCEL → cancelled; ENHANCE_YOUR_CALM
  * → resource exhausted; anything else → protocol violation (gRPC over HTTP/2, "Errors").
  */

@@ -12,8 +12,8 @@ import {
 } from '../../src/core/outcome.js';
 import { BrokerError } from '../../src/broker/errors.js';
 import { NoRouteError, PeerDisconnectedError } from '../../src/broker/channel-errors.js';
-import { ErrorCode } from '../../src/grpc/h2/frames.js';
-import { StreamError } from '../../src/grpc/h2/stream.js';
+import { ErrorCode } from '../../src/grpc/h2/codes.js';
+import { StreamError } from '../../src/grpc/h2/errors.js';
 import { GrpcError, Status } from '../../src/grpc/status.js';
 import { JsonRpcClientError } from '../../src/jsonrpc/client.js';
 
