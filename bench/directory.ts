@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import type { JsonValue } from '../src/core/json.js';
-import type { ChangeRecord, SignedChangeRecord } from '../src/directory/entry.js';
+import type { ChangeRecord, SignedChangeRecord } from '../src/core/directory-entry.js';
 import { VerifiedMirror } from '../src/directory/verified-mirror.js';
 import { clearCertificateCache, signRecords, TrustStore } from '../src/records/index.js';
 import { createTestPki } from '../test/unit/records-pki.js';

@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import type { JsonValue } from '../src/core/json.js';
-import type { ChangeRecord, SignedChangeRecord } from '../src/directory/entry.js';
+import type { ChangeRecord, SignedChangeRecord } from '../src/core/directory-entry.js';
 import {
   ChainVerifier,
   clearCertificateCache,

@@ -14,7 +14,7 @@ import { ErrorCodes, type EpsRequest, type EpsResponse } from '../core/messages.
 import { logger } from '../core/log.js';
 import type { Directory } from '../directory/directory.js';
 import { canCall } from '../directory/permissions.js';
-import type { Channel } from '../channels/channel.js';
+import type { Channel } from './channel.js';
 import { BrokerError } from './errors.js';
 import { directoryMethod, parseConnectionRequest, ping } from './internal-methods.js';
 import { clientEntryView } from './client-info.js';
@@ -128,7 +128,7 @@ export class Broker {
   private async internal(
     request: EpsRequest,
     address: Address,
-    own: import('../directory/entry.js').DirectoryEntry,
+    own: import('../core/directory-entry.js').DirectoryEntry,
   ): Promise<EpsResponse | null | undefined> {
     try {
       switch (address.method) {

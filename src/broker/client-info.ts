@@ -7,7 +7,7 @@
  * is kept. The view is computed once per directory entry object.
  */
 import type { JsonObject } from '../core/json.js';
-import type { DirectoryEntry } from '../directory/entry.js';
+import type { DirectoryEntry } from '../core/directory-entry.js';
 
 const views = new WeakMap<DirectoryEntry, JsonObject>();
 

@@ -5,8 +5,8 @@ import type { EpsRequest, EpsResponse } from '../core/messages.js';
 import { rfc3339Local } from '../core/time.js';
 import { VERSION } from '../core/version.js';
 import type { Directory, EntryQuery } from '../directory/directory.js';
-import type { DirectoryEntry } from '../directory/entry.js';
-import type { ConnectionRequest } from '../channels/channel.js';
+import type { DirectoryEntry } from '../core/directory-entry.js';
+import type { ConnectionRequest } from './channel.js';
 import { clientEntryView } from './client-info.js';
 
 export class InternalMethodError extends Error {}

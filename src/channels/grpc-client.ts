@@ -15,8 +15,8 @@ import { GrpcError, Status } from '../grpc/status.js';
 import { parseHostPort } from '../net/host-port.js';
 import { loadTls, type LoadedTls, type TlsConfig } from '../tls/options.js';
 import { identitiesFor } from '../tls/identity.js';
-import type { Channel } from './channel.js';
-import { fromWireResponse } from './grpc-convert.js';
+import type { Channel } from '../broker/channel.js';
+import { fromWireResponse } from '../grpc/convert.js';
 import { paramsForPeer } from '../broker/client-info.js';
 import type { ReverseStreamKeeper } from './reverse/dialling-side.js';
 

@@ -14,8 +14,8 @@ import { identitiesFor, selectIdentity } from '../tls/identity.js';
 import { loadTls, type TlsConfig } from '../tls/options.js';
 import type { RateLimit } from '../net/rate-limit.js';
 import { applyRateLimits } from '../net/server-rate-limit.js';
-import type { Channel, ConnectionRequest } from './channel.js';
-import { toWireResponse } from './grpc-convert.js';
+import type { Channel, ConnectionRequest } from '../broker/channel.js';
+import { toWireResponse } from '../grpc/convert.js';
 
 const log = logger('grpc-server');
 

@@ -6,7 +6,7 @@
 import type { Address } from '../core/address.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
 import { JsonRpcClient, wrapValue, type JsonRpcClientConfig } from '../jsonrpc/client.js';
-import type { Channel } from './channel.js';
+import type { Channel } from '../broker/channel.js';
 
 export class JsonRpcClientChannel implements Channel {
   readonly type = 'jsonrpc_client' as const;

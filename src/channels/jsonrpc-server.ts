@@ -12,7 +12,7 @@ import { extractRequest } from '../jsonrpc/extract.js';
 import { JsonHttpServer, type HttpServerConfig, type IncomingJson } from '../jsonrpc/http-server.js';
 import { denormaliseId, normaliseId } from '../jsonrpc/ids.js';
 import { buildResponse, sendJson, sendJsonRpc } from '../jsonrpc/write.js';
-import type { Channel } from './channel.js';
+import type { Channel } from '../broker/channel.js';
 import type { ConnectionFilter } from '../jsonrpc/http-server.js';
 
 const log = logger('gateway');

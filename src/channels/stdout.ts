@@ -1,7 +1,7 @@
 /** `stdout` channel: prints requests for the local operator and returns no response [10-eps-server §6.5]. */
 import type { Address } from '../core/address.js';
 import type { EpsRequest } from '../core/messages.js';
-import type { Channel } from './channel.js';
+import type { Channel } from '../broker/channel.js';
 
 export class StdoutChannel implements Channel {
   readonly type = 'stdout' as const;

@@ -8,7 +8,7 @@ import { logger } from '../core/log.js';
 import { ApiDirectory } from '../directory/api-directory.js';
 import { JsonDirectory } from '../directory/json-directory.js';
 import { SdApiClient } from '../directory/sd-api-client.js';
-import type { DirectoryEntry, SignedChangeRecord } from '../directory/entry.js';
+import type { DirectoryEntry, SignedChangeRecord } from '../core/directory-entry.js';
 import { normaliseSignedRecords } from '../records/index.js';
 import { RecordToolError } from '../records-tools/errors.js';
 import { signJsonFile, verifyJsonFile } from '../records-tools/signed-data.js';

@@ -7,9 +7,9 @@
 import { logger } from '../core/log.js';
 import { createDatastore, describeDatastore } from '../datastore/registry.js';
 import { MetricsServer } from '../metrics/server.js';
-import { registerProxyMetrics } from '../proxy/metrics.js';
-import { PrivateProxy } from '../proxy/private-proxy.js';
-import { PublicProxy } from '../proxy/public-proxy.js';
+import { registerProxyMetrics } from '../proxy/shared/metrics.js';
+import { PrivateProxy } from '../proxy/private/private-proxy.js';
+import { PublicProxy } from '../proxy/public/public-proxy.js';
 import { loadProxySettings } from '../settings/index.js';
 import { CliError, createProgram, runProgram, unknownCommandHandler, waitForSignals } from './common.js';
 

@@ -22,7 +22,7 @@ import type { ApiDirectorySettings } from '../settings/index.js';
 import { DirectoryRefreshError, SdUnreachableError } from './api-errors.js';
 import type { Directory, EntryQuery } from './directory.js';
 import { EntryMap } from './directory.js';
-import type { DirectoryEntry } from './entry.js';
+import type { DirectoryEntry } from '../core/directory-entry.js';
 import { SdApiClient } from './sd-api-client.js';
 import type { IngestOutcome } from './verified-mirror.js';
 import { MirrorStateFile } from './mirror-state.js';

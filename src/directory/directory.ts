@@ -2,7 +2,7 @@
  * The directory as the EPS core sees it: a synchronous view of the current (verified) entries, kept fresh
  * by a backend (json files, or the SD API) in the background.
  */
-import type { DirectoryEntry } from './entry.js';
+import type { DirectoryEntry } from '../core/directory-entry.js';
 
 export interface EntryQuery {
   operator?: string;

@@ -10,7 +10,7 @@ import { logger } from '../core/log.js';
 import { applyRecords, normaliseChangeRecords } from '../records/index.js';
 import type { Directory, EntryQuery } from './directory.js';
 import { EntryMap } from './directory.js';
-import type { DirectoryEntry, SignedChangeRecord } from './entry.js';
+import type { DirectoryEntry, SignedChangeRecord } from '../core/directory-entry.js';
 
 const log = logger('json-directory');
 

@@ -6,7 +6,7 @@
  * on a reset. Records read back are verified again like records from the SD; the file is not trusted.
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import type { SignedChangeRecord } from './entry.js';
+import type { SignedChangeRecord } from '../core/directory-entry.js';
 
 export interface LoadedState {
   /** Parsed records (unverified), oldest first. */

@@ -1,5 +1,5 @@
 /** Permission helpers over directory entries [10-eps-server §3]. All comparisons are exact. */
-import type { Channel, DirectoryEntry, Permission, Service } from './entry.js';
+import type { Channel, DirectoryEntry, Permission, Service } from '../core/directory-entry.js';
 
 export function serviceFor(entry: DirectoryEntry, method: string): Service | undefined {
   return entry.services.find((s) => s.methods.some((m) => m.name === method));

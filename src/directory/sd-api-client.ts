@@ -16,7 +16,7 @@ import {
 import { normaliseSignedRecord } from '../records/index.js';
 import type { ApiDirectorySettings } from '../settings/index.js';
 import { SdRpcError, SdUnreachableError } from './api-errors.js';
-import type { SignedChangeRecord } from './entry.js';
+import type { SignedChangeRecord } from '../core/directory-entry.js';
 
 const log = logger('sd-client');
 

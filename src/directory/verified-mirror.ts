@@ -13,7 +13,7 @@ import type { AppendResult } from '../records/index.js';
 import { applyRecords, ChainVerifier, compareCreatedAt, normaliseSignedRecords } from '../records/index.js';
 import type { TrustStore } from '../records/index.js';
 import { DirectoryRefreshError } from './api-errors.js';
-import type { DirectoryEntry, SignedChangeRecord } from './entry.js';
+import type { DirectoryEntry, SignedChangeRecord } from '../core/directory-entry.js';
 
 /** Batches at least this long are verified on the thread pool (keeps the event loop responsive). */
 export const ASYNC_VERIFY_THRESHOLD = 64;

@@ -1,6 +1,6 @@
 /** Channel types by settings `type`; adding a channel kind means adding a file and one line here. */
 import type { Broker } from '../broker/broker.js';
-import type { Channel } from '../channels/channel.js';
+import type { Channel } from '../broker/channel.js';
 import { GrpcClientChannel, type GrpcClientConfig } from '../channels/grpc-client.js';
 import { GrpcServerChannel, type GrpcServerConfig } from '../channels/grpc-server.js';
 import { JsonRpcClientChannel } from '../channels/jsonrpc-client.js';

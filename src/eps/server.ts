@@ -4,7 +4,7 @@
  */
 import { logger } from '../core/log.js';
 import { Broker } from '../broker/broker.js';
-import type { Channel } from '../channels/channel.js';
+import type { Channel } from '../broker/channel.js';
 import type { Directory } from '../directory/directory.js';
 import { createChannel, type ChannelItem } from './channel-registry.js';
 import { createDirectory, type DirectorySettings } from './directory-registry.js';

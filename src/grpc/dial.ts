@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
 import { identitiesFor, peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
-import type { DirectoryEntry } from '../directory/entry.js';
+import type { DirectoryEntry } from '../core/directory-entry.js';
 
 export interface DialResult {
   socket: tls.TLSSocket;

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { JsonValue } from '../core/json.js';
 import { isJsonObject } from '../core/json.js';
-import type { ChangeRecord } from '../directory/entry.js';
+import type { ChangeRecord } from '../core/directory-entry.js';
 import { normaliseChangeRecords } from '../records/index.js';
 import { RecordToolError } from './errors.js';
 

@@ -5,7 +5,7 @@
  * verify the batch locally and submit it in one `submitRecords` call.
  */
 import { logger } from '../core/log.js';
-import type { ChangeRecord, SignedChangeRecord } from '../directory/entry.js';
+import type { ChangeRecord, SignedChangeRecord } from '../core/directory-entry.js';
 import { SdApiClient } from '../directory/sd-api-client.js';
 import { PROPERTIES_SECTION, signRecords, verifyRecord } from '../records/index.js';
 import type { ApiDirectorySettings, EpsSettings } from '../settings/index.js';

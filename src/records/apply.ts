@@ -19,8 +19,8 @@ import type {
   SettingsItem,
   SignedChangeRecord,
   Validator,
-} from '../directory/entry.js';
-import { newEntry } from '../directory/entry.js';
+} from '../core/directory-entry.js';
+import { newEntry } from '../core/directory-entry.js';
 import { RecordError } from './errors.js';
 
 /**

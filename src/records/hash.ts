@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { JsonValue } from '../core/json.js';
-import type { ChangeRecord } from '../directory/entry.js';
+import type { ChangeRecord } from '../core/directory-entry.js';
 import { RecordError } from './errors.js';
 import { parseCreatedAt } from './time.js';
 

@@ -3,7 +3,7 @@
  * hashes, verifies, stores or applies a record first rebuilds it with exactly the original's schema, because
  * the hash is computed over the rebuilt value. Errors name the record index, `name/section`, field and rule.
  */
-import type { ChangeRecord, Signature, SignedChangeRecord } from '../directory/entry.js';
+import type { ChangeRecord, Signature, SignedChangeRecord } from '../core/directory-entry.js';
 import { RecordError } from './errors.js';
 import { asObject, field, optionalString, requiredString } from './form.js';
 import type { NormaliseOptions } from './sections.js';

@@ -2,7 +2,7 @@
  * Signing-key pinning [20-service-directory §5.4]: the last `signing` fingerprint published in a
  * `certificates` record for an operator name pins the certificate that operator may sign with.
  */
-import type { SignedChangeRecord } from '../directory/entry.js';
+import type { SignedChangeRecord } from '../core/directory-entry.js';
 import { isJsonObject } from '../core/json.js';
 import { normaliseSectionData } from './sections.js';
 

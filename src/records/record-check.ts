@@ -3,7 +3,7 @@
  * group, pin and chain. Returns the signing message so the (expensive) ECDSA step can run separately,
  * synchronously or on the thread pool.
  */
-import type { SignedChangeRecord } from '../directory/entry.js';
+import type { SignedChangeRecord } from '../core/directory-entry.js';
 import type { SigningCertificate } from './certificate.js';
 import { loadSigningCertificate, SD_ADMIN_GROUP } from './certificate.js';
 import { RecordError } from './errors.js';

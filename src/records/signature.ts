@@ -6,7 +6,7 @@
 import type { KeyObject } from 'node:crypto';
 import { sign, verify } from 'node:crypto';
 import type { JsonValue } from '../core/json.js';
-import type { ChangeRecord, Signature, SignedChangeRecord } from '../directory/entry.js';
+import type { ChangeRecord, Signature, SignedChangeRecord } from '../core/directory-entry.js';
 import type { SigningCertificate } from './certificate.js';
 import { loadSigningCertificate } from './certificate.js';
 import { RecordError } from './errors.js';

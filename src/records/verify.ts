@@ -4,7 +4,7 @@
  * incrementally (O(new records) per append), additionally requires every record to extend the current tip and
  * applies a batch atomically.
  */
-import type { SignedChangeRecord } from '../directory/entry.js';
+import type { SignedChangeRecord } from '../core/directory-entry.js';
 import { RecordError } from './errors.js';
 import { pinFromRecords, pinnedBy } from './pins.js';
 import type { PreparedRecord, VerifyFailure, VerifyFailureCode } from './record-check.js';

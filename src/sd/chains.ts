@@ -14,7 +14,7 @@
  * - best chain: of all valid chains, in store order of their roots, the one whose root `created_at` is
  *   strictly the latest (ties keep the earlier chain; length does not matter), as in the original.
  */
-import type { SignedChangeRecord } from '../directory/entry.js';
+import type { SignedChangeRecord } from '../core/directory-entry.js';
 import type { TrustStore, VerifyFailureCode } from '../records/index.js';
 import { ChainVerifier, createdAtNanos } from '../records/index.js';
 

@@ -9,7 +9,7 @@
  *   anything is written (the original stores it and then answers "new record not found");
  * - every rejection names the record and the rule.
  */
-import type { DirectoryEntry, SignedChangeRecord } from '../directory/entry.js';
+import type { DirectoryEntry, SignedChangeRecord } from '../core/directory-entry.js';
 import type { Datastore } from '../datastore/datastore.js';
 import { logger } from '../core/log.js';
 import type { ChainVerifier, TrustStore } from '../records/index.js';

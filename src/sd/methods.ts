@@ -8,7 +8,7 @@ import type { JsonObject, JsonValue } from '../core/json.js';
 import { logger } from '../core/log.js';
 import type { MethodDefinition } from '../jsonrpc/dispatcher.js';
 import { method, MethodError } from '../jsonrpc/dispatcher.js';
-import type { SignedChangeRecord } from '../directory/entry.js';
+import type { SignedChangeRecord } from '../core/directory-entry.js';
 import { normaliseSignedRecord, RecordError } from '../records/index.js';
 import type { ServiceDirectory } from './directory.js';
 import {

@@ -4,7 +4,7 @@
  * escaping. Reading accepts what the original and this implementation write and normalises it again (the
  * original trusts its store blindly; a record that does not normalise is reported, not served).
  */
-import type { SignedChangeRecord } from '../directory/entry.js';
+import type { SignedChangeRecord } from '../core/directory-entry.js';
 import type { DataEntry } from '../datastore/datastore.js';
 import { newEntryId, SIGNED_RECORD_ENTRY_TYPE } from '../datastore/entry-codec.js';
 import { encodeJson } from '../jsonrpc/write.js';

@@ -4,7 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { ChangeRecord } from '../directory/entry.js';
+import type { ChangeRecord } from '../core/directory-entry.js';
 
 export interface OperatorFingerprints {
   name: string;

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
-import type { DirectoryEntry } from '../directory/entry.js';
+import type { DirectoryEntry } from '../core/directory-entry.js';
 
 export interface PeerIdentity {
   name: string;

@@ -11,7 +11,7 @@ import { GrpcSession } from '../../src/grpc/client.js';
 import { GrpcServer, type GrpcServerOptions } from '../../src/grpc/server.js';
 import { identitiesFor } from '../../src/tls/identity.js';
 import { loadTls } from '../../src/tls/options.js';
-import type { DirectoryEntry } from '../../src/directory/entry.js';
+import type { DirectoryEntry } from '../../src/core/directory-entry.js';
 import { CERTS, pinnedEntries } from './network.js';
 
 /** Connects to 127.0.0.1:`port` expecting ls-1's certificate, with `as`'s client certificate (none: undefined). */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCertificates } from '../../src/tls/ensure-certs.js';
 import type { JsonObject, JsonValue } from '../../src/core/json.js';
-import { newEntry, type DirectoryEntry } from '../../src/directory/entry.js';
+import { newEntry, type DirectoryEntry } from '../../src/core/directory-entry.js';
 import { freePort, REPO_ROOT, startProgram, type Running } from './processes.js';
 
 export const CERTS = join(REPO_ROOT, 'settings/test/certs');

@@ -11,10 +11,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject, JsonValue } from '../../src/core/json.js';
-import { newEntry } from '../../src/directory/entry.js';
+import { newEntry } from '../../src/core/directory-entry.js';
 import { FileDatastore } from '../../src/datastore/file-store.js';
-import { PrivateProxy } from '../../src/proxy/private-proxy.js';
-import { PublicProxy } from '../../src/proxy/public-proxy.js';
+import { PrivateProxy } from '../../src/proxy/private/private-proxy.js';
+import { PublicProxy } from '../../src/proxy/public/public-proxy.js';
 import { privateProxySchema, publicProxySchema } from '../../src/settings/proxy-schema.js';
 import { CERTS, testCertificates, tlsBlock } from './network.js';
 

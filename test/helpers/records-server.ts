@@ -10,7 +10,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { JsonValue } from '../../src/core/json.js';
-import type { ChangeRecord, SignedChangeRecord } from '../../src/directory/entry.js';
+import type { ChangeRecord, SignedChangeRecord } from '../../src/core/directory-entry.js';
 import { signRecords } from '../../src/records/index.js';
 import { loadSec1PrivateKey } from '../../src/records-tools/signing-identity.js';
 import type { ApiDirectorySettings } from '../../src/settings/index.js';

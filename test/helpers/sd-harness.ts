@@ -13,7 +13,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import type { JsonObject, JsonValue } from '../../src/core/json.js';
-import type { ChangeRecord, SignedChangeRecord } from '../../src/directory/entry.js';
+import type { ChangeRecord, SignedChangeRecord } from '../../src/core/directory-entry.js';
 import { signRecords } from '../../src/records/index.js';
 import { ensureCertificates } from '../../src/tls/ensure-certs.js';
 import { freePort, killWithTests, REPO_ROOT, startProgram, type Running } from './processes.js';

@@ -13,7 +13,7 @@ import net from 'node:net';
 import { after, before, test, type TestContext } from 'node:test';
 import { ApiDirectory } from '../../src/directory/api-directory.js';
 import { DirectoryRefreshError, SdUnreachableError } from '../../src/directory/api-errors.js';
-import type { SignedChangeRecord } from '../../src/directory/entry.js';
+import type { SignedChangeRecord } from '../../src/core/directory-entry.js';
 import { testCertificates } from '../helpers/network.js';
 import { apiSettings, groupRecords, RecordsServer, signWith } from '../helpers/records-server.js';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { JsonObject } from '../../src/core/json.js';
-import type { DirectoryEntry, SignedChangeRecord } from '../../src/directory/entry.js';
+import type { DirectoryEntry, SignedChangeRecord } from '../../src/core/directory-entry.js';
 import { verifyRecord, TrustStore } from '../../src/records/index.js';
 import { CERTS, testCertificates } from '../helpers/network.js';
 import { REPO_ROOT, runProgram } from '../helpers/processes.js';

@@ -7,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JsonObject } from '../../src/core/json.js';
 import { FileDatastore } from '../../src/datastore/file-store.js';
-import { ControlApiConfigError } from '../../src/proxy/control-server.js';
-import { PublicProxy } from '../../src/proxy/public-proxy.js';
+import { ControlApiConfigError } from '../../src/proxy/shared/control-server.js';
+import { PublicProxy } from '../../src/proxy/public/public-proxy.js';
 import { publicProxySchema } from '../../src/settings/proxy-schema.js';
 import { tlsBlock } from '../helpers/network.js';
 import {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import type { JsonObject } from '../../src/core/json.js';
-import type { DirectoryEntry } from '../../src/directory/entry.js';
+import type { DirectoryEntry } from '../../src/core/directory-entry.js';
 import { CERTS, gatewayRequest, TestNetwork } from '../helpers/network.js';
 import { freePort, runProgram, startProgram, type Running } from '../helpers/processes.js';
 import { apiSettings } from '../helpers/records-server.js';

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { certificateFingerprint } from '../../src/records/index.js';
-import type { SignedChangeRecord } from '../../src/directory/entry.js';
+import type { SignedChangeRecord } from '../../src/core/directory-entry.js';
 import { freePort, stopAll } from '../helpers/processes.js';
 import {
   change,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SignedChangeRecord } from '../../src/directory/entry.js';
+import type { SignedChangeRecord } from '../../src/core/directory-entry.js';
 import { encodeChunks } from '../../src/datastore/chunks.js';
 import { encodeEntry } from '../../src/datastore/entry-codec.js';
 import { recordToEntry } from '../../src/sd/record-entry.js';

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { SignedChangeRecord } from '../../src/directory/entry.js';
+import type { SignedChangeRecord } from '../../src/core/directory-entry.js';
 import {
   change,
   ensureTestPki,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newEntry, type DirectoryEntry } from '../../src/directory/entry.js';
+import { newEntry, type DirectoryEntry } from '../../src/core/directory-entry.js';
 import { canCall, getPeers, grpcServerSettings } from '../../src/directory/permissions.js';
 
 function entry(name: string, patch: Partial<DirectoryEntry>): DirectoryEntry {

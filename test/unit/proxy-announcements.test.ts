@@ -5,8 +5,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { AnnouncementTable, AnnouncementTableFullError } from '../../src/proxy/announcements.js';
-import { AnnouncementStore, AnnouncementStoreError } from '../../src/proxy/announcement-store.js';
+import { AnnouncementTable, AnnouncementTableFullError } from '../../src/proxy/shared/announcements.js';
+import { AnnouncementStore, AnnouncementStoreError } from '../../src/proxy/shared/announcement-store.js';
 import {
   ExpiresAtError,
   isExpired,
@@ -14,7 +14,7 @@ import {
   parseExpiresAt,
   parseRfc3339,
   sameExpiry,
-} from '../../src/proxy/expires-at.js';
+} from '../../src/proxy/shared/expires-at.js';
 import { tempStore } from '../helpers/proxy-fixtures.js';
 
 describe('expires_at', () => {

@@ -1,7 +1,7 @@
 // Applying records to entries [20-service-directory §6, §15 items 17–18, with our preferences/properties fixes].
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { DirectoryEntry, SignedChangeRecord } from '../../src/directory/entry.js';
+import type { DirectoryEntry, SignedChangeRecord } from '../../src/core/directory-entry.js';
 import {
   applyChangeRecords,
   applyRecords,

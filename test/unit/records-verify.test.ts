@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import type { ChangeRecord, SignedChangeRecord } from '../../src/directory/entry.js';
+import type { ChangeRecord, SignedChangeRecord } from '../../src/core/directory-entry.js';
 import type { AppendResult } from '../../src/records/index.js';
 import {
   ChainVerifier,

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { newEntry, type DirectoryEntry } from '../../src/directory/entry.js';
+import { newEntry, type DirectoryEntry } from '../../src/core/directory-entry.js';
 import { EntryMap, type Directory } from '../../src/directory/directory.js';
 import { reverseStreamPeers } from '../../src/channels/reverse/peers.js';
 import { GrpcClientChannel } from '../../src/channels/grpc-client.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { configureLogging } from '../../src/core/log.js';
 import type { DataEntry, Datastore } from '../../src/datastore/datastore.js';
 import { FileDatastore } from '../../src/datastore/file-store.js';
-import type { SignedChangeRecord } from '../../src/directory/entry.js';
+import type { SignedChangeRecord } from '../../src/core/directory-entry.js';
 import type { CertificateInfo, ChainCheck, ChainCheckOptions } from '../../src/records/index.js';
 import { certificateFingerprint, TrustStore } from '../../src/records/index.js';
 import { ServiceDirectory } from '../../src/sd/directory.js';

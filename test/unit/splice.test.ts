@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type net from 'node:net';
-import { splice } from '../../src/proxy/splice.js';
-import { readToken } from '../../src/proxy/tokens.js';
+import { splice } from '../../src/proxy/shared/splice.js';
+import { readToken } from '../../src/proxy/shared/tokens.js';
 import { activeTimers, collect, connect, listen, type Listener } from '../helpers/net-pair.js';
 
 const MiB = 1024 * 1024;

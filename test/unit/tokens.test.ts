@@ -9,7 +9,7 @@ import {
   readToken,
   tokenKey,
   type TokenErrorCode,
-} from '../../src/proxy/tokens.js';
+} from '../../src/proxy/shared/tokens.js';
 import { activeTimers, listen, pair, waitForBytesRead, type Listener } from '../helpers/net-pair.js';
 
 function expectCode(fn: () => unknown, code: TokenErrorCode): void {

@@ -10,7 +10,7 @@ import { grpcServerSettings } from '../../directory/permissions.js';
 import { connectTcp } from '../../grpc/dial.js';
 import type { GrpcServer } from '../../grpc/server.js';
 import { parseHostPort } from '../../net/host-port.js';
-import type { ConnectionRequest } from '../channel.js';
+import type { ConnectionRequest } from '../../broker/channel.js';
 
 const log = logger('p2p-callee');
 

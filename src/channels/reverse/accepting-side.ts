@@ -13,7 +13,7 @@ import type { EpsRequest, EpsResponse } from '../../core/messages.js';
 import { decodeResponse, encodeRequest } from '../../grpc/codec.js';
 import type { BidiServerStream, CallContext } from '../../grpc/server.js';
 import { Status } from '../../grpc/status.js';
-import { fromWireResponse } from '../grpc-convert.js';
+import { fromWireResponse } from '../../grpc/convert.js';
 import { paramsForPeer } from '../../broker/client-info.js';
 
 const log = logger('reverse-accept');

@@ -16,7 +16,7 @@ import { decodeRequest, encodeResponse, type WireResponse } from '../../grpc/cod
 import type { ClientBidi } from '../../grpc/client.js';
 import type { PooledSession } from '../../grpc/peer-pool.js';
 import { identitiesFor, selectIdentity } from '../../tls/identity.js';
-import { toWireResponse } from '../grpc-convert.js';
+import { toWireResponse } from '../../grpc/convert.js';
 import { reverseStreamPeers } from './peers.js';
 
 const log = logger('reverse-dial');

@@ -4,7 +4,7 @@
  * dial our own public server. Unlike the original, an unusable peer entry is skipped, not fatal for the
  * whole round (B6).
  */
-import type { DirectoryEntry } from '../../directory/entry.js';
+import type { DirectoryEntry } from '../../core/directory-entry.js';
 import { channelOf, getPeers, grpcServerSettings } from '../../directory/permissions.js';
 
 export function reverseStreamPeers(own: DirectoryEntry, entries: DirectoryEntry[]): string[] {

@@ -7,11 +7,11 @@
  */
 import type http from 'node:http';
 import type tls from 'node:tls';
-import { logger } from '../core/log.js';
-import { extractRequest } from '../jsonrpc/extract.js';
-import { normaliseId } from '../jsonrpc/ids.js';
-import { sendJson } from '../jsonrpc/write.js';
-import { baseContextOptions, loadTls, type TlsConfig } from '../tls/options.js';
+import { logger } from '../../core/log.js';
+import { extractRequest } from '../../jsonrpc/extract.js';
+import { normaliseId } from '../../jsonrpc/ids.js';
+import { sendJson } from '../../jsonrpc/write.js';
+import { baseContextOptions, loadTls, type TlsConfig } from '../../tls/options.js';
 import {
   BodyTooLargeError,
   endToEndHeaders,

@@ -3,8 +3,8 @@
  * `""` (the EPS generates the real id and adds `_client`). Unlike the original, every call has a timeout
  * (`jsonrpc_client.timeout`) and connections are reused.
  */
-import type { JsonObject } from '../core/json.js';
-import { JsonRpcClient, type JsonRpcClientConfig, type JsonRpcReply } from '../jsonrpc/client.js';
+import type { JsonObject } from '../../core/json.js';
+import { JsonRpcClient, type JsonRpcClientConfig, type JsonRpcReply } from '../../jsonrpc/client.js';
 
 export class EpsCallError extends Error {
   constructor(method: string, options: { cause: unknown }) {

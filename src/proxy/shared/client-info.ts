@@ -4,8 +4,8 @@
  * `proxy` settings record for this proxy and its `allowed_domains` suffixes.
  */
 import { z } from 'zod';
-import type { JsonObject, JsonValue } from '../core/json.js';
-import { MethodError } from '../jsonrpc/dispatcher.js';
+import type { JsonObject, JsonValue } from '../../core/json.js';
+import { MethodError } from '../../jsonrpc/dispatcher.js';
 
 const settingsItemSchema = z.looseObject({
   operator: z.string().nullish(),

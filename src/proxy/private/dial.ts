@@ -4,8 +4,8 @@
  * §6.3], and the connection to the internal upstream.
  */
 import net from 'node:net';
-import { parseHostPort } from '../net/host-port.js';
-import { TOKEN_BYTES } from './tokens.js';
+import { parseHostPort } from '../../net/host-port.js';
+import { TOKEN_BYTES } from '../shared/tokens.js';
 
 export class DialError extends Error {
   constructor(address: string, why: string, options?: { cause?: unknown }) {

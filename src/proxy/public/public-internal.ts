@@ -7,10 +7,10 @@
  * late tokens close the connection.
  */
 import type net from 'node:net';
-import { logger } from '../core/log.js';
+import { logger } from '../../core/log.js';
 import type { NormalTokenMeta } from './public-front.js';
-import { readToken, TokenError, type TokenTable } from './tokens.js';
-import type { TunnelRegistry } from './tunnels.js';
+import { readToken, TokenError, type TokenTable } from '../shared/tokens.js';
+import type { TunnelRegistry } from '../shared/tunnels.js';
 
 const log = logger('public-proxy');
 

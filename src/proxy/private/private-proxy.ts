@@ -6,23 +6,23 @@
  * terminated request has a timeout (`internal_endpoint.timeout`); stop() tears everything down.
  */
 import type { AddressInfo } from 'node:net';
-import { logger } from '../core/log.js';
-import type { Datastore } from '../datastore/datastore.js';
-import type { JsonHttpServer } from '../jsonrpc/http-server.js';
+import { logger } from '../../core/log.js';
+import type { Datastore } from '../../datastore/datastore.js';
+import type { JsonHttpServer } from '../../jsonrpc/http-server.js';
 import {
   DEFAULT_PRIVATE_ENDPOINT_TIMEOUT_SECONDS,
   type PrivateProxySettings,
-} from '../settings/proxy-schema.js';
-import { AnnouncementStore } from './announcement-store.js';
-import { AnnouncementTable, DEFAULT_MAX_ANNOUNCEMENTS } from './announcements.js';
-import { createControlServer } from './control-server.js';
+} from '../../settings/proxy-schema.js';
+import { AnnouncementStore } from '../shared/announcement-store.js';
+import { AnnouncementTable, DEFAULT_MAX_ANNOUNCEMENTS } from '../shared/announcements.js';
+import { createControlServer } from '../shared/control-server.js';
 import { PassThroughDelivery, type Delivery } from './delivery.js';
 import { connectBack } from './dial.js';
-import { EpsLink, type EpsCaller } from './eps-link.js';
+import { EpsLink, type EpsCaller } from '../shared/eps-link.js';
 import { privateApiMethods, type BackConnectionRequest } from './private-api.js';
 import { Reannouncer, REANNOUNCE_INTERVAL_MS } from './reannounce.js';
 import { TerminatingDelivery } from './terminating-delivery.js';
-import { TunnelRegistry } from './tunnels.js';
+import { TunnelRegistry } from '../shared/tunnels.js';
 
 const log = logger('private-proxy');
 

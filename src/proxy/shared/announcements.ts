@@ -7,7 +7,7 @@
  * Deviation (documented): domains are compared case-insensitively (DNS names are), both for routing and for
  * the one-owner-per-domain rule; the stored text keeps the case it was announced with.
  */
-import type { JsonObject } from '../core/json.js';
+import type { JsonObject } from '../../core/json.js';
 import { isExpired, sameExpiry, type Expiry } from './expires-at.js';
 
 /** Default cap on the entries of one table. */

@@ -9,15 +9,15 @@
  * `allowed_client_names: []` switches the check off (and then plain HTTP is allowed; a warning is logged).
  */
 import type { TLSSocket } from 'node:tls';
-import { logger } from '../core/log.js';
-import { dispatcher, type MethodDefinition } from '../jsonrpc/dispatcher.js';
+import { logger } from '../../core/log.js';
+import { dispatcher, type MethodDefinition } from '../../jsonrpc/dispatcher.js';
 import {
   JsonHttpServer,
   type HttpServerConfig,
   type IncomingJson,
   type JsonHandler,
-} from '../jsonrpc/http-server.js';
-import { buildResponse, sendJson } from '../jsonrpc/write.js';
+} from '../../jsonrpc/http-server.js';
+import { buildResponse, sendJson } from '../../jsonrpc/write.js';
 
 const log = logger('proxy-api');
 

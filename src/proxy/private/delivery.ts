@@ -4,9 +4,9 @@
  * terminating mode (b) is in terminating-delivery.ts.
  */
 import type net from 'node:net';
-import { logger } from '../core/log.js';
+import { logger } from '../../core/log.js';
 import { dial } from './dial.js';
-import type { TunnelRegistry } from './tunnels.js';
+import type { TunnelRegistry } from '../shared/tunnels.js';
 
 const log = logger('private-proxy');
 

@@ -4,7 +4,7 @@
  * down on stop. Tunnels themselves have no lifetime cap (30-proxy §9.1 fix).
  */
 import type { Duplex } from 'node:stream';
-import { logger } from '../core/log.js';
+import { logger } from '../../core/log.js';
 import { splice, type SpliceResult } from './splice.js';
 
 const log = logger('tunnels');

@@ -8,22 +8,22 @@
  * `allowed_public_endpoints` when that list is configured; anything else is refused and logged.
  */
 import { z } from 'zod';
-import type { JsonObject } from '../core/json.js';
-import { logger } from '../core/log.js';
-import { method, MethodError, type MethodDefinition } from '../jsonrpc/dispatcher.js';
-import { parseHostPort } from '../net/host-port.js';
-import type { AnnouncementStore } from './announcement-store.js';
+import type { JsonObject } from '../../core/json.js';
+import { logger } from '../../core/log.js';
+import { method, MethodError, type MethodDefinition } from '../../jsonrpc/dispatcher.js';
+import { parseHostPort } from '../../net/host-port.js';
+import type { AnnouncementStore } from '../shared/announcement-store.js';
 import {
   announcementJson,
   AnnouncementTableFullError,
   type Announcement,
   type AnnouncementTable,
-} from './announcements.js';
-import { allowedDomainsFor, clientInfoSchema, domainAllowed } from './client-info.js';
-import type { EpsCaller } from './eps-link.js';
-import { ExpiresAtError, isExpired, parseExpiresAt } from './expires-at.js';
-import { SerialQueue } from './serial.js';
-import { TOKEN_BYTES, tokenKey, TokenError } from './tokens.js';
+} from '../shared/announcements.js';
+import { allowedDomainsFor, clientInfoSchema, domainAllowed } from '../shared/client-info.js';
+import type { EpsCaller } from '../shared/eps-link.js';
+import { ExpiresAtError, isExpired, parseExpiresAt } from '../shared/expires-at.js';
+import { SerialQueue } from '../shared/serial.js';
+import { TOKEN_BYTES, tokenKey, TokenError } from '../shared/tokens.js';
 
 const log = logger('private-proxy');
 

@@ -1,6 +1,6 @@
 /** Prometheus gauges of a running proxy (tunnels, pending tokens, announcements), read at scrape time. */
 import { Gauge } from 'prom-client';
-import { registry } from '../metrics/server.js';
+import { registry } from '../../metrics/server.js';
 
 /** Exposes `stats()` as `proxy_state{proxy, item}`; call once per process. */
 export function registerProxyMetrics(proxy: 'public' | 'private', stats: () => object): void {

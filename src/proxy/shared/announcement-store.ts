@@ -6,9 +6,9 @@
  * store appended since (the proxies call it periodically).
  */
 import { randomBytes } from 'node:crypto';
-import { isJsonObject } from '../core/json.js';
-import type { Datastore } from '../datastore/datastore.js';
-import { logger } from '../core/log.js';
+import { isJsonObject } from '../../core/json.js';
+import type { Datastore } from '../../datastore/datastore.js';
+import { logger } from '../../core/log.js';
 import {
   announcementJson,
   AnnouncementTableFullError,

@@ -7,9 +7,9 @@
  */
 import https from 'node:https';
 import type net from 'node:net';
-import { logger } from '../core/log.js';
-import type { InternalEndpointSettings } from '../settings/proxy-schema.js';
-import { baseContextOptions, loadTls, serverAuthOptions } from '../tls/options.js';
+import { logger } from '../../core/log.js';
+import type { InternalEndpointSettings } from '../../settings/proxy-schema.js';
+import { baseContextOptions, loadTls, serverAuthOptions } from '../../tls/options.js';
 import type { Delivery } from './delivery.js';
 import { httpForwarder, jsonRpcForwarder, type RequestForwarder } from './forwarders.js';
 

@@ -6,21 +6,21 @@
  * tunnels, and a stop() that closes listeners, tunnels and parked sockets.
  */
 import net from 'node:net';
-import { logger } from '../core/log.js';
-import type { Datastore } from '../datastore/datastore.js';
-import type { JsonHttpServer } from '../jsonrpc/http-server.js';
-import { applyRateLimits } from '../net/server-rate-limit.js';
-import type { PublicProxySettings } from '../settings/proxy-schema.js';
-import { AnnouncementStore } from './announcement-store.js';
-import { AnnouncementTable, DEFAULT_MAX_ANNOUNCEMENTS } from './announcements.js';
-import { createControlServer } from './control-server.js';
-import { EpsLink, type EpsCaller } from './eps-link.js';
-import { closeServer, listenOn } from '../net/listen.js';
+import { logger } from '../../core/log.js';
+import type { Datastore } from '../../datastore/datastore.js';
+import type { JsonHttpServer } from '../../jsonrpc/http-server.js';
+import { applyRateLimits } from '../../net/server-rate-limit.js';
+import type { PublicProxySettings } from '../../settings/proxy-schema.js';
+import { AnnouncementStore } from '../shared/announcement-store.js';
+import { AnnouncementTable, DEFAULT_MAX_ANNOUNCEMENTS } from '../shared/announcements.js';
+import { createControlServer } from '../shared/control-server.js';
+import { EpsLink, type EpsCaller } from '../shared/eps-link.js';
+import { closeServer, listenOn } from '../../net/listen.js';
 import { publicApiMethods } from './public-api.js';
 import { handleFrontConnection, type NormalTokenMeta } from './public-front.js';
 import { handleInternalConnection, type P2pTokenMeta } from './public-internal.js';
-import { DEFAULT_MAX_TOKEN_ENTRIES, TokenTable } from './tokens.js';
-import { DEFAULT_MAX_PENDING_CONNECTIONS, TunnelRegistry } from './tunnels.js';
+import { DEFAULT_MAX_TOKEN_ENTRIES, TokenTable } from '../shared/tokens.js';
+import { DEFAULT_MAX_PENDING_CONNECTIONS, TunnelRegistry } from '../shared/tunnels.js';
 
 const log = logger('public-proxy');
 

@@ -3,9 +3,9 @@
  * all announcements are sent, grouped per public proxy, as `<proxy>.announceConnections`. Errors are only
  * logged. Unlike the original, expired announcements are no longer re-sent.
  */
-import { logger } from '../core/log.js';
-import { announcementJson, type AnnouncementTable } from './announcements.js';
-import type { EpsCaller } from './eps-link.js';
+import { logger } from '../../core/log.js';
+import { announcementJson, type AnnouncementTable } from '../shared/announcements.js';
+import type { EpsCaller } from '../shared/eps-link.js';
 
 const log = logger('private-proxy');
 

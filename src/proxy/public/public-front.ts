@@ -6,12 +6,12 @@
  * to the client before splicing. The parked socket is released on every failure path.
  */
 import type net from 'node:net';
-import { logger } from '../core/log.js';
-import { ClientHelloError, readClientHello } from '../tls/client-hello.js';
-import type { AnnouncementTable } from './announcements.js';
-import type { EpsCaller } from './eps-link.js';
-import { TokenError, type TokenTable } from './tokens.js';
-import type { TunnelRegistry } from './tunnels.js';
+import { logger } from '../../core/log.js';
+import { ClientHelloError, readClientHello } from '../../tls/client-hello.js';
+import type { AnnouncementTable } from '../shared/announcements.js';
+import type { EpsCaller } from '../shared/eps-link.js';
+import { TokenError, type TokenTable } from '../shared/tokens.js';
+import type { TunnelRegistry } from '../shared/tunnels.js';
 
 const log = logger('public-proxy');
 

@@ -1,6 +1,6 @@
 /** Conversions between broker messages and gRPC wire messages [WIRE, 10-eps-server §6.4 step 6, §7.5]. */
 import type { EpsResponse } from '../core/messages.js';
-import type { WireResponse } from '../grpc/codec.js';
+import type { WireResponse } from './codec.js';
 
 /** What a receiving node sends back for a broker outcome; the id is always the request's id. */
 export function toWireResponse(requestId: string, outcome: EpsResponse | null): WireResponse {

@@ -7,17 +7,21 @@
  * longer blocks a domain (it is dropped when someone else announces it); the announcement table is bounded.
  */
 import { z } from 'zod';
-import type { JsonObject, JsonValue } from '../core/json.js';
-import { logger } from '../core/log.js';
-import { method, MethodError, type MethodDefinition } from '../jsonrpc/dispatcher.js';
-import type { AnnouncementStore } from './announcement-store.js';
-import { announcementJson, AnnouncementTableFullError, type AnnouncementTable } from './announcements.js';
-import { allowedDomainsFor, clientInfoJson, clientInfoSchema, domainAllowed } from './client-info.js';
-import type { EpsCaller } from './eps-link.js';
-import { ExpiresAtError, isExpired, parseExpiresAt, type Expiry } from './expires-at.js';
+import type { JsonObject, JsonValue } from '../../core/json.js';
+import { logger } from '../../core/log.js';
+import { method, MethodError, type MethodDefinition } from '../../jsonrpc/dispatcher.js';
+import type { AnnouncementStore } from '../shared/announcement-store.js';
+import {
+  announcementJson,
+  AnnouncementTableFullError,
+  type AnnouncementTable,
+} from '../shared/announcements.js';
+import { allowedDomainsFor, clientInfoJson, clientInfoSchema, domainAllowed } from '../shared/client-info.js';
+import type { EpsCaller } from '../shared/eps-link.js';
+import { ExpiresAtError, isExpired, parseExpiresAt, type Expiry } from '../shared/expires-at.js';
 import type { P2pTokenMeta } from './public-internal.js';
-import { SerialQueue } from './serial.js';
-import type { TokenTable } from './tokens.js';
+import { SerialQueue } from '../shared/serial.js';
+import type { TokenTable } from '../shared/tokens.js';
 
 const log = logger('public-proxy');
 
