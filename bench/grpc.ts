@@ -10,6 +10,7 @@ import { grpcSession } from '../test/helpers/grpc-local.js';
 import { foreignCall, foreignClient } from '../test/helpers/grpc-foreign.js';
 import { decodeResponse, encodeRequest } from '../src/grpc/codec.js';
 import { compareLoads, formatLoad, processCpu, runLoad, type LoadResult } from './load.js';
+import { Deadline } from '../src/core/deadline.js';
 
 export async function benchGrpc(seconds = 10): Promise<string[]> {
   const all = [{ group: 'health-departments', rights: ['call'] }];
@@ -37,7 +38,7 @@ export async function benchGrpc(seconds = 10): Promise<string[]> {
     const ours = await grpcSession(port);
     const theirs = foreignClient(port, CERTS, 'hd-1', 'ls-1');
     const oursOnce = async (): Promise<boolean> => {
-      const reply = decodeResponse(await ours.unary('/EPS/Call', request, 30_000));
+      const reply = decodeResponse(await ours.unary('/EPS/Call', request, Deadline.after(30_000)));
       return reply.error === undefined;
     };
     const theirsOnce = async (): Promise<boolean> => {

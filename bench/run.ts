@@ -12,6 +12,7 @@ const sections: Section[] = [
   { name: 'records', run: async () => (await import('./records.js')).benchRecords() },
   { name: 'directory', run: async () => (await import('./directory.js')).benchDirectory() },
   { name: 'p2p', run: async (s) => (await import('./p2p.js')).benchP2p(s) },
+  { name: 'deadline', run: async () => (await import('./deadline.js')).benchDeadline() },
 ];
 
 const args = process.argv.slice(2);

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { configureLogging, logger } from '../src/core/log.js';
 import { dispatcher, method, MethodError } from '../src/jsonrpc/dispatcher.js';
 import { JsonHttpServer } from '../src/jsonrpc/http-server.js';
+import { jsonRpcServerSchema } from '../src/settings/tls-schema.js';
 
 const log = logger('eps-ls');
 export const MAX_LOCATIONS = 100_000;
@@ -15,7 +16,7 @@ export const MAX_LOCATIONS = 100_000;
 export function locationsServer(bindAddress: string): JsonHttpServer {
   const locations = new Map<string, { name: string; id: string }>();
   return new JsonHttpServer(
-    { bind_address: bindAddress, path: '/jsonrpc' },
+    jsonRpcServerSchema.parse({ bind_address: bindAddress, path: '/jsonrpc' }),
     dispatcher({
       add: method(z.looseObject({ name: z.string().min(1), id: z.string().min(1) }), ({ name, id }) => {
         if (!locations.has(id) && locations.size >= MAX_LOCATIONS) {
@@ -40,7 +41,7 @@ if (isMain) {
   const addr = await server.listen();
   log.info(`locations service listening on ${addr.address}:${addr.port}/jsonrpc`);
   const stop = (): void => {
-    server.close().then(() => process.exit(0));
+    void server.close().then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -1,6 +1,6 @@
 /** Methods every eps answers itself: `_ping`, `_directory`, `_connectionRequest` [WIRE, 10-eps-server §4.3]. */
 import type { Address } from '../core/address.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
+import { isJsonObject, type JsonObject } from '../core/json.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
 import { rfc3339Local } from '../core/time.js';
 import { VERSION } from '../core/version.js';
@@ -12,7 +12,7 @@ import { clientEntryView } from './client-info.js';
 export class InternalMethodError extends Error {}
 
 function toJson(value: unknown): JsonObject {
-  return value as unknown as JsonObject;
+  return value as JsonObject;
 }
 
 export function ping(request: EpsRequest, address: Address, own: DirectoryEntry): EpsResponse {
@@ -56,7 +56,7 @@ export function directoryMethod(request: EpsRequest, address: Address, directory
   const entries = directory.entries(directoryQuery(request.params));
   return {
     id: address.localId,
-    result: { entries: toJson(entries) as unknown as JsonValue[] } as JsonObject,
+    result: { entries: toJson(entries) },
   };
 }
 

@@ -6,6 +6,7 @@
 import type { Address } from '../core/address.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
 import { logger } from '../core/log.js';
+import { Deadline } from '../core/deadline.js';
 import type { Directory } from '../directory/directory.js';
 import { grpcServerSettings } from '../directory/permissions.js';
 import { decodeResponse, encodeRequest } from '../grpc/codec.js';
@@ -22,20 +23,19 @@ import type { ReverseStreamKeeper } from './reverse/dialling-side.js';
 
 const log = logger('grpc-client');
 
-export const DEFAULT_CALL_TIMEOUT_S = 30;
-export const DEFAULT_CONNECT_TIMEOUT_S = 10;
 /** Attempts for a call the peer never processed (refused during a GOAWAY): the first and one more. */
 const MAX_ATTEMPTS = 2;
 
 export interface GrpcClientConfig {
   tls: TlsConfig;
   useProxy?: boolean | undefined;
-  call_timeout?: number | undefined;
-  connect_timeout?: number | undefined;
+  /** Seconds (settled: the defaults are in settings/eps-schema.ts). */
+  call_timeout: number;
+  connect_timeout: number;
 }
 
 /** Opens a TLS connection to `peer` through its proxy (P2P); provided by the P2P module. */
-export type ProxyDialer = (peer: string, proxy: string, deadline: number) => Promise<DialResult>;
+export type ProxyDialer = (peer: string, proxy: string, deadline: Deadline) => Promise<DialResult>;
 
 export class GrpcClientChannel implements Channel {
   readonly type = 'grpc_client' as const;
@@ -52,8 +52,8 @@ export class GrpcClientChannel implements Channel {
     private readonly config: GrpcClientConfig,
   ) {
     this.tls = loadTls(config.tls);
-    this.callTimeoutMs = (config.call_timeout ?? DEFAULT_CALL_TIMEOUT_S) * 1000;
-    this.connectTimeoutMs = (config.connect_timeout ?? DEFAULT_CONNECT_TIMEOUT_S) * 1000;
+    this.callTimeoutMs = config.call_timeout * 1000;
+    this.connectTimeoutMs = config.connect_timeout * 1000;
   }
 
   setProxyDialer(dialer: ProxyDialer): void {
@@ -85,7 +85,7 @@ export class GrpcClientChannel implements Channel {
    * session whose server certificate is no longer pinned for `peer` in the directory is closed and
    * replaced (the new handshake then fails if the server still presents that certificate).
    */
-  async session(peer: string, deadline: number): Promise<PooledSession> {
+  async session(peer: string, deadline: Deadline): Promise<PooledSession> {
     const pooled = await this.pooledSession(peer, deadline);
     if (identitiesFor(pooled.key, (n) => this.directory.entry(n)).some((i) => i.name === peer)) return pooled;
     log.info('server certificate no longer pinned, reconnecting', { peer });
@@ -93,7 +93,7 @@ export class GrpcClientChannel implements Channel {
     return this.pooledSession(peer, deadline);
   }
 
-  private async pooledSession(peer: string, deadline: number): Promise<PooledSession> {
+  private async pooledSession(peer: string, deadline: Deadline): Promise<PooledSession> {
     const entry = this.directory.entry(peer);
     const server = entry && grpcServerSettings(entry);
     if (!server) throw new Error('cannot deliver gRPC request: recipient does not have a gRPC server');
@@ -116,7 +116,7 @@ export class GrpcClientChannel implements Channel {
         peer,
         tls: this.tls,
         lookup: (n) => this.directory.entry(n),
-        timeoutMs: Math.min(this.connectTimeoutMs, Math.max(1, deadline - Date.now())),
+        deadline: deadline.within(this.connectTimeoutMs),
         host,
         port,
       });
@@ -124,7 +124,7 @@ export class GrpcClientChannel implements Channel {
   }
 
   async deliver(request: EpsRequest, address: Address): Promise<EpsResponse> {
-    const deadline = Date.now() + this.callTimeoutMs;
+    const deadline = Deadline.after(this.callTimeoutMs);
     const payload = encodeRequest({
       method: request.method,
       params: paramsForPeer(request.params),
@@ -142,11 +142,10 @@ export class GrpcClientChannel implements Channel {
         throw new Error(`error sending request: error performing gRPC call: ${err.message}`, { cause: e });
       }
       try {
-        const reply = await pooled.session.unary('/EPS/Call', payload, Math.max(1, deadline - Date.now()));
+        const reply = await pooled.session.unary('/EPS/Call', payload, deadline);
         return fromWireResponse(decodeResponse(reply));
       } catch (e) {
-        const again =
-          attempt < MAX_ATTEMPTS && e instanceof GrpcError && e.unprocessed && Date.now() < deadline;
+        const again = attempt < MAX_ATTEMPTS && e instanceof GrpcError && e.unprocessed && !deadline.expired;
         log.debug(again ? 'gRPC call not processed by the peer; retrying' : 'gRPC call failed', {
           peer: address.operator,
           error: (e as Error).message,

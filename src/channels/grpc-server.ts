@@ -19,10 +19,9 @@ import { toWireResponse } from '../grpc/convert.js';
 
 const log = logger('grpc-server');
 
-export const DEFAULT_GRPC_BIND = 'localhost:4444';
-
+/** Settled settings (the defaults are in settings/eps-schema.ts). */
 export interface GrpcServerConfig {
-  bind_address?: string | undefined;
+  bind_address: string;
   tls: TlsConfig;
   tcp_rate_limits?: RateLimit[] | undefined;
 }
@@ -46,7 +45,7 @@ export class GrpcServerChannel implements Channel {
     private readonly ext: GrpcServerExtensions = {},
     attachFilter?: (server: GrpcServer) => void,
   ) {
-    this.bindAddress = config.bind_address || DEFAULT_GRPC_BIND;
+    this.bindAddress = config.bind_address;
     const tls = loadTls(config.tls);
     this.grpc = new GrpcServer({
       tls,

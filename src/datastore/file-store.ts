@@ -147,7 +147,7 @@ export class FileDatastore implements Datastore {
     const handles = [this.writer, this.reader];
     this.writer = undefined;
     this.reader = undefined;
-    await Promise.all(handles.map((h) => h?.close()));
+    await Promise.all(handles.filter((h) => h !== undefined).map((h) => h.close()));
   }
 
   /**

@@ -6,7 +6,7 @@
  *   verified tip). The broker reads synchronously, so a lookup never waits for the network; with
  *   `cache_entries_for: 0` the period is MIN_REFRESH_PERIOD_MS instead of "on every lookup".
  * - start() performs the first refresh (waiting at most INITIAL_REFRESH_WAIT_MS); a failure is logged, not
- *   fatal, and retried with exponential backoff (RETRY_INITIAL_MS doubling up to RETRY_MAX_MS).
+ *   fatal, and retried with exponential backoff (RETRY_INITIAL_MS doubling up to RETRY_MAX_MS, no jitter).
  * - Every request has the JSON-RPC client's timeout; endpoints fail over in order (SdApiClient).
  * - Verification is incremental and refuses forks and rollbacks (VerifiedMirror); a refused or failed refresh
  *   keeps the last verified state in use, and routing carries on with it until the SD is back.
@@ -17,6 +17,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { logger } from '../core/log.js';
+import { Backoff } from '../core/backoff.js';
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { TrustStore } from '../records/index.js';
 import type { ApiDirectorySettings } from '../settings/index.js';
 import { DirectoryRefreshError, SdUnreachableError } from './api-errors.js';
@@ -46,8 +48,8 @@ export class ApiDirectoryConfigError extends Error {
 export interface ApiDirectoryOptions {
   /** Clock in milliseconds for certificate validity (default Date.now). */
   now?: () => number;
-  /** Longest retry delay after failures (default RETRY_MAX_MS). */
-  retryMaxMs?: number;
+  /** Time source of the refresh and retry timers (default: the system clock; tests use a manual one). */
+  clock?: Clock;
 }
 
 export interface ApiDirectoryStats {
@@ -91,11 +93,11 @@ export class ApiDirectory implements Directory {
   private readonly mirror: VerifiedMirror;
   private readonly map = new EntryMap();
   private readonly periodMs: number;
-  private readonly retryMaxMs: number;
   private queue: Promise<unknown> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
+  private readonly clock: Clock;
   private running = false;
-  private retryMs = RETRY_INITIAL_MS;
+  private readonly retry: Backoff;
   private counters = { refreshes: 0, failures: 0, consecutiveFailures: 0, lastSuccessAt: 0 };
   private lastError: string | undefined;
   private readonly state: MirrorStateFile | undefined;
@@ -107,7 +109,13 @@ export class ApiDirectory implements Directory {
     this.mirror = new VerifiedMirror(loadRecordTrust(settings), options.now ? { now: options.now } : {});
     this.client = new SdApiClient(settings);
     this.periodMs = Math.max(settings.cache_entries_for * 1000, MIN_REFRESH_PERIOD_MS);
-    this.retryMaxMs = options.retryMaxMs ?? RETRY_MAX_MS;
+    this.clock = options.clock ?? systemClock;
+    this.retry = new Backoff({
+      initialMs: RETRY_INITIAL_MS,
+      maxMs: RETRY_MAX_MS,
+      jitter: 0,
+      clock: this.clock,
+    });
     this.state = settings.state_file ? new MirrorStateFile(settings.state_file) : undefined;
   }
 
@@ -129,9 +137,9 @@ export class ApiDirectory implements Directory {
     this.running = true;
     await this.loadState();
     const first = this.cycle();
-    let waitTimer: NodeJS.Timeout | undefined;
+    let waitTimer: TimerHandle | undefined;
     const waited = new Promise<void>((resolve) => {
-      waitTimer = setTimeout(() => {
+      waitTimer = this.clock.setTimeout(() => {
         log.warn('first service directory refresh is taking long; starting with the current state', {
           waited_ms: INITIAL_REFRESH_WAIT_MS,
         });
@@ -139,12 +147,12 @@ export class ApiDirectory implements Directory {
       }, INITIAL_REFRESH_WAIT_MS);
     });
     await Promise.race([first, waited]);
-    clearTimeout(waitTimer);
+    this.clock.clearTimeout(waitTimer);
   }
 
   async close(): Promise<void> {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     // Closing the client aborts a request in flight, so close() never waits for a request timeout.
     this.client.close();
@@ -224,13 +232,12 @@ export class ApiDirectory implements Directory {
     let delay = this.periodMs;
     try {
       await this.refresh();
-      this.retryMs = RETRY_INITIAL_MS;
+      this.retry.reset();
     } catch {
-      delay = this.retryMs;
-      this.retryMs = Math.min(this.retryMs * 2, this.retryMaxMs);
+      delay = this.retry.fail();
     }
     if (!this.running) return;
-    this.timer = setTimeout(() => void this.cycle(), delay);
+    this.timer = this.clock.setTimeout(() => void this.cycle(), delay);
     this.timer.unref();
   }
 

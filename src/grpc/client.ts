@@ -18,13 +18,14 @@ import { logger } from '../core/log.js';
 import { StreamError, type H2Stream, type StreamEvents } from './h2/stream.js';
 import { ErrorCode } from './h2/frames.js';
 import { encodeHeaders, type HeaderMap } from './h2/hpack.js';
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
+import type { Deadline } from '../core/deadline.js';
+import { DEFAULT_CLIENT_KEEPALIVE, type ClientKeepalive } from './keepalive.js';
+import { encodeGrpcTimeout } from './timeout.js';
 
 const log = logger('grpc-client');
 
 export const USER_AGENT = 'eps-ts/0.1';
-/** Client keepalive [10-eps-server §7.4]: ping every 30 s, give up after 20 s without an answer. */
-export const KEEPALIVE_INTERVAL_MS = 30_000;
-export const KEEPALIVE_TIMEOUT_MS = 20_000;
 const MAX_CACHED_PATHS = 16;
 
 /** HTTP/2 stream errors as gRPC statuses (gRPC over HTTP/2, "Errors"). */
@@ -54,20 +55,33 @@ class CallStatus {
   }
 }
 
+export interface GrpcSessionOptions {
+  maxMessageBytes?: number;
+  keepalive?: ClientKeepalive;
+  /** Time source of the keepalive pings (default: the system clock; tests use a manual one). */
+  clock?: Clock;
+}
+
 /** An HTTP/2 connection to one peer, over an already established TLS socket. */
 export class GrpcSession {
   private readonly conn: H2Connection;
   private readonly blocks = new Map<string, Buffer>();
   private readonly budget = new BufferBudget();
-  private keepaliveTimer?: NodeJS.Timeout;
+  private readonly maxBytes: number;
+  private readonly keepalive: ClientKeepalive;
+  private readonly clock: Clock;
+  private keepaliveTimer?: TimerHandle;
   private closedFlag = false;
   private closeListeners: (() => void)[] = [];
 
   constructor(
     readonly authority: string,
     socket: Duplex,
-    private readonly maxBytes = MAX_MESSAGE_BYTES,
+    options: GrpcSessionOptions = {},
   ) {
+    this.maxBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    this.keepalive = options.keepalive ?? DEFAULT_CLIENT_KEEPALIVE;
+    this.clock = options.clock ?? systemClock;
     this.conn = new H2Connection(socket, 'client');
     this.conn.onClose((err) => {
       if (err instanceof ProtocolError) {
@@ -75,9 +89,16 @@ export class GrpcSession {
       }
       this.markClosed();
     });
-    this.keepaliveTimer = setInterval(() => {
-      if (!this.closed) this.conn.keepalive(KEEPALIVE_TIMEOUT_MS);
-    }, KEEPALIVE_INTERVAL_MS);
+    this.scheduleKeepalive();
+  }
+
+  /** Pings every keepalive.pingIntervalMs until the session closes. */
+  private scheduleKeepalive(): void {
+    this.keepaliveTimer = this.clock.setTimeout(() => {
+      if (this.closed) return;
+      this.conn.keepalive(this.keepalive.pingTimeoutMs);
+      this.scheduleKeepalive();
+    }, this.keepalive.pingIntervalMs);
     this.keepaliveTimer.unref();
   }
 
@@ -105,14 +126,14 @@ export class GrpcSession {
   private markClosed(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
-    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
+    this.clock.clearTimeout(this.keepaliveTimer);
     const listeners = this.closeListeners;
     this.closeListeners = [];
     for (const l of listeners) l();
   }
 
   /** The request header block: the fixed part is encoded once per path, the deadline appended per call. */
-  private headerBlock(path: string, timeoutMs?: number): Buffer {
+  private headerBlock(path: string, deadline?: Deadline): Buffer {
     let block = this.blocks.get(path);
     if (!block) {
       if (this.blocks.size >= MAX_CACHED_PATHS) this.blocks.clear();
@@ -130,12 +151,15 @@ export class GrpcSession {
       );
       this.blocks.set(path, block);
     }
-    if (timeoutMs === undefined) return block;
-    return Buffer.concat([block, encodeHeaders([['grpc-timeout', `${Math.max(1, Math.ceil(timeoutMs))}m`]])]);
+    if (deadline === undefined) return block;
+    return Buffer.concat([
+      block,
+      encodeHeaders([['grpc-timeout', encodeGrpcTimeout(deadline.remainingMs())]]),
+    ]);
   }
 
   /** One unary call; rejects with a GrpcError (non-OK status, transport failure, deadline). */
-  unary(path: string, payload: Uint8Array, timeoutMs: number): Promise<Buffer> {
+  unary(path: string, payload: Uint8Array, deadline: Deadline): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       if (this.closed) {
         reject(new GrpcError(Status.UNAVAILABLE, 'connection closed', true));
@@ -150,9 +174,8 @@ export class GrpcSession {
         failure ??= err;
         if (stream) this.conn.reset(stream, ErrorCode.CANCEL, err.message);
       };
-      const timer = setTimeout(
-        () => cancel(new GrpcError(Status.DEADLINE_EXCEEDED, 'context deadline exceeded')),
-        timeoutMs,
+      const timer = deadline.onExpire(() =>
+        cancel(new GrpcError(Status.DEADLINE_EXCEEDED, 'context deadline exceeded')),
       );
       const events: StreamEvents = {
         onHeaders: (h) => {
@@ -177,7 +200,7 @@ export class GrpcSession {
           }
         },
         onClose: (err) => {
-          clearTimeout(timer);
+          deadline.cancelExpire(timer);
           response.reader.release();
           if (failure) return reject(failure);
           if (err) return reject(toGrpcError(err));
@@ -191,9 +214,9 @@ export class GrpcSession {
         },
       };
       try {
-        stream = this.conn.open(this.headerBlock(path, timeoutMs), events, frame(payload), true);
+        stream = this.conn.open(this.headerBlock(path, deadline), events, frame(payload), true);
       } catch (e) {
-        clearTimeout(timer);
+        deadline.cancelExpire(timer);
         reject(asGrpcError(e));
       }
     });

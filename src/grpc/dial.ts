@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
 import { identitiesFor, peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
 import type { DirectoryEntry } from '../core/directory-entry.js';
+import type { Deadline } from '../core/deadline.js';
 
 export interface DialResult {
   socket: tls.TLSSocket;
@@ -22,7 +23,8 @@ export interface DialOptions {
   peer: string;
   tls: LoadedTls;
   lookup: (name: string) => DirectoryEntry | undefined;
-  timeoutMs: number;
+  /** The TLS connection (and the TCP connect before it) must be up by then. */
+  deadline: Deadline;
   /** A connected raw socket to run TLS over (P2P); otherwise `host`/`port` are dialled. */
   socket?: Duplex;
   host?: string;
@@ -60,12 +62,14 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
       ? tls.connect({ ...base, socket: opts.socket })
       : tls.connect({ ...base, host: opts.host, port: opts.port });
     socket.setNoDelay(true);
-    const timer = setTimeout(() => {
+    const { deadline } = opts;
+    const withinMs = Math.max(1, deadline.remainingMs());
+    const timer = deadline.onExpire(() => {
       socket.destroy();
-      reject(new DialError(`TLS connection to '${opts.peer}' not established within ${opts.timeoutMs} ms`));
-    }, opts.timeoutMs);
+      reject(new DialError(`TLS connection to '${opts.peer}' not established within ${withinMs} ms`));
+    });
     socket.once('secureConnect', () => {
-      clearTimeout(timer);
+      deadline.cancelExpire(timer);
       if (socket.alpnProtocol !== 'h2') {
         socket.destroy();
         reject(new DialError(`peer '${opts.peer}' did not negotiate HTTP/2`));
@@ -74,29 +78,30 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
       socket.removeAllListeners('error');
       resolve({ socket, identities, key: key! });
     });
-    socket.once('error', (err) => {
-      clearTimeout(timer);
+    socket.once('error', (err: Error) => {
+      deadline.cancelExpire(timer);
       socket.destroy();
       reject(new DialError(err.message));
     });
   });
 }
 
-/** Plain TCP connect with a timeout (used for P2P connections to the proxy). */
-export function connectTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+/** Plain TCP connect by a deadline (used for P2P connections to the proxy). */
+export function connectTcp(host: string, port: number, deadline: Deadline): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
-    const timer = setTimeout(() => {
+    const withinMs = Math.max(1, deadline.remainingMs());
+    const timer = deadline.onExpire(() => {
       socket.destroy();
-      reject(new DialError(`connection to ${host}:${port} not established within ${timeoutMs} ms`));
-    }, timeoutMs);
+      reject(new DialError(`connection to ${host}:${port} not established within ${withinMs} ms`));
+    });
     socket.once('connect', () => {
-      clearTimeout(timer);
+      deadline.cancelExpire(timer);
       socket.removeAllListeners('error');
       resolve(socket);
     });
     socket.once('error', (err) => {
-      clearTimeout(timer);
+      deadline.cancelExpire(timer);
       reject(new DialError(err.message));
     });
   });

@@ -4,14 +4,17 @@
  * unreachable peer is not hammered, while a call still waits for the next attempt within its deadline.
  */
 import { logger } from '../core/log.js';
+import { Backoff } from '../core/backoff.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import type { Deadline } from '../core/deadline.js';
 import { GrpcSession } from './client.js';
 import type { DialResult } from './dial.js';
 import type { PeerIdentity, PeerKey } from '../tls/identity.js';
 
 const log = logger('grpc-pool');
 
-export const BACKOFF_INITIAL_MS = 100;
-export const BACKOFF_MAX_MS = 10_000;
+/** Reconnect backoff per peer: 100 ms doubling up to 10 s, half of it random. */
+export const RECONNECT_BACKOFF = Object.freeze({ initialMs: 100, maxMs: 10_000, jitter: 0.5 });
 export const MAX_POOLED_PEERS = 10_000;
 
 export interface PooledSession {
@@ -26,8 +29,7 @@ export interface PooledSession {
 interface Slot {
   current?: PooledSession;
   connecting?: Promise<PooledSession>;
-  failures: number;
-  retryAt: number;
+  backoff: Backoff;
 }
 
 export type Connector = () => Promise<DialResult>;
@@ -35,11 +37,15 @@ export type Connector = () => Promise<DialResult>;
 export class PeerPool {
   private readonly slots = new Map<string, Slot>();
 
-  async get(peer: string, route: string, connect: Connector, deadline: number): Promise<PooledSession> {
+  /** `clock`: time source of the reconnect backoff (tests use a manual one). */
+  constructor(private readonly clock: Clock = systemClock) {}
+
+  /** The peer's session; a new connection is made within `deadline`, or the call fails. */
+  async get(peer: string, route: string, connect: Connector, deadline: Deadline): Promise<PooledSession> {
     let slot = this.slots.get(peer);
     if (!slot) {
       if (this.slots.size >= MAX_POOLED_PEERS) this.evictOne();
-      slot = { failures: 0, retryAt: 0 };
+      slot = { backoff: new Backoff({ ...RECONNECT_BACKOFF, clock: this.clock }) };
       this.slots.set(peer, slot);
     }
     if (slot.current && !slot.current.session.closed && slot.current.route === route) return slot.current;
@@ -48,7 +54,15 @@ export class PeerPool {
       slot.current.session.close();
       slot.current = undefined;
     }
-    if (!slot.connecting) slot.connecting = this.connect(peer, slot, route, connect, deadline);
+    if (!slot.connecting) {
+      // Checked here, not in connect(): a throw there before its first await would run its `finally`
+      // before `slot.connecting` is assigned, leaving a rejected promise that every later get() returned.
+      const wait = slot.backoff.waitMs();
+      if (wait > 0 && wait >= deadline.remainingMs()) {
+        throw new Error(`peer '${peer}' unreachable, next attempt in ${wait} ms`);
+      }
+      slot.connecting = this.connect(peer, slot, route, connect, wait);
+    }
     return slot.connecting;
   }
 
@@ -75,29 +89,21 @@ export class PeerPool {
     slot: Slot,
     route: string,
     connect: Connector,
-    deadline: number,
+    backoffMs: number,
   ): Promise<PooledSession> {
     try {
-      const wait = slot.retryAt - Date.now();
-      if (wait > 0) {
-        if (Date.now() + wait >= deadline)
-          throw new Error(`peer '${peer}' unreachable, next attempt in ${wait} ms`);
-        await new Promise((r) => setTimeout(r, wait));
-      }
+      if (backoffMs > 0) await slot.backoff.sleep(backoffMs).done;
       const dialled = await connect();
       const session = new GrpcSession(peer, dialled.socket);
       const pooled: PooledSession = { session, identities: dialled.identities, key: dialled.key, route };
       slot.current = pooled;
-      slot.failures = 0;
-      slot.retryAt = 0;
+      slot.backoff.reset();
       session.onClose(() => {
         if (slot.current === pooled) slot.current = undefined;
       });
       return pooled;
     } catch (e) {
-      slot.failures++;
-      const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** (slot.failures - 1));
-      slot.retryAt = Date.now() + backoff * (0.5 + Math.random() / 2);
+      slot.backoff.fail();
       throw e;
     } finally {
       slot.connecting = undefined;

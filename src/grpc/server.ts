@@ -23,33 +23,23 @@ import {
 } from './framing.js';
 import { encodeGrpcMessage, GrpcError, Status } from './status.js';
 import { H2Connection, ProtocolError } from './h2/connection.js';
-import { MAX_ACTIVE_STREAMS } from './h2/limits.js';
 import type { H2Stream } from './h2/stream.js';
 import { encodeHeaders } from './h2/hpack.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { Deadline } from '../core/deadline.js';
+import { DEFAULT_SERVER_KEEPALIVE, type ServerKeepalive } from './keepalive.js';
+import { requestBodyTimer, superviseConnection } from './server-lifecycle.js';
+import { parseGrpcTimeout } from './timeout.js';
 
 const log = logger('grpc-server');
-
-/** Server keepalive and limits (the original's values where it had them, 10-eps-server §7.3). */
-export const IDLE_TIMEOUT_MS = 60_000;
-/** Clients may ping every 15 s at most (also without calls); two quicker ones are tolerated, as in grpc-go. */
-export const MIN_CLIENT_PING_INTERVAL_MS = 15_000;
-export const MAX_PING_STRIKES = 2;
-export const PING_TIMEOUT_MS = 30_000;
-export const MAX_CONCURRENT_STREAMS = MAX_ACTIVE_STREAMS;
-export const HANDSHAKE_TIMEOUT_MS = 10_000;
-/** Connections are renewed after 24 h (±10 % so that clients do not reconnect all at once), 1 min grace. */
-export const MAX_CONNECTION_AGE_MS = 24 * 3600_000;
-export const MAX_CONNECTION_AGE_GRACE_MS = 60_000;
-/** A unary request must arrive completely within this time (its message is sent at once). */
-export const REQUEST_BODY_TIMEOUT_MS = 60_000;
 
 export interface CallContext {
   /** The peer's pinned identities when the call started. */
   identities: PeerIdentity[];
   /** The peer's pinned identities now (for long-lived streams: the directory may have changed). */
   current(): PeerIdentity[];
-  /** Absolute deadline in ms since epoch, from grpc-timeout (undefined: none given). */
-  deadline?: number;
+  /** From grpc-timeout, on the server's clock (undefined: none given). */
+  deadline?: Deadline;
 }
 
 export interface BidiServerStream {
@@ -76,21 +66,10 @@ export interface GrpcServerOptions {
   maxMessageBytes?: number;
   /** Unfinished message data held per connection (default MAX_CONNECTION_BUFFER_BYTES). */
   maxConnectionBufferBytes?: number;
-  /** Defaults: the constants above (tests shorten them). */
-  maxConnectionAgeMs?: number;
-  /** A connection without calls for this long is closed (GOAWAY). */
-  maxConnectionIdleMs?: number;
-  maxConnectionAgeGraceMs?: number;
-  requestBodyTimeoutMs?: number;
-}
-
-function parseTimeout(value: string | string[] | undefined): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  const m = /^(\d{1,8})([HMSmun])$/.exec(value);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const factor: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
-  return Date.now() + n * factor[m[2]!]!;
+  /** Keepalive and connection lifetime; unset fields take DEFAULT_SERVER_KEEPALIVE's (tests shorten them). */
+  keepalive?: Partial<ServerKeepalive>;
+  /** Time source of deadlines and connection timers (default: the system clock; tests use a manual one). */
+  clock?: Clock;
 }
 
 /** A certificate's names for logs (the common name usually repeats as a DNS name). */
@@ -137,16 +116,20 @@ export class GrpcServer {
   readonly server: tls.Server;
   private readonly connections = new Set<H2Connection>();
   private readonly maxBytes: number;
+  private readonly keepalive: ServerKeepalive;
+  private readonly clock: Clock;
 
   constructor(private readonly opts: GrpcServerOptions) {
     this.maxBytes = opts.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    this.keepalive = { ...DEFAULT_SERVER_KEEPALIVE, ...opts.keepalive };
+    this.clock = opts.clock ?? systemClock;
     this.server = tls.createServer({
       ...baseContextOptions(opts.tls),
       // A certificate is always requested: without one no identity can be pinned [§8.2].
       requestCert: true,
       rejectUnauthorized: opts.verifyClient,
       ALPNProtocols: ['h2'],
-      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      handshakeTimeout: this.keepalive.handshakeTimeoutMs,
     });
     this.server.on('secureConnection', (socket) => {
       try {
@@ -161,7 +144,7 @@ export class GrpcServer {
 
   async listen(bindAddress: string): Promise<AddressInfo> {
     const address = await listenOn(this.server, bindAddress);
-    this.server.on('error', (err) => log.error('gRPC server error', { error: err.message }));
+    this.server.on('error', (err: Error) => log.error('gRPC server error', { error: err.message }));
     return address;
   }
 
@@ -231,46 +214,11 @@ export class GrpcServer {
         endWithStatus(conn, stream, Status.INTERNAL, 'internal error');
       }
     };
-    this.limitAge(conn);
-    this.limitIdle(conn);
-    conn.pingPolicy = { minIntervalMs: MIN_CLIENT_PING_INTERVAL_MS, maxStrikes: MAX_PING_STRIKES };
-    // A busy connection (long streams) that has been silent for a minute must still answer a ping.
-    socket.setTimeout(IDLE_TIMEOUT_MS, () => {
-      if (conn.activeStreams > 0) conn.keepalive(PING_TIMEOUT_MS);
-    });
-  }
-
-  /** Closes a connection (GOAWAY) after IDLE_TIMEOUT_MS without calls, whatever pings keep it warm. */
-  private limitIdle(conn: H2Connection): void {
-    const idleMs = this.opts.maxConnectionIdleMs ?? IDLE_TIMEOUT_MS;
-    let timer: NodeJS.Timeout | undefined;
-    const arm = (idle: boolean): void => {
-      clearTimeout(timer);
-      timer = undefined;
-      if (!idle) return;
-      timer = setTimeout(() => conn.close(), idleMs);
-      timer.unref();
+    conn.pingPolicy = {
+      minIntervalMs: this.keepalive.minClientPingIntervalMs,
+      maxStrikes: this.keepalive.maxPingStrikes,
     };
-    conn.onIdle = arm;
-    conn.onClose(() => clearTimeout(timer));
-    arm(true);
-  }
-
-  /** Graceful renewal after the maximum age (GOAWAY, calls in progress finish), then a hard close. */
-  private limitAge(conn: H2Connection): void {
-    const age = (this.opts.maxConnectionAgeMs ?? MAX_CONNECTION_AGE_MS) * (0.9 + Math.random() / 5);
-    const grace = this.opts.maxConnectionAgeGraceMs ?? MAX_CONNECTION_AGE_GRACE_MS;
-    let graceTimer: NodeJS.Timeout | undefined;
-    const ageTimer = setTimeout(() => {
-      conn.close();
-      graceTimer = setTimeout(() => conn.destroy(new Error('maximum connection age reached')), grace);
-      graceTimer.unref();
-    }, age);
-    ageTimer.unref();
-    conn.onClose(() => {
-      clearTimeout(ageTimer);
-      clearTimeout(graceTimer);
-    });
+    superviseConnection(conn, socket, this.keepalive, this.clock);
   }
 
   private onStream(conn: H2Connection, stream: H2Stream, key: PeerKey, budget: BufferBudget): void {
@@ -292,8 +240,8 @@ export class GrpcServer {
       return;
     }
     const ctx: CallContext = { identities, current: () => this.opts.identify(key) };
-    const deadline = parseTimeout(headers['grpc-timeout']);
-    if (deadline !== undefined) ctx.deadline = deadline;
+    const timeoutMs = parseGrpcTimeout(headers['grpc-timeout']);
+    if (timeoutMs !== undefined) ctx.deadline = Deadline.after(timeoutMs, this.clock);
     const unary = this.opts.handlers.unary[path];
     if (unary)
       return this.serveUnary(
@@ -316,10 +264,10 @@ export class GrpcServer {
     request: UnaryMessage,
   ): void {
     let failed = false;
-    const bodyTimer = setTimeout(() => {
+    const bodyTimer = requestBodyTimer(this.keepalive, this.clock, () => {
       failed = true;
       endWithStatus(conn, stream, Status.DEADLINE_EXCEEDED, 'request message not complete in time');
-    }, this.opts.requestBodyTimeoutMs ?? REQUEST_BODY_TIMEOUT_MS);
+    });
     stream.events = {
       onHeaders: () => undefined,
       onData: (chunk) => {
@@ -333,7 +281,7 @@ export class GrpcServer {
         }
       },
       onEnd: () => {
-        clearTimeout(bodyTimer);
+        this.clock.clearTimeout(bodyTimer);
         if (failed) return;
         const message = request.single();
         if (!message) {
@@ -349,7 +297,7 @@ export class GrpcServer {
         );
       },
       onClose: () => {
-        clearTimeout(bodyTimer);
+        this.clock.clearTimeout(bodyTimer);
         request.reader.release();
       },
     };

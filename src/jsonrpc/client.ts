@@ -8,9 +8,9 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
+import { Deadline } from '../core/deadline.js';
 import { baseContextOptions, loadTls, type TlsConfig } from '../tls/options.js';
 
-export const DEFAULT_CLIENT_TIMEOUT_S = 30;
 export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 /** Larger cap for service-directory record downloads (a cold load of a big chain in one answer). */
 export const MAX_DIRECTORY_RESPONSE_BYTES = 512 * 1024 * 1024;
@@ -20,7 +20,8 @@ export interface JsonRpcClientConfig {
   endpoint?: string | undefined;
   proxy_url?: string | undefined;
   tls?: TlsConfig | undefined;
-  timeout?: number | undefined;
+  /** Seconds to wait for a response (settled: the default is in settings/tls-schema.ts). */
+  timeout: number;
 }
 
 export interface JsonRpcReply {
@@ -51,7 +52,7 @@ export class JsonRpcClient {
     this.maxResponseBytes = overrides.maxResponseBytes ?? MAX_RESPONSE_BYTES;
     if (!config.endpoint) throw new JsonRpcClientError('no endpoint configured for the JSON-RPC client');
     this.url = new URL(config.endpoint);
-    this.timeoutMs = (config.timeout ?? DEFAULT_CLIENT_TIMEOUT_S) * 1000;
+    this.timeoutMs = config.timeout * 1000;
     if (config.proxy_url) this.proxy = new URL(config.proxy_url);
     this.tlsOptions = {};
     if (config.tls) {
@@ -76,7 +77,7 @@ export class JsonRpcClient {
     if (params !== undefined) payload.params = params;
     payload.id = id ?? null;
     const body = Buffer.from(JSON.stringify(payload));
-    const raw = await this.post(body);
+    const raw = await this.post(body, Deadline.after(this.timeoutMs));
     return decodeReply(raw);
   }
 
@@ -84,9 +85,9 @@ export class JsonRpcClient {
     this.agent.destroy();
   }
 
-  private post(body: Buffer): Promise<Buffer> {
+  private post(body: Buffer, deadline: Deadline): Promise<Buffer> {
     const viaProxy = this.proxy && this.url.protocol === 'http:';
-    const target = viaProxy ? this.proxy! : this.url;
+    const target = viaProxy ? this.proxy : this.url;
     const mod = target.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const req = mod.request(
@@ -120,11 +121,10 @@ export class JsonRpcClient {
           res.on('error', reject);
         },
       );
-      const timer = setTimeout(
-        () => req.destroy(new JsonRpcClientError(`no response within ${this.timeoutMs / 1000}s`)),
-        this.timeoutMs,
+      const timer = deadline.onExpire(() =>
+        req.destroy(new JsonRpcClientError(`no response within ${this.timeoutMs / 1000}s`)),
       );
-      req.on('close', () => clearTimeout(timer));
+      req.on('close', () => deadline.cancelExpire(timer));
       req.on('timeout', () =>
         req.destroy(new JsonRpcClientError(`no response within ${this.timeoutMs / 1000}s`)),
       );

@@ -15,17 +15,15 @@ import { buildResponse, sendJson } from './write.js';
 
 const log = logger('http');
 
-export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
-export const DEFAULT_REQUEST_TIMEOUT_S = 60;
 export const HEADERS_TIMEOUT_MS = 10_000;
 export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 export const SHUTDOWN_GRACE_MS = 5_000;
-const DEFAULT_METHODS = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS'];
 
+/** Settled settings (the defaults are in settings/tls-schema.ts). */
 export interface CorsConfig {
-  allowed_hosts?: string[] | undefined;
-  allowed_headers?: string[] | undefined;
-  allowed_methods?: string[] | undefined;
+  allowed_hosts: string[];
+  allowed_headers: string[];
+  allowed_methods: string[];
 }
 
 export interface RateLimitConfig {
@@ -33,14 +31,16 @@ export interface RateLimitConfig {
   limit: number;
 }
 
+/** Settled settings (the defaults are in settings/tls-schema.ts). */
 export interface HttpServerConfig {
   bind_address: string;
-  path?: string | undefined;
+  path: string;
   cors?: CorsConfig | undefined;
   tls?: TlsConfig | undefined;
   tcp_rate_limits?: RateLimitConfig[] | undefined;
-  max_body_bytes?: number | undefined;
-  request_timeout?: number | undefined;
+  max_body_bytes: number;
+  /** Seconds. */
+  request_timeout: number;
 }
 
 export interface IncomingJson {
@@ -67,10 +67,9 @@ export class JsonHttpServer {
     attachFilter?: ConnectionFilter,
   ) {
     // The original inserts the path into an anchored regex unescaped; we match the literal path instead.
-    const path = config.path || '/jsonrpc';
-    this.pathPattern = new RegExp('^' + path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$');
+    this.pathPattern = new RegExp('^' + config.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$');
     this.corsHosts = (config.cors?.allowed_hosts ?? []).map((p) => new RegExp(p));
-    this.maxBody = config.max_body_bytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.maxBody = config.max_body_bytes;
     const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => this.onRequest(req, res);
     if (config.tls) {
       const tls = loadTls(config.tls);
@@ -79,9 +78,9 @@ export class JsonHttpServer {
       this.server = http.createServer(listener);
     }
     this.server.headersTimeout = HEADERS_TIMEOUT_MS;
-    this.server.requestTimeout = (config.request_timeout ?? DEFAULT_REQUEST_TIMEOUT_S) * 1000;
+    this.server.requestTimeout = config.request_timeout * 1000;
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-    this.server.on('tlsClientError', (err) => log.debug('TLS client error', { error: err.message }));
+    this.server.on('tlsClientError', (err: Error) => log.debug('TLS client error', { error: err.message }));
     this.server.on('clientError', (err, socket) => {
       log.debug('HTTP client error', { error: err.message });
       socket.destroy();
@@ -114,17 +113,14 @@ export class JsonHttpServer {
     const origin = req.headers.origin;
     if (!origin || !this.corsHosts.some((re) => re.test(origin))) return false;
     const requested = (req.headers['access-control-request-headers'] ?? '').toLowerCase();
-    const headers = [requested, ...(this.config.cors.allowed_headers ?? []).map((h) => h.toLowerCase())]
+    const headers = [requested, ...this.config.cors.allowed_headers.map((h) => h.toLowerCase())]
       .flatMap((h) => h.split(','))
       .map((h) => h.trim())
       .filter((h, i, all) => h !== '' && all.indexOf(h) === i); // de-duplicated (fixes the original's B14)
     res.setHeader('Access-Control-Allow-Origin', origin);
     res.setHeader('Access-Control-Max-Age', '60');
     res.setHeader('Access-Control-Allow-Headers', headers.join(', '));
-    res.setHeader(
-      'Access-Control-Allow-Methods',
-      (this.config.cors.allowed_methods ?? DEFAULT_METHODS).join(', '),
-    );
+    res.setHeader('Access-Control-Allow-Methods', this.config.cors.allowed_methods.join(', '));
     res.setHeader('Vary', 'Origin');
     if (req.method === 'OPTIONS') {
       res.writeHead(200);

@@ -16,7 +16,7 @@ import type { ChainVerifier, TrustStore } from '../records/index.js';
 import { applyRecords, createdAtNanos } from '../records/index.js';
 import { Chain, ChainSet } from './chains.js';
 import { StaleAppendError, StoreUnavailableError, SubmitError } from './errors.js';
-import { Mutex } from './mutex.js';
+import { SerialQueue } from '../core/serial.js';
 import { entryToRecord, recordToEntry } from './record-entry.js';
 
 const log = logger('sd');
@@ -48,7 +48,7 @@ export class ServiceDirectory {
   private entries = new Map<string, DirectoryEntry>();
   private appliedChain: Chain | undefined;
   private appliedCount = 0;
-  private readonly mutex = new Mutex();
+  private readonly lock = new SerialQueue();
   /** Time of the last successful refresh (ms since the epoch). */
   lastRefresh = 0;
 
@@ -61,18 +61,18 @@ export class ServiceDirectory {
 
   /** Reads whatever is new in the store (waits for a running submission). */
   refresh(): Promise<RefreshSummary> {
-    return this.mutex.run(() => this.refreshLocked());
+    return this.lock.run(() => this.refreshLocked());
   }
 
   /** Like refresh, but does nothing when a submission or refresh is running (for the timer). */
   async refreshIfIdle(): Promise<RefreshSummary | undefined> {
-    if (this.mutex.busy) return undefined;
+    if (this.lock.busy) return undefined;
     return this.refresh();
   }
 
   /** Verifies and stores `records` (normalised) as one unit; throws SubmitError and friends. */
   submit(records: SignedChangeRecord[]): Promise<void> {
-    return this.mutex.run(async () => {
+    return this.lock.run(async () => {
       await this.refreshLocked();
       if (records.length === 0) return;
       for (let attempt = 1; ; attempt++) {

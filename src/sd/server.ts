@@ -139,7 +139,7 @@ async function loadTrust(settings: SdSettings): Promise<TrustStore> {
           return await readFile(file, 'utf8');
         } catch (err) {
           throw new SdStartError(
-            `cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+            `cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
           );
         }
       }),

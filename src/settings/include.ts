@@ -38,7 +38,7 @@ function includeTargets(value: JsonValue, ctx: IncludeContext, path: string): st
       path,
     );
   }
-  return (list as string[]).map((target) => {
+  return list.map((target) => {
     if (isAbsolute(target)) {
       throw settingsError(ctx.file, `${INCLUDE_KEY} '${target}': absolute paths are not allowed`, path);
     }

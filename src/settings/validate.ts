@@ -95,7 +95,12 @@ function locate(issue: z.core.$ZodIssue, input: JsonValue): Located[] {
     case 'too_big':
       if (!ZOD_LIMIT_MESSAGE.test(issue.message)) return [{ path, message: issue.message }];
       return [{ path, message: limitText(issue, issue.code === 'too_small' ? 'at least' : 'at most') }];
-    default:
+    case 'invalid_format':
+    case 'not_multiple_of':
+    case 'invalid_key':
+    case 'invalid_element':
+    case 'invalid_union':
+    case 'custom':
       return [{ path, message: issue.message }];
   }
 }

@@ -21,7 +21,7 @@ export function candidateNames(cert: PeerCertificate): string[] {
   const names: string[] = [];
   const cn = cert.subject?.CN;
   if (typeof cn === 'string' && cn) names.push(cn);
-  else if (Array.isArray(cn)) names.push(...(cn as string[]));
+  else if (Array.isArray(cn)) names.push(...cn);
   for (const part of (cert.subjectaltname ?? '').split(', ')) {
     if (part.startsWith('DNS:')) names.push(part.slice(4));
   }

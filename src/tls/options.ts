@@ -39,7 +39,9 @@ function readFile(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new TlsConfigError(`cannot read ${what} '${path}': ${(e as NodeJS.ErrnoException).code ?? e}`);
+    throw new TlsConfigError(
+      `cannot read ${what} '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+    );
   }
 }
 

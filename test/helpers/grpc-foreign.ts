@@ -101,7 +101,7 @@ export async function foreignServer(certDir: string, name: string): Promise<Fore
       const { method, id, params } = call.request;
       if (method === 'slow') return;
       if (method === 'fail') {
-        callback({ code: 7, details: 'denied ✓ 100%' } as grpc.ServiceError, null);
+        callback({ code: 7, details: 'denied ✓ 100%' }, null);
         return;
       }
       callback(null, { id, result: toStruct({ echo: method, params: fromStruct(params) }) });

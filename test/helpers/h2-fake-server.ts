@@ -145,7 +145,7 @@ export class FakePeer {
 export interface FakeServer<T extends { destroy(): void } = GrpcSession> {
   session: T;
   peer: FakePeer;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 /**

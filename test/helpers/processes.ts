@@ -54,8 +54,8 @@ export function startProgram(bin: string, args: string[], env: Record<string, st
     out += d.toString();
     for (const w of [...waiters]) w();
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   const exited = once(child, 'exit');
   const r: Running = {
     child,

@@ -45,7 +45,7 @@ export function loadSigner(base: string, dir = TEST_CERTS): Signer {
 /** An sd-admin signing certificate for `name`, issued by the test intermediate, that expired yesterday. */
 export async function expiredSigner(name: string): Promise<Signer> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const caKey = await webcrypto.subtle.importKey(
     'pkcs8',
     createPrivateKey(readFileSync(join(TEST_CERTS, 'intermediate.key'))).export({
@@ -236,7 +236,7 @@ export class SdClient {
                 body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonObject,
               });
             } catch (err) {
-              reject(err as Error);
+              reject(err);
             }
           });
           res.on('error', reject);
@@ -358,8 +358,8 @@ export async function startRedis(
     out += d.toString();
     for (const l of [...listeners]) l();
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   const exited = once(child, 'exit');
   const waitFor = (pattern: RegExp, timeoutMs = 10_000): Promise<void> =>
     new Promise<void>((resolve, reject) => {

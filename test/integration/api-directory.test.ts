@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import { after, before, test, type TestContext } from 'node:test';
-import { ApiDirectory } from '../../src/directory/api-directory.js';
+import { ApiDirectory, MIN_REFRESH_PERIOD_MS, RETRY_INITIAL_MS } from '../../src/directory/api-directory.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { DirectoryRefreshError, SdUnreachableError } from '../../src/directory/api-errors.js';
 import type { SignedChangeRecord } from '../../src/core/directory-entry.js';
 import { testCertificates } from '../helpers/network.js';
@@ -39,9 +40,9 @@ async function freshServer(chain: SignedChangeRecord[]): Promise<RecordsServer> 
   return server;
 }
 
-/** An api directory closed when test `t` ends. */
-function directory(t: TestContext, settings = apiSettings([server.url]), retryMaxMs?: number): ApiDirectory {
-  const d = new ApiDirectory(settings, retryMaxMs === undefined ? {} : { retryMaxMs });
+/** An api directory closed when test `t` ends; its refresh and retry timers run on `clock` if given. */
+function directory(t: TestContext, settings = apiSettings([server.url]), clock?: ManualClock): ApiDirectory {
+  const d = new ApiDirectory(settings, clock ? { clock } : {});
   t.after(() => d.close());
   return d;
 }
@@ -222,7 +223,8 @@ test('a properly signed newer chain (reset) replaces the entries', async (t) => 
 test('while the SD is down the last verified state stays; it recovers by itself when the SD returns', async (t) => {
   const base = signWith('hd-1-sign', groupRecords(3, T0), '');
   await freshServer(base);
-  const d = directory(t, apiSettings([server.url], { cache_entries_for: 0 }), 200);
+  const clock = new ManualClock();
+  const d = directory(t, apiSettings([server.url], { cache_entries_for: 0 }), clock);
   await d.start();
   assert.equal(d.entries().length, 3);
 
@@ -235,6 +237,8 @@ test('while the SD is down the last verified state stays; it recovers by itself 
   server.chain.push(...signWith('hd-1-sign', groupRecords(2, T0, 3), base[2]!.hash));
   const changed = nextChange(d);
   await server.start(); // same port
+  // The next background refresh (every MIN_REFRESH_PERIOD_MS with cache_entries_for: 0) finds it back.
+  await clock.advance(MIN_REFRESH_PERIOD_MS);
   await changed;
   assert.equal(d.entries().length, 5);
   assert.equal(d.stats().consecutiveFailures, 0);
@@ -245,11 +249,17 @@ test('a start with the SD unreachable is not fatal: empty directory, loaded once
   const base = signWith('hd-1-sign', groupRecords(2, T0), '');
   await freshServer(base);
   await server.stop();
-  const d = directory(t, apiSettings([server.url], { cache_entries_for: 0 }), 200);
+  const clock = new ManualClock();
+  const d = directory(t, apiSettings([server.url], { cache_entries_for: 0 }), clock);
   await d.start();
   assert.equal(d.entries().length, 0);
   const changed = nextChange(d);
   await server.start();
+  // The failed first refresh is retried after RETRY_INITIAL_MS, not before.
+  await clock.advance(RETRY_INITIAL_MS - 1);
+  assert.equal(d.entries().length, 0);
+  assert.equal(d.stats().refreshes, 1);
+  await clock.advance(1);
   await changed;
   assert.equal(d.entries().length, 2);
 });

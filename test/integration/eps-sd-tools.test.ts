@@ -37,7 +37,7 @@ function settingsDir(label: string, settings: JsonObject): string {
 }
 
 function apiDirectory(): JsonObject {
-  return { type: 'api', settings: apiSettings([server.url]) as unknown as JsonObject };
+  return { type: 'api', settings: apiSettings([server.url]) };
 }
 
 function recordsFile(name: string, records: JsonObject[]): string {

@@ -9,6 +9,7 @@ import { GrpcError, Status } from '../../src/grpc/status.js';
 import { CERTS } from '../helpers/network.js';
 import { foreignServer } from '../helpers/grpc-foreign.js';
 import { grpcSession } from '../helpers/grpc-local.js';
+import { Deadline } from '../../src/core/deadline.js';
 
 test('our client and a grpc-js server: calls, errors, deadlines, concurrency and a bidi stream', async () => {
   const server = await foreignServer(CERTS, 'ls-1');
@@ -18,7 +19,7 @@ test('our client and a grpc-js server: calls, errors, deadlines, concurrency and
       const reply = await session.unary(
         '/EPS/Call',
         encodeRequest({ method, id: '1', clientName: 'hd-1', params: { n: 1, s: 'ü' } }),
-        timeoutMs,
+        Deadline.after(timeoutMs),
       );
       return decodeResponse(reply).result;
     };

@@ -18,6 +18,7 @@ import { decodeResponse, encodeRequest, encodeResponse } from '../../src/grpc/co
 import { CERTS, gatewayRequest, TestNetwork } from '../helpers/network.js';
 import { grpcSession, ls1Server } from '../helpers/grpc-local.js';
 import { REPO_ROOT, runProgram, startProgram } from '../helpers/processes.js';
+import { Deadline } from '../../src/core/deadline.js';
 
 const GOPATH = '/usr/share/gocode';
 const haveGo =
@@ -51,9 +52,14 @@ describe('interoperability with grpc-go', { skip }, () => {
       session = await grpcSession(port);
       const s = session;
 
-      assert.equal((await s.unary('/EPS/Call', Buffer.from('hello'), 5000)).toString(), 'hello');
+      assert.equal(
+        (await s.unary('/EPS/Call', Buffer.from('hello'), Deadline.after(5000))).toString(),
+        'hello',
+      );
       const many = await Promise.all(
-        Array.from({ length: 200 }, (_, i) => s.unary('/EPS/Call', Buffer.from(`m${i}`), 10_000)),
+        Array.from({ length: 200 }, (_, i) =>
+          s.unary('/EPS/Call', Buffer.from(`m${i}`), Deadline.after(10_000)),
+        ),
       );
       assert.deepEqual(
         many.map((b) => b.toString()),
@@ -61,14 +67,16 @@ describe('interoperability with grpc-go', { skip }, () => {
       );
       const big = Buffer.alloc(3 * 1024 * 1024);
       for (let i = 0; i < big.length; i++) big[i] = i % 251;
-      assert.ok((await s.unary('/EPS/Call', big, 20_000)).equals(big), '3 MiB echoed intact');
+      assert.ok((await s.unary('/EPS/Call', big, Deadline.after(20_000))).equals(big), '3 MiB echoed intact');
 
-      const failed = await s.unary('/EPS/Fail', Buffer.alloc(0), 5000).catch((e: unknown) => e);
+      const failed = await s
+        .unary('/EPS/Fail', Buffer.alloc(0), Deadline.after(5000))
+        .catch((e: unknown) => e);
       assert.ok(failed instanceof GrpcError);
       assert.equal(failed.code, 7);
       assert.equal(failed.details, 'denied ✓ 100%');
 
-      const slow = await s.unary('/EPS/Slow', Buffer.alloc(0), 300).catch((e: unknown) => e);
+      const slow = await s.unary('/EPS/Slow', Buffer.alloc(0), Deadline.after(300)).catch((e: unknown) => e);
       assert.ok(slow instanceof GrpcError);
       assert.equal(slow.code, Status.DEADLINE_EXCEEDED);
 
@@ -80,7 +88,10 @@ describe('interoperability with grpc-go', { skip }, () => {
       assert.equal(await ended, undefined, 'grpc-go ended the stream with status OK');
       assert.deepEqual(received, ['a', 'b', 'c']);
       assert.equal(s.closed, false, 'the connection is still usable');
-      assert.equal((await s.unary('/EPS/Call', Buffer.from('again'), 5000)).toString(), 'again');
+      assert.equal(
+        (await s.unary('/EPS/Call', Buffer.from('again'), Deadline.after(5000))).toString(),
+        'again',
+      );
     } finally {
       session?.destroy();
       await server.stop();

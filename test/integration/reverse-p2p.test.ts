@@ -17,6 +17,7 @@ import { decodeResponse, encodeRequest } from '../../src/grpc/codec.js';
 import { loadTls } from '../../src/tls/options.js';
 import { fingerprintOfPem } from '../../src/tls/fingerprint.js';
 import type { JsonObject } from '../../src/core/json.js';
+import { Deadline } from '../../src/core/deadline.js';
 
 const P = 'public-proxy-1.ga';
 const call = (method: string, params: JsonObject = {}, id: string | number = '1') => ({
@@ -157,7 +158,7 @@ describe('reverse streams and P2P callee', () => {
         key_file: join(CERTS, 'op-1.key'),
       }),
       lookup: (n) => (n === 'hd-2' ? hd2 : undefined),
-      timeoutMs: 5000,
+      deadline: Deadline.after(5000),
       socket,
     });
     const session = new GrpcSession('hd-2', dialled.socket);
@@ -165,7 +166,7 @@ describe('reverse streams and P2P callee', () => {
       await session.unary(
         '/EPS/Call',
         encodeRequest({ method: 'hd-2._ping', id: 'hd-2._ping(7)', clientName: 'op-1', params: {} }),
-        5000,
+        Deadline.after(5000),
       ),
     );
     session.close();

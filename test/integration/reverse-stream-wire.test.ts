@@ -20,6 +20,7 @@ import {
 } from '../../src/grpc/codec.js';
 import { loadTls } from '../../src/tls/options.js';
 import type { GrpcError } from '../../src/grpc/status.js';
+import { Deadline } from '../../src/core/deadline.js';
 
 describe('ServerCall wire contract', () => {
   let net: TestNetwork;
@@ -125,7 +126,7 @@ describe('ServerCall wire contract', () => {
           key_file: join(CERTS, 'hd-1.key'),
         }),
         lookup: (n) => entries.get(n),
-        timeoutMs: 5000,
+        deadline: Deadline.after(5000),
         host: '127.0.0.1',
         port: net.ports.get('op-1')!.grpc,
       });

@@ -122,7 +122,7 @@ describe('sd run with the Redis store', { skip: redisSkip }, () => {
       const error = loser.body.error as { code: number; message: string };
       assert.equal(error.code, -32603);
       assert.match(error.message, /stale append/);
-      const winner = replies[0]!.body.result === 'ok' ? fromA : fromB;
+      const winner = replies[0].body.result === 'ok' ? fromA : fromB;
       await sameTip(winner.at(-1)!.hash);
     }
     const records = await a.client.records();

@@ -42,7 +42,6 @@ test('the rules report a forbidden import, a cycle and each other break in the f
     'no-orphan: src/net/unused.ts -> src/net/unused.ts',
     'proxy-public-not-private: src/proxy/public/front.ts -> src/proxy/private/delivery.ts',
     'src-not-tests: src/core/clock.ts -> test/helper.ts',
-    'subfolder-below-parent: src/grpc/h2/frame.ts -> src/grpc/status.ts',
     'unlisted-folder: src/cli/main.ts -> src/misc/helper.ts',
   ]);
 });

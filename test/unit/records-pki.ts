@@ -50,7 +50,7 @@ function serial(): string {
 }
 
 async function generate(alg: typeof EC_ALG | typeof RSA_ALG): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  return await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
 }
 
 /** Creates a self-signed root CA (ECDSA by default, RSA-2048 like the dev PKI when `rsa`). */

@@ -7,6 +7,7 @@ import { EntryMap, type Directory } from '../../src/directory/directory.js';
 import { reverseStreamPeers } from '../../src/channels/reverse/peers.js';
 import { GrpcClientChannel } from '../../src/channels/grpc-client.js';
 import { CERTS, testCertificates } from '../helpers/network.js';
+import { grpcClientSettingsSchema } from '../../src/settings/eps-schema.js';
 
 const grant = (group: string) => [
   {
@@ -68,7 +69,7 @@ test('a peer only reachable through a proxy is refused when useProxy is false (c
     close: async () => undefined,
     onChange: (l) => map.onChange(l),
   };
-  const channel = new GrpcClientChannel('me', directory, {
+  const settings = grpcClientSettingsSchema.parse({
     useProxy: false,
     tls: {
       ca_certificate_files: [join(CERTS, 'root.crt')],
@@ -76,6 +77,7 @@ test('a peer only reachable through a proxy is refused when useProxy is false (c
       key_file: join(CERTS, 'hd-1.key'),
     },
   });
+  const channel = new GrpcClientChannel('me', directory, settings);
   assert.equal(channel.canDeliverTo({ operator: 'prox', method: 'm', localId: '1' }), true);
   await assert.rejects(
     channel.deliver(

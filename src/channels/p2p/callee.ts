@@ -8,6 +8,7 @@ import { logger } from '../../core/log.js';
 import type { Directory } from '../../directory/directory.js';
 import { grpcServerSettings } from '../../directory/permissions.js';
 import { connectTcp } from '../../grpc/dial.js';
+import { Deadline } from '../../core/deadline.js';
 import type { GrpcServer } from '../../grpc/server.js';
 import { parseHostPort } from '../../net/host-port.js';
 import type { ConnectionRequest } from '../../broker/channel.js';
@@ -40,7 +41,7 @@ export class P2pCallee {
     const { host, port } = parseHostPort(request.endpoint);
     this.pending++;
     try {
-      const socket = await connectTcp(host, port, DIAL_TIMEOUT_MS);
+      const socket = await connectTcp(host, port, Deadline.after(DIAL_TIMEOUT_MS));
       socket.setNoDelay(true);
       await new Promise<void>((resolve, reject) =>
         socket.write(request.token, (err) => (err ? reject(new Error('could not write token')) : resolve())),

@@ -13,6 +13,7 @@ import { parseHostPort } from '../../net/host-port.js';
 import type { LoadedTls } from '../../tls/options.js';
 import { unwrapValue } from '../../jsonrpc/client.js';
 import { logger } from '../../core/log.js';
+import type { Deadline } from '../../core/deadline.js';
 
 const log = logger('p2p-caller');
 
@@ -23,7 +24,7 @@ export function p2pDialer(
   broker: Broker,
   tls: LoadedTls,
   connectTimeoutMs: number,
-): (peer: string, proxy: string, deadline: number) => Promise<DialResult> {
+): (peer: string, proxy: string, deadline: Deadline) => Promise<DialResult> {
   return async (peer, proxy, deadline) => {
     const id = `${proxy}.requestConnection(${randomBytes(8).toString('hex')})`;
     const response = await broker.deliver(
@@ -39,11 +40,18 @@ export function p2pDialer(
     const token = decodeStdBase64(result.token);
     if (token.length !== TOKEN_BYTES) throw new Error(`proxy sent a token of ${token.length} bytes`);
     const { host, port } = parseHostPort(result.endpoint);
-    const timeoutMs = Math.max(1, Math.min(connectTimeoutMs, deadline - Date.now()));
-    const socket = await connectTcp(host, port, timeoutMs);
+    // Each of the two connects gets the connect timeout, within the call's deadline.
+    const connectBy = (): Deadline => deadline.within(connectTimeoutMs);
+    const socket = await connectTcp(host, port, connectBy());
     socket.setNoDelay(true);
     socket.write(token);
-    const dialled = await dialTls({ peer, tls, lookup: (n) => broker.directory.entry(n), timeoutMs, socket });
+    const dialled = await dialTls({
+      peer,
+      tls,
+      lookup: (n) => broker.directory.entry(n),
+      deadline: connectBy(),
+      socket,
+    });
     log.info('P2P tunnel established', { peer, proxy, endpoint: result.endpoint });
     return dialled;
   };

@@ -9,6 +9,8 @@
  * and `_ping`/`_directory` results are delivered intact (B9).
  */
 import { logger } from '../../core/log.js';
+import { Backoff } from '../../core/backoff.js';
+import { Deadline } from '../../core/deadline.js';
 import type { EpsResponse } from '../../core/messages.js';
 import type { Broker } from '../../broker/broker.js';
 import type { Directory } from '../../directory/directory.js';
@@ -22,13 +24,15 @@ import { reverseStreamPeers } from './peers.js';
 const log = logger('reverse-dial');
 
 export const MAINTENANCE_INTERVAL_MS = 60_000;
-export const RETRY_INITIAL_MS = 250;
-export const RETRY_MAX_MS = 15_000;
+/** Re-opening a stream backs off from 250 ms doubling up to 15 s, half of it random. */
+export const REOPEN_BACKOFF = Object.freeze({ initialMs: 250, maxMs: 15_000, jitter: 0.5 });
+/** A stream that lived this long resets the backoff. */
+export const STREAM_LIVED_MS = 30_000;
 /** Requests served at once per reverse stream (our accepting side never sends more; Go ones send one). */
 export const MAX_CONCURRENT_PER_STREAM = 256;
 export const CONNECT_TIMEOUT_MS = 10_000;
 
-export type SessionProvider = (peer: string, deadline: number) => Promise<PooledSession>;
+export type SessionProvider = (peer: string, deadline: Deadline) => Promise<PooledSession>;
 
 class PeerLoop {
   private stopped = false;
@@ -53,12 +57,12 @@ class PeerLoop {
   }
 
   private async run(): Promise<void> {
-    let failures = 0;
+    const backoff = new Backoff(REOPEN_BACKOFF);
     while (!this.stopped) {
-      const started = Date.now();
+      const started = backoff.clock.now();
       let error: Error | undefined;
       try {
-        const pooled = await this.session(this.peer, Date.now() + CONNECT_TIMEOUT_MS);
+        const pooled = await this.session(this.peer, Deadline.after(CONNECT_TIMEOUT_MS));
         if (this.stopped) break;
         error = await this.serve(pooled);
       } catch (e) {
@@ -66,21 +70,16 @@ class PeerLoop {
       }
       if (this.stopped) break;
       // A stream that lived a while resets the backoff.
-      failures = Date.now() - started > 30_000 ? 1 : failures + 1;
-      const delay =
-        Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
+      if (backoff.clock.now() - started > STREAM_LIVED_MS) backoff.reset();
+      const delay = backoff.fail();
       log.debug('reverse stream down, retrying', {
         peer: this.peer,
         error: error?.message,
         inMs: Math.round(delay),
       });
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+      const sleep = backoff.sleep(delay);
+      this.wake = sleep.wake;
+      await sleep.done;
     }
   }
 

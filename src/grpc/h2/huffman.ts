@@ -31,7 +31,7 @@ export const EOS = 256;
 /** Canonical codes: symbols sorted by (length, value) get consecutive codes. */
 export function huffmanCodes(): { code: number; bits: number }[] {
   const order = LENGTHS.map((bits, sym) => ({ sym, bits })).sort((a, b) => a.bits - b.bits || a.sym - b.sym);
-  const codes: { code: number; bits: number }[] = new Array(LENGTHS.length);
+  const codes = new Array<{ code: number; bits: number }>(LENGTHS.length);
   let code = 0;
   let prev = order[0]!.bits;
   for (const { sym, bits } of order) {

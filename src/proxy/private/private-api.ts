@@ -22,7 +22,7 @@ import {
 import { allowedDomainsFor, clientInfoSchema, domainAllowed } from '../shared/client-info.js';
 import type { EpsCaller } from '../shared/eps-link.js';
 import { ExpiresAtError, isExpired, parseExpiresAt } from '../shared/expires-at.js';
-import { SerialQueue } from '../shared/serial.js';
+import { SerialQueue } from '../../core/serial.js';
 import { TOKEN_BYTES, tokenKey, TokenError } from '../shared/tokens.js';
 
 const log = logger('private-proxy');
@@ -156,5 +156,5 @@ export function privateApiMethods(ctx: PrivateApiContext): Record<string, Method
     ctx.announcements.active().map((a): JsonObject => announcementJson('private', a)),
   );
 
-  return { incomingConnection, announceConnection, getAnnouncements } as Record<string, MethodDefinition>;
+  return { incomingConnection, announceConnection, getAnnouncements };
 }

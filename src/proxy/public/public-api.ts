@@ -20,7 +20,7 @@ import { allowedDomainsFor, clientInfoJson, clientInfoSchema, domainAllowed } fr
 import type { EpsCaller } from '../shared/eps-link.js';
 import { ExpiresAtError, isExpired, parseExpiresAt, type Expiry } from '../shared/expires-at.js';
 import type { P2pTokenMeta } from './public-internal.js';
-import { SerialQueue } from '../shared/serial.js';
+import { SerialQueue } from '../../core/serial.js';
 import type { TokenTable } from '../shared/tokens.js';
 
 const log = logger('public-proxy');
@@ -158,5 +158,5 @@ export function publicApiMethods(ctx: PublicApiContext): Record<string, MethodDe
     requestConnection,
     announceConnections,
     getAnnouncements,
-  } as Record<string, MethodDefinition>;
+  };
 }

@@ -4,7 +4,7 @@
  * `proxy` settings record for this proxy and its `allowed_domains` suffixes.
  */
 import { z } from 'zod';
-import type { JsonObject, JsonValue } from '../../core/json.js';
+import type { JsonObject } from '../../core/json.js';
 import { MethodError } from '../../jsonrpc/dispatcher.js';
 
 const settingsItemSchema = z.looseObject({
@@ -55,7 +55,7 @@ export function allowedDomainsFor(client: ClientInfo, ownName: string): string[]
     (item) => (item.service === 'proxy' || !item.service) && (item.operator === ownName || !item.operator),
   );
   if (record === undefined) throw NOT_AUTHORIZED();
-  const parsed = allowedDomainsSchema.safeParse(record.settings as JsonValue);
+  const parsed = allowedDomainsSchema.safeParse(record.settings);
   if (!parsed.success) throw INVALID_DIRECTORY_SETTINGS();
   return parsed.data.allowed_domains;
 }

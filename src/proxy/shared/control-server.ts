@@ -42,7 +42,7 @@ export function peerCertificateNames(socket: TLSSocket): string[] {
   const names: string[] = [];
   const cn = cert.subject?.CN;
   if (typeof cn === 'string') names.push(cn);
-  else if (Array.isArray(cn)) names.push(...(cn as string[]));
+  else if (Array.isArray(cn)) names.push(...cn);
   for (const part of (cert.subjectaltname ?? '').split(',')) {
     const trimmed = part.trim();
     if (trimmed.startsWith('DNS:')) names.push(trimmed.slice('DNS:'.length));

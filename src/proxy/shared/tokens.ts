@@ -7,13 +7,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
+import {
+  DEFAULT_ACCEPT_TIMEOUT_SECONDS,
+  DEFAULT_HANDSHAKE_TIMEOUT_SECONDS,
+} from '../../settings/proxy-schema.js';
 
 /** Raw token length [WIRE]. */
 export const TOKEN_BYTES = 32;
-/** Default lifetime of an unclaimed token / parked socket (`accept_timeout`, 10 s). */
-export const DEFAULT_ACCEPT_TIMEOUT_MS = 10_000;
-/** Default time a new internal connection has to deliver its 32 token bytes (the original's 5 s). */
-export const DEFAULT_TOKEN_READ_TIMEOUT_MS = 5_000;
+/** Default lifetime of an unclaimed token / parked socket: the `accept_timeout` setting's default. */
+export const DEFAULT_ACCEPT_TIMEOUT_MS = DEFAULT_ACCEPT_TIMEOUT_SECONDS * 1000;
+/** Default time a new internal connection has to deliver its 32 token bytes: `handshake_timeout`'s. */
+export const DEFAULT_TOKEN_READ_TIMEOUT_MS = DEFAULT_HANDSHAKE_TIMEOUT_SECONDS * 1000;
 /** Default cap on live tokens. */
 export const DEFAULT_MAX_TOKEN_ENTRIES = 10_000;
 /** How long used or expired tokens are remembered, so a late arrival gets a precise error. */

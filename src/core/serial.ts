@@ -1,5 +1,9 @@
-/** A minimal async mutex: one task at a time, in call order. */
-export class Mutex {
+/**
+ * Runs async tasks one at a time, in call order: a lock within one process (announcement updates in the
+ * proxies, chain changes in the service directory). A failing task does not block the ones after it.
+ * (datastore/file-lock.ts is the lock across processes.)
+ */
+export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
   private holders = 0;
 
@@ -10,7 +14,7 @@ export class Mutex {
 
   run<T>(task: () => Promise<T>): Promise<T> {
     this.holders++;
-    const result = this.tail.then(task);
+    const result = this.tail.then(task, task);
     this.tail = result.then(
       () => this.holders--,
       () => this.holders--,

@@ -1,0 +1,68 @@
+/**
+ * The lifetime of one server connection: closed after keepalive.maxIdleMs without calls, renewed after
+ * its maximum age (GOAWAY, then a hard close after the grace), pinged when busy but silent; and the
+ * timeout of a unary request's body. Timers run on the server's Clock so tests control them.
+ */
+import type tls from 'node:tls';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { H2Connection } from './h2/connection.js';
+import type { ServerKeepalive } from './keepalive.js';
+
+/** Arms every connection-level timer of `conn`; they are cleared when it closes. */
+export function superviseConnection(
+  conn: H2Connection,
+  socket: tls.TLSSocket,
+  keepalive: ServerKeepalive,
+  clock: Clock,
+): void {
+  limitAge(conn, keepalive, clock);
+  limitIdle(conn, keepalive, clock);
+  // A busy connection (long streams) that has been silent for a while must still answer a ping. Socket
+  // inactivity is tracked by Node itself (no per-frame work here), so this one is on real time.
+  socket.setTimeout(keepalive.pingAfterSilenceMs, () => {
+    if (conn.activeStreams > 0) conn.keepalive(keepalive.pingTimeoutMs);
+  });
+}
+
+/** Closes a connection (GOAWAY) after maxIdleMs without calls, whatever pings keep it warm. */
+function limitIdle(conn: H2Connection, keepalive: ServerKeepalive, clock: Clock): void {
+  let timer: TimerHandle | undefined;
+  const arm = (idle: boolean): void => {
+    clock.clearTimeout(timer);
+    timer = undefined;
+    if (!idle) return;
+    timer = clock.setTimeout(() => conn.close(), keepalive.maxIdleMs);
+    timer.unref();
+  };
+  conn.onIdle = arm;
+  conn.onClose(() => clock.clearTimeout(timer));
+  arm(true);
+}
+
+/** Graceful renewal after the maximum age (GOAWAY, calls in progress finish), then a hard close. */
+function limitAge(conn: H2Connection, keepalive: ServerKeepalive, clock: Clock): void {
+  const age = keepalive.maxAgeMs * (0.9 + Math.random() / 5);
+  let graceTimer: TimerHandle | undefined;
+  const ageTimer = clock.setTimeout(() => {
+    conn.close();
+    graceTimer = clock.setTimeout(
+      () => conn.destroy(new Error('maximum connection age reached')),
+      keepalive.maxAgeGraceMs,
+    );
+    graceTimer.unref();
+  }, age);
+  ageTimer.unref();
+  conn.onClose(() => {
+    clock.clearTimeout(ageTimer);
+    clock.clearTimeout(graceTimer);
+  });
+}
+
+/** Calls `onTimeout` unless the request body is complete within requestBodyTimeoutMs (clear the handle). */
+export function requestBodyTimer(
+  keepalive: ServerKeepalive,
+  clock: Clock,
+  onTimeout: () => void,
+): TimerHandle {
+  return clock.setTimeout(onTimeout, keepalive.requestBodyTimeoutMs);
+}
