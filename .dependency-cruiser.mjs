@@ -1,4 +1,5 @@
-// The dependency rules of src/, checked by `npm run deps` (part of `npm test`) and drawn in ARCHITECTURE.md.
+// The dependency rules of src/ and bench/, checked by `npm run deps` (part of `npm test`), drawn in
+// ARCHITECTURE.md.
 // test/unit/dependency-rules.test.ts runs these same rules on a small tree that breaks each of them.
 import { fileURLToPath } from 'node:url';
 
@@ -83,6 +84,13 @@ export default {
       severity: 'error',
       from: { path: '^src/' },
       to: { path: '^(test|bench|examples|scripts)/' },
+    },
+    {
+      name: 'bench-uses-test-helpers-only',
+      comment: 'bench/ imports src/ and test/helpers/, never the tests themselves',
+      severity: 'error',
+      from: { path: '^bench/' },
+      to: { path: '^test/', pathNot: '^test/helpers/' },
     },
     {
       name: 'no-file-cycle',

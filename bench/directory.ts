@@ -9,7 +9,7 @@ import type { JsonValue } from '../src/core/json.js';
 import type { ChangeRecord, SignedChangeRecord } from '../src/core/directory-entry.js';
 import { VerifiedMirror } from '../src/directory/verified-mirror.js';
 import { clearCertificateCache, signRecords, TrustStore } from '../src/records/index.js';
-import { createTestPki } from '../test/unit/records-pki.js';
+import { createTestPki } from '../test/helpers/records-pki.js';
 
 const SIZES = [1_000, 10_000] as const;
 const COLD_RUNS = 3;

@@ -12,7 +12,7 @@ import {
   signRecords,
   TrustStore,
 } from '../src/records/index.js';
-import { createTestPki } from '../test/unit/records-pki.js';
+import { createTestPki } from '../test/helpers/records-pki.js';
 
 const SIZES = [1_000, 10_000] as const;
 const APPEND_COUNT = 10;

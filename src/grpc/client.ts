@@ -13,10 +13,11 @@ import {
   UnaryMessage,
 } from './framing.js';
 import { decodeGrpcMessage, GrpcError, Status } from './status.js';
-import { H2Connection, ProtocolError } from './h2/connection.js';
+import { H2Connection } from './h2/connection.js';
+import { ProtocolError, StreamError } from './h2/errors.js';
 import { logger } from '../core/log.js';
-import { StreamError, type H2Stream, type StreamEvents } from './h2/stream.js';
-import { ErrorCode } from './h2/frames.js';
+import type { H2Stream, StreamEvents } from './h2/stream.js';
+import { ErrorCode } from './h2/codes.js';
 import { encodeHeaders, type HeaderMap } from './h2/hpack.js';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import type { Deadline } from '../core/deadline.js';

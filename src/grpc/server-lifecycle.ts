@@ -8,24 +8,28 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import type { H2Connection } from './h2/connection.js';
 import type { ServerKeepalive } from './keepalive.js';
 
-/** Arms every connection-level timer of `conn`; they are cleared when it closes. */
+/**
+ * Arms every connection-level timer of `conn`; they are cleared when it closes. Returns the connection's
+ * onIdle (H2ConnectionOptions), which restarts the idle timer.
+ */
 export function superviseConnection(
   conn: H2Connection,
   socket: tls.TLSSocket,
   keepalive: ServerKeepalive,
   clock: Clock,
-): void {
+): (idle: boolean) => void {
   limitAge(conn, keepalive, clock);
-  limitIdle(conn, keepalive, clock);
+  const onIdle = limitIdle(conn, keepalive, clock);
   // A busy connection (long streams) that has been silent for a while must still answer a ping. Socket
   // inactivity is tracked by Node itself (no per-frame work here), so this one is on real time.
   socket.setTimeout(keepalive.pingAfterSilenceMs, () => {
     if (conn.activeStreams > 0) conn.keepalive(keepalive.pingTimeoutMs);
   });
+  return onIdle;
 }
 
 /** Closes a connection (GOAWAY) after maxIdleMs without calls, whatever pings keep it warm. */
-function limitIdle(conn: H2Connection, keepalive: ServerKeepalive, clock: Clock): void {
+function limitIdle(conn: H2Connection, keepalive: ServerKeepalive, clock: Clock): (idle: boolean) => void {
   let timer: TimerHandle | undefined;
   const arm = (idle: boolean): void => {
     clock.clearTimeout(timer);
@@ -34,9 +38,9 @@ function limitIdle(conn: H2Connection, keepalive: ServerKeepalive, clock: Clock)
     timer = clock.setTimeout(() => conn.close(), keepalive.maxIdleMs);
     timer.unref();
   };
-  conn.onIdle = arm;
   conn.onClose(() => clock.clearTimeout(timer));
   arm(true);
+  return arm;
 }
 
 /** Graceful renewal after the maximum age (GOAWAY, calls in progress finish), then a hard close. */

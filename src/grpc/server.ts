@@ -22,7 +22,8 @@ import {
   UnaryMessage,
 } from './framing.js';
 import { encodeGrpcMessage, GrpcError, Status } from './status.js';
-import { H2Connection, ProtocolError } from './h2/connection.js';
+import { H2Connection } from './h2/connection.js';
+import { ProtocolError } from './h2/errors.js';
 import type { H2Stream } from './h2/stream.js';
 import { encodeHeaders } from './h2/hpack.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -196,7 +197,25 @@ export class GrpcServer {
       return;
     }
     socket.setNoDelay(true);
-    const conn = new H2Connection(socket, 'server');
+    const budget = new BufferBudget(this.opts.maxConnectionBufferBytes);
+    // The callbacks run only once data arrives, after `onIdle` below is set.
+    const conn: H2Connection = new H2Connection(socket, 'server', {
+      onStream: (stream) => {
+        try {
+          this.onStream(conn, stream, key, budget);
+        } catch (e) {
+          // A failing handler ends its own call, not the connection with every other call on it.
+          log.error('gRPC handler failed', { error: (e as Error).message });
+          endWithStatus(conn, stream, Status.INTERNAL, 'internal error');
+        }
+      },
+      onIdle: (idle) => onIdle(idle),
+      pingPolicy: {
+        minIntervalMs: this.keepalive.minClientPingIntervalMs,
+        maxStrikes: this.keepalive.maxPingStrikes,
+      },
+      clock: this.clock,
+    });
     this.connections.add(conn);
     conn.onClose((err) => {
       this.connections.delete(conn);
@@ -204,21 +223,7 @@ export class GrpcServer {
       if (err instanceof ProtocolError) log.warn('gRPC connection ended: the peer broke HTTP/2', fields);
       else if (err) log.debug('gRPC connection closed', fields);
     });
-    const budget = new BufferBudget(this.opts.maxConnectionBufferBytes);
-    conn.onStream = (stream) => {
-      try {
-        this.onStream(conn, stream, key, budget);
-      } catch (e) {
-        // A failing handler ends its own call, not the connection with every other call on it.
-        log.error('gRPC handler failed', { error: (e as Error).message });
-        endWithStatus(conn, stream, Status.INTERNAL, 'internal error');
-      }
-    };
-    conn.pingPolicy = {
-      minIntervalMs: this.keepalive.minClientPingIntervalMs,
-      maxStrikes: this.keepalive.maxPingStrikes,
-    };
-    superviseConnection(conn, socket, this.keepalive, this.clock);
+    const onIdle = superviseConnection(conn, socket, this.keepalive, this.clock);
   }
 
   private onStream(conn: H2Connection, stream: H2Stream, key: PeerKey, budget: BufferBudget): void {

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { Flag, FrameType, type Setting } from '../../src/grpc/h2/codes.js';
 import { CLIENT_PREFACE, FrameReader, frameBytes, type Frame } from '../../src/grpc/h2/frames.js';
 import { encodeHeaders, HpackDecoder, type HeaderMap } from '../../src/grpc/h2/hpack.js';
 import { frame } from '../../src/grpc/framing.js';
@@ -14,6 +15,13 @@ import { huffmanCodes } from '../../src/grpc/h2/huffman.js';
 import { GrpcSession } from '../../src/grpc/client.js';
 import { CERTS } from './network.js';
 import { tlsConnect } from './grpc-local.js';
+
+const { DATA, HEADERS, RST_STREAM, SETTINGS } = FrameType;
+const { END_STREAM, END_HEADERS } = Flag;
+
+// Captured at load: a test may mock the global timers (node:test mock.timers) while each wait here
+// keeps a deadline in real time.
+const { setTimeout: realSetTimeout, clearTimeout: realClearTimeout } = globalThis;
 
 const ANSWER_HEADERS = encodeHeaders([
   [':status', '200'],
@@ -68,9 +76,9 @@ export class FakePeer {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error('timed out waiting for a frame from the client');
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
+        const t = realSetTimeout(resolve, left);
         this.waiter = () => {
-          clearTimeout(t);
+          realClearTimeout(t);
           this.waiter = undefined;
           resolve();
         };
@@ -80,18 +88,20 @@ export class FakePeer {
 
   /** Waits for the client's next request: its HEADERS (decoded) and, if it ended the stream, its body. */
   async request(): Promise<{ streamId: number; headers: HeaderMap; body: Buffer }> {
-    const h = await this.next((f) => f.type === 0x1);
+    const h = await this.next((f) => f.type === HEADERS);
     return { streamId: h.streamId, ...(await this.rest(h)) };
   }
 
   /** Reads the server's answer on a stream: response headers, body, and trailers (END_STREAM). */
   async response(streamId: number): Promise<{ headers: HeaderMap; body: Buffer; trailers: HeaderMap }> {
-    const h = await this.next((f) => (f.type === 0x1 || f.type === 0x3) && f.streamId === streamId);
-    if (h.type === 0x3) throw new Error(`stream reset with code ${h.payload.readUInt32BE(0)}`);
-    if (h.flags & 0x1)
+    const h = await this.next(
+      (f) => (f.type === HEADERS || f.type === RST_STREAM) && f.streamId === streamId,
+    );
+    if (h.type === RST_STREAM) throw new Error(`stream reset with code ${h.payload.readUInt32BE(0)}`);
+    if (h.flags & END_STREAM)
       return { headers: this.decoder.decode(h.payload).headers, body: Buffer.alloc(0), trailers: {} };
     const { headers, body } = await this.rest(h, true);
-    const t = await this.next((f) => f.type === 0x1 && f.streamId === streamId);
+    const t = await this.next((f) => f.type === HEADERS && f.streamId === streamId);
     return { headers, body, trailers: this.decoder.decode(t.payload).headers };
   }
 
@@ -99,40 +109,41 @@ export class FakePeer {
   private async rest(h: Frame, untilHeaders = false): Promise<{ headers: HeaderMap; body: Buffer }> {
     const headers = this.decoder.decode(h.payload).headers;
     const parts: Buffer[] = [];
-    if (h.flags & 0x1) return { headers, body: Buffer.alloc(0) };
+    if (h.flags & END_STREAM) return { headers, body: Buffer.alloc(0) };
     for (;;) {
-      if (untilHeaders && this.frames[0]?.type === 0x1 && this.frames[0].streamId === h.streamId) break;
+      if (untilHeaders && this.frames[0]?.type === HEADERS && this.frames[0].streamId === h.streamId) break;
       const d = await this.next(
-        (f) => (f.type === 0x0 || (untilHeaders && f.type === 0x1)) && f.streamId === h.streamId,
+        (f) => (f.type === DATA || (untilHeaders && f.type === HEADERS)) && f.streamId === h.streamId,
       );
-      if (d.type === 0x1) {
+      if (d.type === HEADERS) {
         this.frames.unshift(d);
         break;
       }
       parts.push(d.payload);
-      if (d.flags & 0x1) break;
+      if (d.flags & END_STREAM) break;
     }
     return { headers, body: Buffer.concat(parts) };
   }
 
+  /** Any frame type, including unknown ones (the fuzz tests send them), hence `number`. */
   send(type: number, flags: number, streamId: number, payload?: Uint8Array): void {
-    this.socket.write(frameBytes(type, flags, streamId, payload));
+    this.socket.write(frameBytes(type as FrameType, flags, streamId, payload));
   }
 
   /** A successful unary answer on a stream: response headers, one message, trailers with status 0. */
   answer(streamId: number, message: Uint8Array): void {
-    this.send(0x1, 0x4, streamId, ANSWER_HEADERS);
-    this.send(0x0, 0, streamId, frame(message));
-    this.send(0x1, 0x5, streamId, ANSWER_TRAILERS);
+    this.send(HEADERS, END_HEADERS, streamId, ANSWER_HEADERS);
+    this.send(DATA, 0, streamId, frame(message));
+    this.send(HEADERS, END_HEADERS | END_STREAM, streamId, ANSWER_TRAILERS);
   }
 
-  settings(values: [number, number][] = []): void {
+  settings(values: [Setting, number][] = []): void {
     const p = Buffer.alloc(6 * values.length);
     values.forEach(([id, v], i) => {
       p.writeUInt16BE(id, 6 * i);
       p.writeUInt32BE(v, 6 * i + 2);
     });
-    this.send(0x4, 0, 0, p);
+    this.send(SETTINGS, 0, 0, p);
   }
 
   u32(type: number, streamId: number, value: number): void {
@@ -159,6 +170,47 @@ export async function fakeServer<T extends { destroy(): void }>(
 export async function fakeServer(
   client: (socket: tls.TLSSocket) => { destroy(): void } = (socket) => new GrpcSession('ls-1', socket),
 ): Promise<FakeServer<{ destroy(): void }>> {
+  const { clientSocket, serverSocket, close } = await tlsPair();
+  const session = client(clientSocket);
+  const peer = new FakePeer(serverSocket);
+  return {
+    session,
+    peer,
+    async close() {
+      session.destroy();
+      await close();
+    },
+  };
+}
+
+/**
+ * The other way round: the server end of a TLS connection is what `serve` makes of its socket (an
+ * H2Connection in the server role), the client end a scripted peer that has sent the preface.
+ */
+export async function fakeClientOf<T extends { destroy(): void }>(
+  serve: (socket: tls.TLSSocket) => T,
+): Promise<{ server: T; peer: FakePeer; close: () => Promise<void> }> {
+  const { clientSocket, serverSocket, close } = await tlsPair();
+  const server = serve(serverSocket);
+  const peer = new FakePeer(clientSocket, false);
+  clientSocket.write(CLIENT_PREFACE);
+  return {
+    server,
+    peer,
+    async close() {
+      server.destroy();
+      clientSocket.destroy();
+      await close();
+    },
+  };
+}
+
+/** A TLS server with ls-1's certificate and one connection to it (no client certificate). */
+async function tlsPair(): Promise<{
+  clientSocket: tls.TLSSocket;
+  serverSocket: tls.TLSSocket;
+  close: () => Promise<void>;
+}> {
   const server = tls.createServer({
     key: readFileSync(join(CERTS, 'ls-1.key')),
     cert: readFileSync(join(CERTS, 'ls-1.crt')),
@@ -167,15 +219,12 @@ export async function fakeServer(
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const accepted = once(server, 'secureConnection') as Promise<[tls.TLSSocket]>;
-  const socket = await tlsConnect((server.address() as AddressInfo).port, undefined);
+  const clientSocket = await tlsConnect((server.address() as AddressInfo).port, undefined);
   const [serverSocket] = await accepted;
-  const session = client(socket);
-  const peer = new FakePeer(serverSocket);
   return {
-    session,
-    peer,
+    clientSocket,
+    serverSocket,
     async close() {
-      session.destroy();
       serverSocket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -4,6 +4,7 @@
  */
 import net from 'node:net';
 import { once } from 'node:events';
+import { waitFor } from './wait.js';
 
 export interface Listener {
   server: net.Server;
@@ -68,8 +69,8 @@ export async function pair(listener: Listener, options: Partial<net.TcpNetConnec
 }
 
 /** Resolves once the socket has taken at least `count` bytes from the kernel. */
-export async function waitForBytesRead(socket: net.Socket, count: number): Promise<void> {
-  while (socket.bytesRead < count) await new Promise((resolve) => setImmediate(resolve));
+export async function waitForBytesRead(socket: net.Socket, count: number, timeoutMs = 5_000): Promise<void> {
+  await waitFor(() => socket.bytesRead >= count, { timeoutMs, what: `${count} bytes read`, intervalMs: 0 });
 }
 
 /** Collects everything the socket delivers until it ends or closes. */

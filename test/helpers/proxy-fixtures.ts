@@ -17,6 +17,7 @@ import { PrivateProxy } from '../../src/proxy/private/private-proxy.js';
 import { PublicProxy } from '../../src/proxy/public/public-proxy.js';
 import { privateProxySchema, publicProxySchema } from '../../src/settings/proxy-schema.js';
 import { CERTS, testCertificates, tlsBlock } from './network.js';
+import { waitFor, withDeadline } from './wait.js';
 
 export interface EpsCall {
   method: string;
@@ -32,7 +33,6 @@ export type EpsScript = (call: EpsCall) => Promise<EpsAnswer | 'hang' | 'drop'> 
 export class EpsStandIn {
   readonly calls: EpsCall[] = [];
   private readonly server: http.Server;
-  private waiters: (() => void)[] = [];
   port = 0;
 
   constructor(public script: EpsScript = () => ({ result: {} })) {
@@ -47,7 +47,6 @@ export class EpsStandIn {
           id: body.id ?? null,
         };
         this.calls.push(call);
-        for (const w of this.waiters.splice(0)) w();
         void Promise.resolve(this.script(call)).then((answer) => {
           if (answer === 'hang') return;
           if (answer === 'drop') {
@@ -73,8 +72,8 @@ export class EpsStandIn {
   }
 
   /** Resolves once at least `count` calls have arrived. */
-  async waitForCalls(count: number): Promise<EpsCall[]> {
-    while (this.calls.length < count) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  async waitForCalls(count: number, timeoutMs = 5_000): Promise<EpsCall[]> {
+    await waitFor(() => this.calls.length >= count, { timeoutMs, what: `${count} calls at the fake eps` });
     return this.calls;
   }
 
@@ -164,11 +163,12 @@ export function connectTo(port: number, allowHalfOpen = false): Promise<net.Sock
 }
 
 /** Resolves when the socket is closed (by either side), with the bytes it received meanwhile. */
-export function untilClosed(socket: net.Socket): Promise<Buffer> {
+export function untilClosed(socket: net.Socket, timeoutMs = 5_000): Promise<Buffer> {
   const chunks: Buffer[] = [];
   socket.on('data', (c: Buffer) => chunks.push(c));
   if (socket.closed) return Promise.resolve(Buffer.alloc(0));
-  return new Promise((resolve) => socket.once('close', () => resolve(Buffer.concat(chunks))));
+  const closed = new Promise<Buffer>((resolve) => socket.once('close', () => resolve(Buffer.concat(chunks))));
+  return withDeadline(closed, { timeoutMs, what: 'the socket to close' });
 }
 
 /** Reads exactly `n` bytes from the socket. */
@@ -194,11 +194,6 @@ export function readExactly(socket: net.Socket, n: number): Promise<Buffer> {
     socket.once('close', onEnd);
     onReadable();
   });
-}
-
-/** Polls `predicate` on every turn of the event loop until it holds (bounded by the test timeout). */
-export async function until(predicate: () => boolean): Promise<void> {
-  while (!predicate()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 export const PUBLIC_NAME = 'public-proxy-1.ga';
@@ -284,7 +279,7 @@ export interface PrivateHarness {
 
 /** A private proxy with an EPS stand-in and a temp store; `settings` overrides the defaults. */
 export async function startPrivateProxy(
-  opts: { settings?: JsonObject; script?: EpsScript; storeFile?: string; reannounceIntervalMs?: number } = {},
+  opts: { settings?: JsonObject; script?: EpsScript; storeFile?: string } = {},
 ): Promise<PrivateHarness> {
   await testCertificates();
   const eps = await new EpsStandIn(opts.script).start();
@@ -299,7 +294,6 @@ export async function startPrivateProxy(
   });
   const proxy = new PrivateProxy(settings, {
     datastore: new FileDatastore(opts.storeFile ?? temp!.file),
-    ...(opts.reannounceIntervalMs === undefined ? {} : { reannounceIntervalMs: opts.reannounceIntervalMs }),
   });
   const { control } = await proxy.start();
   return {

@@ -288,20 +288,6 @@ export class SdClient {
   }
 }
 
-/** Polls `check` until it returns true (for state that another process reaches by itself). */
-export async function eventually(
-  check: () => Promise<boolean>,
-  timeoutMs = 5_000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timeout waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 export interface RedisServer {
   port: number;
   child: ChildProcess;

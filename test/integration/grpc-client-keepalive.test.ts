@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type tls from 'node:tls';
 import { GrpcSession } from '../../src/grpc/client.js';
 import { GrpcError, Status } from '../../src/grpc/status.js';
-import { ErrorCode, Flag, FrameType } from '../../src/grpc/h2/frames.js';
+import { ErrorCode, Flag, FrameType } from '../../src/grpc/h2/codes.js';
 import { Deadline } from '../../src/core/deadline.js';
 import { fakeServer, type FakePeer } from '../helpers/h2-fake-server.js';
 import { ManualClock } from '../helpers/manual-clock.js';

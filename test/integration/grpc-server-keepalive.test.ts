@@ -8,7 +8,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { frame } from '../../src/grpc/framing.js';
 import { encodeHeaders } from '../../src/grpc/h2/hpack.js';
-import { ErrorCode, FrameType, Flag } from '../../src/grpc/h2/frames.js';
+import { ErrorCode, FrameType, Flag } from '../../src/grpc/h2/codes.js';
 import type { ServerKeepalive } from '../../src/grpc/keepalive.js';
 import { ls1Server } from '../helpers/grpc-local.js';
 import { fakeClient, type FakePeer } from '../helpers/h2-fake-server.js';

@@ -10,22 +10,13 @@ import { frame } from '../../src/grpc/framing.js';
 import { GrpcError, Status } from '../../src/grpc/status.js';
 import { encodeHeaders } from '../../src/grpc/h2/hpack.js';
 import { H2Connection } from '../../src/grpc/h2/connection.js';
-import { ErrorCode } from '../../src/grpc/h2/frames.js';
+import { ErrorCode, Flag, FrameType, Setting } from '../../src/grpc/h2/codes.js';
 import { fakeServer, indexedLiteral } from '../helpers/h2-fake-server.js';
 import { Deadline } from '../../src/core/deadline.js';
 
-const DATA = 0x0;
-const HEADERS = 0x1;
-const RST = 0x3;
-const SETTINGS = 0x4;
-const PUSH_PROMISE = 0x5;
-const PING = 0x6;
-const GOAWAY = 0x7;
-const WINDOW_UPDATE = 0x8;
-const CONTINUATION = 0x9;
-const END_STREAM = 0x1;
-const END_HEADERS = 0x4;
-const PADDED = 0x8;
+const { DATA, HEADERS, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION } =
+  FrameType;
+const { END_STREAM, END_HEADERS, PADDED, ACK } = Flag;
 
 const OK_HEADERS = encodeHeaders([
   [':status', '200'],
@@ -69,7 +60,7 @@ test('answers arrive through Huffman, the dynamic table, CONTINUATION, padding a
     peer.send(HEADERS, END_STREAM | END_HEADERS, req.streamId, indexedLiteral('grpc-status', '0'));
     assert.equal((await first).toString(), 'world');
     const pong = await peer.next((f) => f.type === PING);
-    assert.equal(pong.flags & 0x1, 1);
+    assert.equal(pong.flags & ACK, ACK);
     assert.equal(pong.payload.toString(), '12345678');
 
     // Second call: the response refers to the dynamic table entries only.
@@ -88,8 +79,8 @@ test('answers arrive through Huffman, the dynamic table, CONTINUATION, padding a
 test('a request larger than the windows goes out in pieces as WINDOW_UPDATEs arrive', async () => {
   const { session, peer, close } = await fakeServer();
   try {
-    peer.settings([[0x4, 1000]]); // INITIAL_WINDOW_SIZE 1000
-    await peer.next((f) => f.type === SETTINGS && (f.flags & 0x1) === 1); // the client applied it
+    peer.settings([[Setting.INITIAL_WINDOW_SIZE, 1000]]);
+    await peer.next((f) => f.type === SETTINGS && (f.flags & ACK) === ACK); // the client applied it
     const payload = Buffer.alloc(200_000, 7);
     const call = session.unary('/EPS/Call', payload, Deadline.after(10_000));
     const h = await peer.next((f) => f.type === HEADERS);
@@ -124,8 +115,8 @@ test('stream-level failures become gRPC errors and the connection stays usable',
   try {
     peer.settings();
     const cases: [(id: number) => void, number, RegExp][] = [
-      [(id) => peer.u32(RST, id, ErrorCode.REFUSED_STREAM), Status.UNAVAILABLE, /REFUSED_STREAM/],
-      [(id) => peer.u32(RST, id, ErrorCode.CANCEL), Status.CANCELLED, /CANCEL/],
+      [(id) => peer.u32(RST_STREAM, id, ErrorCode.REFUSED_STREAM), Status.UNAVAILABLE, /REFUSED_STREAM/],
+      [(id) => peer.u32(RST_STREAM, id, ErrorCode.CANCEL), Status.CANCELLED, /CANCEL/],
       [
         (id) =>
           peer.send(
@@ -217,8 +208,8 @@ test('GOAWAY: calls above the last stream id fail as UNAVAILABLE, older ones com
 test('MAX_CONCURRENT_STREAMS is honoured: a second call waits until the first one ends', async () => {
   const { session, peer, close } = await fakeServer();
   try {
-    peer.settings([[0x3, 1]]);
-    await peer.next((f) => f.type === SETTINGS && (f.flags & 0x1) === 1); // the client applied them
+    peer.settings([[Setting.MAX_CONCURRENT_STREAMS, 1]]);
+    await peer.next((f) => f.type === SETTINGS && (f.flags & ACK) === ACK); // the client applied them
     const a = session.unary('/EPS/Call', Buffer.from('a'), Deadline.after(5000));
     const b = session.unary('/EPS/Call', Buffer.from('b'), Deadline.after(5000));
     const reqA = await peer.request();
@@ -248,7 +239,7 @@ test('MAX_CONCURRENT_STREAMS is honoured: a second call waits until the first on
 const violations: [
   string,
   (p: Awaited<ReturnType<typeof fakeServer>>['peer'], id: number) => void,
-  number,
+  ErrorCode,
 ][] = [
   [
     'a frame above MAX_FRAME_SIZE',
@@ -327,15 +318,15 @@ test('a server that does not start with SETTINGS is refused', async () => {
 test('a window shrunk by SETTINGS mid-call (negative window) holds data until WINDOW_UPDATE', async () => {
   const { session, peer, close } = await fakeServer();
   try {
-    peer.settings([[0x4, 0]]); // INITIAL_WINDOW_SIZE 0: no request data may flow yet
-    await peer.next((f) => f.type === SETTINGS && (f.flags & 0x1) === 1);
+    peer.settings([[Setting.INITIAL_WINDOW_SIZE, 0]]); // no request data may flow yet
+    await peer.next((f) => f.type === SETTINGS && (f.flags & ACK) === ACK);
     const call = session.unary('/EPS/Call', Buffer.alloc(1000, 3), Deadline.after(5000));
     const h = await peer.next((f) => f.type === HEADERS);
-    peer.settings([[0x4, 100]]); // grows every stream window by 100
+    peer.settings([[Setting.INITIAL_WINDOW_SIZE, 100]]); // grows every stream window by 100
     const first = await peer.next((f) => f.type === DATA);
     assert.equal(first.payload.length, 100);
-    peer.settings([[0x4, 0]]); // shrinks it by 100 again: the window is now 0
-    await peer.next((f) => f.type === SETTINGS && (f.flags & 0x1) === 1);
+    peer.settings([[Setting.INITIAL_WINDOW_SIZE, 0]]); // shrinks it by 100 again: the window is now 0
+    await peer.next((f) => f.type === SETTINGS && (f.flags & ACK) === ACK);
     await assert.rejects(
       peer.next((f) => f.type === DATA, 300),
       /timed out/,
@@ -364,7 +355,7 @@ test('two-phase GOAWAY (2^31-1, then the real last id) as grpc-go sends it on sh
     };
     goaway(0x7fffffff);
     peer.send(PING, 0, 0, Buffer.from('shutdown'));
-    await peer.next((f) => f.type === PING && (f.flags & 0x1) === 1);
+    await peer.next((f) => f.type === PING && (f.flags & ACK) === ACK);
     assert.equal(session.closed, true, 'no new calls after the first GOAWAY');
     goaway(reqA.streamId);
     peer.answer(reqA.streamId, Buffer.from('finished'));
@@ -377,9 +368,9 @@ test('two-phase GOAWAY (2^31-1, then the real last id) as grpc-go sends it on sh
 test('PINGs while our own large request fills the socket are answered, not taken for a flood', async () => {
   const { session, peer, close } = await fakeServer();
   try {
-    peer.settings([[0x4, 8 * 1024 * 1024]]);
+    peer.settings([[Setting.INITIAL_WINDOW_SIZE, 8 * 1024 * 1024]]);
     peer.u32(WINDOW_UPDATE, 0, 16 * 1024 * 1024);
-    await peer.next((f) => f.type === SETTINGS && (f.flags & 0x1) === 1);
+    await peer.next((f) => f.type === SETTINGS && (f.flags & ACK) === ACK);
     peer.socket.pause(); // the server reads nothing for now: our 4 MiB request backs up in our socket
     const payload = Buffer.alloc(4 * 1024 * 1024, 9);
     const call = session.unary('/EPS/Call', payload, Deadline.after(20_000));
@@ -426,21 +417,25 @@ test('fuzz: random frames from a server end in a GrpcError or an answer, never a
   );
 });
 
-test('keepalive: an unanswered PING ends the connection after its timeout; an answered one does not', async () => {
+test('keepalive: an unanswered PING ends the connection after its timeout; an answered one does not', async (t) => {
   const { session: conn, peer, close } = await fakeServer((socket) => new H2Connection(socket, 'client'));
   try {
     peer.settings();
     const closed = new Promise<Error | undefined>((resolve) => conn.onClose(resolve));
+    t.mock.timers.enable({ apis: ['setTimeout'] }); // the keepalive timer; the peer's waits stay real
     conn.keepalive(300);
     const ping = await peer.next((f) => f.type === PING);
-    peer.send(PING, 0x1, 0, ping.payload); // answered
-    await assert.rejects(
-      peer.next((f) => f.type === GOAWAY, 500),
-      /timed out/,
-    );
+    peer.send(PING, ACK, 0, ping.payload); // answered
+    // A PING of ours answered after it: the client has read the answer above.
+    peer.send(PING, 0, 0, Buffer.from('in order'));
+    await peer.next((f) => f.type === PING && f.payload.toString() === 'in order');
+    t.mock.timers.tick(300);
     assert.equal(conn.closed, false);
     conn.keepalive(300); // not answered this time
     await peer.next((f) => f.type === PING);
+    t.mock.timers.tick(299);
+    assert.equal(conn.closed, false, 'not before the timeout');
+    t.mock.timers.tick(1);
     assert.match(String((await closed)?.message), /keepalive ping not answered/);
     assert.equal(conn.closed, true);
   } finally {

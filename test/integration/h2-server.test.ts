@@ -9,20 +9,14 @@ import type { AddressInfo } from 'node:net';
 import type { GrpcServer } from '../../src/grpc/server.js';
 import { frame } from '../../src/grpc/framing.js';
 import { encodeHeaders } from '../../src/grpc/h2/hpack.js';
-import { ErrorCode } from '../../src/grpc/h2/frames.js';
+import { ErrorCode, Flag, FrameType, Setting } from '../../src/grpc/h2/codes.js';
 import { pinnedEntries } from '../helpers/network.js';
 import { ls1Server } from '../helpers/grpc-local.js';
-import { fakeClient, type FakePeer } from '../helpers/h2-fake-server.js';
+import { H2Connection, type H2ConnectionOptions } from '../../src/grpc/h2/connection.js';
+import { fakeClient, fakeClientOf, type FakePeer } from '../helpers/h2-fake-server.js';
 
-const DATA = 0x0;
-const HEADERS = 0x1;
-const RST = 0x3;
-const SETTINGS = 0x4;
-const PING = 0x6;
-const GOAWAY = 0x7;
-const WINDOW_UPDATE = 0x8;
-const END_STREAM = 0x1;
-const END_HEADERS = 0x4;
+const { DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE } = FrameType;
+const { END_STREAM, END_HEADERS, ACK } = Flag;
 
 /** The directory the main server identifies peers with. */
 const entries = pinnedEntries();
@@ -71,11 +65,11 @@ function request(path = '/EPS/Call', extra: [string, string][] = []): Buffer {
   ]);
 }
 
-async function handshake(peer: FakePeer, settings: [number, number][] = []): Promise<void> {
+async function handshake(peer: FakePeer, settings: [Setting, number][] = []): Promise<void> {
   peer.settings(settings);
-  const s = await peer.next((f) => f.type === SETTINGS && (f.flags & 0x1) === 0);
+  const s = await peer.next((f) => f.type === SETTINGS && (f.flags & ACK) === 0);
   assert.ok(s.payload.length % 6 === 0);
-  peer.send(SETTINGS, 0x1, 0);
+  peer.send(SETTINGS, ACK, 0);
 }
 
 test('a unary call: headers, one message and trailers come back in order', async () => {
@@ -97,7 +91,7 @@ test('a unary call: headers, one message and trailers come back in order', async
 test('a large answer respects the client window and continues as WINDOW_UPDATEs arrive', async () => {
   const peer = await fakeClient(port);
   try {
-    await handshake(peer, [[0x4, 5000]]); // INITIAL_WINDOW_SIZE 5000
+    await handshake(peer, [[Setting.INITIAL_WINDOW_SIZE, 5000]]);
     peer.send(HEADERS, END_HEADERS, 1, request());
     peer.send(DATA, END_STREAM, 1, frame(Buffer.from('big')));
     await peer.next((f) => f.type === HEADERS && f.streamId === 1);
@@ -182,7 +176,7 @@ test('a cancelled call (RST_STREAM from the client) frees the stream; the connec
     await handshake(peer);
     peer.send(HEADERS, END_HEADERS, 1, request('/EPS/Never'));
     peer.send(DATA, END_STREAM, 1, frame(Buffer.from('x')));
-    peer.u32(RST, 1, ErrorCode.CANCEL);
+    peer.u32(RST_STREAM, 1, ErrorCode.CANCEL);
     peer.send(HEADERS, END_HEADERS, 3, request());
     peer.send(DATA, END_STREAM, 3, frame(Buffer.from('after')));
     assert.deepEqual((await peer.response(3)).body, frame(Buffer.from('re:after')));
@@ -197,7 +191,7 @@ test('streams above MAX_CONCURRENT_STREAMS are refused with REFUSED_STREAM', asy
     await handshake(peer);
     for (let i = 0; i < 1000; i++) peer.send(HEADERS, END_HEADERS, 2 * i + 1, request('/EPS/Never'));
     peer.send(HEADERS, END_HEADERS, 2001, request('/EPS/Never'));
-    const rst = await peer.next((f) => f.type === RST);
+    const rst = await peer.next((f) => f.type === RST_STREAM);
     assert.equal(rst.streamId, 2001);
     assert.equal(rst.payload.readUInt32BE(0), ErrorCode.REFUSED_STREAM);
   } finally {
@@ -206,7 +200,7 @@ test('streams above MAX_CONCURRENT_STREAMS are refused with REFUSED_STREAM', asy
 });
 
 test('protocol violations end the connection with GOAWAY and the right error code', async () => {
-  const cases: [string, (p: FakePeer) => void, number][] = [
+  const cases: [string, (p: FakePeer) => void, ErrorCode][] = [
     ['DATA on a stream never opened', (p) => p.send(DATA, 0, 7, Buffer.from('x')), ErrorCode.PROTOCOL_ERROR],
     [
       'a server-side (even) stream id',
@@ -259,18 +253,68 @@ test('a client certificate that is not pinned is disconnected before any call', 
   peer.socket.destroy();
 });
 
-test('rapid reset: a burst of opened-and-cancelled streams ends the connection with ENHANCE_YOUR_CALM', async () => {
-  const peer = await fakeClient(port);
+/** A bare HTTP/2 server connection (no gRPC server) on a clock the test sets, and a scripted client. */
+async function h2Server(options: H2ConnectionOptions = {}): Promise<{
+  peer: FakePeer;
+  clock: { now: () => number; time: number };
+  close: () => Promise<void>;
+}> {
+  const clock = { time: 1_700_000_000_000, now: (): number => clock.time };
+  const { peer, close } = await fakeClientOf(
+    (socket) => new H2Connection(socket, 'server', { clock, ...options }),
+  );
+  await handshake(peer);
+  return { peer, clock, close };
+}
+
+/** A PING answered: the connection has read every frame sent before it. */
+async function roundTrip(peer: FakePeer, tag: string): Promise<void> {
+  peer.send(PING, 0, 0, Buffer.from(tag.padEnd(8).slice(0, 8)));
+  const ack = await peer.next((f) => (f.type === PING && (f.flags & ACK) === ACK) || f.type === GOAWAY);
+  assert.equal(ack.type, PING, `GOAWAY instead of the answer to ${tag}`);
+}
+
+test('rapid reset: more than 1000 opened-and-cancelled streams within a second end the connection', async () => {
+  const { peer, clock, close } = await h2Server();
   try {
-    await handshake(peer);
-    for (let i = 0; i < 1100; i++) {
-      peer.send(HEADERS, END_HEADERS, 2 * i + 1, request('/EPS/Never'));
-      peer.u32(RST, 2 * i + 1, ErrorCode.CANCEL);
-    }
+    let id = 1;
+    const burst = (n: number): void => {
+      for (let i = 0; i < n; i++, id += 2) {
+        peer.send(HEADERS, END_HEADERS, id, request('/EPS/Never'));
+        peer.u32(RST_STREAM, id, ErrorCode.CANCEL);
+      }
+    };
+    burst(1000);
+    await roundTrip(peer, 'second1');
+    clock.time += 1000; // the next second: the count starts again
+    burst(1000);
+    await roundTrip(peer, 'second2');
+    burst(1); // the 1001st of this second
     const goaway = await peer.next((f) => f.type === GOAWAY);
     assert.equal(goaway.payload.readUInt32BE(4), ErrorCode.ENHANCE_YOUR_CALM);
+    assert.equal(goaway.payload.subarray(8).toString(), 'too many stream resets per second');
   } finally {
-    peer.socket.destroy();
+    await close();
+  }
+});
+
+test('ping policy: PINGs closer than the minimum interval are strikes; one strike too many is too_many_pings', async () => {
+  const { peer, clock, close } = await h2Server({ pingPolicy: { minIntervalMs: 15_000, maxStrikes: 2 } });
+  try {
+    await roundTrip(peer, 'first'); // no strike: nothing to compare with
+    clock.time += 15_000;
+    await roundTrip(peer, 'in time'); // no strike: a full interval later
+    clock.time += 14_999;
+    await roundTrip(peer, 'strike1');
+    await roundTrip(peer, 'strike2');
+    clock.time += 15_000;
+    await roundTrip(peer, 'in time'); // not a strike, but does not forgive the earlier ones either
+    peer.send(PING, 0, 0, Buffer.from('strike3!'));
+    const calm = await peer.next((f) => f.type === GOAWAY);
+    assert.equal(calm.payload.readUInt32BE(4), ErrorCode.ENHANCE_YOUR_CALM);
+    assert.equal(calm.payload.subarray(8).toString(), 'too_many_pings');
+  } finally {
+    await close();
   }
 });
 
@@ -354,7 +398,7 @@ test('fuzz: random frames from a client never crash the server; it keeps serving
         // answered, or the connection was closed by a GOAWAY.
         peer.send(PING, 0, 0, Buffer.from('stillup?'));
         await peer
-          .next((f) => (f.type === PING && (f.flags & 0x1) === 1) || f.type === GOAWAY, 5000)
+          .next((f) => (f.type === PING && (f.flags & ACK) === ACK) || f.type === GOAWAY, 5000)
           .catch((e: Error) => assert.match(e.message, /connection closed/));
       } finally {
         peer.socket.destroy();

@@ -16,6 +16,7 @@ import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { JsonObject } from '../../src/core/json.js';
 import { FileDatastore } from '../../src/datastore/file-store.js';
+import { REANNOUNCE_INTERVAL_MS } from '../../src/proxy/private/reannounce.js';
 import { createInternalServer } from '../../examples/internal-server.js';
 import { CERTS, tlsBlock } from '../helpers/network.js';
 import { listen, type Listener } from '../helpers/net-pair.js';
@@ -29,10 +30,10 @@ import {
   readExactly,
   startPrivateProxy,
   tempStore,
-  until,
   untilClosed,
   type PrivateHarness,
 } from '../helpers/proxy-fixtures.js';
+import { waitFor } from '../helpers/wait.js';
 
 const HD1 = clientInfo('hd-1', [proxySettingsRecord(['.internal-server.local'])]);
 const PUBLIC = clientInfo(PUBLIC_NAME);
@@ -228,7 +229,10 @@ describe('private proxy: terminating mode with plain HTTP forwarding', () => {
     assert.deepEqual(JSON.parse(response.body), { message: 'success' });
     assert.equal(response.headers.connection, 'close');
     await untilClosed(socket);
-    await until(() => h.proxy.stats().backConnections === 0);
+    await waitFor(() => h.proxy.stats().backConnections === 0, {
+      timeoutMs: 5_000,
+      what: 'no back connections',
+    });
   });
 
   it('forwards a POST with its body (echo)', async () => {
@@ -254,7 +258,10 @@ describe('private proxy: terminating mode with plain HTTP forwarding', () => {
     const started = performance.now();
     await untilClosed(socket);
     assert.ok(performance.now() - started >= 900, 'closed before the 1 s timeout');
-    await until(() => h.proxy.stats().backConnections === 0);
+    await waitFor(() => h.proxy.stats().backConnections === 0, {
+      timeoutMs: 5_000,
+      what: 'no back connections',
+    });
   });
 
   it("refuses a caller presenting another operator's client certificate (forged _client)", async () => {
@@ -392,7 +399,10 @@ describe('private proxy: other delivery modes', () => {
       assert.deepEqual(JSON.parse(response.body), { z: 1 });
       assert.equal(h.proxy.stats().tunnels, 1);
       socket.destroy();
-      await until(() => h.proxy.stats().tunnels === 0 && h.proxy.stats().backConnections === 0);
+      await waitFor(() => h.proxy.stats().tunnels === 0 && h.proxy.stats().backConnections === 0, {
+        timeoutMs: 5_000,
+        what: 'no tunnels and no back connections',
+      });
     } finally {
       await h.stop();
       await publicPort.close();
@@ -402,7 +412,9 @@ describe('private proxy: other delivery modes', () => {
 });
 
 describe('private proxy: re-announcement', () => {
-  it('re-sends stored, non-expired announcements grouped per public proxy at start and periodically (item 20)', async () => {
+  it('re-sends stored, non-expired announcements grouped per public proxy at start and every 10 minutes (item 20)', async (t) => {
+    // The re-announce timer runs on mock timers: the production interval, without waiting for it.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const store = tempStore();
     const seed = new FileDatastore(store.file);
     await seed.open();
@@ -418,9 +430,9 @@ describe('private proxy: re-announcement', () => {
       entry({ expires_at: inDays(1), proxy: PUBLIC_NAME, domain: 'd.internal-server.local' }),
     ]);
     await seed.close();
-    const h = await startPrivateProxy({ storeFile: store.file, reannounceIntervalMs: 200 });
+    const h = await startPrivateProxy({ storeFile: store.file });
     try {
-      const calls = await h.eps.waitForCalls(4);
+      const calls = await h.eps.waitForCalls(2);
       const first = calls.slice(0, 2).sort((x, y) => x.method.localeCompare(y.method));
       assert.equal(first[0]!.method, `${PUBLIC_NAME}.announceConnections`);
       assert.deepEqual(
@@ -431,7 +443,10 @@ describe('private proxy: re-announcement', () => {
       assert.deepEqual(first[1]!.params.connections, [
         { expires_at: null, proxy: 'public-proxy-2.ga', domain: 'b.internal-server.local' },
       ]);
-      assert.equal(calls.slice(2, 4).length, 2, 'no second round');
+      t.mock.timers.tick(REANNOUNCE_INTERVAL_MS);
+      await h.eps.waitForCalls(4);
+      const second = calls.slice(2, 4).map((c) => c.method);
+      assert.deepEqual(second.sort(), first.map((c) => c.method).sort(), 'a second round to both proxies');
     } finally {
       await h.stop();
       store.cleanup();

@@ -21,12 +21,12 @@ import {
   PRIVATE_NAME,
   readExactly,
   startPublicProxy,
-  until,
   untilClosed,
   type EpsAnswer,
   type EpsCall,
   type PublicHarness,
 } from '../helpers/proxy-fixtures.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   appendExtension,
   buildHello,
@@ -107,10 +107,13 @@ describe('public proxy: normal mode', () => {
   after(() => h.stop());
 
   const emptyTables = async (): Promise<void> => {
-    await until(() => {
-      const s = h.proxy.stats();
-      return s.normalTokens === 0 && s.pendingConnections === 0 && s.tunnels === 0;
-    });
+    await waitFor(
+      () => {
+        const s = h.proxy.stats();
+        return s.normalTokens === 0 && s.pendingConnections === 0 && s.tunnels === 0;
+      },
+      { timeoutMs: 5_000, what: 'empty token, connection and tunnel tables' },
+    );
   };
 
   it('relays end-to-end TLS between a client and the private side, after notifying it correctly', async () => {

@@ -17,12 +17,12 @@ import {
   connectTo,
   readExactly,
   startPublicProxy,
-  until,
   untilClosed,
   type EpsAnswer,
   type EpsCall,
   type PublicHarness,
 } from '../helpers/proxy-fixtures.js';
+import { waitFor } from '../helpers/wait.js';
 
 const BASE64_TOKEN = /^[A-Za-z0-9+/]{43}=$/;
 const CALLER = clientInfo('hd-1');
@@ -44,7 +44,10 @@ describe('public proxy: P2P and the internal port', () => {
       const socket = await connectTo(h.internal);
       socket.write(Buffer.from(call.params.token as string, 'base64'));
       parties.push(socket);
-      await until(() => h.proxy.stats().pendingConnections === 0);
+      await waitFor(() => h.proxy.stats().pendingConnections === 0, {
+        timeoutMs: 5_000,
+        what: 'no pending connections',
+      });
     }
     return { result: {} };
   };
@@ -58,10 +61,13 @@ describe('public proxy: P2P and the internal port', () => {
     callControl(h.api, 'requestConnection', { to, channel: 'grpc_server', _client: CALLER });
 
   const tablesEmpty = (): Promise<void> =>
-    until(() => {
-      const s = h.proxy.stats();
-      return s.p2pTokens === 0 && s.pendingConnections === 0 && s.tunnels === 0;
-    });
+    waitFor(
+      () => {
+        const s = h.proxy.stats();
+        return s.p2pTokens === 0 && s.pendingConnections === 0 && s.tunnels === 0;
+      },
+      { timeoutMs: 5_000, what: 'empty token, connection and tunnel tables' },
+    );
 
   it('brokers a connection: _connectionRequest first, then the token; the stream is joined verbatim', async () => {
     target = 'connect';
@@ -159,7 +165,10 @@ describe('public proxy: P2P and the internal port', () => {
     const token = Buffer.from(((await requestConnection()).body.result as { token: string }).token, 'base64');
     const first = await connectTo(h.internal);
     first.write(token);
-    await until(() => h.proxy.stats().pendingConnections === 0);
+    await waitFor(() => h.proxy.stats().pendingConnections === 0, {
+      timeoutMs: 5_000,
+      what: 'no pending connections',
+    });
     const second = await connectTo(h.internal);
     second.write(token);
     second.write('from the second');
@@ -191,7 +200,10 @@ describe('public proxy: P2P and the internal port', () => {
     a.write(token.subarray(0, 5));
     await new Promise((resolve) => setTimeout(resolve, 20)); // a separate TCP segment
     a.write(token.subarray(5));
-    await until(() => h.proxy.stats().pendingConnections === 0);
+    await waitFor(() => h.proxy.stats().pendingConnections === 0, {
+      timeoutMs: 5_000,
+      what: 'no pending connections',
+    });
     assert.equal(h.proxy.stats().p2pTokens, 1, 'the party is parked on its token');
     a.destroy();
     await tablesEmpty();

@@ -21,6 +21,7 @@ import {
 import { loadTls } from '../../src/tls/options.js';
 import type { GrpcError } from '../../src/grpc/status.js';
 import { Deadline } from '../../src/core/deadline.js';
+import { withDeadline } from '../helpers/wait.js';
 
 describe('ServerCall wire contract', () => {
   let net: TestNetwork;
@@ -74,7 +75,10 @@ describe('ServerCall wire contract', () => {
   });
 
   async function next(slot: (typeof streams)[number]): Promise<WireResponse> {
-    while (slot.messages.length === 0) await new Promise<void>((r) => (slot.wake = r));
+    while (slot.messages.length === 0) {
+      const woken = new Promise<void>((r) => (slot.wake = r));
+      await withDeadline(woken, { timeoutMs: 5_000, what: 'a message on the reverse stream' });
+    }
     return decodeResponse(slot.messages.shift()!);
   }
 

@@ -8,13 +8,13 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import type { JsonObject } from '../../src/core/json.js';
 import type { DirectoryEntry } from '../../src/core/directory-entry.js';
 import { CERTS, gatewayRequest, TestNetwork } from '../helpers/network.js';
 import { freePort, runProgram, startProgram, type Running } from '../helpers/processes.js';
 import { apiSettings } from '../helpers/records-server.js';
+import { waitFor } from '../helpers/wait.js';
 
 const POLL_MS = 200;
 const PICK_UP_TIMEOUT_MS = 20_000;
@@ -168,13 +168,14 @@ test('eps routes with the api directory, also while the SD is down, and picks up
   await submit([newer]);
 
   // Both nodes refresh by themselves; poll the observable effect (another process's internal event).
-  const deadline = Date.now() + PICK_UP_TIMEOUT_MS;
-  let reply = await gatewayRequest(port, call('op-1.b'));
-  while (reply.status !== 200 && Date.now() < deadline) {
-    await delay(POLL_MS);
-    reply = await gatewayRequest(port, call('op-1.b'));
-  }
-  assert.equal(reply.status, 200, reply.text);
-  assert.equal(reply.json.result, 'op-1 did b');
+  let reply: Awaited<ReturnType<typeof gatewayRequest>> | undefined;
+  await waitFor(
+    async () => {
+      reply = await gatewayRequest(port, call('op-1.b'));
+      return reply.status === 200;
+    },
+    { timeoutMs: PICK_UP_TIMEOUT_MS, what: 'op-1.b to be callable after the refresh', intervalMs: POLL_MS },
+  );
+  assert.equal(reply?.json.result, 'op-1 did b');
   assert.match(hd1.output(), /service directory refresh works again/);
 });

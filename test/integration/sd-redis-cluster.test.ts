@@ -13,7 +13,6 @@ import { Cluster } from 'ioredis';
 import {
   change,
   ensureTestPki,
-  eventually,
   loadSigner,
   redisSkip,
   sign,
@@ -24,6 +23,7 @@ import {
   type RunningSd,
   type Signer,
 } from '../helpers/sd-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 const KEY = 'sd-entries';
 
@@ -49,11 +49,11 @@ describe('sd run with the Redis store on a Redis Cluster', { skip: redisSkip }, 
     );
     assert.equal(create.status, 0, create.stdout + create.stderr);
     inspect = new Cluster(nodes.map((n) => ({ host: '127.0.0.1', port: n.port })));
-    await eventually(
-      async () => /cluster_state:ok/.test(String(await inspect.cluster('INFO'))),
-      20_000,
-      'the cluster is ready',
-    );
+    await waitFor(async () => /cluster_state:ok/.test(String(await inspect.cluster('INFO'))), {
+      timeoutMs: 20_000,
+      what: 'the cluster is ready',
+      intervalMs: 50,
+    });
     settings = writeSdSettings(join(dir, 'sd'), {
       store: { type: 'redis', ports: nodes.map((n) => n.port), key: KEY },
     });

@@ -12,7 +12,6 @@ import { Redis } from 'ioredis';
 import {
   change,
   ensureTestPki,
-  eventually,
   loadSigner,
   redisSkip,
   sign,
@@ -23,6 +22,7 @@ import {
   type RunningSd,
   type Signer,
 } from '../helpers/sd-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 const KEY = 'sd-entries';
 
@@ -74,17 +74,20 @@ describe('sd run with the Redis store through Sentinel', { skip: redisSkip }, ()
     const onReplica = new Redis({ host: '127.0.0.1', port: replica.port, lazyConnect: true });
     await onReplica.connect();
     try {
-      await eventually(async () => (await onReplica.llen(KEY)) === 1, 5_000, 'the record replicated');
+      await waitFor(async () => (await onReplica.llen(KEY)) === 1, {
+        timeoutMs: 5_000,
+        what: 'the record replicated',
+        intervalMs: 50,
+      });
 
       await master.stop('SIGKILL');
       await sentinel.waitFor(/\+switch-master eps-master/, 30_000);
 
       const next = sign([change('ls-1', 'groups', ['location-services'])], root[0]!.hash, admin);
       // The first submission after the switch may meet the dying connection; the sd must recover.
-      await eventually(
+      await waitFor(
         async () => (await sd.client.call('submitRecords', { records: next as never })).body.result === 'ok',
-        20_000,
-        'a submission accepted by the new master',
+        { timeoutMs: 20_000, what: 'a submission accepted by the new master', intervalMs: 50 },
       );
       assert.equal(await onReplica.llen(KEY), 2, 'both records on the promoted replica');
       const records = await sd.client.records();

@@ -14,7 +14,6 @@ import { freePort, runProgram, stopAll } from '../helpers/processes.js';
 import {
   change,
   ensureTestPki,
-  eventually,
   loadSigner,
   redisSkip,
   sign,
@@ -25,6 +24,7 @@ import {
   type RunningSd,
   type Signer,
 } from '../helpers/sd-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 const KEY = 'sd-entries';
 const RACE_ROUNDS = 10;
@@ -67,11 +67,11 @@ describe('sd run with the Redis store', { skip: redisSkip }, () => {
     ((await sd.client.result('getTip')) as SignedChangeRecord | undefined)?.hash ?? '';
 
   async function sameTip(expected: string): Promise<void> {
-    await eventually(
-      async () => (await tipOf(a)) === expected && (await tipOf(b)) === expected,
-      5_000,
-      `both sd processes at tip ${expected}`,
-    );
+    await waitFor(async () => (await tipOf(a)) === expected && (await tipOf(b)) === expected, {
+      timeoutMs: 5_000,
+      what: `both sd processes at tip ${expected}`,
+      intervalMs: 50,
+    });
   }
 
   test('an unreachable Redis is a clear start-up error', async () => {
@@ -155,12 +155,11 @@ describe('sd run with the Redis store', { skip: redisSkip }, () => {
       Date.now() - paused < REDIS_PAUSE_MS + 1_000,
       'the submission failed within the command timeout',
     );
-    await eventually(
+    await waitFor(
       async () =>
         (await a.client.call('submitRecords', { records: records as never })).body.result === 'ok' ||
         (await tipOf(a)) === records[0]!.hash, // a timed-out write may still have landed
-      REDIS_PAUSE_MS + 10_000,
-      'a submission after Redis answers again',
+      { timeoutMs: REDIS_PAUSE_MS + 10_000, what: 'a submission after Redis answers again', intervalMs: 50 },
     );
     await sameTip(records[0]!.hash);
   });

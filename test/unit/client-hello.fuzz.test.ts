@@ -19,6 +19,7 @@ import {
   wrapRecords,
 } from '../helpers/tls-hello.js';
 import { listen, pair, type Listener } from '../helpers/net-pair.js';
+import { waitFor } from '../helpers/wait.js';
 
 const HOST = /^[A-Za-z0-9][A-Za-z0-9-]{0,62}(?:\.[A-Za-z0-9][A-Za-z0-9-]{0,62})*$/;
 
@@ -270,7 +271,11 @@ describe('ClientHello fuzzing', () => {
             if (settled) break;
             client.write(chunk);
             sent += chunk.length;
-            while (!settled && server.bytesRead < sent) await new Promise((resolve) => setImmediate(resolve));
+            await waitFor(() => settled || server.bytesRead >= sent, {
+              timeoutMs: 5_000,
+              what: 'the server to read the chunk',
+              intervalMs: 0,
+            });
           }
           client.end();
           const result = await reading;

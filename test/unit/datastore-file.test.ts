@@ -20,8 +20,9 @@ import { configureLogging } from '../../src/core/log.js';
 import type { DataEntry } from '../../src/datastore/datastore.js';
 import { ChunkScanner, encodeChunks, MAX_CHUNK_PAYLOAD } from '../../src/datastore/chunks.js';
 import { decodeEntry, encodeEntry, EntryFormatError } from '../../src/datastore/entry-codec.js';
-import { FileLock } from '../../src/datastore/file-lock.js';
+import { FileLock, LOCK_WAIT_TIMEOUT_MS } from '../../src/datastore/file-lock.js';
 import { FileDatastore } from '../../src/datastore/file-store.js';
+import { waitFor } from '../helpers/wait.js';
 
 const entry = (n: number, size = 40): DataEntry => ({
   type: 1,
@@ -236,16 +237,41 @@ describe('file datastore', () => {
     await store.close();
   });
 
-  test('a live lock holder blocks appends until it releases', async (t) => {
+  test('a live lock holder blocks appends; the wait gives up at the lock timeout, not before', async (t) => {
     t.after(cleanup);
-    const store = new FileDatastore(file, { lockTimeoutMs: 100 });
-    await store.open();
+    const store = await opened();
     const lock = new FileLock(`${file}.lock`);
     await lock.acquire();
-    await assert.rejects(
-      store.append([entry(1)]),
-      new RegExp(`could not lock .* held by pid ${process.pid}`),
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: Date.now() });
+    const started = Date.now();
+    let failure: unknown;
+    let settled = false;
+    void store.append([entry(1)]).then(
+      () => (settled = true),
+      (error: unknown) => {
+        failure = error;
+        settled = true;
+      },
     );
+    // Move the clock in steps, each followed by a real pause for the lock's file I/O between its polls.
+    while (Date.now() - started < LOCK_WAIT_TIMEOUT_MS - 100) {
+      t.mock.timers.tick(100);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(settled, false, `gave up after ${Date.now() - started} ms`);
+    }
+    await waitFor(
+      () => {
+        if (!settled) t.mock.timers.tick(25);
+        return settled;
+      },
+      { timeoutMs: 5_000, what: 'the append to give up waiting for the lock' },
+    );
+    assert.ok(Date.now() - started >= LOCK_WAIT_TIMEOUT_MS);
+    assert.match(
+      String(failure),
+      new RegExp(`could not lock .* within ${LOCK_WAIT_TIMEOUT_MS} ms: held by pid ${process.pid}`),
+    );
+    t.mock.timers.reset();
     await lock.release();
     await store.append([entry(1)]);
     assert.deepEqual(await store.readNew(), [entry(1)]);

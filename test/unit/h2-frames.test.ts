@@ -1,14 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ConnectionError, frameBytes, FrameReader, type Frame } from '../../src/grpc/h2/frames.js';
+import { ConnectionError } from '../../src/grpc/h2/errors.js';
+import { ErrorCode, Flag, FrameType } from '../../src/grpc/h2/codes.js';
+import { frameBytes, FrameReader, type Frame } from '../../src/grpc/h2/frames.js';
+
+const { DATA, HEADERS, SETTINGS, PING } = FrameType;
 
 const frames = [
-  frameBytes(0x4, 0, 0, Buffer.alloc(12, 1)),
-  frameBytes(0x1, 0x4, 1, Buffer.from('header block')),
-  frameBytes(0x0, 0x1, 1, Buffer.alloc(16_384, 7)),
-  frameBytes(0x6, 0, 0, Buffer.alloc(8, 2)),
-  frameBytes(0x0, 0, 3, Buffer.alloc(0)),
+  frameBytes(SETTINGS, 0, 0, Buffer.alloc(12, 1)),
+  frameBytes(HEADERS, Flag.END_HEADERS, 1, Buffer.from('header block')),
+  frameBytes(DATA, Flag.END_STREAM, 1, Buffer.alloc(16_384, 7)),
+  frameBytes(PING, 0, 0, Buffer.alloc(8, 2)),
+  frameBytes(DATA, 0, 3, Buffer.alloc(0)),
 ];
 const stream = Buffer.concat(frames);
 
@@ -29,11 +33,11 @@ test('frames are read whole whatever the chunking, down to one byte at a time', 
   assert.deepEqual(
     whole.map((f) => [f.type, f.flags, f.streamId, f.payload.length]),
     [
-      [4, 0, 0, 12],
-      [1, 4, 1, 12],
-      [0, 1, 1, 16_384],
-      [6, 0, 0, 8],
-      [0, 0, 3, 0],
+      [SETTINGS, 0, 0, 12],
+      [HEADERS, Flag.END_HEADERS, 1, 12],
+      [DATA, Flag.END_STREAM, 1, 16_384],
+      [PING, 0, 0, 8],
+      [DATA, 0, 3, 0],
     ],
   );
   const bytes = [...stream].map((b) => Buffer.from([b]));
@@ -52,6 +56,6 @@ test('a frame header announcing more than the maximum frame size is a FRAME_SIZE
   const header = Buffer.from([0x00, 0x40, 0x01, 0x0, 0x0, 0, 0, 0, 1]); // 16,385 bytes announced
   assert.throws(
     () => reader.push(header, () => assert.fail('no frame expected')),
-    (e: unknown) => e instanceof ConnectionError && e.code === 0x6,
+    (e: unknown) => e instanceof ConnectionError && e.code === ErrorCode.FRAME_SIZE_ERROR,
   );
 });

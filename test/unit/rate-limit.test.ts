@@ -10,6 +10,7 @@ import {
   attachRateLimit,
   type RateLimitRejection,
 } from '../../src/net/rate-limit.js';
+import { waitFor } from '../helpers/wait.js';
 
 const T0 = Date.UTC(2024, 0, 1, 12, 0, 0); // a whole hour
 
@@ -141,7 +142,11 @@ describe('attachRateLimit', () => {
     const first = net.connect({ host: '127.0.0.1', port });
     first.on('error', () => undefined);
     await once(first, 'connect');
-    while (secureAttempts.length < 1) await new Promise((resolve) => setImmediate(resolve));
+    await waitFor(() => secureAttempts.length >= 1, {
+      timeoutMs: 5_000,
+      what: 'the first TLS attempt',
+      intervalMs: 0,
+    });
 
     const second = net.connect({ host: '127.0.0.1', port });
     second.on('error', () => undefined);
@@ -154,7 +159,11 @@ describe('attachRateLimit', () => {
     const third = net.connect({ host: '127.0.0.1', port });
     third.on('error', () => undefined);
     await once(third, 'connect');
-    while (secureAttempts.length < 2) await new Promise((resolve) => setImmediate(resolve));
+    await waitFor(() => secureAttempts.length >= 2, {
+      timeoutMs: 5_000,
+      what: 'the second TLS attempt',
+      intervalMs: 0,
+    });
     assert.equal(secureAttempts.length, 2);
     first.destroy();
     third.destroy();

@@ -16,8 +16,8 @@ import {
   TrustStore,
   verifySignedData,
 } from '../../src/records/index.js';
-import type { TestCa, TestSigner } from './records-pki.js';
-import { createIntermediate, createRoot, createSigner } from './records-pki.js';
+import type { TestCa, TestSigner } from '../helpers/records-pki.js';
+import { createIntermediate, createRoot, createSigner } from '../helpers/records-pki.js';
 
 const DAY_MS = 86_400_000;
 const b64url = (hex: string): string => Buffer.from(hex, 'hex').toString('base64url');

@@ -13,8 +13,8 @@ import {
   TrustStore,
   verifyRecord,
 } from '../../src/records/index.js';
-import type { TestCa, TestSigner } from './records-pki.js';
-import { createIntermediate, createRoot, createSigner, createTestPki } from './records-pki.js';
+import type { TestCa, TestSigner } from '../helpers/records-pki.js';
+import { createIntermediate, createRoot, createSigner, createTestPki } from '../helpers/records-pki.js';
 
 const DAY_MS = 86_400_000;
 const CREATED = '2021-05-17T10:00:00Z';

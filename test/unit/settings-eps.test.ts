@@ -14,7 +14,7 @@ import {
   type ChannelType,
   type EpsSettings,
 } from '../../src/settings/index.js';
-import { tlsYaml, withTree } from './settings-fixtures.js';
+import { tlsYaml, withTree } from '../helpers/settings-fixtures.js';
 
 const HD1_DIR = 'settings/dev/roles/hd-1';
 const HD1_FILE = `${HD1_DIR}/001_default.yml`;

@@ -9,7 +9,7 @@ import { symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { SettingsError, loadSettingsTree, splitLocations } from '../../src/settings/index.js';
-import { withTree } from './settings-fixtures.js';
+import { withTree } from '../helpers/settings-fixtures.js';
 
 async function rejectsWith(promise: Promise<unknown>, ...fragments: string[]): Promise<SettingsError> {
   try {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SettingsError, loadProxySettings, loadSdSettings } from '../../src/settings/index.js';
-import { tlsYaml, withTree } from './settings-fixtures.js';
+import { tlsYaml, withTree } from '../helpers/settings-fixtures.js';
 
 const SD1 = `
 jsonrpc_server:

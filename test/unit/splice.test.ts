@@ -8,6 +8,8 @@ import type net from 'node:net';
 import { splice } from '../../src/proxy/shared/splice.js';
 import { readToken } from '../../src/proxy/shared/tokens.js';
 import { activeTimers, collect, connect, listen, type Listener } from '../helpers/net-pair.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { waitFor } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 
@@ -21,8 +23,6 @@ interface Tunnel {
   /** The target's socket (peer of `b`). */
   y: net.Socket;
 }
-
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Resolves when the socket has closed, whatever errors it saw on the way. */
 function closed(socket: net.Socket): Promise<void> {
@@ -75,7 +75,11 @@ describe('splice', () => {
     })();
 
     // Stall the reader until the proxy has pushed back on the sender.
-    while (!a.isPaused()) await tick();
+    await waitFor(() => a.isPaused(), {
+      timeoutMs: 10_000,
+      what: 'the proxy to pause the sender',
+      intervalMs: 0,
+    });
     const stalledAt = b.bytesWritten;
     assert.ok(stalledAt < total / 2, 'the proxy must not swallow the stream while the reader stalls');
 
@@ -199,20 +203,23 @@ describe('splice', () => {
   });
 
   it('tears down after the optional idle timeout, but not while bytes flow', async () => {
+    const clock = new ManualClock();
     const { x, a, b, y } = await tunnel();
-    const spliced = splice(a, b, { idleTimeoutMs: 150 });
+    const spliced = splice(a, b, { idleTimeoutMs: 10_000, clock });
     const targetDone = collect(y);
-    let finished = false;
-    void spliced.then(() => (finished = true));
     for (let i = 0; i < 10; i++) {
       x.write('.');
       await once(y, 'data');
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      await clock.advance(5_000);
+      assert.equal(a.destroyed, false, 'a byte every 5 s keeps the tunnel open');
     }
-    assert.equal(finished, false, 'activity keeps the tunnel open');
+    await clock.advance(4_999);
+    assert.equal(a.destroyed || b.destroyed, false, 'not idle before 10 s of silence');
+    await clock.advance(1);
+    assert.ok(a.destroyed && b.destroyed, 'both torn down after exactly 10 s of silence');
     const result = await spliced;
     assert.equal(result.reason, 'idle');
     assert.equal((await targetDone).length, 10);
-    assert.ok(a.destroyed && b.destroyed);
+    assert.equal(clock.pending, 0, 'no idle timer left behind');
   });
 });

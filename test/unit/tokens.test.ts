@@ -92,19 +92,25 @@ describe('TokenTable', () => {
     b.client.destroy();
   });
 
-  it('expires unclaimed tokens, closing the parked socket and freeing the entry', async () => {
+  it('expires unclaimed tokens after accept_timeout, closing the parked socket and freeing the entry', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
     const drops: string[] = [];
     const table = new TokenTable<string>({
-      acceptTimeoutMs: 50,
+      acceptTimeoutMs: 10_000,
       onDrop: (meta, reason) => drops.push(`${meta}:${reason}`),
     });
     const lone = await pair(listener);
     const { token } = table.issue('p2p');
-    table.park(token, lone.server);
+    t.mock.timers.tick(4_000);
+    table.park(token, lone.server); // parking re-arms the full timeout
     const issuedOnly = table.issue('placeholder');
-    await once(lone.client, 'close');
+    t.mock.timers.tick(9_999);
+    assert.equal(table.size, 2, 'both live just before their timeout');
+    assert.equal(lone.server.destroyed, false);
+    t.mock.timers.tick(1);
+    assert.equal(table.size, 0);
     assert.equal(lone.server.destroyed, true);
-    while (table.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await once(lone.client, 'close');
     assert.deepEqual(drops.sort(), ['p2p:expired', 'placeholder:expired']);
     expectCode(() => table.claim(token), 'expired');
     expectCode(() => table.claim(issuedOnly.token), 'expired');
@@ -188,18 +194,25 @@ describe('readToken', () => {
     assert.equal(Buffer.concat(rest).toString(), 'payload after token');
   });
 
-  it('fails with short when the connection closes early, and timeout when nothing arrives', async () => {
+  it('fails with timeout when nothing arrives within the deadline, leaving the socket open', async (t) => {
+    const silent = await pair(listener);
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    let settled = false;
+    const reading = readToken(silent.server, 5_000).finally(() => (settled = true));
+    t.mock.timers.tick(4_999);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, 'still waiting just before the deadline');
+    t.mock.timers.tick(1);
+    await expectRejects(reading, 'timeout');
+    assert.equal(silent.server.destroyed, false);
+    silent.client.destroy();
+  });
+
+  it('fails with short when the connection closes early or is reset', async () => {
     const early = await pair(listener);
     const reading = readToken(early.server);
     early.client.end(token.subarray(0, 10));
     await expectRejects(reading, 'short');
-
-    const silent = await pair(listener);
-    const timersBefore = activeTimers();
-    await expectRejects(readToken(silent.server, 50), 'timeout');
-    assert.equal(activeTimers(), timersBefore);
-    assert.equal(silent.server.destroyed, false);
-    silent.client.destroy();
 
     const reset = await pair(listener);
     const reading2 = readToken(reset.server);

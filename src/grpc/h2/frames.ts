@@ -1,55 +1,6 @@
-/** HTTP/2 frame layout (RFC 9113 §4, §6): types, flags, error codes, and an incremental frame reader. */
-
-export const FrameType = {
-  DATA: 0x0,
-  HEADERS: 0x1,
-  PRIORITY: 0x2,
-  RST_STREAM: 0x3,
-  SETTINGS: 0x4,
-  PUSH_PROMISE: 0x5,
-  PING: 0x6,
-  GOAWAY: 0x7,
-  WINDOW_UPDATE: 0x8,
-  CONTINUATION: 0x9,
-} as const;
-
-export const Flag = {
-  END_STREAM: 0x1,
-  ACK: 0x1,
-  END_HEADERS: 0x4,
-  PADDED: 0x8,
-  PRIORITY: 0x20,
-} as const;
-
-export const ErrorCode = {
-  NO_ERROR: 0x0,
-  PROTOCOL_ERROR: 0x1,
-  INTERNAL_ERROR: 0x2,
-  FLOW_CONTROL_ERROR: 0x3,
-  STREAM_CLOSED: 0x5,
-  FRAME_SIZE_ERROR: 0x6,
-  REFUSED_STREAM: 0x7,
-  CANCEL: 0x8,
-  COMPRESSION_ERROR: 0x9,
-  ENHANCE_YOUR_CALM: 0xb,
-} as const;
-
-const ERROR_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(ErrorCode).map(([name, code]) => [code, name]),
-);
-
-export function errorName(code: number): string {
-  return ERROR_NAMES[code] ?? `error 0x${code.toString(16)}`;
-}
-
-export const Setting = {
-  HEADER_TABLE_SIZE: 0x1,
-  ENABLE_PUSH: 0x2,
-  MAX_CONCURRENT_STREAMS: 0x3,
-  INITIAL_WINDOW_SIZE: 0x4,
-  MAX_FRAME_SIZE: 0x5,
-  MAX_HEADER_LIST_SIZE: 0x6,
-} as const;
+/** HTTP/2 frame layout (RFC 9113 §4, §6): frame builders and an incremental frame reader. */
+import { ErrorCode, Flag, FrameType, type Setting } from './codes.js';
+import { ConnectionError } from './errors.js';
 
 export const CLIENT_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 export const DEFAULT_WINDOW = 65_535;
@@ -57,18 +8,7 @@ export const DEFAULT_MAX_FRAME = 16_384;
 export const MAX_WINDOW = 2 ** 31 - 1;
 export const FRAME_HEADER_BYTES = 9;
 
-/** A connection-level protocol violation: the connection ends with GOAWAY carrying `code`. */
-export class ConnectionError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ConnectionError';
-  }
-}
-
-export function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
+export function frameHeader(length: number, type: FrameType, flags: number, streamId: number): Buffer {
   const h = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
   h.writeUIntBE(length, 0, 3);
   h[3] = type;
@@ -78,7 +18,7 @@ export function frameHeader(length: number, type: number, flags: number, streamI
 }
 
 /** A whole frame in one buffer (for small frames: settings, pings, window updates, resets). */
-export function frameBytes(type: number, flags: number, streamId: number, payload?: Uint8Array): Buffer {
+export function frameBytes(type: FrameType, flags: number, streamId: number, payload?: Uint8Array): Buffer {
   const length = payload?.length ?? 0;
   const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
   out.writeUIntBE(length, 0, 3);
@@ -89,13 +29,21 @@ export function frameBytes(type: number, flags: number, streamId: number, payloa
   return out;
 }
 
-export function u32Frame(type: number, streamId: number, value: number): Buffer {
+function u32Frame(type: FrameType, streamId: number, value: number): Buffer {
   const payload = Buffer.allocUnsafe(4);
   payload.writeUInt32BE(value, 0);
   return frameBytes(type, 0, streamId, payload);
 }
 
-export function settingsFrame(settings: readonly (readonly [number, number])[]): Buffer {
+export function rstStreamFrame(streamId: number, code: ErrorCode): Buffer {
+  return u32Frame(FrameType.RST_STREAM, streamId, code);
+}
+
+export function windowUpdateFrame(streamId: number, increment: number): Buffer {
+  return u32Frame(FrameType.WINDOW_UPDATE, streamId, increment);
+}
+
+export function settingsFrame(settings: readonly (readonly [Setting, number])[]): Buffer {
   const payload = Buffer.allocUnsafe(6 * settings.length);
   settings.forEach(([id, value], i) => {
     payload.writeUInt16BE(id, 6 * i);
@@ -104,7 +52,7 @@ export function settingsFrame(settings: readonly (readonly [number, number])[]):
   return frameBytes(FrameType.SETTINGS, 0, 0, payload);
 }
 
-export function goawayFrame(lastStreamId: number, code: number, debug = ''): Buffer {
+export function goawayFrame(lastStreamId: number, code: ErrorCode, debug = ''): Buffer {
   const text = Buffer.from(debug.slice(0, 256), 'utf8');
   const payload = Buffer.allocUnsafe(8 + text.length);
   payload.writeUInt32BE(lastStreamId, 0);
@@ -114,6 +62,7 @@ export function goawayFrame(lastStreamId: number, code: number, debug = ''): Buf
 }
 
 export interface Frame {
+  /** Any 8-bit value: unknown types are ignored (RFC 9113 §5.5), so not narrowed to FrameType. */
   type: number;
   flags: number;
   streamId: number;

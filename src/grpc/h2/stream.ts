@@ -1,23 +1,9 @@
 /** One HTTP/2 stream's state and the callbacks through which a connection reports what happens on it. */
+import type { StreamError } from './errors.js';
 import { DEFAULT_WINDOW } from './frames.js';
+import { FlowWindow } from './flow-control.js';
 import type { HeaderMap } from './hpack.js';
 import { STREAM_WINDOW } from './limits.js';
-
-/**
- * Why a stream ended early: an HTTP/2 error code and a message; `retryable` if the server never processed
- * it (refused, or above a GOAWAY's last stream id), `connectionLost` if the whole connection went away.
- */
-export class StreamError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly retryable = false,
-    readonly connectionLost = false,
-  ) {
-    super(message);
-    this.name = 'StreamError';
-  }
-}
 
 export interface StreamEvents {
   /** A header block from the peer: response headers then trailers (client), or trailers (server). */
@@ -43,18 +29,22 @@ export const NO_EVENTS: StreamEvents = {
   onClose: () => undefined,
 };
 
+/**
+ * RFC 9113 §5.1 without the reserved states (push is disabled). "idle": a call of ours waiting for a
+ * stream id (MAX_CONCURRENT_STREAMS); "half-closed-local": our END_STREAM went out; "half-closed-remote":
+ * the peer's arrived. When both have, the connection closes the stream.
+ */
+export type StreamState = 'idle' | 'open' | 'half-closed-local' | 'half-closed-remote' | 'closed';
+
 export class H2Stream {
   id = 0;
+  private current: StreamState = 'idle';
   /** Request headers (server side). */
   requestHeaders?: HeaderMap;
   /** A header block of ours is queued or sent: a later one can only be trailers. */
   headersQueued = false;
-  sendWindow = DEFAULT_WINDOW;
-  recvWindow = STREAM_WINDOW;
-  recvUnacked = 0;
-  localEnded = false;
-  remoteEnded = false;
-  closed = false;
+  /** Both directions of this stream's flow control; we grant the peer STREAM_WINDOW. */
+  readonly flow = new FlowWindow(STREAM_WINDOW);
   readonly queue: Outgoing[] = [];
   queuedBytes = 0;
 
@@ -62,4 +52,48 @@ export class H2Stream {
     readonly headerBlock: Buffer,
     public events: StreamEvents,
   ) {}
+
+  get state(): StreamState {
+    return this.current;
+  }
+
+  get closed(): boolean {
+    return this.current === 'closed';
+  }
+
+  /** Our END_STREAM went out, or the stream is gone: nothing more can be sent on it. */
+  get localEnded(): boolean {
+    return this.current === 'half-closed-local' || this.current === 'closed';
+  }
+
+  // ---- transitions ----
+
+  /** idle -> open, under `id`, when HEADERS are sent or received; the peer's window applies from now. */
+  open(id: number, peerInitialWindow: number): void {
+    this.id = id;
+    this.current = 'open';
+    // The send window started at the protocol's default; SETTINGS_INITIAL_WINDOW_SIZE replaces it.
+    this.flow.creditSend(peerInitialWindow - DEFAULT_WINDOW);
+  }
+
+  /** Our END_STREAM went out. True when the peer's side had ended too: the caller closes the stream. */
+  endLocal(): boolean {
+    if (this.current === 'half-closed-remote') return true;
+    this.current = 'half-closed-local';
+    return false;
+  }
+
+  /** The peer's END_STREAM arrived. True when our side had ended too: the caller closes the stream. */
+  endRemote(): boolean {
+    if (this.current === 'half-closed-local') return true;
+    this.current = 'half-closed-remote';
+    return false;
+  }
+
+  /** Any state -> closed; false if it was closed already. */
+  close(): boolean {
+    if (this.current === 'closed') return false;
+    this.current = 'closed';
+    return true;
+  }
 }

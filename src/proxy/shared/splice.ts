@@ -6,12 +6,18 @@
  */
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
+import { systemClock, type Clock, type TimerHandle } from '../../core/clock.js';
+
+/** System timers with a monotonic `now`, so a wall-clock jump neither ends nor prolongs an idle tunnel. */
+const monotonicClock: Clock = { ...systemClock, now: () => performance.timeOrigin + performance.now() };
 
 export interface SpliceOptions {
   /** Written to `b` before any byte from `a` (normal mode: the buffered ClientHello). */
   initial?: Buffer;
   /** Tear both down after this long without a byte in either direction; default: never. */
   idleTimeoutMs?: number;
+  /** Time source for the idle timeout (tests pass a manual clock); default: system timers, monotonic time. */
+  clock?: Clock;
 }
 
 export interface SpliceResult {
@@ -42,8 +48,9 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
     let bToA = 0;
     let reason: SpliceResult['reason'] = 'closed';
     let firstError: Error | undefined;
-    let lastActivity = performance.now();
-    let idleTimer: NodeJS.Timeout | undefined;
+    const clock = options.clock ?? monotonicClock;
+    let lastActivity = clock.now();
+    let idleTimer: TimerHandle | undefined;
     let open = 2;
 
     const teardown = (why: SpliceResult['reason'], error?: Error): void => {
@@ -56,7 +63,7 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
       if (!closedCleanly(stream)) teardown('closed');
       open -= 1;
       if (open > 0) return;
-      if (idleTimer !== undefined) clearTimeout(idleTimer);
+      clock.clearTimeout(idleTimer);
       resolve(firstError === undefined ? { aToB, bToA, reason } : { aToB, bToA, reason, error: firstError });
     };
 
@@ -67,7 +74,7 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
     const pump = (src: Duplex, dst: Duplex, count: (bytes: number) => void): void => {
       src.on('data', (chunk: Buffer) => {
         count(chunk.length);
-        lastActivity = performance.now();
+        lastActivity = clock.now();
         if (!dst.destroyed && !dst.write(chunk)) src.pause();
       });
       dst.on('drain', () => src.resume());
@@ -96,11 +103,11 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
     if (options.idleTimeoutMs !== undefined) {
       const idleMs = options.idleTimeoutMs;
       const check = (): void => {
-        const idleFor = performance.now() - lastActivity;
+        const idleFor = clock.now() - lastActivity;
         if (idleFor >= idleMs) teardown('idle');
-        else idleTimer = setTimeout(check, idleMs - idleFor);
+        else idleTimer = clock.setTimeout(check, idleMs - idleFor);
       };
-      idleTimer = setTimeout(check, idleMs);
+      idleTimer = clock.setTimeout(check, idleMs);
     }
 
     if (a.destroyed || b.destroyed) teardown('closed');

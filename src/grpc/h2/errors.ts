@@ -1,0 +1,38 @@
+/**
+ * The errors of our HTTP/2 layer: ConnectionError and StreamError as RFC 9113 §5.4 scopes them, and
+ * ProtocolError, what a connection's close listeners get when we ended it because of the peer.
+ */
+import type { ErrorCode, PeerErrorCode } from './codes.js';
+
+/** A connection-level protocol violation: the connection ends with GOAWAY carrying `code`. */
+export class ConnectionError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConnectionError';
+  }
+}
+
+/**
+ * Why a stream ended early: an HTTP/2 error code and a message; `retryable` if the server never processed
+ * it (refused, or above a GOAWAY's last stream id), `connectionLost` if the whole connection went away.
+ * The code is ours (ErrorCode) or, for a reset by the peer, whatever 32-bit value it sent (PeerErrorCode).
+ */
+export class StreamError extends Error {
+  constructor(
+    readonly code: ErrorCode | PeerErrorCode,
+    message: string,
+    readonly retryable = false,
+    readonly connectionLost = false,
+  ) {
+    super(message);
+    this.name = 'StreamError';
+  }
+}
+
+/** The connection was ended by us because the peer broke the protocol (or flooded us); worth a warning. */
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+}

@@ -1,0 +1,73 @@
+/**
+ * Incoming header blocks (RFC 9113 §4.3): a HEADERS frame and the CONTINUATION frames that complete it,
+ * with nothing else in between, assembled within MAX_HEADER_BLOCK_BYTES and HPACK-decoded in arrival
+ * order, so the decoder's dynamic table stays in step with the peer's encoder.
+ */
+import { ConnectionError } from './errors.js';
+import { ErrorCode, Flag, FrameType } from './codes.js';
+import { unpad, type Frame } from './frames.js';
+import { HpackDecoder, HpackError, type DecodedBlock } from './hpack.js';
+import { MAX_HEADER_BLOCK_BYTES, MAX_HEADER_LIST_BYTES } from './limits.js';
+
+/** Receives each complete, decoded header block. */
+export type HeaderBlockHandler = (streamId: number, decoded: DecodedBlock, endStream: boolean) => void;
+
+export class HeaderBlockReader {
+  private readonly decoder = new HpackDecoder(4096, MAX_HEADER_LIST_BYTES);
+  /** A block whose HEADERS frame came without END_HEADERS. */
+  private pending?: { streamId: number; parts: Buffer[]; bytes: number; endStream: boolean };
+
+  constructor(private readonly onBlock: HeaderBlockHandler) {}
+
+  /** While a block is incomplete, only CONTINUATION frames of its stream may arrive. */
+  checkNotInterrupted(f: Frame): void {
+    const p = this.pending;
+    if (p && (f.type !== FrameType.CONTINUATION || f.streamId !== p.streamId)) {
+      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'header block interrupted by another frame');
+    }
+  }
+
+  onHeaders(f: Frame): void {
+    if (f.streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'HEADERS on stream 0');
+    let fragment = unpad(f);
+    if (f.flags & Flag.PRIORITY) fragment = fragment.subarray(5);
+    const endStream = (f.flags & Flag.END_STREAM) !== 0;
+    if (f.flags & Flag.END_HEADERS) return this.complete(f.streamId, fragment, endStream);
+    this.pending = {
+      streamId: f.streamId,
+      parts: [Buffer.from(fragment)],
+      bytes: fragment.length,
+      endStream,
+    };
+  }
+
+  onContinuation(f: Frame): void {
+    const p = this.pending;
+    if (!p) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION without HEADERS');
+    p.bytes += f.payload.length;
+    if (p.bytes > MAX_HEADER_BLOCK_BYTES) {
+      throw new ConnectionError(
+        ErrorCode.ENHANCE_YOUR_CALM,
+        `header block above ${MAX_HEADER_BLOCK_BYTES} bytes`,
+      );
+    }
+    p.parts.push(Buffer.from(f.payload));
+    if ((f.flags & Flag.END_HEADERS) === 0) return;
+    this.pending = undefined;
+    this.complete(p.streamId, Buffer.concat(p.parts), p.endStream);
+  }
+
+  private complete(streamId: number, block: Buffer, endStream: boolean): void {
+    let decoded;
+    try {
+      // Always decoded, even for a stream already closed: the HPACK table must stay in step.
+      decoded = this.decoder.decode(block);
+    } catch (e) {
+      throw new ConnectionError(
+        ErrorCode.COMPRESSION_ERROR,
+        `bad header block: ${(e as HpackError).message}`,
+      );
+    }
+    this.onBlock(streamId, decoded, endStream);
+  }
+}

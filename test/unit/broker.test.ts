@@ -1,0 +1,376 @@
+/**
+ * The broker's policy core on its own: a fake directory and fake channels, no sockets. Covers permissions,
+ * identity overwrite, ID/method agreement, loop detection, routing, internal methods and error shapes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Address } from '../../src/core/address.js';
+import { newEntry, type DirectoryEntry } from '../../src/core/directory-entry.js';
+import type { JsonObject } from '../../src/core/json.js';
+import { ErrorCodes, type EpsRequest, type EpsResponse } from '../../src/core/messages.js';
+import { Broker } from '../../src/broker/broker.js';
+import type { Channel, ChannelType, ConnectionRequest } from '../../src/broker/channel.js';
+import { BrokerError } from '../../src/broker/errors.js';
+import { matchesQuery, type Directory, type EntryQuery } from '../../src/directory/directory.js';
+import { waitFor } from '../helpers/wait.js';
+
+const OWN = 'eps-1';
+
+function entry(name: string, patch: Partial<DirectoryEntry> = {}): DirectoryEntry {
+  return { ...newEntry(name), ...patch };
+}
+
+/** eps-1 offers `locations.add` and the internal methods to health departments; hd-1 is one, xx-1 is not; ls-1 is a third operator. */
+function entries(): DirectoryEntry[] {
+  return [
+    entry(OWN, {
+      groups: ['operators'],
+      services: [
+        {
+          name: 'locations',
+          permissions: [{ group: 'health-departments', rights: ['call'] }],
+          methods: [{ name: 'add', permissions: [], parameters: null }],
+        },
+        {
+          name: 'internals',
+          permissions: [{ group: 'health-departments', rights: ['call'] }],
+          methods: ['_ping', '_directory', '_connectionRequest'].map((name) => ({
+            name,
+            permissions: [],
+            parameters: null,
+          })),
+        },
+      ],
+      records: [
+        {
+          parent_hash: '',
+          hash: 'h',
+          signature: null,
+          record: { name: OWN, section: 'groups', data: [], created_at: '' },
+        },
+      ],
+    }),
+    entry('hd-1', { groups: ['health-departments'] }),
+    entry('xx-1', { groups: ['others'] }),
+    entry('ls-1', { groups: ['health-departments'] }),
+  ];
+}
+
+class FakeDirectory implements Directory {
+  private readonly byName: Map<string, DirectoryEntry>;
+  constructor(list: DirectoryEntry[]) {
+    this.byName = new Map(list.map((e) => [e.name, e]));
+  }
+  entry(name: string): DirectoryEntry | undefined {
+    return this.byName.get(name);
+  }
+  entries(query?: EntryQuery): DirectoryEntry[] {
+    return [...this.byName.values()].filter((e) => matchesQuery(e, query));
+  }
+  async start(): Promise<void> {}
+  async close(): Promise<void> {}
+  onChange(): void {}
+}
+
+type Deliver = (request: EpsRequest, address: Address) => Promise<EpsResponse | null>;
+
+/** A channel that delivers to the operators it is given, recording what it was handed. */
+class FakeChannel implements Channel {
+  readonly delivered: { request: EpsRequest; address: Address }[] = [];
+  readonly connectionRequests: ConnectionRequest[] = [];
+  acceptConnectionRequests = false;
+
+  constructor(
+    readonly type: ChannelType,
+    private readonly operators: string[],
+    private readonly answer: Deliver = (request, address) =>
+      Promise.resolve({ id: request.id, result: { via: type, method: address.method } }),
+  ) {}
+
+  async open(): Promise<void> {}
+  async close(): Promise<void> {}
+  canDeliverTo(address: Address): boolean {
+    return this.operators.includes(address.operator);
+  }
+  deliver(request: EpsRequest, address: Address): Promise<EpsResponse | null> {
+    this.delivered.push({ request: structuredClone(request), address });
+    return this.answer(request, address);
+  }
+  handleConnectionRequest(request: ConnectionRequest): Promise<boolean> {
+    this.connectionRequests.push(request);
+    return Promise.resolve(this.acceptConnectionRequests);
+  }
+}
+
+function broker(...channels: Channel[]): Broker {
+  const b = new Broker(OWN, new FakeDirectory(entries()));
+  for (const c of channels) b.register(c);
+  return b;
+}
+
+function request(id: string, params: JsonObject = {}, method?: string): EpsRequest {
+  const dot = id.lastIndexOf('.', id.indexOf('('));
+  return { id, method: method ?? id.slice(0, id.indexOf('(', dot)), params };
+}
+
+async function rejectsWith(promise: Promise<unknown>, message: string | RegExp): Promise<void> {
+  await assert.rejects(promise, (e: unknown) => {
+    assert.ok(e instanceof BrokerError, `expected a BrokerError, got ${String(e)}`);
+    if (typeof message === 'string') assert.equal(e.message, message);
+    else assert.match(e.message, message);
+    return true;
+  });
+}
+
+test('a caller in a permitted group is delivered to; its answer comes back unchanged', async () => {
+  const channel = new FakeChannel('jsonrpc_client', [OWN]);
+  const response = await broker(channel).deliver(request('eps-1.add(7)'), { name: 'hd-1' });
+  assert.deepEqual(response, { id: 'eps-1.add(7)', result: { via: 'jsonrpc_client', method: 'add' } });
+  assert.equal(channel.delivered.length, 1);
+  assert.deepEqual(channel.delivered[0]!.address, { operator: OWN, method: 'add', localId: '7' });
+});
+
+test('a caller outside the permitted groups gets a 403 response and nothing is delivered', async () => {
+  const channel = new FakeChannel('jsonrpc_client', [OWN]);
+  const response = await broker(channel).deliver(request('eps-1.add(7)'), { name: 'xx-1' });
+  assert.deepEqual(response, {
+    id: 'eps-1.add(7)',
+    error: {
+      code: ErrorCodes.permissionDenied,
+      message: "Permission denied for method 'add' and client 'xx-1'",
+    },
+  });
+  assert.equal(channel.delivered.length, 0);
+});
+
+test('a method no service lists is denied to peers but allowed to the own operator', async () => {
+  const channel = new FakeChannel('jsonrpc_client', [OWN]);
+  const b = broker(channel);
+  const denied = await b.deliver(request('eps-1.remove(1)'), { name: 'hd-1' });
+  assert.equal(denied?.error?.code, ErrorCodes.permissionDenied);
+  const local = await b.deliver(request('eps-1.remove(1)'), { name: OWN });
+  assert.equal(local?.error, undefined);
+  assert.equal(channel.delivered.length, 1);
+});
+
+test('a forged _client or _caller in the params is replaced by the authenticated hop', async () => {
+  const channel = new FakeChannel('jsonrpc_client', [OWN]);
+  const forged = { _client: { name: 'ls-1', entry: { name: 'ls-1' } }, _caller: 'ls-1', x: 1 };
+  await broker(channel).deliver(request('eps-1.add(1)', forged), { name: 'hd-1' });
+  const params = channel.delivered[0]!.request.params;
+  assert.equal('_caller' in params, false);
+  assert.equal(params.x, 1);
+  const client = params._client as { name: string; entry: JsonObject };
+  assert.equal(client.name, 'hd-1');
+  assert.equal(client.entry.name, 'hd-1');
+  assert.deepEqual(client.entry.groups, ['health-departments']);
+});
+
+test('the _client entry is sent without the records audit log', async () => {
+  const channel = new FakeChannel('jsonrpc_client', [OWN, 'ls-1']);
+  await broker(channel).deliver(request('ls-1.add(1)'), { name: OWN });
+  const client = channel.delivered[0]!.request.params._client as { name: string; entry: JsonObject };
+  assert.equal(client.name, OWN);
+  assert.equal('records' in client.entry, false);
+  assert.deepEqual(client.entry.groups, ['operators']);
+});
+
+test('the method field must name the operator and method of the addressed ID', async () => {
+  const channel = new FakeChannel('jsonrpc_client', [OWN]);
+  const b = broker(channel);
+  await rejectsWith(
+    b.deliver(request('eps-1.add(1)', {}, 'eps-1.remove'), { name: 'hd-1' }),
+    "method 'eps-1.remove' does not match the addressed ID 'eps-1.add(1)'",
+  );
+  await rejectsWith(
+    b.deliver(request('eps-1.add(1)', {}, 'ls-1.add'), { name: 'hd-1' }),
+    "method 'ls-1.add' does not match the addressed ID 'eps-1.add(1)'",
+  );
+  assert.equal(channel.delivered.length, 0);
+});
+
+test('requests the broker cannot place fail with a BrokerError naming the reason', async () => {
+  const b = broker(new FakeChannel('jsonrpc_client', [OWN]));
+  await rejectsWith(b.deliver(request('eps-1.add(1)'), undefined), 'client info missing');
+  await rejectsWith(
+    b.deliver(request('eps-1.add(1)'), { name: 'zz-9' }),
+    "error retrieving directory entry for client 'zz-9': no directory entry found",
+  );
+  await rejectsWith(
+    b.deliver({ id: 'no-address', method: 'x', params: {} }, { name: 'hd-1' }),
+    'error parsing address: invalid ID format',
+  );
+  await rejectsWith(
+    b.deliver(request('zz-9.add(1)'), { name: OWN }),
+    "error retrieving directory entry for recipient 'zz-9': no directory entry found",
+  );
+});
+
+test('the broker needs its own directory entry', async () => {
+  const b = new Broker('not-listed', new FakeDirectory(entries()));
+  await rejectsWith(
+    b.deliver(request('eps-1.add(1)'), { name: 'hd-1' }),
+    'error retrieving own entry: no directory entry found',
+  );
+});
+
+test('no channel for the recipient is a BrokerError; the first channel that can deliver wins', async () => {
+  const first = new FakeChannel('grpc_client', ['ls-1']);
+  const second = new FakeChannel('jsonrpc_client', ['ls-1', OWN]);
+  const b = broker(first, second);
+  await rejectsWith(b.deliver(request('hd-1.add(1)'), { name: OWN }), 'no channel can deliver this request');
+  const response = await b.deliver(request('ls-1.add(1)'), { name: OWN });
+  assert.equal(response?.result?.via, 'grpc_client');
+  assert.equal(first.delivered.length, 1);
+  assert.equal(second.delivered.length, 0);
+});
+
+test('a failing channel becomes a 500 response naming the channel index and the cause', async () => {
+  const working = new FakeChannel('grpc_client', ['ls-1']);
+  const failing = new FakeChannel('jsonrpc_client', [OWN], () => Promise.reject(new Error('backend down')));
+  const response = await broker(working, failing).deliver(request('eps-1.add(3)'), { name: 'hd-1' });
+  assert.deepEqual(response, {
+    id: 'eps-1.add(3)',
+    error: {
+      code: ErrorCodes.channelError,
+      message: 'Channel 1 encountered an error delivering the message: backend down',
+    },
+  });
+});
+
+test('a channel answering null (delivered, no response) passes null through', async () => {
+  const channel = new FakeChannel('stdout', [OWN], () => Promise.resolve(null));
+  assert.equal(await broker(channel).deliver(request('eps-1.add(1)'), { name: 'hd-1' }), null);
+});
+
+test('two channels of the same type cannot be registered', () => {
+  const b = broker(new FakeChannel('grpc_client', []));
+  assert.throws(() => b.register(new FakeChannel('grpc_client', [])), /channel of same type already exists/);
+});
+
+/** A channel whose deliveries stay pending until released, to hold a request "in flight". */
+function holdingChannel(): { channel: FakeChannel; release: () => void } {
+  const waiting: (() => void)[] = [];
+  const channel = new FakeChannel(
+    'grpc_client',
+    ['ls-1', OWN],
+    (req) =>
+      new Promise((resolve) => {
+        waiting.push(() => resolve({ id: req.id, result: {} }));
+      }),
+  );
+  return { channel, release: () => waiting.splice(0).forEach((r) => r()) };
+}
+
+test('loop detection: a relayed request whose ID is already being relayed is refused', async () => {
+  const { channel, release } = holdingChannel();
+  const b = broker(channel);
+  const first = b.deliver(request('ls-1.add(1)'), { name: 'hd-1' });
+  await rejectsWith(
+    b.deliver(request('ls-1.add(1)'), { name: 'hd-1' }),
+    'request ls-1.add(1) is already being processed (maybe a delivery loop)',
+  );
+  release();
+  assert.deepEqual(await first, { id: 'ls-1.add(1)', result: {} });
+  // Once the first relay is done, the ID is free again.
+  const again = b.deliver(request('ls-1.add(1)'), { name: 'hd-1' });
+  release();
+  assert.deepEqual(await again, { id: 'ls-1.add(1)', result: {} });
+});
+
+test('loop detection only tracks relayed requests: local calls and calls to this node may share an ID', async () => {
+  const { channel, release } = holdingChannel();
+  const b = broker(channel);
+  const pending = [
+    b.deliver(request('ls-1.add(1)'), { name: OWN }),
+    b.deliver(request('ls-1.add(1)'), { name: OWN }),
+    b.deliver(request('eps-1.add(1)'), { name: 'hd-1' }),
+    b.deliver(request('eps-1.add(1)'), { name: 'hd-1' }),
+  ];
+  await waitFor(() => channel.delivered.length === 4, {
+    timeoutMs: 2_000,
+    what: 'four deliveries in flight',
+  });
+  release();
+  for (const response of await Promise.all(pending)) assert.equal(response?.error, undefined);
+});
+
+test('the relay slot is freed when the channel fails', async () => {
+  let fail = true;
+  const channel = new FakeChannel('grpc_client', ['ls-1'], (req) =>
+    fail ? Promise.reject(new Error('gone')) : Promise.resolve({ id: req.id, result: {} }),
+  );
+  const b = broker(channel);
+  const failed = await b.deliver(request('ls-1.add(1)'), { name: 'hd-1' });
+  assert.equal(failed?.error?.code, ErrorCodes.channelError);
+  fail = false;
+  assert.deepEqual(await b.deliver(request('ls-1.add(1)'), { name: 'hd-1' }), {
+    id: 'ls-1.add(1)',
+    result: {},
+  });
+});
+
+test('_ping is answered by the broker with the local ID, the params and the own entry', async () => {
+  const channel = new FakeChannel('jsonrpc_client', [OWN, 'ls-1']);
+  const b = broker(channel);
+  const response = await b.deliver(request('eps-1._ping(p1)', { hello: 'x' }), { name: 'hd-1' });
+  assert.equal(response?.id, 'p1');
+  const result = response?.result as JsonObject;
+  assert.equal(typeof result.version, 'string');
+  assert.equal(typeof result.timestamp, 'string');
+  assert.equal((result.params as JsonObject).hello, 'x');
+  assert.equal((result.serverInfo as JsonObject).name, OWN);
+  assert.equal('records' in (result.serverInfo as JsonObject), false);
+  assert.equal(channel.delivered.length, 0);
+  // Only the addressed operator answers: a _ping for another operator goes out through a channel.
+  await b.deliver(request('ls-1._ping(p2)'), { name: OWN });
+  assert.equal(channel.delivered.length, 1);
+});
+
+test('internal methods are permission-checked like any other', async () => {
+  const response = await broker().deliver(request('eps-1._ping(p1)'), { name: 'xx-1' });
+  assert.equal(response?.error?.code, ErrorCodes.permissionDenied);
+});
+
+test('_directory returns the entries matching the query; bad query fields are broker errors', async () => {
+  const b = broker(new FakeChannel('jsonrpc_client', []));
+  const response = await b.deliver(request('eps-1._directory(d)', { group: 'health-departments' }), {
+    name: OWN,
+  });
+  assert.equal(response?.id, 'd');
+  const names = (response?.result?.entries as JsonObject[]).map((e) => e.name);
+  assert.deepEqual(names, ['hd-1', 'ls-1']);
+  await rejectsWith(
+    b.deliver(request('eps-1._directory(d)', { group: 5 }), { name: OWN }),
+    'error handling internal request: invalid input data: group(expected a string)',
+  );
+});
+
+test('_connectionRequest goes to the channel that accepts it, with the authenticated caller', async () => {
+  const refusing = new FakeChannel('grpc_client', []);
+  const accepting = new FakeChannel('grpc_server', []);
+  accepting.acceptConnectionRequests = true;
+  const b = broker(refusing, accepting);
+  const params = {
+    channel: 'grpc_server',
+    endpoint: 'ep',
+    token: Buffer.from('token').toString('base64'),
+    client: { name: 'hd-1', entry: { name: 'hd-1', channels: [] } },
+    _client: { name: 'forged' },
+  };
+  assert.equal(await b.deliver(request('eps-1._connectionRequest(c)', params), { name: 'hd-1' }), null);
+  assert.equal(refusing.connectionRequests.length, 1);
+  const accepted = accepting.connectionRequests[0]!;
+  assert.equal(accepted.caller, 'hd-1');
+  assert.equal(accepted.token.toString(), 'token');
+  refusing.acceptConnectionRequests = false;
+  accepting.acceptConnectionRequests = false;
+  await rejectsWith(
+    b.deliver(request('eps-1._connectionRequest(c)', params), { name: 'hd-1' }),
+    'error handling internal request: no channel accepted the request',
+  );
+  await rejectsWith(
+    b.deliver(request('eps-1._connectionRequest(c)', { ...params, token: 'not base64!' }), { name: 'hd-1' }),
+    /^error handling internal request: invalid input data: token\(illegal base64 data at input byte/,
+  );
+});
