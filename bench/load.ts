@@ -1,6 +1,7 @@
 /** A small closed-loop load generator: N workers send requests back to back for a fixed time. */
 import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { errorMessage } from '../src/core/errors.js';
 
 export interface LoadResult {
   label: string;
@@ -87,7 +88,7 @@ async function sample(
         if (!(await once())) errors++;
       } catch (e) {
         errors++;
-        firstError ??= (e as Error).message;
+        firstError ??= errorMessage(e);
         continue;
       }
       latencies.push(performance.now() - t0);

@@ -20,14 +20,14 @@ export function locationsServer(bindAddress: string): JsonHttpServer {
     dispatcher({
       add: method(z.looseObject({ name: z.string().min(1), id: z.string().min(1) }), ({ name, id }) => {
         if (!locations.has(id) && locations.size >= MAX_LOCATIONS) {
-          throw new MethodError(3, 'too many locations');
+          throw MethodError.foreign(3, 'too many locations');
         }
         locations.set(id, { name, id });
         return 'ok';
       }),
       lookup: method(z.looseObject({ name: z.string().min(1) }), ({ name }) => {
         for (const loc of locations.values()) if (loc.name === name) return loc;
-        throw new MethodError(2, 'not found', 'foo');
+        throw MethodError.foreign(2, 'not found', 'foo');
       }),
     }),
   );

@@ -11,7 +11,9 @@
 import { InvalidAddressError, parseAddress, type Address } from '../core/address.js';
 import type { JsonObject } from '../core/json.js';
 import { ErrorCodes, type EpsRequest, type EpsResponse } from '../core/messages.js';
+import { errorMessage } from '../core/errors.js';
 import { logger } from '../core/log.js';
+import { classify, OUTCOMES } from '../core/outcome.js';
 import type { Directory } from '../directory/directory.js';
 import { canCall } from '../directory/permissions.js';
 import type { Channel } from './channel.js';
@@ -63,15 +65,17 @@ export class Broker {
   }
 
   private async route(request: EpsRequest, client: ClientRef | undefined): Promise<EpsResponse | null> {
-    if (!client) throw new BrokerError('client info missing');
+    if (!client) throw new BrokerError('ERR_NO_CLIENT_INFO', 'client info missing');
     const callerEntry = this.directory.entry(client.name);
     if (!callerEntry) {
       throw new BrokerError(
+        'ERR_UNKNOWN_CALLER',
         `error retrieving directory entry for client '${client.name}': no directory entry found`,
       );
     }
     const own = this.directory.entry(this.ownName);
-    if (!own) throw new BrokerError('error retrieving own entry: no directory entry found');
+    if (!own)
+      throw new BrokerError('ERR_NO_OWN_ENTRY', 'error retrieving own entry: no directory entry found');
 
     // The receiver's view of the caller always wins; nothing a caller sends can claim another identity.
     const params: JsonObject = request.params;
@@ -82,14 +86,19 @@ export class Broker {
     try {
       address = parseAddress(request.id);
     } catch (e) {
-      if (e instanceof InvalidAddressError) throw new BrokerError('error parsing address: invalid ID format');
+      if (e instanceof InvalidAddressError)
+        throw new BrokerError('ERR_INVALID_ID', 'error parsing address: invalid ID format');
       throw e;
     }
     if (request.method !== `${address.operator}.${address.method}`) {
-      throw new BrokerError(`method '${request.method}' does not match the addressed ID '${request.id}'`);
+      throw new BrokerError(
+        'ERR_METHOD_MISMATCH',
+        `method '${request.method}' does not match the addressed ID '${request.id}'`,
+      );
     }
     if (!this.directory.entry(address.operator)) {
       throw new BrokerError(
+        'ERR_UNKNOWN_RECIPIENT',
         `error retrieving directory entry for recipient '${address.operator}': no directory entry found`,
       );
     }
@@ -98,7 +107,7 @@ export class Broker {
       return {
         id: request.id,
         error: {
-          code: ErrorCodes.permissionDenied,
+          code: OUTCOMES.permissionDenied.jsonRpc,
           message: `Permission denied for method '${address.method}' and client '${client.name}'`,
         },
       };
@@ -107,10 +116,13 @@ export class Broker {
     const relayed = client.name !== this.ownName && address.operator !== this.ownName;
     if (relayed) {
       if (this.relaying.has(request.id)) {
-        throw new BrokerError(`request ${request.id} is already being processed (maybe a delivery loop)`);
+        throw new BrokerError(
+          'ERR_DELIVERY_LOOP',
+          `request ${request.id} is already being processed (maybe a delivery loop)`,
+        );
       }
       if (this.relaying.size >= MAX_RELAYED_IN_FLIGHT)
-        throw new BrokerError('too many relayed requests in flight');
+        throw new BrokerError('ERR_RELAY_LIMIT', 'too many relayed requests in flight');
       this.relaying.add(request.id);
     }
     try {
@@ -150,7 +162,7 @@ export class Broker {
           return undefined;
       }
     } catch (e) {
-      throw new BrokerError(`error handling internal request: ${(e as Error).message}`);
+      throw new BrokerError('ERR_INTERNAL_METHOD', `error handling internal request: ${errorMessage(e)}`);
     }
   }
 
@@ -161,8 +173,14 @@ export class Broker {
       try {
         return await channel.deliver(request, address);
       } catch (e) {
-        const cause = (e as Error).message;
-        log.debug('channel delivery failed', { channel: channel.type, id: request.id, cause });
+        const cause = errorMessage(e);
+        log.debug('channel delivery failed', {
+          channel: channel.type,
+          id: request.id,
+          cause,
+          kind: classify(e),
+        });
+        // Whatever the kind, a failure inside a channel is an error response with code 500 (the original's).
         return {
           id: request.id,
           error: {
@@ -172,6 +190,6 @@ export class Broker {
         };
       }
     }
-    throw new BrokerError('no channel can deliver this request');
+    throw new BrokerError('ERR_NO_CHANNEL', 'no channel can deliver this request');
   }
 }

@@ -12,7 +12,10 @@ import { grpcServerSettings } from '../directory/permissions.js';
 import { decodeResponse, encodeRequest } from '../grpc/codec.js';
 import { dialTls, type DialResult } from '../grpc/dial.js';
 import { PeerPool, type PooledSession } from '../grpc/peer-pool.js';
-import { GrpcError, Status } from '../grpc/status.js';
+import { GrpcError } from '../grpc/status.js';
+import { errorMessage } from '../core/errors.js';
+import { classify, OUTCOMES } from '../core/outcome.js';
+import { NoRouteError } from '../broker/channel-errors.js';
 import { parseHostPort } from '../net/host-port.js';
 import { loadTls, type LoadedTls, type TlsConfig } from '../tls/options.js';
 import { identitiesFor } from '../tls/identity.js';
@@ -96,13 +99,14 @@ export class GrpcClientChannel implements Channel {
   private async pooledSession(peer: string, deadline: Deadline): Promise<PooledSession> {
     const entry = this.directory.entry(peer);
     const server = entry && grpcServerSettings(entry);
-    if (!server) throw new Error('cannot deliver gRPC request: recipient does not have a gRPC server');
+    if (!server) throw new NoRouteError('cannot deliver gRPC request: recipient does not have a gRPC server');
     if (server.proxy) {
       if (this.config.useProxy === false) {
-        throw new Error('destination is only reachable via proxy but proxying is disabled');
+        throw new NoRouteError('destination is only reachable via proxy but proxying is disabled');
       }
       const dialer = this.proxyDialer;
-      if (!dialer) throw new Error('destination is only reachable via proxy but no P2P dialer is configured');
+      if (!dialer)
+        throw new NoRouteError('destination is only reachable via proxy but no P2P dialer is configured');
       return this.pool.get(
         peer,
         `proxy:${server.proxy}`,
@@ -137,8 +141,9 @@ export class GrpcClientChannel implements Channel {
       try {
         pooled = await this.session(address.operator, deadline);
       } catch (e) {
-        if (e instanceof Error && /^(cannot deliver|destination is only)/.test(e.message)) throw e;
-        const err = new GrpcError(Status.UNAVAILABLE, `connection error: ${(e as Error).message}`);
+        if (e instanceof NoRouteError) throw e;
+        // Whatever failed (dial, TLS, P2P tunnel, backoff), the call ends as grpc-go's "connection error".
+        const err = new GrpcError(OUTCOMES.peerUnreachable.grpc, `connection error: ${errorMessage(e)}`);
         throw new Error(`error sending request: error performing gRPC call: ${err.message}`, { cause: e });
       }
       try {
@@ -148,10 +153,11 @@ export class GrpcClientChannel implements Channel {
         const again = attempt < MAX_ATTEMPTS && e instanceof GrpcError && e.unprocessed && !deadline.expired;
         log.debug(again ? 'gRPC call not processed by the peer; retrying' : 'gRPC call failed', {
           peer: address.operator,
-          error: (e as Error).message,
+          error: errorMessage(e),
+          kind: classify(e),
         });
         if (again) continue;
-        throw new Error(`error sending request: error performing gRPC call: ${(e as Error).message}`, {
+        throw new Error(`error sending request: error performing gRPC call: ${errorMessage(e)}`, {
           cause: e,
         });
       }

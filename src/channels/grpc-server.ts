@@ -9,7 +9,10 @@ import { logger } from '../core/log.js';
 import type { Broker } from '../broker/broker.js';
 import { decodeRequest, encodeResponse } from '../grpc/codec.js';
 import { GrpcServer, type CallContext, type GrpcHandlers } from '../grpc/server.js';
-import { GrpcError, Status } from '../grpc/status.js';
+import { GrpcError } from '../grpc/status.js';
+import { errorMessage } from '../core/errors.js';
+import { OUTCOMES } from '../core/outcome.js';
+import { PeerDisconnectedError } from '../broker/channel-errors.js';
 import { identitiesFor, selectIdentity } from '../tls/identity.js';
 import { loadTls, type TlsConfig } from '../tls/options.js';
 import type { RateLimit } from '../net/rate-limit.js';
@@ -74,7 +77,7 @@ export class GrpcServerChannel implements Channel {
   }
 
   async deliver(request: EpsRequest, address: Address): Promise<EpsResponse> {
-    if (!this.ext.deliver) throw new Error('client disconnected');
+    if (!this.ext.deliver) throw new PeerDisconnectedError();
     return this.ext.deliver(request, address);
   }
 
@@ -88,10 +91,10 @@ export class GrpcServerChannel implements Channel {
     try {
       wire = decodeRequest(payload);
     } catch (e) {
-      throw new GrpcError(Status.INTERNAL, `error decoding request: ${(e as Error).message}`);
+      throw new GrpcError(OUTCOMES.protocolViolation.grpc, `error decoding request: ${errorMessage(e)}`);
     }
     const identity = selectIdentity(ctx.identities, wire.clientName);
-    if (!identity) throw new GrpcError(Status.UNKNOWN, 'no matching client');
+    if (!identity) throw new GrpcError(OUTCOMES.unknownClient.grpc, 'no matching client');
     let outcome: EpsResponse | null;
     try {
       outcome = await this.broker.deliver(
@@ -99,12 +102,13 @@ export class GrpcServerChannel implements Channel {
         { name: identity.name },
       );
     } catch (e) {
-      throw new GrpcError(Status.UNKNOWN, `error handling gRPC request: ${(e as Error).message}`);
+      // Any failure of the broker itself (its answers, also errors, are responses and go on below).
+      throw new GrpcError(OUTCOMES.rejected.grpc, `error handling gRPC request: ${errorMessage(e)}`);
     }
     try {
       return encodeResponse(toWireResponse(wire.id, outcome));
     } catch (e) {
-      throw new GrpcError(Status.UNKNOWN, `error serializing response: ${(e as Error).message}`);
+      throw new GrpcError(OUTCOMES.backendError.grpc, `error serializing response: ${errorMessage(e)}`);
     }
   }
 }

@@ -4,6 +4,7 @@
  * JSON-RPC id, and params including `_client`.
  */
 import type { Address } from '../core/address.js';
+import { errorMessage } from '../core/errors.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
 import { JsonRpcClient, wrapValue, type JsonRpcClientConfig } from '../jsonrpc/client.js';
 import type { Channel } from '../broker/channel.js';
@@ -37,12 +38,13 @@ export class JsonRpcClientChannel implements Channel {
     try {
       reply = await this.client.call(method, request.params, request.id);
     } catch (e) {
-      throw new Error(`error calling JSON-RPC server: ${(e as Error).message}`, { cause: e });
+      throw new Error(`error calling JSON-RPC server: ${errorMessage(e)}`, { cause: e });
     }
     const response: EpsResponse = { id: reply.id };
     const result = wrapValue(reply.result);
     if (result !== undefined) response.result = result;
     if (reply.error) {
+      // The backend's own code, carried as the number it is.
       response.error = { code: reply.error.code, message: reply.error.message };
       const data = wrapValue(reply.error.data);
       if (data !== undefined) response.error.data = data;

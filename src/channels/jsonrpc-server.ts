@@ -7,6 +7,8 @@ import { logger } from '../core/log.js';
 import type { EpsResponse } from '../core/messages.js';
 import type { Broker } from '../broker/broker.js';
 import { BrokerError } from '../broker/errors.js';
+import { errorMessage } from '../core/errors.js';
+import { OUTCOMES } from '../core/outcome.js';
 import { unwrapValue } from '../jsonrpc/client.js';
 import { extractRequest } from '../jsonrpc/extract.js';
 import { JsonHttpServer, type HttpServerConfig, type IncomingJson } from '../jsonrpc/http-server.js';
@@ -57,7 +59,8 @@ export class JsonRpcServerChannel implements Channel {
     const replyId = denormaliseId(localId);
     const own = this.broker.directory.entry(this.broker.ownName);
     if (!own) {
-      sendJsonRpc(res, buildResponse(undefined, { code: -32603, message: 'internal error' }, replyId));
+      const code = OUTCOMES.internal.jsonRpc;
+      sendJsonRpc(res, buildResponse(undefined, { code, message: 'internal error' }, replyId));
       return;
     }
     let outcome: EpsResponse | null;
@@ -67,12 +70,11 @@ export class JsonRpcServerChannel implements Channel {
         { name: this.broker.ownName },
       );
     } catch (e) {
-      if (!(e instanceof BrokerError))
-        log.error('unexpected broker failure', { error: (e as Error).message });
-      sendJsonRpc(
-        res,
-        buildResponse(undefined, { code: 1, message: (e as Error).message, data: {} }, replyId),
-      );
+      // Every failure of the broker is answered as a rejection (code 1, the original's); one that is not a
+      // BrokerError is a bug worth an error log.
+      if (!(e instanceof BrokerError)) log.error('unexpected broker failure', { error: errorMessage(e) });
+      const code = OUTCOMES.rejected.jsonRpc;
+      sendJsonRpc(res, buildResponse(undefined, { code, message: errorMessage(e), data: {} }, replyId));
       return;
     }
     if (outcome === null) {

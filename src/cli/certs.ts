@@ -14,6 +14,7 @@ import {
   type CertificateEnvironment,
   type EnsureCertificatesResult,
 } from '../tls/ensure-certs.js';
+import { errorMessage } from '../core/errors.js';
 
 export { ensureCertificates } from '../tls/ensure-certs.js';
 export type { CertificateEnvironment, EnsureCertificatesResult } from '../tls/ensure-certs.js';
@@ -60,7 +61,7 @@ export function parseCertsArgs(argv: readonly string[]): CertsCliOptions {
       allowPositionals: false,
     }));
   } catch (err) {
-    throw new CertsUsageError((err as Error).message);
+    throw new CertsUsageError(errorMessage(err));
   }
   if (values['if-missing'] && values.force)
     throw new CertsUsageError('--if-missing and --force exclude each other');
@@ -105,7 +106,7 @@ export async function runCertsCli(
   try {
     options = parseCertsArgs(argv);
   } catch (err) {
-    output.err(`${(err as Error).message}\n${USAGE}`);
+    output.err(`${errorMessage(err)}\n${USAGE}`);
     return EXIT_USAGE;
   }
   try {
@@ -116,7 +117,7 @@ export async function runCertsCli(
     }
     return 0;
   } catch (err) {
-    output.err(`certificate generation failed: ${(err as Error).message}`);
+    output.err(`certificate generation failed: ${errorMessage(err)}`);
     return EXIT_FAILURE;
   }
 }

@@ -9,6 +9,7 @@ import { writeHeapSnapshot } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { configureLogging, logger, parseLevel, type LogFormat } from '../core/log.js';
 import { VERSION } from '../core/version.js';
+import { errorMessage } from '../core/errors.js';
 
 const log = logger('cli');
 
@@ -42,7 +43,7 @@ export function createProgram(name: string, description: string, service: string
     try {
       level = parseLevel(opts.level);
     } catch (e) {
-      throw new CliError(`error parsing flag: error parsing level: ${(e as Error).message}`);
+      throw new CliError(`error parsing flag: error parsing level: ${errorMessage(e)}`);
     }
     if (opts.format !== undefined && !['iris', 'text', 'json'].includes(opts.format)) {
       throw new CliError(`error setting log formatter: unknown log format: ${opts.format}`);
@@ -106,7 +107,7 @@ export async function runProgram(program: Command, argv = process.argv): Promise
       process.exit(e.code === 'commander.unknownCommand' ? 3 : 2);
     }
     const code = e instanceof CliError ? e.exitCode : 1;
-    log.error((e as Error).message);
+    log.error(errorMessage(e));
     process.exit(code);
   }
 }

@@ -23,6 +23,7 @@ import {
   type EpsSettings,
 } from '../settings/index.js';
 import { ensureCertificates, type CertificateEnvironment } from '../tls/ensure-certs.js';
+import { errorMessage } from '../core/errors.js';
 
 /** How long to wait for the SD to answer `getTip` by default. */
 export const DEFAULT_WAIT_SECONDS = 10;
@@ -69,7 +70,7 @@ async function waitForSd(settings: EpsSettings, seconds: number): Promise<void> 
       } catch (err) {
         if (err instanceof SdRpcError)
           throw new SetupError(`the service directory refused getTip: ${err.message}`);
-        lastError = (err as Error).message;
+        lastError = errorMessage(err);
       }
       if (Date.now() >= deadline) break;
       if (attempt === 0) say(`waiting up to ${seconds}s for the service directory at ${target}...`);
@@ -150,6 +151,6 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode);
   const known = err instanceof SetupError || err instanceof RecordToolError || err instanceof SdRpcError;
-  process.stderr.write(`sd-setup: ${known ? (err as Error).message : String((err as Error).stack ?? err)}\n`);
+  process.stderr.write(`sd-setup: ${known ? errorMessage(err) : String((err as Error).stack ?? err)}\n`);
   process.exit(1);
 }

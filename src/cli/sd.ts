@@ -4,6 +4,7 @@ import { logger } from '../core/log.js';
 import { SdServer } from '../sd/server.js';
 import { loadSdSettings } from '../settings/index.js';
 import { CliError, createProgram, runProgram, unknownCommandHandler, waitForSignals } from './common.js';
+import { errorMessage } from '../core/errors.js';
 
 const log = logger('sd');
 
@@ -18,7 +19,7 @@ program
     try {
       server = await SdServer.start(settings);
     } catch (err) {
-      throw new CliError(`cannot start the service directory: ${(err as Error).message}`);
+      throw new CliError(`cannot start the service directory: ${errorMessage(err)}`);
     }
     await waitForSignals(() => server.stop(), 'Stopping directory');
   });

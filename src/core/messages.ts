@@ -10,6 +10,7 @@ export interface EpsRequest {
 }
 
 export interface EpsError {
+  /** Usually a JsonRpcErrorCode; a code from a backend or a peer is carried as the number it is. */
   code: number;
   message: string;
   /** Absent: no data at all; null/{}: "empty" data as produced by the original. */
@@ -23,7 +24,7 @@ export interface EpsResponse {
   error?: EpsError;
 }
 
-/** Stable numeric codes used in responses and errors. */
+/** Stable numeric codes used in responses and errors (JSON-RPC 2.0's, then the original's own). */
 export const ErrorCodes = {
   parse: -32700,
   invalidRequest: -32600,
@@ -35,4 +36,11 @@ export const ErrorCodes = {
   notFound: 404,
   channelError: 500,
   reverseStreamBrokerError: -100,
+  // HTTP-like codes of the proxies' control APIs (the original's).
+  badRequest: 400,
+  serverError: 500,
+  unavailable: 503,
 } as const;
+
+/** One of the codes above; signatures that may also carry a foreign code (a backend's, a peer's) take `number`. */
+export type JsonRpcErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

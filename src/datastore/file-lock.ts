@@ -11,6 +11,7 @@ import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { logger } from '../core/log.js';
+import { errorMessage } from '../core/errors.js';
 
 const log = logger('datastore');
 
@@ -97,7 +98,7 @@ export class FileLock {
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw new FileLockError(`cannot create lock file ${this.path}: ${(err as Error).message}`);
+      throw new FileLockError(`cannot create lock file ${this.path}: ${errorMessage(err)}`);
     }
   }
 

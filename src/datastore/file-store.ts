@@ -19,6 +19,7 @@ import type { DataEntry, Datastore } from './datastore.js';
 import { ChunkScanner, encodeChunks, type ScanResult } from './chunks.js';
 import { decodeEntry, encodeEntry, EntryFormatError } from './entry-codec.js';
 import { FileLock, LOCK_WAIT_TIMEOUT_MS } from './file-lock.js';
+import { errorMessage } from '../core/errors.js';
 
 const log = logger('datastore');
 
@@ -70,7 +71,7 @@ export class FileDatastore implements Datastore {
       if (created) await syncFolder(folder);
     } catch (err) {
       await this.closeHandles();
-      throw new FileStoreError(`cannot open datastore file ${this.filename}: ${(err as Error).message}`);
+      throw new FileStoreError(`cannot open datastore file ${this.filename}: ${errorMessage(err)}`);
     }
     try {
       await this.serial(() => this.lock.with(() => this.scan(true)));
@@ -237,7 +238,7 @@ export class FileDatastore implements Datastore {
       await writer.sync();
     } catch (err) {
       await writer.truncate(this.offset).catch(() => undefined);
-      throw new FileStoreError(`cannot write to datastore file ${this.filename}: ${(err as Error).message}`);
+      throw new FileStoreError(`cannot write to datastore file ${this.filename}: ${errorMessage(err)}`);
     }
     this.offset += bytes.length;
     this.count += entries.length;

@@ -12,6 +12,7 @@ import { parseHostPort } from '../net/host-port.js';
 import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
 import type { DataEntry, Datastore } from './datastore.js';
 import { decodeEntry, encodeEntry, EntryFormatError } from './entry-codec.js';
+import { errorMessage } from '../core/errors.js';
 
 const log = logger('datastore');
 
@@ -79,7 +80,7 @@ export class RedisDatastore implements Datastore {
       ]);
     } catch (err) {
       client.disconnect();
-      throw new RedisStoreError(`cannot use ${this.description}: PING failed: ${(err as Error).message}`);
+      throw new RedisStoreError(`cannot use ${this.description}: PING failed: ${errorMessage(err)}`);
     } finally {
       clearTimeout(timer);
     }
@@ -189,7 +190,7 @@ export class RedisDatastore implements Datastore {
       return await run();
     } catch (err) {
       if (err instanceof RedisStoreError) throw err;
-      throw new RedisStoreError(`${what} on ${this.description} failed: ${(err as Error).message}`);
+      throw new RedisStoreError(`${what} on ${this.description} failed: ${errorMessage(err)}`);
     }
   }
 

@@ -14,6 +14,7 @@ import { callGateway, curlCommand, type GatewayCall } from './gateway-call.js';
 import { startDemoProcess, stopDemoProcesses, type DemoProcess } from './processes.js';
 import { runDemoStep, type DemoStep } from './steps.js';
 import { privateProxyCurl, requestThroughPublicProxy } from './public-call.js';
+import { errorMessage } from '../core/errors.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const once = process.argv.includes('--once');
@@ -124,7 +125,7 @@ async function main(): Promise<number> {
     await new Promise(() => undefined);
     return 0;
   } catch (e) {
-    console.error(`demo failed: ${(e as Error).message}`);
+    console.error(`demo failed: ${errorMessage(e)}`);
     await stop();
     return 1;
   }

@@ -29,6 +29,7 @@ import { SdApiClient } from './sd-api-client.js';
 import type { IngestOutcome } from './verified-mirror.js';
 import { MirrorStateFile } from './mirror-state.js';
 import { VerifiedMirror } from './verified-mirror.js';
+import { errorMessage } from '../core/errors.js';
 
 const log = logger('api-directory');
 
@@ -84,7 +85,7 @@ export function loadRecordTrust(settings: ApiDirectorySettings): TrustStore {
     );
   } catch (err) {
     if (err instanceof ApiDirectoryConfigError) throw err;
-    throw new ApiDirectoryConfigError(`invalid record-signing CA certificate: ${(err as Error).message}`);
+    throw new ApiDirectoryConfigError(`invalid record-signing CA certificate: ${errorMessage(err)}`);
   }
 }
 
@@ -201,7 +202,7 @@ export class ApiDirectory implements Directory {
       // The SD's chain will be loaded instead; the file is rewritten with it.
       log.error('directory state file is unusable; starting without it', {
         file,
-        error: (err as Error).message,
+        error: errorMessage(err),
       });
       this.persisted = -1;
     }
@@ -222,7 +223,7 @@ export class ApiDirectory implements Directory {
       this.persisted = -1;
       log.error('cannot write the directory state file', {
         file: this.state.path,
-        error: (err as Error).message,
+        error: errorMessage(err),
       });
     }
   }

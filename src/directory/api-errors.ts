@@ -4,18 +4,24 @@
  * fork, rollback). Each carries a stable code so callers can branch without parsing messages.
  */
 import type { JsonValue } from '../core/json.js';
+import { CodedError } from '../core/errors.js';
 
 /** No configured SD endpoint answered (transport failures, timeouts, unreadable responses). */
-export class SdUnreachableError extends Error {
+export class SdUnreachableError extends CodedError<'unreachable'> {
   override readonly name = 'SdUnreachableError';
-  readonly code = 'unreachable';
 
   constructor(readonly failures: readonly { endpoint: string; reason: string }[]) {
-    super(`service directory unreachable: ${failures.map((f) => `${f.endpoint}: ${f.reason}`).join('; ')}`);
+    super(
+      'unreachable',
+      `service directory unreachable: ${failures.map((f) => `${f.endpoint}: ${f.reason}`).join('; ')}`,
+    );
   }
 }
 
-/** The SD answered with a JSON-RPC error object. */
+/**
+ * The SD answered with a JSON-RPC error object. Its `code` is that answer's code (a number from another
+ * server, any value), like MethodError's, not a string code.
+ */
 export class SdRpcError extends Error {
   override readonly name = 'SdRpcError';
 
@@ -35,13 +41,6 @@ export class SdRpcError extends Error {
 export type RefreshErrorCode = 'schema' | 'verify' | 'fork' | 'rollback' | 'apply';
 
 /** Records served by the SD were refused; the last verified state stays in use. */
-export class DirectoryRefreshError extends Error {
+export class DirectoryRefreshError extends CodedError<RefreshErrorCode> {
   override readonly name = 'DirectoryRefreshError';
-
-  constructor(
-    readonly code: RefreshErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }

@@ -11,6 +11,7 @@ import { applyRecords, normaliseChangeRecords } from '../records/index.js';
 import type { Directory, EntryQuery } from './directory.js';
 import { EntryMap } from './directory.js';
 import type { DirectoryEntry, SignedChangeRecord } from '../core/directory-entry.js';
+import { errorMessage } from '../core/errors.js';
 
 const log = logger('json-directory');
 
@@ -82,7 +83,7 @@ export class JsonDirectory implements Directory {
     } catch (e) {
       if (initial) throw e;
       log.error('cannot reload directory files, keeping the last good state', {
-        error: (e as Error).message,
+        error: errorMessage(e),
       });
     }
   }
@@ -92,7 +93,7 @@ export class JsonDirectory implements Directory {
     try {
       raw = JSON.parse(readFileSync(file, 'utf8'));
     } catch (e) {
-      throw new JsonDirectoryError(`cannot read directory file '${file}': ${(e as Error).message}`);
+      throw new JsonDirectoryError(`cannot read directory file '${file}': ${errorMessage(e)}`);
     }
     const records = (raw as { records?: unknown } | null)?.records;
     if (!Array.isArray(records))
@@ -105,7 +106,7 @@ export class JsonDirectory implements Directory {
         record,
       }));
     } catch (e) {
-      throw new JsonDirectoryError(`invalid record in '${file}': ${(e as Error).message}`);
+      throw new JsonDirectoryError(`invalid record in '${file}': ${errorMessage(e)}`);
     }
   }
 }

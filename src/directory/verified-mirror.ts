@@ -14,6 +14,7 @@ import { applyRecords, ChainVerifier, compareCreatedAt, normaliseSignedRecords }
 import type { TrustStore } from '../records/index.js';
 import { DirectoryRefreshError } from './api-errors.js';
 import type { DirectoryEntry, SignedChangeRecord } from '../core/directory-entry.js';
+import { errorMessage } from '../core/errors.js';
 
 /** Batches at least this long are verified on the thread pool (keeps the event loop responsive). */
 export const ASYNC_VERIFY_THRESHOLD = 64;
@@ -89,7 +90,7 @@ export class VerifiedMirror {
     } catch (err) {
       throw new DirectoryRefreshError(
         'schema',
-        `service directory sent malformed records: ${(err as Error).message}`,
+        `service directory sent malformed records: ${errorMessage(err)}`,
       );
     }
   }
@@ -182,7 +183,7 @@ export class VerifiedMirror {
     try {
       return applyRecords(entries, records);
     } catch (err) {
-      throw new DirectoryRefreshError('apply', `cannot apply records: ${(err as Error).message}`);
+      throw new DirectoryRefreshError('apply', `cannot apply records: ${errorMessage(err)}`);
     }
   }
 

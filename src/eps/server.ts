@@ -9,6 +9,7 @@ import type { Directory } from '../directory/directory.js';
 import { createChannel, type ChannelItem } from './channel-registry.js';
 import { createDirectory, type DirectorySettings } from './directory-registry.js';
 import { MetricsServer } from '../metrics/server.js';
+import { errorMessage } from '../core/errors.js';
 
 const log = logger('eps');
 
@@ -39,7 +40,7 @@ export class EpsServer {
           directory: this.directory,
         });
       } catch (e) {
-        throw new Error(`error initializing channel '${item.name}': ${(e as Error).message}`, { cause: e });
+        throw new Error(`error initializing channel '${item.name}': ${errorMessage(e)}`, { cause: e });
       }
       this.broker.register(channel);
       this.channels.push(channel);
@@ -54,7 +55,7 @@ export class EpsServer {
         await channel.open();
       } catch (e) {
         await this.stop();
-        throw new Error(`error opening channel ${i}: ${(e as Error).message}`, { cause: e });
+        throw new Error(`error opening channel ${i}: ${errorMessage(e)}`, { cause: e });
       }
       this.opened.push(channel);
     }
@@ -69,7 +70,7 @@ export class EpsServer {
       try {
         await channel.close();
       } catch (e) {
-        log.error('error closing channel', { channel: channel.type, error: (e as Error).message });
+        log.error('error closing channel', { channel: channel.type, error: errorMessage(e) });
       }
     }
     this.opened = [];

@@ -13,6 +13,8 @@ import {
   UnaryMessage,
 } from './framing.js';
 import { decodeGrpcMessage, GrpcError, Status } from './status.js';
+import { errorMessage } from '../core/errors.js';
+import { classify, OUTCOMES } from '../core/outcome.js';
 import { H2Connection } from './h2/connection.js';
 import { ProtocolError, StreamError } from './h2/errors.js';
 import { logger } from '../core/log.js';
@@ -29,19 +31,16 @@ const log = logger('grpc-client');
 export const USER_AGENT = 'eps-ts/0.1';
 const MAX_CACHED_PATHS = 16;
 
-/** HTTP/2 stream errors as gRPC statuses (gRPC over HTTP/2, "Errors"). */
+/** HTTP/2 stream errors as gRPC statuses (gRPC over HTTP/2, "Errors"): the kind decides, see core/outcome.ts. */
 function toGrpcError(err: StreamError): GrpcError {
-  if (err.retryable) return new GrpcError(Status.UNAVAILABLE, err.message, true);
-  if (err.connectionLost) return new GrpcError(Status.UNAVAILABLE, err.message);
-  if (err.code === ErrorCode.CANCEL) return new GrpcError(Status.CANCELLED, err.message);
-  if (err.code === ErrorCode.ENHANCE_YOUR_CALM) return new GrpcError(Status.RESOURCE_EXHAUSTED, err.message);
-  return new GrpcError(Status.INTERNAL, err.message);
+  return new GrpcError(OUTCOMES[classify(err)].grpc, err.message, err.retryable);
 }
 
+/** Anything else that fails opening a stream is a transport failure: the peer is unreachable. */
 function asGrpcError(e: unknown): GrpcError {
   if (e instanceof GrpcError) return e;
   if (e instanceof StreamError) return toGrpcError(e);
-  return new GrpcError(Status.UNAVAILABLE, (e as Error).message);
+  return new GrpcError(OUTCOMES.peerUnreachable.grpc, errorMessage(e));
 }
 
 /** Reads grpc-status / grpc-message from response headers or trailers. */
@@ -208,7 +207,7 @@ export class GrpcSession {
           if (status.status === undefined) {
             return reject(new GrpcError(Status.UNAVAILABLE, 'stream closed without status'));
           }
-          if (status.status !== Status.OK) return reject(new GrpcError(status.status, status.message));
+          if (status.status !== Status.OK) return reject(GrpcError.foreign(status.status, status.message));
           const message = response.single();
           if (!message) return reject(new GrpcError(Status.INTERNAL, 'expected exactly one response'));
           resolve(message);
@@ -262,7 +261,7 @@ export class ClientBidi {
         const { status, message } = this.status;
         if (status === undefined) this.finish(new GrpcError(Status.UNAVAILABLE, 'stream closed'));
         else if (status === Status.OK) this.finish(undefined);
-        else this.finish(new GrpcError(status, message));
+        else this.finish(GrpcError.foreign(status, message));
       },
     });
   }

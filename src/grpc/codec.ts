@@ -5,6 +5,7 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
+import { errorMessage } from '../core/errors.js';
 
 const { Writer, Reader } = protobuf;
 type W = protobuf.Writer;
@@ -196,7 +197,7 @@ function guard<T>(fn: () => T): T {
     return fn();
   } catch (e) {
     if (e instanceof CodecError) throw e;
-    throw new CodecError(`malformed protobuf message: ${(e as Error).message}`);
+    throw new CodecError(`malformed protobuf message: ${errorMessage(e)}`);
   }
 }
 

@@ -6,6 +6,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
+import { CodedError } from '../core/errors.js';
+import type { FailureKind } from '../core/outcome.js';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
 import { identitiesFor, peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
 import type { DirectoryEntry } from '../core/directory-entry.js';
@@ -31,9 +33,23 @@ export interface DialOptions {
   port?: number;
 }
 
-export class DialError extends Error {
-  constructor(message: string) {
-    super(message);
+export type DialErrorCode = 'ERR_DIAL_NOT_PINNED' | 'ERR_DIAL_TIMEOUT' | 'ERR_DIAL_NO_H2' | 'ERR_DIAL_SOCKET';
+
+/** Kinds (core/outcome.ts); a socket or TLS failure has its kind from its cause (the Node error code). */
+const FAILURE: Record<DialErrorCode, FailureKind | undefined> = {
+  ERR_DIAL_NOT_PINNED: 'unauthenticated',
+  ERR_DIAL_TIMEOUT: 'peerUnreachable',
+  ERR_DIAL_NO_H2: 'protocolViolation',
+  ERR_DIAL_SOCKET: undefined,
+};
+
+/** A gRPC peer could not be dialled (TCP, TLS, pinning, ALPN). */
+export class DialError extends CodedError<DialErrorCode> {
+  readonly failure: FailureKind | undefined;
+
+  constructor(code: DialErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+    this.failure = FAILURE[code];
     this.name = 'DialError';
   }
 }
@@ -52,7 +68,10 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
         key = peerKey(cert);
         identities = key ? identitiesFor(key, opts.lookup) : [];
         if (!identities.some((i) => i.name === opts.peer)) {
-          return new DialError(`server certificate is not pinned for operator '${opts.peer}'`);
+          return new DialError(
+            'ERR_DIAL_NOT_PINNED',
+            `server certificate is not pinned for operator '${opts.peer}'`,
+          );
         }
         return undefined;
       },
@@ -66,13 +85,18 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
     const withinMs = Math.max(1, deadline.remainingMs());
     const timer = deadline.onExpire(() => {
       socket.destroy();
-      reject(new DialError(`TLS connection to '${opts.peer}' not established within ${withinMs} ms`));
+      reject(
+        new DialError(
+          'ERR_DIAL_TIMEOUT',
+          `TLS connection to '${opts.peer}' not established within ${withinMs} ms`,
+        ),
+      );
     });
     socket.once('secureConnect', () => {
       deadline.cancelExpire(timer);
       if (socket.alpnProtocol !== 'h2') {
         socket.destroy();
-        reject(new DialError(`peer '${opts.peer}' did not negotiate HTTP/2`));
+        reject(new DialError('ERR_DIAL_NO_H2', `peer '${opts.peer}' did not negotiate HTTP/2`));
         return;
       }
       socket.removeAllListeners('error');
@@ -81,7 +105,7 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
     socket.once('error', (err: Error) => {
       deadline.cancelExpire(timer);
       socket.destroy();
-      reject(new DialError(err.message));
+      reject(new DialError('ERR_DIAL_SOCKET', err.message, { cause: err }));
     });
   });
 }
@@ -93,7 +117,12 @@ export function connectTcp(host: string, port: number, deadline: Deadline): Prom
     const withinMs = Math.max(1, deadline.remainingMs());
     const timer = deadline.onExpire(() => {
       socket.destroy();
-      reject(new DialError(`connection to ${host}:${port} not established within ${withinMs} ms`));
+      reject(
+        new DialError(
+          'ERR_DIAL_TIMEOUT',
+          `connection to ${host}:${port} not established within ${withinMs} ms`,
+        ),
+      );
     });
     socket.once('connect', () => {
       deadline.cancelExpire(timer);
@@ -102,7 +131,7 @@ export function connectTcp(host: string, port: number, deadline: Deadline): Prom
     });
     socket.once('error', (err) => {
       deadline.cancelExpire(timer);
-      reject(new DialError(err.message));
+      reject(new DialError('ERR_DIAL_SOCKET', err.message, { cause: err }));
     });
   });
 }

@@ -21,11 +21,12 @@ import {
   MessageReader,
   UnaryMessage,
 } from './framing.js';
-import { encodeGrpcMessage, GrpcError, Status } from './status.js';
+import { encodeGrpcMessage, GrpcError, Status, type StatusCode } from './status.js';
 import { H2Connection } from './h2/connection.js';
 import { ProtocolError } from './h2/errors.js';
 import type { H2Stream } from './h2/stream.js';
 import { encodeHeaders } from './h2/hpack.js';
+import { errorMessage } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { Deadline } from '../core/deadline.js';
 import { DEFAULT_SERVER_KEEPALIVE, type ServerKeepalive } from './keepalive.js';
@@ -47,7 +48,7 @@ export interface BidiServerStream {
   /** Sends one message; resolves when flushed to the socket buffer (respects backpressure). */
   send(payload: Uint8Array): Promise<void>;
   /** Ends the call with a status. */
-  end(code: number, message?: string): void;
+  end(code: StatusCode, message?: string): void;
   onMessage(listener: (payload: Buffer) => void): void;
   onEnd(listener: (err?: Error) => void): void;
   readonly closed: boolean;
@@ -136,7 +137,7 @@ export class GrpcServer {
       try {
         this.onConnection(socket);
       } catch (e) {
-        log.error('cannot set up gRPC connection', { error: (e as Error).message });
+        log.error('cannot set up gRPC connection', { error: errorMessage(e) });
         socket.destroy();
       }
     });
@@ -205,7 +206,7 @@ export class GrpcServer {
           this.onStream(conn, stream, key, budget);
         } catch (e) {
           // A failing handler ends its own call, not the connection with every other call on it.
-          log.error('gRPC handler failed', { error: (e as Error).message });
+          log.error('gRPC handler failed', { error: errorMessage(e) });
           endWithStatus(conn, stream, Status.INTERNAL, 'internal error');
         }
       },
@@ -296,7 +297,7 @@ export class GrpcServer {
         handler(message, ctx).then(
           (reply) => respondUnary(conn, stream, reply),
           (err: unknown) => {
-            const e = err instanceof GrpcError ? err : new GrpcError(Status.UNKNOWN, (err as Error).message);
+            const e = err instanceof GrpcError ? err : new GrpcError(Status.UNKNOWN, errorMessage(err));
             endWithStatus(conn, stream, e.code, e.details);
           },
         );
@@ -356,6 +357,7 @@ class ServerBidi implements BidiServerStream {
     return this.conn.send(this.stream, frame(payload));
   }
 
+  /** `number`: also ends with the status of a GrpcError, which may have been relayed from a peer. */
   end(code: number, message = ''): void {
     if (!this.stream.closed)
       this.conn.sendHeaders(this.stream, encodeHeaders(statusFields(code, message)), true);

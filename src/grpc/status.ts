@@ -1,15 +1,8 @@
-/** gRPC status codes and the error type carried through our hand-written gRPC layer. */
-export const Status = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  RESOURCE_EXHAUSTED: 8,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-} as const;
+/** gRPC status codes (defined in core/ for the outcome table) and the error type of our gRPC layer. */
+import { kindOfStatus, type FailureKind } from '../core/outcome.js';
+import { Status, type StatusCode } from '../core/grpc-status.js';
+
+export { Status, type StatusCode };
 
 const NAMES: Record<number, string> = {
   0: 'OK',
@@ -23,19 +16,36 @@ const NAMES: Record<number, string> = {
   14: 'Unavailable',
 };
 
+/**
+ * A gRPC call that ended with a status other than OK. Its `code` is the status on the wire (a number, not
+ * a string code like our other errors, see core/errors.ts): one of ours (`StatusCode`) when we create it,
+ * any number when it came from a peer (`foreign`). `failure` is its kind in core/outcome.ts.
+ */
 export class GrpcError extends Error {
+  readonly code: number;
+
   /**
    * `unprocessed`: the call never reached the server's application (refused stream, beyond a GOAWAY's
    * last stream id, or a connection already closing), so it can be sent again on a new connection.
    */
   constructor(
-    readonly code: number,
+    code: StatusCode,
     readonly details: string,
     readonly unprocessed = false,
   ) {
     // Same text shape as grpc-go, which the original's error messages embed.
     super(`rpc error: code = ${NAMES[code] ?? `Code(${code})`} desc = ${details}`);
+    this.code = code;
     this.name = 'GrpcError';
+  }
+
+  /** A status received from a peer (any number, also codes we never send). */
+  static foreign(code: number, details: string): GrpcError {
+    return new GrpcError(code as StatusCode, details);
+  }
+
+  get failure(): FailureKind {
+    return kindOfStatus(this.code);
   }
 }
 

@@ -7,6 +7,8 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
+import { CodedError } from '../core/errors.js';
+import type { FailureKind } from '../core/outcome.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
 import { Deadline } from '../core/deadline.js';
 import { baseContextOptions, loadTls, type TlsConfig } from '../tls/options.js';
@@ -30,9 +32,30 @@ export interface JsonRpcReply {
   error?: { code: number; message: string; data?: JsonValue };
 }
 
-export class JsonRpcClientError extends Error {
-  constructor(message: string) {
-    super(message);
+export type JsonRpcClientErrorCode =
+  | 'ERR_JSONRPC_NO_ENDPOINT'
+  | 'ERR_JSONRPC_RESPONSE_TOO_LARGE'
+  | 'ERR_JSONRPC_TIMEOUT'
+  | 'ERR_JSONRPC_TRANSPORT'
+  | 'ERR_JSONRPC_PROXY'
+  | 'ERR_JSONRPC_INVALID_RESPONSE';
+
+/** Kinds (core/outcome.ts); a transport failure has its kind from its cause (the socket's error code). */
+const FAILURE: Record<JsonRpcClientErrorCode, FailureKind | undefined> = {
+  ERR_JSONRPC_NO_ENDPOINT: 'internal',
+  ERR_JSONRPC_RESPONSE_TOO_LARGE: 'resourceExhausted',
+  ERR_JSONRPC_TIMEOUT: 'deadlineExceeded',
+  ERR_JSONRPC_TRANSPORT: undefined,
+  ERR_JSONRPC_PROXY: 'peerUnreachable',
+  ERR_JSONRPC_INVALID_RESPONSE: 'protocolViolation',
+};
+
+export class JsonRpcClientError extends CodedError<JsonRpcClientErrorCode> {
+  readonly failure: FailureKind | undefined;
+
+  constructor(code: JsonRpcClientErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+    this.failure = FAILURE[code];
     this.name = 'JsonRpcClientError';
   }
 }
@@ -50,7 +73,11 @@ export class JsonRpcClient {
     overrides: { serverName?: string; maxResponseBytes?: number } = {},
   ) {
     this.maxResponseBytes = overrides.maxResponseBytes ?? MAX_RESPONSE_BYTES;
-    if (!config.endpoint) throw new JsonRpcClientError('no endpoint configured for the JSON-RPC client');
+    if (!config.endpoint)
+      throw new JsonRpcClientError(
+        'ERR_JSONRPC_NO_ENDPOINT',
+        'no endpoint configured for the JSON-RPC client',
+      );
     this.url = new URL(config.endpoint);
     this.timeoutMs = config.timeout * 1000;
     if (config.proxy_url) this.proxy = new URL(config.proxy_url);
@@ -112,7 +139,12 @@ export class JsonRpcClient {
           res.on('data', (c: Buffer) => {
             size += c.length;
             if (size > this.maxResponseBytes) {
-              req.destroy(new JsonRpcClientError(`response larger than ${this.maxResponseBytes} bytes`));
+              req.destroy(
+                new JsonRpcClientError(
+                  'ERR_JSONRPC_RESPONSE_TOO_LARGE',
+                  `response larger than ${this.maxResponseBytes} bytes`,
+                ),
+              );
               return;
             }
             chunks.push(c);
@@ -122,13 +154,23 @@ export class JsonRpcClient {
         },
       );
       const timer = deadline.onExpire(() =>
-        req.destroy(new JsonRpcClientError(`no response within ${this.timeoutMs / 1000}s`)),
+        req.destroy(
+          new JsonRpcClientError('ERR_JSONRPC_TIMEOUT', `no response within ${this.timeoutMs / 1000}s`),
+        ),
       );
       req.on('close', () => deadline.cancelExpire(timer));
       req.on('timeout', () =>
-        req.destroy(new JsonRpcClientError(`no response within ${this.timeoutMs / 1000}s`)),
+        req.destroy(
+          new JsonRpcClientError('ERR_JSONRPC_TIMEOUT', `no response within ${this.timeoutMs / 1000}s`),
+        ),
       );
-      req.on('error', (e) => reject(e instanceof JsonRpcClientError ? e : new JsonRpcClientError(e.message)));
+      req.on('error', (e) =>
+        reject(
+          e instanceof JsonRpcClientError
+            ? e
+            : new JsonRpcClientError('ERR_JSONRPC_TRANSPORT', e.message, { cause: e }),
+        ),
+      );
       req.end(body);
     });
   }
@@ -150,7 +192,7 @@ export class JsonRpcClient {
       req.once('connect', (res, socket) => {
         if (res.statusCode !== 200) {
           socket.destroy();
-          cb(new JsonRpcClientError(`proxy refused CONNECT: HTTP ${res.statusCode}`));
+          cb(new JsonRpcClientError('ERR_JSONRPC_PROXY', `proxy refused CONNECT: HTTP ${res.statusCode}`));
           return;
         }
         const secure = tls.connect({
@@ -160,7 +202,11 @@ export class JsonRpcClient {
         });
         cb(null, secure);
       });
-      req.once('error', (e) => cb(new JsonRpcClientError(`proxy connection failed: ${e.message}`)));
+      req.once('error', (e) =>
+        cb(
+          new JsonRpcClientError('ERR_JSONRPC_PROXY', `proxy connection failed: ${e.message}`, { cause: e }),
+        ),
+      );
       req.end();
     };
   }
@@ -171,15 +217,16 @@ export function decodeReply(raw: Buffer): JsonRpcReply {
   try {
     parsed = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new JsonRpcClientError('invalid JSON in response');
+    throw new JsonRpcClientError('ERR_JSONRPC_INVALID_RESPONSE', 'invalid JSON in response');
   }
-  if (!isJsonObject(parsed)) throw new JsonRpcClientError('response is not a JSON object');
+  if (!isJsonObject(parsed))
+    throw new JsonRpcClientError('ERR_JSONRPC_INVALID_RESPONSE', 'response is not a JSON object');
   const reply: JsonRpcReply = { id: typeof parsed.id === 'string' ? parsed.id : '' };
   if (parsed.result !== undefined && parsed.result !== null) reply.result = parsed.result;
   const err = parsed.error;
   if (err !== undefined && err !== null) {
     if (!isJsonObject(err) || typeof err.code !== 'number' || !Number.isInteger(err.code)) {
-      throw new JsonRpcClientError('invalid error object in response');
+      throw new JsonRpcClientError('ERR_JSONRPC_INVALID_RESPONSE', 'invalid error object in response');
     }
     reply.error = { code: err.code, message: typeof err.message === 'string' ? err.message : '' };
     if (err.data !== undefined && err.data !== null) reply.error.data = err.data;

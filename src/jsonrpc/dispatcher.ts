@@ -5,20 +5,35 @@
  */
 import type { z } from 'zod';
 import type { JsonObject, JsonValue } from '../core/json.js';
+import { errorMessage } from '../core/errors.js';
 import { logger } from '../core/log.js';
+import { ErrorCodes, type JsonRpcErrorCode } from '../core/messages.js';
 import { extractRequest } from './extract.js';
 import type { IncomingJson, JsonHandler } from './http-server.js';
 import { buildResponse, sendJson, sendJsonRpc } from './write.js';
 
 const log = logger('jsonrpc');
 
+/**
+ * A method's failure, answered as a JSON-RPC error. Its `code` is the number on the wire (not a string
+ * code like our other errors, see core/errors.ts): one of ours (JsonRpcErrorCode), or any number for a
+ * code that is not ours (`foreign`): an application's own codes, or another server's error passed on.
+ */
 export class MethodError extends Error {
+  readonly code: number;
+
   constructor(
-    readonly code: number,
+    code: JsonRpcErrorCode,
     message: string,
     readonly data?: JsonValue,
   ) {
     super(message);
+    this.code = code;
+  }
+
+  /** A code that is not one of ours: an application's own, or relayed from another server. */
+  static foreign(code: number, message: string, data?: JsonValue): MethodError {
+    return new MethodError(code as JsonRpcErrorCode, message, data);
   }
 }
 
@@ -62,7 +77,10 @@ export function dispatcher(methods: Record<string, MethodDefinition>): JsonHandl
     const id: JsonValue = extracted.request.id ?? null;
     const def = Object.hasOwn(methods, name) ? methods[name] : undefined;
     if (!def) {
-      sendJsonRpc(incoming.res, buildResponse(undefined, { code: -32601, message: 'method not found' }, id));
+      sendJsonRpc(
+        incoming.res,
+        buildResponse(undefined, { code: ErrorCodes.methodNotFound, message: 'method not found' }, id),
+      );
       return;
     }
     const parsed = def.params.safeParse(params);
@@ -71,7 +89,7 @@ export function dispatcher(methods: Record<string, MethodDefinition>): JsonHandl
         incoming.res,
         buildResponse(
           undefined,
-          { code: -32602, message: 'invalid params', data: formData(parsed.error) },
+          { code: ErrorCodes.invalidParams, message: 'invalid params', data: formData(parsed.error) },
           id,
         ),
       );
@@ -89,8 +107,9 @@ export function dispatcher(methods: Record<string, MethodDefinition>): JsonHandl
         sendJsonRpc(incoming.res, buildResponse(undefined, err, id));
         return;
       }
-      log.error('method failed', { method: name, error: (e as Error).message });
-      sendJsonRpc(incoming.res, buildResponse(undefined, { code: -32603, message: 'internal error' }, id));
+      log.error('method failed', { method: name, error: errorMessage(e) });
+      const code = ErrorCodes.internal;
+      sendJsonRpc(incoming.res, buildResponse(undefined, { code, message: 'internal error' }, id));
     }
   };
 }

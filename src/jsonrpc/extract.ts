@@ -3,6 +3,7 @@
  * Returns either the request or the exact error reply the original gives.
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
+import { ErrorCodes } from '../core/messages.js';
 import { buildResponse, JSON_REQUIRED, type JsonRpcResponseBody } from './write.js';
 import type { JsonRpcId } from './ids.js';
 
@@ -31,7 +32,7 @@ function validationError(fields: [string, string][]): Extracted {
   const body = buildResponse(
     undefined,
     {
-      code: -32600,
+      code: ErrorCodes.invalidRequest,
       message: `invalid request: ${reason}`,
       data: { message: reason, code: 'FORM-ERROR', data, traceback: [] },
     },

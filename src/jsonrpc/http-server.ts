@@ -7,7 +7,9 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { errorMessage } from '../core/errors.js';
 import { logger } from '../core/log.js';
+import { ErrorCodes } from '../core/messages.js';
 import { listenOn } from '../net/listen.js';
 import { applyRateLimits } from '../net/server-rate-limit.js';
 import { baseContextOptions, loadTls, serverAuthOptions, type TlsConfig } from '../tls/options.js';
@@ -168,11 +170,11 @@ export class JsonHttpServer {
         },
       };
       Promise.resolve(this.handler(incoming)).catch((err: unknown) => {
-        log.error('request handler failed', { error: (err as Error).message });
+        log.error('request handler failed', { error: errorMessage(err) });
         sendJson(
           res,
           500,
-          buildResponse(undefined, { code: -32603, message: 'internal server error' }, null),
+          buildResponse(undefined, { code: ErrorCodes.internal, message: 'internal server error' }, null),
         );
       });
     });
@@ -184,7 +186,7 @@ export class JsonHttpServer {
       413,
       buildResponse(
         undefined,
-        { code: -32600, message: `request body too large (limit ${this.maxBody} bytes)` },
+        { code: ErrorCodes.invalidRequest, message: `request body too large (limit ${this.maxBody} bytes)` },
         null,
       ),
     );

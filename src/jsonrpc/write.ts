@@ -1,8 +1,10 @@
 /** JSON-RPC response bodies with the original's key order and status rules [WIRE, 10-eps-server §5.4]. */
 import type { ServerResponse } from 'node:http';
 import type { JsonValue } from '../core/json.js';
+import { ErrorCodes } from '../core/messages.js';
 
 export interface JsonRpcErrorBody {
+  /** One of ErrorCodes, or a backend's or peer's code passed on unchanged (any number). */
   code: number;
   message: string;
   data?: JsonValue;
@@ -78,7 +80,7 @@ export function sendJsonRpc(res: ServerResponse, body: JsonRpcResponseBody): voi
 /** The original's malformed-request reply, with its literal "2.0," version string. */
 export const JSON_REQUIRED = buildResponse(
   undefined,
-  { code: -32700, message: 'JSON required' },
+  { code: ErrorCodes.parse, message: 'JSON required' },
   null,
   '2.0,',
 );

@@ -6,6 +6,7 @@ import http from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { logger } from '../core/log.js';
 import { closeServer, listenOn } from '../net/listen.js';
+import { errorMessage } from '../core/errors.js';
 
 const log = logger('metrics');
 
@@ -33,7 +34,7 @@ export class MetricsServer {
     try {
       await listenOn(this.server, this.bindAddress);
     } catch (e) {
-      throw new Error(`cannot serve metrics: ${(e as Error).message}`, { cause: e });
+      throw new Error(`cannot serve metrics: ${errorMessage(e)}`, { cause: e });
     }
     log.info(`Serving metrics on ${this.bindAddress}...`);
   }

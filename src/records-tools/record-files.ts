@@ -8,6 +8,7 @@ import { isJsonObject } from '../core/json.js';
 import type { ChangeRecord } from '../core/directory-entry.js';
 import { normaliseChangeRecords } from '../records/index.js';
 import { RecordToolError } from './errors.js';
+import { errorMessage } from '../core/errors.js';
 
 /** Largest input file the tools read. */
 export const MAX_INPUT_FILE_BYTES = 64 * 1024 * 1024;
@@ -30,7 +31,7 @@ export function readJsonFile(file: string): JsonValue {
   try {
     return JSON.parse(text) as JsonValue;
   } catch (err) {
-    throw new RecordToolError('input', `'${file}' is not valid JSON: ${(err as Error).message}`);
+    throw new RecordToolError('input', `'${file}' is not valid JSON: ${errorMessage(err)}`);
   }
 }
 
@@ -43,6 +44,6 @@ export function readChangeRecordFile(file: string): ChangeRecord[] {
   try {
     return normaliseChangeRecords(content.records, { allowProperties: true });
   } catch (err) {
-    throw new RecordToolError('input', `invalid change record in '${file}': ${(err as Error).message}`);
+    throw new RecordToolError('input', `invalid change record in '${file}': ${errorMessage(err)}`);
   }
 }

@@ -10,6 +10,7 @@ import type { EpsSettings } from '../settings/index.js';
 import { RecordToolError } from './errors.js';
 import { readJsonFile } from './record-files.js';
 import { loadSigningIdentity, loadSigningTrust, requireSigning } from './signing-identity.js';
+import { errorMessage } from '../core/errors.js';
 
 /** Signs the JSON object in `file` (the certificate must be valid for the EPS `name`) and re-verifies it. */
 export function signJsonFile(settings: EpsSettings, file: string): SignedData {
@@ -20,7 +21,7 @@ export function signJsonFile(settings: EpsSettings, file: string): SignedData {
   try {
     envelope = signData(data, identity.key, identity.certPem);
   } catch (err) {
-    throw new RecordToolError('signing-identity', `cannot sign: ${(err as Error).message}`);
+    throw new RecordToolError('signing-identity', `cannot sign: ${errorMessage(err)}`);
   }
   const check = verifySignedData(envelope, identity.trust, { dnsName: settings.name });
   if (!check.ok) throw new RecordToolError('self-verify', `Signature is not valid! ${check.reason}`);

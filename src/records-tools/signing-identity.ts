@@ -11,6 +11,7 @@ import type { SigningCertificate } from '../records/index.js';
 import { firstPemBlock, loadSigningCertificate, RecordError, TrustStore } from '../records/index.js';
 import type { EpsSettings, SigningSettings } from '../settings/index.js';
 import { RecordToolError } from './errors.js';
+import { errorMessage } from '../core/errors.js';
 
 const SEC1_PEM_TYPE = 'EC PRIVATE KEY';
 
@@ -54,10 +55,7 @@ export function loadSigningTrust(signing: SigningSettings): TrustStore {
   try {
     return TrustStore.fromPem([root], intermediates);
   } catch (err) {
-    throw new RecordToolError(
-      'signing-identity',
-      `invalid signing CA certificate: ${(err as Error).message}`,
-    );
+    throw new RecordToolError('signing-identity', `invalid signing CA certificate: ${errorMessage(err)}`);
   }
 }
 
@@ -67,7 +65,7 @@ export function loadSec1PrivateKey(pem: string, file: string): KeyObject {
   try {
     block = firstPemBlock(pem);
   } catch (err) {
-    throw new RecordToolError('signing-identity', `signing key '${file}': ${(err as Error).message}`);
+    throw new RecordToolError('signing-identity', `signing key '${file}': ${errorMessage(err)}`);
   }
   if (block.type !== SEC1_PEM_TYPE) {
     throw new RecordToolError(
@@ -80,7 +78,7 @@ export function loadSec1PrivateKey(pem: string, file: string): KeyObject {
   } catch (err) {
     throw new RecordToolError(
       'signing-identity',
-      `signing key '${file}' cannot be read: ${(err as Error).message}`,
+      `signing key '${file}' cannot be read: ${errorMessage(err)}`,
     );
   }
 }

@@ -13,6 +13,7 @@ import { RecordToolError } from './errors.js';
 import { readChangeRecordFile } from './record-files.js';
 import { loadSigningIdentity, requireSigning } from './signing-identity.js';
 import { signingTimes } from './timestamps.js';
+import { errorMessage } from '../core/errors.js';
 
 const log = logger('sd-submit');
 
@@ -73,7 +74,7 @@ export async function submitRecordFiles(
     try {
       signed = signRecords(stamped, parent, identity.key, identity.certPem, { allowProperties: true });
     } catch (err) {
-      throw new RecordToolError('signing-identity', `cannot sign records: ${(err as Error).message}`);
+      throw new RecordToolError('signing-identity', `cannot sign records: ${errorMessage(err)}`);
     }
     selfVerify(signed, identity.trust);
     for (const record of signed) {

@@ -10,6 +10,7 @@ import { RecordError } from './errors.js';
 import { BoundedCache } from './lru.js';
 import { encodePem, firstPemBlock } from './pem.js';
 import { px509 } from './x509.js';
+import { errorMessage } from '../core/errors.js';
 
 /** How many parsed certificates are kept. */
 export const CERTIFICATE_CACHE_SIZE = 1024;
@@ -72,7 +73,7 @@ export function parseCertificate(pem: string): CertificateInfo {
       const error =
         err instanceof RecordError
           ? err
-          : new RecordError('certificate', `certificate cannot be parsed: ${(err as Error).message}`);
+          : new RecordError('certificate', `certificate cannot be parsed: ${errorMessage(err)}`);
       entry = { ok: false, error };
     }
     cache.set(pem, entry);

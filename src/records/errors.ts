@@ -1,4 +1,5 @@
 /** Typed error for everything that can go wrong with a change record: schema, hash, certificate, signature. */
+import { CodedError } from '../core/errors.js';
 
 /** Stable codes, so callers can branch without parsing messages. */
 export type RecordErrorCode = 'schema' | 'hash' | 'certificate' | 'signature';
@@ -12,9 +13,8 @@ export interface RecordErrorDetails {
   path?: string;
 }
 
-export class RecordError extends Error {
+export class RecordError extends CodedError<RecordErrorCode> {
   override readonly name = 'RecordError';
-  readonly code: RecordErrorCode;
   readonly index: number | undefined;
   readonly label: string | undefined;
   readonly path: string | undefined;
@@ -22,8 +22,7 @@ export class RecordError extends Error {
   readonly rule: string;
 
   constructor(code: RecordErrorCode, rule: string, details: RecordErrorDetails = {}) {
-    super(formatMessage(rule, details));
-    this.code = code;
+    super(code, formatMessage(rule, details));
     this.rule = rule;
     this.index = details.index;
     this.label = details.label;

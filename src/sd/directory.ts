@@ -18,6 +18,7 @@ import { Chain, ChainSet } from './chains.js';
 import { StaleAppendError, StoreUnavailableError, SubmitError } from './errors.js';
 import { SerialQueue } from '../core/serial.js';
 import { entryToRecord, recordToEntry } from './record-entry.js';
+import { errorMessage } from '../core/errors.js';
 
 const log = logger('sd');
 
@@ -178,7 +179,7 @@ export class ServiceDirectory {
       // applyRecords replaces touched entries by copies: entries handed out before never change.
       applyRecords(this.entries, fresh);
     } catch (err) {
-      log.error(`cannot apply records to entries: ${(err as Error).message}`);
+      log.error(`cannot apply records to entries: ${errorMessage(err)}`);
     }
     this.appliedCount = best.records.length;
   }

@@ -4,11 +4,12 @@
  * -32602 (schema failures), with a message a person can act on instead of "internal error".
  */
 import type { JsonObject } from '../core/json.js';
+import { ErrorCodes } from '../core/messages.js';
 import type { VerifyFailureCode } from '../records/index.js';
 
-export const INTERNAL_ERROR = -32603;
-export const INVALID_PARAMS = -32602;
-export const NOT_FOUND = 404;
+export const INTERNAL_ERROR = ErrorCodes.internal;
+export const INVALID_PARAMS = ErrorCodes.invalidParams;
+export const NOT_FOUND = ErrorCodes.notFound;
 const SHORT_HASH_CHARS = 12;
 
 /** Rule names for the verification failure codes of the records library. */

@@ -20,6 +20,7 @@ import {
   SubmitError,
 } from './errors.js';
 import type { SdMetrics } from './metrics.js';
+import { errorMessage } from '../core/errors.js';
 
 const log = logger('sd');
 
@@ -73,7 +74,7 @@ function toMethodError(err: unknown): MethodError {
   if (err instanceof StaleAppendError || err instanceof StoreUnavailableError) {
     return new MethodError(err.code, err.message);
   }
-  log.error('submitRecords failed', { error: (err as Error).message });
+  log.error('submitRecords failed', { error: errorMessage(err) });
   return new MethodError(INTERNAL_ERROR, 'internal error');
 }
 

@@ -9,6 +9,7 @@ import type { DataEntry } from '../datastore/datastore.js';
 import { newEntryId, SIGNED_RECORD_ENTRY_TYPE } from '../datastore/entry-codec.js';
 import { encodeJson } from '../jsonrpc/write.js';
 import { normaliseSignedRecord } from '../records/index.js';
+import { errorMessage } from '../core/errors.js';
 
 export function recordToEntry(record: SignedChangeRecord): DataEntry {
   return { type: SIGNED_RECORD_ENTRY_TYPE, id: newEntryId(), data: Buffer.from(encodeJson(record), 'utf8') };
@@ -25,11 +26,11 @@ export function entryToRecord(entry: DataEntry): DecodedEntry {
   try {
     parsed = JSON.parse(entry.data.toString('utf8'));
   } catch (err) {
-    return { ok: false, reason: `entry is not JSON: ${(err as Error).message}` };
+    return { ok: false, reason: `entry is not JSON: ${errorMessage(err)}` };
   }
   try {
     return { ok: true, record: normaliseSignedRecord(parsed, undefined, { allowProperties: true }) };
   } catch (err) {
-    return { ok: false, reason: `entry is not a valid signed record: ${(err as Error).message}` };
+    return { ok: false, reason: `entry is not a valid signed record: ${errorMessage(err)}` };
   }
 }

@@ -15,6 +15,7 @@ import type { SdSettings } from '../settings/sd-schema.js';
 import { ServiceDirectory } from './directory.js';
 import { SdMetrics } from './metrics.js';
 import { sdMethods } from './methods.js';
+import { errorMessage } from '../core/errors.js';
 
 const log = logger('sd');
 
@@ -79,7 +80,7 @@ export class SdServer {
       await this.store.open();
     } catch (err) {
       throw new SdStartError(
-        `cannot open the datastore (${describeDatastore(datastore)}): ${(err as Error).message}`,
+        `cannot open the datastore (${describeDatastore(datastore)}): ${errorMessage(err)}`,
       );
     }
     const started = performance.now();
@@ -87,7 +88,7 @@ export class SdServer {
     try {
       summary = await this.directory.refresh();
     } catch (err) {
-      throw new SdStartError(`cannot replay the datastore: ${(err as Error).message}`);
+      throw new SdStartError(`cannot replay the datastore: ${errorMessage(err)}`);
     }
     const ms = Math.round(performance.now() - started);
     log.info(
@@ -120,7 +121,7 @@ export class SdServer {
       }
     } catch (err) {
       this.metrics?.readFailed();
-      const message = (err as Error).message;
+      const message = errorMessage(err);
       const now = Date.now();
       if (message !== this.lastError.message || now - this.lastError.at > REPEAT_ERROR_LOG_MS) {
         log.warn(`cannot read the datastore, serving the last state: ${message}`);
@@ -151,6 +152,6 @@ async function loadTrust(settings: SdSettings): Promise<TrustStore> {
   try {
     return TrustStore.fromPem(rootPems, intermediatePems);
   } catch (err) {
-    throw new SdStartError(`invalid record-signing CA certificates: ${(err as Error).message}`);
+    throw new SdStartError(`invalid record-signing CA certificates: ${errorMessage(err)}`);
   }
 }

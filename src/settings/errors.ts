@@ -2,6 +2,7 @@
  * The one error type of the settings system. A SettingsError carries a list of problems, each naming
  * (when known) the file and the dotted key path involved; its message has one line per problem.
  */
+import { CodedError } from '../core/errors.js';
 
 /** One thing wrong with the settings. */
 export interface SettingsProblem {
@@ -21,16 +22,15 @@ export function formatProblem(problem: SettingsProblem): string {
   return `${head}: ${problem.message}`;
 }
 
-export class SettingsError extends Error {
-  /** Stable code for callers that map errors to exit statuses or logs. */
-  readonly code = 'SETTINGS_INVALID';
+/** `code` is stable for callers that map errors to exit statuses or logs. */
+export class SettingsError extends CodedError<'SETTINGS_INVALID'> {
   readonly problems: readonly SettingsProblem[];
 
   constructor(problems: SettingsProblem | readonly SettingsProblem[]) {
     const list = Array.isArray(problems)
       ? (problems as readonly SettingsProblem[])
       : [problems as SettingsProblem];
-    super(list.map(formatProblem).join('\n'));
+    super('SETTINGS_INVALID', list.map(formatProblem).join('\n'));
     this.name = 'SettingsError';
     this.problems = list;
   }

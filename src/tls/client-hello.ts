@@ -7,6 +7,7 @@
  * was inverted) and record/handshake lengths delimit the message.
  */
 import type { Duplex } from 'node:stream';
+import { CodedError } from '../core/errors.js';
 
 /** TLS record header: content type (1), legacy version (2), fragment length (2). */
 export const TLS_RECORD_HEADER_BYTES = 5;
@@ -47,13 +48,9 @@ export type ClientHelloErrorCode =
   | 'closed';
 
 /** Every failure of ClientHello parsing or reading. `code` tells the failure classes apart. */
-export class ClientHelloError extends Error {
-  constructor(
-    readonly code: ClientHelloErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`ClientHello ${code}: ${message}`, options);
+export class ClientHelloError extends CodedError<ClientHelloErrorCode> {
+  constructor(code: ClientHelloErrorCode, message: string, options?: ErrorOptions) {
+    super(code, `ClientHello ${code}: ${message}`, options);
     this.name = 'ClientHelloError';
   }
 }

@@ -197,6 +197,9 @@ export function readExactly(socket: net.Socket, n: number): Promise<Buffer> {
 }
 
 export const PUBLIC_NAME = 'public-proxy-1.ga';
+/** The test public proxy's `accept_timeout` and `handshake_timeout` (seconds). */
+export const ACCEPT_TIMEOUT_S = 2;
+export const HANDSHAKE_TIMEOUT_S = 0.3;
 export const PRIVATE_NAME = 'private-proxy-1.ga';
 export const DOMAIN = 'test.internal-server.local';
 /** The advertised internal endpoint in tests (sent verbatim; tests dial the real port). */
@@ -231,8 +234,8 @@ export async function startPublicProxy(
     tls_bind_address: '127.0.0.1:0',
     internal_bind_address: '127.0.0.1:0',
     internal_endpoint: ADVERTISED_ENDPOINT,
-    accept_timeout: 2,
-    handshake_timeout: 0.3,
+    accept_timeout: ACCEPT_TIMEOUT_S,
+    handshake_timeout: HANDSHAKE_TIMEOUT_S,
     jsonrpc_client: { endpoint: eps.endpoint, timeout: 2 },
     jsonrpc_server: controlServerSettings(PUBLIC_NAME),
     ...opts.settings,

@@ -184,7 +184,7 @@ describe('interoperability with grpc-go', { skip }, () => {
       handlers: {
         unary: {
           '/EPS/Call': async (p) => Buffer.concat([Buffer.from('re:'), p]),
-          '/EPS/Fail': () => Promise.reject(new GrpcError(7, 'denied ✓ 100%')),
+          '/EPS/Fail': () => Promise.reject(GrpcError.foreign(7, 'denied ✓ 100%')),
           '/EPS/Slow': () => new Promise<Uint8Array>(() => undefined),
         },
         bidi: {

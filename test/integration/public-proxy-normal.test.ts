@@ -11,9 +11,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type net from 'node:net';
 import tls from 'node:tls';
-import { performance } from 'node:perf_hooks';
 import { CERTS } from '../helpers/network.js';
 import {
+  ACCEPT_TIMEOUT_S,
+  HANDSHAKE_TIMEOUT_S,
   ADVERTISED_ENDPOINT,
   announce,
   connectTo,
@@ -26,7 +27,7 @@ import {
   type EpsCall,
   type PublicHarness,
 } from '../helpers/proxy-fixtures.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitFor, withDeadline } from '../helpers/wait.js';
 import {
   appendExtension,
   buildHello,
@@ -38,6 +39,11 @@ import {
 } from '../helpers/tls-hello.js';
 
 const BASE64_TOKEN = /^[A-Za-z0-9+/]{43}=$/;
+
+/** Lets `count` turns of the event loop (I/O and close callbacks included) pass. */
+async function turns(count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await new Promise((resolve) => setImmediate(resolve));
+}
 
 /** Plays the private proxy: on incomingConnection, connects back to the internal port with the token. */
 class BackConnector {
@@ -64,7 +70,9 @@ class BackConnector {
 
   next(): Promise<net.Socket> {
     const socket = this.sockets.shift();
-    return socket ? Promise.resolve(socket) : new Promise((resolve) => this.waiters.push(resolve));
+    if (socket) return Promise.resolve(socket);
+    const connected = new Promise<net.Socket>((resolve) => this.waiters.push(resolve));
+    return withDeadline(connected, { timeoutMs: 5_000, what: 'the private side to connect back' });
   }
 }
 
@@ -157,11 +165,13 @@ describe('public proxy: normal mode', () => {
     await emptyTables();
   });
 
-  it('keeps a tunnel alive far past the hello and token deadlines (no 5 s cut)', async () => {
+  it('keeps a tunnel alive far past the hello and token deadlines (no 5 s cut)', async (t) => {
+    // On mock timers: every proxy timer armed for this tunnel is due long before the clock moved.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const client = tlsClient(h.front);
     const server = tlsServerOn(await back.next());
     await once(client, 'secureConnect');
-    await new Promise((resolve) => setTimeout(resolve, 1_000)); // > 3 × handshake_timeout (0.3 s)
+    t.mock.timers.tick(60 * 60 * 1000);
     client.write('still there?');
     const [got] = (await once(server, 'data')) as [Buffer];
     assert.equal(got.toString(), 'still there?');
@@ -225,35 +235,46 @@ describe('public proxy: normal mode', () => {
     });
   }
 
-  it('closes a client that sends nothing once the hello deadline passes', async () => {
-    const started = performance.now();
+  it('closes a client that sends nothing once the hello deadline passes', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const client = await connectTo(h.front);
+    // Admitted as pending in the same turn that arms the hello deadline.
+    await waitFor(() => h.proxy.stats().pendingConnections === 1, {
+      timeoutMs: 5_000,
+      what: 'the proxy to admit the connection',
+    });
+    t.mock.timers.tick(HANDSHAKE_TIMEOUT_S * 1000 - 1);
+    await turns(2);
+    assert.equal(h.proxy.stats().pendingConnections, 1, 'still waiting just before handshake_timeout');
+    t.mock.timers.tick(1);
     await untilClosed(client);
-    assert.ok(performance.now() - started >= 250, 'closed before the handshake timeout');
     await emptyTables();
   });
 
-  it('releases the parked client at once when the private proxy refuses or cannot be reached', async () => {
+  it('releases the parked client at once when the private proxy refuses or cannot be reached', async (t) => {
+    // On mock timers that never move: a close here cannot come from the accept timeout.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     for (const answer of ['refuse', 'drop'] as const) {
       back.answer = answer;
-      const started = performance.now();
       const client = tlsClient(h.front);
       await untilClosed(client);
-      assert.ok(performance.now() - started < 1_500, `${answer}: waited for the accept timeout`);
       await emptyTables();
     }
     back.answer = 'ok';
   });
 
-  it('closes a parked client after accept_timeout when nobody connects back (item 26)', async () => {
+  it('closes a parked client after accept_timeout when nobody connects back (item 26)', async (t) => {
     back.connectBack = false;
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     try {
-      const started = performance.now();
       const client = tlsClient(h.front);
       await h.eps.waitForCalls(h.eps.calls.length + 1);
       assert.equal(h.proxy.stats().normalTokens, 1);
+      t.mock.timers.tick(ACCEPT_TIMEOUT_S * 1000 - 1);
+      assert.equal(h.proxy.stats().normalTokens, 1, 'still parked just before accept_timeout');
+      t.mock.timers.tick(1);
+      assert.equal(h.proxy.stats().normalTokens, 0, 'dropped at accept_timeout');
       await untilClosed(client);
-      assert.ok(performance.now() - started >= 1_900, 'closed before accept_timeout (2 s)');
       await emptyTables();
     } finally {
       back.connectBack = true;

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
-import { performance } from 'node:perf_hooks';
 import {
+  ACCEPT_TIMEOUT_S,
   ADVERTISED_ENDPOINT,
   callControl,
   clientInfo,
@@ -137,23 +137,29 @@ describe('public proxy: P2P and the internal port', () => {
     }
   });
 
-  it('closes a lone party after accept_timeout (item 25)', async () => {
+  it('closes a lone party after accept_timeout (item 25)', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     target = 'connect';
-    const reply = await requestConnection();
+    const reply = await requestConnection(); // answered once B is parked, which re-arms the timeout
     assert.ok(reply.body.result);
     const b = parties.shift()!;
-    const started = performance.now();
-    assert.equal(h.proxy.stats().p2pTokens, 1);
+    t.mock.timers.tick(ACCEPT_TIMEOUT_S * 1000 - 1);
+    assert.equal(h.proxy.stats().p2pTokens, 1, 'still parked just before accept_timeout');
+    t.mock.timers.tick(1);
+    assert.equal(h.proxy.stats().p2pTokens, 0, 'dropped at accept_timeout');
     assert.equal((await untilClosed(b)).length, 0);
-    assert.ok(performance.now() - started >= 1_500, 'closed well before accept_timeout (2 s)');
     await tablesEmpty();
   });
 
-  it('expires an unused placeholder after accept_timeout', async () => {
+  it('expires an unused placeholder after accept_timeout', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     target = 'silent';
     const reply = await requestConnection();
     const token = (reply.body.result as { token: string }).token;
-    assert.equal(h.proxy.stats().p2pTokens, 1);
+    t.mock.timers.tick(ACCEPT_TIMEOUT_S * 1000 - 1);
+    assert.equal(h.proxy.stats().p2pTokens, 1, 'live just before accept_timeout');
+    t.mock.timers.tick(1);
+    assert.equal(h.proxy.stats().p2pTokens, 0, 'expired at accept_timeout');
     await tablesEmpty();
     const late = await connectTo(h.internal);
     late.write(Buffer.from(token, 'base64'));

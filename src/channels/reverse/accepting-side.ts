@@ -12,7 +12,9 @@ import { logger } from '../../core/log.js';
 import type { EpsRequest, EpsResponse } from '../../core/messages.js';
 import { decodeResponse, encodeRequest } from '../../grpc/codec.js';
 import type { BidiServerStream, CallContext } from '../../grpc/server.js';
-import { Status } from '../../grpc/status.js';
+import { errorMessage } from '../../core/errors.js';
+import { OUTCOMES } from '../../core/outcome.js';
+import { PeerDisconnectedError } from '../../broker/channel-errors.js';
 import { fromWireResponse } from '../../grpc/convert.js';
 import { paramsForPeer } from '../../broker/client-info.js';
 
@@ -57,16 +59,17 @@ class AcceptedStream {
     try {
       pending.resolve(fromWireResponse(decodeResponse(payload)));
     } catch (e) {
-      pending.reject(new Error(`error receiving gRPC response: ${(e as Error).message}`));
+      pending.reject(new Error(`error receiving gRPC response: ${errorMessage(e)}`));
     }
   }
 
   async call(request: EpsRequest): Promise<EpsResponse> {
-    if (this.closed) throw new Error('client disconnected');
+    if (this.closed) throw new PeerDisconnectedError();
     // The dialling side's certificate must still be pinned for the announced name (directory changes).
     if (!this.ctx.current().some((i) => i.name === this.name)) {
-      this.fail(new Error('client disconnected: certificate no longer pinned'));
-      throw new Error('client disconnected: certificate no longer pinned');
+      const unpinned = new PeerDisconnectedError('client disconnected: certificate no longer pinned');
+      this.fail(unpinned);
+      throw unpinned;
     }
     if (this.fifo.length >= MAX_IN_FLIGHT_PER_STREAM)
       throw new Error('too many requests in flight on reverse stream');
@@ -79,7 +82,7 @@ class AcceptedStream {
         clientName: this.ownName,
       });
     } catch (e) {
-      throw new Error(`error serializing params for gRPC: ${(e as Error).message}`, { cause: e });
+      throw new Error(`error serializing params for gRPC: ${errorMessage(e)}`, { cause: e });
     }
     const result = new Promise<EpsResponse>((resolve, reject) => {
       const pending: Pending = {
@@ -96,12 +99,12 @@ class AcceptedStream {
     try {
       await this.stream.send(payload);
     } catch (e) {
-      this.fail(new Error(`error sending gRPC request: ${(e as Error).message}`));
+      this.fail(new Error(`error sending gRPC request: ${errorMessage(e)}`));
     }
     return result;
   }
 
-  /** Fails every outstanding request (stream gone). */
+  /** Fails every outstanding request (stream gone) and ends the stream as UNAVAILABLE. */
   fail(err: Error): void {
     for (const p of this.fifo.splice(0)) {
       clearTimeout(p.timer);
@@ -110,7 +113,7 @@ class AcceptedStream {
         p.reject(err);
       }
     }
-    if (!this.stream.closed) this.stream.end(Status.UNAVAILABLE, err.message);
+    if (!this.stream.closed) this.stream.end(OUTCOMES.peerUnreachable.grpc, err.message);
   }
 }
 
@@ -137,7 +140,7 @@ export class ReverseStreamRegistry {
 
   async deliver(request: EpsRequest, address: Address): Promise<EpsResponse> {
     const s = this.streams.get(address.operator);
-    if (!s || s.closed) throw new Error('client disconnected');
+    if (!s || s.closed) throw new PeerDisconnectedError();
     return s.call(request);
   }
 
@@ -145,7 +148,7 @@ export class ReverseStreamRegistry {
   handle(stream: BidiServerStream, ctx: CallContext): void {
     let registered: AcceptedStream | undefined;
     const announceTimer = setTimeout(() => {
-      stream.end(Status.UNKNOWN, "can't receive handshake packet: timeout");
+      stream.end(OUTCOMES.rejected.grpc, "can't receive handshake packet: timeout");
     }, ANNOUNCEMENT_TIMEOUT_MS);
     stream.onMessage((payload) => {
       if (registered) {
@@ -161,27 +164,27 @@ export class ReverseStreamRegistry {
         name = undefined;
       }
       if (typeof name !== 'string') {
-        stream.end(Status.UNKNOWN, 'invalid client announcement');
+        stream.end(OUTCOMES.rejected.grpc, 'invalid client announcement');
         return;
       }
       if (!ctx.identities.some((i) => i.name === name)) {
-        stream.end(Status.UNKNOWN, 'invalid client name supplied');
+        stream.end(OUTCOMES.unknownClient.grpc, 'invalid client name supplied');
         return;
       }
       if (!this.streams.has(name) && this.streams.size >= MAX_REVERSE_STREAMS) {
-        stream.end(Status.RESOURCE_EXHAUSTED, 'too many reverse streams');
+        stream.end(OUTCOMES.resourceExhausted.grpc, 'too many reverse streams');
         return;
       }
       registered = new AcceptedStream(name, stream, this.ownName, this.timeoutMs, ctx);
       const previous = this.streams.get(name);
       this.streams.set(name, registered);
-      previous?.fail(new Error('client disconnected'));
+      previous?.fail(new PeerDisconnectedError());
       log.info('reverse stream registered', { peer: name });
     });
     stream.onEnd(() => {
       clearTimeout(announceTimer);
       if (!registered) return;
-      registered.fail(new Error('client disconnected'));
+      registered.fail(new PeerDisconnectedError());
       // Only forget the registration if it is still ours (fixes the original's B2 race).
       if (this.streams.get(registered.name) === registered) {
         this.streams.delete(registered.name);

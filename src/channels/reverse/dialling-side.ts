@@ -8,7 +8,9 @@
  * peer changes in the directory are picked up immediately, no busy loop on a cleanly ended stream (B8),
  * and `_ping`/`_directory` results are delivered intact (B9).
  */
+import { errorMessage } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { OUTCOMES, type FailureKind } from '../../core/outcome.js';
 import { Backoff } from '../../core/backoff.js';
 import { Deadline } from '../../core/deadline.js';
 import type { EpsResponse } from '../../core/messages.js';
@@ -122,13 +124,13 @@ class PeerLoop {
     try {
       req = decodeRequest(payload);
     } catch (e) {
-      return { id: '', error: { code: -100, message: `invalid request: ${(e as Error).message}` } };
+      return failed('', 'protocolViolation', `invalid request: ${errorMessage(e)}`);
     }
     const identity = selectIdentity(
       identitiesFor(pooled.key, (n) => this.broker.directory.entry(n)),
       req.clientName,
     );
-    if (!identity) return { id: req.id, error: { code: 404, message: 'no matching client found' } };
+    if (!identity) return failed(req.id, 'unknownClient', 'no matching client found');
     let outcome: EpsResponse | null;
     try {
       outcome = await this.broker.deliver(
@@ -136,15 +138,12 @@ class PeerLoop {
         { name: identity.name },
       );
     } catch (e) {
-      return { id: req.id, error: { code: -100, message: (e as Error).message } };
+      return failed(req.id, 'rejected', errorMessage(e));
     }
     try {
       return toWireResponse(req.id, outcome);
     } catch (e) {
-      return {
-        id: req.id,
-        error: { code: -100, message: `error converting response: ${(e as Error).message}` },
-      };
+      return failed(req.id, 'backendError', `error converting response: ${errorMessage(e)}`);
     }
   }
 }
@@ -156,7 +155,12 @@ function tooBusy(payload: Buffer): WireResponse {
   } catch {
     /* answered with an empty id below */
   }
-  return { id, error: { code: -100, message: 'too many requests in flight on this reverse stream' } };
+  return failed(id, 'resourceExhausted', 'too many requests in flight on this reverse stream');
+}
+
+/** An error answer on the reverse stream, its code from the outcome table. */
+function failed(id: string, kind: FailureKind, message: string): WireResponse {
+  return { id, error: { code: OUTCOMES[kind].reverseStream, message } };
 }
 
 export class ReverseStreamKeeper {

@@ -7,6 +7,7 @@ import type net from 'node:net';
 import { logger } from '../../core/log.js';
 import { dial } from './dial.js';
 import type { TunnelRegistry } from '../shared/tunnels.js';
+import { errorMessage } from '../../core/errors.js';
 
 const log = logger('private-proxy');
 
@@ -32,7 +33,7 @@ export class PassThroughDelivery implements Delivery {
     try {
       upstream = await dial(this.address, this.connectTimeoutMs);
     } catch (error) {
-      log.warn('internal endpoint unreachable', { address: this.address, error: (error as Error).message });
+      log.warn('internal endpoint unreachable', { address: this.address, error: errorMessage(error) });
       socket.destroy();
       return;
     }

@@ -21,6 +21,7 @@ import {
   sendReply,
   type UpstreamRequest,
 } from './http-forwarding.js';
+import { errorMessage } from '../../core/errors.js';
 
 const log = logger('private-proxy');
 
@@ -31,7 +32,7 @@ async function relay(res: http.ServerResponse, request: UpstreamRequest): Promis
     const reply = await requestUpstream(request);
     sendReply(res, reply.status, endToEndHeaders(reply.headers), reply.body);
   } catch (error) {
-    log.warn('upstream request failed', { url: request.url.href, error: (error as Error).message });
+    log.warn('upstream request failed', { url: request.url.href, error: errorMessage(error) });
     sendJsonReply(res, 502, { message: 'bad gateway' });
   }
 }

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import type { JsonObject } from '../../core/json.js';
+import { ErrorCodes } from '../../core/messages.js';
 import { logger } from '../../core/log.js';
 import { method, MethodError, type MethodDefinition } from '../../jsonrpc/dispatcher.js';
 import { parseHostPort } from '../../net/host-port.js';
@@ -24,6 +25,7 @@ import type { EpsCaller } from '../shared/eps-link.js';
 import { ExpiresAtError, isExpired, parseExpiresAt } from '../shared/expires-at.js';
 import { SerialQueue } from '../../core/serial.js';
 import { TOKEN_BYTES, tokenKey, TokenError } from '../shared/tokens.js';
+import { errorMessage } from '../../core/errors.js';
 
 const log = logger('private-proxy');
 
@@ -62,7 +64,7 @@ const announceConnectionParams = z.looseObject({
 const getAnnouncementsParams = z.looseObject({ _client: clientInfoSchema });
 
 function invalidParams(field: string, message: string): MethodError {
-  return new MethodError(-32602, 'invalid params', { [field]: message });
+  return new MethodError(ErrorCodes.invalidParams, 'invalid params', { [field]: message });
 }
 
 export function privateApiMethods(ctx: PrivateApiContext): Record<string, MethodDefinition> {
@@ -84,7 +86,7 @@ export function privateApiMethods(ctx: PrivateApiContext): Record<string, Method
     const publicProxy = params._client.name;
     const announcement = ctx.announcements.find(params.domain, publicProxy);
     if (announcement === undefined || isExpired(announcement.expiresAt)) {
-      throw new MethodError(404, 'no matching connection found');
+      throw new MethodError(ErrorCodes.notFound, 'no matching connection found');
     }
     const allowed = ctx.allowedPublicEndpoints;
     if (allowed !== undefined && !allowed.includes(params.endpoint)) {
@@ -93,10 +95,10 @@ export function privateApiMethods(ctx: PrivateApiContext): Record<string, Method
         proxy: publicProxy,
         domain: params.domain,
       });
-      throw new MethodError(403, 'endpoint not allowed');
+      throw new MethodError(ErrorCodes.permissionDenied, 'endpoint not allowed');
     }
     if (!ctx.connectBack({ endpoint: params.endpoint, token, domain: params.domain, publicProxy })) {
-      throw new MethodError(503, 'too many connections');
+      throw new MethodError(ErrorCodes.unavailable, 'too many connections');
     }
     return { message: 'ok' };
   });
@@ -109,14 +111,14 @@ export function privateApiMethods(ctx: PrivateApiContext): Record<string, Method
         outcome = ctx.announcements.upsert(announcement);
       } catch (error) {
         if (!(error instanceof AnnouncementTableFullError)) throw error;
-        throw new MethodError(503, 'too many announcements');
+        throw new MethodError(ErrorCodes.unavailable, 'too many announcements');
       }
       if (outcome === 'unchanged') return;
       try {
         await ctx.store.persist(announcement);
       } catch (error) {
-        log.error('cannot persist announcement', { error: (error as Error).message });
-        throw new MethodError(-32603, 'internal error');
+        log.error('cannot persist announcement', { error: errorMessage(error) });
+        throw new MethodError(ErrorCodes.internal, 'internal error');
       }
     });
 
@@ -128,10 +130,13 @@ export function privateApiMethods(ctx: PrivateApiContext): Record<string, Method
       if (!(error instanceof ExpiresAtError)) throw error;
       throw invalidParams('expires_at', error.message);
     }
-    if (params.proxy === ctx.name) throw new MethodError(400, 'trying to announce with private proxy name');
+    if (params.proxy === ctx.name)
+      throw new MethodError(ErrorCodes.badRequest, 'trying to announce with private proxy name');
     const allowed = allowedDomainsFor(params._client, ctx.name);
     if (!domainAllowed(params.domain, allowed)) {
-      throw new MethodError(403, 'not allowed to forward this domain', { allowed_domains: allowed });
+      throw new MethodError(ErrorCodes.permissionDenied, 'not allowed to forward this domain', {
+        allowed_domains: allowed,
+      });
     }
     const announcement: Announcement = { domain: params.domain, owner: params.proxy, expiresAt };
     await store(announcement);
@@ -142,12 +147,12 @@ export function privateApiMethods(ctx: PrivateApiContext): Record<string, Method
     try {
       reply = await ctx.eps.call(`${params.proxy}.announceConnections`, { connections });
     } catch (error) {
-      log.warn('cannot reach the public proxy', { proxy: params.proxy, error: (error as Error).message });
-      throw new MethodError(-32603, 'internal error');
+      log.warn('cannot reach the public proxy', { proxy: params.proxy, error: errorMessage(error) });
+      throw new MethodError(ErrorCodes.internal, 'internal error');
     }
     if (reply.error !== undefined) {
       log.warn('public proxy refused the announcement', { proxy: params.proxy, error: reply.error.message });
-      throw new MethodError(-32603, 'internal error');
+      throw new MethodError(ErrorCodes.internal, 'internal error');
     }
     return 'ok';
   });

@@ -23,6 +23,7 @@ import { privateApiMethods, type BackConnectionRequest } from './private-api.js'
 import { Reannouncer, REANNOUNCE_INTERVAL_MS } from './reannounce.js';
 import { TerminatingDelivery } from './terminating-delivery.js';
 import { TunnelRegistry } from '../shared/tunnels.js';
+import { errorMessage } from '../../core/errors.js';
 
 const log = logger('private-proxy');
 
@@ -160,7 +161,7 @@ export class PrivateProxy {
     try {
       socket = await connectBack(request.endpoint, request.token, this.timeoutMs);
     } catch (error) {
-      log.warn('back-connection failed', { endpoint: request.endpoint, error: (error as Error).message });
+      log.warn('back-connection failed', { endpoint: request.endpoint, error: errorMessage(error) });
       return;
     }
     socket.on('error', (error) => log.debug('back-connection socket error', { error: error.message }));

@@ -6,6 +6,7 @@
 import { logger } from '../../core/log.js';
 import { announcementJson, type AnnouncementTable } from '../shared/announcements.js';
 import type { EpsCaller } from '../shared/eps-link.js';
+import { errorMessage } from '../../core/errors.js';
 
 const log = logger('private-proxy');
 
@@ -28,7 +29,7 @@ export async function reannounceAll(table: AnnouncementTable, eps: EpsCaller): P
         if (reply.error === undefined) return true;
         log.warn('re-announcement refused', { proxy, code: reply.error.code, error: reply.error.message });
       } catch (error) {
-        log.warn('re-announcement failed', { proxy, error: (error as Error).message });
+        log.warn('re-announcement failed', { proxy, error: errorMessage(error) });
       }
       return false;
     }),

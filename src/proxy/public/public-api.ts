@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import type { JsonObject, JsonValue } from '../../core/json.js';
+import { ErrorCodes } from '../../core/messages.js';
 import { logger } from '../../core/log.js';
 import { method, MethodError, type MethodDefinition } from '../../jsonrpc/dispatcher.js';
 import type { AnnouncementStore } from '../shared/announcement-store.js';
@@ -22,6 +23,7 @@ import { ExpiresAtError, isExpired, parseExpiresAt, type Expiry } from '../share
 import type { P2pTokenMeta } from './public-internal.js';
 import { SerialQueue } from '../../core/serial.js';
 import type { TokenTable } from '../shared/tokens.js';
+import { errorMessage } from '../../core/errors.js';
 
 const log = logger('public-proxy');
 
@@ -34,7 +36,7 @@ export interface PublicApiContext {
   eps: EpsCaller;
 }
 
-const ITEM_NOT_ALLOWED = { code: 403, message: 'not allowed' };
+const ITEM_NOT_ALLOWED = { code: ErrorCodes.permissionDenied, message: 'not allowed' };
 const ITEM_TAKEN = { code: 409, message: 'already taken' };
 const ITEM_TABLE_FULL = { code: 503, message: 'too many announcements' };
 
@@ -52,7 +54,7 @@ const announceConnectionsParams = z.looseObject({
 const getAnnouncementsParams = z.looseObject({ _client: clientInfoSchema });
 
 function internalError(): MethodError {
-  return new MethodError(-32603, 'internal error');
+  return new MethodError(ErrorCodes.internal, 'internal error');
 }
 
 /** Validates every item's expires_at before anything is applied (-32602 on the first bad one). */
@@ -63,7 +65,9 @@ function parseExpiries(items: readonly { expires_at?: unknown }[]): (Expiry | nu
       return parseExpiresAt(item.expires_at, now);
     } catch (error) {
       if (!(error instanceof ExpiresAtError)) throw error;
-      throw new MethodError(-32602, 'invalid params', { [`connections.${i}.expires_at`]: error.message });
+      throw new MethodError(ErrorCodes.invalidParams, 'invalid params', {
+        [`connections.${i}.expires_at`]: error.message,
+      });
     }
   });
 }
@@ -76,8 +80,8 @@ export function publicApiMethods(ctx: PublicApiContext): Record<string, MethodDe
     try {
       issued = ctx.p2pTokens.issue({ caller: params._client.name, target: params.to });
     } catch (error) {
-      log.warn('requestConnection refused', { error: (error as Error).message });
-      throw new MethodError(503, 'too many pending connections');
+      log.warn('requestConnection refused', { error: errorMessage(error) });
+      throw new MethodError(ErrorCodes.unavailable, 'too many pending connections');
     }
     const token = issued.base64;
     try {
@@ -89,12 +93,12 @@ export function publicApiMethods(ctx: PublicApiContext): Record<string, MethodDe
       });
       if (reply.error !== undefined) {
         ctx.p2pTokens.revoke(token);
-        throw new MethodError(reply.error.code, reply.error.message, reply.error.data);
+        throw MethodError.foreign(reply.error.code, reply.error.message, reply.error.data);
       }
     } catch (error) {
       if (error instanceof MethodError) throw error;
       ctx.p2pTokens.revoke(token);
-      log.warn('_connectionRequest failed', { to: params.to, error: (error as Error).message });
+      log.warn('_connectionRequest failed', { to: params.to, error: errorMessage(error) });
       throw internalError();
     }
     return { token, endpoint: ctx.internalEndpoint };
@@ -139,7 +143,7 @@ export function publicApiMethods(ctx: PublicApiContext): Record<string, MethodDe
           try {
             await ctx.store.persist(announcement);
           } catch (error) {
-            log.error('cannot persist announcement', { error: (error as Error).message });
+            log.error('cannot persist announcement', { error: errorMessage(error) });
             throw internalError();
           }
           log.info('announcement stored', { domain: item.domain, operator, expires_at: expiresAt?.text });

@@ -12,6 +12,7 @@ import type { AnnouncementTable } from '../shared/announcements.js';
 import type { EpsCaller } from '../shared/eps-link.js';
 import { TokenError, type TokenTable } from '../shared/tokens.js';
 import type { TunnelRegistry } from '../shared/tunnels.js';
+import { errorMessage } from '../../core/errors.js';
 
 const log = logger('public-proxy');
 
@@ -50,7 +51,7 @@ export async function handleFrontConnection(socket: net.Socket, ctx: FrontContex
     hello = read.buffered;
   } catch (error) {
     const code = error instanceof ClientHelloError ? error.code : 'error';
-    log.debug('public connection closed: no usable ClientHello', { code, error: (error as Error).message });
+    log.debug('public connection closed: no usable ClientHello', { code, error: errorMessage(error) });
     socket.destroy();
     return;
   } finally {
@@ -68,7 +69,7 @@ export async function handleFrontConnection(socket: net.Socket, ctx: FrontContex
   try {
     token = ctx.tokens.issue({ domain: route.domain, operator: route.owner, hello }, socket).base64;
   } catch (error) {
-    log.warn('public connection closed: cannot park it', { error: (error as Error).message });
+    log.warn('public connection closed: cannot park it', { error: errorMessage(error) });
     socket.destroy();
     return;
   }
@@ -88,7 +89,7 @@ export async function handleFrontConnection(socket: net.Socket, ctx: FrontContex
       error: reply.error.message,
     });
   } catch (error) {
-    log.warn('cannot notify the private proxy', { domain: route.domain, error: (error as Error).message });
+    log.warn('cannot notify the private proxy', { domain: route.domain, error: errorMessage(error) });
   }
   // Failure: release the parked client unless the private proxy already connected back (then the tunnel lives).
   try {

@@ -11,6 +11,7 @@ import { logger } from '../../core/log.js';
 import type { NormalTokenMeta } from './public-front.js';
 import { readToken, TokenError, type TokenTable } from '../shared/tokens.js';
 import type { TunnelRegistry } from '../shared/tunnels.js';
+import { errorMessage } from '../../core/errors.js';
 
 const log = logger('public-proxy');
 
@@ -37,7 +38,7 @@ export async function handleInternalConnection(socket: net.Socket, ctx: Internal
   try {
     token = await readToken(socket, ctx.tokenTimeoutMs);
   } catch (error) {
-    log.debug('internal connection closed: no token', { error: (error as Error).message });
+    log.debug('internal connection closed: no token', { error: errorMessage(error) });
     socket.destroy();
     return;
   } finally {

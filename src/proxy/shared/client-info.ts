@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { JsonObject } from '../../core/json.js';
+import { ErrorCodes } from '../../core/messages.js';
 import { MethodError } from '../../jsonrpc/dispatcher.js';
 
 const settingsItemSchema = z.looseObject({
@@ -37,10 +38,11 @@ export function clientInfoJson(client: ClientInfo): JsonObject {
 }
 
 /** 403 when the caller has no proxy settings for us [WIRE text]. */
-export const NOT_AUTHORIZED = (): MethodError => new MethodError(403, 'not authorized');
+export const NOT_AUTHORIZED = (): MethodError =>
+  new MethodError(ErrorCodes.permissionDenied, 'not authorized');
 /** 500 when those settings are malformed [WIRE text]. */
 export const INVALID_DIRECTORY_SETTINGS = (): MethodError =>
-  new MethodError(500, 'invalid directory settings');
+  new MethodError(ErrorCodes.serverError, 'invalid directory settings');
 
 const allowedDomainsSchema = z.looseObject({
   allowed_domains: z.array(z.string().startsWith('.')),

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
+import { CodedError } from '../../core/errors.js';
 import {
   DEFAULT_ACCEPT_TIMEOUT_SECONDS,
   DEFAULT_HANDSHAKE_TIMEOUT_SECONDS,
@@ -41,13 +42,9 @@ export type TokenErrorCode =
   /** The token bytes did not arrive in time. */
   | 'timeout';
 
-export class TokenError extends Error {
-  constructor(
-    readonly code: TokenErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class TokenError extends CodedError<TokenErrorCode> {
+  constructor(code: TokenErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
     this.name = 'TokenError';
   }
 }
