@@ -1,7 +1,7 @@
 /**
  * Real eps processes (hd-1, ls-1, op-1, op-2, hd-2) with the locations backend, over HTTPS and gRPC with
- * generated certificates: the getting-started network, the gateway checklist of 10-eps-server §17, delivery
- * to backends and bad input.
+ * generated certificates: the getting-started network, the gateway behaviour of docs/protocol.md#gateway,
+ * delivery to backends (docs/protocol.md#backends) and bad input.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

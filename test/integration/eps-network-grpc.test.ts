@@ -1,6 +1,7 @@
 /**
- * Real eps processes (ls-1, op-2) called over gRPC by an independent client (@grpc/grpc-js) with generated
- * certificates: the gRPC checklist of 10-eps-server §17 (pinning, claimed names, ids, message size).
+ * Real eps processes (ls-1, op-2) called over gRPC by an independent client (@grpc/grpc-js) with
+ * generated certificates: the gRPC service of docs/protocol.md#grpc-service (pinning, claimed names, ids,
+ * message size).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

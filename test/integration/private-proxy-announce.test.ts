@@ -1,5 +1,5 @@
 /**
- * Private proxy announcements with real sockets (30-proxy §7.1; checklist items 19, 20): the checks of
+ * Private proxy announcements with real sockets (docs/protocol.md#announcements): the checks of
  * announceConnection in order, telling the public proxy, and re-announcing stored announcements.
  */
 import { after, before, describe, it } from 'node:test';

@@ -1,8 +1,8 @@
 /**
- * Private proxy back-connections with real sockets (30-proxy §5.3, §7.3; checklist items 2, 13): checks of
- * incomingConnection, the connection back (token first, only to allowed endpoints), one HTTP request over
- * TLS in terminating mode with plain HTTP forwarding, the idle timeout, and the control API refusing other
- * operators' certificates.
+ * Private proxy back-connections with real sockets (docs/protocol.md#proxy-control-api,
+ * docs/protocol.md#normal-mode): checks of incomingConnection, the connection back (token first, only to
+ * allowed endpoints), one HTTP request over TLS in terminating mode with plain HTTP forwarding, the idle
+ * timeout, and the control API refusing other operators' certificates.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

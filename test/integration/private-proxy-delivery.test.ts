@@ -1,5 +1,5 @@
 /**
- * Private proxy delivery modes with real sockets (30-proxy §5.3; checklist item 29): terminating mode
+ * Private proxy delivery modes with real sockets (docs/protocol.md#normal-mode): terminating mode
  * requiring a client certificate, the internal server down, validated JSON-RPC forwarding, and pass-through.
  */
 import { describe, it } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * Settings loading (40-operations §1, checklist items 1-3, 10, 11): locations, file discovery and order,
+ * Settings loading (docs/settings.md#locations, #loading, #merging): locations, file discovery and order,
  * YAML/JSON parsing and its errors, and how files merge into one tree.
  */
 import assert from 'node:assert/strict';

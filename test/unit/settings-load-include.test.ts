@@ -1,5 +1,5 @@
 /**
- * Settings loading (40-operations §1, checklist item 8): $include of other files and $ref within a file.
+ * Settings loading (docs/settings.md#includes): $include of other files and $ref within a file.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Settings loading (40-operations §1, checklist items 4-7): vars (env, literal, prompt), substitution,
+ * Settings loading (docs/settings.md#variables): vars (env, literal, prompt), substitution,
  * $DIR and their errors.
  */
 import assert from 'node:assert/strict';
