@@ -1,8 +1,8 @@
 /**
  * The "locations" example backend (`eps-ls`): JSON-RPC over plain HTTP on localhost:6666/jsonrpc with an
- * in-memory store [10-eps-server §14.1]. `add {name, id}` stores a location, `lookup {name}` finds it.
- * Extra params such as `_client` (the calling operator, added by eps) are ignored.
- * Environment: LS_BIND_ADDRESS (default localhost:6666).
+ * in-memory store [docs/operations.md#example-services]. `add {name, id}` stores a location, `lookup {name}`
+ * finds it. Extra params such as `_client` (the calling operator, added by eps) are ignored. Environment:
+ * LS_BIND_ADDRESS (default localhost:6666).
  */
 import { z } from 'zod';
 import { configureLogging, logger } from '../src/core/log.js';

@@ -1,9 +1,9 @@
 /**
- * Example internal service behind the private proxy (`internal-server`) [10-eps-server §14.2].
- * POST with a JSON object body → 200 echoing it (keys sorted); POST with anything else → 500;
- * other methods → 200 {"message":"success"}. Environment: IS_BIND_ADDRESS (default localhost:7777, the
- * address private-proxy-1 forwards to), USE_TLS (non-empty: serve TLS with the dev internal-server cert),
- * IS_CERT_DIR (default settings/dev/certs).
+ * Example internal service behind the private proxy (`internal-server`)
+ * [docs/operations.md#example-services]. POST with a JSON object body → 200 echoing it (keys sorted); POST
+ * with anything else → 500; other methods → 200 {"message":"success"}. Environment: IS_BIND_ADDRESS (default
+ * localhost:7777, the address private-proxy-1 forwards to), USE_TLS (non-empty: serve TLS with the dev
+ * internal-server cert), IS_CERT_DIR (default settings/dev/certs).
  */
 import http from 'node:http';
 import https from 'node:https';

@@ -1,6 +1,6 @@
 /**
  * The message broker: authenticates the hop (`_client`), checks permissions, answers internal methods and
- * hands requests to the first channel that can deliver them [WIRE, 10-eps-server §4].
+ * hands requests to the first channel that can deliver them [WIRE, docs/protocol.md#broker].
  *
  * Differences from the original (its weak points S1, B1):
  * - the `method` field must name the same operator and method as the addressed ID, so the permission check

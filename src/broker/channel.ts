@@ -12,7 +12,7 @@ export const CHANNEL_TYPES = [
 ] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
 
-/** Validated params of `_connectionRequest` [WIRE, 10-eps-server §2.6]. */
+/** Validated params of `_connectionRequest` [WIRE, docs/protocol.md#internal-methods]. */
 export interface ConnectionRequest {
   channel: string;
   endpoint: string;

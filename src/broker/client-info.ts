@@ -1,5 +1,6 @@
 /**
- * The `_client` parameter [WIRE, 10-eps-server §2.5]: `{name, entry}` of the authenticated previous hop.
+ * The `_client` parameter [WIRE, docs/protocol.md#client-parameter]: `{name, entry}` of the authenticated
+ * previous hop.
  *
  * Deviation (weak point S8): the entry is sent without its `records` audit log, which holds every signed
  * change record with an embedded PEM certificate and made `_client` many kilobytes per request. Every field

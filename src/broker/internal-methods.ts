@@ -1,4 +1,7 @@
-/** Methods every eps answers itself: `_ping`, `_directory`, `_connectionRequest` [WIRE, 10-eps-server §4.3]. */
+/**
+ * Methods every eps answers itself: `_ping`, `_directory`, `_connectionRequest` [WIRE,
+ * docs/protocol.md#internal-methods].
+ */
 import type { Address } from '../core/address.js';
 import { isJsonObject, type JsonObject } from '../core/json.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';

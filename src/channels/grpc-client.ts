@@ -1,5 +1,5 @@
 /**
- * `grpc_client` channel: delivers requests to other operators' public gRPC servers [10-eps-server §6.4].
+ * `grpc_client` channel: delivers requests to other operators' public gRPC servers [docs/protocol.md#call].
  * Unlike the original, sessions are pooled per peer and reused, reconnect with backoff, and every call has
  * a deadline. Peers reachable only through a proxy are dialled through a P2P tunnel (see p2p/).
  */

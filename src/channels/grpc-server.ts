@@ -1,6 +1,6 @@
 /**
  * `grpc_server` channel: accepts `Call`s from pinned peers and hands them to the broker
- * [WIRE, 10-eps-server §6.3, §7.5]. Reverse streams and P2P sockets are attached by the modules in
+ * [WIRE, docs/protocol.md#call]. Reverse streams and P2P sockets are attached by the modules in
  * reverse/ and p2p/.
  */
 import type { Address } from '../core/address.js';

@@ -1,6 +1,6 @@
 /**
  * `jsonrpc_client` channel: delivers requests for the local operator to the operator's backend
- * [WIRE, 10-eps-server §6.2]. The backend sees the method after the last dot, the full addressed ID as
+ * [WIRE, docs/protocol.md#backends]. The backend sees the method after the last dot, the full addressed ID as
  * JSON-RPC id, and params including `_client`.
  */
 import type { Address } from '../core/address.js';

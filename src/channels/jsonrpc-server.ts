@@ -1,7 +1,7 @@
 /**
  * `jsonrpc_server` channel: the local gateway. Local applications POST JSON-RPC requests; the gateway turns
  * them into addressed requests from the own operator and maps the broker's outcome back
- * [WIRE, 10-eps-server §5.5].
+ * [WIRE, docs/protocol.md#gateway].
  */
 import { logger } from '../core/log.js';
 import type { EpsResponse } from '../core/messages.js';

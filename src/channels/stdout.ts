@@ -1,4 +1,7 @@
-/** `stdout` channel: prints requests for the local operator and returns no response [10-eps-server §6.5]. */
+/**
+ * `stdout` channel: prints requests for the local operator and returns no response
+ * [docs/protocol.md#backends].
+ */
 import type { Address } from '../core/address.js';
 import type { EpsRequest } from '../core/messages.js';
 import type { Channel } from '../broker/channel.js';

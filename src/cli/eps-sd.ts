@@ -1,5 +1,5 @@
 /**
- * `eps sd ...`: service directory record tools [20-service-directory §10, 40-operations §4.3]:
+ * `eps sd ...`: service directory record tools [docs/operations.md#record-tools]:
  * `get-entries [--name N]`, `get-records [--after HASH]`, `submit-records [--reset] FILE...`, `sign FILE`,
  * `verify FILE NAME`. All load the EPS settings (EPS_SETTINGS) first; failures exit 1 with a clear message.
  */

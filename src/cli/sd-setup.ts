@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * `npm run sd-setup [DIR]` / `make sd-setup`: uploads a directory of change-record files to a running SD, like
- * the original's `.scripts/sd_setup.sh` [40-operations §5.3], but from DIR itself (the original always read
- * settings/dev/directory). Generates the dev certificates (and 002_certificates.json) first when missing,
- * waits for the SD to answer, then submits every `*.json` of DIR in name order with the settings of
+ * the original's `.scripts/sd_setup.sh` [docs/operations.md#record-tools], but from DIR itself (the original
+ * always read settings/dev/directory). Generates the dev certificates (and 002_certificates.json) first when
+ * missing, waits for the SD to answer, then submits every `*.json` of DIR in name order with the settings of
  * settings/dev/roles/hd-1 (the sd-admin), the first file as a new root (--reset).
  */
 import { readdirSync, statSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Addressed request IDs: `OPERATOR "." METHOD "(" LOCALID ")"` [WIRE, 10-eps-server §2.3].
+ * Addressed request IDs: `OPERATOR "." METHOD "(" LOCALID ")"` [WIRE, docs/protocol.md#addressed-ids].
  * The ID names the recipient and method; the sender is only known from the transport.
  */
 import { CodedError } from './errors.js';

@@ -1,4 +1,7 @@
-/** Directory entry shapes [WIRE, 20-service-directory §2.4]. Key order matches the original's emission. */
+/**
+ * Directory entry shapes [WIRE, docs/protocol.md#directory-entries]. Key order matches the original's
+ * emission.
+ */
 import type { JsonObject, JsonValue } from '../core/json.js';
 
 export interface Permission {
@@ -41,7 +44,7 @@ export interface PreferenceItem {
   operator: string;
   service: string;
   environment: string;
-  /** The original drops the payload (20-service-directory §3.3); we keep it (issue: preferences take effect). */
+  /** The original drops the payload; we keep it (issue: preferences take effect). */
   preferences: JsonValue;
 }
 

@@ -1,4 +1,6 @@
-/** Requests and responses as they travel between channels and the broker [WIRE, 10-eps-server §2]. */
+/**
+ * Requests and responses as they travel between channels and the broker [WIRE, docs/protocol.md#messages].
+ */
 import type { JsonObject } from './json.js';
 
 export interface EpsRequest {

@@ -1,8 +1,9 @@
 /**
- * Chunk layer of the file datastore [WIRE, 20-service-directory §8.2]: an encoded entry is cut into pieces of
- * at most 231 bytes, each written as a chunk `01 | count u16 | index u16 | id length u16 | chunk id | payload
- * length u16 | payload` (little-endian). ChunkScanner parses a byte stream of chunks incrementally and tells
- * complete entries apart from a trailing partial chunk or an entry whose chunks are not all there yet.
+ * Chunk layer of the file datastore [WIRE, docs/protocol.md#datastore]: an encoded entry is cut into pieces
+ * of at most 231 bytes, each written as a chunk `01 | count u16 | index u16 | id length u16 | chunk id |
+ * payload length u16 | payload` (little-endian). ChunkScanner parses a byte stream of chunks incrementally
+ * and tells complete entries apart from a trailing partial chunk or an entry whose chunks are not all there
+ * yet.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -44,7 +45,7 @@ export function encodeChunks(entryBytes: Buffer, chunkId: Buffer = randomBytes(C
 export interface ScannedEntry {
   /** Absolute file offset of the entry's first chunk. */
   offset: number;
-  /** The reassembled entry bytes (§8.1 encoding). */
+  /** The reassembled entry bytes (the entry encoding of docs/protocol.md#datastore). */
   bytes: Buffer;
 }
 

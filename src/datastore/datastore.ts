@@ -1,6 +1,6 @@
 /**
  * Append-only stores of typed entries, shared by the service directory (signed records) and the proxies
- * (announcements) [20-service-directory §8]. One file per store kind implements this interface.
+ * (announcements) [docs/protocol.md#datastore]. One file per store kind implements this interface.
  */
 
 export interface DataEntry {

@@ -1,5 +1,5 @@
 /**
- * Binary encoding of one datastore entry [WIRE, 20-service-directory §8.1], shared by the file and Redis
+ * Binary encoding of one datastore entry [WIRE, docs/protocol.md#datastore], shared by the file and Redis
  * stores: version byte 1, type byte, id length (uint16 LE), id bytes, data bytes up to the end.
  */
 import { randomBytes } from 'node:crypto';
@@ -54,7 +54,7 @@ export function decodeEntry(bytes: Uint8Array): DataEntry {
     throw new EntryFormatError(`unknown entry format version ${buf[0]}`);
   }
   const idLength = buf.readUInt16LE(2);
-  // The original's bounds check is off (20-service-directory §14 item 10); this one is exact.
+  // The original's id-length bounds check is wrong (corrupt entries crash it); this one is exact.
   if (HEADER_BYTES + idLength > buf.length) {
     throw new EntryFormatError(`entry id length ${idLength} exceeds the entry (${buf.length} bytes)`);
   }

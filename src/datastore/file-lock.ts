@@ -1,10 +1,11 @@
 /**
  * Cross-process exclusive lock for the file datastore: a lock file next to the store (`<file>.lock`) created
  * with O_CREAT|O_EXCL, holding the owner's pid, host name and start time. Node has no flock(), and O_EXCL
- * creation is atomic on local file systems (the file store is not meant for NFS, 40-operations §1.13).
- * A lock left behind by a crashed process is taken over when its owner pid is gone (same host) or when it is
- * older than LOCK_STALE_AFTER_MS; the takeover renames the stale file away first and checks it renamed the
- * file it judged stale, so two waiters cannot both remove it and both enter.
+ * creation is atomic on local file systems (the file store is not meant for NFS,
+ * docs/settings.md#datastore-settings). A lock left behind by a crashed process is taken over when its owner
+ * pid is gone (same host) or when it is older than LOCK_STALE_AFTER_MS; the takeover renames the stale file
+ * away first and checks it renamed the file it judged stale, so two waiters cannot both remove it and both
+ * enter.
  */
 import { randomBytes } from 'node:crypto';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 /**
- * File datastore [WIRE, 20-service-directory §8.2]: an append-only file of chunked entries, byte-compatible
+ * File datastore [WIRE, docs/protocol.md#datastore]: an append-only file of chunked entries, byte-compatible
  * with the original's files. Differences, all about safety:
  * - the file is created with mode 0600 (the original uses 0700) and its folder with 0700;
  * - every append is written, then fsync'ed, before it resolves; a new file's folder is fsync'ed too;

@@ -1,10 +1,10 @@
 /**
- * Redis datastore [WIRE, 20-service-directory §8.3]: one Redis list at `key`, one element per entry (§8.1
- * encoding, no chunking), appended with RPUSH and read incrementally with LRANGE. One address = single node,
- * `master_name` = Sentinel, several addresses = cluster. Additions over the original: connect and command
- * timeouts, a clear error when the start-up PING fails, paged reads, detection of a list that shrank, and
- * `appendIfCount` as a Lua script (LLEN == expected, then RPUSH everything), so that several sd processes on
- * one Redis can never fork the chain.
+ * Redis datastore [WIRE, docs/protocol.md#datastore]: one Redis list at `key`, one element per entry (the
+ * entry encoding, no chunking), appended with RPUSH and read incrementally with LRANGE. One address = single
+ * node, `master_name` = Sentinel, several addresses = cluster. Additions over the original: connect and
+ * command timeouts, a clear error when the start-up PING fails, paged reads, detection of a list that shrank,
+ * and `appendIfCount` as a Lua script (LLEN == expected, then RPUSH everything), so that several sd processes
+ * on one Redis can never fork the chain.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { logger } from '../core/log.js';

@@ -1,4 +1,7 @@
-/** Builds the datastore named by a `datastore: {type, settings}` settings block (40-operations §1.13). */
+/**
+ * Builds the datastore named by a `datastore: {type, settings}` settings block
+ * (docs/settings.md#datastore-settings).
+ */
 import type { DatastoreSettings } from '../settings/datastore-schema.js';
 import type { Datastore } from './datastore.js';
 import { FileDatastore } from './file-store.js';

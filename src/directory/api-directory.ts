@@ -1,5 +1,5 @@
 /**
- * `api` directory backend [20-service-directory §9.1, §11 B, done better]: mirrors the SD's signed chain and
+ * `api` directory backend [docs/protocol.md#directory-backends]: mirrors the SD's signed chain and
  * serves entries from a verified snapshot, synchronously.
  *
  * - The snapshot is refreshed in the background every `cache_entries_for` seconds (`getRecords` after the

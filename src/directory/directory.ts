@@ -8,7 +8,7 @@ import { CodedError } from '../core/errors.js';
 export interface EntryQuery {
   operator?: string;
   group?: string;
-  /** Absent: no channel filter; an empty list matches nothing [10-eps-server §3]. */
+  /** Absent: no channel filter; an empty list matches nothing [docs/protocol.md#internal-methods]. */
   channels?: string[];
 }
 

@@ -1,8 +1,8 @@
 /**
  * `json` directory backend: unsigned change records from local files (a file, or every `*.json` file of a
- * folder in name order), for tests and development [20-service-directory §9.2]. Instead of re-reading all
- * files on every lookup as the original did, files are checked for changes once a second and the entries
- * rebuilt when they change; a broken file keeps the last good state (and is logged).
+ * folder in name order), for tests and development [docs/protocol.md#directory-backends]. Instead of
+ * re-reading all files on every lookup as the original did, files are checked for changes once a second and
+ * the entries rebuilt when they change; a broken file keeps the last good state (and is logged).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';

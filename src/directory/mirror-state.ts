@@ -1,8 +1,8 @@
 /**
  * The `api` directory's verified chain on disk (`state_file`), so that its protection against rollbacks
- * and forks survives a restart, and routing can start before the SD answers [20-service-directory §13.5:
- * "persist the client state"]. JSON Lines, one signed record per line: appended (and fsynced) as the
- * chain grows, so a refresh writes only the new records; rewritten through a temporary file and a rename
+ * and forks survives a restart, and routing can start before the SD answers
+ * [docs/protocol.md#directory-backends]. JSON Lines, one signed record per line: appended (and fsynced) as
+ * the chain grows, so a refresh writes only the new records; rewritten through a temporary file and a rename
  * on a reset. Records read back are verified again like records from the SD; the file is not trusted.
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';

@@ -1,4 +1,4 @@
-/** Permission helpers over directory entries [10-eps-server §3]. All comparisons are exact. */
+/** Permission helpers over directory entries [docs/protocol.md#broker]. All comparisons are exact. */
 import type { Channel, DirectoryEntry, Permission, Service } from '../core/directory-entry.js';
 
 export function serviceFor(entry: DirectoryEntry, method: string): Service | undefined {
@@ -29,7 +29,9 @@ export function peerGroups(entry: DirectoryEntry): Set<string> {
   return groups;
 }
 
-/** Entries that may call `base` (incomingOnly) or that base may call / be called by [10-eps-server §3]. */
+/**
+ * Entries that may call `base` (incomingOnly) or that base may call / be called by [docs/protocol.md#broker].
+ */
 export function getPeers(
   base: DirectoryEntry,
   entries: DirectoryEntry[],

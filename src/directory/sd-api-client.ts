@@ -1,5 +1,5 @@
 /**
- * Client of the service directory's JSON-RPC API [20-service-directory §7.2–7.3] as an EPS node uses it:
+ * Client of the service directory's JSON-RPC API [docs/protocol.md#sd-api] as an EPS node uses it:
  * `getRecords`, `getTip`, `submitRecords`, `getEntries`. Every call has the JSON-RPC client's timeout and
  * reuses kept-alive connections. Unlike the original (first endpoint only), the endpoints are tried in order:
  * a transport failure moves on to the next endpoint, and the one that answered is used first next time.
@@ -20,7 +20,7 @@ import type { SignedChangeRecord } from '../core/directory-entry.js';
 
 const log = logger('sd-client');
 
-/** The original's API client always sends this id [20-service-directory §7.2]. */
+/** The original's API client always sends this id [docs/protocol.md#sd-api]. */
 const REQUEST_ID = '';
 
 export interface SdTarget {

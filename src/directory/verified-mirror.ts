@@ -1,6 +1,7 @@
 /**
- * The verified local copy of the SD's chain that an `api` directory keeps [20-service-directory §11 B, done
- * better]: records received from the SD are normalised, verified and applied here, without any network.
+ * The verified local copy of the SD's chain that an `api` directory keeps
+ * [docs/protocol.md#directory-backends, done better]: records received from the SD are normalised, verified
+ * and applied here, without any network.
  *
  * - Only new records are verified: the ChainVerifier keeps pins and tip, so a refresh costs O(new records).
  * - New records must extend the verified tip (every parent hash is checked, not just the first).

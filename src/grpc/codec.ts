@@ -1,7 +1,7 @@
 /**
  * Protobuf encoding of the EPS messages (proto/eps.proto) straight from and to plain JSON values.
  * google.protobuf.Struct is encoded as the well-known type (map<string, Value>) so that Go peers read it.
- * Numbers become doubles on the wire, as with the original [WIRE, 10-eps-server §7.2].
+ * Numbers become doubles on the wire, as with the original [WIRE, docs/protocol.md#struct-encoding].
  */
 import protobuf from 'protobufjs/minimal.js';
 import type { JsonObject, JsonValue } from '../core/json.js';

@@ -1,4 +1,4 @@
-/** Conversions between broker messages and gRPC wire messages [WIRE, 10-eps-server §6.4 step 6, §7.5]. */
+/** Conversions between broker messages and gRPC wire messages [WIRE, docs/protocol.md#messages]. */
 import type { EpsResponse } from '../core/messages.js';
 import type { WireResponse } from './codec.js';
 

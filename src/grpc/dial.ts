@@ -1,7 +1,7 @@
 /**
  * Opens the TLS connection to a peer's gRPC server and checks who answered: the certificate must carry the
  * intended operator name as DNS SAN (standard host-name check) AND be pinned in the directory for exactly
- * that operator (this binding was missing in the original, 10-eps-server §16 S6).
+ * that operator (this binding was missing in the original; docs/protocol.md#identity-by-pinning).
  */
 import net from 'node:net';
 import tls from 'node:tls';

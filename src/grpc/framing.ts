@@ -1,7 +1,7 @@
 /** gRPC length-prefixed message framing: 1 flag byte (0 = uncompressed) + 4-byte big-endian length. */
 import { GrpcError, Status } from './status.js';
 
-/** Default and original limit for one message [WIRE, 10-eps-server §7.3]. */
+/** Default and original limit for one message [WIRE, docs/protocol.md#limits]. */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export function frame(payload: Uint8Array): Buffer {

@@ -1,6 +1,6 @@
 /**
  * Keepalive and connection lifetime of our gRPC server and client, as typed options with one frozen
- * default each (the original's values where it had them, 10-eps-server §7.3, §7.4). Tests shorten them
+ * default each (the original's values where it had them, docs/protocol.md#keepalive). Tests shorten them
  * and run them on a manual clock.
  */
 
@@ -38,7 +38,7 @@ export const DEFAULT_SERVER_KEEPALIVE: ServerKeepalive = Object.freeze({
 });
 
 export interface ClientKeepalive {
-  /** Every connection is pinged this often [10-eps-server §7.4]. */
+  /** Every connection is pinged this often [docs/protocol.md#keepalive]. */
   readonly pingIntervalMs: number;
   /** A ping unanswered for this long closes the connection. */
   readonly pingTimeoutMs: number;

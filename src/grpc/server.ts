@@ -1,9 +1,9 @@
 /**
  * A small gRPC server on our own HTTP/2 implementation (h2/connection.ts) over TLS we control: after every
  * handshake the peer certificate is mapped to pinned identities, and a connection without any is closed
- * before a single call is served [WIRE, 10-eps-server §7.3, §8.2]. A unary answer (headers, message,
- * trailers) leaves in one write. Sockets dialled out for P2P can be injected and are then served as if
- * they had been accepted (we act as TLS server on them).
+ * before a single call is served [WIRE, docs/protocol.md#identity-by-pinning]. A unary answer (headers,
+ * message, trailers) leaves in one write. Sockets dialled out for P2P can be injected and are then served as
+ * if they had been accepted (we act as TLS server on them).
  */
 import { EventEmitter } from 'node:events';
 import tls from 'node:tls';
@@ -127,7 +127,8 @@ export class GrpcServer {
     this.clock = opts.clock ?? systemClock;
     this.server = tls.createServer({
       ...baseContextOptions(opts.tls),
-      // A certificate is always requested: without one no identity can be pinned [§8.2].
+      // A certificate is always requested: without one no identity can be pinned
+      // [docs/protocol.md#identity-by-pinning].
       requestCert: true,
       rejectUnauthorized: opts.verifyClient,
       ALPNProtocols: ['h2'],

@@ -1,7 +1,7 @@
 /**
- * JSON-RPC 2.0 client over HTTP(S) [10-eps-server §5.7], improved: connections are kept alive and reused,
- * every call has a timeout, responses are size-limited, and an HTTP proxy (`proxy_url`) is supported for
- * both http (absolute-URI requests) and https (CONNECT tunnel) endpoints.
+ * JSON-RPC 2.0 client over HTTP(S) [docs/protocol.md#backends], improved: connections are kept alive and
+ * reused, every call has a timeout, responses are size-limited, and an HTTP proxy (`proxy_url`) is supported
+ * for both http (absolute-URI requests) and https (CONNECT tunnel) endpoints.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -234,7 +234,10 @@ export function decodeReply(raw: Buffer): JsonRpcReply {
   return reply;
 }
 
-/** Non-object results/error data travel inside the EPS as `{"_": value}` [WIRE, 10-eps-server §5.6]. */
+/**
+ * Non-object results/error data travel inside the EPS as `{"_": value}` [WIRE,
+ * docs/protocol.md#value-wrapping].
+ */
 export function wrapValue(value: JsonValue | undefined): JsonObject | undefined {
   if (value === undefined || value === null) return undefined;
   return isJsonObject(value) ? value : { _: value };

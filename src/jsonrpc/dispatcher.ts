@@ -1,6 +1,6 @@
 /**
  * Generic JSON-RPC method dispatcher for our services (sd API, proxy control APIs, example backends)
- * [10-eps-server §5.8]: unknown method → -32601, invalid params → -32602 with the problems as data,
+ * [docs/protocol.md#errors]: unknown method → -32601, invalid params → -32602 with the problems as data,
  * a typed MethodError → its own code/message/data, anything else → -32603.
  */
 import type { z } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * Extraction and validation of a JSON-RPC request body at a server [WIRE, 10-eps-server §5.2].
+ * Extraction and validation of a JSON-RPC request body at a server [WIRE, docs/protocol.md#gateway-request].
  * Returns either the request or the exact error reply the original gives.
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';

@@ -1,6 +1,6 @@
 /**
  * HTTP(S) server for JSON-RPC endpoints (eps gateway, sd API, proxy control APIs): TLS per settings,
- * CORS [10-eps-server §5.1], a body size limit, timeouts against slow clients, optional per-IP connection
+ * CORS [docs/settings.md#cors], a body size limit, timeouts against slow clients, optional per-IP connection
  * rate limits, and a listen() that really reports bind failures.
  */
 import http from 'node:http';

@@ -1,6 +1,6 @@
 /**
- * JSON-RPC id normalisation at the gateway [WIRE, 10-eps-server §5.3]: integers become `n:N`, strings that
- * look like that get their `n` run doubled, a missing id becomes 32 random hex characters.
+ * JSON-RPC id normalisation at the gateway [WIRE, docs/protocol.md#local-ids]: integers become `n:N`, strings
+ * that look like that get their `n` run doubled, a missing id becomes 32 random hex characters.
  */
 import { randomBytes } from 'node:crypto';
 

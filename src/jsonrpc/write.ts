@@ -1,4 +1,7 @@
-/** JSON-RPC response bodies with the original's key order and status rules [WIRE, 10-eps-server §5.4]. */
+/**
+ * JSON-RPC response bodies with the original's key order and status rules [WIRE,
+ * docs/protocol.md#gateway-responses].
+ */
 import type { ServerResponse } from 'node:http';
 import type { JsonValue } from '../core/json.js';
 import { ErrorCodes } from '../core/messages.js';

@@ -1,5 +1,5 @@
 /**
- * Per-remote-IP TCP connection rate limiting (`tcp_rate_limits`, 10-eps-server §9.3, 30-proxy §8): fixed,
+ * Per-remote-IP TCP connection rate limiting (`tcp_rate_limits`, docs/settings.md#tcp_rate_limits): fixed,
  * UTC-aligned windows of a second, minute or hour, checked when a connection is accepted and before any TLS.
  * Unlike the original, each limiter keeps its own windows (no state shared between listeners), counters of
  * past windows are dropped, rejected connections consume no budget, and the IP table has a size cap.

@@ -1,6 +1,7 @@
 /**
  * Reading the tools' input files: JSON values, and change-record files `{"records": [change record, ...]}`
- * [20-service-directory §10, §12] normalised per §3 (each record needs a valid `created_at`).
+ * [docs/operations.md#record-tools] normalised (docs/protocol.md#record-normalisation; each record needs a
+ * valid `created_at`).
  */
 import { readFileSync } from 'node:fs';
 import type { JsonValue } from '../core/json.js';

@@ -1,5 +1,5 @@
 /**
- * `eps sd sign` and `eps sd verify` [20-service-directory §4.7, §10]: sign the structured hash of a JSON
+ * `eps sd sign` and `eps sd verify` [docs/operations.md#record-tools]: sign the structured hash of a JSON
  * object with the `signing` identity, producing `{"signature": {r, s, c}, "data": object}`, and verify such an
  * envelope against the signing root and intermediates with an expected DNS name (no sd-admin, no pins).
  */

@@ -1,8 +1,8 @@
 /**
- * The signing identity of the record tools, from the `signing` settings block [20-service-directory §5.2,
- * §10; 40-operations §1.10]: the leaf signing certificate (first PEM block), its SEC1 EC private key (PEM type
- * exactly `EC PRIVATE KEY`), and the trust store of the single signing root plus intermediates. The CLI
- * requires the certificate to chain to that root with a DNS name equal to the EPS `name`.
+ * The signing identity of the record tools, from the `signing` settings block [docs/settings.md#signing,
+ * docs/operations.md#record-tools]: the leaf signing certificate (first PEM block), its SEC1 EC private key
+ * (PEM type exactly `EC PRIVATE KEY`), and the trust store of the single signing root plus intermediates. The
+ * CLI requires the certificate to chain to that root with a DNS name equal to the EPS `name`.
  */
 import type { KeyObject } from 'node:crypto';
 import { createPrivateKey } from 'node:crypto';

@@ -1,8 +1,8 @@
 /**
- * Submitting change records to the SD (`eps sd submit-records`, `sd-setup`) [20-service-directory §11 A]:
- * normalise the records of every file (in the given order, one chain), chain them onto the SD's tip (or start
- * a new root with `reset`), stamp `created_at` with the signing time, sign with the `signing` identity,
- * verify the batch locally and submit it in one `submitRecords` call.
+ * Submitting change records to the SD (`eps sd submit-records`, `sd-setup`)
+ * [docs/operations.md#record-tools]: normalise the records of every file (in the given order, one chain),
+ * chain them onto the SD's tip (or start a new root with `reset`), stamp `created_at` with the signing time,
+ * sign with the `signing` identity, verify the batch locally and submit it in one `submitRecords` call.
  */
 import { logger } from '../core/log.js';
 import type { ChangeRecord, SignedChangeRecord } from '../core/directory-entry.js';

@@ -1,7 +1,7 @@
 /**
- * `created_at` stamps for records being signed [20-service-directory §10]: the current local time with its
- * numeric offset (`Z` for UTC), in Go's RFC3339Nano form. Records of one batch get strictly increasing
- * stamps (one nanosecond apart), so two identical records in one batch never share a hash (§14 item 6).
+ * `created_at` stamps for records being signed [docs/operations.md#record-tools]: the current local time with
+ * its numeric offset (`Z` for UTC), in Go's RFC3339Nano form. Records of one batch get strictly increasing
+ * stamps (one nanosecond apart), so two identical records in one batch never share a hash.
  */
 import { formatOffset } from '../core/time.js';
 

@@ -1,8 +1,9 @@
 /**
- * Applying records to directory entries [20-service-directory §6]: each record replaces the section field of
- * its operator's entry wholesale and is appended to the entry's `records`. Unlike the original, preference
- * items keep their payload and a `properties` record sets `displayName`. Entries are copy-on-write: a touched
- * entry is replaced in the map by a fresh object, so entries handed out earlier never change under a reader.
+ * Applying records to directory entries [docs/protocol.md#applying-records]: each record replaces the section
+ * field of its operator's entry wholesale and is appended to the entry's `records`. Unlike the original,
+ * preference items keep their payload and a `properties` record sets `displayName`. Entries are
+ * copy-on-write: a touched entry is replaced in the map by a fresh object, so entries handed out earlier
+ * never change under a reader.
  */
 import type { JsonObject, JsonValue } from '../core/json.js';
 import { isJsonObject } from '../core/json.js';
@@ -150,7 +151,7 @@ function toSettingsItem(o: JsonObject): SettingsItem {
   };
 }
 
-/** Unlike the original (§3.3), the payload (record key `settings`) is kept as `preferences`. */
+/** Unlike the original, the payload (record key `settings`) is kept as `preferences`. */
 function toPreferenceItem(o: JsonObject): PreferenceItem {
   return {
     operator: str(o.operator),

@@ -1,5 +1,5 @@
 /**
- * Parsing of record-signing certificates [20-service-directory §5.2 items 1–4, §5.3]: first PEM block of type
+ * Parsing of record-signing certificates [docs/protocol.md#record-signatures]: first PEM block of type
  * CERTIFICATE, X.509, key usage digitalSignature, ECDSA key, signer name and groups from `iris-name://` and
  * `iris-group://` SAN URIs, fingerprint = hex SHA-256 of the DER. Results (and failures) are cached per PEM
  * string, because the same few certificates sign thousands of records.
@@ -48,13 +48,13 @@ export interface CertificateInfo {
   irisName: string | undefined;
   irisGroups: string[];
   dnsNames: string[];
-  /** Why this certificate cannot sign records (§5.2 items 2–3), undefined when it can. */
+  /** Why this certificate cannot sign records, undefined when it can. */
   signingProblem: string | undefined;
   /** r/s byte length for ECDSA keys. */
   coordinateBytes: number | undefined;
 }
 
-/** A certificate that passed §5.2 items 1–4 and can sign records. */
+/** A certificate that passed the checks of parseCertificate and can sign records. */
 export interface SigningCertificate extends CertificateInfo {
   irisName: string | undefined;
   coordinateBytes: number;

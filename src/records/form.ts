@@ -1,8 +1,8 @@
 /**
  * Validation primitives that mirror the original's form library (non-strict go-helpers forms,
- * 20-service-directory §3): declared keys only (matched case-insensitively, as the original lower-cases input
- * keys), optional fields where missing/null/"" mean absent, required fields, lenient string lists.
- * Each primitive returns the rebuilt value or throws a schema RecordError carrying the field path.
+ * docs/protocol.md#record-normalisation): declared keys only (matched case-insensitively, as the original
+ * lower-cases input keys), optional fields where missing/null/"" mean absent, required fields, lenient string
+ * lists. Each primitive returns the rebuilt value or throws a schema RecordError carrying the field path.
  */
 import type { JsonObject, JsonValue } from '../core/json.js';
 import { isJsonObject } from '../core/json.js';

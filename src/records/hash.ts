@@ -1,8 +1,8 @@
 /**
- * The original's structured hash [WIRE, 20-service-directory §4]: a token stream without length prefixes where
- * null/false/+0/""/[] vanish ("⊥"), objects are written value-before-key in UTF-8 byte order of their keys,
- * and the record / signing-message envelopes are Go structs. Exposes the record hash (§4.5), the signing
- * message (§4.6) and the generic signed-data message (§4.7).
+ * The original's structured hash [WIRE, docs/protocol.md#structured-hash]: a token stream without length
+ * prefixes where null/false/+0/""/[] vanish ("⊥"), objects are written value-before-key in UTF-8 byte order
+ * of their keys, and the record / signing-message envelopes are Go structs. Exposes the record hash, the
+ * signing message and the generic signed-data message.
  */
 import { createHash } from 'node:crypto';
 import type { JsonValue } from '../core/json.js';
@@ -144,7 +144,7 @@ export function structuredHash(value: JsonValue): string {
 }
 
 /**
- * E(R) for a change record viewed as the Go struct {created_at, data, name, section} (§4.5); `created_at` is
+ * E(R) for a change record viewed as the Go struct {created_at, data, name, section}; `created_at` is
  * hashed in its canonical rendering. Throws a RecordError for an invalid timestamp.
  */
 export function encodeRecord(record: ChangeRecord): Buffer {
@@ -176,13 +176,13 @@ function writeField(w: ByteWriter, value: JsonValue, key: string): void {
   if (w.length !== before) w.token(key);
 }
 
-/** Record hash (§4.5): lower-case hex SHA-256 of E(R). */
+/** Record hash: lower-case hex SHA-256 of E(R). */
 export function recordHash(record: ChangeRecord): string {
   return sha256Hex(encodeRecord(record));
 }
 
 /**
- * Signing message E(M) for M = {hash, parent_hash, record} (§4.6). `record` may be given already encoded
+ * Signing message E(M) for M = {hash, parent_hash, record}. `record` may be given already encoded
  * (the bytes of `encodeRecord`) to avoid encoding it twice.
  */
 export function signingMessage(parentHash: string, hash: string, record: ChangeRecord | Uint8Array): Buffer {
@@ -204,7 +204,7 @@ export function signingMessage(parentHash: string, hash: string, record: ChangeR
   return w.result();
 }
 
-/** Message signed by `eps sd sign` (§4.7): E(data) of the arbitrary JSON value, ⊥ is an error. */
+/** Message signed by `eps sd sign`: E(data) of the arbitrary JSON value, ⊥ is an error. */
 export function signedDataMessage(data: JsonValue): Buffer {
   const encoded = encodeValue(data);
   if (encoded === null) throw new RecordError('hash', 'cannot sign an empty value (null)');

@@ -1,7 +1,8 @@
 /**
- * Normalisation of change records and signed change records [WIRE, 20-service-directory §3.1]: every path that
- * hashes, verifies, stores or applies a record first rebuilds it with exactly the original's schema, because
- * the hash is computed over the rebuilt value. Errors name the record index, `name/section`, field and rule.
+ * Normalisation of change records and signed change records [WIRE, docs/protocol.md#record-normalisation]:
+ * every path that hashes, verifies, stores or applies a record first rebuilds it with exactly the original's
+ * schema, because the hash is computed over the rebuilt value. Errors name the record index, `name/section`,
+ * field and rule.
  */
 import type { ChangeRecord, Signature, SignedChangeRecord } from '../core/directory-entry.js';
 import { RecordError } from './errors.js';
@@ -18,7 +19,7 @@ const PARENT_HASH_PATTERN = /^([a-f0-9]{64}|)$/;
 const HASH_PATTERN = /^[0-9a-fA-F]{64}$/;
 const SIGNATURE_NUMBER_PATTERN = /^\d{10,100}$/;
 
-/** Normalises one unsigned change record (§2.1, §3.1). `index` only decorates error messages. */
+/** Normalises one unsigned change record. `index` only decorates error messages. */
 export function normaliseChangeRecord(
   raw: unknown,
   index?: number,
@@ -27,7 +28,7 @@ export function normaliseChangeRecord(
   return withContext(index, labelOf(raw), () => changeRecord(raw, options, ''));
 }
 
-/** Normalises one signed change record (§2.2, §3.1). */
+/** Normalises one signed change record. */
 export function normaliseSignedRecord(
   raw: unknown,
   index?: number,

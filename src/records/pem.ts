@@ -1,4 +1,4 @@
-/** PEM helpers with the original's "first block only" semantics [20-service-directory §2.3, §5.2]. */
+/** PEM helpers with the original's "first block only" semantics [docs/protocol.md#record-signatures]. */
 import { RecordError } from './errors.js';
 
 const PEM_BLOCK = /-----BEGIN ([^\r\n-]*)-----\r?\n([\s\S]*?)-----END \1-----/;

@@ -1,5 +1,5 @@
 /**
- * Signing-key pinning [20-service-directory §5.4]: the last `signing` fingerprint published in a
+ * Signing-key pinning [docs/protocol.md#record-verification]: the last `signing` fingerprint published in a
  * `certificates` record for an operator name pins the certificate that operator may sign with.
  */
 import type { SignedChangeRecord } from '../core/directory-entry.js';
@@ -29,7 +29,7 @@ export function pinnedBy(record: SignedChangeRecord): string | undefined {
   return pin;
 }
 
-/** The pin for signer `name` given the records before the one being verified (a full scan, §5.4). */
+/** The pin for signer `name` given the records before the one being verified (a full scan). */
 export function pinFromRecords(prior: readonly SignedChangeRecord[], name: string): string | undefined {
   let pin: string | undefined;
   for (const record of prior) {

@@ -1,7 +1,7 @@
 /**
- * The per-record part of record verification [20-service-directory §5.5 steps 1–6]: hash, certificate, signer
- * group, pin and chain. Returns the signing message so the (expensive) ECDSA step can run separately,
- * synchronously or on the thread pool.
+ * The per-record part of record verification [docs/protocol.md#record-verification steps 1–6]: hash,
+ * certificate, signer group, pin and chain. Returns the signing message so the (expensive) ECDSA step can run
+ * separately, synchronously or on the thread pool.
  */
 import type { SignedChangeRecord } from '../core/directory-entry.js';
 import type { SigningCertificate } from './certificate.js';
@@ -36,7 +36,8 @@ export function failure(code: VerifyFailureCode, reason: string): VerifyFailure 
 }
 
 /**
- * Runs §5.5 steps 1–6 for `record` given a pin lookup. Never throws for bad records; failures carry a reason.
+ * Runs verification steps 1–6 for `record` given a pin lookup. Never throws for bad records; failures carry a
+ * reason.
  */
 export function prepareRecord(
   record: SignedChangeRecord,

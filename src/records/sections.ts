@@ -1,7 +1,7 @@
 /**
- * Per-section data schemas of change records [WIRE, 20-service-directory §3.2]. Each `data` is a list whose
- * elements are rebuilt with declared keys only and the original's defaults. `properties` is our addition
- * (data[0] = {displayName}) and only accepted when explicitly allowed, because Go nodes reject it.
+ * Per-section data schemas of change records [WIRE, docs/protocol.md#record-normalisation]. Each `data` is a
+ * list whose elements are rebuilt with declared keys only and the original's defaults. `properties` is our
+ * addition (data[0] = {displayName}) and only accepted when explicitly allowed, because Go nodes reject it.
  */
 import type { JsonObject, JsonValue } from '../core/json.js';
 import type { Check } from './form.js';

@@ -1,7 +1,7 @@
 /**
- * ECDSA signatures as the original writes them [20-service-directory §2.3, §5.1]: standard ECDSA with SHA-256
- * over the message bytes, `r`/`s` as base-10 strings, `c` = PEM of the signer's leaf certificate. Signing and
- * verification of change records (§4.6) and of generic signed data (`eps sd sign/verify`, §4.7).
+ * ECDSA signatures as the original writes them [docs/protocol.md#record-signatures]: standard ECDSA with
+ * SHA-256 over the message bytes, `r`/`s` as base-10 strings, `c` = PEM of the signer's leaf certificate.
+ * Signing and verification of change records and of generic signed data (`eps sd sign/verify`).
  */
 import type { KeyObject } from 'node:crypto';
 import { sign, verify } from 'node:crypto';
@@ -21,7 +21,7 @@ const MIN_SIGNATURE_DIGITS = 10;
 const MAX_SIGN_ATTEMPTS = 8;
 const DECIMAL = /^\d+$/;
 
-/** Generic signed-data envelope of `eps sd sign` (§2.3). */
+/** Generic signed-data envelope of `eps sd sign`. */
 export interface SignedData {
   signature: Signature;
   data: JsonValue;
@@ -137,7 +137,7 @@ export type SignedDataCheck = { ok: true; signer: SigningCertificate } | { ok: f
 
 /**
  * `eps sd verify`: checks the certificate chain (normally with the expected DNS name) and the signature over
- * E(data). No sd-admin requirement and no pinning (§10). Never throws for bad input.
+ * E(data). No sd-admin requirement and no pinning. Never throws for bad input.
  */
 export function verifySignedData(
   envelope: unknown,

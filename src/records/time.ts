@@ -1,5 +1,5 @@
 /**
- * `created_at` handling [WIRE, 20-service-directory §3.1, §4.4]: strict RFC 3339 parsing as Go's
+ * `created_at` handling [WIRE, docs/protocol.md#record-normalisation]: strict RFC 3339 parsing as Go's
  * `time.Parse(time.RFC3339, …)` does it, and the canonical Go RFC3339Nano rendering that is hashed and emitted.
  * JavaScript `Date` is never used for round-trips (it would lose Go's nanoseconds).
  */

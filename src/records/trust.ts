@@ -1,5 +1,5 @@
 /**
- * Certificate chain verification for record signing [20-service-directory §5.2 items 6–7]: a path from the
+ * Certificate chain verification for record signing [docs/protocol.md#record-signatures]: a path from the
  * leaf through configured intermediates to a configured root, every signature checked, intermediates must be
  * CAs, path-length constraints hold, every certificate either lacks an EKU extension or allows code signing,
  * and all certificates are valid at the current time. Optionally the leaf must carry a DNS name (CLI use).

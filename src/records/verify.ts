@@ -1,5 +1,5 @@
 /**
- * Record verification [20-service-directory §5.5] with signing-key pinning (§5.4): `verifyRecord` as the
+ * Record verification [docs/protocol.md#record-verification] with signing-key pinning: `verifyRecord` as the
  * original defines it (pins from a list of prior records), and `ChainVerifier`, which keeps pins and tip
  * incrementally (O(new records) per append), additionally requires every record to extend the current tip and
  * applies a batch atomically.
@@ -28,8 +28,8 @@ export type AppendResult =
   { ok: true } | { ok: false; index: number; code: VerifyFailureCode; reason: string };
 
 /**
- * §5.5 for one record: `prior` are the records before it (used only for the pin). Like the original this does
- * not look at `parent_hash`; use ChainVerifier for chains. Never throws for bad records.
+ * Verification of one record: `prior` are the records before it (used only for the pin). Like the original
+ * this does not look at `parent_hash`; use ChainVerifier for chains. Never throws for bad records.
  */
 export function verifyRecord(
   record: SignedChangeRecord,

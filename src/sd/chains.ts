@@ -1,5 +1,5 @@
 /**
- * The record tree of the service directory and its best chain [20-service-directory §7.4], verified
+ * The record tree of the service directory and its best chain [docs/protocol.md#chain-rules], verified
  * incrementally: every chain keeps its own ChainVerifier (pins, tip), so a record extending a chain costs one
  * verification, never a re-verification of the chain. Runs of records extending the same tip are verified as
  * one batch with signatures checked on the thread pool.

@@ -1,5 +1,5 @@
 /**
- * State of the service directory server [20-service-directory §7.3–7.5]: the records read from the datastore,
+ * State of the service directory server [docs/protocol.md#chain-rules]: the records read from the datastore,
  * the best chain and the entries built from it, plus appending. Improvements over the original:
  * - reads are incremental and so is verification (chains.ts): reloading costs O(new records);
  * - a submission is verified as a whole against the tip it was checked with (parent hashes included) and
@@ -97,7 +97,9 @@ export class ServiceDirectory {
     return this.chains.best?.tip;
   }
 
-  /** §7.3: records strictly after `after` in the best chain; all of them when `after` is "" or unknown. */
+  /**
+   * getRecords: records strictly after `after` in the best chain; all of them when `after` is "" or unknown.
+   */
   recordsAfter(after: string): SignedChangeRecord[] {
     const chain = this.chains.best;
     if (!chain) return [];

@@ -1,5 +1,5 @@
 /**
- * The five JSON-RPC methods of the service directory [WIRE, 20-service-directory §7.3]: submitRecords,
+ * The five JSON-RPC methods of the service directory [WIRE, docs/protocol.md#sd-api]: submitRecords,
  * getTip, getRecords (param `after`), getEntries, getEntry. Same shapes and codes as the original; error
  * messages say which record broke which rule (data carries the details), not just "internal error".
  */

@@ -1,5 +1,5 @@
 /**
- * Signed change records as datastore entries [WIRE, 20-service-directory §7.5 step 2.3, §8.1]: type 1, a
+ * Signed change records as datastore entries [WIRE, docs/protocol.md#datastore]: type 1, a
  * random 16-byte id, data = compact JSON of the normalised record in Go's field order with Go's HTML-safe
  * escaping. Reading accepts what the original and this implementation write and normalises it again (the
  * original trusts its store blindly; a record that does not normalise is reported, not served).

@@ -1,8 +1,8 @@
 /**
- * The `sd run` server [20-service-directory §7]: opens the datastore, replays the stored records, serves the
+ * The `sd run` server [docs/protocol.md#sd-api]: opens the datastore, replays the stored records, serves the
  * JSON-RPC API over HTTP(S) and re-reads the store every REFRESH_INTERVAL_MS (and before every submission),
- * so several sd processes on one store serve one consistent directory (the original never re-reads on reads,
- * §14 item 15). Optional Prometheus metrics.
+ * so several sd processes on one store serve one consistent directory (the original never re-reads on reads).
+ * Optional Prometheus metrics.
  */
 import { readFile } from 'node:fs/promises';
 import { logger } from '../core/log.js';
@@ -135,7 +135,7 @@ export class SdServer {
   }
 }
 
-/** Record-signing roots and intermediates; each file contributes its first certificate (§5.2). */
+/** Record-signing roots and intermediates; each file contributes its first certificate. */
 async function loadTrust(settings: SdSettings): Promise<TrustStore> {
   const read = async (files: string[], what: string): Promise<string[]> =>
     Promise.all(

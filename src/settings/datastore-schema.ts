@@ -1,6 +1,6 @@
 /**
- * Datastore settings used by the service directory and both proxies (40-operations §1.13,
- * 20-service-directory §8): `{type: file, settings: {filename}}` or `{type: redis, settings: {...}}`.
+ * Datastore settings used by the service directory and both proxies (docs/settings.md#datastore-settings):
+ * `{type: file, settings: {filename}}` or `{type: redis, settings: {...}}`.
  */
 import { z } from 'zod';
 import { typedUnion, withDefault } from './schema-util.js';

@@ -1,5 +1,5 @@
 /**
- * Schema of the `eps` settings (EPS_SETTINGS; 40-operations §1.10, 10-eps-server §12): operator name,
+ * Schema of the `eps` settings (EPS_SETTINGS; docs/settings.md#eps-settings): operator name,
  * directory (api or json), channels (one per type), optional metrics and signing blocks.
  * Additions over the original: gRPC client call/connect timeouts; empty api endpoint lists are errors.
  */

@@ -1,5 +1,5 @@
 /**
- * `$include` and `$ref` directives (40-operations §1.7). `$include: file` (or a list of files) merges
+ * `$include` and `$ref` directives (docs/settings.md#includes). `$include: file` (or a list of files) merges
  * other settings files, relative to the including file, into the map holding the key; entries are
  * applied in document order, so a sibling key after the include wins over included content.
  * `{ $ref: "a.b.0" }` is replaced by the value at that path of the same file.

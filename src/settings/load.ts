@@ -1,5 +1,5 @@
 /**
- * Loading a settings tree from a colon-separated list of locations (40-operations §1): every file is
+ * Loading a settings tree from a colon-separated list of locations (docs/settings.md#loading): every file is
  * parsed, has its `vars` resolved and substituted, its `$include`/`$ref` directives expanded, and is
  * then merged over the files before it. The result keeps, for each dotted key path, the file that last
  * wrote it, so validation errors can point at the right file.
@@ -61,7 +61,10 @@ async function readText(file: string): Promise<string> {
   }
 }
 
-/** Runs the per-file pipeline (§1.4). `chain` holds the files including this one, for cycle checks. */
+/**
+ * Runs the per-file pipeline (docs/settings.md#loading). `chain` holds the files including this one, for
+ * cycle checks.
+ */
 async function processFile(file: string, pipeline: Pipeline, chain: readonly string[]): Promise<JsonValue> {
   pipeline.files.push(file);
   let value = parseSettingsText(file, await readText(file));

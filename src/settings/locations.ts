@@ -1,5 +1,5 @@
 /**
- * Turning a settings env var value into the ordered list of files to load (40-operations §1.1, §1.2):
+ * Turning a settings env var value into the ordered list of files to load (docs/settings.md#locations):
  * colon-separated locations, empty segments dropped, relative ones resolved against the working
  * directory; a directory contributes its immediate `.yml`/`.yaml`/`.json` files in byte order.
  */

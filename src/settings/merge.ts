@@ -1,5 +1,5 @@
 /**
- * Merge rules for settings trees (40-operations §1.3): maps merge recursively, lists concatenate,
+ * Merge rules for settings trees (docs/settings.md#merging): maps merge recursively, lists concatenate,
  * a null never overrides, other combinations take the later value, and a key written as `key!`
  * replaces the earlier value wholesale at any depth. Inputs are never mutated; origin marks travel
  * with the values so the loader can tell which file wrote which key.

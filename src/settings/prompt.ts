@@ -1,5 +1,5 @@
 /**
- * Asking the operator for a `source: prompt` variable on the terminal (40-operations §1.5). Sensitive
+ * Asking the operator for a `source: prompt` variable on the terminal (docs/settings.md#variables). Sensitive
  * values are read without echo. Without a terminal on stdin the prompt fails instead of blocking.
  */
 import { createInterface } from 'node:readline';

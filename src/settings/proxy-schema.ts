@@ -1,5 +1,5 @@
 /**
- * Schema of the proxy settings (PROXY_SETTINGS; 40-operations §1.12, 30-proxy §2): optional `metrics`,
+ * Schema of the proxy settings (PROXY_SETTINGS; docs/settings.md#proxy-settings): optional `metrics`,
  * `public` and `private` sections; empty settings are valid. Timeouts keep their fractions (the
  * original truncated them).
  *

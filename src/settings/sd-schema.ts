@@ -1,5 +1,5 @@
 /**
- * Schema of the service directory settings (SD_SETTINGS; 40-operations §1.11, 20-service-directory §7.1).
+ * Schema of the service directory settings (SD_SETTINGS; docs/settings.md#sd-settings).
  * Addition over the original: a top-level `metrics` block is honoured instead of silently dropped.
  */
 import { z } from 'zod';

@@ -1,6 +1,6 @@
 /**
- * Variable substitution in string values (40-operations §1.6). A string that is exactly `$NAME` takes the
- * variable's typed value; `$NAME` inside a longer string is replaced by its text; `$$` is a literal `$`;
+ * Variable substitution in string values (docs/settings.md#variables). A string that is exactly `$NAME` takes
+ * the variable's typed value; `$NAME` inside a longer string is replaced by its text; `$$` is a literal `$`;
  * a `$` not followed by a letter is left alone. Map keys are never substituted.
  */
 import type { JsonObject, JsonValue } from '../core/json.js';

@@ -1,6 +1,6 @@
 /**
  * Settings blocks shared by all three programs: TLS, TCP rate limits, CORS, and the JSON-RPC server and
- * client blocks (40-operations §1.10, 10-eps-server §12, 30-proxy §2.6/2.7). Key names stay as in YAML.
+ * client blocks (docs/settings.md#shared-blocks). Key names stay as in YAML.
  * Additions over the original: JSON-RPC server body limit and request timeout, client timeout.
  */
 import { z } from 'zod';

@@ -1,6 +1,6 @@
 /**
- * The per-file `vars` section (40-operations §1.5): each variable comes from the environment, a literal
- * or a terminal prompt, and is checked/converted to string, int, float or any. The built-ins DIR and
+ * The per-file `vars` section (docs/settings.md#variables): each variable comes from the environment, a
+ * literal or a terminal prompt, and is checked/converted to string, int, float or any. The built-ins DIR and
  * PATH (directory and path of the file, without their leading slash, as in the original) are added.
  */
 import { dirname } from 'node:path';

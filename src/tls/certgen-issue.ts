@@ -1,7 +1,7 @@
 /**
  * Issues the certificates of the development PKI with @peculiar/x509: the self-signed root, the
- * intermediate CA, TLS leaves and record-signing leaves (40-operations §3, with our fixes: consistent
- * validity, key usages on TLS leaves, back-dated notBefore).
+ * intermediate CA, TLS leaves and record-signing leaves (docs/operations.md#development-pki, with our fixes:
+ * consistent validity, key usages on TLS leaves, back-dated notBefore).
  */
 import { randomBytes } from 'node:crypto';
 import { x509 } from './x509-provider.js';

@@ -1,6 +1,7 @@
 /**
  * The generated directory record file (`002_certificates.json`): one unsigned `certificates` change record
- * per operator, pinning its signing and TLS ("encryption") leaf fingerprints (20-service-directory §5.3-§5.4).
+ * per operator, pinning its signing and TLS ("encryption") leaf fingerprints
+ * (docs/protocol.md#record-verification).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';

@@ -1,7 +1,8 @@
 /**
  * Generates the development/test PKI into a folder, in pure Node (no openssl): root CA, intermediate CA and,
  * per operator, a TLS certificate, an `-alt` twin, a record-signing certificate and its `-alt` twin, plus
- * the directory record file pinning their fingerprints (40-operations §3). Keys are generated in parallel.
+ * the directory record file pinning their fingerprints (docs/operations.md#development-pki). Keys are
+ * generated in parallel.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -2,7 +2,7 @@
  * TLS ClientHello reading for the TLS-passthrough proxy: collects the first bytes of a connection until the
  * complete ClientHello handshake message has arrived (split over any number of TCP segments and TLS records),
  * extracts the SNI host name without terminating TLS, and hands back every byte read so it can be replayed
- * to the target. Acceptance rules follow the original proxy (30-proxy §6.2, checklist 8–10) except that
+ * to the target. Acceptance rules follow the original proxy (docs/protocol.md#sni-routing) except that
  * every length field is checked against the bytes actually present (the original's server-name-list check
  * was inverted) and record/handshake lengths delimit the message.
  */

@@ -1,6 +1,7 @@
 /**
- * Certificate fingerprints as the directory stores them (20-service-directory §5.3) [WIRE]: lowercase hex
- * SHA-256 of the leaf certificate's DER bytes, 64 characters, no separators; plus small PEM helpers.
+ * Certificate fingerprints as the directory stores them [WIRE, docs/protocol.md#identity-by-pinning]:
+ * lowercase hex SHA-256 of the leaf certificate's DER bytes, 64 characters, no separators; plus small PEM
+ * helpers.
  */
 import { createHash } from 'node:crypto';
 import { CodedError } from '../core/errors.js';

@@ -1,7 +1,7 @@
 /**
- * Peer identification by certificate pinning [WIRE, 10-eps-server §8.2]: the candidate names on a peer
- * certificate (CN, then DNS SANs) that the directory pins with this certificate's SHA-256 fingerprint under
- * key usage `encryption`.
+ * Peer identification by certificate pinning [WIRE, docs/protocol.md#identity-by-pinning]: the candidate
+ * names on a peer certificate (CN, then DNS SANs) that the directory pins with this certificate's SHA-256
+ * fingerprint under key usage `encryption`.
  */
 import { createHash } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
@@ -66,7 +66,10 @@ export function pinnedIdentities(
   return key ? identitiesFor(key, lookup) : [];
 }
 
-/** Selects the identity a caller claims: exact name, or the first one for an empty claim [WIRE §7.5]. */
+/**
+ * Selects the identity a caller claims: exact name, or the first one for an empty claim [WIRE,
+ * docs/protocol.md#identity-by-pinning].
+ */
 export function selectIdentity(identities: PeerIdentity[], claimed: string): PeerIdentity | undefined {
   if (claimed === '') return identities[0];
   return identities.find((i) => i.name === claimed);

@@ -1,5 +1,5 @@
 /**
- * Turns a `tls` settings block into Node TLS options [10-eps-server §8.1].
+ * Turns a `tls` settings block into Node TLS options [docs/protocol.md#tls].
  * Trust comes only from the configured CA files (never the system roots). Unlike the original we require
  * TLS >= 1.2 and only forward-secret cipher suites for TLS 1.2.
  */

@@ -1,6 +1,6 @@
 /**
  * What the development/test PKI contains: operator names, subject attributes, validity periods and the
- * file names written per operator (40-operations §3). Pure data, no I/O.
+ * file names written per operator (docs/operations.md#development-pki). Pure data, no I/O.
  */
 
 /** Operators that get TLS and signing certificates, in the order their directory records are written. */

@@ -1,9 +1,9 @@
 /**
- * The private-proxy demo end to end with real processes (issue 4; 30-proxy §7.1-§7.3): internal-server
- * (plain HTTP), the private proxy terminating TLS with the internal-server certificate, the public proxy,
- * and EPS nodes for both proxy operators and hd-1 on a JSON directory. hd-1 announces the domain through
- * its gateway; a TLS client on the public port then reaches the internal server. Also: the CLI's missing
- * section errors and clean stops.
+ * The private-proxy demo end to end with real processes (issue 4; docs/protocol.md#normal-mode):
+ * internal-server (plain HTTP), the private proxy terminating TLS with the internal-server certificate, the
+ * public proxy, and EPS nodes for both proxy operators and hd-1 on a JSON directory. hd-1 announces the
+ * domain through its gateway; a TLS client on the public port then reaches the internal server. Also: the
+ * CLI's missing section errors and clean stops.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

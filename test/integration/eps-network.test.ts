@@ -1,6 +1,6 @@
 /**
  * Real eps processes (hd-1, ls-1, op-1) with the locations backend, over HTTPS and gRPC with generated
- * certificates: the getting-started network, the gateway checklist of 10-eps-server §17 and bad input.
+ * certificates: the getting-started network, the gateway behaviour of docs/protocol.md#gateway and bad input.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

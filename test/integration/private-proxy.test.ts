@@ -1,8 +1,8 @@
 /**
- * Private proxy with real sockets (30-proxy §5.3, §7.1, §7.3; checklist items 2, 13, 19, 20): announcement
- * rules, the back-connection (token first, only to allowed endpoints), delivery in terminating mode (plain
- * HTTP and validated JSON-RPC forwarding) and pass-through mode, timeouts, re-announcement, and the control
- * API refusing other operators' certificates.
+ * Private proxy with real sockets (docs/protocol.md#proxy-control-api, docs/protocol.md#normal-mode):
+ * announcement rules, the back-connection (token first, only to allowed endpoints), delivery in terminating
+ * mode (plain HTTP and validated JSON-RPC forwarding) and pass-through mode, timeouts, re-announcement, and
+ * the control API refusing other operators' certificates.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

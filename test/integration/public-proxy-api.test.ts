@@ -1,5 +1,5 @@
 /**
- * Public proxy control API and listeners (30-proxy §4, §5.2, §8, §9.4; checklist items 14-18, 28-30):
+ * Public proxy control API and listeners (docs/protocol.md#proxy-control-api):
  * announcement rules and results, expiry, persistence and replay, the control API accepting only its own
  * EPS's certificate (forged `_client`), and per-listener rate limits.
  */

@@ -1,8 +1,9 @@
 /**
- * Public proxy, normal mode, with real sockets (30-proxy §6.1, §6.3, §7.2; checklist items 2-5, 7, 11, 12,
- * 26, 31): SNI routing, the private side's back-connection with the token, end-to-end TLS through the
- * tunnel, and every rejection path (garbage, split or oversized hellos, no SNI, unannounced or expired
- * domains, refused or failed notifications, silent private proxies) with the tables empty afterwards.
+ * Public proxy, normal mode, with real sockets (docs/protocol.md#sni-routing,
+ * docs/protocol.md#normal-mode): SNI routing, the private side's back-connection with the token, end-to-end
+ * TLS through the tunnel, and every rejection path (garbage, split or oversized hellos, no SNI, unannounced
+ * or expired domains, refused or failed notifications, silent private proxies) with the tables empty
+ * afterwards.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,8 +1,9 @@
 /**
- * Public proxy, internal port and P2P brokering, with real sockets (30-proxy §6.3, §7.4; checklist items 1-4,
- * 6, 21, 25, 28, 31): `requestConnection` calls `<to>._connectionRequest` before answering and passes its
- * errors through, the placeholder is freed on every failure path, two parties with the same token are joined
- * byte for byte, lone parties time out, and bad tokens (unknown, replayed, short, absent) close the socket.
+ * Public proxy, internal port and P2P brokering, with real sockets (docs/protocol.md#p2p,
+ * docs/protocol.md#token-framing): `requestConnection` calls `<to>._connectionRequest` before answering and
+ * passes its errors through, the placeholder is freed on every failure path, two parties with the same token
+ * are joined byte for byte, lone parties time out, and bad tokens (unknown, replayed, short, absent) close
+ * the socket.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

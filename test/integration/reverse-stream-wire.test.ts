@@ -1,5 +1,5 @@
 /**
- * The ServerCall wire contract of 10-eps-server §17 items 35-40 with a real eps process on one side and our
+ * The ServerCall wire contract (docs/protocol.md#servercall) with a real eps process on one side and our
  * gRPC layer driven by the test on the other: the dialling side's announcement, identity checks, in-band
  * error codes, and the accepting side's announcement validation.
  */

@@ -1,7 +1,7 @@
 /**
  * A real `sd run` process with the file store: the five methods and their shapes, resets and best-chain
  * selection, every bad input of issue 3 (store unchanged after each), restarts, metrics
- * [20-service-directory §7, §15 items 19–24].
+ * [docs/protocol.md#sd-api].
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

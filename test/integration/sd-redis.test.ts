@@ -1,6 +1,6 @@
 /**
  * `sd run` with the Redis store against a real redis-server started on a free port: the wire layout of the
- * list (§15 item 29), a clear start-up error when Redis is unreachable, restart, and two sd processes on one
+ * list, a clear start-up error when Redis is unreachable, restart, and two sd processes on one
  * Redis list serving one directory whose chain never forks, even when both append on the same parent at once.
  */
 import { after, before, describe, test } from 'node:test';
@@ -85,7 +85,7 @@ describe('sd run with the Redis store', { skip: redisSkip }, () => {
     );
   });
 
-  test('records written through one sd are served by the other; the list holds §8.1 entries', async () => {
+  test('records written through one sd are served by the other; the list holds encoded datastore entries', async () => {
     const root = sign(
       [change('hd-1', 'groups', ['health-departments']), change('ls-1', 'groups', [])],
       '',

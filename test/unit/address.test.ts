@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAddress } from '../../src/core/address.js';
 
-// The table of 10-eps-server §2.3 (checklist item 24).
+// The examples of docs/protocol.md#addressed-ids, and more.
 const valid: [string, string, string, string][] = [
   ['ls-1.add(1)', 'ls-1', 'add', '1'],
   ['ls-1.add(n:1)', 'ls-1', 'add', 'n:1'],

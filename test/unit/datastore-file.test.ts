@@ -1,5 +1,5 @@
 /**
- * Entry encoding and the file datastore [WIRE, 20-service-directory §8.1, §8.2, §15 item 28]: exact bytes,
+ * Entry encoding and the file datastore [WIRE, docs/protocol.md#datastore]: exact bytes,
  * restart, torn tails (cut mid-chunk, entries missing chunks, zero-filled) truncated with a log line,
  * corruption reported, compare-and-append across instances, and the stale lock takeover.
  */
@@ -30,7 +30,7 @@ const entry = (n: number, size = 40): DataEntry => ({
   data: Buffer.alloc(size, 0x61 + (n % 26)),
 });
 
-describe('entry encoding (§8.1)', () => {
+describe('entry encoding', () => {
   test('version, type, id length LE16, id, data', () => {
     const bytes = encodeEntry({ type: 1, id: Buffer.alloc(16, 0xaa), data: Buffer.from('{"a":1}') });
     assert.deepEqual(
@@ -51,7 +51,7 @@ describe('entry encoding (§8.1)', () => {
   });
 });
 
-describe('chunks (§8.2)', () => {
+describe('chunks', () => {
   test('a chunk is 01 | count | index | 10 00 | id | len | payload, at most 231 payload bytes', () => {
     const id = Buffer.alloc(16, 7);
     const payload = Buffer.alloc(MAX_CHUNK_PAYLOAD + 10, 0x42);

@@ -1,6 +1,6 @@
 /**
- * Announcement expiry parsing (30-proxy §4.4, checklist item 17), the bounded announcement table and its
- * replay from a real file datastore (§4.3).
+ * Announcement expiry parsing (docs/protocol.md#announcements), the bounded announcement table and its
+ * replay from a real file datastore.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Applying records to entries [20-service-directory §6, §15 items 17–18, with our preferences/properties fixes].
+// Applying records to entries [docs/protocol.md#applying-records, with our preferences/properties fixes].
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DirectoryEntry, SignedChangeRecord } from '../../src/core/directory-entry.js';

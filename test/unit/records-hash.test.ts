@@ -1,4 +1,4 @@
-// Structured hash test vectors [20-service-directory §13.1–§13.3, §15 items 1–9].
+// Structured hash test vectors [docs/protocol.md#structured-hash].
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
@@ -38,7 +38,7 @@ function bytes(spec: string): Buffer {
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const zeros = (n: number): string => '\\x00'.repeat(n);
 
-describe('primitive encodings (§13.1)', () => {
+describe('primitive encodings', () => {
   const vectors: [string, JsonValue, string | null, string][] = [
     ['"abc"', 'abc', 'stringabc', 'dc62e19fceb003169ed88b2a93ff5d9c2918565bf3eb0baedf167050120df455'],
     [
@@ -140,7 +140,7 @@ function record(
   return normaliseChangeRecord({ name: 'hd-1', section, data, created_at: createdAt });
 }
 
-describe('record hashes (§13.2)', () => {
+describe('record hashes', () => {
   it('1: groups, with E(R) bytes, independent of created_at spelling', () => {
     const r = record('groups', ['health-departments']);
     assert.deepEqual(
@@ -248,7 +248,7 @@ describe('record hashes (§13.2)', () => {
   });
 });
 
-describe('signing messages (§13.3)', () => {
+describe('signing messages', () => {
   const root = record('groups', ['health-departments']);
   const rootHash = 'd3eb785faac5fafa52a51a5fc044309b450090eca330ac432de660274fac1dc2';
 
@@ -297,7 +297,7 @@ describe('signing messages (§13.3)', () => {
   });
 });
 
-describe('canonical created_at (§4.4)', () => {
+describe('canonical created_at', () => {
   it('renders Go RFC3339Nano', () => {
     const cases: [string, string][] = [
       ['2021-05-17T10:00:00+00:00', '2021-05-17T10:00:00Z'],

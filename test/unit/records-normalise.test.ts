@@ -1,4 +1,4 @@
-// Normalisation of change records and signed change records [20-service-directory §3, §15 items 15–16].
+// Normalisation of change records and signed change records [docs/protocol.md#record-normalisation].
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
@@ -98,7 +98,7 @@ describe('change record envelope', () => {
 });
 
 describe('section schemas', () => {
-  it('undeclared keys do not change the hash (§3.2 example)', () => {
+  it('undeclared keys do not change the hash', () => {
     const plain = normaliseChangeRecord(
       rec('services', [{ name: 'internals', permissions: [], methods: [{ name: '_ping' }] }]),
     );

@@ -1,4 +1,4 @@
-// ECDSA signatures, certificates and chains [20-service-directory §5.1–§5.3, §13.4, §15 items 10–11, 14].
+// ECDSA signatures, certificates and chains [docs/protocol.md#record-signatures].
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { before, describe, it } from 'node:test';
@@ -22,7 +22,7 @@ import { createIntermediate, createRoot, createSigner } from '../helpers/records
 const DAY_MS = 86_400_000;
 const b64url = (hex: string): string => Buffer.from(hex, 'hex').toString('base64url');
 
-describe('ECDSA verification vector (§13.4)', () => {
+describe('ECDSA verification vector', () => {
   const d = 'e5eb09bc232327cdee5d9d457772a37b012ff956232a5ffde713b444d8a090ed';
   const x = 'acd25e6bf3fb06ee67654a3bc0f76671e18df1e810bfddbf97a15fcfc3473452';
   const y = 'ae13566ce2bc81ae907e0ded396ce5da85d135f44dff4eca307049c60506fd86';
@@ -40,7 +40,7 @@ describe('ECDSA verification vector (§13.4)', () => {
   });
   const message = signingMessage('', recordHash(record), record);
 
-  it('the published r and s verify over E(M) of §13.3.1', () => {
+  it('the published r and s verify over the signing message E(M)', () => {
     assert.equal(ecdsaVerify(message, { r, s }, publicKey, 32), true);
   });
 

@@ -1,4 +1,4 @@
-// Record verification and incremental chain verification [20-service-directory §5.4, §5.5, §15 items 12–14].
+// Record verification and incremental chain verification [docs/protocol.md#record-verification].
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, describe, it } from 'node:test';
@@ -201,7 +201,7 @@ describe('record chains', () => {
       code: 'expired',
       reason: 'certificate expired',
     });
-    // and records that were fine become invalid once the clock passes the intermediate's end (weak point §14.3)
+    // and records that were fine become invalid once the clock passes the intermediate's end
     const later = new ChainVerifier(trust, { now: () => Date.now() + 400 * DAY_MS });
     assert.equal(failure(later.append(chain)).code, 'chain');
   });

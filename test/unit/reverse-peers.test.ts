@@ -1,4 +1,7 @@
-/** Which peers keep reverse streams (10-eps-server §6.4, checklist 40) and the proxy-only refusal (42). */
+/**
+ * Which peers keep reverse streams (docs/protocol.md#servercall) and the proxy-only refusal of
+ * _connectionRequest.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';

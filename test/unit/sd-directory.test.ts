@@ -1,8 +1,9 @@
 /**
  * The service directory's state over a real file store, in-process: best-chain selection at replay
- * (§7.4: strictly latest root wins, ties keep the earlier, length does not matter), strict handling of
- * invalid records, orphans and forks, incremental verification (one chain check per new record), and the
- * compare-and-append protocol when another writer gets in between (stale, or retried and accepted).
+ * (docs/protocol.md#chain-rules: strictly latest root wins, ties keep the earlier, length does not matter),
+ * strict handling of invalid records, orphans and forks, incremental verification (one chain check per new
+ * record), and the compare-and-append protocol when another writer gets in between (stale, or retried and
+ * accepted).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * EPS settings validation (40-operations §1.10, checklist items 9, 11-19, 32): a dev-style role loads
+ * EPS settings validation (docs/settings.md#eps-settings): a dev-style role loads
  * with defaults applied; wrong, missing and unknown keys fail naming file and key path.
  */
 import assert from 'node:assert/strict';

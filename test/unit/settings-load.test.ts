@@ -1,5 +1,5 @@
 /**
- * Settings loading (40-operations §1, checklist items 1-8, 10, 11): locations, file discovery and
+ * Settings loading (docs/settings.md#loading): locations, file discovery and
  * order, merge rules, vars, substitution, $DIR/$PATH, $include/$ref and loading errors.
  */
 import assert from 'node:assert/strict';

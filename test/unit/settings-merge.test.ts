@@ -1,5 +1,5 @@
 /**
- * The pure merge rules (40-operations §1.3) and origin lookup, including properties checked on
+ * The pure merge rules (docs/settings.md#merging) and origin lookup, including properties checked on
  * generated trees: null never overrides, merging into nothing copies, inputs are never mutated.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Service directory and proxy settings (40-operations §1.11-1.13, checklist items 16, 20, 21):
+ * Service directory and proxy settings (docs/settings.md#sd-settings, docs/settings.md#proxy-settings):
  * defaults, datastores, bounds, and the required parts of each schema.
  */
 import assert from 'node:assert/strict';

@@ -1,8 +1,8 @@
 /**
  * Callee side of P2P (B): on `_connectionRequest` from our proxy, dial the proxy's internal endpoint, write
- * the 32 raw token bytes, and serve the socket as TLS server with our gRPC server [WIRE, 10-eps-server §6.3,
- * §10]. Hardened against the original's S3: only the proxy named in our own directory entry may make us
- * dial, the token must be 32 bytes, dials time out, and concurrent dials are bounded.
+ * the 32 raw token bytes, and serve the socket as TLS server with our gRPC server [WIRE,
+ * docs/protocol.md#p2p]. Hardened against the original's S3: only the proxy named in our own directory entry
+ * may make us dial, the token must be 32 bytes, dials time out, and concurrent dials are bounded.
  */
 import { logger } from '../../core/log.js';
 import type { Directory } from '../../directory/directory.js';

@@ -1,7 +1,7 @@
 /**
  * Caller side of P2P (A): obtain a token from the callee's proxy (`<proxy>.requestConnection` through our own
  * broker), dial the proxy's internal endpoint, write the 32 raw token bytes, then run TLS as client with
- * SNI = callee name over that socket [WIRE, 10-eps-server §10]. The resulting session is pooled, so later
+ * SNI = callee name over that socket [WIRE, docs/protocol.md#p2p]. The resulting session is pooled, so later
  * calls reuse the tunnel; a broken tunnel is brokered again on the next call.
  */
 import { randomBytes } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Accepting side (A) of `ServerCall` reverse streams [WIRE, 10-eps-server §7.6]: an operator without
+ * Accepting side (A) of `ServerCall` reverse streams [WIRE, docs/protocol.md#servercall]: an operator without
  * inbound connectivity (D) dials us, announces its name, and we deliver requests for D over the stream.
  *
  * The original allowed one request in flight per stream. We pipeline: requests are sent as they come and

@@ -1,7 +1,7 @@
 /**
- * Dialling side (D) of `ServerCall` reverse streams [WIRE, 10-eps-server §7.6]: keeps one stream open to
- * each peer that may call us but cannot dial us, announces our name, serves the requests that arrive and
- * answers them in arrival order (requests are processed concurrently, bounded, answers are released in
+ * Dialling side (D) of `ServerCall` reverse streams [WIRE, docs/protocol.md#servercall]: keeps one stream
+ * open to each peer that may call us but cannot dial us, announces our name, serves the requests that arrive
+ * and answers them in arrival order (requests are processed concurrently, bounded, answers are released in
  * order so that pipelining accepting sides — and the original's lock-step ones — match them correctly).
  *
  * Improvements over the original: streams are re-opened with exponential backoff (not the next 60 s round),

@@ -1,5 +1,5 @@
 /**
- * Which peers an operator keeps reverse streams to [10-eps-server §6.4 maintenance]: operators that may call
+ * Which peers an operator keeps reverse streams to [docs/protocol.md#servercall]: operators that may call
  * us (their groups appear in our permissions) and that have a public gRPC server, unless they could simply
  * dial our own public server. Unlike the original, an unusable peer entry is skipped, not fatal for the
  * whole round (B6).

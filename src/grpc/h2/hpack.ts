@@ -142,7 +142,7 @@ export class HpackDecoder {
   private insert(name: string, value: string): void {
     const size = name.length + value.length + ENTRY_OVERHEAD;
     this.evict(size);
-    // An entry larger than the whole table empties it and is not added (§4.4).
+    // An entry larger than the whole table empties it and is not added (RFC 7541 §4.4).
     if (size > this.maxSize) return;
     this.entries.push([name, value]);
     this.size += size;

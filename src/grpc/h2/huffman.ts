@@ -74,7 +74,9 @@ function buildTree(): Int32Array {
   return Int32Array.from(nodes);
 }
 
-/** Decodes a Huffman-coded string literal; rejects EOS inside the data and invalid padding (§5.2). */
+/**
+ * Decodes a Huffman-coded string literal; rejects EOS inside the data and invalid padding (RFC 7541 §5.2).
+ */
 export function huffmanDecode(input: Uint8Array): string {
   const out = Buffer.allocUnsafe(Math.ceil((input.length * 8) / 5));
   let n = 0;

@@ -1,7 +1,7 @@
 /**
- * Delivery of a back-connection's stream on the private proxy (30-proxy §7.3). Pass-through mode (a): dial
- * the configured internal endpoint — and only it — and splice; the upstream terminates TLS itself. The
- * terminating mode (b) is in terminating-delivery.ts.
+ * Delivery of a back-connection's stream on the private proxy (docs/protocol.md#normal-mode). Pass-through
+ * mode (a): dial the configured internal endpoint — and only it — and splice; the upstream terminates TLS
+ * itself. The terminating mode (b) is in terminating-delivery.ts.
  */
 import type net from 'node:net';
 import { logger } from '../../core/log.js';

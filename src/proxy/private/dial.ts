@@ -1,7 +1,7 @@
 /**
  * Outbound TCP connections of the private proxy with a connect timeout: the back-connection to the public
- * proxy's internal endpoint, which starts with the 32 raw token bytes in a single write [WIRE, 30-proxy
- * §6.3], and the connection to the internal upstream.
+ * proxy's internal endpoint, which starts with the 32 raw token bytes in a single write [WIRE,
+ * docs/protocol.md#token-framing], and the connection to the internal upstream.
  */
 import net from 'node:net';
 import { CodedError, errorMessage } from '../../core/errors.js';

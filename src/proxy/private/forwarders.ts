@@ -1,9 +1,10 @@
 /**
- * What the private proxy does with the one HTTP request of a terminated connection (30-proxy §7.3 b):
- * b1) plain HTTP forwarding to `http://<internal_endpoint.address><path>[?query]`; b2) validated JSON-RPC
- * forwarding: only the JSON-RPC path, only valid JSON-RPC 2.0 requests, ids normalised like the EPS
- * gateway does, POSTed to `internal_endpoint.jsonrpc_client.endpoint`, response relayed verbatim.
- * Upstream failures answer 502; bodies beyond the limit 413.
+ * What the private proxy does with the one HTTP request of a terminated connection
+ * (docs/protocol.md#normal-mode): b1) plain HTTP forwarding to
+ * `http://<internal_endpoint.address><path>[?query]`; b2) validated JSON-RPC forwarding: only the JSON-RPC
+ * path, only valid JSON-RPC 2.0 requests, ids normalised like the EPS gateway does, POSTed to
+ * `internal_endpoint.jsonrpc_client.endpoint`, response relayed verbatim. Upstream failures answer 502;
+ * bodies beyond the limit 413.
  */
 import type http from 'node:http';
 import type tls from 'node:tls';

@@ -1,7 +1,7 @@
 /**
- * HTTP plumbing of the private proxy's terminating mode (30-proxy §7.3 b): bounded body reading, removal of
- * hop-by-hop headers, one upstream request with a timeout and a bounded, fully buffered response, and the
- * reply to the client (always `Connection: close`: one request per proxied connection).
+ * HTTP plumbing of the private proxy's terminating mode (docs/protocol.md#normal-mode): bounded body reading,
+ * removal of hop-by-hop headers, one upstream request with a timeout and a bounded, fully buffered response,
+ * and the reply to the client (always `Connection: close`: one request per proxied connection).
  */
 import http from 'node:http';
 import https from 'node:https';

@@ -1,10 +1,10 @@
 /**
- * Control methods of the private proxy (30-proxy §5.3), called by its own EPS with `_client` = the
- * authenticated caller: `incomingConnection` (from the public proxy: connect back for a parked client),
- * `announceConnection` (from an authorised operator: announce a domain to a public proxy) and
+ * Control methods of the private proxy (docs/protocol.md#proxy-control-api), called by its own EPS with
+ * `_client` = the authenticated caller: `incomingConnection` (from the public proxy: connect back for a
+ * parked client), `announceConnection` (from an authorised operator: announce a domain to a public proxy) and
  * `getAnnouncements`.
  *
- * Security fix (§9.4 item 18): the back-connection goes only to an endpoint in
+ * Security fix (SECURITY.md#per-adversary, hostile proxy): the back-connection goes only to an endpoint in
  * `allowed_public_endpoints` when that list is configured; anything else is refused and logged.
  */
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * The private proxy (`proxy run private`, 30-proxy §1, §5.3, §7.1-§7.3): holds the announcements of the
+ * The private proxy (`proxy run private`, docs/protocol.md#proxies): holds the announcements of the
  * domains it serves, re-announces them periodically, and on `incomingConnection` connects back to the
  * public proxy's internal endpoint, presents the token and delivers the stream to its one configured
  * internal endpoint (pass-through or TLS-terminating). Back-connections are capped; every dial and every
@@ -63,7 +63,7 @@ export class PrivateProxy {
     options: PrivateProxyOptions,
   ) {
     const endpoint = settings.internal_endpoint;
-    // A zero timeout would end every connection at once (30-proxy §9.1 item 4); it means "default" here.
+    // A zero timeout would end every connection at once (as it did in the original); it means "default" here.
     this.timeoutMs =
       (endpoint.timeout > 0 ? endpoint.timeout : DEFAULT_PRIVATE_ENDPOINT_TIMEOUT_SECONDS) * 1000;
     this.maxBackConnections = options.maxBackConnections ?? DEFAULT_MAX_BACK_CONNECTIONS;

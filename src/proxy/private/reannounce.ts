@@ -1,7 +1,7 @@
 /**
- * Periodic re-announcement by the private proxy (30-proxy §7.1 step 7): at start and then every 10 minutes,
- * all announcements are sent, grouped per public proxy, as `<proxy>.announceConnections`. Errors are only
- * logged. Unlike the original, expired announcements are no longer re-sent.
+ * Periodic re-announcement by the private proxy (docs/protocol.md#announcements): at start and then every 10
+ * minutes, all announcements are sent, grouped per public proxy, as `<proxy>.announceConnections`. Errors are
+ * only logged. Unlike the original, expired announcements are no longer re-sent.
  */
 import { logger } from '../../core/log.js';
 import { announcementJson, type AnnouncementTable } from '../shared/announcements.js';

@@ -1,9 +1,10 @@
 /**
- * Terminating delivery on the private proxy (30-proxy §7.3 b): TLS is run as server on the back-connection
- * itself with `internal_endpoint.tls` (HTTP/1.1 only via ALPN; client certificates per `verify_client`),
- * exactly one HTTP request is read and forwarded (plain HTTP or validated JSON-RPC), then the connection is
- * closed. One HTTPS server object (never listening) serves all connections; each connection has a deadline
- * of `internal_endpoint.timeout` for the handshake, the request and the reply, after which it is destroyed.
+ * Terminating delivery on the private proxy (docs/protocol.md#normal-mode): TLS is run as server on the
+ * back-connection itself with `internal_endpoint.tls` (HTTP/1.1 only via ALPN; client certificates per
+ * `verify_client`), exactly one HTTP request is read and forwarded (plain HTTP or validated JSON-RPC), then
+ * the connection is closed. One HTTPS server object (never listening) serves all connections; each connection
+ * has a deadline of `internal_endpoint.timeout` for the handshake, the request and the reply, after which it
+ * is destroyed.
  */
 import https from 'node:https';
 import type net from 'node:net';

@@ -1,7 +1,7 @@
 /**
- * Control methods of the public proxy (30-proxy §5.2), called by its own EPS with `_client` = the
- * authenticated caller: `requestConnection` (P2P brokering, §7.4), `announceConnections` and
- * `getAnnouncements`.
+ * Control methods of the public proxy (docs/protocol.md#proxy-control-api), called by its own EPS with
+ * `_client` = the authenticated caller: `requestConnection` (P2P brokering, docs/protocol.md#p2p),
+ * `announceConnections` and `getAnnouncements`.
  *
  * Fixes: the P2P placeholder is freed on every failure path; an expired announcement of another operator no
  * longer blocks a domain (it is dropped when someone else announces it); the announcement table is bounded.

@@ -1,5 +1,5 @@
 /**
- * One connection on the public proxy's TLS port (normal mode, 30-proxy §6.1, §7.2 steps 1-5): read the
+ * One connection on the public proxy's TLS port (normal mode, docs/protocol.md#sni-routing): read the
  * ClientHello (any segmentation, bounded size and time; the deadline ends once it is read), route its SNI
  * name to a non-expired announcement, park the socket under a fresh token and ask the announcing private
  * proxy, through the own EPS, to connect back. Every rejection is a silent close; nothing is ever written

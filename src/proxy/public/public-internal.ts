@@ -1,5 +1,5 @@
 /**
- * One connection on the public proxy's internal port (30-proxy §6.3, §7.2 steps 11-12, §7.4 steps 7-10):
+ * One connection on the public proxy's internal port (docs/protocol.md#token-framing):
  * read exactly the 32 token bytes (any segmentation, bounded time; the deadline ends with the token), look
  * the token up in the P2P table first, then in the normal-mode table, and splice: P2P parties are parked
  * until their partner arrives and then joined byte for byte; a private proxy's back-connection is joined

@@ -1,5 +1,5 @@
 /**
- * The public proxy (`proxy run public`, 30-proxy §1, §6, §7.2, §7.4): a TCP listener for public TLS clients
+ * The public proxy (`proxy run public`, docs/protocol.md#proxies): a TCP listener for public TLS clients
  * (routed by SNI, never decrypted), an internal listener where private proxies and P2P peers present their
  * tokens, and the JSON-RPC control API for its own EPS. Per-listener rate limits (`tcp_rate_limits`,
  * independent counters per listener), bounded token tables, bounded announcements, no lifetime cap on
@@ -103,7 +103,7 @@ export class PublicProxy {
         tokenTimeoutMs: this.handshakeTimeoutMs,
       });
     });
-    // Each listener gets its own limiter: counters and windows are never shared (30-proxy §8 fix).
+    // Each listener gets its own limiter: counters and windows are never shared (unlike the original).
     applyRateLimits(this.front, settings.tcp_rate_limits, `public ${settings.tls_bind_address}`);
     applyRateLimits(this.internal, settings.tcp_rate_limits, `internal ${settings.internal_bind_address}`);
     for (const server of [this.front, this.internal]) {

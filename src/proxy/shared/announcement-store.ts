@@ -1,9 +1,9 @@
 /**
- * Persistence of announcements (30-proxy §4.3): every change appends one datastore entry (type 1 = public,
- * 2 = private; id = 16 random bytes; data = the announcement JSON). At start-up the store is replayed in
- * order, later entries replacing the expiry of the same (domain, owner). An entry of the wrong type or with
- * undecodable data aborts start-up. Improvement: `sync()` also picks up entries other instances sharing the
- * store appended since (the proxies call it periodically).
+ * Persistence of announcements (docs/protocol.md#announcements): every change appends one datastore entry
+ * (type 1 = public, 2 = private; id = 16 random bytes; data = the announcement JSON). At start-up the store
+ * is replayed in order, later entries replacing the expiry of the same (domain, owner). An entry of the wrong
+ * type or with undecodable data aborts start-up. Improvement: `sync()` also picks up entries other instances
+ * sharing the store appended since (the proxies call it periodically).
  */
 import { randomBytes } from 'node:crypto';
 import { isJsonObject } from '../../core/json.js';

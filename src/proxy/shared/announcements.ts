@@ -1,8 +1,8 @@
 /**
- * In-memory announcement tables of both proxies (30-proxy §4.1, §4.2): one entry per (domain, owner), where
- * the owner is the announcing private proxy's operator (public table) or the public proxy the domain is
- * announced to (private table). Entries keep insertion order, the table has a size cap (expired entries are
- * purged first when it is reached), and expired entries never route.
+ * In-memory announcement tables of both proxies (docs/protocol.md#announcements): one entry per (domain,
+ * owner), where the owner is the announcing private proxy's operator (public table) or the public proxy the
+ * domain is announced to (private table). Entries keep insertion order, the table has a size cap (expired
+ * entries are purged first when it is reached), and expired entries never route.
  *
  * Deviation (documented): domains are compared case-insensitively (DNS names are), both for routing and for
  * the one-owner-per-domain rule; the stored text keeps the case it was announced with.
@@ -119,7 +119,10 @@ export class AnnouncementTable {
   }
 }
 
-/** The JSON form of an announcement [WIRE, 30-proxy §4.1/§4.2], as stored and as returned by the API. */
+/**
+ * The JSON form of an announcement [WIRE, docs/protocol.md#announcements], as stored and as returned by the
+ * API.
+ */
 export function announcementJson(kind: AnnouncementKind, a: Announcement): JsonObject {
   const expires = a.expiresAt === null ? null : a.expiresAt.text;
   return kind === 'public'

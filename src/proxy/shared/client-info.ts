@@ -1,6 +1,7 @@
 /**
  * The caller of a proxy control method (`_client`, set by the proxy operator's own EPS after it
- * authenticated the caller; 30-proxy §5.1) and the authorisation rules built on it (§5.5): the caller's
+ * authenticated the caller; docs/protocol.md#proxy-control-api) and the authorisation rules built on it
+ * (docs/protocol.md#proxy-authorisation): the caller's
  * `proxy` settings record for this proxy and its `allowed_domains` suffixes.
  */
 import { z } from 'zod';
@@ -62,7 +63,9 @@ export function allowedDomainsFor(client: ClientInfo, ownName: string): string[]
   return parsed.data.allowed_domains;
 }
 
-/** Case-sensitive suffix test against entries that start with a dot (30-proxy §5.5 rule 3). */
+/**
+ * Case-sensitive suffix test against entries that start with a dot (docs/protocol.md#proxy-authorisation).
+ */
 export function domainAllowed(domain: string, allowedDomains: readonly string[]): boolean {
   return allowedDomains.some((suffix) => domain.endsWith(suffix));
 }

@@ -1,7 +1,7 @@
 /**
- * The JSON-RPC control API of a proxy (the server its own EPS calls, 30-proxy §5.2/§5.3).
+ * The JSON-RPC control API of a proxy (the server its own EPS calls, docs/protocol.md#proxy-control-api).
  *
- * Security fix (30-proxy §9.4 items 16/17): `_client` in the params names the caller and carries the
+ * Security fix (SECURITY.md#trust-boundaries): `_client` in the params names the caller and carries the
  * directory settings used for authorisation, so only the proxy operator's own EPS may call this API. The
  * server therefore requires mutual TLS and accepts a client certificate only if its subject CN or one of
  * its DNS SANs is in `jsonrpc_server.allowed_client_names` (default: the proxy's own `name`, which is the

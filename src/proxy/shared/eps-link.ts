@@ -1,7 +1,7 @@
 /**
- * Calls from a proxy to its own EPS gateway (30-proxy §5.1, §5.4): `<operator>.<method>` with the JSON-RPC id
- * `""` (the EPS generates the real id and adds `_client`). Unlike the original, every call has a timeout
- * (`jsonrpc_client.timeout`) and connections are reused.
+ * Calls from a proxy to its own EPS gateway (docs/protocol.md#proxy-control-api): `<operator>.<method>` with
+ * the JSON-RPC id `""` (the EPS generates the real id and adds `_client`). Unlike the original, every call
+ * has a timeout (`jsonrpc_client.timeout`) and connections are reused.
  */
 import type { JsonObject } from '../../core/json.js';
 import { JsonRpcClient, type JsonRpcClientConfig, type JsonRpcReply } from '../../jsonrpc/client.js';

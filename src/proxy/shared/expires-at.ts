@@ -1,8 +1,8 @@
 /**
- * `expires_at` of announcements (30-proxy §4.4): RFC 3339 timestamps with an upper-case `T`, `Z` or a
- * ±hh:mm offset and optional fractional seconds; at most 7 days ahead; past values are accepted (the
- * announcement is merely inert); null, missing or "" mean "never expires". Emitted like Go prints a
- * time.Time in JSON: the original offset kept (a zero offset prints as `Z`), fraction without trailing zeros.
+ * `expires_at` of announcements (docs/protocol.md#announcements): RFC 3339 timestamps with an upper-case `T`,
+ * `Z` or a ±hh:mm offset and optional fractional seconds; at most 7 days ahead; past values are accepted (the
+ * announcement is merely inert); null, missing or "" mean "never expires". Emitted like Go prints a time.Time
+ * in JSON: the original offset kept (a zero offset prints as `Z`), fraction without trailing zeros.
  */
 import { CodedError } from '../../core/errors.js';
 

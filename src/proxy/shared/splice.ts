@@ -1,8 +1,9 @@
 /**
- * Joins two byte streams (30-proxy §6.4) with the fixes of §9.1/§10.31: backpressure in both directions,
- * half-close (EOF from one side ends only the other side's writable; the opposite direction keeps flowing),
- * no lifetime cap unless an idle timeout is asked for, and an error or abrupt close on either side destroys
- * both. Optional initial bytes (the replayed ClientHello) are written to the second stream first.
+ * Joins two byte streams (docs/protocol.md#token-framing), with what the original lacked: backpressure in
+ * both directions, half-close (EOF from one side ends only the other side's writable; the opposite direction
+ * keeps flowing), no lifetime cap unless an idle timeout is asked for, and an error or abrupt close on either
+ * side destroys both. Optional initial bytes (the replayed ClientHello) are written to the second stream
+ * first.
  */
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';

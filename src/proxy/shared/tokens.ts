@@ -1,5 +1,5 @@
 /**
- * One-time tokens that pair two connections at the public proxy (30-proxy §6.3, §6.5, §7.2, §7.4): 32 random
+ * One-time tokens that pair two connections at the public proxy (docs/protocol.md#token-framing): 32 random
  * bytes, sent raw as the first bytes on the internal port and as standard base64 in JSON-RPC. The table
  * holds, per token, the caller's metadata and at most one parked socket (the public client in normal mode,
  * the first P2P party otherwise); the next arrival claims it. Entries are single-use, expire after the accept

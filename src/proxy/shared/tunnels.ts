@@ -1,7 +1,7 @@
 /**
  * Book-keeping of live tunnels (spliced socket pairs) and of connections still in their opening phase
  * (reading a ClientHello or token), so a proxy can report them, cap the opening ones and tear everything
- * down on stop. Tunnels themselves have no lifetime cap (30-proxy §9.1 fix).
+ * down on stop. Tunnels themselves have no lifetime cap (unlike the original).
  */
 import type { Duplex } from 'node:stream';
 import { logger } from '../../core/log.js';

@@ -66,7 +66,7 @@ func check(err error) {
 func serve(certDir string, port int, answer []byte) {
 	lis, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	check(err)
-	// The original server's options (10-eps-server §7.3).
+	// The original server's options (docs/protocol.md#keepalive).
 	server := grpc.NewServer(
 		grpc.Creds(credentials.NewTLS(tlsConfig(certDir, "ls-1", ""))),
 		grpc.CustomCodec(rawCodec{}),
@@ -129,7 +129,7 @@ type results struct {
 	StreamEnd   string   `json:"streamEnd"`
 }
 
-// run makes calls against a server (ours) with the original client's options (10-eps-server §7.4).
+// run makes calls against a server (ours) with the original client's options (docs/protocol.md#keepalive).
 func run(certDir, address string, calls int) {
 	conn, err := grpc.Dial(address,
 		grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig(certDir, "hd-1", "ls-1"))),
