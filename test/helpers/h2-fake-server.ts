@@ -2,6 +2,7 @@
  * Scripted HTTP/2 peers on real TLS for testing our HTTP/2 client and server against behaviour that
  * well-behaved peers never show: each test writes raw frames and reads the other side's frames one by one.
  */
+import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -13,21 +14,21 @@ import { encodeHeaders, HpackDecoder, type HeaderMap } from '../../src/grpc/h2/h
 import { frame } from '../../src/grpc/framing.js';
 import { huffmanCodes } from '../../src/grpc/h2/huffman.js';
 import { GrpcSession } from '../../src/grpc/client.js';
+import { GrpcError } from '../../src/grpc/status.js';
 import { CERTS } from './network.js';
 import { tlsConnect } from './grpc-local.js';
+import { withDeadline } from './wait.js';
 
 const { DATA, HEADERS, RST_STREAM, SETTINGS } = FrameType;
 const { END_STREAM, END_HEADERS } = Flag;
 
-// Captured at load: a test may mock the global timers (node:test mock.timers) while each wait here
-// keeps a deadline in real time.
-const { setTimeout: realSetTimeout, clearTimeout: realClearTimeout } = globalThis;
-
-const ANSWER_HEADERS = encodeHeaders([
+/** The response headers of a successful gRPC answer. */
+export const ANSWER_HEADERS = encodeHeaders([
   [':status', '200'],
   ['content-type', 'application/grpc'],
 ]);
-const ANSWER_TRAILERS = encodeHeaders([['grpc-status', '0']]);
+/** The trailers of a successful gRPC answer. */
+export const ANSWER_TRAILERS = encodeHeaders([['grpc-status', '0']]);
 
 export class FakePeer {
   readonly decoder = new HpackDecoder();
@@ -46,7 +47,7 @@ export class FakePeer {
     socket.on('data', (chunk: Buffer) => this.onBytes(chunk));
     socket.on('close', () => {
       this.closed = true;
-      this.waiter?.();
+      this.wake();
     });
     socket.on('error', () => undefined);
   }
@@ -62,28 +63,43 @@ export class FakePeer {
       }
     }
     this.reader.push(chunk, (f) => this.frames.push({ ...f, payload: Buffer.from(f.payload) }));
-    this.waiter?.();
+    this.wake();
   }
 
-  /** The next client frame matching `pred` (others before it are dropped); rejects after `ms`. */
+  /**
+   * The next frame from the other side matching `pred` (others before it are dropped); rejects when the
+   * connection closes, or after `ms`.
+   */
   async next(pred: (f: Frame) => boolean = () => true, ms = 5000): Promise<Frame> {
-    const deadline = Date.now() + ms;
+    const search = { abandoned: false };
+    try {
+      return await withDeadline(this.take(pred, search), {
+        timeoutMs: ms,
+        what: 'a frame from the other side',
+      });
+    } finally {
+      // After a timeout the search must stop before the next one starts, or it would swallow its frames.
+      search.abandoned = true;
+      this.wake();
+    }
+  }
+
+  private async take(pred: (f: Frame) => boolean, search: { abandoned: boolean }): Promise<Frame> {
     for (;;) {
+      if (search.abandoned) throw new Error('abandoned');
       const i = this.frames.findIndex(pred);
       if (i >= 0) return this.frames.splice(0, i + 1)[i]!;
       this.frames.length = 0;
       if (this.closed) throw new Error('connection closed while waiting for a frame');
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('timed out waiting for a frame from the client');
-      await new Promise<void>((resolve) => {
-        const t = realSetTimeout(resolve, left);
-        this.waiter = () => {
-          realClearTimeout(t);
-          this.waiter = undefined;
-          resolve();
-        };
-      });
+      await new Promise<void>((resolve) => (this.waiter = resolve));
     }
+  }
+
+  /** Lets the waiting search look at the frames again. */
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
   }
 
   /** Waits for the client's next request: its HEADERS (decoded) and, if it ended the stream, its body. */
@@ -255,4 +271,14 @@ export async function fakeClient(port: number, name = 'hd-1'): Promise<FakePeer>
   const peer = new FakePeer(socket, false);
   socket.write(CLIENT_PREFACE);
   return peer;
+}
+
+/** Awaits a call that must fail, and returns its GrpcError (anything else fails the test). */
+export async function expectGrpcError(call: Promise<unknown>): Promise<GrpcError> {
+  const err = await call.then(
+    () => assert.fail('the call should have failed'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof GrpcError, `expected a GrpcError, got ${String(err)}`);
+  return err;
 }

@@ -4,7 +4,9 @@
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
+import { SettingsError } from '../../src/settings/index.js';
 
 export interface TempTree {
   /** Absolute root of the tree. */
@@ -53,4 +55,21 @@ export function tlsYaml(name: string, certsDir = '$DIR/certs'): string {
     `{ca_certificate_files: ["/${certsDir}/root.crt"], certificate_file: "/${certsDir}/${name}.crt", ` +
     `key_file: "/${certsDir}/${name}.key"}`
   );
+}
+
+/** Awaits `promise` and asserts that it rejects with a SettingsError whose message has every fragment. */
+export async function rejectsWith(promise: Promise<unknown>, ...fragments: string[]): Promise<SettingsError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof SettingsError, `expected SettingsError, got ${String(error)}`);
+    for (const fragment of fragments) {
+      assert.ok(
+        error.message.includes(fragment),
+        `message ${JSON.stringify(error.message)} lacks ${fragment}`,
+      );
+    }
+    return error;
+  }
+  assert.fail('expected a SettingsError');
 }

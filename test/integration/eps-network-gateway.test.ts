@@ -1,144 +1,31 @@
 /**
- * Real eps processes (hd-1, ls-1, op-1) with the locations backend, over HTTPS and gRPC with generated
- * certificates: the getting-started network, the gateway behaviour of docs/protocol.md#gateway and bad input.
+ * Real eps processes (hd-1, ls-1, op-1, op-2, hd-2) with the locations backend, over HTTPS and gRPC with
+ * generated certificates: the getting-started network, the gateway behaviour of docs/protocol.md#gateway,
+ * delivery to backends (docs/protocol.md#backends) and bad input.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import grpc from '@grpc/grpc-js';
 import { ensureCertificates } from '../../src/tls/ensure-certs.js';
-import { CERTS, gatewayRequest, TestNetwork } from '../helpers/network.js';
-import { foreignCall, foreignClient, fromStruct } from '../helpers/grpc-foreign.js';
-import { freePort, REPO_ROOT, startProgram, type Running } from '../helpers/processes.js';
+import { gatewayRequest } from '../helpers/network.js';
+import { REPO_ROOT } from '../helpers/processes.js';
+import { call, startLocationsNetwork, type LocationsNetwork } from '../helpers/eps-network-fixture.js';
 import type { JsonObject } from '../../src/core/json.js';
 
-const call = (method: string, params: JsonObject = {}, id: string | number = '1') => ({
-  jsonrpc: '2.0',
-  method,
-  params,
-  id,
-});
-
-/** A backend that records what eps delivers and answers per method. */
-function echoBackend(): Promise<{ server: http.Server; port: number; seen: JsonObject[] }> {
-  const seen: JsonObject[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      const msg = JSON.parse(body) as JsonObject;
-      seen.push(msg);
-      const reply = (o: object): void => {
-        res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ jsonrpc: '2.0', id: 7, ...o }));
-      };
-      if (msg.method === 'slow') setTimeout(() => reply({ result: 'late' }), 3000);
-      else if (msg.method === 'list') reply({ result: [1, 2] });
-      else if (msg.method === 'empty') reply({ result: {} });
-      else if (msg.method === 'fail') reply({ error: { code: 2, message: 'not found', data: 'foo' } });
-      else reply({ result: 'ok' });
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({ server, port: (server.address() as AddressInfo).port, seen }),
-    ),
-  );
-}
-
 describe('eps network: hd-1 -> ls-1 over gRPC, locations backend', () => {
-  const everyone = [{ group: 'health-departments', rights: ['call'] }];
-  let net: TestNetwork;
-  let ls: Running;
-  let echo: Awaited<ReturnType<typeof echoBackend>>;
+  let network: LocationsNetwork;
+  let net: LocationsNetwork['net'];
+  let echo: LocationsNetwork['echo'];
   let hdPort = 0;
-  let lsGrpc = 0;
   let metricsPort = 0;
 
   before(async () => {
-    echo = await echoBackend();
-    metricsPort = await freePort();
-    const lsPort = await freePort();
-    ls = startProgram('eps-ls', [], { LS_BIND_ADDRESS: `127.0.0.1:${lsPort}` });
-    await ls.waitFor(/listening/);
-    net = new TestNetwork([
-      {
-        name: 'hd-1',
-        groups: ['health-departments'],
-        grpcServer: true,
-        grpcClient: true,
-        metricsPort,
-        services: [
-          { name: 'internals', permissions: everyone, methods: [{ name: '_ping' }, { name: '_directory' }] },
-        ],
-      },
-      {
-        name: 'ls-1',
-        groups: ['location-services'],
-        grpcServer: true,
-        backend: `http://127.0.0.1:${lsPort}/jsonrpc`,
-        services: [
-          {
-            name: 'locations',
-            permissions: everyone,
-            methods: [{ name: 'add' }, { name: 'lookup' }, { name: '_ping' }],
-          },
-        ],
-      },
-      {
-        name: 'op-1',
-        groups: ['operators'],
-        grpcServer: true,
-        stdout: true,
-        backend: `http://127.0.0.1:${echo.port}/jsonrpc`,
-        backendTimeout: 1,
-        services: [
-          {
-            name: 'echo',
-            permissions: everyone,
-            methods: [
-              { name: 'echo' },
-              { name: 'list' },
-              { name: 'empty' },
-              { name: 'fail' },
-              { name: 'slow' },
-              { name: 'requestConnection' },
-            ],
-          },
-        ],
-        order: ['jsonrpc_client', 'stdout', 'grpc_server', 'jsonrpc_server'],
-      },
-      {
-        name: 'op-2',
-        groups: ['operators'],
-        grpcServer: true,
-        stdout: true,
-        order: ['stdout', 'grpc_server', 'jsonrpc_server'],
-        services: [{ name: 'printing', permissions: everyone, methods: [{ name: 'print' }] }],
-      },
-      {
-        name: 'hd-2',
-        groups: ['health-departments'],
-        grpcServer: true,
-        // Nothing listens there: the backend is down.
-        backend: `http://127.0.0.1:${await freePort()}/jsonrpc`,
-        services: [{ name: 'records', permissions: everyone, methods: [{ name: 'store' }] }],
-      },
-      // Never started: an operator reachable only through op-1 acting as its proxy.
-      { name: 'demo-app', groups: [], grpcServer: { proxy: 'op-1' }, gateway: false },
-    ]);
-    await net.prepare();
-    await Promise.all(['hd-1', 'ls-1', 'op-1', 'op-2', 'hd-2'].map((n) => net.start(n)));
-    hdPort = net.ports.get('hd-1')!.gateway;
-    lsGrpc = net.ports.get('ls-1')!.grpc;
+    network = await startLocationsNetwork();
+    ({ net, echo, hdPort, metricsPort } = network);
   });
 
   after(async () => {
-    await net?.stop();
-    await ls?.stop();
-    echo?.server.close();
+    await network?.stop();
   });
 
   test('getting started: ls-1.add then ls-1.lookup through hd-1 return the stored location', async () => {
@@ -349,104 +236,5 @@ describe('eps network: hd-1 -> ls-1 over gRPC, locations backend', () => {
       (r.json.error as JsonObject).message as string,
       /Channel 0 encountered an error delivering the message: error calling JSON-RPC server: no response within 1s/,
     );
-  });
-
-  describe('gRPC from an independent client (@grpc/grpc-js)', () => {
-    test('Call with a valid pinned certificate (checklist 26, 30)', async () => {
-      const c = foreignClient(lsGrpc, CERTS, 'hd-1', 'ls-1');
-      const reply = await foreignCall(c, {
-        method: 'ls-1._ping',
-        id: 'ls-1._ping(1)',
-        clientName: 'hd-1',
-        params: {},
-      });
-      c.close();
-      assert.equal(reply.id, 'ls-1._ping(1)');
-      const result = fromStruct(reply.result);
-      assert.equal(((result.params as JsonObject)._client as JsonObject).name, 'hd-1');
-      assert.equal((result.serverInfo as JsonObject).name, 'ls-1');
-    });
-
-    test('permission denied is a response with code 403 and no data (checklist 27)', async () => {
-      const c = foreignClient(lsGrpc, CERTS, 'op-1', 'ls-1');
-      const reply = await foreignCall(c, { method: 'ls-1._ping', id: 'ls-1._ping(1)', clientName: 'op-1' });
-      c.close();
-      assert.equal(reply.error?.code, 403);
-      assert.equal(reply.error?.message, "Permission denied for method '_ping' and client 'op-1'");
-      assert.equal(reply.error?.data, undefined);
-    });
-
-    test('a claimed name not on the certificate fails with "no matching client" (checklist 28)', async () => {
-      const c = foreignClient(lsGrpc, CERTS, 'hd-1', 'ls-1');
-      await assert.rejects(
-        foreignCall(c, { method: 'ls-1._ping', id: 'ls-1._ping(1)', clientName: 'op-1' }),
-        (e: grpc.ServiceError) => e.code === grpc.status.UNKNOWN && e.details === 'no matching client',
-      );
-      const ok = await foreignCall(c, { method: 'ls-1._ping', id: 'ls-1._ping(1)', clientName: '' });
-      assert.equal(((fromStruct(ok.result).params as JsonObject)._client as JsonObject).name, 'hd-1');
-      c.close();
-    });
-
-    test('unparsable ids and method/id mismatch are refused (checklist 29, weak point S1)', async () => {
-      const c = foreignClient(lsGrpc, CERTS, 'hd-1', 'ls-1');
-      await assert.rejects(
-        foreignCall(c, { method: 'ls-1.add', id: 'ls-1.add()', clientName: 'hd-1' }),
-        (e: grpc.ServiceError) =>
-          e.code === grpc.status.UNKNOWN &&
-          e.details === 'error handling gRPC request: error parsing address: invalid ID format',
-      );
-      await assert.rejects(
-        foreignCall(c, { method: 'ls-1.dropTables', id: 'ls-1.add(1)', clientName: 'hd-1', params: {} }),
-        (e: grpc.ServiceError) =>
-          e.code === grpc.status.UNKNOWN && /does not match the addressed ID/.test(e.details),
-      );
-      c.close();
-    });
-
-    test('a valid certificate that is not pinned, or from another CA, fails (checklist 32)', async () => {
-      const alt = foreignClient(lsGrpc, CERTS, 'hd-1-alt', 'ls-1');
-      await assert.rejects(
-        foreignCall(alt, { method: 'ls-1._ping', id: 'ls-1._ping(1)', clientName: 'hd-1' }),
-        (e: grpc.ServiceError) => e.code === grpc.status.UNAVAILABLE,
-      );
-      alt.close();
-      const dev = join(REPO_ROOT, 'settings/dev/certs');
-      const other = foreignClient(lsGrpc, dev, 'hd-1', 'ls-1');
-      await assert.rejects(
-        foreignCall(other, { method: 'ls-1._ping', id: 'ls-1._ping(1)', clientName: 'hd-1' }),
-        (e: grpc.ServiceError) => e.code === grpc.status.UNAVAILABLE,
-      );
-      other.close();
-    });
-
-    test('messages over 4 MiB are rejected with RESOURCE_EXHAUSTED (checklist 34)', async () => {
-      const c = foreignClient(lsGrpc, CERTS, 'hd-1', 'ls-1');
-      await assert.rejects(
-        foreignCall(c, {
-          method: 'ls-1._ping',
-          id: 'ls-1._ping(1)',
-          clientName: 'hd-1',
-          params: { big: 'x'.repeat(4_300_000) },
-        }),
-        (e: grpc.ServiceError) => e.code === grpc.status.RESOURCE_EXHAUSTED,
-      );
-      const ok = await foreignCall(c, { method: 'ls-1._ping', id: 'ls-1._ping(1)', clientName: 'hd-1' });
-      assert.equal(ok.id, 'ls-1._ping(1)');
-      c.close();
-    });
-
-    test('a local delivery without response yields only the id (checklist 31)', async () => {
-      const c = foreignClient(net.ports.get('op-2')!.grpc, CERTS, 'hd-1', 'op-2');
-      const reply = await foreignCall(c, {
-        method: 'op-2.print',
-        id: 'op-2.print(1)',
-        clientName: 'hd-1',
-        params: {},
-      });
-      c.close();
-      assert.equal(reply.id, 'op-2.print(1)');
-      assert.equal(reply.result, undefined);
-      assert.equal(reply.error, undefined);
-    });
   });
 });
