@@ -11,8 +11,13 @@ import type { Directory, EntryQuery } from '../directory/directory.js';
 import type { DirectoryEntry } from '../core/directory-entry.js';
 import type { ConnectionRequest } from './channel.js';
 import { clientEntryView } from './client-info.js';
+import { CodedError } from '../core/errors.js';
 
-export class InternalMethodError extends Error {}
+export class InternalMethodError extends CodedError<'ERR_BROKER_INTERNAL_METHOD_INPUT'> {
+  constructor(message: string) {
+    super('ERR_BROKER_INTERNAL_METHOD_INPUT', message);
+  }
+}
 
 function toJson(value: unknown): JsonObject {
   return value as JsonObject;

@@ -14,7 +14,7 @@ import {
   type CertificateEnvironment,
   type EnsureCertificatesResult,
 } from '../tls/ensure-certs.js';
-import { errorMessage } from '../core/errors.js';
+import { CodedError, errorMessage } from '../core/errors.js';
 
 export { ensureCertificates } from '../tls/ensure-certs.js';
 export type { CertificateEnvironment, EnsureCertificatesResult } from '../tls/ensure-certs.js';
@@ -23,9 +23,9 @@ const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 const USAGE = 'usage: certs [--if-missing] [--force] [--env dev|test]';
 
-export class CertsUsageError extends Error {
+export class CertsUsageError extends CodedError<'ERR_CLI_CERTS_USAGE'> {
   constructor(message: string) {
-    super(message);
+    super('ERR_CLI_CERTS_USAGE', message);
     this.name = 'CertsUsageError';
   }
 }

@@ -9,7 +9,7 @@ import { writeHeapSnapshot } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { configureLogging, logger, parseLevel, type LogFormat } from '../core/log.js';
 import { VERSION } from '../core/version.js';
-import { errorMessage } from '../core/errors.js';
+import { CodedError, errorMessage } from '../core/errors.js';
 
 const log = logger('cli');
 
@@ -19,12 +19,12 @@ export interface GlobalOptions {
   profile?: string;
 }
 
-export class CliError extends Error {
+export class CliError extends CodedError<'ERR_CLI_FAILED'> {
   constructor(
     message: string,
     readonly exitCode = 1,
   ) {
-    super(message);
+    super('ERR_CLI_FAILED', message);
   }
 }
 

@@ -24,15 +24,12 @@ import {
 } from '../settings/index.js';
 import { ensureCertificates, type CertificateEnvironment } from '../tls/ensure-certs.js';
 import { errorMessage } from '../core/errors.js';
+import { SetupError } from './sd-setup-error.js';
 
 /** How long to wait for the SD to answer `getTip` by default. */
 export const DEFAULT_WAIT_SECONDS = 10;
 /** Pause between attempts while waiting for the SD. */
 export const WAIT_POLL_MS = 250;
-
-class SetupError extends Error {
-  override readonly name = 'SetupError';
-}
 
 /** The repository root: the nearest folder above this file holding package.json and settings/. */
 function findRepoRoot(): string {

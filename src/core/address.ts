@@ -2,15 +2,17 @@
  * Addressed request IDs: `OPERATOR "." METHOD "(" LOCALID ")"` [WIRE, docs/protocol.md#addressed-ids].
  * The ID names the recipient and method; the sender is only known from the transport.
  */
+import { CodedError } from './errors.js';
+
 export interface Address {
   operator: string;
   method: string;
   localId: string;
 }
 
-export class InvalidAddressError extends Error {
+export class InvalidAddressError extends CodedError<'ERR_CORE_INVALID_ADDRESS'> {
   constructor() {
-    super('invalid ID format');
+    super('ERR_CORE_INVALID_ADDRESS', 'invalid ID format');
     this.name = 'InvalidAddressError';
   }
 }

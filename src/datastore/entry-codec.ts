@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { DataEntry } from './datastore.js';
+import { CodedError } from '../core/errors.js';
 
 export const ENTRY_FORMAT_VERSION = 1;
 /** Entry type of a signed change record in the service directory's store. */
@@ -14,8 +15,12 @@ const HEADER_BYTES = 4;
 const MAX_ID_BYTES = 0xffff;
 const MAX_TYPE = 0xff;
 
-export class EntryFormatError extends Error {
+export class EntryFormatError extends CodedError<'ERR_DATASTORE_ENTRY_FORMAT'> {
   override readonly name = 'EntryFormatError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_DATASTORE_ENTRY_FORMAT', message, options);
+  }
 }
 
 /** A fresh random 16-byte entry id. */

@@ -12,7 +12,7 @@ import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { logger } from '../core/log.js';
-import { errorMessage } from '../core/errors.js';
+import { CodedError, errorMessage } from '../core/errors.js';
 
 const log = logger('datastore');
 
@@ -24,8 +24,12 @@ const FIRST_POLL_MS = 1;
 const MAX_POLL_MS = 25;
 const LOCK_FILE_MODE = 0o600;
 
-export class FileLockError extends Error {
+export class FileLockError extends CodedError<'ERR_DATASTORE_LOCK'> {
   override readonly name = 'FileLockError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_DATASTORE_LOCK', message, options);
+  }
 }
 
 interface Owner {

@@ -19,7 +19,7 @@ import type { DataEntry, Datastore } from './datastore.js';
 import { ChunkScanner, encodeChunks, type ScanResult } from './chunks.js';
 import { decodeEntry, encodeEntry, EntryFormatError } from './entry-codec.js';
 import { FileLock, LOCK_WAIT_TIMEOUT_MS } from './file-lock.js';
-import { errorMessage } from '../core/errors.js';
+import { CodedError, errorMessage } from '../core/errors.js';
 
 const log = logger('datastore');
 
@@ -29,8 +29,12 @@ export const FOLDER_MODE = 0o700;
 export const READ_BLOCK_BYTES = 1024 * 1024;
 export const LOCK_SUFFIX = '.lock';
 
-export class FileStoreError extends Error {
+export class FileStoreError extends CodedError<'ERR_DATASTORE_FILE'> {
   override readonly name = 'FileStoreError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_DATASTORE_FILE', message, options);
+  }
 }
 
 export interface FileDatastoreOptions {

@@ -12,7 +12,7 @@ import { parseHostPort } from '../net/host-port.js';
 import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
 import type { DataEntry, Datastore } from './datastore.js';
 import { decodeEntry, encodeEntry, EntryFormatError } from './entry-codec.js';
-import { errorMessage } from '../core/errors.js';
+import { CodedError, errorMessage } from '../core/errors.js';
 
 const log = logger('datastore');
 
@@ -39,8 +39,12 @@ end
 return n + #ARGV - 1
 `;
 
-export class RedisStoreError extends Error {
+export class RedisStoreError extends CodedError<'ERR_DATASTORE_REDIS'> {
   override readonly name = 'RedisStoreError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_DATASTORE_REDIS', message, options);
+  }
 }
 
 type Client = Redis | Cluster;

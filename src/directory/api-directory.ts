@@ -29,7 +29,7 @@ import { SdApiClient } from './sd-api-client.js';
 import type { IngestOutcome } from './verified-mirror.js';
 import { MirrorStateFile } from './mirror-state.js';
 import { VerifiedMirror } from './verified-mirror.js';
-import { errorMessage } from '../core/errors.js';
+import { CodedError, errorMessage } from '../core/errors.js';
 
 const log = logger('api-directory');
 
@@ -42,8 +42,12 @@ export const RETRY_INITIAL_MS = 250;
 /** Longest retry delay after failed refreshes. */
 export const RETRY_MAX_MS = 10_000;
 
-export class ApiDirectoryConfigError extends Error {
+export class ApiDirectoryConfigError extends CodedError<'ERR_DIRECTORY_API_CONFIG'> {
   override readonly name = 'ApiDirectoryConfigError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_DIRECTORY_API_CONFIG', message, options);
+  }
 }
 
 export interface ApiDirectoryOptions {

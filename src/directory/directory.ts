@@ -3,6 +3,7 @@
  * by a backend (json files, or the SD API) in the background.
  */
 import type { DirectoryEntry } from '../core/directory-entry.js';
+import { CodedError } from '../core/errors.js';
 
 export interface EntryQuery {
   operator?: string;
@@ -22,9 +23,9 @@ export interface Directory {
   onChange(listener: () => void): void;
 }
 
-export class DirectoryLookupError extends Error {
+export class DirectoryLookupError extends CodedError<'ERR_DIRECTORY_NOT_FOUND'> {
   constructor(message = 'no directory entry found') {
-    super(message);
+    super('ERR_DIRECTORY_NOT_FOUND', message);
     this.name = 'DirectoryLookupError';
   }
 }

@@ -11,13 +11,17 @@ import { applyRecords, normaliseChangeRecords } from '../records/index.js';
 import type { Directory, EntryQuery } from './directory.js';
 import { EntryMap } from './directory.js';
 import type { DirectoryEntry, SignedChangeRecord } from '../core/directory-entry.js';
-import { errorMessage } from '../core/errors.js';
+import { CodedError, errorMessage } from '../core/errors.js';
 
 const log = logger('json-directory');
 
 export const RELOAD_CHECK_MS = 1000;
 
-export class JsonDirectoryError extends Error {}
+export class JsonDirectoryError extends CodedError<'ERR_DIRECTORY_JSON'> {
+  constructor(message: string) {
+    super('ERR_DIRECTORY_JSON', message);
+  }
+}
 
 export class JsonDirectory implements Directory {
   private readonly map = new EntryMap();

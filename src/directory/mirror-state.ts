@@ -7,6 +7,7 @@
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import type { SignedChangeRecord } from '../core/directory-entry.js';
+import { CodedError } from '../core/errors.js';
 
 export interface LoadedState {
   /** Parsed records (unverified), oldest first. */
@@ -15,8 +16,12 @@ export interface LoadedState {
   tornTail: boolean;
 }
 
-export class MirrorStateError extends Error {
+export class MirrorStateError extends CodedError<'ERR_DIRECTORY_MIRROR_STATE'> {
   override readonly name = 'MirrorStateError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_DIRECTORY_MIRROR_STATE', message, options);
+  }
 }
 
 export class MirrorStateFile {

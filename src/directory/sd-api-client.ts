@@ -22,8 +22,6 @@ const log = logger('sd-client');
 
 /** The original's API client always sends this id [docs/protocol.md#sd-api]. */
 const REQUEST_ID = '';
-/** How JsonRpcClient reports a timeout (not retried: it already took the whole timeout). */
-const TIMEOUT_MESSAGE = /^no response within/;
 
 export interface SdTarget {
   endpoint: string;
@@ -141,7 +139,8 @@ export class SdApiClient {
     try {
       return await client.call(method, params, REQUEST_ID);
     } catch (err) {
-      if (!retry || !(err instanceof JsonRpcClientError) || TIMEOUT_MESSAGE.test(err.message)) throw err;
+      // A timeout is not retried: it already took the whole timeout.
+      if (!retry || !(err instanceof JsonRpcClientError) || err.code === 'ERR_JSONRPC_TIMEOUT') throw err;
       log.debug('service directory request failed, retrying once', {
         endpoint: client.endpoint,
         error: err.message,

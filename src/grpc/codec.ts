@@ -5,7 +5,7 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
-import { errorMessage } from '../core/errors.js';
+import { CodedError, errorMessage } from '../core/errors.js';
 
 const { Writer, Reader } = protobuf;
 type W = protobuf.Writer;
@@ -32,9 +32,9 @@ export interface WireResponse {
   error?: WireError;
 }
 
-export class CodecError extends Error {
+export class CodecError extends CodedError<'ERR_GRPC_CODEC'> {
   constructor(message: string) {
-    super(message);
+    super('ERR_GRPC_CODEC', message);
     this.name = 'CodecError';
   }
 }

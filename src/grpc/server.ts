@@ -284,7 +284,9 @@ export class GrpcServer {
         } catch (e) {
           failed = true;
           const err = e as GrpcError;
-          endWithStatus(conn, stream, err.code ?? Status.INTERNAL, err.details ?? err.message);
+          // Only a number is a status: the string codes of our other errors (core/errors.ts) are not.
+          const status = typeof err.code === 'number' ? err.code : Status.INTERNAL;
+          endWithStatus(conn, stream, status, err.details ?? err.message);
         }
       },
       onEnd: () => {
@@ -330,7 +332,7 @@ class ServerBidi implements BidiServerStream {
           this.inbox.push(this.reader, chunk);
         } catch (e) {
           const err = e as GrpcError;
-          this.end(err.code ?? Status.INTERNAL, err.details ?? err.message);
+          this.end(typeof err.code === 'number' ? err.code : Status.INTERNAL, err.details ?? err.message);
         }
       },
       onEnd: () => this.finish(),

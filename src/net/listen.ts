@@ -1,11 +1,12 @@
 /** Starting and stopping TCP listeners (also TLS, HTTP, HTTP/2 servers), with bind failures reported. */
 import net from 'node:net';
 import { parseHostPort } from './host-port.js';
+import { CodedError } from '../core/errors.js';
 
-export class ListenError extends Error {
+export class ListenError extends CodedError<'ERR_NET_LISTEN'> {
   constructor(address: string, options: { cause: unknown }) {
     const why = options.cause instanceof Error ? options.cause.message : String(options.cause);
-    super(`error binding to address '${address}': ${why}`, options);
+    super('ERR_NET_LISTEN', `error binding to address '${address}': ${why}`, options);
     this.name = 'ListenError';
   }
 }

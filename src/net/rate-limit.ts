@@ -6,6 +6,7 @@
  */
 import net from 'node:net';
 import type tls from 'node:tls';
+import { CodedError } from '../core/errors.js';
 
 export type RateLimitWindow = 'second' | 'minute' | 'hour';
 
@@ -25,9 +26,9 @@ export const RATE_LIMIT_WINDOW_MS: Readonly<Record<RateLimitWindow, number>> = {
 /** Default cap on the number of remote IPs tracked at once; the least recently seen is evicted first. */
 export const DEFAULT_RATE_LIMIT_MAX_ENTRIES = 100_000;
 
-export class RateLimitConfigError extends Error {
+export class RateLimitConfigError extends CodedError<'ERR_NET_RATE_LIMIT_CONFIG'> {
   constructor(message: string) {
-    super(`invalid tcp_rate_limits: ${message}`);
+    super('ERR_NET_RATE_LIMIT_CONFIG', `invalid tcp_rate_limits: ${message}`);
     this.name = 'RateLimitConfigError';
   }
 }

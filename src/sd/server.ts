@@ -15,7 +15,7 @@ import type { SdSettings } from '../settings/sd-schema.js';
 import { ServiceDirectory } from './directory.js';
 import { SdMetrics } from './metrics.js';
 import { sdMethods } from './methods.js';
-import { errorMessage } from '../core/errors.js';
+import { CodedError, errorMessage } from '../core/errors.js';
 
 const log = logger('sd');
 
@@ -24,8 +24,12 @@ export const REFRESH_INTERVAL_MS = 1_000;
 /** A failing periodic read is logged again after this long (or when the error changes). */
 const REPEAT_ERROR_LOG_MS = 30_000;
 
-export class SdStartError extends Error {
+export class SdStartError extends CodedError<'ERR_SD_START'> {
   override readonly name = 'SdStartError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_SD_START', message, options);
+  }
 }
 
 export interface SdServerOptions {

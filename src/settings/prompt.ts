@@ -3,13 +3,14 @@
  * values are read without echo. Without a terminal on stdin the prompt fails instead of blocking.
  */
 import { createInterface } from 'node:readline';
+import { CodedError } from '../core/errors.js';
 
 /** Asks `question` and resolves with one line of input (without the line end). */
 export type PromptFunction = (question: string, sensitive: boolean) => Promise<string>;
 
-export class PromptUnavailableError extends Error {
+export class PromptUnavailableError extends CodedError<'ERR_SETTINGS_PROMPT_UNAVAILABLE'> {
   constructor() {
-    super('prompt variables need a terminal (stdin is not a TTY)');
+    super('ERR_SETTINGS_PROMPT_UNAVAILABLE', 'prompt variables need a terminal (stdin is not a TTY)');
     this.name = 'PromptUnavailableError';
   }
 }

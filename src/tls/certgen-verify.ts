@@ -5,10 +5,11 @@
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFirstCertificatePem } from './fingerprint.js';
+import { CodedError } from '../core/errors.js';
 
-export class CertificateGenerationError extends Error {
+export class CertificateGenerationError extends CodedError<'ERR_CERT_GENERATION'> {
   constructor(message: string) {
-    super(message);
+    super('ERR_CERT_GENERATION', message);
     this.name = 'CertificateGenerationError';
   }
 }

@@ -4,13 +4,14 @@
  * helpers.
  */
 import { createHash } from 'node:crypto';
+import { CodedError } from '../core/errors.js';
 
 /** Matches one PEM certificate block; the body is base64 with optional whitespace. */
 const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----\r?\n([A-Za-z0-9+/=\s]*?)-----END CERTIFICATE-----/;
 
-export class PemCertificateError extends Error {
+export class PemCertificateError extends CodedError<'ERR_CERT_PEM'> {
   constructor(message: string) {
-    super(message);
+    super('ERR_CERT_PEM', message);
     this.name = 'PemCertificateError';
   }
 }

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { SecureContextOptions } from 'node:tls';
+import { CodedError } from '../core/errors.js';
 
 export interface TlsConfig {
   ca_certificate_files: string[];
@@ -16,9 +17,9 @@ export interface TlsConfig {
   insecure_skip_verify?: boolean | undefined;
 }
 
-export class TlsConfigError extends Error {
+export class TlsConfigError extends CodedError<'ERR_CERT_CONFIG'> {
   constructor(message: string) {
-    super(message);
+    super('ERR_CERT_CONFIG', message);
     this.name = 'TlsConfigError';
   }
 }

@@ -3,6 +3,7 @@
  * ProtocolError, what a connection's close listeners get when we ended it because of the peer.
  */
 import type { ErrorCode, PeerErrorCode } from './codes.js';
+import { CodedError } from '../../core/errors.js';
 
 /** A connection-level protocol violation: the connection ends with GOAWAY carrying `code`. */
 export class ConnectionError extends Error {
@@ -33,6 +34,10 @@ export class StreamError extends Error {
 }
 
 /** The connection was ended by us because the peer broke the protocol (or flooded us); worth a warning. */
-export class ProtocolError extends Error {
+export class ProtocolError extends CodedError<'ERR_H2_PROTOCOL'> {
   override readonly name = 'ProtocolError';
+
+  constructor(message: string) {
+    super('ERR_H2_PROTOCOL', message);
+  }
 }

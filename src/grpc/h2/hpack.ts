@@ -4,8 +4,13 @@
  * literals without indexing, so our peers' decoders never have to keep state for us.
  */
 import { huffmanDecode, HuffmanError } from './huffman.js';
+import { CodedError } from '../../core/errors.js';
 
-export class HpackError extends Error {}
+export class HpackError extends CodedError<'ERR_H2_HPACK'> {
+  constructor(message: string) {
+    super('ERR_H2_HPACK', message);
+  }
+}
 
 // prettier-ignore
 const STATIC_TABLE: readonly (readonly [string, string])[] = [

@@ -3,7 +3,13 @@
  * each symbol's code length: the table below lists those lengths (symbols 0..255, then EOS = 256) and the
  * codes are rebuilt from them at start-up. We never Huffman-encode (plain literals are always allowed).
  */
-export class HuffmanError extends Error {}
+import { CodedError } from '../../core/errors.js';
+
+export class HuffmanError extends CodedError<'ERR_H2_HUFFMAN'> {
+  constructor(message: string) {
+    super('ERR_H2_HUFFMAN', message);
+  }
+}
 
 // prettier-ignore
 const LENGTHS: readonly number[] = [

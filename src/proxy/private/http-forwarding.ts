@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type tls from 'node:tls';
+import { CodedError } from '../../core/errors.js';
 
 /** Largest request or response body forwarded (both are buffered). */
 export const MAX_FORWARD_BODY_BYTES = 16 * 1024 * 1024;
@@ -25,16 +26,16 @@ const HOP_BY_HOP = new Set([
   'content-length',
 ]);
 
-export class BodyTooLargeError extends Error {
+export class BodyTooLargeError extends CodedError<'ERR_PROXY_BODY_TOO_LARGE'> {
   constructor(limit: number) {
-    super(`body larger than ${limit} bytes`);
+    super('ERR_PROXY_BODY_TOO_LARGE', `body larger than ${limit} bytes`);
     this.name = 'BodyTooLargeError';
   }
 }
 
-export class UpstreamError extends Error {
+export class UpstreamError extends CodedError<'ERR_PROXY_UPSTREAM'> {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('ERR_PROXY_UPSTREAM', message, options);
     this.name = 'UpstreamError';
   }
 }

@@ -17,6 +17,7 @@ import {
   type AnnouncementTable,
 } from './announcements.js';
 import { ExpiresAtError, parseRfc3339 } from './expires-at.js';
+import { CodedError } from '../../core/errors.js';
 
 const log = logger('announcements');
 
@@ -24,9 +25,9 @@ const log = logger('announcements');
 export const ANNOUNCEMENT_ENTRY_TYPES: Readonly<Record<AnnouncementKind, number>> = { public: 1, private: 2 };
 const ENTRY_ID_BYTES = 16;
 
-export class AnnouncementStoreError extends Error {
+export class AnnouncementStoreError extends CodedError<'ERR_PROXY_ANNOUNCEMENT_STORE'> {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('ERR_PROXY_ANNOUNCEMENT_STORE', message, options);
     this.name = 'AnnouncementStoreError';
   }
 }

@@ -9,6 +9,7 @@
  */
 import type { JsonObject } from '../../core/json.js';
 import { isExpired, sameExpiry, type Expiry } from './expires-at.js';
+import { CodedError } from '../../core/errors.js';
 
 /** Default cap on the entries of one table. */
 export const DEFAULT_MAX_ANNOUNCEMENTS = 10_000;
@@ -24,9 +25,9 @@ export interface Announcement {
 
 export type UpsertOutcome = 'created' | 'updated' | 'unchanged';
 
-export class AnnouncementTableFullError extends Error {
+export class AnnouncementTableFullError extends CodedError<'ERR_PROXY_ANNOUNCEMENT_TABLE_FULL'> {
   constructor(max: number) {
-    super(`announcement table full (${max} entries)`);
+    super('ERR_PROXY_ANNOUNCEMENT_TABLE_FULL', `announcement table full (${max} entries)`);
     this.name = 'AnnouncementTableFullError';
   }
 }

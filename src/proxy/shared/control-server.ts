@@ -18,15 +18,16 @@ import {
   type JsonHandler,
 } from '../../jsonrpc/http-server.js';
 import { buildResponse, sendJson } from '../../jsonrpc/write.js';
+import { CodedError } from '../../core/errors.js';
 
 const log = logger('proxy-api');
 
 /** JSON-RPC error code and HTTP status of a refused caller. */
 export const FORBIDDEN_CODE = 403;
 
-export class ControlApiConfigError extends Error {
+export class ControlApiConfigError extends CodedError<'ERR_PROXY_CONTROL_API_CONFIG'> {
   constructor(message: string) {
-    super(message);
+    super('ERR_PROXY_CONTROL_API_CONFIG', message);
     this.name = 'ControlApiConfigError';
   }
 }

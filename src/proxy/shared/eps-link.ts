@@ -5,11 +5,12 @@
  */
 import type { JsonObject } from '../../core/json.js';
 import { JsonRpcClient, type JsonRpcClientConfig, type JsonRpcReply } from '../../jsonrpc/client.js';
+import { CodedError } from '../../core/errors.js';
 
-export class EpsCallError extends Error {
+export class EpsCallError extends CodedError<'ERR_PROXY_EPS_CALL'> {
   constructor(method: string, options: { cause: unknown }) {
     const why = options.cause instanceof Error ? options.cause.message : String(options.cause);
-    super(`calling ${method} through the own EPS failed: ${why}`, options);
+    super('ERR_PROXY_EPS_CALL', `calling ${method} through the own EPS failed: ${why}`, options);
     this.name = 'EpsCallError';
   }
 }

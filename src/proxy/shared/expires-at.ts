@@ -4,6 +4,7 @@
  * announcement is merely inert); null, missing or "" mean "never expires". Emitted like Go prints a time.Time
  * in JSON: the original offset kept (a zero offset prints as `Z`), fraction without trailing zeros.
  */
+import { CodedError } from '../../core/errors.js';
 
 /** Longest accepted lifetime of a timed announcement. */
 export const MAX_ANNOUNCEMENT_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
@@ -14,9 +15,9 @@ const MS_PER_MINUTE = 60_000;
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/;
 
-export class ExpiresAtError extends Error {
+export class ExpiresAtError extends CodedError<'ERR_PROXY_EXPIRES_AT'> {
   constructor(message: string) {
-    super(message);
+    super('ERR_PROXY_EXPIRES_AT', message);
     this.name = 'ExpiresAtError';
   }
 }
