@@ -2,15 +2,10 @@
 import type { Address } from '../core/address.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
 import type { JsonObject } from '../core/json.js';
+import type { ChannelType } from '../settings/eps-schema.js';
 
-export const CHANNEL_TYPES = [
-  'stdout',
-  'jsonrpc_client',
-  'jsonrpc_server',
-  'grpc_client',
-  'grpc_server',
-] as const;
-export type ChannelType = (typeof CHANNEL_TYPES)[number];
+/** The channel types are the ones the settings schema accepts (one list, in settings/eps-schema.ts). */
+export type { ChannelType };
 
 /** Validated params of `_connectionRequest` [WIRE, docs/protocol.md#internal-methods]. */
 export interface ConnectionRequest {
