@@ -50,7 +50,12 @@ function sendSplit(peer: FakePeer, streamId: number, block: Buffer, parts: numbe
   for (let i = 0; i < parts; i++) {
     const last = i === parts - 1;
     const type = i === 0 ? HEADERS : CONTINUATION;
-    peer.send(type, last ? END_HEADERS : 0, streamId, block.subarray(i * size, last ? undefined : (i + 1) * size));
+    peer.send(
+      type,
+      last ? END_HEADERS : 0,
+      streamId,
+      block.subarray(i * size, last ? undefined : (i + 1) * size),
+    );
   }
 }
 
@@ -63,6 +68,7 @@ test('CONTINUATION flood: empty CONTINUATION frames at full speed end the connec
       frameBytes(HEADERS, 0, 1, grpcRequest()),
       ...Array.from({ length: FLOOD_FRAMES }, () => emptyContinuation),
     ]);
+    const rssBefore = process.memoryUsage.rss();
     const started = performance.now();
     peer.socket.write(flood);
     const goaway = await peer.next((f) => f.type === GOAWAY, 5000);
@@ -70,7 +76,10 @@ test('CONTINUATION flood: empty CONTINUATION frames at full speed end the connec
     assert.equal(goaway.payload.readUInt32BE(4), ErrorCode.ENHANCE_YOUR_CALM);
     const debug = goaway.payload.subarray(8).toString();
     assert.match(debug, /CONTINUATION frames/);
-    t.diagnostic(`GOAWAY after ${cutAfterMs.toFixed(1)} ms: ${debug}`);
+    // Server and attacker share this process: the bound covers both (the old code grew ~225 bytes a frame).
+    const grownMiB = (process.memoryUsage.rss() - rssBefore) / 2 ** 20;
+    t.diagnostic(`GOAWAY after ${cutAfterMs.toFixed(1)} ms, RSS +${grownMiB.toFixed(1)} MiB: ${debug}`);
+    assert.ok(grownMiB < 16, `RSS grew by ${grownMiB.toFixed(1)} MiB during the flood`);
     // The server closes its side: the attacker's connection ends.
     await withDeadline(
       new Promise<void>((resolve) => (peer.closed ? resolve() : peer.socket.once('close', () => resolve()))),

@@ -1,21 +1,31 @@
 /**
  * Incoming header blocks (RFC 9113 §4.3): a HEADERS frame and the CONTINUATION frames that complete it,
- * with nothing else in between, assembled within MAX_HEADER_BLOCK_BYTES and HPACK-decoded in arrival
- * order, so the decoder's dynamic table stays in step with the peer's encoder.
+ * with nothing else in between, assembled within MAX_HEADER_BLOCK_BYTES (frame headers included) and
+ * MAX_CONTINUATION_FRAMES, and HPACK-decoded in arrival order, so the decoder's dynamic table stays in step
+ * with the peer's encoder. A block in one frame (the common case) is decoded in place, with no copy.
  */
 import { ConnectionError } from './errors.js';
 import { ErrorCode, Flag, FrameType } from './codes.js';
-import { unpad, type Frame } from './frames.js';
+import { FRAME_HEADER_BYTES, unpad, type Frame } from './frames.js';
 import { HpackDecoder, HpackError, type DecodedBlock } from './hpack.js';
-import { MAX_HEADER_BLOCK_BYTES, MAX_HEADER_LIST_BYTES } from './limits.js';
+import { MAX_CONTINUATION_FRAMES, MAX_HEADER_BLOCK_BYTES, MAX_HEADER_LIST_BYTES } from './limits.js';
 
 /** Receives each complete, decoded header block. */
 export type HeaderBlockHandler = (streamId: number, decoded: DecodedBlock, endStream: boolean) => void;
 
 export class HeaderBlockReader {
   private readonly decoder = new HpackDecoder(4096, MAX_HEADER_LIST_BYTES);
-  /** A block whose HEADERS frame came without END_HEADERS. */
-  private pending?: { streamId: number; parts: Buffer[]; bytes: number; endStream: boolean };
+  /**
+   * A block whose HEADERS frame came without END_HEADERS: its fragments so far, the bytes they took on the
+   * wire (frame headers included) and the CONTINUATION frames received.
+   */
+  private pending?: {
+    streamId: number;
+    parts: Buffer[];
+    bytes: number;
+    continuations: number;
+    endStream: boolean;
+  };
 
   constructor(private readonly onBlock: HeaderBlockHandler) {}
 
@@ -36,7 +46,8 @@ export class HeaderBlockReader {
     this.pending = {
       streamId: f.streamId,
       parts: [Buffer.from(fragment)],
-      bytes: fragment.length,
+      bytes: FRAME_HEADER_BYTES + f.payload.length,
+      continuations: 0,
       endStream,
     };
   }
@@ -44,14 +55,20 @@ export class HeaderBlockReader {
   onContinuation(f: Frame): void {
     const p = this.pending;
     if (!p) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION without HEADERS');
-    p.bytes += f.payload.length;
+    if (++p.continuations > MAX_CONTINUATION_FRAMES) {
+      throw new ConnectionError(
+        ErrorCode.ENHANCE_YOUR_CALM,
+        `header block in more than ${MAX_CONTINUATION_FRAMES} CONTINUATION frames`,
+      );
+    }
+    p.bytes += FRAME_HEADER_BYTES + f.payload.length;
     if (p.bytes > MAX_HEADER_BLOCK_BYTES) {
       throw new ConnectionError(
         ErrorCode.ENHANCE_YOUR_CALM,
         `header block above ${MAX_HEADER_BLOCK_BYTES} bytes`,
       );
     }
-    p.parts.push(Buffer.from(f.payload));
+    if (f.payload.length > 0) p.parts.push(Buffer.from(f.payload));
     if ((f.flags & Flag.END_HEADERS) === 0) return;
     this.pending = undefined;
     this.complete(p.streamId, Buffer.concat(p.parts), p.endStream);

@@ -4,7 +4,18 @@
 export const STREAM_WINDOW = 4 * 1024 * 1024 + 1024;
 export const CONNECTION_WINDOW = 16 * 1024 * 1024;
 export const MAX_HEADER_LIST_BYTES = 64 * 1024;
+/**
+ * One header block (HEADERS and its CONTINUATION frames): at most this many bytes, counting each frame's
+ * 9-byte header as well as its payload, so that empty frames are never free.
+ */
 export const MAX_HEADER_BLOCK_BYTES = 64 * 1024;
+/**
+ * CONTINUATION frames after one HEADERS frame (CVE-2023-45288, "CONTINUATION flood"): without a frame
+ * bound, empty CONTINUATION frames add nothing to the byte count and a block never ends. A legitimate
+ * 64 KiB block needs at most 4 at the 16 KiB frame size; 8 leaves room for peers that split finer, and is
+ * nghttp2's default (max_continuations). More is a connection error, GOAWAY ENHANCE_YOUR_CALM.
+ */
+export const MAX_CONTINUATION_FRAMES = 8;
 /**
  * Streams open at once: as a client our own cap whatever the server allows (further calls wait in a
  * queue); as a server what we announce in SETTINGS_MAX_CONCURRENT_STREAMS and enforce.
