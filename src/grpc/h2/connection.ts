@@ -3,8 +3,9 @@
  * one socket write per event-loop turn for all pending frames, no per-stream Duplex objects, header
  * blocks built by the caller. Implements stream multiplexing, both directions of flow control, SETTINGS,
  * PING, GOAWAY, RST_STREAM and CONTINUATION. Every buffer is bounded: frames by our MAX_FRAME_SIZE, header
- * blocks by MAX_HEADER_BLOCK_BYTES and MAX_CONTINUATION_FRAMES, queued stream openings by MAX_QUEUED_STREAMS, streams by
- * MAX_ACTIVE_STREAMS, and data received per stream and per connection by the windows we grant.
+ * blocks by MAX_HEADER_BLOCK_BYTES and MAX_CONTINUATION_FRAMES, queued stream openings by
+ * MAX_QUEUED_STREAMS, streams by MAX_ACTIVE_STREAMS, and data received per stream and per connection by
+ * the windows we grant.
  *
  * This file is the frame dispatcher: it checks each frame, handles those of the connection itself, and
  * composes the parts: Streams (streams.ts: the streams, their lifecycle and their frames; H2Stream in
