@@ -32,6 +32,7 @@ import { Deadline } from '../core/deadline.js';
 import { DEFAULT_SERVER_KEEPALIVE, type ServerKeepalive } from './keepalive.js';
 import { requestBodyTimer, superviseConnection } from './server-lifecycle.js';
 import { parseGrpcTimeout } from './timeout.js';
+import { guardHandshakes } from '../net/handshake-guard.js';
 
 const log = logger('grpc-server');
 
@@ -72,6 +73,9 @@ export interface GrpcServerOptions {
   keepalive?: Partial<ServerKeepalive>;
   /** Time source of deadlines and connection timers (default: the system clock; tests use a manual one). */
   clock?: Clock;
+  /** Connections still handshaking, at most (defaults in net/handshake-guard.ts; tests lower them). */
+  maxHandshaking?: number;
+  maxHandshakingPerAddress?: number;
 }
 
 /** A certificate's names for logs (the common name usually repeats as a DNS name). */
@@ -120,6 +124,7 @@ export class GrpcServer {
   private readonly maxBytes: number;
   private readonly keepalive: ServerKeepalive;
   private readonly clock: Clock;
+  private readonly exemptFromHandshakeLimits: (socket: object) => void;
 
   constructor(private readonly opts: GrpcServerOptions) {
     this.maxBytes = opts.maxMessageBytes ?? MAX_MESSAGE_BYTES;
@@ -143,6 +148,17 @@ export class GrpcServer {
       }
     });
     this.server.on('tlsClientError', (err) => log.debug('TLS handshake failed', { error: err.message }));
+    // Our own handshake deadline on the clock, and caps on connections still handshaking.
+    this.exemptFromHandshakeLimits = guardHandshakes(
+      this.server,
+      {
+        timeoutMs: this.keepalive.handshakeTimeoutMs,
+        maxHandshaking: opts.maxHandshaking,
+        maxHandshakingPerAddress: opts.maxHandshakingPerAddress,
+      },
+      this.clock,
+      'grpc',
+    );
   }
 
   async listen(bindAddress: string): Promise<AddressInfo> {
@@ -154,9 +170,10 @@ export class GrpcServer {
   /**
    * Serves a socket we dialled ourselves (P2P): we run the TLS server handshake on it. Calls the
    * prototype's emit so that a connection rate limit gate on this server (which wraps the instance's
-   * emit) does not count sockets that we opened.
+   * emit) does not count sockets that we opened; nor do the handshake caps.
    */
   inject(socket: Duplex): void {
+    this.exemptFromHandshakeLimits(socket);
     EventEmitter.prototype.emit.call(this.server, 'connection', socket);
   }
 

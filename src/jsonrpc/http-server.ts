@@ -1,6 +1,6 @@
 /**
  * HTTP(S) server for JSON-RPC endpoints (eps gateway, sd API, proxy control APIs): TLS per settings,
- * CORS [docs/settings.md#cors], a body size limit, timeouts against slow clients, optional per-IP connection
+ * CORS [docs/settings.md#cors], a body size limit, timeouts against slow clients and slow TLS handshakes, optional per-IP connection
  * rate limits, and a listen() that really reports bind failures.
  */
 import http from 'node:http';
@@ -11,6 +11,8 @@ import { errorMessage } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import { ErrorCodes } from '../core/messages.js';
 import { listenOn } from '../net/listen.js';
+import { guardHandshakes } from '../net/handshake-guard.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import { applyRateLimits } from '../net/server-rate-limit.js';
 import { baseContextOptions, loadTls, serverAuthOptions, type TlsConfig } from '../tls/options.js';
 import { buildResponse, sendJson } from './write.js';
@@ -43,6 +45,17 @@ export interface HttpServerConfig {
   max_body_bytes: number;
   /** Seconds. */
   request_timeout: number;
+  /** Seconds a TLS connection has to finish its handshake; then it is closed. */
+  handshake_timeout: number;
+}
+
+/** What tests (and embedders) may change besides the settings. */
+export interface JsonHttpServerOptions {
+  /** Time source of the handshake deadline (default: the system clock). */
+  clock?: Clock;
+  /** Connections still handshaking, at most (defaults in net/handshake-guard.ts). */
+  maxHandshaking?: number;
+  maxHandshakingPerAddress?: number;
 }
 
 export interface IncomingJson {
@@ -67,6 +80,7 @@ export class JsonHttpServer {
     private readonly config: HttpServerConfig,
     private readonly handler: JsonHandler,
     attachFilter?: ConnectionFilter,
+    options: JsonHttpServerOptions = {},
   ) {
     // The original inserts the path into an anchored regex unescaped; we match the literal path instead.
     this.pathPattern = new RegExp('^' + config.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$');
@@ -75,7 +89,23 @@ export class JsonHttpServer {
     const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => this.onRequest(req, res);
     if (config.tls) {
       const tls = loadTls(config.tls);
-      this.server = https.createServer({ ...baseContextOptions(tls), ...serverAuthOptions(tls) }, listener);
+      const handshakeTimeoutMs = config.handshake_timeout * 1000;
+      const server = https.createServer(
+        { ...baseContextOptions(tls), ...serverAuthOptions(tls), handshakeTimeout: handshakeTimeoutMs },
+        listener,
+      );
+      // Our own handshake deadline on the clock (Node's only reports a timeout), and handshake caps.
+      guardHandshakes(
+        server,
+        {
+          timeoutMs: handshakeTimeoutMs,
+          maxHandshaking: options.maxHandshaking,
+          maxHandshakingPerAddress: options.maxHandshakingPerAddress,
+        },
+        options.clock ?? systemClock,
+        config.bind_address,
+      );
+      this.server = server;
     } else {
       this.server = http.createServer(listener);
     }

@@ -1,7 +1,7 @@
 /**
  * Settings blocks shared by all three programs: TLS, TCP rate limits, CORS, and the JSON-RPC server and
  * client blocks (docs/settings.md#shared-blocks). Key names stay as in YAML.
- * Additions over the original: JSON-RPC server body limit and request timeout, client timeout.
+ * Additions over the original: JSON-RPC server body limit, request and TLS handshake timeouts, client timeout.
  */
 import { z } from 'zod';
 import { fileList, hostPort, httpUrl, optional, seconds, withDefault } from './schema-util.js';
@@ -10,6 +10,8 @@ import { fileList, hostPort, httpUrl, optional, seconds, withDefault } from './s
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** Default time allowed to a JSON-RPC server for one request, in seconds. */
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 60;
+/** Default time a JSON-RPC server (TLS) gives a new connection to finish its handshake, in seconds. */
+export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT_SECONDS = 10;
 /** Default time a JSON-RPC client waits for a response, in seconds. */
 export const DEFAULT_CLIENT_TIMEOUT_SECONDS = 30;
 export const DEFAULT_JSONRPC_PATH = '/jsonrpc';
@@ -61,6 +63,7 @@ export const jsonRpcServerSchema = z.strictObject({
   tcp_rate_limits: optional(rateLimitsSchema),
   max_body_bytes: withDefault(z.number().int().min(1), DEFAULT_MAX_BODY_BYTES),
   request_timeout: withDefault(seconds, DEFAULT_REQUEST_TIMEOUT_SECONDS),
+  handshake_timeout: withDefault(seconds, DEFAULT_SERVER_HANDSHAKE_TIMEOUT_SECONDS),
 });
 
 export const jsonRpcClientSchema = z.strictObject({
