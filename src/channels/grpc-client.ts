@@ -10,7 +10,7 @@ import { Deadline } from '../core/deadline.js';
 import type { Directory } from '../directory/directory.js';
 import { grpcServerSettings } from '../directory/permissions.js';
 import { decodeResponse, encodeRequest } from '../grpc/codec.js';
-import { dialTls, type DialResult } from '../grpc/dial.js';
+import { dialTls, requirePinnedServer, type DialResult } from '../grpc/dial.js';
 import { PeerPool, type PooledSession } from '../grpc/peer-pool.js';
 import { GrpcError } from '../grpc/status.js';
 import { errorMessage } from '../core/errors.js';
@@ -18,7 +18,7 @@ import { classify, OUTCOMES } from '../core/outcome.js';
 import { NoRouteError } from '../broker/channel-errors.js';
 import { parseHostPort } from '../net/host-port.js';
 import { loadTls, type LoadedTls, type TlsConfig } from '../tls/options.js';
-import { identitiesFor } from '../tls/identity.js';
+import type { DirectoryEntry } from '../core/directory-entry.js';
 import type { Channel } from '../broker/channel.js';
 import { fromWireResponse } from '../grpc/convert.js';
 import { paramsForPeer } from '../broker/client-info.js';
@@ -86,14 +86,27 @@ export class GrpcClientChannel implements Channel {
   /**
    * A session to `peer`, direct or through its proxy; shared by calls and reverse streams. A pooled
    * session whose server certificate is no longer pinned for `peer` in the directory is closed and
-   * replaced (the new handshake then fails if the server still presents that certificate).
+   * replaced; the new session is checked again (requirePinnedServer), so the call fails if the server
+   * still presents an unpinned certificate.
    */
   async session(peer: string, deadline: Deadline): Promise<PooledSession> {
+    const lookup = (n: string): DirectoryEntry | undefined => this.directory.entry(n);
     const pooled = await this.pooledSession(peer, deadline);
-    if (identitiesFor(pooled.key, (n) => this.directory.entry(n)).some((i) => i.name === peer)) return pooled;
-    log.info('server certificate no longer pinned, reconnecting', { peer });
-    this.pool.invalidate(peer);
-    return this.pooledSession(peer, deadline);
+    try {
+      requirePinnedServer(peer, pooled.key, lookup);
+      return pooled;
+    } catch {
+      log.info('server certificate no longer pinned, reconnecting', { peer });
+      this.pool.invalidate(peer);
+    }
+    const fresh = await this.pooledSession(peer, deadline);
+    try {
+      requirePinnedServer(peer, fresh.key, lookup);
+    } catch (e) {
+      this.pool.invalidate(peer);
+      throw e;
+    }
+    return fresh;
   }
 
   private async pooledSession(peer: string, deadline: Deadline): Promise<PooledSession> {

@@ -12,6 +12,9 @@ import { baseContextOptions, type LoadedTls } from '../tls/options.js';
 import { identitiesFor, peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
 import type { DirectoryEntry } from '../core/directory-entry.js';
 import type { Deadline } from '../core/deadline.js';
+import { logger } from '../core/log.js';
+
+const log = logger('dial');
 
 export interface DialResult {
   socket: tls.TLSSocket;
@@ -54,28 +57,43 @@ export class DialError extends CodedError<DialErrorCode> {
   }
 }
 
+/**
+ * THE check of a dialled server [docs/protocol.md#identity-by-pinning], run after every handshake (first
+ * dial, reconnect, P2P tunnel) and on a pooled session before reuse: the certificate must carry `peer` as
+ * host name and be pinned in the directory for `peer`. It does not depend on the CA chain check, so
+ * `insecure_skip_verify` (which only skips that chain check) never lets an unpinned server in.
+ */
+export function requirePinnedServer(
+  peer: string,
+  key: PeerKey | undefined,
+  lookup: (name: string) => DirectoryEntry | undefined,
+): PeerIdentity[] {
+  if (!key) throw notPinned(peer, 'it presented no certificate');
+  const identities = identitiesFor(key, lookup);
+  if (!identities.some((i) => i.name === peer)) {
+    throw notPinned(peer, `its fingerprint ${key.fingerprint} is not in the directory for '${peer}'`);
+  }
+  return identities;
+}
+
+function notPinned(peer: string, why: string): DialError {
+  log.warn('refused server: certificate not pinned', { peer, reason: why });
+  return new DialError(
+    'ERR_DIAL_NOT_PINNED',
+    `server certificate is not pinned for operator '${peer}': ${why}`,
+  );
+}
+
 export function dialTls(opts: DialOptions): Promise<DialResult> {
   return new Promise((resolve, reject) => {
-    let identities: PeerIdentity[] = [];
-    let key: PeerKey | undefined;
     const base: tls.ConnectionOptions = {
       ...baseContextOptions(opts.tls),
       servername: opts.peer,
       ALPNProtocols: ['h2'],
-      checkServerIdentity: (_host, cert) => {
-        const err = tls.checkServerIdentity(opts.peer, cert);
-        if (err) return err;
-        key = peerKey(cert);
-        identities = key ? identitiesFor(key, opts.lookup) : [];
-        if (!identities.some((i) => i.name === opts.peer)) {
-          return new DialError(
-            'ERR_DIAL_NOT_PINNED',
-            `server certificate is not pinned for operator '${opts.peer}'`,
-          );
-        }
-        return undefined;
-      },
+      // The standard host-name check; pinning is checked after the handshake (below), whatever the settings.
+      checkServerIdentity: (_host, cert) => tls.checkServerIdentity(opts.peer, cert),
     };
+    // Skips the CA chain (and host-name) check only: requirePinnedServer still runs on the session.
     if (opts.tls.settings.insecure_skip_verify) base.rejectUnauthorized = false;
     const socket = opts.socket
       ? tls.connect({ ...base, socket: opts.socket })
@@ -94,6 +112,16 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
     });
     socket.once('secureConnect', () => {
       deadline.cancelExpire(timer);
+      // Also covers resumed sessions, for which Node does not call checkServerIdentity.
+      const key = peerKey(socket.getPeerCertificate());
+      let identities: PeerIdentity[];
+      try {
+        identities = requirePinnedServer(opts.peer, key, opts.lookup);
+      } catch (e) {
+        socket.destroy();
+        reject(e);
+        return;
+      }
       if (socket.alpnProtocol !== 'h2') {
         socket.destroy();
         reject(new DialError('ERR_DIAL_NO_H2', `peer '${opts.peer}' did not negotiate HTTP/2`));
