@@ -12,6 +12,7 @@ import type { FailureKind } from '../core/outcome.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
 import { Deadline } from '../core/deadline.js';
 import { baseContextOptions, loadTls, type TlsConfig } from '../tls/options.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 
 export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 /** Larger cap for service-directory record downloads (a cold load of a big chain in one answer). */
@@ -213,9 +214,16 @@ export class JsonRpcClient {
 }
 
 export function decodeReply(raw: Buffer): JsonRpcReply {
+  const text = raw.toString('utf8');
+  if (exceedsJsonDepth(text)) {
+    throw new JsonRpcClientError(
+      'ERR_JSONRPC_INVALID_RESPONSE',
+      `response nested too deep (limit ${MAX_JSON_DEPTH} levels)`,
+    );
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     throw new JsonRpcClientError('ERR_JSONRPC_INVALID_RESPONSE', 'invalid JSON in response');
   }

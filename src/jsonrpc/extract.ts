@@ -3,7 +3,9 @@
  * Returns either the request or the exact error reply the original gives.
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
+import { logger } from '../core/log.js';
 import { ErrorCodes } from '../core/messages.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 import { buildResponse, JSON_REQUIRED, type JsonRpcResponseBody } from './write.js';
 import type { JsonRpcId } from './ids.js';
 
@@ -16,6 +18,8 @@ export interface JsonRpcRequest {
 
 export type Extracted =
   { ok: true; request: JsonRpcRequest } | { ok: false; status: number; body: JsonRpcResponseBody };
+
+const log = logger('jsonrpc');
 
 const JSON_CONTENT_TYPE = /^application\/json(;.*)?$/i;
 export const MAX_METHOD_LENGTH = 100;
@@ -42,6 +46,17 @@ function validationError(fields: [string, string][]): Extracted {
   return { ok: false, status: 400, body };
 }
 
+/** A body nested deeper than MAX_JSON_DEPTH: refused before parsing (see json-depth.ts). */
+function tooDeep(): Extracted {
+  const message = `invalid request: JSON nested too deep (limit ${MAX_JSON_DEPTH} levels)`;
+  log.warn('request nested too deep, refused', { limit: MAX_JSON_DEPTH });
+  return {
+    ok: false,
+    status: 400,
+    body: buildResponse(undefined, { code: ErrorCodes.invalidRequest, message }, null),
+  };
+}
+
 function validateId(id: JsonValue | undefined): { id?: JsonRpcId; error?: string } {
   if (id === undefined || id === null || id === '') return {};
   if (typeof id === 'string') {
@@ -54,9 +69,11 @@ function validateId(id: JsonValue | undefined): { id?: JsonRpcId; error?: string
 
 export function extractRequest(contentType: string | undefined, body: Buffer): Extracted {
   if (!isJsonContentType(contentType)) return { ok: false, status: 400, body: JSON_REQUIRED };
+  const text = body.toString('utf8');
+  if (exceedsJsonDepth(text)) return tooDeep();
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     return { ok: false, status: 400, body: JSON_REQUIRED };
   }

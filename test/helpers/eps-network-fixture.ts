@@ -60,6 +60,8 @@ export interface LocationsNetwork {
   lsGrpc: number;
   /** hd-1's metrics port. */
   metricsPort: number;
+  /** The running eps processes by node name (their output, for log assertions). */
+  processes: Map<string, Running>;
   stop(): Promise<void>;
 }
 
@@ -140,10 +142,11 @@ export async function startLocationsNetwork(
     { name: 'demo-app', groups: [], grpcServer: { proxy: 'op-1' }, gateway: false },
   ]);
   await net.prepare();
-  await Promise.all(nodes.map((n) => net.start(n)));
+  const started = await Promise.all(nodes.map((n) => net.start(n)));
   return {
     net,
     echo,
+    processes: new Map(nodes.map((n, i) => [n, started[i]!])),
     hdPort: net.ports.get('hd-1')!.gateway,
     lsGrpc: net.ports.get('ls-1')!.grpc,
     metricsPort,

@@ -195,6 +195,21 @@ describe('eps network: hd-1 -> ls-1 over gRPC, locations backend', () => {
     assert.equal(still.status, 200);
   });
 
+  test('a request nested too deep gets a JSON-RPC error and a log line; the server stays up', async () => {
+    // 30,000 levels fit the test gateway's 64 KiB body limit and used to overflow the stack (HTTP 500).
+    const depth = 30_000;
+    const body = `{"jsonrpc":"2.0","method":"ls-1.add","id":7,"params":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    const deep = await gatewayRequest(hdPort, body);
+    assert.equal(deep.status, 400);
+    assert.equal(deep.json.jsonrpc, '2.0');
+    const error = deep.json.error as JsonObject;
+    assert.equal(error.code, -32600);
+    assert.match(error.message as string, /nested too deep \(limit 64 levels\)/);
+    await network.processes.get('hd-1')!.waitFor(/request nested too deep/, 5000);
+    const still = await gatewayRequest(hdPort, call('hd-1._ping'));
+    assert.equal(still.status, 200);
+  });
+
   test('a client certificate from another CA is refused by the gateway', async () => {
     const dev = await ensureCertificates(REPO_ROOT, 'dev');
     await assert.rejects(gatewayRequest(hdPort, call('hd-1._ping'), { certDir: dev.certsDir }));

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { GrpcServer } from '../../src/grpc/server.js';
 import { frame } from '../../src/grpc/framing.js';
 import { ErrorCode, Flag, FrameType } from '../../src/grpc/h2/codes.js';
+import { RESET_BURST, RESET_REFILL_PER_SECOND } from '../../src/grpc/h2/limits.js';
 import { pinnedEntries } from '../helpers/network.js';
 import { H2Connection, type H2ConnectionOptions } from '../../src/grpc/h2/connection.js';
 import { fakeClient, fakeClientOf, type FakePeer } from '../helpers/h2-fake-server.js';
@@ -107,22 +108,24 @@ async function roundTrip(peer: FakePeer, tag: string): Promise<void> {
   assert.equal(ack.type, PING, `GOAWAY instead of the answer to ${tag}`);
 }
 
-test('rapid reset: more than 1000 opened-and-cancelled streams within a second end the connection', async () => {
+/** Opens and cancels `n` streams from `next.id` on (odd ids, as a client). */
+function resetStreams(peer: FakePeer, next: { id: number }, n: number): void {
+  for (let i = 0; i < n; i++, next.id += 2) {
+    peer.send(HEADERS, END_HEADERS, next.id, grpcRequest('/EPS/Never'));
+    peer.u32(RST_STREAM, next.id, ErrorCode.CANCEL);
+  }
+}
+
+test('rapid reset: a burst of 1000 is allowed, then more than 33 per second end the connection', async () => {
   const { peer, clock, close } = await h2Server();
   try {
-    let id = 1;
-    const burst = (n: number): void => {
-      for (let i = 0; i < n; i++, id += 2) {
-        peer.send(HEADERS, END_HEADERS, id, grpcRequest('/EPS/Never'));
-        peer.u32(RST_STREAM, id, ErrorCode.CANCEL);
-      }
-    };
-    burst(1000);
-    await roundTrip(peer, 'second1');
-    clock.time += 1000; // the next second: the count starts again
-    burst(1000);
-    await roundTrip(peer, 'second2');
-    burst(1); // the 1001st of this second
+    const next = { id: 1 };
+    resetStreams(peer, next, RESET_BURST);
+    await roundTrip(peer, 'burst');
+    clock.time += 1000; // one second refills 33, not a whole new allowance
+    resetStreams(peer, next, RESET_REFILL_PER_SECOND);
+    await roundTrip(peer, 'refill');
+    resetStreams(peer, next, 1); // above the sustained rate
     const goaway = await peer.next((f) => f.type === GOAWAY);
     assert.equal(goaway.payload.readUInt32BE(4), ErrorCode.ENHANCE_YOUR_CALM);
     assert.equal(goaway.payload.subarray(8).toString(), 'too many stream resets per second');
@@ -131,6 +134,21 @@ test('rapid reset: more than 1000 opened-and-cancelled streams within a second e
   }
 });
 
+test('rapid reset: a steady rate below the refill never ends the connection', async () => {
+  const { peer, clock, close } = await h2Server();
+  try {
+    const next = { id: 1 };
+    resetStreams(peer, next, RESET_BURST);
+    await roundTrip(peer, 'burst');
+    for (let second = 1; second <= 60; second++) {
+      clock.time += 1000;
+      resetStreams(peer, next, RESET_REFILL_PER_SECOND - 1);
+      await roundTrip(peer, `s${second}`);
+    }
+  } finally {
+    await close();
+  }
+});
 test('ping policy: PINGs closer than the minimum interval are strikes; one strike too many is too_many_pings', async () => {
   const { peer, clock, close } = await h2Server({ pingPolicy: { minIntervalMs: 15_000, maxStrikes: 2 } });
   try {

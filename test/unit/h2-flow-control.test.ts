@@ -5,7 +5,7 @@ import { ConnectionError } from '../../src/grpc/h2/errors.js';
 import { ErrorCode } from '../../src/grpc/h2/codes.js';
 import { DEFAULT_WINDOW, MAX_WINDOW } from '../../src/grpc/h2/frames.js';
 import { FlowWindow } from '../../src/grpc/h2/flow-control.js';
-import { MAX_PENDING_REPLY_BYTES, MAX_RESETS_PER_SECOND } from '../../src/grpc/h2/limits.js';
+import { MAX_PENDING_REPLY_BYTES, RESET_BURST, RESET_REFILL_PER_SECOND } from '../../src/grpc/h2/limits.js';
 
 test('receiving: more than granted is refused; a WINDOW_UPDATE is due once half the window is received', () => {
   const flow = new FlowWindow(1000);
@@ -33,12 +33,35 @@ function calm(what: string): (e: unknown) => boolean {
   return (e) => e instanceof ConnectionError && e.code === ErrorCode.ENHANCE_YOUR_CALM && e.message === what;
 }
 
-test('resets are counted per second of the clock', () => {
+test('resets: a burst up to the limit, then only the refill rate of the clock', () => {
   const clock = { time: 5_000_999, now: (): number => clock.time };
   const guards = new AbuseGuards(clock);
-  for (let i = 0; i < MAX_RESETS_PER_SECOND; i++) guards.countReset('stream resets');
-  clock.time += 1; // a new second, one millisecond later
-  for (let i = 0; i < MAX_RESETS_PER_SECOND; i++) guards.countReset('stream resets');
+  const tooMany = calm('too many stream resets per second');
+  for (let i = 0; i < RESET_BURST; i++) guards.countReset('stream resets');
+  assert.throws(() => guards.countReset('stream resets'), tooMany, 'the burst is spent');
+  clock.time += 1; // a new calendar second no longer starts a new allowance
+  assert.throws(() => guards.countReset('stream resets'), tooMany);
+  clock.time += 1000;
+  for (let i = 0; i < RESET_REFILL_PER_SECOND; i++) guards.countReset('stream resets');
+  assert.throws(
+    () => guards.countReset('stream resets'),
+    tooMany,
+    'one second refills RESET_REFILL_PER_SECOND',
+  );
+});
+
+test('resets: a steady rate below the refill never ends the connection, even after the burst is spent', () => {
+  const clock = { time: 5_000_000, now: (): number => clock.time };
+  const guards = new AbuseGuards(clock);
+  for (let i = 0; i < RESET_BURST; i++) guards.countReset('stream resets');
+  const steady = RESET_REFILL_PER_SECOND - 1;
+  for (let second = 0; second < 3600; second++) {
+    clock.time += 1000;
+    for (let i = 0; i < steady; i++) guards.countReset('stream resets');
+  }
+  // An idle peer gets its burst back, and no more.
+  clock.time += 3_600_000;
+  for (let i = 0; i < RESET_BURST; i++) guards.countReset('stream resets');
   assert.throws(() => guards.countReset('stream resets'), calm('too many stream resets per second'));
 });
 

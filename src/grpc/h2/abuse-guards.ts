@@ -1,12 +1,12 @@
 /**
- * What ends a connection whose peer makes us work for nothing: bursts of stream resets and refused
- * streams ("rapid reset"), PINGs more often than the server's keepalive policy allows, and replies it
+ * What ends a connection whose peer makes us work for nothing: stream resets and refused streams beyond
+ * a burst and a sustained rate ("rapid reset"), PINGs more often than the server's keepalive policy allows, and replies it
  * provokes without reading them ("ping flood", "settings flood"). Each check throws a ConnectionError
  * with ENHANCE_YOUR_CALM; the connection answers it with GOAWAY.
  */
 import { ConnectionError } from './errors.js';
 import { ErrorCode } from './codes.js';
-import { MAX_PENDING_REPLY_BYTES, MAX_RESETS_PER_SECOND } from './limits.js';
+import { MAX_PENDING_REPLY_BYTES, RESET_BURST, RESET_REFILL_PER_SECOND } from './limits.js';
 
 /** The time source of the rate checks; tests pass their own. */
 export interface TimeSource {
@@ -27,8 +27,9 @@ export interface PingPolicy {
 }
 
 export class AbuseGuards {
-  private resetSecond = 0;
-  private resetCount = 0;
+  /** Resets the peer may still cause now (a token bucket, see RESET_BURST); refilled on use. */
+  private resetTokens = RESET_BURST;
+  private resetsRefilledAt: number;
   private lastPingAt = 0;
   private pingStrikes = 0;
   /** Set whenever we send HEADERS or DATA: the peer's next PING starts a new count (see PingPolicy). */
@@ -37,18 +38,20 @@ export class AbuseGuards {
   constructor(
     private readonly time: TimeSource = SYSTEM_TIME,
     private readonly pingPolicy?: PingPolicy,
-  ) {}
+  ) {
+    this.resetsRefilledAt = time.now();
+  }
 
   /** A stream reset by the peer or refused by us; `what` names it in the error. */
   countReset(what: string): void {
-    const second = Math.floor(this.time.now() / 1000);
-    if (second !== this.resetSecond) {
-      this.resetSecond = second;
-      this.resetCount = 0;
-    }
-    if (++this.resetCount > MAX_RESETS_PER_SECOND) {
+    const now = this.time.now();
+    const elapsedMs = Math.max(0, now - this.resetsRefilledAt);
+    this.resetsRefilledAt = now;
+    this.resetTokens = Math.min(RESET_BURST, this.resetTokens + (elapsedMs * RESET_REFILL_PER_SECOND) / 1000);
+    if (this.resetTokens < 1) {
       throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `too many ${what} per second`);
     }
+    this.resetTokens -= 1;
   }
 
   /** A PING from the peer (not an acknowledgement). */

@@ -27,7 +27,12 @@ export const MAX_STREAM_ID = 2 ** 31 - 1;
 export const END_GRACE_MS = 2000;
 /** Unread output beyond which a peer that keeps provoking replies is cut off. */
 export const MAX_PENDING_REPLY_BYTES = 1024 * 1024;
-/** Stream resets received plus streams refused, per connection and second, before the connection ends. */
-export const MAX_RESETS_PER_SECOND = 1000;
+/**
+ * Stream resets received plus streams refused ("rapid reset", CVE-2023-44487), per connection, as a token
+ * bucket: a burst of RESET_BURST, then RESET_REFILL_PER_SECOND sustained (nghttp2's figures). A window
+ * that restarted every second let a peer reset ~1000 streams per second for ever.
+ */
+export const RESET_BURST = 1000;
+export const RESET_REFILL_PER_SECOND = 33;
 /** Data queued on one stream beyond which writers are asked to wait. */
 export const STREAM_HIGH_WATER = 1024 * 1024;
