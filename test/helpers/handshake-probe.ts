@@ -4,9 +4,11 @@
  * connection, whose `destroyed` flag shows synchronously whether the server has given up on it.
  */
 import net from 'node:net';
+import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { captureClientHello } from './tls-hello.js';
 import { withDeadline } from './wait.js';
+import type { ManualClock } from './manual-clock.js';
 
 export interface Probe {
   /** The client socket. */
@@ -76,4 +78,18 @@ export const GARBAGE = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
 
 export function closedSoon(p: Probe, what: string): Promise<void> {
   return withDeadline(p.closed, { timeoutMs: 5000, what });
+}
+
+/** Asserts the server keeps `p` open until 1 ms before `timeoutMs` on `clock`, closes it exactly then. */
+export async function closedAtTimeout(
+  clock: ManualClock,
+  timeoutMs: number,
+  p: Probe,
+  what: string,
+): Promise<void> {
+  await clock.advance(timeoutMs - 1);
+  assert.equal(p.server.destroyed, false, `${what}: still open 1 ms before the handshake timeout`);
+  await clock.advance(1);
+  assert.equal(p.server.destroyed, true, `${what}: closed by the server at the handshake timeout`);
+  await closedSoon(p, `${what}: the client to see the close`);
 }

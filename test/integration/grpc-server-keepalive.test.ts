@@ -7,11 +7,11 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { frame } from '../../src/grpc/framing.js';
-import { encodeHeaders } from '../../src/grpc/h2/hpack.js';
 import { ErrorCode, FrameType, Flag } from '../../src/grpc/h2/codes.js';
 import type { ServerKeepalive } from '../../src/grpc/keepalive.js';
 import { ls1Server } from '../helpers/grpc-local.js';
 import { fakeClient, type FakePeer } from '../helpers/h2-fake-server.js';
+import { grpcRequest } from '../helpers/h2-grpc-server.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 const IDLE_MS = 60_000;
@@ -32,17 +32,6 @@ async function serve(t: TestContext, keepalive: Partial<ServerKeepalive>): Promi
   });
   port = (await server.listen('127.0.0.1:0')).port;
   t.after(() => server.close());
-}
-
-function request(path: string): Buffer {
-  return encodeHeaders([
-    [':method', 'POST'],
-    [':scheme', 'https'],
-    [':path', path],
-    [':authority', 'ls-1'],
-    ['content-type', 'application/grpc'],
-    ['te', 'trailers'],
-  ]);
 }
 
 /** A connected, handshaken client; the server arms its connection's timers before it sends SETTINGS. */
@@ -90,7 +79,7 @@ test('an open call keeps the connection; the idle clock starts when the last cal
   await serve(t, { maxIdleMs: IDLE_MS });
   const peer = await connect();
   try {
-    peer.send(FrameType.HEADERS, Flag.END_HEADERS, 1, request('/EPS/Stream'));
+    peer.send(FrameType.HEADERS, Flag.END_HEADERS, 1, grpcRequest('/EPS/Stream'));
     await peer.next((f) => f.type === FrameType.HEADERS && f.streamId === 1);
     await clock.advance(2 * IDLE_MS);
     assert.equal(await probe(peer, 'busy'), undefined, 'no GOAWAY while a call is open');
@@ -110,7 +99,7 @@ test('after the maximum age (±10 %) a busy connection gets GOAWAY, and is close
   await serve(t, { maxAgeMs: AGE_MS, maxAgeGraceMs: GRACE_MS });
   const peer = await connect();
   try {
-    peer.send(FrameType.HEADERS, Flag.END_HEADERS, 1, request('/EPS/Stream'));
+    peer.send(FrameType.HEADERS, Flag.END_HEADERS, 1, grpcRequest('/EPS/Stream'));
     await peer.next((f) => f.type === FrameType.HEADERS && f.streamId === 1);
     await clock.advance(0.9 * AGE_MS - 1);
     assert.equal(await probe(peer, 'young'), undefined, 'not before 90 % of the age');
@@ -136,7 +125,7 @@ test('a unary request whose message does not complete gets DEADLINE_EXCEEDED aft
   await serve(t, { requestBodyTimeoutMs: BODY_MS });
   const peer = await connect();
   try {
-    peer.send(FrameType.HEADERS, Flag.END_HEADERS, 1, request('/EPS/Call'));
+    peer.send(FrameType.HEADERS, Flag.END_HEADERS, 1, grpcRequest('/EPS/Call'));
     peer.send(FrameType.DATA, 0, 1, frame(Buffer.from('never finished')).subarray(0, 8));
     await probe(peer, 'sent');
     await clock.advance(BODY_MS - 1);
@@ -146,7 +135,7 @@ test('a unary request whose message does not complete gets DEADLINE_EXCEEDED aft
     assert.equal(stalled.headers['grpc-status'], '4');
     assert.match(decodeURIComponent(stalled.headers['grpc-message'] ?? ''), /not complete in time/);
     // A complete request on the same connection is answered as usual, and its timer is cleared.
-    peer.send(FrameType.HEADERS, Flag.END_HEADERS, 3, request('/EPS/Call'));
+    peer.send(FrameType.HEADERS, Flag.END_HEADERS, 3, grpcRequest('/EPS/Call'));
     peer.send(FrameType.DATA, Flag.END_STREAM, 3, frame(Buffer.from('complete')));
     assert.deepEqual((await peer.response(3)).body, frame(Buffer.from('complete')));
   } finally {
@@ -161,7 +150,7 @@ test('pings: calls answered in between reset the count; a fourth quick ping with
   try {
     for (let i = 0; i < 5; i++) {
       polite.send(FrameType.PING, 0, 0, Buffer.alloc(8, i));
-      polite.send(FrameType.HEADERS, Flag.END_HEADERS, 2 * i + 1, request('/EPS/Call'));
+      polite.send(FrameType.HEADERS, Flag.END_HEADERS, 2 * i + 1, grpcRequest('/EPS/Call'));
       polite.send(FrameType.DATA, Flag.END_STREAM, 2 * i + 1, frame(Buffer.from(`p${i}`)));
       assert.deepEqual((await polite.response(2 * i + 1)).body, frame(Buffer.from(`p${i}`)));
     }
