@@ -93,10 +93,14 @@ export class Streams {
     const stream = this.byId.get(id);
     if (!stream) return this.checkKnown(id);
     if (stream.state === 'half-closed-remote') {
-      return this.reset(stream, ErrorCode.STREAM_CLOSED, 'DATA after end of stream');
+      return this.resetForPeerError(stream, ErrorCode.STREAM_CLOSED, 'DATA after end of stream');
     }
     if (!stream.flow.receive(length)) {
-      return this.reset(stream, ErrorCode.FLOW_CONTROL_ERROR, 'peer sent more than the stream window');
+      return this.resetForPeerError(
+        stream,
+        ErrorCode.FLOW_CONTROL_ERROR,
+        'peer sent more than the stream window',
+      );
     }
     // Nothing more can arrive after END_STREAM: no window to grant back then.
     const credit = endStream ? 0 : stream.flow.takeUpdate();
@@ -115,10 +119,14 @@ export class Streams {
       return this.checkKnown(id);
     }
     if (stream.state === 'half-closed-remote') {
-      return this.reset(stream, ErrorCode.STREAM_CLOSED, 'HEADERS after end of stream');
+      return this.resetForPeerError(stream, ErrorCode.STREAM_CLOSED, 'HEADERS after end of stream');
     }
     if (decoded.oversized) {
-      return this.reset(stream, ErrorCode.PROTOCOL_ERROR, `header list above ${MAX_HEADER_LIST_BYTES} bytes`);
+      return this.resetForPeerError(
+        stream,
+        ErrorCode.PROTOCOL_ERROR,
+        `header list above ${MAX_HEADER_LIST_BYTES} bytes`,
+      );
     }
     const status = decoded.headers[':status'];
     // Informational responses (1xx) precede the real one and carry nothing for gRPC.
@@ -138,9 +146,10 @@ export class Streams {
   onWindowUpdate(id: number, increment: number): void {
     const stream = this.byId.get(id);
     if (!stream) return this.checkKnown(id);
-    if (increment === 0) return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
+    if (increment === 0)
+      return this.resetForPeerError(stream, ErrorCode.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
     if (!stream.flow.creditSend(increment)) {
-      return this.reset(stream, ErrorCode.FLOW_CONTROL_ERROR, 'stream window overflow');
+      return this.resetForPeerError(stream, ErrorCode.FLOW_CONTROL_ERROR, 'stream window overflow');
     }
     if (stream.queue.length > 0) {
       this.sender.markSendable(stream);
@@ -209,6 +218,17 @@ export class Streams {
   reset(stream: H2Stream, code: ErrorCode, message: string): void {
     if (stream.closed) return;
     if (stream.state !== 'idle') this.writer.enqueue(rstStreamFrame(stream.id, code));
+    this.finish(stream, new StreamError(code, message));
+  }
+
+  /**
+   * A stream error of the peer's (RFC 9113 §5.4.2): the stream ends with RST_STREAM, which counts against
+   * the reset budget and, as a reply the peer provoked, against its unread replies ("reset flood").
+   */
+  resetForPeerError(stream: H2Stream, code: ErrorCode, message: string): void {
+    if (stream.closed) return;
+    this.guards.countReset('stream errors');
+    this.writer.enqueueReply(rstStreamFrame(stream.id, code));
     this.finish(stream, new StreamError(code, message));
   }
 
