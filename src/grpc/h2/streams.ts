@@ -33,6 +33,18 @@ export interface StreamsHooks {
   onIdle?: (idle: boolean) => void;
 }
 
+/**
+ * A request header list above the MAX_HEADER_LIST_BYTES we announced: the block had to be decoded
+ * whole all the same (HPACK state), so a peer that keeps sending them (zero-length headers, CVE-2019-9516;
+ * HPACK bombs) would cost a full decode per stream; it ends the connection instead.
+ */
+function oversizedRequest(): ConnectionError {
+  return new ConnectionError(
+    ErrorCode.ENHANCE_YOUR_CALM,
+    `request header list above ${MAX_HEADER_LIST_BYTES} bytes`,
+  );
+}
+
 export class Streams {
   private readonly byId = new Map<number, H2Stream>();
   /** Client side: calls waiting for a stream (MAX_CONCURRENT_STREAMS). */
@@ -122,6 +134,7 @@ export class Streams {
       return this.resetForPeerError(stream, ErrorCode.STREAM_CLOSED, 'HEADERS after end of stream');
     }
     if (decoded.oversized) {
+      if (this.role === 'server') throw oversizedRequest();
       return this.resetForPeerError(
         stream,
         ErrorCode.PROTOCOL_ERROR,
@@ -172,7 +185,7 @@ export class Streams {
     this.lastPeerId = id;
     if (!this.hooks.accepting()) return this.refuse(id, ErrorCode.REFUSED_STREAM);
     if (this.byId.size >= MAX_ACTIVE_STREAMS) return this.refuse(id, ErrorCode.REFUSED_STREAM);
-    if (decoded.oversized) return this.refuse(id, ErrorCode.PROTOCOL_ERROR);
+    if (decoded.oversized) throw oversizedRequest();
     const stream = new H2Stream(EMPTY, NO_EVENTS);
     stream.open(id, this.peer.initialWindow);
     stream.requestHeaders = decoded.headers;
