@@ -10,7 +10,8 @@ import type { TestContext } from 'node:test';
 import { errorName, FrameType, type ErrorCode } from '../../src/grpc/h2/codes.js';
 import { fakeClient, type FakePeer } from '../helpers/h2-fake-server.js';
 import { handshake } from '../helpers/h2-grpc-server.js';
-import { withDeadline } from '../helpers/wait.js';
+import { waitFor, withDeadline } from '../helpers/wait.js';
+import type { Frame } from '../../src/grpc/h2/frames.js';
 import { bystander, describeRss, type AttackServer } from './attack-server.js';
 
 /** The attacking connection must be closed by the server within this time after the attack started. */
@@ -53,6 +54,11 @@ export interface AttackOutcome {
 export interface AttackOptions {
   /** The GOAWAY code the server must send (undefined: a close without GOAWAY is expected or fine). */
   goaway?: ErrorCode;
+  /**
+   * The attacker never reads, not even after the attack: the close is seen on the server's side (its
+   * connection count), and no GOAWAY is read.
+   */
+  neverRead?: boolean;
   /** Settings the attacker sends in its preface. */
   settings?: Parameters<typeof handshake>[1];
 }
@@ -79,10 +85,20 @@ export async function runAttack(
     const answeredBefore = bystanding.answered;
     const started = performance.now();
     await attack(peer);
-    peer.socket.resume();
     const left = (): number => Math.max(1, CLOSE_WITHIN_MS - (performance.now() - started));
-    const goawayFrame = await peer.next((f) => f.type === FrameType.GOAWAY, left()).catch(() => undefined);
-    await withDeadline(closed, { timeoutMs: left(), what: 'the server to close the attacker' });
+    let goawayFrame: Frame | undefined;
+    if (options.neverRead) {
+      // Only the bystander's connection may remain.
+      await waitFor(async () => (await server.connections()) <= 1, {
+        timeoutMs: left(),
+        what: 'the server to close the attacker',
+        intervalMs: 20,
+      });
+    } else {
+      peer.socket.resume();
+      goawayFrame = await peer.next((f) => f.type === FrameType.GOAWAY, left()).catch(() => undefined);
+      await withDeadline(closed, { timeoutMs: left(), what: 'the server to close the attacker' });
+    }
     const closedAfterMs = performance.now() - started;
     const goaway = goawayFrame && {
       code: goawayFrame.payload.readUInt32BE(4) as ErrorCode,

@@ -22,11 +22,25 @@ export interface RssReport {
   now: number;
 }
 
+/** See fixture-server.ts ('accepted'): counts since the server started. */
+export interface AcceptedConnections {
+  admitted: number;
+  refused: number;
+  /** Admitted connections that have closed, and the shortest and longest time they were open. */
+  closed: number;
+  shortestMs: number;
+  longestMs: number;
+}
+
 export interface AttackServer {
   port: number;
   /** Settles the child's memory and takes it as the baseline of the next measure(). */
   mark(): Promise<RssReport>;
   measure(): Promise<RssReport>;
+  /** Connections from addresses other than 127.0.0.1: admitted to the handshake, or refused by its caps. */
+  accepted(): Promise<AcceptedConnections>;
+  /** TCP connections the server has open now. */
+  connections(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -49,10 +63,10 @@ export async function startAttackServer(
     { timeoutMs: 30_000, what: 'the fixture server to listen' },
   )) as [{ listening: number }];
   let nextId = 1;
-  const ask = (op: 'mark' | 'measure'): Promise<RssReport> => {
+  const ask = <T>(op: 'mark' | 'measure' | 'connections' | 'accepted'): Promise<T> => {
     const id = nextId++;
-    const answer = new Promise<RssReport>((resolve, reject) => {
-      const onMessage = (m: RssReport & { id?: number }): void => {
+    const answer = new Promise<T>((resolve, reject) => {
+      const onMessage = (m: T & { id?: number }): void => {
         if (m.id !== id) return;
         child.off('message', onMessage);
         resolve(m);
@@ -61,12 +75,14 @@ export async function startAttackServer(
       void exited.then(() => reject(new Error('the fixture server exited')));
     });
     child.send({ id, op });
-    return withDeadline(answer, { timeoutMs: 15_000, what: `the fixture server's RSS (${op})` });
+    return withDeadline(answer, { timeoutMs: 15_000, what: `the fixture server's answer to ${op}` });
   };
   return {
     port: ready.listening,
-    mark: () => ask('mark'),
-    measure: () => ask('measure'),
+    mark: () => ask<RssReport>('mark'),
+    measure: () => ask<RssReport>('measure'),
+    accepted: () => ask<AcceptedConnections>('accepted'),
+    connections: async () => (await ask<{ connections: number }>('connections')).connections,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGKILL');

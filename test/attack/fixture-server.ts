@@ -6,8 +6,13 @@
  *   child → parent  { listening: port }
  *   parent → child  { id, op: 'mark' }     settle (gc), remember RSS as the baseline, reset the peak
  *   parent → child  { id, op: 'measure' }  settle (gc), answer { id, baseline, peak, now } in bytes
+ *   parent → child  { id, op: 'connections' }  answer { id, connections }: TCP connections open now
+ *   parent → child  { id, op: 'accepted' }  answer { id, admitted, refused, closed, shortestMs, longestMs }:
+ *                   connections from addresses other than 127.0.0.1 admitted to the handshake or closed on
+ *                   arrival by its caps, and how long the admitted ones that closed had been open
  * Options come as one JSON argument: keepalive overrides (handshakeTimeoutMs, maxIdleMs, ...).
  */
+import type { Socket } from 'node:net';
 import { ls1Server } from '../helpers/grpc-local.js';
 import type { ServerKeepalive } from '../../src/grpc/keepalive.js';
 
@@ -22,7 +27,7 @@ interface FixtureOptions {
 
 interface Request {
   id: number;
-  op: 'mark' | 'measure';
+  op: 'mark' | 'measure' | 'connections' | 'accepted';
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as FixtureOptions;
@@ -54,6 +59,25 @@ function settledRss(): number {
   return process.memoryUsage.rss();
 }
 
+// The handshake guard's listener ran first (it was added in the constructor): a socket it refused is
+// already destroyed here.
+const accepted = { admitted: 0, refused: 0, closed: 0, shortestMs: Infinity, longestMs: 0 };
+server.server.on('connection', (socket: Socket) => {
+  if (socket.remoteAddress === '127.0.0.1') return;
+  if (socket.destroyed) {
+    accepted.refused++;
+    return;
+  }
+  accepted.admitted++;
+  const arrived = performance.now();
+  socket.once('close', () => {
+    const openMs = performance.now() - arrived;
+    accepted.closed++;
+    accepted.shortestMs = Math.min(accepted.shortestMs, openMs);
+    accepted.longestMs = Math.max(accepted.longestMs, openMs);
+  });
+});
+
 let baseline = settledRss();
 let peak = baseline;
 setInterval(() => {
@@ -61,6 +85,14 @@ setInterval(() => {
 }, SAMPLE_MS).unref();
 
 process.on('message', (message: Request) => {
+  if (message.op === 'accepted') {
+    process.send?.({ id: message.id, ...accepted });
+    return;
+  }
+  if (message.op === 'connections') {
+    server.server.getConnections((_err, connections) => process.send?.({ id: message.id, connections }));
+    return;
+  }
   if (message.op === 'mark') {
     baseline = settledRss();
     peak = baseline;

@@ -40,9 +40,18 @@ test('zero-length headers (CVE-2019-9516): blocks of empty fields are refused an
   const emptyField = Buffer.from([0x00, 0x00, 0x00]);
   const fields = Math.ceil(MAX_HEADER_LIST_BYTES / FIELD_OVERHEAD) + 1;
   const block = repeated(emptyField, fields);
-  await runAttack(t, server, (peer) => flood(peer, streamsWith(2 * RESET_BURST, () => block)), {
-    goaway: ErrorCode.ENHANCE_YOUR_CALM,
-  });
+  await runAttack(
+    t,
+    server,
+    (peer) =>
+      flood(
+        peer,
+        streamsWith(2 * RESET_BURST, () => block),
+      ),
+    {
+      goaway: ErrorCode.ENHANCE_YOUR_CALM,
+    },
+  );
 });
 
 test('CONTINUATION flood (CVE-2023-45288): empty CONTINUATION frames end in GOAWAY ENHANCE_YOUR_CALM', async (t) => {
@@ -56,10 +65,7 @@ test('CONTINUATION flood (CVE-2023-45288): empty CONTINUATION frames end in GOAW
 test('HPACK bomb: one-byte references to a 4 KB table entry are bounded, refused, and the connection ends', async (t) => {
   // Stream 1 puts "x: aaaa…" (4000 bytes) into the dynamic table ("literal with incremental indexing,
   // new name"; the value's length 4000 as a 7-bit-prefix integer: 0x7f 0xa1 0x1e).
-  const insert = Buffer.concat([
-    Buffer.from([0x40, 0x01, 0x78, 0x7f, 0xa1, 0x1e]),
-    Buffer.alloc(4000, 0x61),
-  ]);
+  const insert = Buffer.concat([Buffer.from([0x40, 0x01, 0x78, 0x7f, 0xa1, 0x1e]), Buffer.alloc(4000, 0x61)]);
   // Index 62 is the newest dynamic entry: 0x80 | 62. 4000 references decode to 16 MB of fields.
   const references = Buffer.alloc(4000, 0x80 | 62);
   const attack = streamsWith(2 * RESET_BURST, (i) =>
