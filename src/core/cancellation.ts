@@ -13,10 +13,7 @@ import type { FailureKind, KnownFailure } from './outcome.js';
 import { Deadline } from './deadline.js';
 
 /** The deadline of a call passed at `hop` (e.g. "gateway of hd-1", "gRPC server"). */
-export class DeadlineExceededError
-  extends CodedError<'ERR_CORE_DEADLINE_EXCEEDED'>
-  implements KnownFailure
-{
+export class DeadlineExceededError extends CodedError<'ERR_CORE_DEADLINE_EXCEEDED'> implements KnownFailure {
   override readonly name = 'DeadlineExceededError';
   readonly failure: FailureKind = 'deadlineExceeded';
 

@@ -169,12 +169,7 @@ export class GrpcSession {
    * The peer gets the time left as `grpc-timeout`; when the deadline passes or `cancellation` fires, the
    * stream is reset with CANCEL so the peer stops working on it.
    */
-  unary(
-    path: string,
-    payload: Uint8Array,
-    deadline: Deadline,
-    cancellation?: Cancellation,
-  ): Promise<Buffer> {
+  unary(path: string, payload: Uint8Array, deadline: Deadline, cancellation?: Cancellation): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       if (this.closed) {
         reject(new GrpcError(Status.UNAVAILABLE, 'connection closed', true));

@@ -22,22 +22,13 @@ import { CallCancelledError, Cancellation, type CallScope } from '../../core/can
 import type { EpsResponse } from '../../core/messages.js';
 import type { Broker } from '../../broker/broker.js';
 import type { Directory } from '../../directory/directory.js';
-import {
-  decodeRequest,
-  encodeResponse,
-  type WireRequest,
-  type WireResponse,
-} from '../../grpc/codec.js';
+import { decodeRequest, encodeResponse, type WireRequest, type WireResponse } from '../../grpc/codec.js';
 import type { ClientBidi } from '../../grpc/client.js';
 import type { PooledSession } from '../../grpc/peer-pool.js';
 import { identitiesFor, selectIdentity } from '../../tls/identity.js';
 import { toWireResponse } from '../../grpc/convert.js';
 import { reverseStreamPeers } from './peers.js';
-import {
-  CANCEL_FEATURE,
-  CANCEL_NOTICE_METHOD,
-  REVERSE_CALL_TIMEOUT_MS,
-} from './accepting-side.js';
+import { CANCEL_FEATURE, CANCEL_NOTICE_METHOD, REVERSE_CALL_TIMEOUT_MS } from './accepting-side.js';
 
 const log = logger('reverse-dial');
 
