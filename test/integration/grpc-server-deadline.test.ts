@@ -25,6 +25,7 @@ interface Hanging {
   cancelled(n: number): Promise<Error>;
 }
 
+const HOUR_MS = 3_600_000;
 let clock: ManualClock;
 
 async function serveHanging(t: TestContext): Promise<{ port: number; handler: Hanging }> {
@@ -41,6 +42,8 @@ async function serveHanging(t: TestContext): Promise<{ port: number; handler: Ha
       bidi: {},
     },
     clock,
+    // Connection timers out of the way: the fake client answers no keepalive PING.
+    keepalive: { pingAfterSilenceMs: 10 * HOUR_MS, maxAgeMs: 100 * HOUR_MS },
     label: 'the gRPC server of ls-1',
   });
   const port = (await server.listen('127.0.0.1:0')).port;
@@ -132,7 +135,7 @@ test('without grpc-timeout the call has no deadline of its own (as the original)
   try {
     await call(peer, handler, 1, []);
     assert.equal(handler.calls[0]!.deadline.remainingMs(), Infinity);
-    await clock.advance(3_600_000);
+    await clock.advance(HOUR_MS);
     assert.ok(await quiet(peer, 1), 'still waiting for the handler after an hour');
     assert.equal(handler.calls[0]!.cancellation.cancelled, false);
   } finally {
