@@ -37,7 +37,7 @@ export interface SleepingBackend {
   close(): void;
 }
 
-/** `sleep` answers after 60 s (unless the request is aborted first); anything else answers at once. */
+/** `sleep` answers after 60 s (unless the request is aborted first); anything else (`wake`) at once. */
 export async function sleepingBackend(): Promise<SleepingBackend> {
   const requests: BackendRequest[] = [];
   const server = http.createServer((req, res) => {
@@ -81,7 +81,7 @@ export async function sleepingBackend(): Promise<SleepingBackend> {
 const SLEEPER = {
   name: 'sleeper',
   permissions: [...HEALTH_DEPARTMENTS, { group: 'proxy-providers', rights: ['call'] }],
-  methods: [{ name: 'sleep' }],
+  methods: [{ name: 'sleep' }, { name: 'wake' }],
 };
 
 export interface DeadlineNetwork {

@@ -47,9 +47,16 @@ describe('deadlines and cancellation across hops', () => {
 
   before(async () => {
     n = await deadlineNetwork();
-    // The P2P tunnel is brokered by the first call; later calls reuse it (not part of the deadline tests).
-    const warm = await gatewayRequest(n.net.ports.get('hd-1')!.gateway, call('hd-2._ping', 'warm'));
-    assert.equal(warm.status, 200, warm.text);
+    // Connections (the dial to op-1, the P2P tunnel to hd-2) are made by the first call on each route and
+    // reused; a slow first one may outlast a 1 s deadline but is still made for the next call.
+    for (const route of ROUTES) {
+      const port = n.net.ports.get(route.caller)!.gateway;
+      const as = { as: route.caller, name: route.caller };
+      await waitFor(
+        async () => (await gatewayRequest(port, call(`${route.callee}.wake`, 'warm'), as)).status === 200,
+        { timeoutMs: 20_000, what: `a first call over ${route.what}`, intervalMs: 100 },
+      );
+    }
   });
 
   after(async () => {

@@ -10,6 +10,7 @@ import { ReverseStreamRegistry } from '../../src/channels/reverse/accepting-side
 import type { BidiServerStream, CallContext } from '../../src/grpc/server.js';
 import { decodeRequest, encodeResponse, type WireRequest } from '../../src/grpc/codec.js';
 import { newEntry } from '../../src/core/directory-entry.js';
+import type { PinnedPeer } from '../../src/tls/pinned-peer.js';
 import { Deadline } from '../../src/core/deadline.js';
 import {
   CallCancelledError,
@@ -45,10 +46,12 @@ class ScriptedStream implements BidiServerStream {
 function open(features?: string[]): { registry: ReverseStreamRegistry; stream: ScriptedStream } {
   const registry = new ReverseStreamRegistry('pp-1');
   const stream = new ScriptedStream();
-  const identities = [{ name: 'hd-2', entry: newEntry('hd-2') }];
+  // A stand-in for the verified client (only tls/pinned-peer.ts constructs real ones, from a TLS session).
+  const hd2 = { name: 'hd-2', entry: newEntry('hd-2') };
+  const peer = { identity: (name: string) => (name === 'hd-2' ? hd2 : undefined) } as unknown as PinnedPeer;
   const ctx: CallContext = {
-    identities,
-    current: () => identities,
+    peer,
+    current: () => peer,
     deadline: Deadline.unbounded(),
     cancellation: new Cancellation(),
   };
