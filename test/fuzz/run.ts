@@ -1,7 +1,8 @@
 /**
  * `npm run fuzz [-- target...]`: fuzzes each target for FUZZ_SECONDS (default 60) seconds, keeps what
  * reached new code in fuzz/corpus/<target>/ (minimised) and every finding as finding-*, checks the memory
- * bound, prints a summary, and exits non-zero on any finding. FUZZ_SEED replays a run.
+ * bound, prints a summary, and exits non-zero on any finding. FUZZ_SEED replays a run; FUZZ_SAVE=0 leaves
+ * the corpus untouched.
  */
 import { configureLogging } from '../../src/core/log.js';
 import { startCoverage } from './engine/coverage.js';
@@ -15,6 +16,7 @@ const { TARGETS } = await import('./targets/index.js');
 
 const seconds = Number(process.env.FUZZ_SECONDS ?? 60);
 const seed = process.env.FUZZ_SEED === undefined ? Date.now() % 2 ** 31 : Number(process.env.FUZZ_SEED);
+const save = process.env.FUZZ_SAVE !== '0';
 const names = process.argv.slice(2);
 const unknown = names.filter((n) => !TARGETS.some((t) => t.name === n));
 if (unknown.length > 0 || !Number.isFinite(seconds) || seconds < 0) {
@@ -29,7 +31,7 @@ const mib = (n: number): string => (n / 1024 / 1024).toFixed(2);
 const reports: FuzzReport[] = [];
 console.log(`fuzzing ${selected.map((t) => t.name).join(', ')} for ${seconds} s each (seed ${seed})`);
 for (const target of selected) {
-  const report = await fuzzTarget(target, { seconds, seed, save: true, log: (line) => console.log(line) });
+  const report = await fuzzTarget(target, { seconds, seed, save, log: (line) => console.log(line) });
   reports.push(report);
   const m = report.memory;
   console.log(
