@@ -37,6 +37,7 @@ export function same(what: string, actual: unknown, expected: unknown): void {
   if (a !== b) throw new FuzzFinding(`${what} differ: ${a.slice(0, 200)} vs ${b.slice(0, 200)}`);
 }
 
+/** `what` states the property that must hold; the finding reads "expected: <what>". */
 export function check(what: string, ok: boolean): void {
-  if (!ok) throw new FuzzFinding(what);
+  if (!ok) throw new FuzzFinding(`expected: ${what}`);
 }

@@ -17,6 +17,8 @@ import {
 import {
   PADDING_EXTENSION,
   appendExtension,
+  buildHelloMessage,
+  serverNameData,
   captureClientHello,
   handshakeMessageOf,
   wrapRecords,
@@ -40,7 +42,7 @@ function checkOne(buf: Buffer, maxBytes: number): void {
   const result = parse(buf, maxBytes);
   if (!result) return;
   if (!result.complete) {
-    check(`needed ${result.needed} must exceed the ${buf.length} bytes there`, result.needed > buf.length);
+    check(`needed ${result.needed} exceeds the ${buf.length} bytes there`, result.needed > buf.length);
     bound('bytes asked for', result.needed, maxBytes);
     return;
   }
@@ -55,7 +57,7 @@ function checkOne(buf: Buffer, maxBytes: number): void {
   for (const cut of [result.consumed - 1, result.consumed >> 1, 5]) {
     if (cut <= 0 || cut >= result.consumed) continue;
     const prefix = parse(records.subarray(0, cut), maxBytes);
-    check(`prefix of ${cut} bytes must be incomplete`, prefix !== undefined && !prefix.complete);
+    check(`prefix of ${cut} bytes is incomplete`, prefix !== undefined && !prefix.complete);
   }
   const sizes = [1 + (buf[result.consumed - 1]! % 200), 1 + (buf[7 % buf.length]! % 50), 300];
   const again = wrapRecords(handshakeMessageOf(records), sizes);
@@ -89,18 +91,45 @@ async function seeds(): Promise<Buffer[]> {
 }
 
 /** Plausible record and handshake headers in front of random bytes, as the old property test had. */
+const plausibleArb = fc
+  .tuple(fc.uint8Array({ maxLength: 600 }), fc.integer({ min: 0, max: 700 }))
+  .map(([bytes, length]) =>
+    Buffer.concat([
+      Buffer.from([22, 3, 1, length >> 8, length & 0xff, 1, 0, (length - 4) >> 8, 0, 3, 3]),
+      bytes,
+    ]),
+  );
+
+/** Well-formed hellos carrying odd server names (edge characters, lengths, name types, several entries). */
+const hostArb = fc.oneof(
+  fc.stringMatching(/^[-.a-zA-Z0-9_]{0,70}$/),
+  fc.constantFrom(
+    '-a.test',
+    'a-.test',
+    'a..b',
+    '.a',
+    'a.',
+    'A'.repeat(63),
+    'a'.repeat(64),
+    `${'a.'.repeat(126)}a`,
+    'a\0b',
+  ),
+);
+const builtArb = fc
+  .tuple(
+    hostArb,
+    fc.constantFrom(0, 0, 1, 255),
+    fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 3 }),
+    fc.boolean(),
+  )
+  .map(([host, nameType, sizes, twice]) => {
+    const sni = serverNameData(host, nameType);
+    const extensions = [{ type: 0, data: twice ? Buffer.concat([sni, sni.subarray(2)]) : sni }];
+    return wrapRecords(buildHelloMessage({ extensions }), sizes);
+  });
+
 function generate(rng: Rng, count: number): Buffer[] {
-  return fc
-    .sample(fc.tuple(fc.uint8Array({ maxLength: 600 }), fc.integer({ min: 0, max: 700 })), {
-      seed: rng.next() | 0,
-      numRuns: count,
-    })
-    .map(([bytes, length]) =>
-      Buffer.concat([
-        Buffer.from([22, 3, 1, length >> 8, length & 0xff, 1, 0, (length - 4) >> 8, 0, 3, 3]),
-        bytes,
-      ]),
-    );
+  return fc.sample(fc.oneof(plausibleArb, builtArb), { seed: rng.next() | 0, numRuns: count });
 }
 
 export const clientHelloTarget: FuzzTarget = {

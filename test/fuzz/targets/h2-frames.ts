@@ -47,6 +47,13 @@ function chunks(bytes: Buffer, seed: number): Buffer[] {
   return out;
 }
 
+/** unpad keeps exactly the bytes between the pad length byte and the padding. */
+function checkUnpad(f: Frame): void {
+  const data = unpad(f);
+  const overhead = f.flags & Flag.PADDED ? 1 + f.payload[0]! : 0;
+  same('unpadded length', data.length + overhead, f.payload.length);
+}
+
 /** Everything the connection would see for this byte stream, as comparable lines. */
 function readAll(parts: readonly Buffer[]): string[] {
   const events: string[] = [];
@@ -64,7 +71,7 @@ function readAll(parts: readonly Buffer[]): string[] {
     const digest = createHash('sha1').update(f.payload).digest('hex').slice(0, 12);
     events.push(`frame ${f.type} ${f.flags} ${f.streamId} ${f.payload.length} ${digest}`);
     blocks.checkNotInterrupted(f);
-    if (f.type === FrameType.DATA || f.type === FrameType.PUSH_PROMISE) unpad(f);
+    if (f.type === FrameType.DATA || f.type === FrameType.PUSH_PROMISE) checkUnpad(f);
     else if (f.type === FrameType.HEADERS) blocks.onHeaders(f);
     else if (f.type === FrameType.CONTINUATION) blocks.onContinuation(f);
     bound('pending header block bytes', blocks.pendingBytes, MAX_HEADER_BLOCK_BYTES);
@@ -156,20 +163,64 @@ const frameArb = fc.record({
   ),
 });
 
-function generate(rng: Rng, count: number): Buffer[] {
-  return fc
-    .sample(fc.tuple(fc.nat(255), fc.array(frameArb, { maxLength: 12 })), {
-      seed: rng.next() | 0,
-      numRuns: count,
-    })
-    .map(([cut, frames]) =>
+/**
+ * Frames whose length field says anything near the limits, followed by however many bytes (so the reader
+ * holds a partial frame), and header blocks in many large CONTINUATION frames (the block byte limit).
+ */
+const bigArb = fc.oneof(
+  fc
+    .tuple(
+      fc.constantFrom(
+        DEFAULT_MAX_FRAME - 1,
+        DEFAULT_MAX_FRAME,
+        DEFAULT_MAX_FRAME + 1,
+        2 * DEFAULT_MAX_FRAME,
+        0xffffff,
+      ),
+      fc.integer({ min: 0, max: 0xff }),
+      fc.integer({ min: DEFAULT_MAX_FRAME - 16, max: DEFAULT_MAX_FRAME + 64 }),
+    )
+    .map(([length, type, present]) => {
+      const header = frameBytes(type as FrameType, 0, 1);
+      header.writeUIntBE(length, 0, 3);
+      return Buffer.concat([header, Buffer.alloc(present, 0x61)]);
+    }),
+  fc
+    .tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 6_000, max: DEFAULT_MAX_FRAME }))
+    .map(([count, size]) =>
       Buffer.concat([
-        Buffer.from([cut]),
-        ...frames.map((f) =>
-          frameBytes(f.type as FrameType, f.flags, f.streamId, f.payload.subarray(0, DEFAULT_MAX_FRAME)),
+        headers(1, 0, Buffer.alloc(size, 0x82)),
+        ...Array.from({ length: count }, (_, i) =>
+          frameBytes(
+            FrameType.CONTINUATION,
+            i === count - 1 ? Flag.END_HEADERS : 0,
+            1,
+            Buffer.alloc(size, 0x82),
+          ),
         ),
       ]),
+    ),
+);
+
+function generate(rng: Rng, count: number): Buffer[] {
+  const small = fc
+    .array(frameArb, { maxLength: 12 })
+    .map((frames) =>
+      Buffer.concat(
+        frames.map((f) =>
+          frameBytes(f.type as FrameType, f.flags, f.streamId, f.payload.subarray(0, DEFAULT_MAX_FRAME)),
+        ),
+      ),
     );
+  return fc
+    .sample(
+      fc.tuple(fc.nat(255), fc.oneof({ weight: 4, arbitrary: small }, { weight: 1, arbitrary: bigArb })),
+      {
+        seed: rng.next() | 0,
+        numRuns: count,
+      },
+    )
+    .map(([cut, bytes]) => Buffer.concat([Buffer.from([cut]), bytes]));
 }
 
 export const h2FramesTarget: FuzzTarget = {
