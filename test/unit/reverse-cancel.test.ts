@@ -8,9 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReverseStreamRegistry } from '../../src/channels/reverse/accepting-side.js';
 import type { BidiServerStream, CallContext } from '../../src/grpc/server.js';
+import type { PinnedPeer } from '../../src/tls/pinned-peer.js';
 import { decodeRequest, encodeResponse, type WireRequest } from '../../src/grpc/codec.js';
 import { newEntry } from '../../src/core/directory-entry.js';
-import type { PinnedPeer } from '../../src/tls/pinned-peer.js';
 import { Deadline } from '../../src/core/deadline.js';
 import {
   CallCancelledError,
@@ -46,9 +46,13 @@ class ScriptedStream implements BidiServerStream {
 function open(features?: string[]): { registry: ReverseStreamRegistry; stream: ScriptedStream } {
   const registry = new ReverseStreamRegistry('pp-1');
   const stream = new ScriptedStream();
-  // A stand-in for the verified client (only tls/pinned-peer.ts constructs real ones, from a TLS session).
-  const hd2 = { name: 'hd-2', entry: newEntry('hd-2') };
-  const peer = { identity: (name: string) => (name === 'hd-2' ? hd2 : undefined) } as unknown as PinnedPeer;
+  // Only verifyPeer makes a real PinnedPeer (after a TLS handshake); this scripted stream has none, so a
+  // stand-in with what the registry reads.
+  const identity = { name: 'hd-2', entry: newEntry('hd-2') };
+  const peer = {
+    identities: [identity],
+    identity: (name: string) => (name === 'hd-2' ? identity : undefined),
+  } as unknown as PinnedPeer;
   const ctx: CallContext = {
     peer,
     current: () => peer,
