@@ -13,18 +13,12 @@ import { logger } from '../core/log.js';
 import { listenOn } from '../net/listen.js';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
 import { peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
-import {
-  BufferBudget,
-  frame,
-  MAX_MESSAGE_BYTES,
-  MessageInbox,
-  MessageReader,
-  UnaryMessage,
-} from './framing.js';
+import { frame, MAX_MESSAGE_BYTES, MessageInbox, MessageReader, UnaryMessage } from './framing.js';
 import { encodeGrpcMessage, GrpcError, Status, type StatusCode } from './status.js';
 import { H2Connection } from './h2/connection.js';
 import { ProtocolError } from './h2/errors.js';
 import type { H2Stream } from './h2/stream.js';
+import type { BufferBudget } from './h2/buffer-budget.js';
 import { encodeHeaders } from './h2/hpack.js';
 import { errorMessage } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -50,7 +44,11 @@ export interface BidiServerStream {
   send(payload: Uint8Array): Promise<void>;
   /** Ends the call with a status. */
   end(code: StatusCode, message?: string): void;
+  /** Messages are consumed as the listener takes them: the client's window follows. */
   onMessage(listener: (payload: Buffer) => void): void;
+  /** Stop / resume taking messages; while paused the client stalls once the stream's window is used. */
+  pause(): void;
+  resume(): void;
   onEnd(listener: (err?: Error) => void): void;
   readonly closed: boolean;
 }
@@ -67,8 +65,10 @@ export interface GrpcServerOptions {
   identify: (key: PeerKey) => PeerIdentity[];
   handlers: GrpcHandlers;
   maxMessageBytes?: number;
-  /** Unfinished message data held per connection (default MAX_CONNECTION_BUFFER_BYTES). */
+  /** Received message data not yet consumed, per connection (default MAX_CONNECTION_BUFFERED_BYTES). */
   maxConnectionBufferBytes?: number;
+  /** The budget all connections share (default: the process's, PROCESS_BUFFER_BUDGET; tests pass one). */
+  sharedBudget?: BufferBudget;
   /** Keepalive and connection lifetime; unset fields take DEFAULT_SERVER_KEEPALIVE's (tests shorten them). */
   keepalive?: Partial<ServerKeepalive>;
   /** Time source of deadlines and connection timers (default: the system clock; tests use a manual one). */
@@ -216,12 +216,11 @@ export class GrpcServer {
       return;
     }
     socket.setNoDelay(true);
-    const budget = new BufferBudget(this.opts.maxConnectionBufferBytes);
     // The callbacks run only once data arrives, after `onIdle` below is set.
     const conn: H2Connection = new H2Connection(socket, 'server', {
       onStream: (stream) => {
         try {
-          this.onStream(conn, stream, key, budget);
+          this.onStream(conn, stream, key);
         } catch (e) {
           // A failing handler ends its own call, not the connection with every other call on it.
           log.error('gRPC handler failed', { error: errorMessage(e) });
@@ -234,6 +233,8 @@ export class GrpcServer {
         maxStrikes: this.keepalive.maxPingStrikes,
       },
       clock: this.clock,
+      maxBufferedBytes: this.opts.maxConnectionBufferBytes,
+      sharedBudget: this.opts.sharedBudget,
     });
     this.connections.add(conn);
     conn.onClose((err) => {
@@ -245,7 +246,7 @@ export class GrpcServer {
     const onIdle = superviseConnection(conn, socket, this.keepalive, this.clock);
   }
 
-  private onStream(conn: H2Connection, stream: H2Stream, key: PeerKey, budget: BufferBudget): void {
+  private onStream(conn: H2Connection, stream: H2Stream, key: PeerKey): void {
     const headers = stream.requestHeaders ?? {};
     const identities = this.opts.identify(key);
     if (identities.length === 0) {
@@ -267,16 +268,12 @@ export class GrpcServer {
     const timeoutMs = parseGrpcTimeout(headers['grpc-timeout']);
     if (timeoutMs !== undefined) ctx.deadline = Deadline.after(timeoutMs, this.clock);
     const unary = this.opts.handlers.unary[path];
-    if (unary)
-      return this.serveUnary(
-        conn,
-        stream,
-        unary,
-        ctx,
-        new UnaryMessage(new MessageReader(this.maxBytes, budget)),
-      );
+    if (unary) {
+      const request = new UnaryMessage(new MessageReader(this.maxBytes), (n) => conn.consumed(stream, n));
+      return this.serveUnary(conn, stream, unary, ctx, request);
+    }
     const bidi = this.opts.handlers.bidi[path];
-    if (bidi) return bidi(new ServerBidi(conn, stream, new MessageReader(this.maxBytes, budget)), ctx);
+    if (bidi) return bidi(new ServerBidi(conn, stream, new MessageReader(this.maxBytes)), ctx);
     endWithStatus(conn, stream, Status.UNIMPLEMENTED, `unknown method ${path}`);
   }
 
@@ -306,6 +303,10 @@ export class GrpcServer {
           endWithStatus(conn, stream, status, err.details ?? err.message);
         }
       },
+      onBufferExhausted: (message) => {
+        failed = true;
+        endWithStatus(conn, stream, Status.RESOURCE_EXHAUSTED, message);
+      },
       onEnd: () => {
         this.clock.clearTimeout(bodyTimer);
         if (failed) return;
@@ -331,7 +332,7 @@ export class GrpcServer {
 }
 
 class ServerBidi implements BidiServerStream {
-  private readonly inbox = new MessageInbox();
+  private readonly inbox: MessageInbox;
   private endListeners: ((err?: Error) => void)[] = [];
   private ended = false;
 
@@ -340,6 +341,7 @@ class ServerBidi implements BidiServerStream {
     private readonly stream: H2Stream,
     private readonly reader: MessageReader,
   ) {
+    this.inbox = new MessageInbox((n) => conn.consumed(stream, n));
     conn.sendHeaders(stream, RESPONSE_HEADERS, false);
     stream.events = {
       onHeaders: () => undefined,
@@ -352,6 +354,7 @@ class ServerBidi implements BidiServerStream {
           this.end(typeof err.code === 'number' ? err.code : Status.INTERNAL, err.details ?? err.message);
         }
       },
+      onBufferExhausted: (message) => this.end(Status.RESOURCE_EXHAUSTED, message),
       onEnd: () => this.finish(),
       onClose: (err) => {
         this.reader.release();
@@ -366,6 +369,14 @@ class ServerBidi implements BidiServerStream {
 
   onMessage(listener: (payload: Buffer) => void): void {
     this.inbox.onMessage(listener);
+  }
+
+  pause(): void {
+    this.inbox.pause();
+  }
+
+  resume(): void {
+    this.inbox.resume();
   }
 
   onEnd(listener: (err?: Error) => void): void {

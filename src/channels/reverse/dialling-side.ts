@@ -30,7 +30,10 @@ export const MAINTENANCE_INTERVAL_MS = 60_000;
 export const REOPEN_BACKOFF = Object.freeze({ initialMs: 250, maxMs: 15_000, jitter: 0.5 });
 /** A stream that lived this long resets the backoff. */
 export const STREAM_LIVED_MS = 30_000;
-/** Requests served at once per reverse stream (our accepting side never sends more; Go ones send one). */
+/**
+ * Requests served at once per reverse stream (our accepting side never sends more; Go ones send one);
+ * at the bound the stream is paused (flow control holds the rest back).
+ */
 export const MAX_CONCURRENT_PER_STREAM = 256;
 export const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -95,13 +98,10 @@ class PeerLoop {
       stream.onEnd((err) => resolve(err ?? new Error('stream ended'))),
     );
     stream.onMessage((payload) => {
-      inFlight++;
-      // Beyond the bound a request is answered at once with an error (in order, like every answer), so a
-      // peer cannot make us run an unbounded number of requests at the same time.
-      const answer =
-        inFlight > MAX_CONCURRENT_PER_STREAM
-          ? Promise.resolve(tooBusy(payload))
-          : this.answer(payload, pooled);
+      // At the bound we stop reading: further requests wait in the stream's flow-control window and the
+      // accepting side cannot send more until an answer is out, so it can never make us run more at once.
+      if (++inFlight >= MAX_CONCURRENT_PER_STREAM) stream.pause();
+      const answer = this.answer(payload, pooled);
       order = order
         .then(() => answer)
         .then((wire) => stream.send(encodeResponse(wire)))
@@ -109,7 +109,7 @@ class PeerLoop {
           log.debug('cannot answer on reverse stream', { peer: this.peer, error: e.message }),
         )
         .finally(() => {
-          inFlight--;
+          if (inFlight-- === MAX_CONCURRENT_PER_STREAM) stream.resume();
         });
     });
     stream
@@ -146,16 +146,6 @@ class PeerLoop {
       return failed(req.id, 'backendError', `error converting response: ${errorMessage(e)}`);
     }
   }
-}
-
-function tooBusy(payload: Buffer): WireResponse {
-  let id = '';
-  try {
-    id = decodeRequest(payload).id;
-  } catch {
-    /* answered with an empty id below */
-  }
-  return failed(id, 'resourceExhausted', 'too many requests in flight on this reverse stream');
 }
 
 /** An error answer on the reverse stream, its code from the outcome table. */

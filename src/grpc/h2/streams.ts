@@ -5,6 +5,7 @@
  * consequences: RST_STREAM to stop the peer, waiting calls started, the connection told it is idle).
  */
 import type { AbuseGuards } from './abuse-guards.js';
+import type { BufferBudget } from './buffer-budget.js';
 import { ConnectionError, StreamError } from './errors.js';
 import { ErrorCode, errorName, type PeerErrorCode } from './codes.js';
 import { rstStreamFrame, windowUpdateFrame } from './frames.js';
@@ -49,6 +50,8 @@ export class Streams {
     private readonly writer: FrameWriter,
     private readonly guards: AbuseGuards,
     private readonly hooks: StreamsHooks,
+    /** Received data not yet consumed, over all streams of the connection (and, through it, the process). */
+    private readonly budget: BufferBudget,
   ) {}
 
   get size(): number {
@@ -98,11 +101,49 @@ export class Streams {
     if (!stream.flow.receive(length)) {
       return this.reset(stream, ErrorCode.FLOW_CONTROL_ERROR, 'peer sent more than the stream window');
     }
-    // Nothing more can arrive after END_STREAM: no window to grant back then.
-    const credit = endStream ? 0 : stream.flow.takeUpdate();
-    if (credit > 0) this.writer.enqueue(windowUpdateFrame(id, credit));
-    if (data.length > 0) stream.events.onData(data);
+    // Padding is never buffered: its credit goes back at once; the data's when the application consumes it.
+    if (length > data.length) {
+      stream.flow.release(length - data.length);
+      if (!endStream) this.grant(stream);
+    }
+    if (data.length > 0 && this.admit(stream, data.length)) stream.events.onData(data);
     if (endStream && !stream.closed) this.remoteEnd(stream);
+  }
+
+  /** The application consumed `bytes` of the stream's data: budgets refunded, window granted back. */
+  consumed(stream: H2Stream, bytes: number): void {
+    if (stream.closed) return; // finish() refunded what was left
+    const n = Math.min(bytes, stream.unconsumed);
+    if (n <= 0) return;
+    stream.unconsumed -= n;
+    this.budget.refund(n);
+    stream.flow.release(n);
+    this.grant(stream);
+  }
+
+  /** WINDOW_UPDATE for the stream once enough was released (batched: half the window), while data may come. */
+  private grant(stream: H2Stream): void {
+    if (stream.state !== 'open' && stream.state !== 'half-closed-local') return;
+    const credit = stream.flow.takeUpdate();
+    if (credit > 0) this.writer.enqueue(windowUpdateFrame(stream.id, credit));
+  }
+
+  /** Charges `bytes` of received data to the budgets; false (data dropped) if they or the stream refuse. */
+  private admit(stream: H2Stream, bytes: number): boolean {
+    if (!stream.overBudget) {
+      const refused = this.budget.charge(bytes);
+      if (!refused) {
+        stream.unconsumed += bytes;
+        return true;
+      }
+      stream.overBudget = true;
+      const message = `more than ${refused.max} bytes of unread message data in ${refused.name}`;
+      if (stream.events.onBufferExhausted) stream.events.onBufferExhausted(message);
+      else this.reset(stream, ErrorCode.ENHANCE_YOUR_CALM, message);
+    }
+    // Dropped data holds nothing; the stream is ending, its window no longer matters.
+    stream.flow.release(bytes);
+    return false;
   }
 
   /** A complete header block: a new stream (server side), or headers or trailers of an open one. */
@@ -230,6 +271,8 @@ export class Streams {
   /** Closes the stream: its queued writes fail, onClose runs once (no error: both sides ended normally). */
   finish(stream: H2Stream, err?: StreamError): void {
     if (!stream.close()) return;
+    this.budget.refund(stream.unconsumed);
+    stream.unconsumed = 0;
     if (this.remove(stream)) this.hooks.onIdle?.(true);
     this.sender.forget(stream);
     for (const item of stream.queue.splice(0)) item.done?.(err ?? new Error('stream closed'));
