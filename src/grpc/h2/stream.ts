@@ -55,8 +55,10 @@ export class H2Stream {
   headersQueued = false;
   /** Both directions of this stream's flow control; we grant the peer STREAM_WINDOW. */
   readonly flow = new FlowWindow(STREAM_WINDOW);
-  /** Received data charged to the buffer budgets and not yet consumed by the application. */
+  /** Received data not yet consumed by the application (what it holds of the stream's window). */
   unconsumed = 0;
+  /** The part of `unconsumed` charged to the buffer budgets (data consumed on delivery never is). */
+  charged = 0;
   /** The budget refused this stream's data: what still arrives is dropped. */
   overBudget = false;
   readonly queue: Outgoing[] = [];

@@ -42,6 +42,8 @@ export class Streams {
   private nextId = 1;
   /** Server side: the highest stream id the client opened (GOAWAY's last stream id). */
   lastPeerId = 0;
+  /** The stream whose data is being delivered, when that DATA frame carried END_STREAM. */
+  private lastFrameOf: H2Stream | undefined;
 
   constructor(
     private readonly role: Role,
@@ -106,8 +108,35 @@ export class Streams {
       stream.flow.release(length - data.length);
       if (!endStream) this.grant(stream);
     }
-    if (data.length > 0 && this.admit(stream, data.length)) stream.events.onData(data);
+    if (data.length > 0) this.deliver(stream, data, endStream);
     if (endStream && !stream.closed) this.remoteEnd(stream);
+  }
+
+  /**
+   * Hands `data` to the application, then charges the budgets with what it still holds of it: data
+   * consumed at once (a unary message complete in this frame) costs nothing, so a full budget refuses
+   * only streams that buffer. Over budget, the application ends the stream; later data is dropped.
+   */
+  private deliver(stream: H2Stream, data: Buffer, endStream: boolean): void {
+    if (stream.overBudget) {
+      stream.flow.release(data.length); // the stream is ending: its window no longer matters
+      return;
+    }
+    stream.unconsumed += data.length;
+    this.lastFrameOf = endStream ? stream : undefined;
+    stream.events.onData(data);
+    this.lastFrameOf = undefined;
+    const uncharged = stream.unconsumed - stream.charged;
+    if (uncharged <= 0 || stream.closed) return;
+    const refused = this.budget.charge(uncharged);
+    if (!refused) {
+      stream.charged += uncharged;
+      return;
+    }
+    stream.overBudget = true;
+    const message = `more than ${refused.max} bytes of unread message data in ${refused.name}`;
+    if (stream.events.onBufferExhausted) stream.events.onBufferExhausted(message);
+    else this.reset(stream, ErrorCode.ENHANCE_YOUR_CALM, message);
   }
 
   /** The application consumed `bytes` of the stream's data: budgets refunded, window granted back. */
@@ -116,34 +145,20 @@ export class Streams {
     const n = Math.min(bytes, stream.unconsumed);
     if (n <= 0) return;
     stream.unconsumed -= n;
-    this.budget.refund(n);
+    if (stream.charged > stream.unconsumed) {
+      this.budget.refund(stream.charged - stream.unconsumed);
+      stream.charged = stream.unconsumed;
+    }
     stream.flow.release(n);
     this.grant(stream);
   }
 
   /** WINDOW_UPDATE for the stream once enough was released (batched: half the window), while data may come. */
   private grant(stream: H2Stream): void {
+    if (stream === this.lastFrameOf) return; // END_STREAM came with this frame: nothing more can arrive
     if (stream.state !== 'open' && stream.state !== 'half-closed-local') return;
     const credit = stream.flow.takeUpdate();
     if (credit > 0) this.writer.enqueue(windowUpdateFrame(stream.id, credit));
-  }
-
-  /** Charges `bytes` of received data to the budgets; false (data dropped) if they or the stream refuse. */
-  private admit(stream: H2Stream, bytes: number): boolean {
-    if (!stream.overBudget) {
-      const refused = this.budget.charge(bytes);
-      if (!refused) {
-        stream.unconsumed += bytes;
-        return true;
-      }
-      stream.overBudget = true;
-      const message = `more than ${refused.max} bytes of unread message data in ${refused.name}`;
-      if (stream.events.onBufferExhausted) stream.events.onBufferExhausted(message);
-      else this.reset(stream, ErrorCode.ENHANCE_YOUR_CALM, message);
-    }
-    // Dropped data holds nothing; the stream is ending, its window no longer matters.
-    stream.flow.release(bytes);
-    return false;
   }
 
   /** A complete header block: a new stream (server side), or headers or trailers of an open one. */
@@ -271,7 +286,8 @@ export class Streams {
   /** Closes the stream: its queued writes fail, onClose runs once (no error: both sides ended normally). */
   finish(stream: H2Stream, err?: StreamError): void {
     if (!stream.close()) return;
-    this.budget.refund(stream.unconsumed);
+    this.budget.refund(stream.charged);
+    stream.charged = 0;
     stream.unconsumed = 0;
     if (this.remove(stream)) this.hooks.onIdle?.(true);
     this.sender.forget(stream);
