@@ -302,6 +302,8 @@ export class ClientBidi {
   private finish(err: GrpcError | undefined): void {
     if (this.done) return;
     this.done = true;
+    // A failed call's unread messages are dropped; after a clean end they can still be read.
+    if (err) this.inbox.clear();
     const listeners = this.endListeners;
     this.endListeners = [];
     for (const l of listeners) l(err);

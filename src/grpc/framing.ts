@@ -139,6 +139,11 @@ export class MessageInbox {
     this.drain();
   }
 
+  /** Drops the messages not yet taken (the call has ended: nobody will read them). */
+  clear(): void {
+    this.waiting = [];
+  }
+
   /** Messages received and not yet taken. */
   get waitingCount(): number {
     return this.waiting.length;

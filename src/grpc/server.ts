@@ -358,6 +358,7 @@ class ServerBidi implements BidiServerStream {
       onEnd: () => this.finish(),
       onClose: (err) => {
         this.reader.release();
+        if (err) this.inbox.clear();
         this.finish(err);
       },
     };
@@ -392,6 +393,8 @@ class ServerBidi implements BidiServerStream {
   end(code: number, message = ''): void {
     if (!this.stream.closed)
       this.conn.sendHeaders(this.stream, encodeHeaders(statusFields(code, message)), true);
+    // The call is over: messages not read by now never will be.
+    this.inbox.clear();
     this.finish();
   }
 

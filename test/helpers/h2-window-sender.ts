@@ -75,6 +75,16 @@ export class WindowSender {
     return { ...this.result };
   }
 
+  /**
+   * Waits until the server has read everything sent (a PING answered) and what it answered to that has
+   * arrived (a second PING: stream frames may follow an answer written in the same turn).
+   */
+  async settle(): Promise<PushResult> {
+    await this.awaitCredit();
+    await this.awaitCredit();
+    return { ...this.result };
+  }
+
   /** The stream ended by the server (status or reset). */
   private get over(): boolean {
     return this.result.ended !== undefined || this.result.resetCode !== undefined;

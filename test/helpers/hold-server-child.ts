@@ -53,7 +53,7 @@ process.on('message', (m: { id: number; cmd: string }) => {
       return send({ id: m.id, used: budget.used, peak: budget.peak, max: budget.max, held: held.length });
     case 'read':
       for (const s of held) s.onMessage(() => received++);
-      return send({ id: m.id });
+      return send({ id: m.id, received });
     case 'count':
       return send({ id: m.id, received });
   }

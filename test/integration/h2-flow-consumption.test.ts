@@ -7,23 +7,21 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BidiServerStream, GrpcServer } from '../../src/grpc/server.js';
-import { frame } from '../../src/grpc/framing.js';
 import { Flag, FrameType } from '../../src/grpc/h2/codes.js';
 import { STREAM_WINDOW } from '../../src/grpc/h2/limits.js';
 import { fakeClient } from '../helpers/h2-fake-server.js';
 import { grpcRequest, handshake } from '../helpers/h2-grpc-server.js';
 import { ls1Server } from '../helpers/grpc-local.js';
 import { WindowSender } from '../helpers/h2-window-sender.js';
-import { HoldServer } from '../helpers/hold-server.js';
+import { HOLD_MESSAGE, HOLD_MESSAGES, HOLD_PUSH, HoldServer, warmUp } from '../helpers/hold-server.js';
 import { waitFor } from '../helpers/wait.js';
 
 const MiB = 2 ** 20;
-/** 64 KiB messages (with their 5-byte prefix), 48 MiB in all: twelve times the stream window. */
-const MESSAGE = frame(Buffer.alloc(64 * 1024 - 5, 0x5a));
-const MESSAGES = 768;
+const MESSAGE = HOLD_MESSAGE;
+const MESSAGES = HOLD_MESSAGES;
+const PUSH = HOLD_PUSH;
 /** Messages whose consumption adds up to half the window: one WINDOW_UPDATE (credit is batched). */
 const BATCH = Math.ceil(STREAM_WINDOW / 2 / MESSAGE.length);
-const PUSH = Buffer.concat(Array.from({ length: MESSAGES }, () => MESSAGE));
 
 const held: BidiServerStream[] = [];
 let server: GrpcServer;
@@ -45,27 +43,13 @@ after(async () => {
 test('a streaming handler that does not read stalls its client at the stream window; memory stays flat', async (t) => {
   // The server alone in a child process, so that its memory is what is measured.
   const child = await HoldServer.start();
+  await warmUp(child);
   const peer = await fakeClient(child.port);
   try {
     await handshake(peer);
-    // Warm-up: 48 MiB through a reading handler, so that the allocator and the heap are at their working
-    // size before the measurement.
-    peer.send(FrameType.HEADERS, Flag.END_HEADERS, 1, grpcRequest('/EPS/Hold'));
-    await waitFor(async () => (await child.ask('budget')).held === 1, {
-      timeoutMs: 5000,
-      what: 'the handler',
-    });
-    await child.ask('read');
-    const warmUp = new WindowSender(peer, 1, STREAM_WINDOW);
-    assert.equal((await warmUp.push(PUSH)).sent, PUSH.length);
-    await waitFor(async () => (await child.ask('count')).received === MESSAGES, {
-      timeoutMs: 20_000,
-      what: 'the warm-up messages to be read',
-    });
-
     const before = await child.ask('memory');
-    peer.send(FrameType.HEADERS, Flag.END_HEADERS, 3, grpcRequest('/EPS/Hold'));
-    const sender = new WindowSender(peer, 3, STREAM_WINDOW, warmUp.connectionWindow);
+    peer.send(FrameType.HEADERS, Flag.END_HEADERS, 1, grpcRequest('/EPS/Hold'));
+    const sender = new WindowSender(peer, 1, STREAM_WINDOW);
     const stalled = await sender.push(PUSH);
     const after = await child.ask('memory');
     const rssMiB = (after.rss! - before.rss!) / MiB;
