@@ -17,6 +17,7 @@ import { ErrorCode } from './h2/codes.js';
 import { encodeHeaders, type HeaderMap } from './h2/hpack.js';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import type { Deadline } from '../core/deadline.js';
+import type { Cancellation } from '../core/cancellation.js';
 import { DEFAULT_CLIENT_KEEPALIVE, type ClientKeepalive } from './keepalive.js';
 import { encodeGrpcTimeout } from './timeout.js';
 
@@ -24,6 +25,8 @@ const log = logger('grpc-client');
 
 export const USER_AGENT = 'eps-ts/0.1';
 const MAX_CACHED_PATHS = 16;
+/** How long calls still open may finish after close() before the connection is destroyed. */
+const CLOSE_GRACE_MS = 2000;
 
 /** HTTP/2 stream errors as gRPC statuses (gRPC over HTTP/2, "Errors"): the kind decides, see core/outcome.ts. */
 function toGrpcError(err: StreamError): GrpcError {
@@ -35,6 +38,11 @@ function asGrpcError(e: unknown): GrpcError {
   if (e instanceof GrpcError) return e;
   if (e instanceof StreamError) return toGrpcError(e);
   return new GrpcError(OUTCOMES.peerUnreachable.grpc, errorMessage(e));
+}
+
+/** The status a call ends with when its caller gave up: DEADLINE_EXCEEDED or CANCELLED, by the reason's kind. */
+function cancelledBy(reason: Error): GrpcError {
+  return new GrpcError(OUTCOMES[classify(reason)].grpc, reason.message);
 }
 
 /** Reads grpc-status / grpc-message from response headers or trailers. */
@@ -52,7 +60,7 @@ class CallStatus {
 export interface GrpcSessionOptions {
   maxMessageBytes?: number;
   keepalive?: ClientKeepalive;
-  /** Time source of the keepalive pings (default: the system clock; tests use a manual one). */
+  /** Time source of the keepalive pings and the connection's timers (default: the system clock; tests use a manual one). */
   clock?: Clock;
   /** The budget for unread received data shared with other connections (default: the process's). */
   sharedBudget?: BufferBudget;
@@ -77,7 +85,7 @@ export class GrpcSession {
     this.maxBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.keepalive = options.keepalive ?? DEFAULT_CLIENT_KEEPALIVE;
     this.clock = options.clock ?? systemClock;
-    this.conn = new H2Connection(socket, 'client', { sharedBudget: options.sharedBudget });
+    this.conn = new H2Connection(socket, 'client', { clock: this.clock, sharedBudget: options.sharedBudget });
     this.conn.onClose((err) => {
       if (err instanceof ProtocolError) {
         log.warn('gRPC connection ended: the peer broke HTTP/2', { peer: authority, error: err.message });
@@ -110,7 +118,7 @@ export class GrpcSession {
   close(): void {
     this.markClosed();
     this.conn.close();
-    setTimeout(() => this.conn.destroy(), 2000).unref();
+    this.clock.setTimeout(() => this.conn.destroy(), CLOSE_GRACE_MS).unref();
   }
 
   destroy(): void {
@@ -153,11 +161,19 @@ export class GrpcSession {
     ]);
   }
 
-  /** One unary call; rejects with a GrpcError (non-OK status, transport failure, deadline). */
-  unary(path: string, payload: Uint8Array, deadline: Deadline): Promise<Buffer> {
+  /**
+   * One unary call; rejects with a GrpcError (non-OK status, transport failure, deadline, cancellation).
+   * The peer gets the time left as `grpc-timeout`; when the deadline passes or `cancellation` fires, the
+   * stream is reset with CANCEL so the peer stops working on it.
+   */
+  unary(path: string, payload: Uint8Array, deadline: Deadline, cancellation?: Cancellation): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       if (this.closed) {
         reject(new GrpcError(Status.UNAVAILABLE, 'connection closed', true));
+        return;
+      }
+      if (cancellation?.reason) {
+        reject(cancelledBy(cancellation.reason));
         return;
       }
       // The answer is consumed as soon as it is complete (credit goes back at once, as on arrival).
@@ -175,6 +191,7 @@ export class GrpcSession {
       const timer = deadline.onExpire(() =>
         cancel(new GrpcError(Status.DEADLINE_EXCEEDED, 'context deadline exceeded')),
       );
+      const unsubscribe = cancellation?.onCancel((reason) => cancel(cancelledBy(reason)));
       const events: StreamEvents = {
         onHeaders: (h) => {
           if (!headersSeen) {
@@ -200,6 +217,7 @@ export class GrpcSession {
         onBufferExhausted: (message) => cancel(new GrpcError(Status.RESOURCE_EXHAUSTED, message)),
         onClose: (err) => {
           deadline.cancelExpire(timer);
+          unsubscribe?.();
           response.reader.release();
           if (failure) return reject(failure);
           if (err) return reject(toGrpcError(err));
@@ -216,6 +234,7 @@ export class GrpcSession {
         stream = this.conn.open(this.headerBlock(path, deadline), events, frame(payload), true);
       } catch (e) {
         deadline.cancelExpire(timer);
+        unsubscribe?.();
         reject(asGrpcError(e));
       }
     });
