@@ -29,8 +29,8 @@ export interface FuzzOptions {
   log?: (line: string) => void;
 }
 
-const BATCH = 128;
-const GENERATED_PER_BATCH = 6;
+const BATCH = 64;
+const GENERATED_PER_BATCH = 4;
 const MAX_FINDINGS = 10;
 const PROGRESS_EVERY_MS = 10_000;
 
@@ -99,6 +99,7 @@ export async function fuzzTarget(target: FuzzTarget, options: FuzzOptions): Prom
   };
 
   // Replay: seeds built by the harness, then the kept corpus (findings included: they are regressions).
+  const replayStarted = performance.now();
   const seeds = await target.seeds();
   const kept = loadCorpus(target.name);
   if (options.save && !kept.some((f) => f.kind === 'seed')) {
@@ -113,6 +114,9 @@ export async function fuzzTarget(target: FuzzTarget, options: FuzzOptions): Prom
   }
   if (corpus.length === 0) corpus.push({ data: Buffer.alloc(0), kind: 'seed' });
   const replayed = execs;
+  log(
+    `[${target.name}] replayed ${replayed} inputs in ${((performance.now() - replayStarted) / 1000).toFixed(1)} s`,
+  );
 
   const ctx: MutationContext = {
     rng,
@@ -156,6 +160,7 @@ export async function fuzzTarget(target: FuzzTarget, options: FuzzOptions): Prom
 
   if (options.save) replaceCoverageInputs(target.name, minimise(target, corpus));
 
+  const memoryStarted = performance.now();
   const memoryInputs = memoryCorpus(corpus, ctx, options.memoryInputs ?? 2000);
   const memory = measureRetention(memoryInputs, (input) => {
     try {
@@ -164,6 +169,7 @@ export async function fuzzTarget(target: FuzzTarget, options: FuzzOptions): Prom
       // Findings were reported by the fuzzing loop; this pass measures memory only.
     }
   });
+  log(`[${target.name}] memory check in ${((performance.now() - memoryStarted) / 1000).toFixed(1)} s`);
   for (const violation of memoryViolations(memory)) {
     findings.push({ message: `memory bound: ${violation} (${JSON.stringify(memory)})`, file: undefined });
     log(`[${target.name}] FINDING memory bound: ${violation}`);
