@@ -19,18 +19,12 @@ import {
   verifyPeer,
   type DirectoryLookup,
 } from '../tls/pinned-peer.js';
-import {
-  BufferBudget,
-  frame,
-  MAX_MESSAGE_BYTES,
-  MessageInbox,
-  MessageReader,
-  UnaryMessage,
-} from './framing.js';
+import { frame, MAX_MESSAGE_BYTES, MessageInbox, MessageReader, UnaryMessage } from './framing.js';
 import { encodeGrpcMessage, GrpcError, Status, type StatusCode } from './status.js';
 import { H2Connection } from './h2/connection.js';
 import { ProtocolError } from './h2/errors.js';
 import type { H2Stream } from './h2/stream.js';
+import type { BufferBudget } from './h2/buffer-budget.js';
 import { encodeHeaders } from './h2/hpack.js';
 import { errorMessage } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -62,7 +56,11 @@ export interface BidiServerStream {
   send(payload: Uint8Array): Promise<void>;
   /** Ends the call with a status. */
   end(code: StatusCode, message?: string): void;
+  /** Messages are consumed as the listener takes them: the client's window follows. */
   onMessage(listener: (payload: Buffer) => void): void;
+  /** Stop / resume taking messages; while paused the client stalls once the stream's window is used. */
+  pause(): void;
+  resume(): void;
   onEnd(listener: (err?: Error) => void): void;
   readonly closed: boolean;
 }
@@ -80,8 +78,10 @@ export interface GrpcServerOptions {
   lookup: DirectoryLookup;
   handlers: GrpcHandlers;
   maxMessageBytes?: number;
-  /** Unfinished message data held per connection (default MAX_CONNECTION_BUFFER_BYTES). */
+  /** Received message data not yet consumed, per connection (default MAX_CONNECTION_BUFFERED_BYTES). */
   maxConnectionBufferBytes?: number;
+  /** The budget all connections share (default: the process's, PROCESS_BUFFER_BUDGET; tests pass one). */
+  sharedBudget?: BufferBudget;
   /** Keepalive and connection lifetime; unset fields take DEFAULT_SERVER_KEEPALIVE's (tests shorten them). */
   keepalive?: Partial<ServerKeepalive>;
   /** Time source of deadlines and connection timers (default: the system clock; tests use a manual one). */
@@ -222,12 +222,11 @@ export class GrpcServer {
       return;
     }
     socket.setNoDelay(true);
-    const budget = new BufferBudget(this.opts.maxConnectionBufferBytes);
     // The callbacks run only once data arrives, after `onIdle` below is set.
     const conn: H2Connection = new H2Connection(socket, 'server', {
       onStream: (stream) => {
         try {
-          this.onStream(conn, stream, peer, budget);
+          this.onStream(conn, stream, peer);
         } catch (e) {
           // A failing handler ends its own call, not the connection with every other call on it.
           log.error('gRPC handler failed', { error: errorMessage(e) });
@@ -240,6 +239,8 @@ export class GrpcServer {
         maxStrikes: this.keepalive.maxPingStrikes,
       },
       clock: this.clock,
+      maxBufferedBytes: this.opts.maxConnectionBufferBytes,
+      sharedBudget: this.opts.sharedBudget,
     });
     this.connections.add(conn);
     conn.onClose((err) => {
@@ -251,7 +252,7 @@ export class GrpcServer {
     const onIdle = superviseConnection(conn, this.keepalive, this.clock);
   }
 
-  private onStream(conn: H2Connection, stream: H2Stream, verified: PinnedPeer, budget: BufferBudget): void {
+  private onStream(conn: H2Connection, stream: H2Stream, verified: PinnedPeer): void {
     const headers = stream.requestHeaders ?? {};
     const recheck = (): ReturnType<typeof recheckPeer> => recheckPeer(verified, { lookup: this.opts.lookup });
     const peer = recheck();
@@ -280,16 +281,12 @@ export class GrpcServer {
       cancellation: new Cancellation(),
     };
     const unary = this.opts.handlers.unary[path];
-    if (unary)
-      return this.serveUnary(
-        conn,
-        stream,
-        unary,
-        ctx,
-        new UnaryMessage(new MessageReader(this.maxBytes, budget)),
-      );
+    if (unary) {
+      const request = new UnaryMessage(new MessageReader(this.maxBytes), (n) => conn.consumed(stream, n));
+      return this.serveUnary(conn, stream, unary, ctx, request);
+    }
     const bidi = this.opts.handlers.bidi[path];
-    if (bidi) return this.serveBidi(conn, stream, bidi, ctx, new MessageReader(this.maxBytes, budget));
+    if (bidi) return this.serveBidi(conn, stream, bidi, ctx, new MessageReader(this.maxBytes));
     endWithStatus(conn, stream, Status.UNIMPLEMENTED, `unknown method ${path}`);
   }
 
@@ -355,6 +352,12 @@ export class GrpcServer {
           endWithStatus(conn, stream, status, err.details ?? err.message);
         }
       },
+      onBufferExhausted: (message) => {
+        failed = true;
+        answered = true;
+        ctx.deadline.cancelExpire(deadlineTimer);
+        endWithStatus(conn, stream, Status.RESOURCE_EXHAUSTED, message);
+      },
       onEnd: () => {
         this.clock.clearTimeout(bodyTimer);
         if (failed) return;
@@ -398,7 +401,7 @@ export class GrpcServer {
 }
 
 class ServerBidi implements BidiServerStream {
-  private readonly inbox = new MessageInbox();
+  private readonly inbox: MessageInbox;
   private endListeners: ((err?: Error) => void)[] = [];
   private ended = false;
 
@@ -407,6 +410,7 @@ class ServerBidi implements BidiServerStream {
     private readonly stream: H2Stream,
     private readonly reader: MessageReader,
   ) {
+    this.inbox = new MessageInbox((n) => conn.consumed(stream, n));
     conn.sendHeaders(stream, RESPONSE_HEADERS, false);
     stream.events = {
       onHeaders: () => undefined,
@@ -419,9 +423,11 @@ class ServerBidi implements BidiServerStream {
           this.end(typeof err.code === 'number' ? err.code : Status.INTERNAL, err.details ?? err.message);
         }
       },
+      onBufferExhausted: (message) => this.end(Status.RESOURCE_EXHAUSTED, message),
       onEnd: () => this.finish(),
       onClose: (err) => {
         this.reader.release();
+        if (err) this.inbox.clear();
         this.finish(err);
       },
     };
@@ -433,6 +439,14 @@ class ServerBidi implements BidiServerStream {
 
   onMessage(listener: (payload: Buffer) => void): void {
     this.inbox.onMessage(listener);
+  }
+
+  pause(): void {
+    this.inbox.pause();
+  }
+
+  resume(): void {
+    this.inbox.resume();
   }
 
   onEnd(listener: (err?: Error) => void): void {
@@ -448,6 +462,8 @@ class ServerBidi implements BidiServerStream {
   end(code: number, message = ''): void {
     if (!this.stream.closed)
       this.conn.sendHeaders(this.stream, encodeHeaders(statusFields(code, message)), true);
+    // The call is over: messages not read by now never will be.
+    this.inbox.clear();
     this.finish();
   }
 
