@@ -10,7 +10,8 @@ import { Deadline } from '../core/deadline.js';
 import type { Directory } from '../directory/directory.js';
 import { grpcServerSettings } from '../directory/permissions.js';
 import { decodeResponse, encodeRequest } from '../grpc/codec.js';
-import { dialTls, requirePinnedServer, type DialResult } from '../grpc/dial.js';
+import { dialTls, type DialResult } from '../grpc/dial.js';
+import { PinnedPeer, recheckPeer } from '../tls/pinned-peer.js';
 import { PeerPool, type PooledSession } from '../grpc/peer-pool.js';
 import { GrpcError } from '../grpc/status.js';
 import { errorMessage } from '../core/errors.js';
@@ -20,6 +21,7 @@ import { parseHostPort } from '../net/host-port.js';
 import { loadTls, type LoadedTls, type TlsConfig } from '../tls/options.js';
 import type { DirectoryEntry } from '../core/directory-entry.js';
 import type { CallScope, Channel } from '../broker/channel.js';
+import { DeadlineExceededError, untilScopeEnds } from '../core/cancellation.js';
 import { fromWireResponse } from '../grpc/convert.js';
 import { paramsForPeer } from '../broker/client-info.js';
 import type { ReverseStreamKeeper } from './reverse/dialling-side.js';
@@ -85,28 +87,21 @@ export class GrpcClientChannel implements Channel {
 
   /**
    * A session to `peer`, direct or through its proxy; shared by calls and reverse streams. A pooled
-   * session whose server certificate is no longer pinned for `peer` in the directory is closed and
-   * replaced; the new session is checked again (requirePinnedServer), so the call fails if the server
-   * still presents an unpinned certificate.
+   * session whose server no longer passes the pin check (the directory unpinned its certificate, or it
+   * expired) is closed and replaced; the new session is verified at its handshake (verifyPeer in
+   * dialTls), which refuses a server that still presents an unpinned certificate and logs that once.
    */
   async session(peer: string, deadline: Deadline): Promise<PooledSession> {
-    const lookup = (n: string): DirectoryEntry | undefined => this.directory.entry(n);
     const pooled = await this.pooledSession(peer, deadline);
-    try {
-      requirePinnedServer(peer, pooled.key, lookup);
+    const lookup = (n: string): DirectoryEntry | undefined => this.directory.entry(n);
+    const now = recheckPeer(pooled.peer, { operator: peer, lookup });
+    if (now instanceof PinnedPeer) {
+      pooled.peer = now;
       return pooled;
-    } catch {
-      log.info('server certificate no longer pinned, reconnecting', { peer });
-      this.pool.invalidate(peer);
     }
-    const fresh = await this.pooledSession(peer, deadline);
-    try {
-      requirePinnedServer(peer, fresh.key, lookup);
-    } catch (e) {
-      this.pool.invalidate(peer);
-      throw e;
-    }
-    return fresh;
+    log.debug('pooled session no longer passes the pin check, reconnecting', { peer, code: now.code });
+    this.pool.invalidate(peer);
+    return this.pooledSession(peer, deadline);
   }
 
   private async pooledSession(peer: string, deadline: Deadline): Promise<PooledSession> {
@@ -143,9 +138,14 @@ export class GrpcClientChannel implements Channel {
   /**
    * One call: within the caller's deadline and our own `call_timeout`, whichever ends first (the peer gets
    * the rest as grpc-timeout); the scope's cancellation resets the stream (RST_STREAM CANCEL).
+   *
+   * A connection still to be made (dial, P2P tunnel) is shared by every call to the peer, so it is made
+   * within our own timeouts, not the caller's: a caller whose time is up stops waiting for it, and the
+   * connection is still there for the next call.
    */
   async deliver(request: EpsRequest, address: Address, scope: CallScope): Promise<EpsResponse> {
     const deadline = scope.deadline.within(this.callTimeoutMs);
+    const hop = `the connection from ${this.ownName} to ${address.operator}`;
     const payload = encodeRequest({
       method: request.method,
       params: paramsForPeer(request.params),
@@ -156,9 +156,13 @@ export class GrpcClientChannel implements Channel {
     for (let attempt = 1; ; attempt++) {
       let pooled: PooledSession;
       try {
-        pooled = await this.session(address.operator, deadline);
+        const connecting = this.session(address.operator, Deadline.after(this.callTimeoutMs));
+        pooled = await untilScopeEnds(connecting, { deadline, cancellation: scope.cancellation }, hop);
       } catch (e) {
         if (e instanceof NoRouteError) throw e;
+        if (e instanceof DeadlineExceededError || e === scope.cancellation.reason) {
+          throw new Error(`error sending request: ${errorMessage(e)}`, { cause: e });
+        }
         // Whatever failed (dial, TLS, P2P tunnel, backoff), the call ends as grpc-go's "connection error".
         const err = new GrpcError(OUTCOMES.peerUnreachable.grpc, `connection error: ${errorMessage(e)}`);
         throw new Error(`error sending request: error performing gRPC call: ${err.message}`, { cause: e });

@@ -1,7 +1,7 @@
 /**
  * A small gRPC server on our own HTTP/2 implementation (h2/connection.ts) over TLS we control: after every
- * handshake the peer certificate is mapped to pinned identities, and a connection without any is closed
- * before a single call is served [WIRE, docs/protocol.md#identity-by-pinning]. A unary answer (headers,
+ * handshake the client is checked by the one verifier of TLS peers (verifyPeer, tls/pinned-peer.ts), and a
+ * connection it refuses is closed before a single call is served [WIRE, docs/protocol.md#identity-by-pinning]. A unary answer (headers,
  * message, trailers) leaves in one write. Sockets dialled out for P2P can be injected and are then served as
  * if they had been accepted (we act as TLS server on them).
  */
@@ -12,19 +12,19 @@ import type { AddressInfo } from 'node:net';
 import { logger } from '../core/log.js';
 import { listenOn } from '../net/listen.js';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
-import { peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
 import {
-  BufferBudget,
-  frame,
-  MAX_MESSAGE_BYTES,
-  MessageInbox,
-  MessageReader,
-  UnaryMessage,
-} from './framing.js';
+  PinnedPeer,
+  recheckPeer,
+  refuseSession,
+  verifyPeer,
+  type DirectoryLookup,
+} from '../tls/pinned-peer.js';
+import { frame, MAX_MESSAGE_BYTES, MessageInbox, MessageReader, UnaryMessage } from './framing.js';
 import { encodeGrpcMessage, GrpcError, Status, type StatusCode } from './status.js';
 import { H2Connection } from './h2/connection.js';
 import { ProtocolError } from './h2/errors.js';
 import type { H2Stream } from './h2/stream.js';
+import type { BufferBudget } from './h2/buffer-budget.js';
 import { encodeHeaders } from './h2/hpack.js';
 import { errorMessage } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -38,10 +38,10 @@ import { guardHandshakes } from '../net/handshake-guard.js';
 const log = logger('grpc-server');
 
 export interface CallContext {
-  /** The peer's pinned identities when the call started. */
-  identities: PeerIdentity[];
-  /** The peer's pinned identities now (for long-lived streams: the directory may have changed). */
-  current(): PeerIdentity[];
+  /** The client as verified when the call started (its pinned identities then). */
+  peer: PinnedPeer;
+  /** The client against the directory now (long-lived streams: it may have changed); undefined: refused. */
+  current(): PinnedPeer | undefined;
   /** From grpc-timeout, on the server's clock; unbounded when the caller sent none (as the original). */
   deadline: Deadline;
   /**
@@ -56,7 +56,11 @@ export interface BidiServerStream {
   send(payload: Uint8Array): Promise<void>;
   /** Ends the call with a status. */
   end(code: StatusCode, message?: string): void;
+  /** Messages are consumed as the listener takes them: the client's window follows. */
   onMessage(listener: (payload: Buffer) => void): void;
+  /** Stop / resume taking messages; while paused the client stalls once the stream's window is used. */
+  pause(): void;
+  resume(): void;
   onEnd(listener: (err?: Error) => void): void;
   readonly closed: boolean;
 }
@@ -68,13 +72,16 @@ export interface GrpcHandlers {
 
 export interface GrpcServerOptions {
   tls: LoadedTls;
+  /** Check the client certificate's chain to the CA (verify_client); pinning is checked whatever this says. */
   verifyClient: boolean;
-  /** Pinned identities of a peer against the current directory; called per session and per call. */
-  identify: (key: PeerKey) => PeerIdentity[];
+  /** The directory as it is now; clients are checked against it per session and per call. */
+  lookup: DirectoryLookup;
   handlers: GrpcHandlers;
   maxMessageBytes?: number;
-  /** Unfinished message data held per connection (default MAX_CONNECTION_BUFFER_BYTES). */
+  /** Received message data not yet consumed, per connection (default MAX_CONNECTION_BUFFERED_BYTES). */
   maxConnectionBufferBytes?: number;
+  /** The budget all connections share (default: the process's, PROCESS_BUFFER_BUDGET; tests pass one). */
+  sharedBudget?: BufferBudget;
   /** Keepalive and connection lifetime; unset fields take DEFAULT_SERVER_KEEPALIVE's (tests shorten them). */
   keepalive?: Partial<ServerKeepalive>;
   /** Time source of deadlines and connection timers (default: the system clock; tests use a manual one). */
@@ -84,11 +91,6 @@ export interface GrpcServerOptions {
   maxHandshakingPerAddress?: number;
   /** Who this server is, for the messages of the calls it ends (e.g. "the gRPC server of ls-1"). */
   label?: string;
-}
-
-/** A certificate's names for logs (the common name usually repeats as a DNS name). */
-function peerNames(key: PeerKey): string {
-  return [...new Set(key.names)].join(',');
 }
 
 const RESPONSE_HEADERS = encodeHeaders(
@@ -143,9 +145,10 @@ export class GrpcServer {
     this.server = tls.createServer({
       ...baseContextOptions(opts.tls),
       // A certificate is always requested: without one no identity can be pinned
-      // [docs/protocol.md#identity-by-pinning].
+      // [docs/protocol.md#identity-by-pinning]. Node only records the chain verdict: verifyPeer decides on
+      // every check, with one log line that names the client and the reason.
       requestCert: true,
-      rejectUnauthorized: opts.verifyClient,
+      rejectUnauthorized: false,
       ALPNProtocols: ['h2'],
       handshakeTimeout: this.keepalive.handshakeTimeoutMs,
     });
@@ -211,27 +214,19 @@ export class GrpcServer {
       socket.destroy();
       return;
     }
-    const cert = socket.getPeerCertificate?.(true);
-    const key = cert ? peerKey(cert) : undefined;
-    if (!key) {
-      log.info('rejected gRPC connection: certificate missing');
-      socket.destroy();
-      return;
-    }
-    if (this.opts.identify(key).length === 0) {
-      log.info('rejected gRPC connection: no name matched a pinned certificate', {
-        names: peerNames(key),
-      });
-      socket.destroy();
+    let peer: PinnedPeer;
+    try {
+      peer = verifyPeer(socket, { requireCaChain: this.opts.verifyClient, lookup: this.opts.lookup });
+    } catch {
+      socket.destroy(); // verifyPeer logged who and why
       return;
     }
     socket.setNoDelay(true);
-    const budget = new BufferBudget(this.opts.maxConnectionBufferBytes);
     // The callbacks run only once data arrives, after `onIdle` below is set.
     const conn: H2Connection = new H2Connection(socket, 'server', {
       onStream: (stream) => {
         try {
-          this.onStream(conn, stream, key, budget);
+          this.onStream(conn, stream, peer);
         } catch (e) {
           // A failing handler ends its own call, not the connection with every other call on it.
           log.error('gRPC handler failed', { error: errorMessage(e) });
@@ -244,25 +239,26 @@ export class GrpcServer {
         maxStrikes: this.keepalive.maxPingStrikes,
       },
       clock: this.clock,
+      maxBufferedBytes: this.opts.maxConnectionBufferBytes,
+      sharedBudget: this.opts.sharedBudget,
     });
     this.connections.add(conn);
     conn.onClose((err) => {
       this.connections.delete(conn);
-      const fields = { peer: peerNames(key), error: err?.message ?? '' };
+      const fields = { peer: peer.label, error: err?.message ?? '' };
       if (err instanceof ProtocolError) log.warn('gRPC connection ended: the peer broke HTTP/2', fields);
       else if (err) log.debug('gRPC connection closed', fields);
     });
     const onIdle = superviseConnection(conn, this.keepalive, this.clock);
   }
 
-  private onStream(conn: H2Connection, stream: H2Stream, key: PeerKey, budget: BufferBudget): void {
+  private onStream(conn: H2Connection, stream: H2Stream, verified: PinnedPeer): void {
     const headers = stream.requestHeaders ?? {};
-    const identities = this.opts.identify(key);
-    if (identities.length === 0) {
-      // The certificate was unpinned while the connection was open: refuse and close the connection.
-      log.info('closing gRPC connection: its certificate is no longer pinned', {
-        names: peerNames(key),
-      });
+    const recheck = (): ReturnType<typeof recheckPeer> => recheckPeer(verified, { lookup: this.opts.lookup });
+    const peer = recheck();
+    if (!(peer instanceof PinnedPeer)) {
+      // Unpinned (or expired) while the connection was open: refuse the call and close the connection.
+      if (!conn.closed) refuseSession(verified, peer); // one log line per connection
       endWithStatus(conn, stream, Status.UNAVAILABLE, 'no name matched');
       conn.close();
       return;
@@ -275,23 +271,22 @@ export class GrpcServer {
     }
     const timeoutMs = parseGrpcTimeout(headers['grpc-timeout']);
     const ctx: CallContext = {
-      identities,
-      current: () => this.opts.identify(key),
+      peer,
+      current: () => {
+        const now = recheck();
+        return now instanceof PinnedPeer ? now : undefined;
+      },
       deadline:
         timeoutMs === undefined ? Deadline.unbounded(this.clock) : Deadline.after(timeoutMs, this.clock),
       cancellation: new Cancellation(),
     };
     const unary = this.opts.handlers.unary[path];
-    if (unary)
-      return this.serveUnary(
-        conn,
-        stream,
-        unary,
-        ctx,
-        new UnaryMessage(new MessageReader(this.maxBytes, budget)),
-      );
+    if (unary) {
+      const request = new UnaryMessage(new MessageReader(this.maxBytes), (n) => conn.consumed(stream, n));
+      return this.serveUnary(conn, stream, unary, ctx, request);
+    }
     const bidi = this.opts.handlers.bidi[path];
-    if (bidi) return this.serveBidi(conn, stream, bidi, ctx, new MessageReader(this.maxBytes, budget));
+    if (bidi) return this.serveBidi(conn, stream, bidi, ctx, new MessageReader(this.maxBytes));
     endWithStatus(conn, stream, Status.UNIMPLEMENTED, `unknown method ${path}`);
   }
 
@@ -357,6 +352,12 @@ export class GrpcServer {
           endWithStatus(conn, stream, status, err.details ?? err.message);
         }
       },
+      onBufferExhausted: (message) => {
+        failed = true;
+        answered = true;
+        ctx.deadline.cancelExpire(deadlineTimer);
+        endWithStatus(conn, stream, Status.RESOURCE_EXHAUSTED, message);
+      },
       onEnd: () => {
         this.clock.clearTimeout(bodyTimer);
         if (failed) return;
@@ -400,7 +401,7 @@ export class GrpcServer {
 }
 
 class ServerBidi implements BidiServerStream {
-  private readonly inbox = new MessageInbox();
+  private readonly inbox: MessageInbox;
   private endListeners: ((err?: Error) => void)[] = [];
   private ended = false;
 
@@ -409,6 +410,7 @@ class ServerBidi implements BidiServerStream {
     private readonly stream: H2Stream,
     private readonly reader: MessageReader,
   ) {
+    this.inbox = new MessageInbox((n) => conn.consumed(stream, n));
     conn.sendHeaders(stream, RESPONSE_HEADERS, false);
     stream.events = {
       onHeaders: () => undefined,
@@ -421,9 +423,11 @@ class ServerBidi implements BidiServerStream {
           this.end(typeof err.code === 'number' ? err.code : Status.INTERNAL, err.details ?? err.message);
         }
       },
+      onBufferExhausted: (message) => this.end(Status.RESOURCE_EXHAUSTED, message),
       onEnd: () => this.finish(),
       onClose: (err) => {
         this.reader.release();
+        if (err) this.inbox.clear();
         this.finish(err);
       },
     };
@@ -435,6 +439,14 @@ class ServerBidi implements BidiServerStream {
 
   onMessage(listener: (payload: Buffer) => void): void {
     this.inbox.onMessage(listener);
+  }
+
+  pause(): void {
+    this.inbox.pause();
+  }
+
+  resume(): void {
+    this.inbox.resume();
   }
 
   onEnd(listener: (err?: Error) => void): void {
@@ -450,6 +462,8 @@ class ServerBidi implements BidiServerStream {
   end(code: number, message = ''): void {
     if (!this.stream.closed)
       this.conn.sendHeaders(this.stream, encodeHeaders(statusFields(code, message)), true);
+    // The call is over: messages not read by now never will be.
+    this.inbox.clear();
     this.finish();
   }
 

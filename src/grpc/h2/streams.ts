@@ -5,6 +5,7 @@
  * consequences: RST_STREAM to stop the peer, waiting calls started, the connection told it is idle).
  */
 import type { AbuseGuards } from './abuse-guards.js';
+import type { BufferBudget } from './buffer-budget.js';
 import { ConnectionError, StreamError } from './errors.js';
 import { ErrorCode, errorName, type PeerErrorCode } from './codes.js';
 import { rstStreamFrame, windowUpdateFrame } from './frames.js';
@@ -53,6 +54,8 @@ export class Streams {
   private nextId = 1;
   /** Server side: the highest stream id the client opened (GOAWAY's last stream id). */
   lastPeerId = 0;
+  /** The stream whose data is being delivered, when that DATA frame carried END_STREAM. */
+  private lastFrameOf: H2Stream | undefined;
 
   constructor(
     private readonly role: Role,
@@ -61,6 +64,8 @@ export class Streams {
     private readonly writer: FrameWriter,
     private readonly guards: AbuseGuards,
     private readonly hooks: StreamsHooks,
+    /** Received data not yet consumed, over all streams of the connection (and, through it, the process). */
+    private readonly budget: BufferBudget,
   ) {}
 
   get size(): number {
@@ -114,11 +119,62 @@ export class Streams {
         'peer sent more than the stream window',
       );
     }
-    // Nothing more can arrive after END_STREAM: no window to grant back then.
-    const credit = endStream ? 0 : stream.flow.takeUpdate();
-    if (credit > 0) this.writer.enqueue(windowUpdateFrame(id, credit));
-    if (data.length > 0) stream.events.onData(data);
+    // Padding is never buffered: its credit goes back at once; the data's when the application consumes it.
+    if (length > data.length) {
+      stream.flow.release(length - data.length);
+      if (!endStream) this.grant(stream);
+    }
+    if (data.length > 0) this.deliver(stream, data, endStream);
     if (endStream && !stream.closed) this.remoteEnd(stream);
+  }
+
+  /**
+   * Hands `data` to the application, then charges the budgets with what it still holds of it: data
+   * consumed at once (a unary message complete in this frame) costs nothing, so a full budget refuses
+   * only streams that buffer. Over budget, the application ends the stream; later data is dropped.
+   */
+  private deliver(stream: H2Stream, data: Buffer, endStream: boolean): void {
+    if (stream.overBudget) {
+      stream.flow.release(data.length); // the stream is ending: its window no longer matters
+      return;
+    }
+    stream.unconsumed += data.length;
+    this.lastFrameOf = endStream ? stream : undefined;
+    stream.events.onData(data);
+    this.lastFrameOf = undefined;
+    const uncharged = stream.unconsumed - stream.charged;
+    if (uncharged <= 0 || stream.closed) return;
+    const refused = this.budget.charge(uncharged);
+    if (!refused) {
+      stream.charged += uncharged;
+      return;
+    }
+    stream.overBudget = true;
+    const message = `more than ${refused.max} bytes of unread message data in ${refused.name}`;
+    if (stream.events.onBufferExhausted) stream.events.onBufferExhausted(message);
+    else this.reset(stream, ErrorCode.ENHANCE_YOUR_CALM, message);
+  }
+
+  /** The application consumed `bytes` of the stream's data: budgets refunded, window granted back. */
+  consumed(stream: H2Stream, bytes: number): void {
+    if (stream.closed) return; // finish() refunded what was left
+    const n = Math.min(bytes, stream.unconsumed);
+    if (n <= 0) return;
+    stream.unconsumed -= n;
+    if (stream.charged > stream.unconsumed) {
+      this.budget.refund(stream.charged - stream.unconsumed);
+      stream.charged = stream.unconsumed;
+    }
+    stream.flow.release(n);
+    this.grant(stream);
+  }
+
+  /** WINDOW_UPDATE for the stream once enough was released (batched: half the window), while data may come. */
+  private grant(stream: H2Stream): void {
+    if (stream === this.lastFrameOf) return; // END_STREAM came with this frame: nothing more can arrive
+    if (stream.state !== 'open' && stream.state !== 'half-closed-local') return;
+    const credit = stream.flow.takeUpdate();
+    if (credit > 0) this.writer.enqueue(windowUpdateFrame(stream.id, credit));
   }
 
   /** A complete header block: a new stream (server side), or headers or trailers of an open one. */
@@ -263,6 +319,9 @@ export class Streams {
   /** Closes the stream: its queued writes fail, onClose runs once (no error: both sides ended normally). */
   finish(stream: H2Stream, err?: StreamError): void {
     if (!stream.close()) return;
+    this.budget.refund(stream.charged);
+    stream.charged = 0;
+    stream.unconsumed = 0;
     if (this.remove(stream)) this.hooks.onIdle?.(true);
     this.sender.forget(stream);
     for (const item of stream.queue.splice(0)) item.done?.(err ?? new Error('stream closed'));
