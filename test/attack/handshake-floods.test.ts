@@ -21,13 +21,19 @@ import { bystander, describeRss, type AttackServer, startAttackServer } from './
 
 /** The server's handshake timeout and idle limit in these tests (the defaults are 10 s and 60 s). */
 const LIMIT_MS = 1000;
-/** A connection still open this long after the limit was not closed by the server. */
+/** The server closes an admitted connection at most this long after the limit (a busy loop is late). */
 const CLOSE_SLACK_MS = 3000;
+/**
+ * The attacker gives up on a connection (counts it as left open) this long after dialling it: generous,
+ * since on a loaded machine the connect itself and the attacker's own event loop may be slow; the
+ * server's side (its own open times) is what shows the deadline.
+ */
+const GIVE_UP_MS = 15_000;
 /**
  * A timer may fire this much before LIMIT_MS as measured from the 'connection' event: libuv computes its
  * due time from the loop's time, taken when the (busy) loop turn began.
  */
-const TIMER_SLACK_MS = 100;
+const TIMER_SLACK_MS = 200;
 const FLOOD_CONNECTIONS = 10_000;
 /** Connections open at once on the attacker's side: above the total cap, far below `ulimit -n`. */
 const FLOOD_CONCURRENCY = 1500;
@@ -35,13 +41,13 @@ const FLOOD_CONCURRENCY = 1500;
 const CROWDED_WORKERS = 200;
 const SPREAD_ADDRESSES = 40;
 /** Settled RSS growth allowed after the whole flood. */
-const FLOOD_RSS_LIMIT_MIB = 40;
+const FLOOD_RSS_LIMIT_MIB = 48;
 /** The idle limit in the idle flood: the bystander's calls must never be that far apart. */
 const IDLE_LIMIT_MS = 2000;
 const IDLE_CONNECTIONS = 100;
 /** Idle connections set up at once (real mutual-TLS handshakes: CPU on both sides). */
 const IDLE_BATCH = 10;
-const IDLE_RSS_LIMIT_MIB = 8;
+const IDLE_RSS_LIMIT_MIB = 16;
 
 /** Handshake timeout LIMIT_MS (for the handshake flood). */
 let server: AttackServer;
@@ -63,7 +69,7 @@ type Behaviour = 'silence' | 'half hello' | 'trickle';
 
 /**
  * One connection that never completes its handshake; resolves with how long it stayed open, or with
- * Infinity when the server had not closed it LIMIT_MS + CLOSE_SLACK_MS after connecting.
+ * Infinity when the server had not closed it GIVE_UP_MS after dialling.
  */
 function unfinishedHandshake(localAddress: string, behaviour: Behaviour, hello: Buffer): Promise<number> {
   return new Promise((resolve) => {
@@ -73,7 +79,7 @@ function unfinishedHandshake(localAddress: string, behaviour: Behaviour, hello: 
     const giveUp = setTimeout(() => {
       socket.destroy();
       resolve(Infinity);
-    }, LIMIT_MS + CLOSE_SLACK_MS);
+    }, GIVE_UP_MS);
     socket.on('error', () => undefined);
     socket.resume();
     socket.once('connect', () => {
