@@ -30,6 +30,8 @@ const log = logger('grpc-client');
 
 export const USER_AGENT = 'eps-ts/0.1';
 const MAX_CACHED_PATHS = 16;
+/** How long calls still open may finish after close() before the connection is destroyed. */
+const CLOSE_GRACE_MS = 2000;
 
 /** HTTP/2 stream errors as gRPC statuses (gRPC over HTTP/2, "Errors"): the kind decides, see core/outcome.ts. */
 function toGrpcError(err: StreamError): GrpcError {
@@ -58,7 +60,7 @@ class CallStatus {
 export interface GrpcSessionOptions {
   maxMessageBytes?: number;
   keepalive?: ClientKeepalive;
-  /** Time source of the keepalive pings (default: the system clock; tests use a manual one). */
+  /** Time source of the keepalive pings and the connection's timers (default: the system clock; tests use a manual one). */
   clock?: Clock;
 }
 
@@ -82,7 +84,7 @@ export class GrpcSession {
     this.maxBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.keepalive = options.keepalive ?? DEFAULT_CLIENT_KEEPALIVE;
     this.clock = options.clock ?? systemClock;
-    this.conn = new H2Connection(socket, 'client');
+    this.conn = new H2Connection(socket, 'client', { clock: this.clock });
     this.conn.onClose((err) => {
       if (err instanceof ProtocolError) {
         log.warn('gRPC connection ended: the peer broke HTTP/2', { peer: authority, error: err.message });
@@ -115,7 +117,7 @@ export class GrpcSession {
   close(): void {
     this.markClosed();
     this.conn.close();
-    setTimeout(() => this.conn.destroy(), 2000).unref();
+    this.clock.setTimeout(() => this.conn.destroy(), CLOSE_GRACE_MS).unref();
   }
 
   destroy(): void {

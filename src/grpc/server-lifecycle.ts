@@ -3,7 +3,6 @@
  * its maximum age (GOAWAY, then a hard close after the grace), pinged when busy but silent; and the
  * timeout of a unary request's body. Timers run on the server's Clock so tests control them.
  */
-import type tls from 'node:tls';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { H2Connection } from './h2/connection.js';
 import type { ServerKeepalive } from './keepalive.js';
@@ -14,18 +13,34 @@ import type { ServerKeepalive } from './keepalive.js';
  */
 export function superviseConnection(
   conn: H2Connection,
-  socket: tls.TLSSocket,
   keepalive: ServerKeepalive,
   clock: Clock,
 ): (idle: boolean) => void {
   limitAge(conn, keepalive, clock);
-  const onIdle = limitIdle(conn, keepalive, clock);
-  // A busy connection (long streams) that has been silent for a while must still answer a ping. Socket
-  // inactivity is tracked by Node itself (no per-frame work here), so this one is on real time.
-  socket.setTimeout(keepalive.pingAfterSilenceMs, () => {
+  pingAfterSilence(conn, keepalive, clock);
+  return limitIdle(conn, keepalive, clock);
+}
+
+/**
+ * A busy connection (long streams) from which nothing arrived for pingAfterSilenceMs must answer a ping
+ * within pingTimeoutMs. One timer per connection, re-armed for the rest of the silence when it finds the
+ * peer spoke meanwhile (the connection only notes the time of each read, no timer work per frame).
+ */
+function pingAfterSilence(conn: H2Connection, keepalive: ServerKeepalive, clock: Clock): void {
+  const silenceMs = keepalive.pingAfterSilenceMs;
+  let timer: TimerHandle | undefined;
+  const check = (): void => {
+    const silentFor = clock.now() - conn.lastReceivedAt;
+    if (silentFor < silenceMs) return arm(silenceMs - silentFor);
     if (conn.activeStreams > 0) conn.keepalive(keepalive.pingTimeoutMs);
-  });
-  return onIdle;
+    arm(silenceMs);
+  };
+  const arm = (ms: number): void => {
+    timer = clock.setTimeout(check, ms);
+    timer.unref();
+  };
+  conn.onClose(() => clock.clearTimeout(timer));
+  arm(silenceMs);
 }
 
 /** Closes a connection (GOAWAY) after maxIdleMs without calls, whatever pings keep it warm. */

@@ -196,7 +196,7 @@ export class GrpcServer {
       if (err instanceof ProtocolError) log.warn('gRPC connection ended: the peer broke HTTP/2', fields);
       else if (err) log.debug('gRPC connection closed', fields);
     });
-    const onIdle = superviseConnection(conn, socket, this.keepalive, this.clock);
+    const onIdle = superviseConnection(conn, this.keepalive, this.clock);
   }
 
   private onStream(conn: H2Connection, stream: H2Stream, key: PeerKey, budget: BufferBudget): void {

@@ -1,9 +1,11 @@
 /**
- * Scripted HTTP/2 peers on real TLS for testing our HTTP/2 client and server against behaviour that
- * well-behaved peers never show: each test writes raw frames and reads the other side's frames one by one.
+ * Scripted HTTP/2 peers for testing our HTTP/2 client and server against behaviour that well-behaved
+ * peers never show: each test writes raw frames and reads the other side's frames one by one. Here on
+ * real TLS; test/helpers/h2-duplex.ts puts the same FakePeer on an in-memory stream with a manual clock.
  */
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,7 +42,7 @@ export class FakePeer {
 
   /** `expectPreface`: this peer plays the server and first reads the client preface. */
   constructor(
-    readonly socket: tls.TLSSocket,
+    readonly socket: Duplex,
     expectPreface = true,
   ) {
     if (!expectPreface) this.preface = CLIENT_PREFACE;

@@ -15,6 +15,7 @@ import { H2Connection, type H2ConnectionOptions } from '../../src/grpc/h2/connec
 import { fakeClient, fakeClientOf, type FakePeer } from '../helpers/h2-fake-server.js';
 import { grpcRequest, handshake, startScriptedServer } from '../helpers/h2-grpc-server.js';
 import { withDeadline } from '../helpers/wait.js';
+import { systemClock, type Clock } from '../../src/core/clock.js';
 
 const { DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE } = FrameType;
 const { END_STREAM, END_HEADERS, ACK } = Flag;
@@ -90,10 +91,11 @@ test('a client certificate that is not pinned is disconnected before any call', 
 /** A bare HTTP/2 server connection (no gRPC server) on a clock the test sets, and a scripted client. */
 async function h2Server(options: H2ConnectionOptions = {}): Promise<{
   peer: FakePeer;
-  clock: { now: () => number; time: number };
+  clock: Clock & { time: number };
   close: () => Promise<void>;
 }> {
-  const clock = { time: 1_700_000_000_000, now: (): number => clock.time };
+  // Only now() is the test's; timers (none fire in these tests) stay the system's.
+  const clock = { ...systemClock, time: 1_700_000_000_000, now: (): number => clock.time };
   const { peer, close } = await fakeClientOf(
     (socket) => new H2Connection(socket, 'server', { clock, ...options }),
   );

@@ -15,7 +15,8 @@
  * (preface.ts) and the errors (errors.ts); codes.ts and frames.ts hold the wire format.
  */
 import type { Duplex } from 'node:stream';
-import { AbuseGuards, type PingPolicy, type TimeSource } from './abuse-guards.js';
+import { systemClock, type Clock } from '../../core/clock.js';
+import { AbuseGuards, type PingPolicy } from './abuse-guards.js';
 import { ConnectionError, ProtocolError, StreamError } from './errors.js';
 import { FlowWindow } from './flow-control.js';
 import { ErrorCode, errorName, Flag, FrameType, readErrorCode } from './codes.js';
@@ -51,8 +52,11 @@ export interface H2ConnectionOptions {
   onIdle?: (idle: boolean) => void;
   /** Server side: how often the client may PING (grpc-go's keepalive enforcement); no limit without. */
   pingPolicy?: PingPolicy;
-  /** The time source of the abuse guards (resets per second, PING intervals); Date.now by default. */
-  clock?: TimeSource;
+  /**
+   * Time and timers of the connection (abuse guards, keepalive ping timeout, the close grace); the system
+   * clock by default, a manual one in tests (test/helpers/h2-duplex.ts).
+   */
+  clock?: Clock;
 }
 
 export class H2Connection {
@@ -71,6 +75,9 @@ export class H2Connection {
   private readonly preface: PrefaceCheck;
   private closeListeners: ((err?: Error) => void)[] = [];
   private readonly onFrameBound = (frame: Frame): void => this.onFrame(frame);
+  private readonly clock: Clock;
+  /** When bytes last arrived from the peer (clock time): keepalive pings after silence. */
+  private receivedAt: number;
 
   constructor(
     readonly socket: Duplex,
@@ -78,7 +85,9 @@ export class H2Connection {
     options: H2ConnectionOptions = {},
   ) {
     this.preface = new PrefaceCheck(role);
-    this.guards = new AbuseGuards(options.clock, options.pingPolicy);
+    this.clock = options.clock ?? systemClock;
+    this.receivedAt = this.clock.now();
+    this.guards = new AbuseGuards(this.clock, options.pingPolicy);
     const source = { fill: () => this.sender.fill(), hasWaitingData: () => this.sender.hasWaitingData() };
     this.writer = new FrameWriter(socket, source, this.guards);
     const onLocalEnd = (stream: H2Stream): void => this.streams.localEnd(stream);
@@ -105,6 +114,11 @@ export class H2Connection {
 
   get activeStreams(): number {
     return this.streams.size;
+  }
+
+  /** Clock time at which the peer last sent anything (the connection's start before that). */
+  get lastReceivedAt(): number {
+    return this.receivedAt;
   }
 
   onClose(listener: (err?: Error) => void): void {
@@ -157,10 +171,13 @@ export class H2Connection {
   /** A PING that must be answered within `timeoutMs`; otherwise (or if the PING fails) the connection ends. */
   keepalive(timeoutMs: number): void {
     if (this.state === 'closed') return;
-    const timer = setTimeout(() => this.destroy(new Error('keepalive ping not answered')), timeoutMs);
+    const timer = this.clock.setTimeout(
+      () => this.destroy(new Error('keepalive ping not answered')),
+      timeoutMs,
+    );
     timer.unref();
     this.ping((err) => {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
       if (err) this.destroy(err);
     });
   }
@@ -185,6 +202,7 @@ export class H2Connection {
 
   private onBytes(received: Buffer): void {
     if (this.state === 'closed') return;
+    this.receivedAt = this.clock.now();
     const chunk = this.preface.strip(received);
     if (!chunk) {
       // Not HTTP/2 (an HTTP/1 request, garbage): nothing sensible can be answered.
@@ -319,7 +337,7 @@ export class H2Connection {
   /** Half-closes so that what was written still arrives; destroys if the peer does not close in time. */
   private endSocket(): void {
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), END_GRACE_MS).unref();
+    this.clock.setTimeout(() => this.socket.destroy(), END_GRACE_MS).unref();
   }
 
   private connectionError(err: ConnectionError): void {
