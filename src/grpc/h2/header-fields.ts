@@ -40,20 +40,26 @@ export function isPseudoHeader(name: string): boolean {
   return name.charCodeAt(0) === COLON;
 }
 
+/** What of a field HPACK took from its static table, whose names and values are all valid. */
+export const FromStatic = { NOTHING: 0, NAME: 1, FIELD: 2 } as const;
+export type FromStatic = (typeof FromStatic)[keyof typeof FromStatic];
+
 /**
- * What is wrong with one field (undefined: nothing): `regularSeen` tells whether a regular field came
- * before it in the block, `repeated` whether its name did.
+ * What is wrong with one field (undefined: nothing): `misplaced` when it is a pseudo-header field after a
+ * regular one, `repeated` when it is a pseudo-header field the block already held.
  */
 export function fieldProblem(
   name: string,
   value: string,
-  regularSeen: boolean,
+  fromStatic: FromStatic,
+  misplaced: boolean,
   repeated: boolean,
 ): string | undefined {
-  const pseudo = isPseudoHeader(name);
-  if (!validName(name, pseudo ? 1 : 0)) return `invalid header field name ${JSON.stringify(name)}`;
-  if (!validValue(value)) return `invalid value of header field ${name}`;
-  if (pseudo && regularSeen) return `pseudo-header field ${name} after a regular field`;
-  if (pseudo && repeated) return `pseudo-header field ${name} repeated`;
+  if (fromStatic === FromStatic.NOTHING && !validName(name, isPseudoHeader(name) ? 1 : 0)) {
+    return `invalid header field name ${JSON.stringify(name)}`;
+  }
+  if (fromStatic !== FromStatic.FIELD && !validValue(value)) return `invalid value of header field ${name}`;
+  if (misplaced) return `pseudo-header field ${name} after a regular field`;
+  if (repeated) return `pseudo-header field ${name} repeated`;
   return undefined;
 }
