@@ -10,7 +10,8 @@ import { Deadline } from '../core/deadline.js';
 import type { Directory } from '../directory/directory.js';
 import { grpcServerSettings } from '../directory/permissions.js';
 import { decodeResponse, encodeRequest } from '../grpc/codec.js';
-import { dialTls, requirePinnedServer, type DialResult } from '../grpc/dial.js';
+import { dialTls, type DialResult } from '../grpc/dial.js';
+import { PinnedPeer, recheckPeer } from '../tls/pinned-peer.js';
 import { PeerPool, type PooledSession } from '../grpc/peer-pool.js';
 import { GrpcError } from '../grpc/status.js';
 import { errorMessage } from '../core/errors.js';
@@ -19,7 +20,7 @@ import { NoRouteError } from '../broker/channel-errors.js';
 import { parseHostPort } from '../net/host-port.js';
 import { loadTls, type LoadedTls, type TlsConfig } from '../tls/options.js';
 import type { DirectoryEntry } from '../core/directory-entry.js';
-import type { Channel } from '../broker/channel.js';
+import type { CallScope, Channel } from '../broker/channel.js';
 import { fromWireResponse } from '../grpc/convert.js';
 import { paramsForPeer } from '../broker/client-info.js';
 import type { ReverseStreamKeeper } from './reverse/dialling-side.js';
@@ -85,28 +86,21 @@ export class GrpcClientChannel implements Channel {
 
   /**
    * A session to `peer`, direct or through its proxy; shared by calls and reverse streams. A pooled
-   * session whose server certificate is no longer pinned for `peer` in the directory is closed and
-   * replaced; the new session is checked again (requirePinnedServer), so the call fails if the server
-   * still presents an unpinned certificate.
+   * session whose server no longer passes the pin check (the directory unpinned its certificate, or it
+   * expired) is closed and replaced; the new session is verified at its handshake (verifyPeer in
+   * dialTls), which refuses a server that still presents an unpinned certificate and logs that once.
    */
   async session(peer: string, deadline: Deadline): Promise<PooledSession> {
-    const lookup = (n: string): DirectoryEntry | undefined => this.directory.entry(n);
     const pooled = await this.pooledSession(peer, deadline);
-    try {
-      requirePinnedServer(peer, pooled.key, lookup);
+    const lookup = (n: string): DirectoryEntry | undefined => this.directory.entry(n);
+    const now = recheckPeer(pooled.peer, { operator: peer, lookup });
+    if (now instanceof PinnedPeer) {
+      pooled.peer = now;
       return pooled;
-    } catch {
-      log.info('server certificate no longer pinned, reconnecting', { peer });
-      this.pool.invalidate(peer);
     }
-    const fresh = await this.pooledSession(peer, deadline);
-    try {
-      requirePinnedServer(peer, fresh.key, lookup);
-    } catch (e) {
-      this.pool.invalidate(peer);
-      throw e;
-    }
-    return fresh;
+    log.debug('pooled session no longer passes the pin check, reconnecting', { peer, code: now.code });
+    this.pool.invalidate(peer);
+    return this.pooledSession(peer, deadline);
   }
 
   private async pooledSession(peer: string, deadline: Deadline): Promise<PooledSession> {
@@ -140,8 +134,12 @@ export class GrpcClientChannel implements Channel {
     return this.pool.get(peer, `direct:${server.address}`, connect, deadline);
   }
 
-  async deliver(request: EpsRequest, address: Address): Promise<EpsResponse> {
-    const deadline = Deadline.after(this.callTimeoutMs);
+  /**
+   * One call: within the caller's deadline and our own `call_timeout`, whichever ends first (the peer gets
+   * the rest as grpc-timeout); the scope's cancellation resets the stream (RST_STREAM CANCEL).
+   */
+  async deliver(request: EpsRequest, address: Address, scope: CallScope): Promise<EpsResponse> {
+    const deadline = scope.deadline.within(this.callTimeoutMs);
     const payload = encodeRequest({
       method: request.method,
       params: paramsForPeer(request.params),
@@ -160,10 +158,15 @@ export class GrpcClientChannel implements Channel {
         throw new Error(`error sending request: error performing gRPC call: ${err.message}`, { cause: e });
       }
       try {
-        const reply = await pooled.session.unary('/EPS/Call', payload, deadline);
+        const reply = await pooled.session.unary('/EPS/Call', payload, deadline, scope.cancellation);
         return fromWireResponse(decodeResponse(reply));
       } catch (e) {
-        const again = attempt < MAX_ATTEMPTS && e instanceof GrpcError && e.unprocessed && !deadline.expired;
+        const again =
+          attempt < MAX_ATTEMPTS &&
+          e instanceof GrpcError &&
+          e.unprocessed &&
+          !deadline.expired &&
+          !scope.cancellation.cancelled;
         log.debug(again ? 'gRPC call not processed by the peer; retrying' : 'gRPC call failed', {
           peer: address.operator,
           error: errorMessage(e),

@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidAddressError } from '../../src/core/address.js';
+import { CallCancelledError, DeadlineExceededError } from '../../src/core/cancellation.js';
 import { HpackError } from '../../src/grpc/h2/hpack.js';
 import { HuffmanError } from '../../src/grpc/h2/huffman.js';
 import { ConnectionError, ProtocolError, StreamError } from '../../src/grpc/h2/errors.js';
@@ -52,6 +53,7 @@ import { TokenError } from '../../src/proxy/shared/tokens.js';
 import { BodyTooLargeError, UpstreamError } from '../../src/proxy/private/http-forwarding.js';
 import { ProxyDialError } from '../../src/proxy/private/dial.js';
 import { TlsConfigError } from '../../src/tls/options.js';
+import { PeerRefusedError } from '../../src/tls/pinned-peer.js';
 import { CertificateGenerationError } from '../../src/tls/certgen-verify.js';
 import { PemCertificateError } from '../../src/tls/fingerprint.js';
 import { ClientHelloError } from '../../src/tls/client-hello.js';
@@ -74,6 +76,12 @@ const cause = new Error('cause');
 
 const CASES: Case[] = [
   { cls: InvalidAddressError, make: () => new InvalidAddressError(), expected: { prefix: 'ERR_CORE_' } },
+  {
+    cls: DeadlineExceededError,
+    make: () => new DeadlineExceededError('the gateway of hd-1'),
+    expected: { prefix: 'ERR_CORE_' },
+  },
+  { cls: CallCancelledError, make: () => new CallCancelledError('m'), expected: { prefix: 'ERR_CORE_' } },
   { cls: HpackError, make: () => new HpackError('m'), expected: { prefix: 'ERR_H2_' } },
   { cls: HuffmanError, make: () => new HuffmanError('m'), expected: { prefix: 'ERR_H2_' } },
   { cls: ProtocolError, make: () => new ProtocolError('m'), expected: { prefix: 'ERR_H2_' } },
@@ -183,6 +191,11 @@ const CASES: Case[] = [
   },
   // The tls layer's prefix is ERR_CERT_: outcome.ts reads a code starting with ERR_TLS_ as Node's TLS failure.
   { cls: TlsConfigError, make: () => new TlsConfigError('m'), expected: { prefix: 'ERR_CERT_' } },
+  {
+    cls: PeerRefusedError,
+    make: () => new PeerRefusedError('ERR_CERT_PEER_NOT_PINNED', 'ls-1', 'm'),
+    expected: { prefix: 'ERR_CERT_' },
+  },
   {
     cls: CertificateGenerationError,
     make: () => new CertificateGenerationError('m'),
