@@ -270,10 +270,12 @@ export class H2Connection {
         return this.onGoaway(f);
       case FrameType.WINDOW_UPDATE:
         return this.onWindowUpdate(f);
+      case FrameType.PRIORITY:
+        return this.streams.onPriority(f.streamId, f.payload);
       case FrameType.PUSH_PROMISE:
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE although push is disabled');
       default:
-        // PRIORITY and unknown frame types are ignored (RFC 9113 §5.5).
+        // Unknown frame types are ignored (RFC 9113 §5.5).
         return;
     }
   }
