@@ -1,7 +1,7 @@
 /**
  * The network of the deadline tests: a backend that sleeps 60 s, reached three ways from a gateway with a
  * 1 s deadline. hd-1 calls op-1 directly (gRPC) and hd-2 through a P2P tunnel; the proxy operator calls
- * hd-2 over hd-2's reverse stream (ServerCall). Every eps node serves metrics, so a test can see that no
+ * hd-2 over hd-2's reverse stream (ServerCall); op-1 calls its own backend. Every eps node serves metrics, so a test can see that no
  * request is left in any broker.
  */
 import http from 'node:http';
@@ -132,6 +132,7 @@ export async function deadlineNetwork(): Promise<DeadlineNetwork> {
       backend: endpoint,
       backendTimeout: BACKEND_SLEEP_MS / 1000,
       services: [SLEEPER],
+      gatewayCallTimeout: GATEWAY_DEADLINE_S,
       metricsPort: metrics.get('op-1')!,
     },
   ]);

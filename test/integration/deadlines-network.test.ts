@@ -1,7 +1,8 @@
 /**
  * Deadlines and cancellation end to end with real eps processes, the public proxy and a backend that
  * sleeps 60 s, over the three ways a call reaches another operator: direct gRPC (hd-1 → op-1), a
- * reverse stream (the proxy operator → hd-2 over ServerCall) and a P2P tunnel (hd-1 → hd-2).
+ * reverse stream (the proxy operator → hd-2 over ServerCall) and a P2P tunnel (hd-1 → hd-2); and to the
+ * gateway's own backend (op-1 → op-1, no gRPC hop).
  *
  * With a 1 s gateway deadline the caller gets a deadline error within the deadline plus a small margin;
  * a caller that disconnects has the callee's backend request aborted within a second; afterwards no
@@ -38,6 +39,7 @@ const ROUTES: Route[] = [
   { what: 'direct gRPC', caller: 'hd-1', callee: 'op-1' },
   { what: 'ServerCall (reverse stream)', caller: P, callee: 'hd-2' },
   { what: 'P2P tunnel', caller: 'hd-1', callee: 'hd-2' },
+  { what: 'the own backend (no gRPC hop)', caller: 'op-1', callee: 'op-1' },
 ];
 
 const call = (method: string, id: string) => ({ jsonrpc: '2.0', method, params: {}, id });

@@ -275,11 +275,15 @@ export class H2Connection {
         return this.onGoaway(f);
       case FrameType.WINDOW_UPDATE:
         return this.onWindowUpdate(f);
+      case FrameType.PRIORITY:
+        // We keep no priority tree (a PRIORITY frame is checked and dropped), within the unproductive budget.
+        this.guards.countUnproductive('PRIORITY frames');
+        return this.streams.onPriority(f.streamId, f.payload);
       case FrameType.PUSH_PROMISE:
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE although push is disabled');
       default:
-        // PRIORITY and unknown frame types are ignored (RFC 9113 §5.5), within the unproductive budget.
-        this.guards.countUnproductive(f.type === FrameType.PRIORITY ? 'PRIORITY frames' : 'unknown frames');
+        // Unknown frame types are ignored (RFC 9113 §5.5), within the unproductive budget.
+        this.guards.countUnproductive('unknown frames');
         return;
     }
   }

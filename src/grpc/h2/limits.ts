@@ -59,3 +59,9 @@ export const UNPRODUCTIVE_FRAME_REFILL_PER_SECOND = 100;
  * quarter of the window); a peer that grants a byte at a time makes us cut its answers into tiny frames.
  */
 export const SMALL_WINDOW_UPDATE_BYTES = 1024;
+/**
+ * Closed streams whose end (reset by us, reset by the peer, ended) a connection remembers, to answer a
+ * late frame for one as RFC 9113 §5.1 asks (closed-streams.ts). Frames sent before our RST_STREAM arrived
+ * are ignored while the stream is among these; later ones are treated as for a stream long closed.
+ */
+export const CLOSED_STREAMS_REMEMBERED = 128;

@@ -5,13 +5,15 @@
  * consequences: RST_STREAM to stop the peer, waiting calls started, the connection told it is idle).
  */
 import type { AbuseGuards } from './abuse-guards.js';
+import { CloseCause, ClosedStreams } from './closed-streams.js';
 import type { BufferBudget } from './buffer-budget.js';
 import { ConnectionError, StreamError } from './errors.js';
 import { ErrorCode, errorName, type PeerErrorCode } from './codes.js';
-import { rstStreamFrame, windowUpdateFrame } from './frames.js';
+import { priorityProblem, rstStreamFrame, windowUpdateFrame } from './frames.js';
 import type { DecodedBlock } from './hpack.js';
 import { MAX_ACTIVE_STREAMS, MAX_HEADER_LIST_BYTES, MAX_QUEUED_STREAMS, MAX_STREAM_ID } from './limits.js';
 import type { PeerSettings } from './peer-settings.js';
+import { contentLength, requestProblem, trailersProblem } from './request-headers.js';
 import type { StreamSender } from './sender.js';
 import { H2Stream, NO_EVENTS, type StreamEvents } from './stream.js';
 import type { FrameWriter } from './writer.js';
@@ -54,6 +56,7 @@ export class Streams {
   private nextId = 1;
   /** Server side: the highest stream id the client opened (GOAWAY's last stream id). */
   lastPeerId = 0;
+  private readonly closedStreams = new ClosedStreams();
   /** The stream whose data is being delivered, when that DATA frame carried END_STREAM. */
   private lastFrameOf: H2Stream | undefined;
 
@@ -108,7 +111,7 @@ export class Streams {
   /** DATA within the connection's window: `length` counts padding, `data` is without. */
   onData(id: number, data: Buffer, length: number, endStream: boolean): void {
     const stream = this.byId.get(id);
-    if (!stream) return this.checkKnown(id);
+    if (!stream) return this.onClosedStreamFrame(id, 'DATA');
     if (stream.state === 'half-closed-remote') {
       return this.resetForPeerError(stream, ErrorCode.STREAM_CLOSED, 'DATA after end of stream');
     }
@@ -118,6 +121,13 @@ export class Streams {
         ErrorCode.FLOW_CONTROL_ERROR,
         'peer sent more than the stream window',
       );
+    }
+    if (stream.bodyLeft >= 0) {
+      // The request declared a content-length: the DATA must add up to it (RFC 9113 §8.1.1).
+      stream.bodyLeft -= data.length;
+      if (stream.bodyLeft < 0 || (endStream && stream.bodyLeft > 0)) {
+        return this.resetForPeerError(stream, ErrorCode.PROTOCOL_ERROR, 'DATA does not match content-length');
+      }
     }
     // Padding is never buffered: its credit goes back at once; the data's when the application consumes it.
     if (length > data.length) {
@@ -184,7 +194,7 @@ export class Streams {
       if (this.role === 'server' && id % 2 === 1 && id > this.lastPeerId) {
         return this.accept(id, decoded, endStream);
       }
-      return this.checkKnown(id);
+      return this.onClosedStreamFrame(id, 'HEADERS');
     }
     if (stream.state === 'half-closed-remote') {
       return this.resetForPeerError(stream, ErrorCode.STREAM_CLOSED, 'HEADERS after end of stream');
@@ -197,6 +207,14 @@ export class Streams {
         `header list above ${MAX_HEADER_LIST_BYTES} bytes`,
       );
     }
+    if (this.role === 'server') {
+      // The request's second header block: trailers (RFC 9113 §8.1).
+      const problem = decoded.malformed ?? trailersProblem(decoded, endStream);
+      if (problem !== undefined) return this.resetForPeerError(stream, ErrorCode.PROTOCOL_ERROR, problem);
+      if (stream.bodyLeft > 0) {
+        return this.resetForPeerError(stream, ErrorCode.PROTOCOL_ERROR, 'DATA does not match content-length');
+      }
+    }
     const status = decoded.headers[':status'];
     // Informational responses (1xx) precede the real one and carry nothing for gRPC.
     if (!endStream && status !== undefined && status.length === 3 && status[0] === '1') return;
@@ -208,7 +226,20 @@ export class Streams {
     const stream = this.byId.get(id);
     if (!stream) return this.checkKnown(id);
     const retryable = code === ErrorCode.REFUSED_STREAM;
-    this.finish(stream, new StreamError(code, `stream reset by server (${errorName(code)})`, retryable));
+    const err = new StreamError(code, `stream reset by server (${errorName(code)})`, retryable);
+    this.finish(stream, err, CloseCause.RESET_BY_PEER);
+  }
+
+  /**
+   * PRIORITY (ignored, RFC 9113 §5.3.2, but checked: frames.ts priorityProblem): an error resets the
+   * stream if open; otherwise the connection ends, as RST_STREAM cannot be sent on an idle stream (§5.1).
+   */
+  onPriority(id: number, payload: Buffer): void {
+    const problem = priorityProblem(id, payload);
+    if (!problem) return;
+    const stream = this.byId.get(id);
+    if (!stream) throw new ConnectionError(problem.code, problem.message);
+    this.resetForPeerError(stream, problem.code, problem.message);
   }
 
   /** WINDOW_UPDATE of `increment` (0 included: a stream error) for a stream. */
@@ -242,9 +273,16 @@ export class Streams {
     if (!this.hooks.accepting()) return this.refuse(id, ErrorCode.REFUSED_STREAM);
     if (this.byId.size >= MAX_ACTIVE_STREAMS) return this.refuse(id, ErrorCode.REFUSED_STREAM);
     if (decoded.oversized) throw oversizedRequest();
+    // A malformed request never reaches the application (RFC 9113 §8.1.1).
+    if ((decoded.malformed ?? requestProblem(decoded)) !== undefined) {
+      return this.refuse(id, ErrorCode.PROTOCOL_ERROR);
+    }
+    const declaredLength = contentLength(decoded.headers);
+    if (endStream && declaredLength > 0) return this.refuse(id, ErrorCode.PROTOCOL_ERROR);
     const stream = new H2Stream(EMPTY, NO_EVENTS);
     stream.open(id, this.peer.initialWindow);
     stream.requestHeaders = decoded.headers;
+    stream.bodyLeft = declaredLength;
     this.add(stream);
     this.hooks.onStream?.(stream);
     if (endStream && !stream.closed) this.remoteEnd(stream);
@@ -252,6 +290,7 @@ export class Streams {
 
   private refuse(id: number, code: ErrorCode): void {
     this.guards.countReset('refused streams');
+    this.closedStreams.record(id, CloseCause.RESET_BY_US);
     this.writer.enqueueReply(rstStreamFrame(id, code));
   }
 
@@ -264,11 +303,19 @@ export class Streams {
     }
   }
 
+  /** DATA or HEADERS for a stream that is not open: ClosedStreams.lateFrame decides (RFC 9113 §5.1). */
+  private onClosedStreamFrame(id: number, type: 'DATA' | 'HEADERS'): void {
+    this.checkKnown(id);
+    if (!this.closedStreams.lateFrame(id, type)) return;
+    this.guards.countReset('frames on reset streams');
+    this.writer.enqueueReply(rstStreamFrame(id, ErrorCode.STREAM_CLOSED));
+  }
+
   // ---- ends ----
 
   /** Our END_STREAM went out. */
   localEnd(stream: H2Stream): void {
-    if (stream.endLocal()) return this.finish(stream);
+    if (stream.endLocal()) return this.finish(stream, undefined, CloseCause.ENDED);
     // A server that answered before the request ended asks the client to stop sending (RFC 9113 §8.1).
     if (this.role === 'server') this.stopPeer(stream);
   }
@@ -278,7 +325,7 @@ export class Streams {
     const bothEnded = stream.endRemote();
     stream.events.onEnd?.();
     if (stream.closed) return;
-    if (bothEnded) return this.finish(stream);
+    if (bothEnded) return this.finish(stream, undefined, CloseCause.ENDED);
     // The server answered before we finished sending: stop sending, without error (RFC 9113 §8.1).
     if (this.role === 'client') this.stopPeer(stream);
   }
@@ -287,7 +334,7 @@ export class Streams {
   reset(stream: H2Stream, code: ErrorCode, message: string): void {
     if (stream.closed) return;
     if (stream.state !== 'idle') this.writer.enqueue(rstStreamFrame(stream.id, code));
-    this.finish(stream, new StreamError(code, message));
+    this.finish(stream, new StreamError(code, message), CloseCause.RESET_BY_US);
   }
 
   /**
@@ -316,9 +363,13 @@ export class Streams {
     for (const s of this.waiting.splice(0)) this.finish(s, err);
   }
 
-  /** Closes the stream: its queued writes fail, onClose runs once (no error: both sides ended normally). */
-  finish(stream: H2Stream, err?: StreamError): void {
+  /**
+   * Closes the stream: its queued writes fail, onClose runs once (no error: both sides ended normally).
+   * `cause` is remembered for frames that arrive later (none: the whole connection is ending).
+   */
+  finish(stream: H2Stream, err?: StreamError, cause?: CloseCause): void {
     if (!stream.close()) return;
+    if (cause !== undefined && stream.id !== 0) this.closedStreams.record(stream.id, cause);
     this.budget.refund(stream.charged);
     stream.charged = 0;
     stream.unconsumed = 0;
@@ -369,6 +420,6 @@ export class Streams {
 
   private stopPeer(stream: H2Stream): void {
     this.writer.enqueue(rstStreamFrame(stream.id, ErrorCode.NO_ERROR));
-    this.finish(stream);
+    this.finish(stream, undefined, CloseCause.RESET_BY_US);
   }
 }
