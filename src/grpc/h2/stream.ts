@@ -41,6 +41,10 @@ export class H2Stream {
   private current: StreamState = 'idle';
   /** Request headers (server side). */
   requestHeaders?: HeaderMap;
+  /** Server side: request body bytes still due by the request's content-length; -1 without one. */
+  bodyLeft = -1;
+  /** Client side: the final (non-1xx) response headers arrived; a later header block is trailers. */
+  headersReceived = false;
   /** A header block of ours is queued or sent: a later one can only be trailers. */
   headersQueued = false;
   /** Both directions of this stream's flow control; we grant the peer STREAM_WINDOW. */

@@ -11,6 +11,7 @@ import { rstStreamFrame, windowUpdateFrame } from './frames.js';
 import type { DecodedBlock } from './hpack.js';
 import { MAX_ACTIVE_STREAMS, MAX_HEADER_LIST_BYTES, MAX_QUEUED_STREAMS, MAX_STREAM_ID } from './limits.js';
 import type { PeerSettings } from './peer-settings.js';
+import { INTERIM, responseBlockProblem } from './response-headers.js';
 import type { StreamSender } from './sender.js';
 import { H2Stream, NO_EVENTS, type StreamEvents } from './stream.js';
 import type { FrameWriter } from './writer.js';
@@ -98,6 +99,16 @@ export class Streams {
     if (!stream.flow.receive(length)) {
       return this.reset(stream, ErrorCode.FLOW_CONTROL_ERROR, 'peer sent more than the stream window');
     }
+    if (this.role === 'client' && !stream.headersReceived) {
+      return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'malformed response: DATA before the headers');
+    }
+    if (stream.bodyLeft >= 0) {
+      // The request declared a content-length: the DATA must add up to it (RFC 9113 §8.1.1).
+      stream.bodyLeft -= data.length;
+      if (stream.bodyLeft < 0 || (endStream && stream.bodyLeft > 0)) {
+        return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'DATA does not match content-length');
+      }
+    }
     // Nothing more can arrive after END_STREAM: no window to grant back then.
     const credit = endStream ? 0 : stream.flow.takeUpdate();
     if (credit > 0) this.writer.enqueue(windowUpdateFrame(id, credit));
@@ -120,9 +131,14 @@ export class Streams {
     if (decoded.oversized) {
       return this.reset(stream, ErrorCode.PROTOCOL_ERROR, `header list above ${MAX_HEADER_LIST_BYTES} bytes`);
     }
-    const status = decoded.headers[':status'];
-    // Informational responses (1xx) precede the real one and carry nothing for gRPC.
-    if (!endStream && status !== undefined && status.length === 3 && status[0] === '1') return;
+    if (this.role === 'client') {
+      // Clients must not accept a malformed response (RFC 9113 §8.1.1); 1xx responses carry nothing for gRPC.
+      const problem = responseBlockProblem(stream, decoded.headers, endStream);
+      if (problem === INTERIM) return;
+      if (problem !== undefined) {
+        return this.reset(stream, ErrorCode.PROTOCOL_ERROR, `malformed response: ${problem}`);
+      }
+    }
     stream.events.onHeaders(decoded.headers, endStream);
     if (endStream && !stream.closed) this.remoteEnd(stream);
   }
