@@ -12,15 +12,16 @@ import { InvalidAddressError, parseAddress, type Address } from '../core/address
 import type { JsonObject } from '../core/json.js';
 import { ErrorCodes, type EpsRequest, type EpsResponse } from '../core/messages.js';
 import { errorMessage } from '../core/errors.js';
+import { DeadlineExceededError } from '../core/cancellation.js';
 import { logger } from '../core/log.js';
 import { classify, OUTCOMES } from '../core/outcome.js';
 import type { Directory } from '../directory/directory.js';
 import { canCall } from '../directory/permissions.js';
-import type { Channel } from './channel.js';
+import type { CallScope, Channel } from './channel.js';
 import { BrokerError } from './errors.js';
 import { directoryMethod, parseConnectionRequest, ping } from './internal-methods.js';
 import { clientEntryView } from './client-info.js';
-import { recordRequest } from './metrics.js';
+import { recordRequest, requestsInFlight } from './metrics.js';
 
 const log = logger('broker');
 
@@ -51,20 +52,35 @@ export class Broker {
     return this.channels;
   }
 
-  async deliver(request: EpsRequest, client: ClientRef | undefined): Promise<EpsResponse | null> {
+  /**
+   * Routes one request; `scope` is the caller's deadline and cancellation, handed to the channel that
+   * delivers (every channel gives up and stops its work when the scope ends).
+   */
+  async deliver(
+    request: EpsRequest,
+    client: ClientRef | undefined,
+    scope: CallScope,
+  ): Promise<EpsResponse | null> {
     const started = performance.now();
     const entry = client?.name === this.ownName ? 'local' : 'peer';
+    requestsInFlight.inc({ entry });
     try {
-      const response = await this.route(request, client);
+      const response = await this.route(request, client, scope);
       recordRequest(entry, response === null ? 'none' : response.error ? 'error' : 'ok', started);
       return response;
     } catch (e) {
       recordRequest(entry, 'failed', started);
       throw e;
+    } finally {
+      requestsInFlight.dec({ entry });
     }
   }
 
-  private async route(request: EpsRequest, client: ClientRef | undefined): Promise<EpsResponse | null> {
+  private async route(
+    request: EpsRequest,
+    client: ClientRef | undefined,
+    scope: CallScope,
+  ): Promise<EpsResponse | null> {
     if (!client) throw new BrokerError('ERR_NO_CLIENT_INFO', 'client info missing');
     const callerEntry = this.directory.entry(client.name);
     if (!callerEntry) {
@@ -130,7 +146,7 @@ export class Broker {
         const internal = await this.internal(request, address, own);
         if (internal !== undefined) return internal;
       }
-      return await this.toChannel(request, address);
+      return await this.toChannel(request, address, scope);
     } finally {
       if (relayed) this.relaying.delete(request.id);
     }
@@ -166,12 +182,19 @@ export class Broker {
     }
   }
 
-  private async toChannel(request: EpsRequest, address: Address): Promise<EpsResponse | null> {
+  private async toChannel(
+    request: EpsRequest,
+    address: Address,
+    scope: CallScope,
+  ): Promise<EpsResponse | null> {
     for (let i = 0; i < this.channels.length; i++) {
       const channel = this.channels[i]!;
       if (!channel.canDeliverTo(address)) continue;
       try {
-        return await channel.deliver(request, address);
+        // A caller that already left (or whose time is up) starts no work.
+        if (scope.cancellation.reason) throw scope.cancellation.reason;
+        if (scope.deadline.expired) throw new DeadlineExceededError(`broker of ${this.ownName}`);
+        return await channel.deliver(request, address, scope);
       } catch (e) {
         const cause = errorMessage(e);
         log.debug('channel delivery failed', {

@@ -3,6 +3,10 @@ import type { Address } from '../core/address.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
 import type { JsonObject } from '../core/json.js';
 import type { ChannelType } from '../settings/eps-schema.js';
+import type { CallScope } from '../core/cancellation.js';
+
+/** Deadline and cancellation of one delivery (core/cancellation.ts), passed unchanged to every hop. */
+export type { CallScope };
 
 /** The channel types are the ones the settings schema accepts (one list, in settings/eps-schema.ts). */
 export type { ChannelType };
@@ -23,8 +27,12 @@ export interface Channel {
   close(): Promise<void>;
   /** Whether this channel would deliver a request with this address (first "yes" wins). */
   canDeliverTo(address: Address): boolean;
-  /** Delivers; `null` means "delivered, no response" (e.g. stdout). Throws on failure. */
-  deliver(request: EpsRequest, address: Address): Promise<EpsResponse | null>;
+  /**
+   * Delivers; `null` means "delivered, no response" (e.g. stdout). Throws on failure. Gives up (throws)
+   * once `scope`'s deadline passes or it is cancelled, and stops the work it started for the request
+   * (stream reset, backend request aborted): nothing keeps running for a caller that left.
+   */
+  deliver(request: EpsRequest, address: Address, scope: CallScope): Promise<EpsResponse | null>;
   /** Only the gRPC server channel takes connection requests; returns false when not its channel. */
   handleConnectionRequest?(request: ConnectionRequest): Promise<boolean>;
 }

@@ -1,5 +1,5 @@
 /** Request counters and latencies of the broker, on the shared Prometheus registry (`metrics.bind_address`). */
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { registry } from '../metrics/server.js';
 
 /** `local`: from this operator's own gateway; `peer`: from another operator (gRPC or reverse stream). */
@@ -12,6 +12,14 @@ export const requestsTotal = new Counter({
   name: 'eps_requests_total',
   help: 'Requests handled by the broker, by origin and outcome',
   labelNames: ['entry', 'outcome'] as const,
+  registers: [registry],
+});
+
+/** Requests the broker has taken and not yet answered (goes back to 0 when no work is left). */
+export const requestsInFlight = new Gauge({
+  name: 'eps_requests_in_flight',
+  help: 'Requests in the broker that have not been answered yet, by origin',
+  labelNames: ['entry'] as const,
   registers: [registry],
 });
 

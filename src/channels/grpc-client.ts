@@ -19,7 +19,7 @@ import { NoRouteError } from '../broker/channel-errors.js';
 import { parseHostPort } from '../net/host-port.js';
 import { loadTls, type LoadedTls, type TlsConfig } from '../tls/options.js';
 import type { DirectoryEntry } from '../core/directory-entry.js';
-import type { Channel } from '../broker/channel.js';
+import type { CallScope, Channel } from '../broker/channel.js';
 import { fromWireResponse } from '../grpc/convert.js';
 import { paramsForPeer } from '../broker/client-info.js';
 import type { ReverseStreamKeeper } from './reverse/dialling-side.js';
@@ -140,8 +140,12 @@ export class GrpcClientChannel implements Channel {
     return this.pool.get(peer, `direct:${server.address}`, connect, deadline);
   }
 
-  async deliver(request: EpsRequest, address: Address): Promise<EpsResponse> {
-    const deadline = Deadline.after(this.callTimeoutMs);
+  /**
+   * One call: within the caller's deadline and our own `call_timeout`, whichever ends first (the peer gets
+   * the rest as grpc-timeout); the scope's cancellation resets the stream (RST_STREAM CANCEL).
+   */
+  async deliver(request: EpsRequest, address: Address, scope: CallScope): Promise<EpsResponse> {
+    const deadline = scope.deadline.within(this.callTimeoutMs);
     const payload = encodeRequest({
       method: request.method,
       params: paramsForPeer(request.params),
@@ -160,10 +164,15 @@ export class GrpcClientChannel implements Channel {
         throw new Error(`error sending request: error performing gRPC call: ${err.message}`, { cause: e });
       }
       try {
-        const reply = await pooled.session.unary('/EPS/Call', payload, deadline);
+        const reply = await pooled.session.unary('/EPS/Call', payload, deadline, scope.cancellation);
         return fromWireResponse(decodeResponse(reply));
       } catch (e) {
-        const again = attempt < MAX_ATTEMPTS && e instanceof GrpcError && e.unprocessed && !deadline.expired;
+        const again =
+          attempt < MAX_ATTEMPTS &&
+          e instanceof GrpcError &&
+          e.unprocessed &&
+          !deadline.expired &&
+          !scope.cancellation.cancelled;
         log.debug(again ? 'gRPC call not processed by the peer; retrying' : 'gRPC call failed', {
           peer: address.operator,
           error: errorMessage(e),

@@ -17,7 +17,7 @@ import { identitiesFor, selectIdentity } from '../tls/identity.js';
 import { loadTls, type TlsConfig } from '../tls/options.js';
 import type { RateLimit } from '../net/rate-limit.js';
 import { applyRateLimits } from '../net/server-rate-limit.js';
-import type { Channel, ConnectionRequest } from '../broker/channel.js';
+import type { CallScope, Channel, ConnectionRequest } from '../broker/channel.js';
 import { toWireResponse } from '../grpc/convert.js';
 
 const log = logger('grpc-server');
@@ -33,7 +33,7 @@ export interface GrpcServerConfig {
 export interface GrpcServerExtensions {
   handlers?: Partial<GrpcHandlers>;
   canDeliverTo?: (address: Address) => boolean;
-  deliver?: (request: EpsRequest, address: Address) => Promise<EpsResponse>;
+  deliver?: (request: EpsRequest, address: Address, scope: CallScope) => Promise<EpsResponse>;
   handleConnectionRequest?: (request: ConnectionRequest, server: GrpcServer) => Promise<boolean>;
 }
 
@@ -54,6 +54,7 @@ export class GrpcServerChannel implements Channel {
       tls,
       verifyClient: config.tls.verify_client ?? true,
       identify: (key) => identitiesFor(key, (n) => broker.directory.entry(n)),
+      label: `the gRPC server of ${broker.ownName}`,
       handlers: {
         unary: { '/EPS/Call': (p, ctx) => this.onCall(p, ctx), ...ext.handlers?.unary },
         bidi: { ...ext.handlers?.bidi },
@@ -76,9 +77,9 @@ export class GrpcServerChannel implements Channel {
     return this.ext.canDeliverTo?.(address) ?? false;
   }
 
-  async deliver(request: EpsRequest, address: Address): Promise<EpsResponse> {
+  async deliver(request: EpsRequest, address: Address, scope: CallScope): Promise<EpsResponse> {
     if (!this.ext.deliver) throw new PeerDisconnectedError();
-    return this.ext.deliver(request, address);
+    return this.ext.deliver(request, address, scope);
   }
 
   async handleConnectionRequest(request: ConnectionRequest): Promise<boolean> {
@@ -97,9 +98,11 @@ export class GrpcServerChannel implements Channel {
     if (!identity) throw new GrpcError(OUTCOMES.unknownClient.grpc, 'no matching client');
     let outcome: EpsResponse | null;
     try {
+      // The caller's grpc-timeout and its RST_STREAM travel on with the request (ctx, grpc/server.ts).
       outcome = await this.broker.deliver(
         { method: wire.method, params: wire.params, id: wire.id },
         { name: identity.name },
+        ctx,
       );
     } catch (e) {
       // Any failure of the broker itself (its answers, also errors, are responses and go on below).

@@ -7,7 +7,7 @@ import type { Address } from '../core/address.js';
 import { errorMessage } from '../core/errors.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
 import { JsonRpcClient, wrapValue, type JsonRpcClientConfig } from '../jsonrpc/client.js';
-import type { Channel } from '../broker/channel.js';
+import type { CallScope, Channel } from '../broker/channel.js';
 
 export class JsonRpcClientChannel implements Channel {
   readonly type = 'jsonrpc_client' as const;
@@ -30,13 +30,14 @@ export class JsonRpcClientChannel implements Channel {
     return address.operator === this.ownName;
   }
 
-  async deliver(request: EpsRequest): Promise<EpsResponse> {
+  /** The backend request ends with the caller's scope: at its deadline, or aborted when it gives up. */
+  async deliver(request: EpsRequest, _address: Address, scope: CallScope): Promise<EpsResponse> {
     const dot = request.method.lastIndexOf('.');
     if (dot < 0) throw new Error('invalid method name');
     const method = request.method.slice(dot + 1);
     let reply;
     try {
-      reply = await this.client.call(method, request.params, request.id);
+      reply = await this.client.call(method, request.params, request.id, scope);
     } catch (e) {
       throw new Error(`error calling JSON-RPC server: ${errorMessage(e)}`, { cause: e });
     }

@@ -2,6 +2,10 @@
  * `jsonrpc_server` channel: the local gateway. Local applications POST JSON-RPC requests; the gateway turns
  * them into addressed requests from the own operator and maps the broker's outcome back
  * [WIRE, docs/protocol.md#gateway].
+ *
+ * Each request gets a deadline (`call_timeout`) and a cancellation that fires when the HTTP caller
+ * disconnects; both travel with the request to every hop (core/cancellation.ts). When the deadline passes
+ * the gateway answers at once with a deadline error and cancels the hops still working.
  */
 import { logger } from '../core/log.js';
 import type { EpsResponse } from '../core/messages.js';
@@ -9,6 +13,16 @@ import type { Broker } from '../broker/broker.js';
 import { BrokerError } from '../broker/errors.js';
 import { errorMessage } from '../core/errors.js';
 import { OUTCOMES } from '../core/outcome.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { Deadline } from '../core/deadline.js';
+import {
+  CallCancelledError,
+  Cancellation,
+  DeadlineExceededError,
+  watchScope,
+  type CallScope,
+} from '../core/cancellation.js';
+import type { JsonObject } from '../core/json.js';
 import { unwrapValue } from '../jsonrpc/client.js';
 import { extractRequest } from '../jsonrpc/extract.js';
 import { JsonHttpServer, type HttpServerConfig, type IncomingJson } from '../jsonrpc/http-server.js';
@@ -19,16 +33,27 @@ import type { ConnectionFilter } from '../jsonrpc/http-server.js';
 
 const log = logger('gateway');
 
+/** Settled settings (the defaults are in settings/eps-schema.ts). */
+export interface GatewayConfig extends HttpServerConfig {
+  /** Seconds from reading a request to its answer, on every hop. */
+  call_timeout: number;
+}
+
 export class JsonRpcServerChannel implements Channel {
   readonly type = 'jsonrpc_server' as const;
   readonly http: JsonHttpServer;
+  private readonly callTimeoutMs: number;
+  private readonly hop: string;
 
   constructor(
     private readonly broker: Broker,
-    config: HttpServerConfig,
+    config: GatewayConfig,
     filter?: ConnectionFilter,
+    private readonly clock: Clock = systemClock,
   ) {
     this.http = new JsonHttpServer(config, (incoming) => this.handle(incoming), filter);
+    this.callTimeoutMs = config.call_timeout * 1000;
+    this.hop = `the gateway of ${broker.ownName}`;
   }
 
   async open(): Promise<void> {
@@ -63,18 +88,34 @@ export class JsonRpcServerChannel implements Channel {
       sendJsonRpc(res, buildResponse(undefined, { code, message: 'internal error' }, replyId));
       return;
     }
+    const scope: CallScope = {
+      deadline: Deadline.after(this.callTimeoutMs, this.clock),
+      cancellation: new Cancellation(),
+    };
+    // 'close' before the answer was written: the caller went away; every hop stops its work.
+    res.on('close', () => {
+      if (!res.writableFinished)
+        scope.cancellation.cancel(new CallCancelledError(`the caller of ${this.hop} disconnected`));
+    });
     let outcome: EpsResponse | null;
     try {
-      outcome = await this.broker.deliver(
-        { method, params, id: `${method}(${localId})` },
-        { name: this.broker.ownName },
-      );
+      outcome = await this.deliverInScope({ method, params, id: `${method}(${localId})` }, scope);
     } catch (e) {
+      if (e instanceof CallCancelledError) return; // nobody is left to answer
+      if (e instanceof DeadlineExceededError) {
+        sendJsonRpc(res, buildResponse(undefined, this.deadlineError(method, e.hop), replyId));
+        return;
+      }
       // Every failure of the broker is answered as a rejection (code 1, the original's); one that is not a
       // BrokerError is a bug worth an error log.
       if (!(e instanceof BrokerError)) log.error('unexpected broker failure', { error: errorMessage(e) });
       const code = OUTCOMES.rejected.jsonRpc;
       sendJsonRpc(res, buildResponse(undefined, { code, message: errorMessage(e), data: {} }, replyId));
+      return;
+    }
+    if (outcome?.error && scope.deadline.expired) {
+      // A hop further on ran out of the same deadline first and answered with its error: name that hop.
+      sendJsonRpc(res, buildResponse(undefined, this.deadlineError(method, outcome.error.message), replyId));
       return;
     }
     if (outcome === null) {
@@ -89,5 +130,40 @@ export class JsonRpcServerChannel implements Channel {
     }
     const result = outcome.result === undefined ? null : unwrapValue(outcome.result);
     sendJsonRpc(res, buildResponse(result ?? null, undefined, replyId));
+  }
+
+  /**
+   * The broker's answer, or a DeadlineExceededError at the gateway when the deadline passes first (the
+   * scope is then cancelled, so the hops still working stop), or the reason the caller went away.
+   */
+  private deliverInScope(
+    request: { method: string; params: JsonObject; id: string },
+    scope: CallScope,
+  ): Promise<EpsResponse | null> {
+    return new Promise((resolve, reject) => {
+      const stop = watchScope(scope, this.hop, (reason) => {
+        scope.cancellation.cancel(reason);
+        reject(reason);
+      });
+      this.broker.deliver(request, { name: this.broker.ownName }, scope).then(
+        (outcome) => {
+          stop();
+          resolve(outcome);
+        },
+        (e: unknown) => {
+          stop();
+          reject(e instanceof Error ? e : new Error(String(e)));
+        },
+      );
+    });
+  }
+
+  /** The answer when the deadline passed: code from the outcome table, the hop where it passed. */
+  private deadlineError(method: string, hop: string): { code: number; message: string; data: JsonObject } {
+    return {
+      code: OUTCOMES.deadlineExceeded.jsonRpc,
+      message: `deadline exceeded: no answer for ${method} within ${this.callTimeoutMs} ms (at ${hop})`,
+      data: { deadline_ms: this.callTimeoutMs, hop },
+    };
   }
 }

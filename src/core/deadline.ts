@@ -19,6 +19,14 @@ export class Deadline {
     return new Deadline(clock.now() + ms, clock);
   }
 
+  /**
+   * No deadline: never expires, `remainingMs()` is Infinity; `within(ms)` still gives a finite one. For a
+   * call whose caller set none (a peer without grpc-timeout), so each hop's own timeout bounds it.
+   */
+  static unbounded(clock: Clock = systemClock): Deadline {
+    return new Deadline(Infinity, clock);
+  }
+
   /** The deadline at an absolute time of `clock`. */
   static at(time: number, clock: Clock = systemClock): Deadline {
     return new Deadline(time, clock);

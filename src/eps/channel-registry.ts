@@ -4,7 +4,7 @@ import type { Channel } from '../broker/channel.js';
 import { GrpcClientChannel, type GrpcClientConfig } from '../channels/grpc-client.js';
 import { GrpcServerChannel, type GrpcServerConfig } from '../channels/grpc-server.js';
 import { JsonRpcClientChannel } from '../channels/jsonrpc-client.js';
-import { JsonRpcServerChannel } from '../channels/jsonrpc-server.js';
+import { JsonRpcServerChannel, type GatewayConfig } from '../channels/jsonrpc-server.js';
 import { StdoutChannel } from '../channels/stdout.js';
 import { P2pCallee } from '../channels/p2p/callee.js';
 import { p2pDialer } from '../channels/p2p/caller.js';
@@ -12,12 +12,11 @@ import { ReverseStreamRegistry } from '../channels/reverse/accepting-side.js';
 import { ReverseStreamKeeper } from '../channels/reverse/dialling-side.js';
 import type { Directory } from '../directory/directory.js';
 import type { JsonRpcClientConfig } from '../jsonrpc/client.js';
-import type { HttpServerConfig } from '../jsonrpc/http-server.js';
 
 export type ChannelItem =
   | { name: string; type: 'stdout'; settings: Record<string, never> | object }
   | { name: string; type: 'jsonrpc_client'; settings: JsonRpcClientConfig }
-  | { name: string; type: 'jsonrpc_server'; settings: HttpServerConfig }
+  | { name: string; type: 'jsonrpc_server'; settings: GatewayConfig }
   | { name: string; type: 'grpc_client'; settings: GrpcClientConfig }
   | { name: string; type: 'grpc_server'; settings: GrpcServerConfig };
 
@@ -51,7 +50,7 @@ export function createChannel(item: ChannelItem, ctx: ChannelContext): Channel {
       return new GrpcServerChannel(ctx.broker, item.settings, {
         handlers: { bidi: { '/EPS/ServerCall': (stream, call) => streams.handle(stream, call) } },
         canDeliverTo: (address) => streams.canDeliverTo(address),
-        deliver: (request, address) => streams.deliver(request, address),
+        deliver: (request, address, scope) => streams.deliver(request, address, scope),
         handleConnectionRequest: (request, server) => callee.handle(request, server),
       });
     }

@@ -23,6 +23,7 @@ import { ErrorCode } from './h2/codes.js';
 import { encodeHeaders, type HeaderMap } from './h2/hpack.js';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import type { Deadline } from '../core/deadline.js';
+import type { Cancellation } from '../core/cancellation.js';
 import { DEFAULT_CLIENT_KEEPALIVE, type ClientKeepalive } from './keepalive.js';
 import { encodeGrpcTimeout } from './timeout.js';
 
@@ -43,6 +44,11 @@ function asGrpcError(e: unknown): GrpcError {
   if (e instanceof GrpcError) return e;
   if (e instanceof StreamError) return toGrpcError(e);
   return new GrpcError(OUTCOMES.peerUnreachable.grpc, errorMessage(e));
+}
+
+/** The status a call ends with when its caller gave up: DEADLINE_EXCEEDED or CANCELLED, by the reason's kind. */
+function cancelledBy(reason: Error): GrpcError {
+  return new GrpcError(OUTCOMES[classify(reason)].grpc, reason.message);
 }
 
 /** Reads grpc-status / grpc-message from response headers or trailers. */
@@ -160,11 +166,19 @@ export class GrpcSession {
     ]);
   }
 
-  /** One unary call; rejects with a GrpcError (non-OK status, transport failure, deadline). */
-  unary(path: string, payload: Uint8Array, deadline: Deadline): Promise<Buffer> {
+  /**
+   * One unary call; rejects with a GrpcError (non-OK status, transport failure, deadline, cancellation).
+   * The peer gets the time left as `grpc-timeout`; when the deadline passes or `cancellation` fires, the
+   * stream is reset with CANCEL so the peer stops working on it.
+   */
+  unary(path: string, payload: Uint8Array, deadline: Deadline, cancellation?: Cancellation): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       if (this.closed) {
         reject(new GrpcError(Status.UNAVAILABLE, 'connection closed', true));
+        return;
+      }
+      if (cancellation?.reason) {
+        reject(cancelledBy(cancellation.reason));
         return;
       }
       const response = new UnaryMessage(new MessageReader(this.maxBytes, this.budget));
@@ -179,6 +193,7 @@ export class GrpcSession {
       const timer = deadline.onExpire(() =>
         cancel(new GrpcError(Status.DEADLINE_EXCEEDED, 'context deadline exceeded')),
       );
+      const unsubscribe = cancellation?.onCancel((reason) => cancel(cancelledBy(reason)));
       const events: StreamEvents = {
         onHeaders: (h) => {
           if (!headersSeen) {
@@ -203,6 +218,7 @@ export class GrpcSession {
         },
         onClose: (err) => {
           deadline.cancelExpire(timer);
+          unsubscribe?.();
           response.reader.release();
           if (failure) return reject(failure);
           if (err) return reject(toGrpcError(err));
@@ -219,6 +235,7 @@ export class GrpcSession {
         stream = this.conn.open(this.headerBlock(path, deadline), events, frame(payload), true);
       } catch (e) {
         deadline.cancelExpire(timer);
+        unsubscribe?.();
         reject(asGrpcError(e));
       }
     });

@@ -29,6 +29,7 @@ import { encodeHeaders } from './h2/hpack.js';
 import { errorMessage } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { Deadline } from '../core/deadline.js';
+import { CallCancelledError, Cancellation, DeadlineExceededError } from '../core/cancellation.js';
 import { DEFAULT_SERVER_KEEPALIVE, type ServerKeepalive } from './keepalive.js';
 import { requestBodyTimer, superviseConnection } from './server-lifecycle.js';
 import { parseGrpcTimeout } from './timeout.js';
@@ -41,8 +42,13 @@ export interface CallContext {
   identities: PeerIdentity[];
   /** The peer's pinned identities now (for long-lived streams: the directory may have changed). */
   current(): PeerIdentity[];
-  /** From grpc-timeout, on the server's clock (undefined: none given). */
-  deadline?: Deadline;
+  /** From grpc-timeout, on the server's clock; unbounded when the caller sent none (as the original). */
+  deadline: Deadline;
+  /**
+   * Fired when the call ends before the handler answered: the caller reset the stream (RST_STREAM), the
+   * connection was lost, or the deadline passed (the call is then already answered DEADLINE_EXCEEDED).
+   */
+  cancellation: Cancellation;
 }
 
 export interface BidiServerStream {
@@ -76,6 +82,8 @@ export interface GrpcServerOptions {
   /** Connections still handshaking, at most (defaults in net/handshake-guard.ts; tests lower them). */
   maxHandshaking?: number;
   maxHandshakingPerAddress?: number;
+  /** Who this server is, for the messages of the calls it ends (e.g. "the gRPC server of ls-1"). */
+  label?: string;
 }
 
 /** A certificate's names for logs (the common name usually repeats as a DNS name). */
@@ -125,8 +133,10 @@ export class GrpcServer {
   private readonly keepalive: ServerKeepalive;
   private readonly clock: Clock;
   private readonly exemptFromHandshakeLimits: (socket: object) => void;
+  private readonly label: string;
 
   constructor(private readonly opts: GrpcServerOptions) {
+    this.label = opts.label ?? 'the gRPC server';
     this.maxBytes = opts.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.keepalive = { ...DEFAULT_SERVER_KEEPALIVE, ...opts.keepalive };
     this.clock = opts.clock ?? systemClock;
@@ -263,9 +273,14 @@ export class GrpcServer {
       conn.sendHeaders(stream, encodeHeaders([[':status', '415']], true), true);
       return;
     }
-    const ctx: CallContext = { identities, current: () => this.opts.identify(key) };
     const timeoutMs = parseGrpcTimeout(headers['grpc-timeout']);
-    if (timeoutMs !== undefined) ctx.deadline = Deadline.after(timeoutMs, this.clock);
+    const ctx: CallContext = {
+      identities,
+      current: () => this.opts.identify(key),
+      deadline:
+        timeoutMs === undefined ? Deadline.unbounded(this.clock) : Deadline.after(timeoutMs, this.clock),
+      cancellation: new Cancellation(),
+    };
     const unary = this.opts.handlers.unary[path];
     if (unary)
       return this.serveUnary(
@@ -276,8 +291,29 @@ export class GrpcServer {
         new UnaryMessage(new MessageReader(this.maxBytes, budget)),
       );
     const bidi = this.opts.handlers.bidi[path];
-    if (bidi) return bidi(new ServerBidi(conn, stream, new MessageReader(this.maxBytes, budget)), ctx);
+    if (bidi) return this.serveBidi(conn, stream, bidi, ctx, new MessageReader(this.maxBytes, budget));
     endWithStatus(conn, stream, Status.UNIMPLEMENTED, `unknown method ${path}`);
+  }
+
+  /** A stream lives until either side ends it, or until its grpc-timeout if the caller sent one. */
+  private serveBidi(
+    conn: H2Connection,
+    stream: H2Stream,
+    handler: (stream: BidiServerStream, ctx: CallContext) => void,
+    ctx: CallContext,
+    reader: MessageReader,
+  ): void {
+    const bidi = new ServerBidi(conn, stream, reader);
+    const timer = ctx.deadline.onExpire(() => {
+      const err = new DeadlineExceededError(this.label);
+      bidi.end(Status.DEADLINE_EXCEEDED, err.message);
+      ctx.cancellation.cancel(err);
+    });
+    bidi.onEnd(() => {
+      ctx.deadline.cancelExpire(timer);
+      ctx.cancellation.cancel(new CallCancelledError(`the stream to ${this.label} ended`));
+    });
+    handler(bidi, ctx);
   }
 
   private serveUnary(
@@ -288,9 +324,22 @@ export class GrpcServer {
     request: UnaryMessage,
   ): void {
     let failed = false;
+    /** The call has its answer (or its failure) queued; nothing else may be sent on the stream. */
+    let answered = false;
     const bodyTimer = requestBodyTimer(this.keepalive, this.clock, () => {
       failed = true;
+      answered = true;
       endWithStatus(conn, stream, Status.DEADLINE_EXCEEDED, 'request message not complete in time');
+    });
+    // grpc-timeout is enforced from the first byte: while the message arrives and while the handler works.
+    const deadlineTimer = ctx.deadline.onExpire(() => {
+      if (answered) return;
+      failed = true;
+      answered = true;
+      const err = new DeadlineExceededError(this.label);
+      // A caller still sending is asked to stop once the status is out (streams.ts, RFC 9113 §8.1).
+      endWithStatus(conn, stream, Status.DEADLINE_EXCEEDED, err.message);
+      ctx.cancellation.cancel(err);
     });
     stream.events = {
       onHeaders: () => undefined,
@@ -300,6 +349,8 @@ export class GrpcServer {
           request.push(chunk);
         } catch (e) {
           failed = true;
+          answered = true;
+          ctx.deadline.cancelExpire(deadlineTimer);
           const err = e as GrpcError;
           // Only a number is a status: the string codes of our other errors (core/errors.ts) are not.
           const status = typeof err.code === 'number' ? err.code : Status.INTERNAL;
@@ -311,20 +362,38 @@ export class GrpcServer {
         if (failed) return;
         const message = request.single();
         if (!message) {
+          answered = true;
+          ctx.deadline.cancelExpire(deadlineTimer);
           endWithStatus(conn, stream, Status.INTERNAL, 'expected exactly one request message');
           return;
         }
         handler(message, ctx).then(
-          (reply) => respondUnary(conn, stream, reply),
+          (reply) => {
+            if (answered) return;
+            answered = true;
+            ctx.deadline.cancelExpire(deadlineTimer);
+            respondUnary(conn, stream, reply);
+          },
           (err: unknown) => {
+            if (answered) return;
+            answered = true;
+            ctx.deadline.cancelExpire(deadlineTimer);
             const e = err instanceof GrpcError ? err : new GrpcError(Status.UNKNOWN, errorMessage(err));
             endWithStatus(conn, stream, e.code, e.details);
           },
         );
       },
-      onClose: () => {
+      onClose: (err) => {
         this.clock.clearTimeout(bodyTimer);
+        ctx.deadline.cancelExpire(deadlineTimer);
         request.reader.release();
+        // Closed before the answer: the caller reset the stream (RST_STREAM CANCEL) or the connection
+        // went away; the handler's work (the broker, the backend request) is cancelled.
+        if (!answered) {
+          answered = true;
+          const why = err ? `: ${err.message}` : '';
+          ctx.cancellation.cancel(new CallCancelledError(`the caller left ${this.label}${why}`));
+        }
       },
     };
   }

@@ -11,6 +11,7 @@ import { CodedError } from '../core/errors.js';
 import type { FailureKind } from '../core/outcome.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
 import { Deadline } from '../core/deadline.js';
+import type { CallScope } from '../core/cancellation.js';
 import { baseContextOptions, loadTls, type TlsConfig } from '../tls/options.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 
@@ -37,6 +38,8 @@ export type JsonRpcClientErrorCode =
   | 'ERR_JSONRPC_NO_ENDPOINT'
   | 'ERR_JSONRPC_RESPONSE_TOO_LARGE'
   | 'ERR_JSONRPC_TIMEOUT'
+  | 'ERR_JSONRPC_DEADLINE'
+  | 'ERR_JSONRPC_CANCELLED'
   | 'ERR_JSONRPC_TRANSPORT'
   | 'ERR_JSONRPC_PROXY'
   | 'ERR_JSONRPC_INVALID_RESPONSE';
@@ -46,6 +49,8 @@ const FAILURE: Record<JsonRpcClientErrorCode, FailureKind | undefined> = {
   ERR_JSONRPC_NO_ENDPOINT: 'internal',
   ERR_JSONRPC_RESPONSE_TOO_LARGE: 'resourceExhausted',
   ERR_JSONRPC_TIMEOUT: 'deadlineExceeded',
+  ERR_JSONRPC_DEADLINE: 'deadlineExceeded',
+  ERR_JSONRPC_CANCELLED: 'cancelled',
   ERR_JSONRPC_TRANSPORT: undefined,
   ERR_JSONRPC_PROXY: 'peerUnreachable',
   ERR_JSONRPC_INVALID_RESPONSE: 'protocolViolation',
@@ -99,13 +104,22 @@ export class JsonRpcClient {
     return this.url.href;
   }
 
-  /** Sends one call; `id` may be a string or omitted. Rejects on transport or decoding failure. */
-  async call(method: string, params: JsonValue | undefined, id?: string | number): Promise<JsonRpcReply> {
+  /**
+   * Sends one call; `id` may be a string or omitted. Rejects on transport or decoding failure. With a
+   * `scope` (a call relayed for a caller), the request also ends at the caller's deadline and when the
+   * caller gives up: the socket is closed, so the backend sees the request aborted.
+   */
+  async call(
+    method: string,
+    params: JsonValue | undefined,
+    id?: string | number,
+    scope?: CallScope,
+  ): Promise<JsonRpcReply> {
     const payload: JsonObject = { jsonrpc: '2.0', method };
     if (params !== undefined) payload.params = params;
     payload.id = id ?? null;
     const body = Buffer.from(JSON.stringify(payload));
-    const raw = await this.post(body, Deadline.after(this.timeoutMs));
+    const raw = await this.post(body, scope);
     return decodeReply(raw);
   }
 
@@ -113,7 +127,10 @@ export class JsonRpcClient {
     this.agent.destroy();
   }
 
-  private post(body: Buffer, deadline: Deadline): Promise<Buffer> {
+  private post(body: Buffer, scope: CallScope | undefined): Promise<Buffer> {
+    // Our own timeout, or the caller's deadline when that is earlier (then the error says so).
+    const deadline = scope ? scope.deadline.within(this.timeoutMs) : Deadline.after(this.timeoutMs);
+    const callerBound = deadline === scope?.deadline;
     const viaProxy = this.proxy && this.url.protocol === 'http:';
     const target = viaProxy ? this.proxy : this.url;
     const mod = target.protocol === 'https:' ? https : http;
@@ -156,10 +173,23 @@ export class JsonRpcClient {
       );
       const timer = deadline.onExpire(() =>
         req.destroy(
-          new JsonRpcClientError('ERR_JSONRPC_TIMEOUT', `no response within ${this.timeoutMs / 1000}s`),
+          callerBound
+            ? new JsonRpcClientError('ERR_JSONRPC_DEADLINE', "no response within the caller's deadline")
+            : new JsonRpcClientError('ERR_JSONRPC_TIMEOUT', `no response within ${this.timeoutMs / 1000}s`),
         ),
       );
-      req.on('close', () => deadline.cancelExpire(timer));
+      // Destroying the request closes its socket: the backend sees the request aborted.
+      const unsubscribe = scope?.cancellation.onCancel((reason) =>
+        req.destroy(
+          new JsonRpcClientError('ERR_JSONRPC_CANCELLED', `request cancelled: ${reason.message}`, {
+            cause: reason,
+          }),
+        ),
+      );
+      req.on('close', () => {
+        deadline.cancelExpire(timer);
+        unsubscribe?.();
+      });
       req.on('timeout', () =>
         req.destroy(
           new JsonRpcClientError('ERR_JSONRPC_TIMEOUT', `no response within ${this.timeoutMs / 1000}s`),

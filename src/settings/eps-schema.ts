@@ -1,7 +1,8 @@
 /**
  * Schema of the `eps` settings (EPS_SETTINGS; docs/settings.md#eps-settings): operator name,
  * directory (api or json), channels (one per type), optional metrics and signing blocks.
- * Additions over the original: gRPC client call/connect timeouts; empty api endpoint lists are errors.
+ * Additions over the original: gRPC client call/connect timeouts, the gateway's per-request deadline; empty
+ * api endpoint lists are errors.
  */
 import { z } from 'zod';
 import { fileList, hostPort, httpUrl, optional, seconds, typedUnion, withDefault } from './schema-util.js';
@@ -18,6 +19,13 @@ export const DEFAULT_GRPC_BIND_ADDRESS = 'localhost:4444';
 export const DEFAULT_GRPC_CALL_TIMEOUT_SECONDS = 30;
 /** Default time allowed to establish a gRPC connection, in seconds. */
 export const DEFAULT_GRPC_CONNECT_TIMEOUT_SECONDS = 10;
+/**
+ * Default deadline the gateway gives each request, in seconds, carried to every hop. The original has no
+ * deadline on any hop (its calls wait without limit); 30 s is the bound our gRPC and backend clients
+ * already gave a single hop (`call_timeout`, jsonrpc_client `timeout`), so a default setup gives up at the
+ * same moment as before, now on every hop at once.
+ */
+export const DEFAULT_GATEWAY_CALL_TIMEOUT_SECONDS = 30;
 export const DEFAULT_CACHE_ENTRIES_FOR_SECONDS = 5;
 export const MAX_CACHE_ENTRIES_FOR_SECONDS = 3600;
 
@@ -44,6 +52,11 @@ export const grpcClientSettingsSchema = z.strictObject({
   connect_timeout: withDefault(seconds, DEFAULT_GRPC_CONNECT_TIMEOUT_SECONDS),
 });
 
+/** The gateway: a JSON-RPC server block plus the deadline of each request. */
+export const gatewaySettingsSchema = jsonRpcServerSchema.extend({
+  call_timeout: withDefault(seconds, DEFAULT_GATEWAY_CALL_TIMEOUT_SECONDS),
+});
+
 /** Fields every channel item has besides `type` and `settings`. */
 const channelCommon = {
   name: z.string(),
@@ -55,7 +68,7 @@ export const channelSchema = typedUnion('channel', [
   z.strictObject({ ...channelCommon, type: z.literal('stdout'), settings: stdoutSettingsSchema }),
   z.strictObject({ ...channelCommon, type: z.literal('grpc_server'), settings: grpcServerSettingsSchema }),
   z.strictObject({ ...channelCommon, type: z.literal('grpc_client'), settings: grpcClientSettingsSchema }),
-  z.strictObject({ ...channelCommon, type: z.literal('jsonrpc_server'), settings: jsonRpcServerSchema }),
+  z.strictObject({ ...channelCommon, type: z.literal('jsonrpc_server'), settings: gatewaySettingsSchema }),
   z.strictObject({ ...channelCommon, type: z.literal('jsonrpc_client'), settings: jsonRpcClientSchema }),
 ]);
 
@@ -117,6 +130,7 @@ export type ChannelType = (typeof CHANNEL_TYPES)[number];
 export type StdoutSettings = z.output<typeof stdoutSettingsSchema>;
 export type GrpcServerSettings = z.output<typeof grpcServerSettingsSchema>;
 export type GrpcClientSettings = z.output<typeof grpcClientSettingsSchema>;
+export type GatewaySettings = z.output<typeof gatewaySettingsSchema>;
 /** One channel item `{name, type, settings, services?}`, discriminated by `type`. */
 export type ChannelSettings = z.output<typeof channelSchema>;
 /** The channel item of one type, e.g. `ChannelOf<'grpc_server'>`. */

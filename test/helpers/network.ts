@@ -45,6 +45,8 @@ export interface NodeSpec {
   grpcClient?: boolean | JsonObject;
   backend?: string;
   backendTimeout?: number;
+  /** The gateway's `call_timeout` (seconds; the schema's default when unset). */
+  gatewayCallTimeout?: number;
   /** TLS server name of the backend (HTTPS with this node's client certificate). */
   backendTls?: string;
   stdout?: boolean;
@@ -141,6 +143,7 @@ export class TestNetwork {
           tls: tlsBlock(s.name),
           cors: { allowed_hosts: ['^http(?:s)?://localhost\\:\\d+$'] },
           max_body_bytes: 65536,
+          ...(s.gatewayCallTimeout ? { call_timeout: s.gatewayCallTimeout } : {}),
         },
       };
     }

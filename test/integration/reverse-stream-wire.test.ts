@@ -87,8 +87,9 @@ describe('ServerCall wire contract', () => {
     await net.start('hd-2');
     await arrived;
     const slot = streams[0]!;
-    // 35: the first message is Response{id:"1", result:{name}}.
-    assert.deepEqual(await next(slot), { id: '1', result: { name: 'hd-2' } });
+    // 35: the first message is Response{id:"1", result:{name}}; `features` (ignored by the original's
+    // accepting side) says that ours understands cancel notices.
+    assert.deepEqual(await next(slot), { id: '1', result: { name: 'hd-2', features: ['cancel'] } });
     const send = (method: string, id: string, clientName: string): Promise<void> =>
       slot.stream.send(encodeRequest({ method, id, clientName, params: { n: id } }));
     // Pipelined requests: a permitted ping, an unknown claimed identity, a broker error, another ping.

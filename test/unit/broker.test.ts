@@ -13,6 +13,7 @@ import type { Channel, ChannelType, ConnectionRequest } from '../../src/broker/c
 import { BrokerError } from '../../src/broker/errors.js';
 import { matchesQuery, type Directory, type EntryQuery } from '../../src/directory/directory.js';
 import { waitFor } from '../helpers/wait.js';
+import { unboundedScope } from '../../src/core/cancellation.js';
 
 const OWN = 'eps-1';
 
@@ -124,7 +125,7 @@ async function rejectsWith(promise: Promise<unknown>, message: string | RegExp):
 
 test('a caller in a permitted group is delivered to; its answer comes back unchanged', async () => {
   const channel = new FakeChannel('jsonrpc_client', [OWN]);
-  const response = await broker(channel).deliver(request('eps-1.add(7)'), { name: 'hd-1' });
+  const response = await broker(channel).deliver(request('eps-1.add(7)'), { name: 'hd-1' }, unboundedScope());
   assert.deepEqual(response, { id: 'eps-1.add(7)', result: { via: 'jsonrpc_client', method: 'add' } });
   assert.equal(channel.delivered.length, 1);
   assert.deepEqual(channel.delivered[0]!.address, { operator: OWN, method: 'add', localId: '7' });
@@ -132,7 +133,7 @@ test('a caller in a permitted group is delivered to; its answer comes back uncha
 
 test('a caller outside the permitted groups gets a 403 response and nothing is delivered', async () => {
   const channel = new FakeChannel('jsonrpc_client', [OWN]);
-  const response = await broker(channel).deliver(request('eps-1.add(7)'), { name: 'xx-1' });
+  const response = await broker(channel).deliver(request('eps-1.add(7)'), { name: 'xx-1' }, unboundedScope());
   assert.deepEqual(response, {
     id: 'eps-1.add(7)',
     error: {
@@ -146,9 +147,9 @@ test('a caller outside the permitted groups gets a 403 response and nothing is d
 test('a method no service lists is denied to peers but allowed to the own operator', async () => {
   const channel = new FakeChannel('jsonrpc_client', [OWN]);
   const b = broker(channel);
-  const denied = await b.deliver(request('eps-1.remove(1)'), { name: 'hd-1' });
+  const denied = await b.deliver(request('eps-1.remove(1)'), { name: 'hd-1' }, unboundedScope());
   assert.equal(denied?.error?.code, ErrorCodes.permissionDenied);
-  const local = await b.deliver(request('eps-1.remove(1)'), { name: OWN });
+  const local = await b.deliver(request('eps-1.remove(1)'), { name: OWN }, unboundedScope());
   assert.equal(local?.error, undefined);
   assert.equal(channel.delivered.length, 1);
 });
@@ -156,7 +157,7 @@ test('a method no service lists is denied to peers but allowed to the own operat
 test('a forged _client or _caller in the params is replaced by the authenticated hop', async () => {
   const channel = new FakeChannel('jsonrpc_client', [OWN]);
   const forged = { _client: { name: 'ls-1', entry: { name: 'ls-1' } }, _caller: 'ls-1', x: 1 };
-  await broker(channel).deliver(request('eps-1.add(1)', forged), { name: 'hd-1' });
+  await broker(channel).deliver(request('eps-1.add(1)', forged), { name: 'hd-1' }, unboundedScope());
   const params = channel.delivered[0]!.request.params;
   assert.equal('_caller' in params, false);
   assert.equal(params.x, 1);
@@ -168,7 +169,7 @@ test('a forged _client or _caller in the params is replaced by the authenticated
 
 test('the _client entry is sent without the records audit log', async () => {
   const channel = new FakeChannel('jsonrpc_client', [OWN, 'ls-1']);
-  await broker(channel).deliver(request('ls-1.add(1)'), { name: OWN });
+  await broker(channel).deliver(request('ls-1.add(1)'), { name: OWN }, unboundedScope());
   const client = channel.delivered[0]!.request.params._client as { name: string; entry: JsonObject };
   assert.equal(client.name, OWN);
   assert.equal('records' in client.entry, false);
@@ -179,11 +180,11 @@ test('the method field must name the operator and method of the addressed ID', a
   const channel = new FakeChannel('jsonrpc_client', [OWN]);
   const b = broker(channel);
   await rejectsWith(
-    b.deliver(request('eps-1.add(1)', {}, 'eps-1.remove'), { name: 'hd-1' }),
+    b.deliver(request('eps-1.add(1)', {}, 'eps-1.remove'), { name: 'hd-1' }, unboundedScope()),
     "method 'eps-1.remove' does not match the addressed ID 'eps-1.add(1)'",
   );
   await rejectsWith(
-    b.deliver(request('eps-1.add(1)', {}, 'ls-1.add'), { name: 'hd-1' }),
+    b.deliver(request('eps-1.add(1)', {}, 'ls-1.add'), { name: 'hd-1' }, unboundedScope()),
     "method 'ls-1.add' does not match the addressed ID 'eps-1.add(1)'",
   );
   assert.equal(channel.delivered.length, 0);
@@ -191,17 +192,17 @@ test('the method field must name the operator and method of the addressed ID', a
 
 test('requests the broker cannot place fail with a BrokerError naming the reason', async () => {
   const b = broker(new FakeChannel('jsonrpc_client', [OWN]));
-  await rejectsWith(b.deliver(request('eps-1.add(1)'), undefined), 'client info missing');
+  await rejectsWith(b.deliver(request('eps-1.add(1)'), undefined, unboundedScope()), 'client info missing');
   await rejectsWith(
-    b.deliver(request('eps-1.add(1)'), { name: 'zz-9' }),
+    b.deliver(request('eps-1.add(1)'), { name: 'zz-9' }, unboundedScope()),
     "error retrieving directory entry for client 'zz-9': no directory entry found",
   );
   await rejectsWith(
-    b.deliver({ id: 'no-address', method: 'x', params: {} }, { name: 'hd-1' }),
+    b.deliver({ id: 'no-address', method: 'x', params: {} }, { name: 'hd-1' }, unboundedScope()),
     'error parsing address: invalid ID format',
   );
   await rejectsWith(
-    b.deliver(request('zz-9.add(1)'), { name: OWN }),
+    b.deliver(request('zz-9.add(1)'), { name: OWN }, unboundedScope()),
     "error retrieving directory entry for recipient 'zz-9': no directory entry found",
   );
 });
@@ -209,7 +210,7 @@ test('requests the broker cannot place fail with a BrokerError naming the reason
 test('the broker needs its own directory entry', async () => {
   const b = new Broker('not-listed', new FakeDirectory(entries()));
   await rejectsWith(
-    b.deliver(request('eps-1.add(1)'), { name: 'hd-1' }),
+    b.deliver(request('eps-1.add(1)'), { name: 'hd-1' }, unboundedScope()),
     'error retrieving own entry: no directory entry found',
   );
 });
@@ -218,8 +219,11 @@ test('no channel for the recipient is a BrokerError; the first channel that can 
   const first = new FakeChannel('grpc_client', ['ls-1']);
   const second = new FakeChannel('jsonrpc_client', ['ls-1', OWN]);
   const b = broker(first, second);
-  await rejectsWith(b.deliver(request('hd-1.add(1)'), { name: OWN }), 'no channel can deliver this request');
-  const response = await b.deliver(request('ls-1.add(1)'), { name: OWN });
+  await rejectsWith(
+    b.deliver(request('hd-1.add(1)'), { name: OWN }, unboundedScope()),
+    'no channel can deliver this request',
+  );
+  const response = await b.deliver(request('ls-1.add(1)'), { name: OWN }, unboundedScope());
   assert.equal(response?.result?.via, 'grpc_client');
   assert.equal(first.delivered.length, 1);
   assert.equal(second.delivered.length, 0);
@@ -228,7 +232,11 @@ test('no channel for the recipient is a BrokerError; the first channel that can 
 test('a failing channel becomes a 500 response naming the channel index and the cause', async () => {
   const working = new FakeChannel('grpc_client', ['ls-1']);
   const failing = new FakeChannel('jsonrpc_client', [OWN], () => Promise.reject(new Error('backend down')));
-  const response = await broker(working, failing).deliver(request('eps-1.add(3)'), { name: 'hd-1' });
+  const response = await broker(working, failing).deliver(
+    request('eps-1.add(3)'),
+    { name: 'hd-1' },
+    unboundedScope(),
+  );
   assert.deepEqual(response, {
     id: 'eps-1.add(3)',
     error: {
@@ -240,7 +248,10 @@ test('a failing channel becomes a 500 response naming the channel index and the 
 
 test('a channel answering null (delivered, no response) passes null through', async () => {
   const channel = new FakeChannel('stdout', [OWN], () => Promise.resolve(null));
-  assert.equal(await broker(channel).deliver(request('eps-1.add(1)'), { name: 'hd-1' }), null);
+  assert.equal(
+    await broker(channel).deliver(request('eps-1.add(1)'), { name: 'hd-1' }, unboundedScope()),
+    null,
+  );
 });
 
 test('two channels of the same type cannot be registered', () => {
@@ -265,15 +276,15 @@ function holdingChannel(): { channel: FakeChannel; release: () => void } {
 test('loop detection: a relayed request whose ID is already being relayed is refused', async () => {
   const { channel, release } = holdingChannel();
   const b = broker(channel);
-  const first = b.deliver(request('ls-1.add(1)'), { name: 'hd-1' });
+  const first = b.deliver(request('ls-1.add(1)'), { name: 'hd-1' }, unboundedScope());
   await rejectsWith(
-    b.deliver(request('ls-1.add(1)'), { name: 'hd-1' }),
+    b.deliver(request('ls-1.add(1)'), { name: 'hd-1' }, unboundedScope()),
     'request ls-1.add(1) is already being processed (maybe a delivery loop)',
   );
   release();
   assert.deepEqual(await first, { id: 'ls-1.add(1)', result: {} });
   // Once the first relay is done, the ID is free again.
-  const again = b.deliver(request('ls-1.add(1)'), { name: 'hd-1' });
+  const again = b.deliver(request('ls-1.add(1)'), { name: 'hd-1' }, unboundedScope());
   release();
   assert.deepEqual(await again, { id: 'ls-1.add(1)', result: {} });
 });
@@ -282,10 +293,10 @@ test('loop detection only tracks relayed requests: local calls and calls to this
   const { channel, release } = holdingChannel();
   const b = broker(channel);
   const pending = [
-    b.deliver(request('ls-1.add(1)'), { name: OWN }),
-    b.deliver(request('ls-1.add(1)'), { name: OWN }),
-    b.deliver(request('eps-1.add(1)'), { name: 'hd-1' }),
-    b.deliver(request('eps-1.add(1)'), { name: 'hd-1' }),
+    b.deliver(request('ls-1.add(1)'), { name: OWN }, unboundedScope()),
+    b.deliver(request('ls-1.add(1)'), { name: OWN }, unboundedScope()),
+    b.deliver(request('eps-1.add(1)'), { name: 'hd-1' }, unboundedScope()),
+    b.deliver(request('eps-1.add(1)'), { name: 'hd-1' }, unboundedScope()),
   ];
   await waitFor(() => channel.delivered.length === 4, {
     timeoutMs: 2_000,
@@ -301,10 +312,10 @@ test('the relay slot is freed when the channel fails', async () => {
     fail ? Promise.reject(new Error('gone')) : Promise.resolve({ id: req.id, result: {} }),
   );
   const b = broker(channel);
-  const failed = await b.deliver(request('ls-1.add(1)'), { name: 'hd-1' });
+  const failed = await b.deliver(request('ls-1.add(1)'), { name: 'hd-1' }, unboundedScope());
   assert.equal(failed?.error?.code, ErrorCodes.channelError);
   fail = false;
-  assert.deepEqual(await b.deliver(request('ls-1.add(1)'), { name: 'hd-1' }), {
+  assert.deepEqual(await b.deliver(request('ls-1.add(1)'), { name: 'hd-1' }, unboundedScope()), {
     id: 'ls-1.add(1)',
     result: {},
   });
@@ -313,7 +324,11 @@ test('the relay slot is freed when the channel fails', async () => {
 test('_ping is answered by the broker with the local ID, the params and the own entry', async () => {
   const channel = new FakeChannel('jsonrpc_client', [OWN, 'ls-1']);
   const b = broker(channel);
-  const response = await b.deliver(request('eps-1._ping(p1)', { hello: 'x' }), { name: 'hd-1' });
+  const response = await b.deliver(
+    request('eps-1._ping(p1)', { hello: 'x' }),
+    { name: 'hd-1' },
+    unboundedScope(),
+  );
   assert.equal(response?.id, 'p1');
   const result = response?.result as JsonObject;
   assert.equal(typeof result.version, 'string');
@@ -323,25 +338,27 @@ test('_ping is answered by the broker with the local ID, the params and the own 
   assert.equal('records' in (result.serverInfo as JsonObject), false);
   assert.equal(channel.delivered.length, 0);
   // Only the addressed operator answers: a _ping for another operator goes out through a channel.
-  await b.deliver(request('ls-1._ping(p2)'), { name: OWN });
+  await b.deliver(request('ls-1._ping(p2)'), { name: OWN }, unboundedScope());
   assert.equal(channel.delivered.length, 1);
 });
 
 test('internal methods are permission-checked like any other', async () => {
-  const response = await broker().deliver(request('eps-1._ping(p1)'), { name: 'xx-1' });
+  const response = await broker().deliver(request('eps-1._ping(p1)'), { name: 'xx-1' }, unboundedScope());
   assert.equal(response?.error?.code, ErrorCodes.permissionDenied);
 });
 
 test('_directory returns the entries matching the query; bad query fields are broker errors', async () => {
   const b = broker(new FakeChannel('jsonrpc_client', []));
-  const response = await b.deliver(request('eps-1._directory(d)', { group: 'health-departments' }), {
-    name: OWN,
-  });
+  const response = await b.deliver(
+    request('eps-1._directory(d)', { group: 'health-departments' }),
+    { name: OWN },
+    unboundedScope(),
+  );
   assert.equal(response?.id, 'd');
   const names = (response?.result?.entries as JsonObject[]).map((e) => e.name);
   assert.deepEqual(names, ['hd-1', 'ls-1']);
   await rejectsWith(
-    b.deliver(request('eps-1._directory(d)', { group: 5 }), { name: OWN }),
+    b.deliver(request('eps-1._directory(d)', { group: 5 }), { name: OWN }, unboundedScope()),
     'error handling internal request: invalid input data: group(expected a string)',
   );
 });
@@ -358,7 +375,10 @@ test('_connectionRequest goes to the channel that accepts it, with the authentic
     client: { name: 'hd-1', entry: { name: 'hd-1', channels: [] } },
     _client: { name: 'forged' },
   };
-  assert.equal(await b.deliver(request('eps-1._connectionRequest(c)', params), { name: 'hd-1' }), null);
+  assert.equal(
+    await b.deliver(request('eps-1._connectionRequest(c)', params), { name: 'hd-1' }, unboundedScope()),
+    null,
+  );
   assert.equal(refusing.connectionRequests.length, 1);
   const accepted = accepting.connectionRequests[0]!;
   assert.equal(accepted.caller, 'hd-1');
@@ -366,11 +386,15 @@ test('_connectionRequest goes to the channel that accepts it, with the authentic
   refusing.acceptConnectionRequests = false;
   accepting.acceptConnectionRequests = false;
   await rejectsWith(
-    b.deliver(request('eps-1._connectionRequest(c)', params), { name: 'hd-1' }),
+    b.deliver(request('eps-1._connectionRequest(c)', params), { name: 'hd-1' }, unboundedScope()),
     'error handling internal request: no channel accepted the request',
   );
   await rejectsWith(
-    b.deliver(request('eps-1._connectionRequest(c)', { ...params, token: 'not base64!' }), { name: 'hd-1' }),
+    b.deliver(
+      request('eps-1._connectionRequest(c)', { ...params, token: 'not base64!' }),
+      { name: 'hd-1' },
+      unboundedScope(),
+    ),
     /^error handling internal request: invalid input data: token\(illegal base64 data at input byte/,
   );
 });

@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidAddressError } from '../../src/core/address.js';
+import { CallCancelledError, DeadlineExceededError } from '../../src/core/cancellation.js';
 import { HpackError } from '../../src/grpc/h2/hpack.js';
 import { HuffmanError } from '../../src/grpc/h2/huffman.js';
 import { ConnectionError, ProtocolError, StreamError } from '../../src/grpc/h2/errors.js';
@@ -74,6 +75,12 @@ const cause = new Error('cause');
 
 const CASES: Case[] = [
   { cls: InvalidAddressError, make: () => new InvalidAddressError(), expected: { prefix: 'ERR_CORE_' } },
+  {
+    cls: DeadlineExceededError,
+    make: () => new DeadlineExceededError('the gateway of hd-1'),
+    expected: { prefix: 'ERR_CORE_' },
+  },
+  { cls: CallCancelledError, make: () => new CallCancelledError('m'), expected: { prefix: 'ERR_CORE_' } },
   { cls: HpackError, make: () => new HpackError('m'), expected: { prefix: 'ERR_H2_' } },
   { cls: HuffmanError, make: () => new HuffmanError('m'), expected: { prefix: 'ERR_H2_' } },
   { cls: ProtocolError, make: () => new ProtocolError('m'), expected: { prefix: 'ERR_H2_' } },

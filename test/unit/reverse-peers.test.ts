@@ -11,6 +11,7 @@ import { reverseStreamPeers } from '../../src/channels/reverse/peers.js';
 import { GrpcClientChannel } from '../../src/channels/grpc-client.js';
 import { CERTS, testCertificates } from '../helpers/network.js';
 import { grpcClientSettingsSchema } from '../../src/settings/eps-schema.js';
+import { unboundedScope } from '../../src/core/cancellation.js';
 
 const grant = (group: string) => [
   {
@@ -86,6 +87,7 @@ test('a peer only reachable through a proxy is refused when useProxy is false (c
     channel.deliver(
       { method: 'prox.m', id: 'prox.m(1)', params: {} },
       { operator: 'prox', method: 'm', localId: '1' },
+      unboundedScope(),
     ),
     /destination is only reachable via proxy but proxying is disabled$/,
   );

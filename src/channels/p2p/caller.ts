@@ -14,6 +14,7 @@ import type { LoadedTls } from '../../tls/options.js';
 import { unwrapValue } from '../../jsonrpc/client.js';
 import { logger } from '../../core/log.js';
 import type { Deadline } from '../../core/deadline.js';
+import { Cancellation } from '../../core/cancellation.js';
 
 const log = logger('p2p-caller');
 
@@ -27,9 +28,12 @@ export function p2pDialer(
 ): (peer: string, proxy: string, deadline: Deadline) => Promise<DialResult> {
   return async (peer, proxy, deadline) => {
     const id = `${proxy}.requestConnection(${randomBytes(8).toString('hex')})`;
+    // Within the deadline of the call that needs the tunnel; not cancelled with that call, since the
+    // tunnel is pooled and shared by the calls waiting for it.
     const response = await broker.deliver(
       { method: `${proxy}.requestConnection`, params: { to: peer, channel: 'grpc_server' }, id },
       { name: ownName },
+      { deadline, cancellation: new Cancellation() },
     );
     if (!response) throw new Error('proxy returned no connection details');
     if (response.error) throw new Error(response.error.message);

@@ -5,6 +5,13 @@
  * The original allowed one request in flight per stream. We pipeline: requests are sent as they come and
  * responses are matched in order (first in, first out). Original D nodes answer strictly in order, and
  * ours answer in order too (see dialling-side.ts), so this stays wire-compatible.
+ *
+ * Deadlines and cancellation: the ServerCall messages have no field for either (the original's wire). We
+ * wait for an answer until the caller's deadline (at most REVERSE_CALL_TIMEOUT_MS) or until the caller
+ * gives up, then stop waiting (the slot stays, so the order holds). A dialling side of ours announces
+ * `"features": ["cancel"]`; to such a side we then also send a cancel notice, `Request{method: "_cancel",
+ * id: "<n>"}` for the n-th request on the stream, and it aborts that request's work (its answer still
+ * comes, in order). Original dialling sides never get a notice.
  */
 import type { Address } from '../../core/address.js';
 import { isJsonObject } from '../../core/json.js';
@@ -15,6 +22,8 @@ import type { BidiServerStream, CallContext } from '../../grpc/server.js';
 import { errorMessage } from '../../core/errors.js';
 import { OUTCOMES } from '../../core/outcome.js';
 import { PeerDisconnectedError } from '../../broker/channel-errors.js';
+import type { CallScope } from '../../broker/channel.js';
+import { DeadlineExceededError, watchScope } from '../../core/cancellation.js';
 import { fromWireResponse } from '../../grpc/convert.js';
 import { paramsForPeer } from '../../broker/client-info.js';
 
@@ -24,16 +33,23 @@ export const REVERSE_CALL_TIMEOUT_MS = 30_000;
 export const MAX_IN_FLIGHT_PER_STREAM = 256;
 export const ANNOUNCEMENT_TIMEOUT_MS = 10_000;
 export const MAX_REVERSE_STREAMS = 10_000;
+/** The method of a cancel notice (never a valid addressed method, which always has an operator part). */
+export const CANCEL_NOTICE_METHOD = '_cancel';
+/** What a dialling side of ours announces it understands (`result.features` of the announcement). */
+export const CANCEL_FEATURE = 'cancel';
 
 interface Pending {
   resolve: (r: EpsResponse) => void;
   reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
+  /** Stops watching the caller's deadline and cancellation. */
+  stop: () => void;
   settled: boolean;
 }
 
 class AcceptedStream {
   private readonly fifo: Pending[] = [];
+  /** Requests sent on this stream so far (the number a cancel notice names). */
+  private sent = 0;
 
   constructor(
     readonly name: string,
@@ -41,6 +57,8 @@ class AcceptedStream {
     private readonly ownName: string,
     private readonly timeoutMs: number,
     private readonly ctx: CallContext,
+    /** The dialling side announced that it understands cancel notices. */
+    private readonly takesCancel: boolean,
   ) {}
 
   get closed(): boolean {
@@ -53,8 +71,8 @@ class AcceptedStream {
       log.warn('unexpected response on reverse stream', { peer: this.name });
       return;
     }
-    clearTimeout(pending.timer);
-    if (pending.settled) return; // timed out earlier; its slot is consumed now
+    pending.stop();
+    if (pending.settled) return; // given up earlier; its slot is consumed now
     pending.settled = true;
     try {
       pending.resolve(fromWireResponse(decodeResponse(payload)));
@@ -63,8 +81,9 @@ class AcceptedStream {
     }
   }
 
-  async call(request: EpsRequest): Promise<EpsResponse> {
+  async call(request: EpsRequest, scope: CallScope): Promise<EpsResponse> {
     if (this.closed) throw new PeerDisconnectedError();
+    if (scope.cancellation.reason) throw scope.cancellation.reason;
     // The dialling side's certificate must still be pinned for the announced name (directory changes).
     if (!this.ctx.current().some((i) => i.name === this.name)) {
       const unpinned = new PeerDisconnectedError('client disconnected: certificate no longer pinned');
@@ -84,16 +103,23 @@ class AcceptedStream {
     } catch (e) {
       throw new Error(`error serializing params for gRPC: ${errorMessage(e)}`, { cause: e });
     }
+    const seq = ++this.sent;
+    const deadline = scope.deadline.within(this.timeoutMs);
     const result = new Promise<EpsResponse>((resolve, reject) => {
-      const pending: Pending = {
-        resolve,
-        reject,
-        settled: false,
-        timer: setTimeout(() => {
-          pending.settled = true;
-          reject(new Error(`error receiving gRPC response: no response within ${this.timeoutMs} ms`));
-        }, this.timeoutMs),
-      };
+      const pending: Pending = { resolve, reject, settled: false, stop: () => undefined };
+      const bounded = { deadline, cancellation: scope.cancellation };
+      pending.stop = watchScope(bounded, `the reverse stream to ${this.name}`, (reason) => {
+        if (pending.settled) return;
+        pending.settled = true;
+        pending.stop();
+        const ownTimeout = reason instanceof DeadlineExceededError && deadline !== scope.deadline;
+        reject(
+          ownTimeout
+            ? new Error(`error receiving gRPC response: no response within ${this.timeoutMs} ms`)
+            : reason,
+        );
+        this.sendCancelNotice(seq);
+      });
       this.fifo.push(pending);
     });
     try {
@@ -104,10 +130,22 @@ class AcceptedStream {
     return result;
   }
 
+  /** Asks a dialling side of ours to abort the work of the `seq`-th request (no answer to the notice). */
+  private sendCancelNotice(seq: number): void {
+    if (!this.takesCancel || this.closed) return;
+    const notice = encodeRequest({
+      method: CANCEL_NOTICE_METHOD,
+      params: {},
+      id: String(seq),
+      clientName: this.ownName,
+    });
+    this.stream.send(notice).catch(() => undefined);
+  }
+
   /** Fails every outstanding request (stream gone) and ends the stream as UNAVAILABLE. */
   fail(err: Error): void {
     for (const p of this.fifo.splice(0)) {
-      clearTimeout(p.timer);
+      p.stop();
       if (!p.settled) {
         p.settled = true;
         p.reject(err);
@@ -138,10 +176,10 @@ export class ReverseStreamRegistry {
     return address.operator !== this.ownName && this.has(address.operator);
   }
 
-  async deliver(request: EpsRequest, address: Address): Promise<EpsResponse> {
+  async deliver(request: EpsRequest, address: Address, scope: CallScope): Promise<EpsResponse> {
     const s = this.streams.get(address.operator);
     if (!s || s.closed) throw new PeerDisconnectedError();
-    return s.call(request);
+    return s.call(request, scope);
   }
 
   /** The `/EPS/ServerCall` handler. */
@@ -157,9 +195,11 @@ export class ReverseStreamRegistry {
       }
       clearTimeout(announceTimer);
       let name: unknown;
+      let features: unknown;
       try {
         const announcement = decodeResponse(payload);
         name = isJsonObject(announcement.result) ? announcement.result.name : undefined;
+        features = isJsonObject(announcement.result) ? announcement.result.features : undefined;
       } catch {
         name = undefined;
       }
@@ -175,7 +215,8 @@ export class ReverseStreamRegistry {
         stream.end(OUTCOMES.resourceExhausted.grpc, 'too many reverse streams');
         return;
       }
-      registered = new AcceptedStream(name, stream, this.ownName, this.timeoutMs, ctx);
+      const takesCancel = Array.isArray(features) && features.includes(CANCEL_FEATURE);
+      registered = new AcceptedStream(name, stream, this.ownName, this.timeoutMs, ctx, takesCancel);
       const previous = this.streams.get(name);
       this.streams.set(name, registered);
       previous?.fail(new PeerDisconnectedError());

@@ -7,21 +7,28 @@
  * Improvements over the original: streams are re-opened with exponential backoff (not the next 60 s round),
  * peer changes in the directory are picked up immediately, no busy loop on a cleanly ended stream (B8),
  * and `_ping`/`_directory` results are delivered intact (B9).
+ *
+ * Each request gets a deadline of its own here, REVERSE_CALL_TIMEOUT_MS (how long an accepting side of
+ * ours waits for the answer; the wire carries no deadline), and a cancellation fired by the accepting
+ * side's cancel notice (accepting-side.ts) or when the stream ends, so a caller that gave up leaves no
+ * backend request running.
  */
 import { errorMessage } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { OUTCOMES, type FailureKind } from '../../core/outcome.js';
 import { Backoff } from '../../core/backoff.js';
 import { Deadline } from '../../core/deadline.js';
+import { CallCancelledError, Cancellation, type CallScope } from '../../core/cancellation.js';
 import type { EpsResponse } from '../../core/messages.js';
 import type { Broker } from '../../broker/broker.js';
 import type { Directory } from '../../directory/directory.js';
-import { decodeRequest, encodeResponse, type WireResponse } from '../../grpc/codec.js';
+import { decodeRequest, encodeResponse, type WireRequest, type WireResponse } from '../../grpc/codec.js';
 import type { ClientBidi } from '../../grpc/client.js';
 import type { PooledSession } from '../../grpc/peer-pool.js';
 import { identitiesFor, selectIdentity } from '../../tls/identity.js';
 import { toWireResponse } from '../../grpc/convert.js';
 import { reverseStreamPeers } from './peers.js';
+import { CANCEL_FEATURE, CANCEL_NOTICE_METHOD, REVERSE_CALL_TIMEOUT_MS } from './accepting-side.js';
 
 const log = logger('reverse-dial');
 
@@ -91,17 +98,43 @@ class PeerLoop {
     this.stream = stream;
     let order: Promise<void> = Promise.resolve();
     let inFlight = 0;
+    /** Requests received on this stream (a cancel notice names one by this number). */
+    let received = 0;
+    const working = new Map<number, Cancellation>();
     const done = new Promise<Error | undefined>((resolve) =>
-      stream.onEnd((err) => resolve(err ?? new Error('stream ended'))),
+      stream.onEnd((err) => {
+        // Nobody can take the answers any more: stop the work still running for this stream.
+        const gone = new CallCancelledError(`the reverse stream to ${this.peer} ended`);
+        for (const c of working.values()) c.cancel(gone);
+        resolve(err ?? new Error('stream ended'));
+      }),
     );
     stream.onMessage((payload) => {
+      let req: WireRequest | undefined;
+      let invalid: unknown;
+      try {
+        req = decodeRequest(payload);
+      } catch (e) {
+        invalid = e;
+      }
+      if (req?.method === CANCEL_NOTICE_METHOD) {
+        const why = `the caller on the reverse stream from ${this.peer} gave up`;
+        working.get(Number(req.id))?.cancel(new CallCancelledError(why));
+        return;
+      }
+      const seq = ++received;
       inFlight++;
+      const scope: CallScope = {
+        deadline: Deadline.after(REVERSE_CALL_TIMEOUT_MS),
+        cancellation: new Cancellation(),
+      };
+      working.set(seq, scope.cancellation);
       // Beyond the bound a request is answered at once with an error (in order, like every answer), so a
       // peer cannot make us run an unbounded number of requests at the same time.
       const answer =
         inFlight > MAX_CONCURRENT_PER_STREAM
-          ? Promise.resolve(tooBusy(payload))
-          : this.answer(payload, pooled);
+          ? Promise.resolve(tooBusy(req))
+          : this.answer(req, invalid, pooled, scope);
       order = order
         .then(() => answer)
         .then((wire) => stream.send(encodeResponse(wire)))
@@ -110,22 +143,23 @@ class PeerLoop {
         )
         .finally(() => {
           inFlight--;
+          working.delete(seq);
         });
     });
     stream
-      .send(encodeResponse({ id: '1', result: { name: this.ownName } }))
+      .send(encodeResponse({ id: '1', result: { name: this.ownName, features: [CANCEL_FEATURE] } }))
       .then(() => log.info('reverse stream open', { peer: this.peer }))
       .catch(() => undefined);
     return done;
   }
 
-  private async answer(payload: Buffer, pooled: PooledSession): Promise<WireResponse> {
-    let req;
-    try {
-      req = decodeRequest(payload);
-    } catch (e) {
-      return failed('', 'protocolViolation', `invalid request: ${errorMessage(e)}`);
-    }
+  private async answer(
+    req: WireRequest | undefined,
+    invalid: unknown,
+    pooled: PooledSession,
+    scope: CallScope,
+  ): Promise<WireResponse> {
+    if (!req) return failed('', 'protocolViolation', `invalid request: ${errorMessage(invalid)}`);
     const identity = selectIdentity(
       identitiesFor(pooled.key, (n) => this.broker.directory.entry(n)),
       req.clientName,
@@ -136,6 +170,7 @@ class PeerLoop {
       outcome = await this.broker.deliver(
         { method: req.method, params: req.params, id: req.id },
         { name: identity.name },
+        scope,
       );
     } catch (e) {
       return failed(req.id, 'rejected', errorMessage(e));
@@ -148,14 +183,8 @@ class PeerLoop {
   }
 }
 
-function tooBusy(payload: Buffer): WireResponse {
-  let id = '';
-  try {
-    id = decodeRequest(payload).id;
-  } catch {
-    /* answered with an empty id below */
-  }
-  return failed(id, 'resourceExhausted', 'too many requests in flight on this reverse stream');
+function tooBusy(req: WireRequest | undefined): WireResponse {
+  return failed(req?.id ?? '', 'resourceExhausted', 'too many requests in flight on this reverse stream');
 }
 
 /** An error answer on the reverse stream, its code from the outcome table. */
