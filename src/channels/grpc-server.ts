@@ -27,6 +27,7 @@ export interface GrpcServerConfig {
   bind_address: string;
   tls: TlsConfig;
   tcp_rate_limits?: RateLimit[] | undefined;
+  conformance_probe?: boolean;
 }
 
 /** Optional parts plugged in by later modules (reverse streams, P2P). */
@@ -59,6 +60,7 @@ export class GrpcServerChannel implements Channel {
         unary: { '/EPS/Call': (p, ctx) => this.onCall(p, ctx), ...ext.handlers?.unary },
         bidi: { ...ext.handlers?.bidi },
       },
+      conformanceProbe: config.conformance_probe ?? false,
     });
     applyRateLimits(this.grpc.server, config.tcp_rate_limits, this.bindAddress);
     attachFilter?.(this.grpc);

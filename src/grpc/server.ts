@@ -13,19 +13,14 @@ import { logger } from '../core/log.js';
 import { listenOn } from '../net/listen.js';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
 import { peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
-import {
-  BufferBudget,
-  frame,
-  MAX_MESSAGE_BYTES,
-  MessageInbox,
-  MessageReader,
-  UnaryMessage,
-} from './framing.js';
-import { encodeGrpcMessage, GrpcError, Status, type StatusCode } from './status.js';
+import { BufferBudget, MAX_MESSAGE_BYTES, MessageReader, UnaryMessage } from './framing.js';
+import { GrpcError, Status } from './status.js';
 import { H2Connection } from './h2/connection.js';
 import { ProtocolError } from './h2/errors.js';
 import type { H2Stream } from './h2/stream.js';
 import { encodeHeaders } from './h2/hpack.js';
+import { ServerBidi, type BidiServerStream } from './server-bidi.js';
+import { endWithStatus, PROBE_PATH, respondUnary, serveProbe } from './server-replies.js';
 import { errorMessage } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { Deadline } from '../core/deadline.js';
@@ -51,15 +46,7 @@ export interface CallContext {
   cancellation: Cancellation;
 }
 
-export interface BidiServerStream {
-  /** Sends one message; resolves when flushed to the socket buffer (respects backpressure). */
-  send(payload: Uint8Array): Promise<void>;
-  /** Ends the call with a status. */
-  end(code: StatusCode, message?: string): void;
-  onMessage(listener: (payload: Buffer) => void): void;
-  onEnd(listener: (err?: Error) => void): void;
-  readonly closed: boolean;
-}
+export type { BidiServerStream };
 
 export interface GrpcHandlers {
   unary: Record<string, (payload: Buffer, ctx: CallContext) => Promise<Uint8Array>>;
@@ -84,46 +71,13 @@ export interface GrpcServerOptions {
   maxHandshakingPerAddress?: number;
   /** Who this server is, for the messages of the calls it ends (e.g. "the gRPC server of ls-1"). */
   label?: string;
+  /** Serve the conformance probe (server-replies.ts) at PROBE_PATH; only `npm run conformance` sets it. */
+  conformanceProbe?: boolean;
 }
 
 /** A certificate's names for logs (the common name usually repeats as a DNS name). */
 function peerNames(key: PeerKey): string {
   return [...new Set(key.names)].join(',');
-}
-
-const RESPONSE_HEADERS = encodeHeaders(
-  [
-    [':status', '200'],
-    ['content-type', 'application/grpc'],
-  ],
-  true,
-);
-const OK_TRAILERS = encodeHeaders([['grpc-status', '0']]);
-
-function statusFields(code: number, message: string): [string, string][] {
-  const fields: [string, string][] = [['grpc-status', String(code)]];
-  if (message) fields.push(['grpc-message', encodeGrpcMessage(message)]);
-  return fields;
-}
-
-/**
- * Ends a call with a gRPC status: as a trailers-only response (HTTP 200 with the status) when nothing was
- * sent yet, otherwise as trailers after the response headers already queued.
- */
-function endWithStatus(conn: H2Connection, stream: H2Stream, code: number, message: string): void {
-  if (stream.closed) return;
-  const status = statusFields(code, message);
-  const block = stream.headersQueued
-    ? encodeHeaders(status)
-    : encodeHeaders([[':status', '200'], ['content-type', 'application/grpc'], ...status], true);
-  conn.sendHeaders(stream, block, true);
-}
-
-function respondUnary(conn: H2Connection, stream: H2Stream, payload: Uint8Array): void {
-  if (stream.closed) return;
-  conn.sendHeaders(stream, RESPONSE_HEADERS, false);
-  conn.write(stream, frame(payload), false);
-  conn.sendHeaders(stream, OK_TRAILERS, true);
 }
 
 export class GrpcServer {
@@ -281,6 +235,7 @@ export class GrpcServer {
         timeoutMs === undefined ? Deadline.unbounded(this.clock) : Deadline.after(timeoutMs, this.clock),
       cancellation: new Cancellation(),
     };
+    if (path === PROBE_PATH && this.opts.conformanceProbe) return serveProbe(conn, stream);
     const unary = this.opts.handlers.unary[path];
     if (unary)
       return this.serveUnary(
@@ -396,68 +351,5 @@ export class GrpcServer {
         }
       },
     };
-  }
-}
-
-class ServerBidi implements BidiServerStream {
-  private readonly inbox = new MessageInbox();
-  private endListeners: ((err?: Error) => void)[] = [];
-  private ended = false;
-
-  constructor(
-    private readonly conn: H2Connection,
-    private readonly stream: H2Stream,
-    private readonly reader: MessageReader,
-  ) {
-    conn.sendHeaders(stream, RESPONSE_HEADERS, false);
-    stream.events = {
-      onHeaders: () => undefined,
-      onData: (chunk) => {
-        if (this.ended) return;
-        try {
-          this.inbox.push(this.reader, chunk);
-        } catch (e) {
-          const err = e as GrpcError;
-          this.end(typeof err.code === 'number' ? err.code : Status.INTERNAL, err.details ?? err.message);
-        }
-      },
-      onEnd: () => this.finish(),
-      onClose: (err) => {
-        this.reader.release();
-        this.finish(err);
-      },
-    };
-  }
-
-  get closed(): boolean {
-    return this.ended || this.stream.closed;
-  }
-
-  onMessage(listener: (payload: Buffer) => void): void {
-    this.inbox.onMessage(listener);
-  }
-
-  onEnd(listener: (err?: Error) => void): void {
-    this.endListeners.push(listener);
-  }
-
-  send(payload: Uint8Array): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('stream closed'));
-    return this.conn.send(this.stream, frame(payload));
-  }
-
-  /** `number`: also ends with the status of a GrpcError, which may have been relayed from a peer. */
-  end(code: number, message = ''): void {
-    if (!this.stream.closed)
-      this.conn.sendHeaders(this.stream, encodeHeaders(statusFields(code, message)), true);
-    this.finish();
-  }
-
-  private finish(err?: Error): void {
-    if (this.ended) return;
-    this.ended = true;
-    const listeners = this.endListeners;
-    this.endListeners = [];
-    for (const l of listeners) l(err);
   }
 }

@@ -43,6 +43,8 @@ export const grpcServerSettingsSchema = z.strictObject({
   bind_address: withDefault(hostPort, DEFAULT_GRPC_BIND_ADDRESS),
   tls: tlsSchema,
   tcp_rate_limits: optional(rateLimitsSchema),
+  /** Serve the conformance probe method (src/grpc/server-replies.ts); for `npm run conformance` only. */
+  conformance_probe: withDefault(z.boolean(), false),
 });
 
 export const grpcClientSettingsSchema = z.strictObject({

@@ -243,10 +243,13 @@ export class H2Connection {
         return this.onGoaway(f);
       case FrameType.WINDOW_UPDATE:
         return this.onWindowUpdate(f);
+      case FrameType.PRIORITY:
+        if (f.streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY on stream 0');
+        return this.streams.onPriority(f.streamId, f.payload);
       case FrameType.PUSH_PROMISE:
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE although push is disabled');
       default:
-        // PRIORITY and unknown frame types are ignored (RFC 9113 §5.5).
+        // Unknown frame types are ignored (RFC 9113 §5.5).
         return;
     }
   }

@@ -7,6 +7,8 @@ export const DEFAULT_WINDOW = 65_535;
 export const DEFAULT_MAX_FRAME = 16_384;
 export const MAX_WINDOW = 2 ** 31 - 1;
 export const FRAME_HEADER_BYTES = 9;
+/** A PRIORITY frame's payload, and the priority fields of a HEADERS frame with the PRIORITY flag. */
+export const PRIORITY_BYTES = 5;
 
 export function frameHeader(length: number, type: FrameType, flags: number, streamId: number): Buffer {
   const h = Buffer.allocUnsafe(FRAME_HEADER_BYTES);

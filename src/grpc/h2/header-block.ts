@@ -6,7 +6,7 @@
  */
 import { ConnectionError } from './errors.js';
 import { ErrorCode, Flag, FrameType } from './codes.js';
-import { FRAME_HEADER_BYTES, unpad, type Frame } from './frames.js';
+import { FRAME_HEADER_BYTES, PRIORITY_BYTES, unpad, type Frame } from './frames.js';
 import { HpackDecoder, HpackError, type DecodedBlock } from './hpack.js';
 import { MAX_CONTINUATION_FRAMES, MAX_HEADER_BLOCK_BYTES, MAX_HEADER_LIST_BYTES } from './limits.js';
 
@@ -25,6 +25,7 @@ export class HeaderBlockReader {
     bytes: number;
     continuations: number;
     endStream: boolean;
+    selfDependent: boolean;
   };
 
   constructor(private readonly onBlock: HeaderBlockHandler) {}
@@ -40,15 +41,24 @@ export class HeaderBlockReader {
   onHeaders(f: Frame): void {
     if (f.streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'HEADERS on stream 0');
     let fragment = unpad(f);
-    if (f.flags & Flag.PRIORITY) fragment = fragment.subarray(5);
+    let selfDependent = false;
+    if (f.flags & Flag.PRIORITY) {
+      if (fragment.length < PRIORITY_BYTES) {
+        throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'HEADERS too short for its priority fields');
+      }
+      // A stream cannot depend on itself (RFC 9113 §5.3.1): a stream error, once the block is decoded.
+      selfDependent = (fragment.readUInt32BE(0) & 0x7fffffff) === f.streamId;
+      fragment = fragment.subarray(PRIORITY_BYTES);
+    }
     const endStream = (f.flags & Flag.END_STREAM) !== 0;
-    if (f.flags & Flag.END_HEADERS) return this.complete(f.streamId, fragment, endStream);
+    if (f.flags & Flag.END_HEADERS) return this.complete(f.streamId, fragment, endStream, selfDependent);
     this.pending = {
       streamId: f.streamId,
       parts: [Buffer.from(fragment)],
       bytes: FRAME_HEADER_BYTES + f.payload.length,
       continuations: 0,
       endStream,
+      selfDependent,
     };
   }
 
@@ -71,10 +81,10 @@ export class HeaderBlockReader {
     if (f.payload.length > 0) p.parts.push(Buffer.from(f.payload));
     if ((f.flags & Flag.END_HEADERS) === 0) return;
     this.pending = undefined;
-    this.complete(p.streamId, Buffer.concat(p.parts), p.endStream);
+    this.complete(p.streamId, Buffer.concat(p.parts), p.endStream, p.selfDependent);
   }
 
-  private complete(streamId: number, block: Buffer, endStream: boolean): void {
+  private complete(streamId: number, block: Buffer, endStream: boolean, selfDependent: boolean): void {
     let decoded;
     try {
       // Always decoded, even for a stream already closed: the HPACK table must stay in step.
@@ -85,6 +95,7 @@ export class HeaderBlockReader {
         `bad header block: ${(e as HpackError).message}`,
       );
     }
+    if (selfDependent) decoded.malformed ??= `stream ${streamId} depends on itself`;
     this.onBlock(streamId, decoded, endStream);
   }
 }

@@ -4,6 +4,7 @@
  * literals without indexing, so our peers' decoders never have to keep state for us.
  */
 import { huffmanDecode, HuffmanError } from './huffman.js';
+import { fieldProblem, isPseudoHeader } from './header-fields.js';
 import { CodedError } from '../../core/errors.js';
 
 export class HpackError extends CodedError<'ERR_H2_HPACK'> {
@@ -43,6 +44,8 @@ export interface DecodedBlock {
   headers: HeaderMap;
   /** True when the block was larger than the allowed header list size (its fields are then dropped). */
   oversized: boolean;
+  /** The first field that breaks RFC 9113's field rules (header-fields.ts): the block is malformed. */
+  malformed: string | undefined;
 }
 
 export class HpackDecoder {
@@ -67,6 +70,8 @@ export class HpackDecoder {
     const headers: HeaderMap = Object.create(null) as HeaderMap;
     let listBytes = 0;
     let oversized = false;
+    let malformed: string | undefined;
+    let regularSeen = false;
     let pos = 0;
     let fieldSeen = false;
     const int = (prefixBits: number): number => {
@@ -100,6 +105,8 @@ export class HpackDecoder {
       if (listBytes > this.maxListBytes) oversized = true;
       if (oversized) return;
       const prev = headers[name];
+      malformed ??= fieldProblem(name, value, regularSeen, prev !== undefined);
+      if (!regularSeen && !isPseudoHeader(name)) regularSeen = true;
       headers[name] = prev === undefined ? value : `${prev}, ${value}`;
     };
     while (pos < block.length) {
@@ -128,7 +135,7 @@ export class HpackDecoder {
       }
       fieldSeen = true;
     }
-    return { headers, oversized };
+    return { headers, oversized, malformed };
   }
 
   private lookup(index: number): readonly [string, string] {

@@ -36,3 +36,9 @@ export const RESET_BURST = 1000;
 export const RESET_REFILL_PER_SECOND = 33;
 /** Data queued on one stream beyond which writers are asked to wait. */
 export const STREAM_HIGH_WATER = 1024 * 1024;
+/**
+ * Closed streams whose end (reset by us, reset by the peer, ended) a connection remembers, to answer a
+ * late frame for one as RFC 9113 §5.1 asks (closed-streams.ts). Frames sent before our RST_STREAM arrived
+ * are ignored while the stream is among these; later ones are treated as for a stream long closed.
+ */
+export const CLOSED_STREAMS_REMEMBERED = 128;

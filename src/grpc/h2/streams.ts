@@ -5,12 +5,14 @@
  * consequences: RST_STREAM to stop the peer, waiting calls started, the connection told it is idle).
  */
 import type { AbuseGuards } from './abuse-guards.js';
+import { CloseCause, ClosedStreams } from './closed-streams.js';
 import { ConnectionError, StreamError } from './errors.js';
 import { ErrorCode, errorName, type PeerErrorCode } from './codes.js';
-import { rstStreamFrame, windowUpdateFrame } from './frames.js';
+import { PRIORITY_BYTES, rstStreamFrame, windowUpdateFrame } from './frames.js';
 import type { DecodedBlock } from './hpack.js';
 import { MAX_ACTIVE_STREAMS, MAX_HEADER_LIST_BYTES, MAX_QUEUED_STREAMS, MAX_STREAM_ID } from './limits.js';
 import type { PeerSettings } from './peer-settings.js';
+import { contentLength, requestProblem, trailersProblem } from './request-headers.js';
 import { INTERIM, responseBlockProblem } from './response-headers.js';
 import type { StreamSender } from './sender.js';
 import { H2Stream, NO_EVENTS, type StreamEvents } from './stream.js';
@@ -42,6 +44,7 @@ export class Streams {
   private nextId = 1;
   /** Server side: the highest stream id the client opened (GOAWAY's last stream id). */
   lastPeerId = 0;
+  private readonly closedStreams = new ClosedStreams();
 
   constructor(
     private readonly role: Role,
@@ -92,7 +95,7 @@ export class Streams {
   /** DATA within the connection's window: `length` counts padding, `data` is without. */
   onData(id: number, data: Buffer, length: number, endStream: boolean): void {
     const stream = this.byId.get(id);
-    if (!stream) return this.checkKnown(id);
+    if (!stream) return this.onClosedStreamFrame(id, 'DATA');
     if (stream.state === 'half-closed-remote') {
       return this.reset(stream, ErrorCode.STREAM_CLOSED, 'DATA after end of stream');
     }
@@ -123,7 +126,7 @@ export class Streams {
       if (this.role === 'server' && id % 2 === 1 && id > this.lastPeerId) {
         return this.accept(id, decoded, endStream);
       }
-      return this.checkKnown(id);
+      return this.onClosedStreamFrame(id, 'HEADERS');
     }
     if (stream.state === 'half-closed-remote') {
       return this.reset(stream, ErrorCode.STREAM_CLOSED, 'HEADERS after end of stream');
@@ -131,9 +134,16 @@ export class Streams {
     if (decoded.oversized) {
       return this.reset(stream, ErrorCode.PROTOCOL_ERROR, `header list above ${MAX_HEADER_LIST_BYTES} bytes`);
     }
-    if (this.role === 'client') {
+    if (this.role === 'server') {
+      // The request's second header block: trailers (RFC 9113 §8.1).
+      const problem = decoded.malformed ?? trailersProblem(decoded.headers, endStream);
+      if (problem !== undefined) return this.reset(stream, ErrorCode.PROTOCOL_ERROR, problem);
+      if (stream.bodyLeft > 0) {
+        return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'DATA does not match content-length');
+      }
+    } else {
       // Clients must not accept a malformed response (RFC 9113 §8.1.1); 1xx responses carry nothing for gRPC.
-      const problem = responseBlockProblem(stream, decoded.headers, endStream);
+      const problem = decoded.malformed ?? responseBlockProblem(stream, decoded.headers, endStream);
       if (problem === INTERIM) return;
       if (problem !== undefined) {
         return this.reset(stream, ErrorCode.PROTOCOL_ERROR, `malformed response: ${problem}`);
@@ -147,7 +157,30 @@ export class Streams {
     const stream = this.byId.get(id);
     if (!stream) return this.checkKnown(id);
     const retryable = code === ErrorCode.REFUSED_STREAM;
-    this.finish(stream, new StreamError(code, `stream reset by server (${errorName(code)})`, retryable));
+    const err = new StreamError(code, `stream reset by server (${errorName(code)})`, retryable);
+    this.finish(stream, err, CloseCause.RESET_BY_PEER);
+  }
+
+  /**
+   * PRIORITY (connection-level checks done): priorities themselves are ignored (RFC 9113 §5.3.2), but
+   * a frame of the wrong size or a stream that depends on itself is a stream error: the stream is reset if
+   * open; otherwise the connection ends, since RST_STREAM cannot be sent on an idle stream (§5.1).
+   */
+  onPriority(id: number, payload: Buffer): void {
+    let code: ErrorCode;
+    let problem: string;
+    if (payload.length !== PRIORITY_BYTES) {
+      code = ErrorCode.FRAME_SIZE_ERROR;
+      problem = `PRIORITY of ${payload.length} bytes`;
+    } else if ((payload.readUInt32BE(0) & 0x7fffffff) === id) {
+      code = ErrorCode.PROTOCOL_ERROR;
+      problem = `stream ${id} depends on itself`;
+    } else {
+      return;
+    }
+    const stream = this.byId.get(id);
+    if (!stream) throw new ConnectionError(code, problem);
+    this.reset(stream, code, problem);
   }
 
   /** WINDOW_UPDATE of `increment` (0 included: a stream error) for a stream. */
@@ -180,9 +213,16 @@ export class Streams {
     if (!this.hooks.accepting()) return this.refuse(id, ErrorCode.REFUSED_STREAM);
     if (this.byId.size >= MAX_ACTIVE_STREAMS) return this.refuse(id, ErrorCode.REFUSED_STREAM);
     if (decoded.oversized) return this.refuse(id, ErrorCode.PROTOCOL_ERROR);
+    // A malformed request never reaches the application (RFC 9113 §8.1.1).
+    if ((decoded.malformed ?? requestProblem(decoded.headers)) !== undefined) {
+      return this.refuse(id, ErrorCode.PROTOCOL_ERROR);
+    }
+    const declaredLength = contentLength(decoded.headers);
+    if (endStream && declaredLength > 0) return this.refuse(id, ErrorCode.PROTOCOL_ERROR);
     const stream = new H2Stream(EMPTY, NO_EVENTS);
     stream.open(id, this.peer.initialWindow);
     stream.requestHeaders = decoded.headers;
+    stream.bodyLeft = declaredLength;
     this.add(stream);
     this.hooks.onStream?.(stream);
     if (endStream && !stream.closed) this.remoteEnd(stream);
@@ -190,6 +230,7 @@ export class Streams {
 
   private refuse(id: number, code: ErrorCode): void {
     this.guards.countReset('refused streams');
+    this.closedStreams.record(id, CloseCause.RESET_BY_US);
     this.writer.enqueueReply(rstStreamFrame(id, code));
   }
 
@@ -202,11 +243,37 @@ export class Streams {
     }
   }
 
+  /**
+   * DATA or HEADERS for a stream that is not open (RFC 9113 §5.1): ignored if we reset it (the peer may
+   * have sent it before our RST_STREAM arrived); a stream error STREAM_CLOSED if the peer had reset it; a
+   * connection error STREAM_CLOSED if it had ended. A stream not remembered: HEADERS reusing its id is a
+   * connection error PROTOCOL_ERROR (§5.1.1), DATA is ignored (it may be late data of a stream we reset).
+   */
+  private onClosedStreamFrame(id: number, type: 'DATA' | 'HEADERS'): void {
+    this.checkKnown(id);
+    switch (this.closedStreams.cause(id)) {
+      case CloseCause.RESET_BY_US:
+        return;
+      case CloseCause.RESET_BY_PEER:
+        this.guards.countReset('frames on reset streams');
+        this.writer.enqueueReply(rstStreamFrame(id, ErrorCode.STREAM_CLOSED));
+        return;
+      case CloseCause.ENDED:
+        throw new ConnectionError(ErrorCode.STREAM_CLOSED, `${type} on stream ${id} after it ended`);
+      case CloseCause.UNKNOWN:
+        if (type === 'DATA') return;
+        throw new ConnectionError(
+          ErrorCode.PROTOCOL_ERROR,
+          `HEADERS on stream ${id}, not above the last one`,
+        );
+    }
+  }
+
   // ---- ends ----
 
   /** Our END_STREAM went out. */
   localEnd(stream: H2Stream): void {
-    if (stream.endLocal()) return this.finish(stream);
+    if (stream.endLocal()) return this.finish(stream, undefined, CloseCause.ENDED);
     // A server that answered before the request ended asks the client to stop sending (RFC 9113 §8.1).
     if (this.role === 'server') this.stopPeer(stream);
   }
@@ -216,7 +283,7 @@ export class Streams {
     const bothEnded = stream.endRemote();
     stream.events.onEnd?.();
     if (stream.closed) return;
-    if (bothEnded) return this.finish(stream);
+    if (bothEnded) return this.finish(stream, undefined, CloseCause.ENDED);
     // The server answered before we finished sending: stop sending, without error (RFC 9113 §8.1).
     if (this.role === 'client') this.stopPeer(stream);
   }
@@ -225,7 +292,7 @@ export class Streams {
   reset(stream: H2Stream, code: ErrorCode, message: string): void {
     if (stream.closed) return;
     if (stream.state !== 'idle') this.writer.enqueue(rstStreamFrame(stream.id, code));
-    this.finish(stream, new StreamError(code, message));
+    this.finish(stream, new StreamError(code, message), CloseCause.RESET_BY_US);
   }
 
   /** Ends the streams above `lastId` (a GOAWAY's) and all waiting calls with `err`. */
@@ -243,9 +310,13 @@ export class Streams {
     for (const s of this.waiting.splice(0)) this.finish(s, err);
   }
 
-  /** Closes the stream: its queued writes fail, onClose runs once (no error: both sides ended normally). */
-  finish(stream: H2Stream, err?: StreamError): void {
+  /**
+   * Closes the stream: its queued writes fail, onClose runs once (no error: both sides ended normally).
+   * `cause` is remembered for frames that arrive later (none: the whole connection is ending).
+   */
+  finish(stream: H2Stream, err?: StreamError, cause?: CloseCause): void {
     if (!stream.close()) return;
+    if (cause !== undefined && stream.id !== 0) this.closedStreams.record(stream.id, cause);
     if (this.remove(stream)) this.hooks.onIdle?.(true);
     this.sender.forget(stream);
     for (const item of stream.queue.splice(0)) item.done?.(err ?? new Error('stream closed'));
@@ -293,6 +364,6 @@ export class Streams {
 
   private stopPeer(stream: H2Stream): void {
     this.writer.enqueue(rstStreamFrame(stream.id, ErrorCode.NO_ERROR));
-    this.finish(stream);
+    this.finish(stream, undefined, CloseCause.RESET_BY_US);
   }
 }
