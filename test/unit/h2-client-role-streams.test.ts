@@ -9,7 +9,8 @@ import { ErrorCode, Flag, FrameType } from '../../src/grpc/h2/codes.js';
 import { GrpcError, Status } from '../../src/grpc/status.js';
 import { frame } from '../../src/grpc/framing.js';
 import { ANSWER_TRAILERS, indexedLiteral } from '../helpers/h2-fake-server.js';
-import { assertNothingSent, duplexClient, framesBeforePong, reset } from '../helpers/h2-duplex.js';
+import { assertNothingSent, duplexClient, framesBeforePong, goaway, reset } from '../helpers/h2-duplex.js';
+import { encodeHeaders } from '../../src/grpc/h2/hpack.js';
 import {
   call,
   expectAnswered,
@@ -171,6 +172,29 @@ test('client role §5.5: frames of unknown types and unknown flags are ignored',
     h.peer.send(HEADERS, END_HEADERS | END_STREAM, h.id, ANSWER_TRAILERS);
     assert.deepEqual(await h.outcome, Buffer.from('answer'));
     await framesBeforePong(h.peer, 'alive');
+  } finally {
+    h.close();
+  }
+});
+
+test('client role §5.1: DATA after the server ended a stream our side had not ended yet → GOAWAY STREAM_CLOSED', async () => {
+  const h = duplexClient();
+  try {
+    h.peer.settings();
+    const bidi = h.session.bidi('/EPS/Stream');
+    const ended = new Promise<unknown>((resolve) => bidi.onEnd(resolve));
+    const opened = await h.peer.next((f) => f.type === HEADERS);
+    // A trailers-only answer: the server ends the stream while ours is still open; we stop sending.
+    h.peer.send(
+      HEADERS,
+      END_HEADERS | END_STREAM,
+      opened.streamId,
+      Buffer.concat([Buffer.from([0x88]), encodeHeaders([['grpc-status', '0']])]),
+    );
+    assert.equal(await ended, undefined);
+    assert.equal(await reset(h.peer, opened.streamId), ErrorCode.NO_ERROR);
+    h.peer.send(DATA, 0, opened.streamId, frame(Buffer.from('late')));
+    assert.equal((await goaway(h.peer)).code, ErrorCode.STREAM_CLOSED);
   } finally {
     h.close();
   }

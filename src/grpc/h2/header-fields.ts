@@ -36,6 +36,20 @@ function validValue(value: string): boolean {
   return true;
 }
 
+/** RFC 9113 §8.2.2: fields of HTTP/1.1 connection management; a message carrying one is malformed. */
+export function connectionSpecific(name: string): boolean {
+  switch (name) {
+    case 'connection':
+    case 'keep-alive':
+    case 'proxy-connection':
+    case 'transfer-encoding':
+    case 'upgrade':
+      return true;
+    default:
+      return false;
+  }
+}
+
 export function isPseudoHeader(name: string): boolean {
   return name.charCodeAt(0) === COLON;
 }

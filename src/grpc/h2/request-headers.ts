@@ -6,7 +6,7 @@
  * request; walks the decoded fields without allocating.
  */
 import type { HeaderMap } from './hpack.js';
-import { isPseudoHeader } from './header-fields.js';
+import { connectionSpecific, isPseudoHeader } from './header-fields.js';
 
 /** content-length longer than this many digits is refused (2^53 has 16; no request body comes near). */
 const MAX_CONTENT_LENGTH_DIGITS = 15;
@@ -20,13 +20,8 @@ export function requestProblem(headers: HeaderMap): string | undefined {
       }
       continue;
     }
+    if (connectionSpecific(name)) return `connection-specific header field ${name}`;
     switch (name) {
-      case 'connection':
-      case 'keep-alive':
-      case 'proxy-connection':
-      case 'transfer-encoding':
-      case 'upgrade':
-        return `connection-specific header field ${name}`;
       case 'te':
         if (headers[name] !== 'trailers') return 'te other than "trailers"';
         break;
@@ -51,7 +46,7 @@ export function requestProblem(headers: HeaderMap): string | undefined {
   return undefined;
 }
 
-/** What is wrong with trailers: they end the stream and hold no pseudo-header field (§8.1). */
+/** What is wrong with trailers (either side's): they end the stream and hold no pseudo-header field (§8.1). */
 export function trailersProblem(headers: HeaderMap, endStream: boolean): string | undefined {
   if (!endStream) return 'trailers without END_STREAM';
   for (const name in headers) if (isPseudoHeader(name)) return `pseudo-header field ${name} in trailers`;

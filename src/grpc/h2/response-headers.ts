@@ -1,19 +1,18 @@
 /**
  * Client side: what makes a response malformed beyond the per-field rules the HPACK decoder applies
- * (RFC 9113 §8.1.1: "Clients MUST NOT accept a malformed response"; a stream error PROTOCOL_ERROR).
- * §8.3.2: exactly one :status, three digits; §8.3: no other pseudo-header field, none in trailers; §8.2.2:
+ * (header-fields.ts). RFC 9113 §8.1.1: "Clients MUST NOT accept a malformed response"; it is a stream
+ * error PROTOCOL_ERROR. §8.3.2: exactly one :status, three digits; §8.3: no other pseudo-header field, none in trailers; §8.2.2:
  * no connection-specific field; §8.1: informational (1xx) responses never end the stream, trailers
  * always do, and nothing follows them; §8.1.1: content-length matches the DATA. Called once per header
  * block of a response, on a handful of fields, without allocating.
  */
+import { connectionSpecific, isPseudoHeader } from './header-fields.js';
 import type { HeaderMap } from './hpack.js';
+import { contentLength, trailersProblem } from './request-headers.js';
 import type { H2Stream } from './stream.js';
 
 /** An informational (1xx) response: skipped, the real one follows. */
 export const INTERIM = Symbol('informational response');
-
-/** content-length longer than this many digits is refused (2^53 has 16). */
-const MAX_CONTENT_LENGTH_DIGITS = 15;
 
 /**
  * Checks a header block of a response on `stream` and notes what it started (the final response's
@@ -24,7 +23,7 @@ export function responseBlockProblem(
   headers: HeaderMap,
   endStream: boolean,
 ): string | typeof INTERIM | undefined {
-  if (stream.headersReceived) return trailersProblem(stream, headers, endStream);
+  if (stream.headersReceived) return trailersOfResponseProblem(stream, headers, endStream);
   const problem = fieldsProblem(headers);
   if (problem !== undefined) return problem;
   const status = headers[':status'];
@@ -37,22 +36,23 @@ export function responseBlockProblem(
     return INTERIM;
   }
   stream.headersReceived = true;
-  const length = headers['content-length'];
-  if (length !== undefined) {
-    stream.bodyLeft = contentLengthValue(length);
+  if (headers['content-length'] !== undefined) {
+    stream.bodyLeft = contentLength(headers);
     if (stream.bodyLeft < 0) return 'content-length is not a number';
     if (endStream && stream.bodyLeft > 0) return 'DATA does not match content-length';
   }
   return undefined;
 }
 
-/** Trailers: they end the stream, hold no pseudo-header field, and close a body of the declared length. */
-function trailersProblem(stream: H2Stream, headers: HeaderMap, endStream: boolean): string | undefined {
-  if (!endStream) return 'trailers without END_STREAM';
-  for (const name in headers) {
-    if (name.charCodeAt(0) === 0x3a) return `pseudo-header field ${name} in trailers`;
-    if (connectionSpecific(name)) return `connection-specific header field ${name}`;
-  }
+/** Trailers: as a request's (request-headers.ts), no connection-specific field, the body complete. */
+function trailersOfResponseProblem(
+  stream: H2Stream,
+  headers: HeaderMap,
+  endStream: boolean,
+): string | undefined {
+  const problem = trailersProblem(headers, endStream);
+  if (problem !== undefined) return problem;
+  for (const name in headers) if (connectionSpecific(name)) return `connection-specific header field ${name}`;
   if (stream.bodyLeft > 0) return 'DATA does not match content-length';
   return undefined;
 }
@@ -60,27 +60,13 @@ function trailersProblem(stream: H2Stream, headers: HeaderMap, endStream: boolea
 /** Pseudo-header fields other than :status, and connection-specific fields. */
 function fieldsProblem(headers: HeaderMap): string | undefined {
   for (const name in headers) {
-    if (name.charCodeAt(0) === 0x3a) {
+    if (isPseudoHeader(name)) {
       if (name !== ':status') return `pseudo-header field ${name} in a response`;
     } else if (connectionSpecific(name)) {
       return `connection-specific header field ${name}`;
     }
   }
   return undefined;
-}
-
-/** RFC 9113 §8.2.2: fields of HTTP/1.1 connection management, malformed in HTTP/2. */
-export function connectionSpecific(name: string): boolean {
-  switch (name) {
-    case 'connection':
-    case 'keep-alive':
-    case 'proxy-connection':
-    case 'transfer-encoding':
-    case 'upgrade':
-      return true;
-    default:
-      return false;
-  }
 }
 
 /** Three digits, 100 to 599 (a repeated :status arrives joined with ", " and fails here too). */
@@ -93,11 +79,4 @@ function validStatus(status: string): boolean {
 
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
-}
-
-/** A content-length value: -1 unless a plain decimal number (a repeated field is not). */
-function contentLengthValue(value: string): number {
-  if (value.length === 0 || value.length > MAX_CONTENT_LENGTH_DIGITS) return -1;
-  for (let i = 0; i < value.length; i++) if (!isDigit(value.charCodeAt(i))) return -1;
-  return Number(value);
 }

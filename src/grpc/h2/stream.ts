@@ -41,7 +41,7 @@ export class H2Stream {
   private current: StreamState = 'idle';
   /** Request headers (server side). */
   requestHeaders?: HeaderMap;
-  /** Server side: request body bytes still due by the request's content-length; -1 without one. */
+  /** Body bytes still due by the content-length of the request (server) or response (client); -1: none. */
   bodyLeft = -1;
   /** Client side: the final (non-1xx) response headers arrived; a later header block is trailers. */
   headersReceived = false;

@@ -106,7 +106,7 @@ export class Streams {
       return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'malformed response: DATA before the headers');
     }
     if (stream.bodyLeft >= 0) {
-      // The request declared a content-length: the DATA must add up to it (RFC 9113 §8.1.1).
+      // The request or response declared a content-length: the DATA must add up to it (RFC 9113 §8.1.1).
       stream.bodyLeft -= data.length;
       if (stream.bodyLeft < 0 || (endStream && stream.bodyLeft > 0)) {
         return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'DATA does not match content-length');
@@ -284,8 +284,9 @@ export class Streams {
     stream.events.onEnd?.();
     if (stream.closed) return;
     if (bothEnded) return this.finish(stream, undefined, CloseCause.ENDED);
-    // The server answered before we finished sending: stop sending, without error (RFC 9113 §8.1).
-    if (this.role === 'client') this.stopPeer(stream);
+    // The server answered before we finished sending: stop sending, without error (RFC 9113 §8.1). It
+    // ended the stream, so anything it sends on it later is a connection error (ENDED), not ignored.
+    if (this.role === 'client') this.stopPeer(stream, CloseCause.ENDED);
   }
 
   /** Ends a stream abruptly: RST_STREAM with `code` (unless it never started), onClose with the error. */
@@ -362,8 +363,8 @@ export class Streams {
     return this.byId.delete(stream.id) && this.byId.size === 0;
   }
 
-  private stopPeer(stream: H2Stream): void {
+  private stopPeer(stream: H2Stream, cause: CloseCause = CloseCause.RESET_BY_US): void {
     this.writer.enqueue(rstStreamFrame(stream.id, ErrorCode.NO_ERROR));
-    this.finish(stream, undefined, CloseCause.RESET_BY_US);
+    this.finish(stream, undefined, cause);
   }
 }
