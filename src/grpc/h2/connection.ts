@@ -85,7 +85,7 @@ export class H2Connection {
     options: H2ConnectionOptions = {},
   ) {
     this.preface = new PrefaceCheck(role);
-    this.peer = new PeerSettings(role, (delta) => this.streams.onInitialWindowChange(delta));
+    this.peer = new PeerSettings(role === 'client', (delta) => this.streams.onInitialWindowChange(delta));
     this.clock = options.clock ?? systemClock;
     this.receivedAt = this.clock.now();
     this.guards = new AbuseGuards(this.clock, options.pingPolicy);

@@ -3,7 +3,6 @@ import { ConnectionError } from './errors.js';
 import { ErrorCode, Setting } from './codes.js';
 import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, MAX_WINDOW } from './frames.js';
 import { MAX_ACTIVE_STREAMS } from './limits.js';
-import type { Role } from './streams.js';
 
 const MAX_FRAME_LIMIT = 16_777_215;
 
@@ -14,11 +13,11 @@ export class PeerSettings {
   maxStreams = MAX_ACTIVE_STREAMS;
 
   /**
-   * `role`: ours (the peer has the other). `onWindowChange(delta)`: INITIAL_WINDOW_SIZE changed; every
-   * open stream's send window moves by delta.
+   * `peerIsServer`: we are the client. `onWindowChange(delta)`: INITIAL_WINDOW_SIZE changed; every open
+   * stream's send window moves by delta.
    */
   constructor(
-    private readonly role: Role,
+    private readonly peerIsServer: boolean,
     private readonly onWindowChange: (delta: number) => void,
   ) {}
 
@@ -41,7 +40,7 @@ export class PeerSettings {
         this.maxFrame = value;
       } else if (id === Setting.MAX_CONCURRENT_STREAMS) {
         this.maxStreams = value;
-      } else if (id === Setting.ENABLE_PUSH && value > (this.role === 'client' ? 0 : 1)) {
+      } else if (id === Setting.ENABLE_PUSH && value > (this.peerIsServer ? 0 : 1)) {
         // A server may only say 0, a client 0 or 1 (RFC 9113 §6.5.2).
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `invalid ENABLE_PUSH ${value}`);
       }
