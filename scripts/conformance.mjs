@@ -5,6 +5,7 @@
 // against it over mutual TLS as hd-1, whose certificate ls-1 pins: once by default, once with --strict.
 // Exits 0 only if every test of both runs passed (none failed, none skipped); 2 if it cannot run.
 // Usage: npm run conformance        (SECURITY.md#conformance has the result and the exclusions: none)
+//        node scripts/conformance.mjs --no-build   (the test suite: dist/ as built, like its other tests)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,7 +50,9 @@ function run(command, args) {
   if (r.status !== 0) fail(2, `conformance: ${command} ${args.join(' ')} failed`);
 }
 
-if (!existsSync(EPS) || statSync(EPS).mtimeMs < newest(join(root, 'src'))) {
+if (process.argv.includes('--no-build')) {
+  if (!existsSync(EPS)) fail(2, 'conformance: dist/ is missing; run npm run build first');
+} else if (!existsSync(EPS) || statSync(EPS).mtimeMs < newest(join(root, 'src'))) {
   console.log('conformance: building (dist/ is older than src/)');
   run('npm', ['run', 'build', '--silent']);
 }

@@ -10,7 +10,8 @@ import { Deadline } from '../core/deadline.js';
 import type { Directory } from '../directory/directory.js';
 import { grpcServerSettings } from '../directory/permissions.js';
 import { decodeResponse, encodeRequest } from '../grpc/codec.js';
-import { dialTls, requirePinnedServer, type DialResult } from '../grpc/dial.js';
+import { dialTls, type DialResult } from '../grpc/dial.js';
+import { PinnedPeer, recheckPeer } from '../tls/pinned-peer.js';
 import { PeerPool, type PooledSession } from '../grpc/peer-pool.js';
 import { GrpcError } from '../grpc/status.js';
 import { errorMessage } from '../core/errors.js';
@@ -85,28 +86,21 @@ export class GrpcClientChannel implements Channel {
 
   /**
    * A session to `peer`, direct or through its proxy; shared by calls and reverse streams. A pooled
-   * session whose server certificate is no longer pinned for `peer` in the directory is closed and
-   * replaced; the new session is checked again (requirePinnedServer), so the call fails if the server
-   * still presents an unpinned certificate.
+   * session whose server no longer passes the pin check (the directory unpinned its certificate, or it
+   * expired) is closed and replaced; the new session is verified at its handshake (verifyPeer in
+   * dialTls), which refuses a server that still presents an unpinned certificate and logs that once.
    */
   async session(peer: string, deadline: Deadline): Promise<PooledSession> {
-    const lookup = (n: string): DirectoryEntry | undefined => this.directory.entry(n);
     const pooled = await this.pooledSession(peer, deadline);
-    try {
-      requirePinnedServer(peer, pooled.key, lookup);
+    const lookup = (n: string): DirectoryEntry | undefined => this.directory.entry(n);
+    const now = recheckPeer(pooled.peer, { operator: peer, lookup });
+    if (now instanceof PinnedPeer) {
+      pooled.peer = now;
       return pooled;
-    } catch {
-      log.info('server certificate no longer pinned, reconnecting', { peer });
-      this.pool.invalidate(peer);
     }
-    const fresh = await this.pooledSession(peer, deadline);
-    try {
-      requirePinnedServer(peer, fresh.key, lookup);
-    } catch (e) {
-      this.pool.invalidate(peer);
-      throw e;
-    }
-    return fresh;
+    log.debug('pooled session no longer passes the pin check, reconnecting', { peer, code: now.code });
+    this.pool.invalidate(peer);
+    return this.pooledSession(peer, deadline);
   }
 
   private async pooledSession(peer: string, deadline: Deadline): Promise<PooledSession> {

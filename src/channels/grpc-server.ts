@@ -13,7 +13,7 @@ import { GrpcError } from '../grpc/status.js';
 import { errorMessage } from '../core/errors.js';
 import { OUTCOMES } from '../core/outcome.js';
 import { PeerDisconnectedError } from '../broker/channel-errors.js';
-import { identitiesFor, selectIdentity } from '../tls/identity.js';
+import { selectIdentity } from '../tls/identity.js';
 import { loadTls, type TlsConfig } from '../tls/options.js';
 import type { RateLimit } from '../net/rate-limit.js';
 import { applyRateLimits } from '../net/server-rate-limit.js';
@@ -54,7 +54,7 @@ export class GrpcServerChannel implements Channel {
     this.grpc = new GrpcServer({
       tls,
       verifyClient: config.tls.verify_client ?? true,
-      identify: (key) => identitiesFor(key, (n) => broker.directory.entry(n)),
+      lookup: (n) => broker.directory.entry(n),
       label: `the gRPC server of ${broker.ownName}`,
       handlers: {
         unary: { '/EPS/Call': (p, ctx) => this.onCall(p, ctx), ...ext.handlers?.unary },
@@ -96,7 +96,7 @@ export class GrpcServerChannel implements Channel {
     } catch (e) {
       throw new GrpcError(OUTCOMES.protocolViolation.grpc, `error decoding request: ${errorMessage(e)}`);
     }
-    const identity = selectIdentity(ctx.identities, wire.clientName);
+    const identity = selectIdentity(ctx.peer.identities, wire.clientName);
     if (!identity) throw new GrpcError(OUTCOMES.unknownClient.grpc, 'no matching client');
     let outcome: EpsResponse | null;
     try {

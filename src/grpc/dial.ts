@@ -1,7 +1,8 @@
 /**
- * Opens the TLS connection to a peer's gRPC server and checks who answered: the certificate must carry the
- * intended operator name as DNS SAN (standard host-name check) AND be pinned in the directory for exactly
- * that operator (this binding was missing in the original; docs/protocol.md#identity-by-pinning).
+ * Opens the TLS connection to a peer's gRPC server and checks who answered with the one verifier of TLS
+ * peers (tls/pinned-peer.ts): the certificate must carry the intended operator name as DNS SAN AND be
+ * pinned in the directory for exactly that operator (this binding was missing in the original;
+ * docs/protocol.md#identity-by-pinning). `insecure_skip_verify` skips only the CA chain check.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -9,25 +10,19 @@ import type { Duplex } from 'node:stream';
 import { CodedError } from '../core/errors.js';
 import type { FailureKind } from '../core/outcome.js';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
-import { identitiesFor, peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
-import type { DirectoryEntry } from '../core/directory-entry.js';
+import { verifyPeer, type DirectoryLookup, type PinnedPeer } from '../tls/pinned-peer.js';
 import type { Deadline } from '../core/deadline.js';
-import { logger } from '../core/log.js';
-
-const log = logger('dial');
 
 export interface DialResult {
   socket: tls.TLSSocket;
-  /** All pinned identities of the server certificate when connecting. */
-  identities: PeerIdentity[];
-  /** The server certificate's names and fingerprint, to re-check pinning while the session is in use. */
-  key: PeerKey;
+  /** The server as verified at the handshake (re-checked with recheckPeer while the session is in use). */
+  peer: PinnedPeer;
 }
 
 export interface DialOptions {
   peer: string;
   tls: LoadedTls;
-  lookup: (name: string) => DirectoryEntry | undefined;
+  lookup: DirectoryLookup;
   /** The TLS connection (and the TCP connect before it) must be up by then. */
   deadline: Deadline;
   /** A connected raw socket to run TLS over (P2P); otherwise `host`/`port` are dialled. */
@@ -36,17 +31,16 @@ export interface DialOptions {
   port?: number;
 }
 
-export type DialErrorCode = 'ERR_DIAL_NOT_PINNED' | 'ERR_DIAL_TIMEOUT' | 'ERR_DIAL_NO_H2' | 'ERR_DIAL_SOCKET';
+export type DialErrorCode = 'ERR_DIAL_TIMEOUT' | 'ERR_DIAL_NO_H2' | 'ERR_DIAL_SOCKET';
 
 /** Kinds (core/outcome.ts); a socket or TLS failure has its kind from its cause (the Node error code). */
 const FAILURE: Record<DialErrorCode, FailureKind | undefined> = {
-  ERR_DIAL_NOT_PINNED: 'unauthenticated',
   ERR_DIAL_TIMEOUT: 'peerUnreachable',
   ERR_DIAL_NO_H2: 'protocolViolation',
   ERR_DIAL_SOCKET: undefined,
 };
 
-/** A gRPC peer could not be dialled (TCP, TLS, pinning, ALPN). */
+/** A gRPC peer could not be dialled (TCP, TLS, ALPN); a refused certificate is a PeerRefusedError. */
 export class DialError extends CodedError<DialErrorCode> {
   readonly failure: FailureKind | undefined;
 
@@ -57,44 +51,16 @@ export class DialError extends CodedError<DialErrorCode> {
   }
 }
 
-/**
- * THE check of a dialled server [docs/protocol.md#identity-by-pinning], run after every handshake (first
- * dial, reconnect, P2P tunnel) and on a pooled session before reuse: the certificate must carry `peer` as
- * host name and be pinned in the directory for `peer`. It does not depend on the CA chain check, so
- * `insecure_skip_verify` (which only skips that chain check) never lets an unpinned server in.
- */
-export function requirePinnedServer(
-  peer: string,
-  key: PeerKey | undefined,
-  lookup: (name: string) => DirectoryEntry | undefined,
-): PeerIdentity[] {
-  if (!key) throw notPinned(peer, 'it presented no certificate');
-  const identities = identitiesFor(key, lookup);
-  if (!identities.some((i) => i.name === peer)) {
-    throw notPinned(peer, `its fingerprint ${key.fingerprint} is not in the directory for '${peer}'`);
-  }
-  return identities;
-}
-
-function notPinned(peer: string, why: string): DialError {
-  log.warn('refused server: certificate not pinned', { peer, reason: why });
-  return new DialError(
-    'ERR_DIAL_NOT_PINNED',
-    `server certificate is not pinned for operator '${peer}': ${why}`,
-  );
-}
-
 export function dialTls(opts: DialOptions): Promise<DialResult> {
   return new Promise((resolve, reject) => {
     const base: tls.ConnectionOptions = {
       ...baseContextOptions(opts.tls),
       servername: opts.peer,
       ALPNProtocols: ['h2'],
-      // The standard host-name check; pinning is checked after the handshake (below), whatever the settings.
-      checkServerIdentity: (_host, cert) => tls.checkServerIdentity(opts.peer, cert),
+      // Node only records the chain verdict; verifyPeer (below) decides on every check with one reason.
+      rejectUnauthorized: false,
+      checkServerIdentity: () => undefined,
     };
-    // Skips the CA chain (and host-name) check only: requirePinnedServer still runs on the session.
-    if (opts.tls.settings.insecure_skip_verify) base.rejectUnauthorized = false;
     const socket = opts.socket
       ? tls.connect({ ...base, socket: opts.socket })
       : tls.connect({ ...base, host: opts.host, port: opts.port });
@@ -112,11 +78,13 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
     });
     socket.once('secureConnect', () => {
       deadline.cancelExpire(timer);
-      // Also covers resumed sessions, for which Node does not call checkServerIdentity.
-      const key = peerKey(socket.getPeerCertificate());
-      let identities: PeerIdentity[];
+      let peer: PinnedPeer;
       try {
-        identities = requirePinnedServer(opts.peer, key, opts.lookup);
+        peer = verifyPeer(socket, {
+          operator: opts.peer,
+          requireCaChain: !opts.tls.settings.insecure_skip_verify,
+          lookup: opts.lookup,
+        });
       } catch (e) {
         socket.destroy();
         reject(e);
@@ -128,7 +96,7 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
         return;
       }
       socket.removeAllListeners('error');
-      resolve({ socket, identities, key: key! });
+      resolve({ socket, peer });
     });
     socket.once('error', (err: Error) => {
       deadline.cancelExpire(timer);

@@ -9,7 +9,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import type { Deadline } from '../core/deadline.js';
 import { GrpcSession } from './client.js';
 import type { DialResult } from './dial.js';
-import type { PeerIdentity, PeerKey } from '../tls/identity.js';
+import type { PinnedPeer } from '../tls/pinned-peer.js';
 
 const log = logger('grpc-pool');
 
@@ -19,9 +19,8 @@ export const MAX_POOLED_PEERS = 10_000;
 
 export interface PooledSession {
   session: GrpcSession;
-  identities: PeerIdentity[];
-  /** Server certificate names and fingerprint. */
-  key: PeerKey;
+  /** The server as verified at the handshake (tls/pinned-peer.ts). */
+  peer: PinnedPeer;
   /** Opaque description of how it was reached (address, or proxy); a change forces a new session. */
   route: string;
 }
@@ -95,7 +94,7 @@ export class PeerPool {
       if (backoffMs > 0) await slot.backoff.sleep(backoffMs).done;
       const dialled = await connect();
       const session = new GrpcSession(peer, dialled.socket);
-      const pooled: PooledSession = { session, identities: dialled.identities, key: dialled.key, route };
+      const pooled: PooledSession = { session, peer: dialled.peer, route };
       slot.current = pooled;
       slot.backoff.reset();
       session.onClose(() => {

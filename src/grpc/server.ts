@@ -1,7 +1,7 @@
 /**
  * A small gRPC server on our own HTTP/2 implementation (h2/connection.ts) over TLS we control: after every
- * handshake the peer certificate is mapped to pinned identities, and a connection without any is closed
- * before a single call is served [WIRE, docs/protocol.md#identity-by-pinning]. A unary answer (headers,
+ * handshake the client is checked by the one verifier of TLS peers (verifyPeer, tls/pinned-peer.ts), and a
+ * connection it refuses is closed before a single call is served [WIRE, docs/protocol.md#identity-by-pinning]. A unary answer (headers,
  * message, trailers) leaves in one write. Sockets dialled out for P2P can be injected and are then served as
  * if they had been accepted (we act as TLS server on them).
  */
@@ -12,7 +12,13 @@ import type { AddressInfo } from 'node:net';
 import { logger } from '../core/log.js';
 import { listenOn } from '../net/listen.js';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
-import { peerKey, type PeerIdentity, type PeerKey } from '../tls/identity.js';
+import {
+  PinnedPeer,
+  recheckPeer,
+  refuseSession,
+  verifyPeer,
+  type DirectoryLookup,
+} from '../tls/pinned-peer.js';
 import { BufferBudget, MAX_MESSAGE_BYTES, MessageReader, UnaryMessage } from './framing.js';
 import { GrpcError, Status } from './status.js';
 import { H2Connection } from './h2/connection.js';
@@ -33,10 +39,10 @@ import { guardHandshakes } from '../net/handshake-guard.js';
 const log = logger('grpc-server');
 
 export interface CallContext {
-  /** The peer's pinned identities when the call started. */
-  identities: PeerIdentity[];
-  /** The peer's pinned identities now (for long-lived streams: the directory may have changed). */
-  current(): PeerIdentity[];
+  /** The client as verified when the call started (its pinned identities then). */
+  peer: PinnedPeer;
+  /** The client against the directory now (long-lived streams: it may have changed); undefined: refused. */
+  current(): PinnedPeer | undefined;
   /** From grpc-timeout, on the server's clock; unbounded when the caller sent none (as the original). */
   deadline: Deadline;
   /**
@@ -55,9 +61,10 @@ export interface GrpcHandlers {
 
 export interface GrpcServerOptions {
   tls: LoadedTls;
+  /** Check the client certificate's chain to the CA (verify_client); pinning is checked whatever this says. */
   verifyClient: boolean;
-  /** Pinned identities of a peer against the current directory; called per session and per call. */
-  identify: (key: PeerKey) => PeerIdentity[];
+  /** The directory as it is now; clients are checked against it per session and per call. */
+  lookup: DirectoryLookup;
   handlers: GrpcHandlers;
   maxMessageBytes?: number;
   /** Unfinished message data held per connection (default MAX_CONNECTION_BUFFER_BYTES). */
@@ -73,11 +80,6 @@ export interface GrpcServerOptions {
   label?: string;
   /** Serve the conformance probe (server-replies.ts) at PROBE_PATH; only `npm run conformance` sets it. */
   conformanceProbe?: boolean;
-}
-
-/** A certificate's names for logs (the common name usually repeats as a DNS name). */
-function peerNames(key: PeerKey): string {
-  return [...new Set(key.names)].join(',');
 }
 
 export class GrpcServer {
@@ -97,9 +99,10 @@ export class GrpcServer {
     this.server = tls.createServer({
       ...baseContextOptions(opts.tls),
       // A certificate is always requested: without one no identity can be pinned
-      // [docs/protocol.md#identity-by-pinning].
+      // [docs/protocol.md#identity-by-pinning]. Node only records the chain verdict: verifyPeer decides on
+      // every check, with one log line that names the client and the reason.
       requestCert: true,
-      rejectUnauthorized: opts.verifyClient,
+      rejectUnauthorized: false,
       ALPNProtocols: ['h2'],
       handshakeTimeout: this.keepalive.handshakeTimeoutMs,
     });
@@ -165,18 +168,11 @@ export class GrpcServer {
       socket.destroy();
       return;
     }
-    const cert = socket.getPeerCertificate?.(true);
-    const key = cert ? peerKey(cert) : undefined;
-    if (!key) {
-      log.info('rejected gRPC connection: certificate missing');
-      socket.destroy();
-      return;
-    }
-    if (this.opts.identify(key).length === 0) {
-      log.info('rejected gRPC connection: no name matched a pinned certificate', {
-        names: peerNames(key),
-      });
-      socket.destroy();
+    let peer: PinnedPeer;
+    try {
+      peer = verifyPeer(socket, { requireCaChain: this.opts.verifyClient, lookup: this.opts.lookup });
+    } catch {
+      socket.destroy(); // verifyPeer logged who and why
       return;
     }
     socket.setNoDelay(true);
@@ -185,7 +181,7 @@ export class GrpcServer {
     const conn: H2Connection = new H2Connection(socket, 'server', {
       onStream: (stream) => {
         try {
-          this.onStream(conn, stream, key, budget);
+          this.onStream(conn, stream, peer, budget);
         } catch (e) {
           // A failing handler ends its own call, not the connection with every other call on it.
           log.error('gRPC handler failed', { error: errorMessage(e) });
@@ -202,21 +198,20 @@ export class GrpcServer {
     this.connections.add(conn);
     conn.onClose((err) => {
       this.connections.delete(conn);
-      const fields = { peer: peerNames(key), error: err?.message ?? '' };
+      const fields = { peer: peer.label, error: err?.message ?? '' };
       if (err instanceof ProtocolError) log.warn('gRPC connection ended: the peer broke HTTP/2', fields);
       else if (err) log.debug('gRPC connection closed', fields);
     });
     const onIdle = superviseConnection(conn, this.keepalive, this.clock);
   }
 
-  private onStream(conn: H2Connection, stream: H2Stream, key: PeerKey, budget: BufferBudget): void {
+  private onStream(conn: H2Connection, stream: H2Stream, verified: PinnedPeer, budget: BufferBudget): void {
     const headers = stream.requestHeaders ?? {};
-    const identities = this.opts.identify(key);
-    if (identities.length === 0) {
-      // The certificate was unpinned while the connection was open: refuse and close the connection.
-      log.info('closing gRPC connection: its certificate is no longer pinned', {
-        names: peerNames(key),
-      });
+    const recheck = (): ReturnType<typeof recheckPeer> => recheckPeer(verified, { lookup: this.opts.lookup });
+    const peer = recheck();
+    if (!(peer instanceof PinnedPeer)) {
+      // Unpinned (or expired) while the connection was open: refuse the call and close the connection.
+      if (!conn.closed) refuseSession(verified, peer); // one log line per connection
       endWithStatus(conn, stream, Status.UNAVAILABLE, 'no name matched');
       conn.close();
       return;
@@ -227,15 +222,18 @@ export class GrpcServer {
       conn.sendHeaders(stream, encodeHeaders([[':status', '415']], true), true);
       return;
     }
+    if (path === PROBE_PATH && this.opts.conformanceProbe) return serveProbe(conn, stream);
     const timeoutMs = parseGrpcTimeout(headers['grpc-timeout']);
     const ctx: CallContext = {
-      identities,
-      current: () => this.opts.identify(key),
+      peer,
+      current: () => {
+        const now = recheck();
+        return now instanceof PinnedPeer ? now : undefined;
+      },
       deadline:
         timeoutMs === undefined ? Deadline.unbounded(this.clock) : Deadline.after(timeoutMs, this.clock),
       cancellation: new Cancellation(),
     };
-    if (path === PROBE_PATH && this.opts.conformanceProbe) return serveProbe(conn, stream);
     const unary = this.opts.handlers.unary[path];
     if (unary)
       return this.serveUnary(

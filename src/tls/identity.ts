@@ -58,19 +58,14 @@ export function identitiesFor(
   return out;
 }
 
-export function pinnedIdentities(
-  cert: PeerCertificate,
-  lookup: (name: string) => DirectoryEntry | undefined,
-): PeerIdentity[] {
-  const key = peerKey(cert);
-  return key ? identitiesFor(key, lookup) : [];
-}
-
 /**
  * Selects the identity a caller claims: exact name, or the first one for an empty claim [WIRE,
  * docs/protocol.md#identity-by-pinning].
  */
-export function selectIdentity(identities: PeerIdentity[], claimed: string): PeerIdentity | undefined {
+export function selectIdentity(
+  identities: readonly PeerIdentity[],
+  claimed: string,
+): PeerIdentity | undefined {
   if (claimed === '') return identities[0];
   return identities.find((i) => i.name === claimed);
 }

@@ -9,7 +9,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GrpcSession } from '../../src/grpc/client.js';
 import { GrpcServer, type GrpcServerOptions } from '../../src/grpc/server.js';
-import { identitiesFor } from '../../src/tls/identity.js';
 import { loadTls } from '../../src/tls/options.js';
 import type { DirectoryEntry } from '../../src/core/directory-entry.js';
 import { CERTS, pinnedEntries } from './network.js';
@@ -37,7 +36,7 @@ export async function grpcSession(port: number): Promise<GrpcSession> {
 
 /** A GrpcServer with ls-1's certificate; peers are identified against `entries` (default: all pinned). */
 export function ls1Server(
-  options: Omit<GrpcServerOptions, 'tls' | 'verifyClient' | 'identify'>,
+  options: Omit<GrpcServerOptions, 'tls' | 'verifyClient' | 'lookup'>,
   entries: Map<string, DirectoryEntry> = pinnedEntries(),
 ): GrpcServer {
   return new GrpcServer({
@@ -47,7 +46,7 @@ export function ls1Server(
       key_file: join(CERTS, 'ls-1.key'),
     }),
     verifyClient: true,
-    identify: (key) => identitiesFor(key, (n) => entries.get(n)),
+    lookup: (n) => entries.get(n),
     ...options,
   });
 }

@@ -53,6 +53,7 @@ import { TokenError } from '../../src/proxy/shared/tokens.js';
 import { BodyTooLargeError, UpstreamError } from '../../src/proxy/private/http-forwarding.js';
 import { ProxyDialError } from '../../src/proxy/private/dial.js';
 import { TlsConfigError } from '../../src/tls/options.js';
+import { PeerRefusedError } from '../../src/tls/pinned-peer.js';
 import { CertificateGenerationError } from '../../src/tls/certgen-verify.js';
 import { PemCertificateError } from '../../src/tls/fingerprint.js';
 import { ClientHelloError } from '../../src/tls/client-hello.js';
@@ -190,6 +191,11 @@ const CASES: Case[] = [
   },
   // The tls layer's prefix is ERR_CERT_: outcome.ts reads a code starting with ERR_TLS_ as Node's TLS failure.
   { cls: TlsConfigError, make: () => new TlsConfigError('m'), expected: { prefix: 'ERR_CERT_' } },
+  {
+    cls: PeerRefusedError,
+    make: () => new PeerRefusedError('ERR_CERT_PEER_NOT_PINNED', 'ls-1', 'm'),
+    expected: { prefix: 'ERR_CERT_' },
+  },
   {
     cls: CertificateGenerationError,
     make: () => new CertificateGenerationError('m'),

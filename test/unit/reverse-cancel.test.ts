@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReverseStreamRegistry } from '../../src/channels/reverse/accepting-side.js';
 import type { BidiServerStream, CallContext } from '../../src/grpc/server.js';
+import type { PinnedPeer } from '../../src/tls/pinned-peer.js';
 import { decodeRequest, encodeResponse, type WireRequest } from '../../src/grpc/codec.js';
 import { newEntry } from '../../src/core/directory-entry.js';
 import { Deadline } from '../../src/core/deadline.js';
@@ -45,10 +46,16 @@ class ScriptedStream implements BidiServerStream {
 function open(features?: string[]): { registry: ReverseStreamRegistry; stream: ScriptedStream } {
   const registry = new ReverseStreamRegistry('pp-1');
   const stream = new ScriptedStream();
-  const identities = [{ name: 'hd-2', entry: newEntry('hd-2') }];
+  // Only verifyPeer makes a real PinnedPeer (after a TLS handshake); this scripted stream has none, so a
+  // stand-in with what the registry reads.
+  const identity = { name: 'hd-2', entry: newEntry('hd-2') };
+  const peer = {
+    identities: [identity],
+    identity: (name: string) => (name === 'hd-2' ? identity : undefined),
+  } as unknown as PinnedPeer;
   const ctx: CallContext = {
-    identities,
-    current: () => identities,
+    peer,
+    current: () => peer,
     deadline: Deadline.unbounded(),
     cancellation: new Cancellation(),
   };

@@ -85,7 +85,7 @@ class AcceptedStream {
     if (this.closed) throw new PeerDisconnectedError();
     if (scope.cancellation.reason) throw scope.cancellation.reason;
     // The dialling side's certificate must still be pinned for the announced name (directory changes).
-    if (!this.ctx.current().some((i) => i.name === this.name)) {
+    if (!this.ctx.current()?.identity(this.name)) {
       const unpinned = new PeerDisconnectedError('client disconnected: certificate no longer pinned');
       this.fail(unpinned);
       throw unpinned;
@@ -207,7 +207,7 @@ export class ReverseStreamRegistry {
         stream.end(OUTCOMES.rejected.grpc, 'invalid client announcement');
         return;
       }
-      if (!ctx.identities.some((i) => i.name === name)) {
+      if (!ctx.peer.identity(name)) {
         stream.end(OUTCOMES.unknownClient.grpc, 'invalid client name supplied');
         return;
       }

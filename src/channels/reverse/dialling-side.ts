@@ -25,7 +25,8 @@ import type { Directory } from '../../directory/directory.js';
 import { decodeRequest, encodeResponse, type WireRequest, type WireResponse } from '../../grpc/codec.js';
 import type { ClientBidi } from '../../grpc/client.js';
 import type { PooledSession } from '../../grpc/peer-pool.js';
-import { identitiesFor, selectIdentity } from '../../tls/identity.js';
+import { selectIdentity } from '../../tls/identity.js';
+import { PinnedPeer, recheckPeer } from '../../tls/pinned-peer.js';
 import { toWireResponse } from '../../grpc/convert.js';
 import { reverseStreamPeers } from './peers.js';
 import { CANCEL_FEATURE, CANCEL_NOTICE_METHOD, REVERSE_CALL_TIMEOUT_MS } from './accepting-side.js';
@@ -160,10 +161,9 @@ class PeerLoop {
     scope: CallScope,
   ): Promise<WireResponse> {
     if (!req) return failed('', 'protocolViolation', `invalid request: ${errorMessage(invalid)}`);
-    const identity = selectIdentity(
-      identitiesFor(pooled.key, (n) => this.broker.directory.entry(n)),
-      req.clientName,
-    );
+    // The server's pinned names as the directory has them now (the calling side is the server we dialled).
+    const now = recheckPeer(pooled.peer, { lookup: (n) => this.broker.directory.entry(n) });
+    const identity = now instanceof PinnedPeer ? selectIdentity(now.identities, req.clientName) : undefined;
     if (!identity) return failed(req.id, 'unknownClient', 'no matching client found');
     let outcome: EpsResponse | null;
     try {

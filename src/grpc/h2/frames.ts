@@ -84,6 +84,11 @@ export class FrameReader {
 
   constructor(private readonly maxFrameSize = DEFAULT_MAX_FRAME) {}
 
+  /** Bytes held for a frame not complete yet: always less than a frame header plus maxFrameSize. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
   push(chunk: Buffer, onFrame: (frame: Frame) => void): void {
     this.parts.push(chunk);
     this.buffered += chunk.length;

@@ -30,6 +30,11 @@ export class HeaderBlockReader {
 
   constructor(private readonly onBlock: HeaderBlockHandler) {}
 
+  /** Wire bytes of the incomplete block held (at most MAX_HEADER_BLOCK_BYTES); 0 between blocks. */
+  get pendingBytes(): number {
+    return this.pending?.bytes ?? 0;
+  }
+
   /** While a block is incomplete, only CONTINUATION frames of its stream may arrive. */
   checkNotInterrupted(f: Frame): void {
     const p = this.pending;

@@ -36,38 +36,45 @@ function validValue(value: string): boolean {
   return true;
 }
 
-/** RFC 9113 §8.2.2: fields of HTTP/1.1 connection management; a message carrying one is malformed. */
-export function connectionSpecific(name: string): boolean {
-  switch (name) {
-    case 'connection':
-    case 'keep-alive':
-    case 'proxy-connection':
-    case 'transfer-encoding':
-    case 'upgrade':
-      return true;
-    default:
-      return false;
-  }
+/**
+ * RFC 9113 §8.2.2: whether a block holds a field of HTTP/1.1 connection management (connection,
+ * keep-alive, proxy-connection, transfer-encoding, upgrade); a message with one is malformed. Looked up
+ * by name, not by walking the fields.
+ */
+export function hasConnectionSpecificField(headers: Readonly<Record<string, string>>): boolean {
+  return (
+    headers['connection'] !== undefined ||
+    headers['keep-alive'] !== undefined ||
+    headers['proxy-connection'] !== undefined ||
+    headers['transfer-encoding'] !== undefined ||
+    headers['upgrade'] !== undefined
+  );
 }
 
 export function isPseudoHeader(name: string): boolean {
   return name.charCodeAt(0) === COLON;
 }
 
+/** What of a field HPACK took from its static table, whose names and values are all valid. */
+export const FromStatic = { NOTHING: 0, NAME: 1, FIELD: 2 } as const;
+export type FromStatic = (typeof FromStatic)[keyof typeof FromStatic];
+
 /**
- * What is wrong with one field (undefined: nothing): `regularSeen` tells whether a regular field came
- * before it in the block, `repeated` whether its name did.
+ * What is wrong with one field (undefined: nothing): `misplaced` when it is a pseudo-header field after a
+ * regular one, `repeated` when it is a pseudo-header field the block already held.
  */
 export function fieldProblem(
   name: string,
   value: string,
-  regularSeen: boolean,
+  fromStatic: FromStatic,
+  misplaced: boolean,
   repeated: boolean,
 ): string | undefined {
-  const pseudo = isPseudoHeader(name);
-  if (!validName(name, pseudo ? 1 : 0)) return `invalid header field name ${JSON.stringify(name)}`;
-  if (!validValue(value)) return `invalid value of header field ${name}`;
-  if (pseudo && regularSeen) return `pseudo-header field ${name} after a regular field`;
-  if (pseudo && repeated) return `pseudo-header field ${name} repeated`;
+  if (fromStatic === FromStatic.NOTHING && !validName(name, isPseudoHeader(name) ? 1 : 0)) {
+    return `invalid header field name ${JSON.stringify(name)}`;
+  }
+  if (fromStatic !== FromStatic.FIELD && !validValue(value)) return `invalid value of header field ${name}`;
+  if (misplaced) return `pseudo-header field ${name} after a regular field`;
+  if (repeated) return `pseudo-header field ${name} repeated`;
   return undefined;
 }

@@ -4,7 +4,7 @@
  * literals without indexing, so our peers' decoders never have to keep state for us.
  */
 import { huffmanDecode, HuffmanError } from './huffman.js';
-import { fieldProblem, isPseudoHeader } from './header-fields.js';
+import { fieldProblem, FromStatic, isPseudoHeader } from './header-fields.js';
 import { CodedError } from '../../core/errors.js';
 
 export class HpackError extends CodedError<'ERR_H2_HPACK'> {
@@ -46,6 +46,8 @@ export interface DecodedBlock {
   oversized: boolean;
   /** The first field that breaks RFC 9113's field rules (header-fields.ts): the block is malformed. */
   malformed: string | undefined;
+  /** How many pseudo-header fields the block held (request-headers.ts compares it with those it knows). */
+  pseudoCount: number;
 }
 
 export class HpackDecoder {
@@ -72,6 +74,7 @@ export class HpackDecoder {
     let oversized = false;
     let malformed: string | undefined;
     let regularSeen = false;
+    let pseudoCount = 0;
     let pos = 0;
     let fieldSeen = false;
     const int = (prefixBits: number): number => {
@@ -100,26 +103,38 @@ export class HpackDecoder {
         throw new HpackError((e as HuffmanError).message);
       }
     };
-    const add = (name: string, value: string): void => {
+    const add = (name: string, value: string, fromStatic: FromStatic): void => {
       listBytes += name.length + value.length + ENTRY_OVERHEAD;
       if (listBytes > this.maxListBytes) oversized = true;
       if (oversized) return;
       const prev = headers[name];
-      malformed ??= fieldProblem(name, value, regularSeen, prev !== undefined);
-      if (!regularSeen && !isPseudoHeader(name)) regularSeen = true;
+      const pseudo = isPseudoHeader(name);
+      if (pseudo) pseudoCount++;
+      malformed ??= fieldProblem(
+        name,
+        value,
+        fromStatic,
+        pseudo && regularSeen,
+        pseudo && prev !== undefined,
+      );
+      if (!pseudo) regularSeen = true;
       headers[name] = prev === undefined ? value : `${prev}, ${value}`;
     };
+    /** What of a field with name index `index` comes from the static table (only valid names there). */
+    const nameFrom = (index: number): FromStatic =>
+      index > 0 && index <= STATIC_TABLE.length ? FromStatic.NAME : FromStatic.NOTHING;
     while (pos < block.length) {
       const b = block[pos]!;
       if (b & 0x80) {
-        const [name, value] = this.lookup(int(7));
-        add(name, value);
+        const index = int(7);
+        const [name, value] = this.lookup(index);
+        add(name, value, index <= STATIC_TABLE.length ? FromStatic.FIELD : FromStatic.NOTHING);
       } else if (b & 0x40) {
         const index = int(6);
         const name = index === 0 ? str() : this.lookup(index)[0];
         const value = str();
         this.insert(name, value);
-        add(name, value);
+        add(name, value, nameFrom(index));
       } else if (b & 0x20) {
         if (fieldSeen) throw new HpackError('table size update after a header field');
         const size = int(5);
@@ -131,11 +146,11 @@ export class HpackDecoder {
         // Literal without indexing (0000) or never indexed (0001): both carry a 4-bit name index.
         const index = int(4);
         const name = index === 0 ? str() : this.lookup(index)[0];
-        add(name, str());
+        add(name, str(), nameFrom(index));
       }
       fieldSeen = true;
     }
-    return { headers, oversized, malformed };
+    return { headers, oversized, malformed, pseudoCount };
   }
 
   private lookup(index: number): readonly [string, string] {

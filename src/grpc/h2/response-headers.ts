@@ -4,10 +4,11 @@
  * error PROTOCOL_ERROR. §8.3.2: exactly one :status, three digits; §8.3: no other pseudo-header field, none in trailers; §8.2.2:
  * no connection-specific field; §8.1: informational (1xx) responses never end the stream, trailers
  * always do, and nothing follows them; §8.1.1: content-length matches the DATA. Called once per header
- * block of a response, on a handful of fields, without allocating.
+ * block of a response, without walking the fields (the decoder counted the pseudo-header fields and
+rejected repeated ones) or allocating.
  */
-import { connectionSpecific, isPseudoHeader } from './header-fields.js';
-import type { HeaderMap } from './hpack.js';
+import { hasConnectionSpecificField } from './header-fields.js';
+import type { DecodedBlock } from './hpack.js';
 import { contentLength, trailersProblem } from './request-headers.js';
 import type { H2Stream } from './stream.js';
 
@@ -20,14 +21,15 @@ export const INTERIM = Symbol('informational response');
  */
 export function responseBlockProblem(
   stream: H2Stream,
-  headers: HeaderMap,
+  block: DecodedBlock,
   endStream: boolean,
 ): string | typeof INTERIM | undefined {
-  if (stream.headersReceived) return trailersOfResponseProblem(stream, headers, endStream);
-  const problem = fieldsProblem(headers);
-  if (problem !== undefined) return problem;
+  if (stream.headersReceived) return trailersOfResponseProblem(stream, block, endStream);
+  const headers = block.headers;
   const status = headers[':status'];
   if (status === undefined) return 'response without :status';
+  if (block.pseudoCount !== 1) return 'a pseudo-header field that is not one of a response';
+  if (hasConnectionSpecificField(headers)) return 'a connection-specific header field';
   if (!validStatus(status)) return `invalid :status ${JSON.stringify(status)}`;
   if (status.charCodeAt(0) === 0x31) {
     if (endStream) return 'informational response with END_STREAM';
@@ -47,25 +49,13 @@ export function responseBlockProblem(
 /** Trailers: as a request's (request-headers.ts), no connection-specific field, the body complete. */
 function trailersOfResponseProblem(
   stream: H2Stream,
-  headers: HeaderMap,
+  block: DecodedBlock,
   endStream: boolean,
 ): string | undefined {
-  const problem = trailersProblem(headers, endStream);
+  const problem = trailersProblem(block, endStream);
   if (problem !== undefined) return problem;
-  for (const name in headers) if (connectionSpecific(name)) return `connection-specific header field ${name}`;
+  if (hasConnectionSpecificField(block.headers)) return 'a connection-specific header field in trailers';
   if (stream.bodyLeft > 0) return 'DATA does not match content-length';
-  return undefined;
-}
-
-/** Pseudo-header fields other than :status, and connection-specific fields. */
-function fieldsProblem(headers: HeaderMap): string | undefined {
-  for (const name in headers) {
-    if (isPseudoHeader(name)) {
-      if (name !== ':status') return `pseudo-header field ${name} in a response`;
-    } else if (connectionSpecific(name)) {
-      return `connection-specific header field ${name}`;
-    }
-  }
   return undefined;
 }
 

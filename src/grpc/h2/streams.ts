@@ -136,14 +136,14 @@ export class Streams {
     }
     if (this.role === 'server') {
       // The request's second header block: trailers (RFC 9113 §8.1).
-      const problem = decoded.malformed ?? trailersProblem(decoded.headers, endStream);
+      const problem = decoded.malformed ?? trailersProblem(decoded, endStream);
       if (problem !== undefined) return this.reset(stream, ErrorCode.PROTOCOL_ERROR, problem);
       if (stream.bodyLeft > 0) {
         return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'DATA does not match content-length');
       }
     } else {
       // Clients must not accept a malformed response (RFC 9113 §8.1.1); 1xx responses carry nothing for gRPC.
-      const problem = decoded.malformed ?? responseBlockProblem(stream, decoded.headers, endStream);
+      const problem = decoded.malformed ?? responseBlockProblem(stream, decoded, endStream);
       if (problem === INTERIM) return;
       if (problem !== undefined) {
         return this.reset(stream, ErrorCode.PROTOCOL_ERROR, `malformed response: ${problem}`);
@@ -214,7 +214,7 @@ export class Streams {
     if (this.byId.size >= MAX_ACTIVE_STREAMS) return this.refuse(id, ErrorCode.REFUSED_STREAM);
     if (decoded.oversized) return this.refuse(id, ErrorCode.PROTOCOL_ERROR);
     // A malformed request never reaches the application (RFC 9113 §8.1.1).
-    if ((decoded.malformed ?? requestProblem(decoded.headers)) !== undefined) {
+    if ((decoded.malformed ?? requestProblem(decoded)) !== undefined) {
       return this.refuse(id, ErrorCode.PROTOCOL_ERROR);
     }
     const declaredLength = contentLength(decoded.headers);

@@ -1,0 +1,4 @@
+// Short fuzz pass over the kept corpus of the hpack target plus a few seconds of new inputs (ci-pass.ts).
+import { fuzzCiPass } from './ci-pass.js';
+
+fuzzCiPass('hpack');

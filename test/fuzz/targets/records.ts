@@ -1,0 +1,150 @@
+/**
+ * Directory record parser harness: a signed change record as JSON text, through what the directory does
+ * with one (src/records/: normaliseSignedRecord(s), then verifyRecord and ChainVerifier.append against a
+ * real test PKI). Asserted: normalising throws only RecordError; verifying never throws (it returns a
+ * failure); a normalised record encodes, parses and normalises again to the same record (the hash is
+ * computed over that form); a record only verifies if its hash matches its normalised form.
+ */
+import fc from 'fast-check';
+import type { ChangeRecord, SignedChangeRecord } from '../../../src/core/directory-entry.js';
+import { encodeJson } from '../../../src/jsonrpc/write.js';
+import {
+  ChainVerifier,
+  normaliseSignedRecord,
+  normaliseSignedRecords,
+  recordHash,
+  RecordError,
+  signRecords,
+  TrustStore,
+  verifyRecord,
+} from '../../../src/records/index.js';
+import { createTestPki } from '../../helpers/records-pki.js';
+import type { Rng } from '../engine/rng.js';
+import type { FuzzTarget } from '../engine/types.js';
+import { check, onlyTypedErrors, same } from './checks.js';
+
+const OPTIONS = { allowProperties: true };
+const CREATED = '2024-05-17T10:00:00Z';
+
+let trust: TrustStore | undefined;
+let chain: SignedChangeRecord[] = [];
+let now = 0;
+
+function checkRecord(record: SignedChangeRecord, prior: readonly SignedChangeRecord[]): void {
+  const again = normaliseSignedRecord(JSON.parse(encodeJson(record)), undefined, OPTIONS);
+  same('record normalised twice', again, record);
+  if (!trust) return;
+  const verified = verifyRecord(record, prior, trust, { now: () => now });
+  if (verified.ok)
+    check('a verified record has the hash of its content', recordHash(record.record) === record.hash);
+}
+
+function run(input: Buffer): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(input.toString('utf8'));
+  } catch {
+    return;
+  }
+  if (Array.isArray(parsed)) {
+    let records: SignedChangeRecord[] = [];
+    const failed = onlyTypedErrors(() => {
+      records = normaliseSignedRecords(parsed, OPTIONS);
+    }, [RecordError]);
+    if (failed || !trust) return;
+    records.forEach((record, i) => checkRecord(record, records.slice(0, i)));
+    new ChainVerifier(trust, { now: () => now }).append(records);
+    return;
+  }
+  let record: SignedChangeRecord | undefined;
+  onlyTypedErrors(() => {
+    record = normaliseSignedRecord(parsed, undefined, OPTIONS);
+  }, [RecordError]);
+  if (record) checkRecord(record, chain.slice(0, 1));
+}
+
+const change = (name: string, section: string, data: unknown[]): ChangeRecord => ({
+  name,
+  section,
+  data: data as ChangeRecord['data'],
+  created_at: CREATED,
+});
+
+async function seeds(): Promise<Buffer[]> {
+  const { root, intermediate, admin } = await createTestPki();
+  trust = TrustStore.fromPem([root.pem], [intermediate.pem]);
+  now = Date.now();
+  chain = signRecords(
+    [
+      change('hd-1', 'groups', ['health-departments']),
+      change('hd-1', 'certificates', [
+        { fingerprint: admin.fingerprint, key_usage: 'signing' },
+        { fingerprint: 'ab'.repeat(32), key_usage: 'encryption' },
+      ]),
+      change('hd-1', 'channels', [{ type: 'grpc_server', settings: { address: 'localhost:8888' } }]),
+      change('hd-1', 'properties', [{ k: 'v' }]),
+    ],
+    '',
+    admin.key,
+    admin.pem,
+    OPTIONS,
+  );
+  return [
+    ...chain.map((r) => Buffer.from(JSON.stringify(r))),
+    Buffer.from(JSON.stringify(chain.slice(0, 3))),
+  ];
+}
+
+/** Seed records with one field replaced by a generated JSON value. */
+function generate(rng: Rng, count: number): Buffer[] {
+  if (chain.length === 0) return [];
+  const base = chain[rng.below(chain.length)]!;
+  const paths = [
+    'hash',
+    'parent_hash',
+    'signature',
+    'signature.r',
+    'signature.c',
+    'record',
+    'record.name',
+    'record.section',
+    'record.created_at',
+    'record.data',
+  ];
+  return fc
+    .sample(fc.tuple(fc.constantFrom(...paths), fc.jsonValue({ maxDepth: 4 })), {
+      seed: rng.next() | 0,
+      numRuns: count,
+    })
+    .map(([path, value]) => {
+      const copy = JSON.parse(JSON.stringify(base)) as Record<string, Record<string, unknown>>;
+      const [outer, inner] = path.split('.') as [string, string | undefined];
+      if (inner === undefined) (copy as Record<string, unknown>)[outer] = value;
+      else if (copy[outer]) copy[outer][inner] = value;
+      return Buffer.from(JSON.stringify(copy));
+    });
+}
+
+export const recordsTarget: FuzzTarget = {
+  name: 'records',
+  maxInputBytes: 16 * 1024,
+  sources: ['/src/records/'],
+  dictionary: [
+    '"section"',
+    '"data"',
+    '"certificates"',
+    '"properties"',
+    '"created_at"',
+    '"signature"',
+    '"-----BEGIN CERTIFICATE-----\\n',
+    'Z"',
+    '"1970-01-01T00:00:00Z"',
+    '[]',
+    '{}',
+    'null',
+    '0',
+  ].map((t) => Buffer.from(t)),
+  seeds,
+  generate,
+  run,
+};
