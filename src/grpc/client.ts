@@ -4,14 +4,7 @@
  * bidirectional streams for `ServerCall`.
  */
 import type { Duplex } from 'node:stream';
-import {
-  BufferBudget,
-  frame,
-  MAX_MESSAGE_BYTES,
-  MessageInbox,
-  MessageReader,
-  UnaryMessage,
-} from './framing.js';
+import { frame, MAX_MESSAGE_BYTES, MessageInbox, MessageReader, UnaryMessage } from './framing.js';
 import { decodeGrpcMessage, GrpcError, Status } from './status.js';
 import { errorMessage } from '../core/errors.js';
 import { classify, OUTCOMES } from '../core/outcome.js';
@@ -19,6 +12,7 @@ import { H2Connection } from './h2/connection.js';
 import { ProtocolError, StreamError } from './h2/errors.js';
 import { logger } from '../core/log.js';
 import type { H2Stream, StreamEvents } from './h2/stream.js';
+import type { BufferBudget } from './h2/buffer-budget.js';
 import { ErrorCode } from './h2/codes.js';
 import { encodeHeaders, type HeaderMap } from './h2/hpack.js';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
@@ -68,13 +62,14 @@ export interface GrpcSessionOptions {
   keepalive?: ClientKeepalive;
   /** Time source of the keepalive pings and the connection's timers (default: the system clock; tests use a manual one). */
   clock?: Clock;
+  /** The budget for unread received data shared with other connections (default: the process's). */
+  sharedBudget?: BufferBudget;
 }
 
 /** An HTTP/2 connection to one peer, over an already established TLS socket. */
 export class GrpcSession {
   private readonly conn: H2Connection;
   private readonly blocks = new Map<string, Buffer>();
-  private readonly budget = new BufferBudget();
   private readonly maxBytes: number;
   private readonly keepalive: ClientKeepalive;
   private readonly clock: Clock;
@@ -90,7 +85,7 @@ export class GrpcSession {
     this.maxBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.keepalive = options.keepalive ?? DEFAULT_CLIENT_KEEPALIVE;
     this.clock = options.clock ?? systemClock;
-    this.conn = new H2Connection(socket, 'client', { clock: this.clock });
+    this.conn = new H2Connection(socket, 'client', { clock: this.clock, sharedBudget: options.sharedBudget });
     this.conn.onClose((err) => {
       if (err instanceof ProtocolError) {
         log.warn('gRPC connection ended: the peer broke HTTP/2', { peer: authority, error: err.message });
@@ -181,7 +176,10 @@ export class GrpcSession {
         reject(cancelledBy(cancellation.reason));
         return;
       }
-      const response = new UnaryMessage(new MessageReader(this.maxBytes, this.budget));
+      // The answer is consumed as soon as it is complete (credit goes back at once, as on arrival).
+      const response = new UnaryMessage(new MessageReader(this.maxBytes), (n) => {
+        if (stream) this.conn.consumed(stream, n);
+      });
       const status = new CallStatus();
       let headersSeen = false;
       let failure: GrpcError | undefined;
@@ -216,6 +214,7 @@ export class GrpcSession {
             cancel(e as GrpcError);
           }
         },
+        onBufferExhausted: (message) => cancel(new GrpcError(Status.RESOURCE_EXHAUSTED, message)),
         onClose: (err) => {
           deadline.cancelExpire(timer);
           unsubscribe?.();
@@ -244,14 +243,15 @@ export class GrpcSession {
   /** Opens a bidirectional stream (no deadline: it lives as long as the connection). */
   bidi(path: string): ClientBidi {
     if (this.closed) throw new GrpcError(Status.UNAVAILABLE, 'connection closed');
-    return new ClientBidi(this.conn, this.headerBlock(path), new MessageReader(this.maxBytes, this.budget));
+    return new ClientBidi(this.conn, this.headerBlock(path), new MessageReader(this.maxBytes));
   }
 }
 
 export class ClientBidi {
   private readonly status = new CallStatus();
   private readonly stream: H2Stream;
-  private readonly inbox = new MessageInbox();
+  /** Messages count as consumed (the server gets window back) as the listener takes them. */
+  private readonly inbox = new MessageInbox((n) => this.conn.consumed(this.stream, n));
   private endListeners: ((err: GrpcError | undefined) => void)[] = [];
   private done = false;
 
@@ -274,6 +274,10 @@ export class ClientBidi {
           this.conn.reset(this.stream, ErrorCode.CANCEL, err.message);
         }
       },
+      onBufferExhausted: (message) => {
+        this.finish(new GrpcError(Status.RESOURCE_EXHAUSTED, message));
+        this.conn.reset(this.stream, ErrorCode.CANCEL, message);
+      },
       onClose: (err) => {
         this.reader.release();
         if (err) return this.finish(toGrpcError(err));
@@ -287,6 +291,15 @@ export class ClientBidi {
 
   onMessage(listener: (payload: Buffer) => void): void {
     this.inbox.onMessage(listener);
+  }
+
+  /** Stop / resume taking messages; while paused the server stalls once the stream's window is used. */
+  pause(): void {
+    this.inbox.pause();
+  }
+
+  resume(): void {
+    this.inbox.resume();
   }
 
   /** Called once, with undefined for a clean end (status OK). */
@@ -308,6 +321,8 @@ export class ClientBidi {
   private finish(err: GrpcError | undefined): void {
     if (this.done) return;
     this.done = true;
+    // A failed call's unread messages are dropped; after a clean end they can still be read.
+    if (err) this.inbox.clear();
     const listeners = this.endListeners;
     this.endListeners = [];
     for (const l of listeners) l(err);

@@ -12,44 +12,24 @@ export function frame(payload: Uint8Array): Buffer {
   return out;
 }
 
-/** Default bound on unfinished message data held for all streams of one connection. */
-export const MAX_CONNECTION_BUFFER_BYTES = 64 * 1024 * 1024;
-
-/**
- * Bytes of unfinished messages held by all readers of one connection. HTTP/2 flow control returns
- * credit as data arrives, so without this bound a peer could park a partial 4 MiB message on each of
- * 1000 streams.
- */
-export class BufferBudget {
-  used = 0;
-  constructor(readonly max = MAX_CONNECTION_BUFFER_BYTES) {}
-}
-
 /** Incremental parser; push chunks, get whole messages. Rejects oversized and compressed messages. */
 export class MessageReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
-  constructor(
-    private readonly maxBytes = MAX_MESSAGE_BYTES,
-    private readonly budget = new BufferBudget(),
-  ) {}
+  constructor(private readonly maxBytes = MAX_MESSAGE_BYTES) {}
 
-  /** Gives the bytes still held back to the connection's budget (the stream has ended). */
+  /** Drops the bytes still held (the stream has ended). */
   release(): void {
-    this.budget.used -= this.buffered;
     this.chunks = [];
     this.buffered = 0;
   }
 
+  /**
+   * Whole messages completed by `chunk`. What a stream may have unread (here and in the application's
+   * queues) is bounded by its flow-control window and the buffer budgets (h2/buffer-budget.ts).
+   */
   push(chunk: Buffer): Buffer[] {
-    if (this.budget.used + chunk.length > this.budget.max) {
-      throw new GrpcError(
-        Status.RESOURCE_EXHAUSTED,
-        `more than ${this.budget.max} bytes of unfinished messages on this connection`,
-      );
-    }
-    this.budget.used += chunk.length;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     const out: Buffer[] = [];
@@ -87,26 +67,35 @@ export class MessageReader {
     const out = joined.subarray(0, n);
     const rest = joined.subarray(n);
     this.chunks = rest.length > 0 ? [rest] : [];
-    this.budget.used -= this.buffered - rest.length;
     this.buffered = rest.length;
     return out;
   }
 }
 
+/** Wire bytes of a message: its 5-byte prefix and payload (what it held of the stream's window). */
+export function wireBytes(message: Buffer): number {
+  return 5 + message.length;
+}
+
 /**
  * The request or response of a unary call: every chunk of the stream goes through `push` (which throws the
  * reader's GrpcError on a bad message); `single()` is the message if exactly one arrived, with nothing after.
+ * A message counts as consumed (`onConsumed`: its window goes back) as soon as it is complete.
  */
 export class UnaryMessage {
   private message: Buffer | undefined;
   private count = 0;
 
-  constructor(readonly reader: MessageReader) {}
+  constructor(
+    readonly reader: MessageReader,
+    private readonly onConsumed: (bytes: number) => void,
+  ) {}
 
   push(chunk: Buffer): void {
     for (const m of this.reader.push(chunk)) {
       this.message = m;
       this.count++;
+      this.onConsumed(wireBytes(m));
     }
   }
 
@@ -116,23 +105,56 @@ export class UnaryMessage {
 }
 
 /**
- * The messages of a streaming call, for one listener. Those that arrive before the listener is set wait
- * here (bounded by the stream's flow-control window).
+ * The messages of a streaming call, for one listener. A message is consumed (`onConsumed`: its window goes
+ * back to the peer) when the listener takes it. Until a listener is set, and while paused, messages wait
+ * here, and the peer can send no more than the stream's window: a reader that stops reading stalls it.
  */
 export class MessageInbox {
   private listener?: (payload: Buffer) => void;
-  private early: Buffer[] = [];
+  private waiting: Buffer[] = [];
+  private paused = false;
+
+  constructor(private readonly onConsumed: (bytes: number) => void) {}
 
   /** Parses `chunk` with `reader` and hands over the complete messages; throws the reader's GrpcError. */
   push(reader: MessageReader, chunk: Buffer): void {
     for (const m of reader.push(chunk)) {
-      if (this.listener) this.listener(m);
-      else this.early.push(m);
+      if (this.listener && !this.paused && this.waiting.length === 0) this.deliver(m);
+      else this.waiting.push(m);
     }
   }
 
   onMessage(listener: (payload: Buffer) => void): void {
     this.listener = listener;
-    for (const m of this.early.splice(0)) listener(m);
+    this.drain();
+  }
+
+  /** Stop taking messages (they wait, and so does the peer once the window is used up) until resume(). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.drain();
+  }
+
+  /** Drops the messages not yet taken (the call has ended: nobody will read them). */
+  clear(): void {
+    this.waiting = [];
+  }
+
+  /** Messages received and not yet taken. */
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
+  private drain(): void {
+    while (this.listener && !this.paused && this.waiting.length > 0) this.deliver(this.waiting.shift()!);
+  }
+
+  private deliver(message: Buffer): void {
+    this.onConsumed(wireBytes(message));
+    this.listener!(message);
   }
 }

@@ -1,7 +1,6 @@
 /** The server's side of a bidirectional gRPC stream, as handlers of GrpcHandlers.bidi see it. */
 import { frame, MessageInbox, type MessageReader } from './framing.js';
-import type { GrpcError, StatusCode } from './status.js';
-import { Status } from './status.js';
+import { Status, type GrpcError, type StatusCode } from './status.js';
 import type { H2Connection } from './h2/connection.js';
 import type { H2Stream } from './h2/stream.js';
 import { encodeHeaders } from './h2/hpack.js';
@@ -12,13 +11,17 @@ export interface BidiServerStream {
   send(payload: Uint8Array): Promise<void>;
   /** Ends the call with a status. */
   end(code: StatusCode, message?: string): void;
+  /** Messages are consumed as the listener takes them: the client's window follows. */
   onMessage(listener: (payload: Buffer) => void): void;
+  /** Stop / resume taking messages; while paused the client stalls once the stream's window is used. */
+  pause(): void;
+  resume(): void;
   onEnd(listener: (err?: Error) => void): void;
   readonly closed: boolean;
 }
 
 export class ServerBidi implements BidiServerStream {
-  private readonly inbox = new MessageInbox();
+  private readonly inbox: MessageInbox;
   private endListeners: ((err?: Error) => void)[] = [];
   private ended = false;
 
@@ -27,6 +30,7 @@ export class ServerBidi implements BidiServerStream {
     private readonly stream: H2Stream,
     private readonly reader: MessageReader,
   ) {
+    this.inbox = new MessageInbox((n) => conn.consumed(stream, n));
     conn.sendHeaders(stream, RESPONSE_HEADERS, false);
     stream.events = {
       onHeaders: () => undefined,
@@ -39,9 +43,11 @@ export class ServerBidi implements BidiServerStream {
           this.end(typeof err.code === 'number' ? err.code : Status.INTERNAL, err.details ?? err.message);
         }
       },
+      onBufferExhausted: (message) => this.end(Status.RESOURCE_EXHAUSTED, message),
       onEnd: () => this.finish(),
       onClose: (err) => {
         this.reader.release();
+        if (err) this.inbox.clear();
         this.finish(err);
       },
     };
@@ -53,6 +59,14 @@ export class ServerBidi implements BidiServerStream {
 
   onMessage(listener: (payload: Buffer) => void): void {
     this.inbox.onMessage(listener);
+  }
+
+  pause(): void {
+    this.inbox.pause();
+  }
+
+  resume(): void {
+    this.inbox.resume();
   }
 
   onEnd(listener: (err?: Error) => void): void {
@@ -68,6 +82,8 @@ export class ServerBidi implements BidiServerStream {
   end(code: number, message = ''): void {
     if (!this.stream.closed)
       this.conn.sendHeaders(this.stream, encodeHeaders(statusFields(code, message)), true);
+    // The call is over: messages not read by now never will be.
+    this.inbox.clear();
     this.finish();
   }
 

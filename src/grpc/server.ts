@@ -19,11 +19,12 @@ import {
   verifyPeer,
   type DirectoryLookup,
 } from '../tls/pinned-peer.js';
-import { BufferBudget, MAX_MESSAGE_BYTES, MessageReader, UnaryMessage } from './framing.js';
+import { MAX_MESSAGE_BYTES, MessageReader, UnaryMessage } from './framing.js';
 import { GrpcError, Status } from './status.js';
 import { H2Connection } from './h2/connection.js';
 import { ProtocolError } from './h2/errors.js';
 import type { H2Stream } from './h2/stream.js';
+import type { BufferBudget } from './h2/buffer-budget.js';
 import { encodeHeaders } from './h2/hpack.js';
 import { ServerBidi, type BidiServerStream } from './server-bidi.js';
 import { endWithStatus, PROBE_PATH, respondUnary, serveProbe } from './server-replies.js';
@@ -67,8 +68,10 @@ export interface GrpcServerOptions {
   lookup: DirectoryLookup;
   handlers: GrpcHandlers;
   maxMessageBytes?: number;
-  /** Unfinished message data held per connection (default MAX_CONNECTION_BUFFER_BYTES). */
+  /** Received message data not yet consumed, per connection (default MAX_CONNECTION_BUFFERED_BYTES). */
   maxConnectionBufferBytes?: number;
+  /** The budget all connections share (default: the process's, PROCESS_BUFFER_BUDGET; tests pass one). */
+  sharedBudget?: BufferBudget;
   /** Keepalive and connection lifetime; unset fields take DEFAULT_SERVER_KEEPALIVE's (tests shorten them). */
   keepalive?: Partial<ServerKeepalive>;
   /** Time source of deadlines and connection timers (default: the system clock; tests use a manual one). */
@@ -176,12 +179,11 @@ export class GrpcServer {
       return;
     }
     socket.setNoDelay(true);
-    const budget = new BufferBudget(this.opts.maxConnectionBufferBytes);
     // The callbacks run only once data arrives, after `onIdle` below is set.
     const conn: H2Connection = new H2Connection(socket, 'server', {
       onStream: (stream) => {
         try {
-          this.onStream(conn, stream, peer, budget);
+          this.onStream(conn, stream, peer);
         } catch (e) {
           // A failing handler ends its own call, not the connection with every other call on it.
           log.error('gRPC handler failed', { error: errorMessage(e) });
@@ -194,6 +196,8 @@ export class GrpcServer {
         maxStrikes: this.keepalive.maxPingStrikes,
       },
       clock: this.clock,
+      maxBufferedBytes: this.opts.maxConnectionBufferBytes,
+      sharedBudget: this.opts.sharedBudget,
     });
     this.connections.add(conn);
     conn.onClose((err) => {
@@ -205,7 +209,7 @@ export class GrpcServer {
     const onIdle = superviseConnection(conn, this.keepalive, this.clock);
   }
 
-  private onStream(conn: H2Connection, stream: H2Stream, verified: PinnedPeer, budget: BufferBudget): void {
+  private onStream(conn: H2Connection, stream: H2Stream, verified: PinnedPeer): void {
     const headers = stream.requestHeaders ?? {};
     const recheck = (): ReturnType<typeof recheckPeer> => recheckPeer(verified, { lookup: this.opts.lookup });
     const peer = recheck();
@@ -235,16 +239,12 @@ export class GrpcServer {
       cancellation: new Cancellation(),
     };
     const unary = this.opts.handlers.unary[path];
-    if (unary)
-      return this.serveUnary(
-        conn,
-        stream,
-        unary,
-        ctx,
-        new UnaryMessage(new MessageReader(this.maxBytes, budget)),
-      );
+    if (unary) {
+      const request = new UnaryMessage(new MessageReader(this.maxBytes), (n) => conn.consumed(stream, n));
+      return this.serveUnary(conn, stream, unary, ctx, request);
+    }
     const bidi = this.opts.handlers.bidi[path];
-    if (bidi) return this.serveBidi(conn, stream, bidi, ctx, new MessageReader(this.maxBytes, budget));
+    if (bidi) return this.serveBidi(conn, stream, bidi, ctx, new MessageReader(this.maxBytes));
     endWithStatus(conn, stream, Status.UNIMPLEMENTED, `unknown method ${path}`);
   }
 
@@ -309,6 +309,12 @@ export class GrpcServer {
           const status = typeof err.code === 'number' ? err.code : Status.INTERNAL;
           endWithStatus(conn, stream, status, err.details ?? err.message);
         }
+      },
+      onBufferExhausted: (message) => {
+        failed = true;
+        answered = true;
+        ctx.deadline.cancelExpire(deadlineTimer);
+        endWithStatus(conn, stream, Status.RESOURCE_EXHAUSTED, message);
       },
       onEnd: () => {
         this.clock.clearTimeout(bodyTimer);

@@ -175,7 +175,10 @@ test('unfinished messages are bounded per connection; calls within the bound sti
     // 3 x 900 KB parked: the third stream goes over the 2 MiB budget and is refused.
     const refused = await peer.response(5);
     assert.equal(refused.headers['grpc-status'], '8');
-    assert.match(decodeURIComponent(refused.headers['grpc-message'] ?? ''), /unfinished messages/);
+    assert.match(
+      decodeURIComponent(refused.headers['grpc-message'] ?? ''),
+      /unread message data in this connection/,
+    );
     for (const id of [1, 3]) {
       sendData(peer, id, tail, true);
       assert.deepEqual((await peer.response(id)).body, frame(Buffer.from('size 1000000')));

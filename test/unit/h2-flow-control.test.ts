@@ -7,14 +7,24 @@ import { DEFAULT_WINDOW, MAX_WINDOW } from '../../src/grpc/h2/frames.js';
 import { FlowWindow } from '../../src/grpc/h2/flow-control.js';
 import { MAX_PENDING_REPLY_BYTES, RESET_BURST, RESET_REFILL_PER_SECOND } from '../../src/grpc/h2/limits.js';
 
-test('receiving: more than granted is refused; a WINDOW_UPDATE is due once half the window is received', () => {
+test('receiving: credit goes back only as data is released, batched once half the window is released', () => {
   const flow = new FlowWindow(1000);
-  assert.equal(flow.receive(499), true);
-  assert.equal(flow.takeUpdate(), 0, 'less than half: nothing to grant yet');
-  assert.equal(flow.receive(1), true);
+  assert.equal(flow.receive(1000), true);
+  assert.equal(flow.held, 1000);
+  assert.equal(flow.takeUpdate(), 0, 'nothing consumed: nothing to grant, however much arrived');
+  assert.equal(flow.receive(1), false, 'a reader that stops reading leaves the sender no window');
+});
+
+test('receiving: a WINDOW_UPDATE is due once half the window is released, and grants exactly that', () => {
+  const flow = new FlowWindow(1000);
+  assert.equal(flow.receive(800), true);
+  flow.release(499);
+  assert.equal(flow.takeUpdate(), 0, 'less than half released: no WINDOW_UPDATE yet (batched)');
+  flow.release(1);
   assert.equal(flow.takeUpdate(), 500);
   assert.equal(flow.takeUpdate(), 0, 'granted once');
-  assert.equal(flow.receive(1000), true, 'the whole window is open again');
+  assert.equal(flow.held, 300, 'the unreleased rest still holds the window');
+  assert.equal(flow.receive(700), true, 'the window is what was granted back, not more');
   assert.equal(flow.receive(1), false, 'one byte over the window');
 });
 

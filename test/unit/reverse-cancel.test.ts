@@ -37,6 +37,8 @@ class ScriptedStream implements BidiServerStream {
     this.messageListener = listener;
   }
   onEnd(): void {}
+  pause(): void {}
+  resume(): void {}
   /** The dialling side sends a Response. */
   receive(result: Record<string, unknown>, id = '1'): void {
     this.messageListener!(Buffer.from(encodeResponse({ id, result: result as never })));

@@ -38,7 +38,10 @@ export const MAINTENANCE_INTERVAL_MS = 60_000;
 export const REOPEN_BACKOFF = Object.freeze({ initialMs: 250, maxMs: 15_000, jitter: 0.5 });
 /** A stream that lived this long resets the backoff. */
 export const STREAM_LIVED_MS = 30_000;
-/** Requests served at once per reverse stream (our accepting side never sends more; Go ones send one). */
+/**
+ * Requests served at once per reverse stream (our accepting side never sends more; Go ones send one);
+ * at the bound the stream is paused (flow control holds the rest back).
+ */
 export const MAX_CONCURRENT_PER_STREAM = 256;
 export const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -124,18 +127,16 @@ class PeerLoop {
         return;
       }
       const seq = ++received;
-      inFlight++;
+      // At the bound we stop reading: further requests wait in the stream's flow-control window and the
+      // accepting side cannot send more until an answer is out, so it can never make us run more at once.
+      // (Cancel notices are read in the same order, so a paused stream delivers them once it resumes.)
+      if (++inFlight >= MAX_CONCURRENT_PER_STREAM) stream.pause();
       const scope: CallScope = {
         deadline: Deadline.after(REVERSE_CALL_TIMEOUT_MS),
         cancellation: new Cancellation(),
       };
       working.set(seq, scope.cancellation);
-      // Beyond the bound a request is answered at once with an error (in order, like every answer), so a
-      // peer cannot make us run an unbounded number of requests at the same time.
-      const answer =
-        inFlight > MAX_CONCURRENT_PER_STREAM
-          ? Promise.resolve(tooBusy(req))
-          : this.answer(req, invalid, pooled, scope);
+      const answer = this.answer(req, invalid, pooled, scope);
       order = order
         .then(() => answer)
         .then((wire) => stream.send(encodeResponse(wire)))
@@ -143,7 +144,7 @@ class PeerLoop {
           log.debug('cannot answer on reverse stream', { peer: this.peer, error: e.message }),
         )
         .finally(() => {
-          inFlight--;
+          if (inFlight-- === MAX_CONCURRENT_PER_STREAM) stream.resume();
           working.delete(seq);
         });
     });
@@ -181,10 +182,6 @@ class PeerLoop {
       return failed(req.id, 'backendError', `error converting response: ${errorMessage(e)}`);
     }
   }
-}
-
-function tooBusy(req: WireRequest | undefined): WireResponse {
-  return failed(req?.id ?? '', 'resourceExhausted', 'too many requests in flight on this reverse stream');
 }
 
 /** An error answer on the reverse stream, its code from the outcome table. */

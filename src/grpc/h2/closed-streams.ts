@@ -6,6 +6,8 @@
  * in typed arrays: recording a close allocates nothing, and only a frame for a closed stream searches it.
  * Streams that closed earlier are forgotten; §5.1 lets an endpoint limit how long it tells them apart.
  */
+import { ErrorCode } from './codes.js';
+import { ConnectionError } from './errors.js';
 import { CLOSED_STREAMS_REMEMBERED } from './limits.js';
 
 export const CloseCause = {
@@ -29,6 +31,30 @@ export class ClosedStreams {
     this.ids[this.next] = id;
     this.causes[this.next] = cause;
     this.next = (this.next + 1) % CLOSED_STREAMS_REMEMBERED;
+  }
+
+  /**
+   * DATA or HEADERS arrived for stream `id`, which is not open: true if it must be answered with a stream
+   * error STREAM_CLOSED (the peer had reset the stream), false if it is ignored (we reset it, so the peer
+   * may have sent the frame before our RST_STREAM reached it); throws the connection error if the stream
+   * had ended. A stream not remembered: HEADERS reusing its id is a connection error PROTOCOL_ERROR
+   * (§5.1.1), DATA is ignored (it may be late data of a stream we reset).
+   */
+  lateFrame(id: number, type: 'DATA' | 'HEADERS'): boolean {
+    switch (this.cause(id)) {
+      case CloseCause.RESET_BY_US:
+        return false;
+      case CloseCause.RESET_BY_PEER:
+        return true;
+      case CloseCause.ENDED:
+        throw new ConnectionError(ErrorCode.STREAM_CLOSED, `${type} on stream ${id} after it ended`);
+      case CloseCause.UNKNOWN:
+        if (type === 'DATA') return false;
+        throw new ConnectionError(
+          ErrorCode.PROTOCOL_ERROR,
+          `HEADERS on stream ${id}, not above the last one`,
+        );
+    }
   }
 
   /** How stream `id` ended, newest record first (stream ids are never 0, the arrays' initial value). */

@@ -17,6 +17,7 @@
 import type { Duplex } from 'node:stream';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { AbuseGuards, type PingPolicy } from './abuse-guards.js';
+import { BufferBudget, PROCESS_BUFFER_BUDGET } from './buffer-budget.js';
 import { ConnectionError, ProtocolError, StreamError } from './errors.js';
 import { FlowWindow } from './flow-control.js';
 import { ErrorCode, errorName, Flag, FrameType, readErrorCode } from './codes.js';
@@ -30,7 +31,7 @@ import {
   type Frame,
 } from './frames.js';
 import { HeaderBlockReader } from './header-block.js';
-import { CONNECTION_WINDOW, END_GRACE_MS } from './limits.js';
+import { CONNECTION_WINDOW, END_GRACE_MS, MAX_CONNECTION_BUFFERED_BYTES } from './limits.js';
 import { PeerSettings } from './peer-settings.js';
 import { ourPreface, PrefaceCheck } from './preface.js';
 import { PingTracker } from './pings.js';
@@ -57,6 +58,10 @@ export interface H2ConnectionOptions {
    * clock by default, a manual one in tests (test/helpers/h2-duplex.ts).
    */
   clock?: Clock;
+  /** Received data not yet consumed on this connection, at most (default MAX_CONNECTION_BUFFERED_BYTES). */
+  maxBufferedBytes?: number;
+  /** The budget shared with other connections (default PROCESS_BUFFER_BUDGET; tests give their own). */
+  sharedBudget?: BufferBudget;
 }
 
 export class H2Connection {
@@ -69,6 +74,8 @@ export class H2Connection {
   private readonly flow = new FlowWindow(CONNECTION_WINDOW);
   private readonly peer: PeerSettings;
   private readonly streams: Streams;
+  /** Received data not yet consumed, over this connection's streams; nested in the process's. */
+  private readonly budget: BufferBudget;
   private readonly pings = new PingTracker();
   private state: ConnectionState = 'open';
   private settingsSeen = false;
@@ -93,13 +100,26 @@ export class H2Connection {
     this.writer = new FrameWriter(socket, source, this.guards);
     const onLocalEnd = (stream: H2Stream): void => this.streams.localEnd(stream);
     this.sender = new StreamSender(this.writer, this.flow, this.peer, this.guards, onLocalEnd);
-    this.streams = new Streams(role, this.peer, this.sender, this.writer, this.guards, {
-      accepting: () => this.state === 'open',
-      goAway: () => this.goAway(),
-      endIfIdle: () => this.endIfIdle(),
-      onStream: options.onStream,
-      onIdle: options.onIdle,
-    });
+    this.budget = new BufferBudget(
+      options.maxBufferedBytes ?? MAX_CONNECTION_BUFFERED_BYTES,
+      'this connection',
+      options.sharedBudget ?? PROCESS_BUFFER_BUDGET,
+    );
+    this.streams = new Streams(
+      role,
+      this.peer,
+      this.sender,
+      this.writer,
+      this.guards,
+      {
+        accepting: () => this.state === 'open',
+        goAway: () => this.goAway(),
+        endIfIdle: () => this.endIfIdle(),
+        onStream: options.onStream,
+        onIdle: options.onIdle,
+      },
+      this.budget,
+    );
     this.headerBlocks = new HeaderBlockReader((id, block, end) => this.streams.onHeaderBlock(id, block, end));
     socket.on('data', (chunk: Buffer) => this.onBytes(chunk));
     socket.on('error', (err) => this.terminate(err));
@@ -148,6 +168,14 @@ export class H2Connection {
   /** write() as a promise: resolves at once while the stream can take more, otherwise once flushed. */
   send(stream: H2Stream, data: Buffer): Promise<void> {
     return this.sender.queueDataAsync(stream, data);
+  }
+
+  /**
+   * The application took `bytes` of the data that `stream` delivered (whole messages, for gRPC): they
+   * leave the buffer budgets and go back to the peer as stream window (batched, see FlowWindow).
+   */
+  consumed(stream: H2Stream, bytes: number): void {
+    this.streams.consumed(stream, bytes);
   }
 
   /** Queues a header block (response headers, or trailers with `end`) behind the data already queued. */
@@ -244,7 +272,6 @@ export class H2Connection {
       case FrameType.WINDOW_UPDATE:
         return this.onWindowUpdate(f);
       case FrameType.PRIORITY:
-        if (f.streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY on stream 0');
         return this.streams.onPriority(f.streamId, f.payload);
       case FrameType.PUSH_PROMISE:
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE although push is disabled');
@@ -260,6 +287,9 @@ export class H2Connection {
     if (!this.flow.receive(length)) {
       throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'peer sent more than the connection window');
     }
+    // The connection's credit goes back on receipt, so that a stream whose reader stalls does not stall
+    // the others; what is held is bounded per stream by its window and in sum by the buffer budgets.
+    this.flow.release(length);
     const connectionCredit = this.flow.takeUpdate();
     if (connectionCredit > 0) this.writer.enqueue(windowUpdateFrame(0, connectionCredit));
     const data = unpad(f);

@@ -42,15 +42,19 @@ export class FlowWindow {
 
   // ---- receiving ----
 
-  /** The peer sent `bytes` of DATA (padding included); false if that is more than we granted. */
+  /**
+   * The peer sent `bytes` of DATA (padding included); false if that is more than we granted. No credit
+   * goes back until release(): a stream's is released as the application consumes its messages, so a
+   * reader that stops reading leaves the peer without window (the connection's on receipt).
+   */
   receive(bytes: number): boolean {
     this.recvWindow -= bytes;
-    if (this.recvWindow < 0) return false;
-    // Credit on receipt: what the application buffers is bounded elsewhere (one message per unary call,
-    // BufferBudget per connection). Crediting on consumption would drop this line and call release()
-    // as the application reads.
-    this.release(bytes);
-    return true;
+    return this.recvWindow >= 0;
+  }
+
+  /** Bytes received and not yet released: what the peer's data still holds of the window. */
+  get held(): number {
+    return this.granted - this.recvWindow - this.recvUnacked;
   }
 
   /** `bytes` received are done with: the peer may send them again once takeUpdate() grants them. */

@@ -137,3 +137,22 @@ export function unpad(frame: Frame): Buffer {
     throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'padding longer than the frame');
   return p.subarray(1, p.length - padLength);
 }
+
+/** A stream error found in a frame: its code and why. */
+export interface StreamProblem {
+  code: ErrorCode;
+  message: string;
+}
+
+/**
+ * The stream error a PRIORITY frame for stream `id` carries, if any: a size other than PRIORITY_BYTES, or a
+ * stream that depends on itself (RFC 9113 §6.3, §5.3.1); on stream 0 it is a connection error (thrown).
+ */
+export function priorityProblem(id: number, payload: Buffer): StreamProblem | undefined {
+  if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY on stream 0');
+  if (payload.length !== PRIORITY_BYTES) {
+    return { code: ErrorCode.FRAME_SIZE_ERROR, message: `PRIORITY of ${payload.length} bytes` };
+  }
+  if ((payload.readUInt32BE(0) & 0x7fffffff) !== id) return undefined;
+  return { code: ErrorCode.PROTOCOL_ERROR, message: `stream ${id} depends on itself` };
+}

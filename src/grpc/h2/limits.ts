@@ -3,6 +3,15 @@
 /** What we grant the peer: per stream (a 4 MiB gRPC message fits) and for the whole connection. */
 export const STREAM_WINDOW = 4 * 1024 * 1024 + 1024;
 export const CONNECTION_WINDOW = 16 * 1024 * 1024;
+/**
+ * Received message data not yet consumed by the application (buffer-budget.ts). Per stream the bound is
+ * STREAM_WINDOW: credit goes back only as messages are consumed. The connection window is granted back on
+ * receipt (a stalled stream must not block the others), so these two bound the sum over many streams:
+ * per connection (a server option may lower it), and for the whole process, all connections and both roles.
+ * Beyond either, the stream whose data does not fit ends with RESOURCE_EXHAUSTED.
+ */
+export const MAX_CONNECTION_BUFFERED_BYTES = 64 * 1024 * 1024;
+export const MAX_PROCESS_BUFFERED_BYTES = 256 * 1024 * 1024;
 export const MAX_HEADER_LIST_BYTES = 64 * 1024;
 /**
  * One header block (HEADERS and its CONTINUATION frames): at most this many bytes, counting each frame's

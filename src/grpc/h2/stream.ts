@@ -8,7 +8,17 @@ import { STREAM_WINDOW } from './limits.js';
 export interface StreamEvents {
   /** A header block from the peer: response headers then trailers (client), or trailers (server). */
   onHeaders(headers: HeaderMap, endStream: boolean): void;
+  /**
+   * Received data, to be reported through H2Connection.consumed() as the application takes it: the
+   * stream's window (and the buffer budgets) are given back only then.
+   */
   onData(chunk: Buffer): void;
+  /**
+   * This stream's data did not fit the connection's or the process's buffer budget (`message` says which):
+   * the user ends the stream (RESOURCE_EXHAUSTED); more data on it is dropped. Without this callback the
+   * stream is reset with ENHANCE_YOUR_CALM.
+   */
+  onBufferExhausted?(message: string): void;
   /** The peer ended its side of the stream (END_STREAM); the stream may still be open on ours. */
   onEnd?(): void;
   /** Exactly once: undefined when both sides ended normally. */
@@ -49,6 +59,12 @@ export class H2Stream {
   headersQueued = false;
   /** Both directions of this stream's flow control; we grant the peer STREAM_WINDOW. */
   readonly flow = new FlowWindow(STREAM_WINDOW);
+  /** Received data not yet consumed by the application (what it holds of the stream's window). */
+  unconsumed = 0;
+  /** The part of `unconsumed` charged to the buffer budgets (data consumed on delivery never is). */
+  charged = 0;
+  /** The budget refused this stream's data: what still arrives is dropped. */
+  overBudget = false;
   readonly queue: Outgoing[] = [];
   queuedBytes = 0;
 

@@ -6,9 +6,10 @@
  */
 import type { AbuseGuards } from './abuse-guards.js';
 import { CloseCause, ClosedStreams } from './closed-streams.js';
+import type { BufferBudget } from './buffer-budget.js';
 import { ConnectionError, StreamError } from './errors.js';
 import { ErrorCode, errorName, type PeerErrorCode } from './codes.js';
-import { PRIORITY_BYTES, rstStreamFrame, windowUpdateFrame } from './frames.js';
+import { priorityProblem, rstStreamFrame, windowUpdateFrame } from './frames.js';
 import type { DecodedBlock } from './hpack.js';
 import { MAX_ACTIVE_STREAMS, MAX_HEADER_LIST_BYTES, MAX_QUEUED_STREAMS, MAX_STREAM_ID } from './limits.js';
 import type { PeerSettings } from './peer-settings.js';
@@ -45,6 +46,8 @@ export class Streams {
   /** Server side: the highest stream id the client opened (GOAWAY's last stream id). */
   lastPeerId = 0;
   private readonly closedStreams = new ClosedStreams();
+  /** The stream whose data is being delivered, when that DATA frame carried END_STREAM. */
+  private lastFrameOf: H2Stream | undefined;
 
   constructor(
     private readonly role: Role,
@@ -53,6 +56,8 @@ export class Streams {
     private readonly writer: FrameWriter,
     private readonly guards: AbuseGuards,
     private readonly hooks: StreamsHooks,
+    /** Received data not yet consumed, over all streams of the connection (and, through it, the process). */
+    private readonly budget: BufferBudget,
   ) {}
 
   get size(): number {
@@ -112,11 +117,62 @@ export class Streams {
         return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'DATA does not match content-length');
       }
     }
-    // Nothing more can arrive after END_STREAM: no window to grant back then.
-    const credit = endStream ? 0 : stream.flow.takeUpdate();
-    if (credit > 0) this.writer.enqueue(windowUpdateFrame(id, credit));
-    if (data.length > 0) stream.events.onData(data);
+    // Padding is never buffered: its credit goes back at once; the data's when the application consumes it.
+    if (length > data.length) {
+      stream.flow.release(length - data.length);
+      if (!endStream) this.grant(stream);
+    }
+    if (data.length > 0) this.deliver(stream, data, endStream);
     if (endStream && !stream.closed) this.remoteEnd(stream);
+  }
+
+  /**
+   * Hands `data` to the application, then charges the budgets with what it still holds of it: data
+   * consumed at once (a unary message complete in this frame) costs nothing, so a full budget refuses
+   * only streams that buffer. Over budget, the application ends the stream; later data is dropped.
+   */
+  private deliver(stream: H2Stream, data: Buffer, endStream: boolean): void {
+    if (stream.overBudget) {
+      stream.flow.release(data.length); // the stream is ending: its window no longer matters
+      return;
+    }
+    stream.unconsumed += data.length;
+    this.lastFrameOf = endStream ? stream : undefined;
+    stream.events.onData(data);
+    this.lastFrameOf = undefined;
+    const uncharged = stream.unconsumed - stream.charged;
+    if (uncharged <= 0 || stream.closed) return;
+    const refused = this.budget.charge(uncharged);
+    if (!refused) {
+      stream.charged += uncharged;
+      return;
+    }
+    stream.overBudget = true;
+    const message = `more than ${refused.max} bytes of unread message data in ${refused.name}`;
+    if (stream.events.onBufferExhausted) stream.events.onBufferExhausted(message);
+    else this.reset(stream, ErrorCode.ENHANCE_YOUR_CALM, message);
+  }
+
+  /** The application consumed `bytes` of the stream's data: budgets refunded, window granted back. */
+  consumed(stream: H2Stream, bytes: number): void {
+    if (stream.closed) return; // finish() refunded what was left
+    const n = Math.min(bytes, stream.unconsumed);
+    if (n <= 0) return;
+    stream.unconsumed -= n;
+    if (stream.charged > stream.unconsumed) {
+      this.budget.refund(stream.charged - stream.unconsumed);
+      stream.charged = stream.unconsumed;
+    }
+    stream.flow.release(n);
+    this.grant(stream);
+  }
+
+  /** WINDOW_UPDATE for the stream once enough was released (batched: half the window), while data may come. */
+  private grant(stream: H2Stream): void {
+    if (stream === this.lastFrameOf) return; // END_STREAM came with this frame: nothing more can arrive
+    if (stream.state !== 'open' && stream.state !== 'half-closed-local') return;
+    const credit = stream.flow.takeUpdate();
+    if (credit > 0) this.writer.enqueue(windowUpdateFrame(stream.id, credit));
   }
 
   /** A complete header block: a new stream (server side), or headers or trailers of an open one. */
@@ -162,25 +218,15 @@ export class Streams {
   }
 
   /**
-   * PRIORITY (connection-level checks done): priorities themselves are ignored (RFC 9113 §5.3.2), but
-   * a frame of the wrong size or a stream that depends on itself is a stream error: the stream is reset if
-   * open; otherwise the connection ends, since RST_STREAM cannot be sent on an idle stream (§5.1).
+   * PRIORITY (ignored, RFC 9113 §5.3.2, but checked: frames.ts priorityProblem): an error resets the
+   * stream if open; otherwise the connection ends, as RST_STREAM cannot be sent on an idle stream (§5.1).
    */
   onPriority(id: number, payload: Buffer): void {
-    let code: ErrorCode;
-    let problem: string;
-    if (payload.length !== PRIORITY_BYTES) {
-      code = ErrorCode.FRAME_SIZE_ERROR;
-      problem = `PRIORITY of ${payload.length} bytes`;
-    } else if ((payload.readUInt32BE(0) & 0x7fffffff) === id) {
-      code = ErrorCode.PROTOCOL_ERROR;
-      problem = `stream ${id} depends on itself`;
-    } else {
-      return;
-    }
+    const problem = priorityProblem(id, payload);
+    if (!problem) return;
     const stream = this.byId.get(id);
-    if (!stream) throw new ConnectionError(code, problem);
-    this.reset(stream, code, problem);
+    if (!stream) throw new ConnectionError(problem.code, problem.message);
+    this.reset(stream, problem.code, problem.message);
   }
 
   /** WINDOW_UPDATE of `increment` (0 included: a stream error) for a stream. */
@@ -243,30 +289,12 @@ export class Streams {
     }
   }
 
-  /**
-   * DATA or HEADERS for a stream that is not open (RFC 9113 §5.1): ignored if we reset it (the peer may
-   * have sent it before our RST_STREAM arrived); a stream error STREAM_CLOSED if the peer had reset it; a
-   * connection error STREAM_CLOSED if it had ended. A stream not remembered: HEADERS reusing its id is a
-   * connection error PROTOCOL_ERROR (§5.1.1), DATA is ignored (it may be late data of a stream we reset).
-   */
+  /** DATA or HEADERS for a stream that is not open: ClosedStreams.lateFrame decides (RFC 9113 §5.1). */
   private onClosedStreamFrame(id: number, type: 'DATA' | 'HEADERS'): void {
     this.checkKnown(id);
-    switch (this.closedStreams.cause(id)) {
-      case CloseCause.RESET_BY_US:
-        return;
-      case CloseCause.RESET_BY_PEER:
-        this.guards.countReset('frames on reset streams');
-        this.writer.enqueueReply(rstStreamFrame(id, ErrorCode.STREAM_CLOSED));
-        return;
-      case CloseCause.ENDED:
-        throw new ConnectionError(ErrorCode.STREAM_CLOSED, `${type} on stream ${id} after it ended`);
-      case CloseCause.UNKNOWN:
-        if (type === 'DATA') return;
-        throw new ConnectionError(
-          ErrorCode.PROTOCOL_ERROR,
-          `HEADERS on stream ${id}, not above the last one`,
-        );
-    }
+    if (!this.closedStreams.lateFrame(id, type)) return;
+    this.guards.countReset('frames on reset streams');
+    this.writer.enqueueReply(rstStreamFrame(id, ErrorCode.STREAM_CLOSED));
   }
 
   // ---- ends ----
@@ -318,6 +346,9 @@ export class Streams {
   finish(stream: H2Stream, err?: StreamError, cause?: CloseCause): void {
     if (!stream.close()) return;
     if (cause !== undefined && stream.id !== 0) this.closedStreams.record(stream.id, cause);
+    this.budget.refund(stream.charged);
+    stream.charged = 0;
+    stream.unconsumed = 0;
     if (this.remove(stream)) this.hooks.onIdle?.(true);
     this.sender.forget(stream);
     for (const item of stream.queue.splice(0)) item.done?.(err ?? new Error('stream closed'));
