@@ -86,6 +86,16 @@ export class H2Stream {
     return this.current === 'half-closed-local' || this.current === 'closed';
   }
 
+  /**
+   * `bytes` of DATA arrived (`end`: the last): false when they break the declared content-length, more
+   * than it or, at the end, less (RFC 9113 §8.1.1).
+   */
+  countBody(bytes: number, end: boolean): boolean {
+    if (this.bodyLeft < 0) return true;
+    this.bodyLeft -= bytes;
+    return this.bodyLeft >= 0 && !(end && this.bodyLeft > 0);
+  }
+
   // ---- transitions ----
 
   /** idle -> open, under `id`, when HEADERS are sent or received; the peer's window applies from now. */

@@ -110,12 +110,8 @@ export class Streams {
     if (this.role === 'client' && !stream.headersReceived) {
       return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'malformed response: DATA before the headers');
     }
-    if (stream.bodyLeft >= 0) {
-      // The request or response declared a content-length: the DATA must add up to it (RFC 9113 §8.1.1).
-      stream.bodyLeft -= data.length;
-      if (stream.bodyLeft < 0 || (endStream && stream.bodyLeft > 0)) {
-        return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'DATA does not match content-length');
-      }
+    if (!stream.countBody(data.length, endStream)) {
+      return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'DATA does not match content-length');
     }
     // Padding is never buffered: its credit goes back at once; the data's when the application consumes it.
     if (length > data.length) {
