@@ -21,6 +21,7 @@ import { parseHostPort } from '../net/host-port.js';
 import { loadTls, type LoadedTls, type TlsConfig } from '../tls/options.js';
 import type { DirectoryEntry } from '../core/directory-entry.js';
 import type { CallScope, Channel } from '../broker/channel.js';
+import { DeadlineExceededError, untilScopeEnds } from '../core/cancellation.js';
 import { fromWireResponse } from '../grpc/convert.js';
 import { paramsForPeer } from '../broker/client-info.js';
 import type { ReverseStreamKeeper } from './reverse/dialling-side.js';
@@ -137,9 +138,14 @@ export class GrpcClientChannel implements Channel {
   /**
    * One call: within the caller's deadline and our own `call_timeout`, whichever ends first (the peer gets
    * the rest as grpc-timeout); the scope's cancellation resets the stream (RST_STREAM CANCEL).
+   *
+   * A connection still to be made (dial, P2P tunnel) is shared by every call to the peer, so it is made
+   * within our own timeouts, not the caller's: a caller whose time is up stops waiting for it, and the
+   * connection is still there for the next call.
    */
   async deliver(request: EpsRequest, address: Address, scope: CallScope): Promise<EpsResponse> {
     const deadline = scope.deadline.within(this.callTimeoutMs);
+    const hop = `the connection from ${this.ownName} to ${address.operator}`;
     const payload = encodeRequest({
       method: request.method,
       params: paramsForPeer(request.params),
@@ -150,9 +156,13 @@ export class GrpcClientChannel implements Channel {
     for (let attempt = 1; ; attempt++) {
       let pooled: PooledSession;
       try {
-        pooled = await this.session(address.operator, deadline);
+        const connecting = this.session(address.operator, Deadline.after(this.callTimeoutMs));
+        pooled = await untilScopeEnds(connecting, { deadline, cancellation: scope.cancellation }, hop);
       } catch (e) {
         if (e instanceof NoRouteError) throw e;
+        if (e instanceof DeadlineExceededError || e === scope.cancellation.reason) {
+          throw new Error(`error sending request: ${errorMessage(e)}`, { cause: e });
+        }
         // Whatever failed (dial, TLS, P2P tunnel, backoff), the call ends as grpc-go's "connection error".
         const err = new GrpcError(OUTCOMES.peerUnreachable.grpc, `connection error: ${errorMessage(e)}`);
         throw new Error(`error sending request: error performing gRPC call: ${err.message}`, { cause: e });

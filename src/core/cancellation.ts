@@ -115,3 +115,24 @@ export function watchScope(scope: CallScope, hop: string, onEnd: (reason: Error)
     unsubscribe();
   };
 }
+
+/**
+ * Settles like `work`, or rejects when the scope ends first (DeadlineExceededError at `hop`, or the cancel
+ * reason). `work` itself goes on: for shared work such as a pooled connection being dialled, which other
+ * calls may still use.
+ */
+export function untilScopeEnds<T>(work: Promise<T>, scope: CallScope, hop: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const stop = watchScope(scope, hop, reject);
+    work.then(
+      (value) => {
+        stop();
+        resolve(value);
+      },
+      (e: unknown) => {
+        stop();
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

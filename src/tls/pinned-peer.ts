@@ -1,8 +1,9 @@
 /**
  * THE check of every TLS session with another operator [docs/protocol.md#identity-by-pinning], on both
  * ends: a server we dialled (first dial, reconnect, pooled session, P2P caller) and a client we accepted
- * (gRPC port, P2P callee, ServerCall streams). `verifyPeer` is the only code that constructs a
- * `PinnedPeer`, so code holding one holds a session that passed every check; code that needs the peer's
+ * (gRPC port, P2P callee, ServerCall streams); `verifyAllowedClient` applies the same certificate checks to
+ * the callers of a proxy control API, which settings name instead of the directory. `verifyPeer` is the
+ * only code that constructs a `PinnedPeer`, so code holding one holds a session that passed every check; code that needs the peer's
  * identity takes a PinnedPeer, never a raw socket or certificate.
  *
  * Checks, in this order (the first failing one is the reason refused with):
@@ -177,6 +178,32 @@ export function verifyPeer(socket: TLSSocket, policy: PeerPolicy): PinnedPeer {
   // Once verified, the peer is named by what the directory pins it as.
   const label = policy.operator ?? [...new Set(identities.map((i) => i.name))].join(',');
   return construct(key, identities, Date.parse(x509.validTo), label);
+}
+
+/**
+ * The same checks for a client that is named by settings instead of the directory (a proxy's control API,
+ * whose only legitimate caller is its own eps node, `allowed_client_names`): the certificate checks of
+ * verifyPeer with the CA chain required, then one of its names (CN or DNS SAN) must be allowed. Returns
+ * those names, or logs the refusal once and throws PeerRefusedError.
+ */
+export function verifyAllowedClient(socket: TLSSocket, allowed: readonly string[]): string[] {
+  const cert = socket.getPeerCertificate();
+  const key = cert && cert.raw ? peerKey(cert) : undefined;
+  const who = namesOf(key);
+  const fields = { remote: socket.remoteAddress };
+  if (!key) throw refuse(who, { code: 'ERR_CERT_PEER_MISSING', reason: 'no certificate presented' }, fields);
+  const refusal = certificateRefusal(socket, cert, new X509Certificate(cert.raw), {
+    requireCaChain: true,
+    lookup: () => undefined,
+  });
+  if (refusal) throw refuse(who, refusal, fields);
+  const names = key.names.filter((n) => allowed.includes(n));
+  if (names.length > 0) return names;
+  throw refuse(
+    who,
+    { code: 'ERR_CERT_PEER_NAME_MISMATCH', reason: `none of its names is allowed (${allowed.join(', ')})` },
+    fields,
+  );
 }
 
 /**

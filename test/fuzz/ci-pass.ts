@@ -11,7 +11,7 @@ import { startCoverage } from './engine/coverage.js';
 import { fuzzTarget } from './engine/engine.js';
 
 const CI_SECONDS = Number(process.env.FUZZ_CI_SECONDS ?? 2);
-const MEMORY_INPUTS = 500;
+const MEMORY_INPUTS = 300;
 
 export function fuzzCiPass(name: string): void {
   test(`fuzz ${name}: kept corpus and ${CI_SECONDS} s of new inputs hold every property and the memory bound`, async () => {

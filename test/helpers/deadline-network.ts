@@ -1,7 +1,7 @@
 /**
  * The network of the deadline tests: a backend that sleeps 60 s, reached three ways from a gateway with a
  * 1 s deadline. hd-1 calls op-1 directly (gRPC) and hd-2 through a P2P tunnel; the proxy operator calls
- * hd-2 over hd-2's reverse stream (ServerCall). Every eps node serves metrics, so a test can see that no
+ * hd-2 over hd-2's reverse stream (ServerCall); op-1 calls its own backend. Every eps node serves metrics, so a test can see that no
  * request is left in any broker.
  */
 import http from 'node:http';
@@ -37,7 +37,7 @@ export interface SleepingBackend {
   close(): void;
 }
 
-/** `sleep` answers after 60 s (unless the request is aborted first); anything else answers at once. */
+/** `sleep` answers after 60 s (unless the request is aborted first); anything else (`wake`) at once. */
 export async function sleepingBackend(): Promise<SleepingBackend> {
   const requests: BackendRequest[] = [];
   const server = http.createServer((req, res) => {
@@ -81,7 +81,7 @@ export async function sleepingBackend(): Promise<SleepingBackend> {
 const SLEEPER = {
   name: 'sleeper',
   permissions: [...HEALTH_DEPARTMENTS, { group: 'proxy-providers', rights: ['call'] }],
-  methods: [{ name: 'sleep' }],
+  methods: [{ name: 'sleep' }, { name: 'wake' }],
 };
 
 export interface DeadlineNetwork {
@@ -132,6 +132,7 @@ export async function deadlineNetwork(): Promise<DeadlineNetwork> {
       backend: endpoint,
       backendTimeout: BACKEND_SLEEP_MS / 1000,
       services: [SLEEPER],
+      gatewayCallTimeout: GATEWAY_DEADLINE_S,
       metricsPort: metrics.get('op-1')!,
     },
   ]);
@@ -170,6 +171,61 @@ export async function inFlight(metricsPort: number): Promise<number> {
   return sum;
 }
 
+function tlsOptions(node: string): https.RequestOptions {
+  return {
+    host: '127.0.0.1',
+    path: '/jsonrpc',
+    method: 'POST',
+    servername: node,
+    ca: readFileSync(join(CERTS, 'root.crt')),
+    cert: readFileSync(join(CERTS, `${node}.crt`)),
+    key: readFileSync(join(CERTS, `${node}.key`)),
+    checkServerIdentity: () => undefined,
+    headers: { 'Content-Type': 'application/json' },
+  };
+}
+
+export interface TimedReply {
+  status: number;
+  json: Record<string, unknown>;
+  /** From sending the request on an open connection to the complete answer. */
+  elapsedMs: number;
+}
+
+/**
+ * Calls a gateway over one kept-alive TLS connection (with the node's own client certificate), so that
+ * a timed call measures the gateway and not a TLS handshake: `warm()` opens the connection first.
+ */
+export function gatewayClient(
+  port: number,
+  node: string,
+): { call: (body: object) => Promise<TimedReply>; close: () => void } {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+  const call = (body: object): Promise<TimedReply> =>
+    new Promise((resolve, reject) => {
+      const req = https.request({ ...tlsOptions(node), port, agent }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            json: JSON.parse(text) as Record<string, unknown>,
+            elapsedMs: performance.now() - started,
+          }),
+        );
+      });
+      req.on('error', reject);
+      let started = performance.now();
+      // Timed from the moment the connection is there (a new one is opened only by the first call).
+      req.on('socket', (socket) => {
+        if (!socket.connecting) started = performance.now();
+        else socket.once('secureConnect', () => (started = performance.now()));
+      });
+      req.end(JSON.stringify(body));
+    });
+  return { call, close: () => agent.destroy() };
+}
+
 /**
  * A gateway request (with the node's own client certificate) that the test can abandon: `disconnect()`
  * destroys the connection while the call is in flight.
@@ -179,19 +235,7 @@ export function abandonableRequest(
   node: string,
   body: object,
 ): { disconnect: () => void; done: Promise<unknown> } {
-  const req = https.request({
-    host: '127.0.0.1',
-    port,
-    path: '/jsonrpc',
-    method: 'POST',
-    servername: node,
-    ca: readFileSync(join(CERTS, 'root.crt')),
-    cert: readFileSync(join(CERTS, `${node}.crt`)),
-    key: readFileSync(join(CERTS, `${node}.key`)),
-    checkServerIdentity: () => undefined,
-    headers: { 'Content-Type': 'application/json' },
-    agent: false,
-  });
+  const req = https.request({ ...tlsOptions(node), port, agent: false });
   const done = new Promise((resolve) => {
     req.on('response', resolve);
     req.on('error', resolve);

@@ -3,7 +3,8 @@
  * callee) refuses clients presenting a CA-valid but unpinned certificate, a self-signed one (pinned), an
  * expired one (pinned) and one for another name (pinned under hd-1), with verify_client true and false,
  * before any call, with exactly one log line naming the client and the reason; and a client unpinned while
- * its connection is open gets its next call refused, also logged once. Real TLS on 127.0.0.1.
+ * its connection is open gets its next call refused, also logged once. A refused client's ServerCall
+ * stream never registers. Real TLS on 127.0.0.1.
  */
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +21,9 @@ import type { PeerRefusalCode } from '../../src/tls/pinned-peer.js';
 import { Deadline } from '../../src/core/deadline.js';
 import type { DirectoryEntry } from '../../src/core/directory-entry.js';
 import { CERTS, testCertificates } from '../helpers/network.js';
-import { withDeadline } from '../helpers/wait.js';
+import { waitFor, withDeadline } from '../helpers/wait.js';
+import { ReverseStreamRegistry } from '../../src/channels/reverse/accepting-side.js';
+import { encodeResponse } from '../../src/grpc/codec.js';
 import {
   entriesPinning,
   hostileCerts,
@@ -31,8 +34,12 @@ import {
 
 const WAIT = { timeoutMs: 5000 };
 
-/** ls-1's gRPC server; '/EPS/Call' answers with the caller's pinned names. */
-async function ls1(verifyClient: boolean, entries: () => Map<string, DirectoryEntry>): Promise<GrpcServer> {
+/** ls-1's gRPC server; '/EPS/Call' answers with the caller's pinned names, ServerCall streams go to `reverse`. */
+async function ls1(
+  verifyClient: boolean,
+  entries: () => Map<string, DirectoryEntry>,
+  reverse: ReverseStreamRegistry,
+): Promise<GrpcServer> {
   const server = new GrpcServer({
     tls: loadTls({
       ca_certificate_files: [join(CERTS, 'root.crt')],
@@ -46,7 +53,7 @@ async function ls1(verifyClient: boolean, entries: () => Map<string, DirectoryEn
         '/EPS/Call': async (_p, ctx) =>
           Buffer.from([...new Set(ctx.peer.identities.map((i) => i.name))].join(',')),
       },
-      bidi: {},
+      bidi: { '/EPS/ServerCall': (stream, ctx) => reverse.handle(stream, ctx) },
     },
   });
   await server.listen('127.0.0.1:0');
@@ -114,6 +121,7 @@ describe('accepted clients: pinning without exceptions', () => {
   let log: LogCapture;
   let entries: Map<string, DirectoryEntry>;
   const servers = new Map<boolean, GrpcServer>();
+  const reverse = new ReverseStreamRegistry('ls-1');
 
   before(async () => {
     await testCertificates();
@@ -122,7 +130,7 @@ describe('accepted clients: pinning without exceptions', () => {
       'hd-1',
       [hostile.selfSigned, hostile.expired, hostile.otherName].map((c) => c.fingerprint),
     );
-    for (const verify of [true, false]) servers.set(verify, await ls1(verify, () => entries));
+    for (const verify of [true, false]) servers.set(verify, await ls1(verify, () => entries, reverse));
     log = new LogCapture();
   });
 
@@ -155,6 +163,38 @@ describe('accepted clients: pinning without exceptions', () => {
       });
     }
   }
+
+  /** Opens a ServerCall stream as `cert` and announces hd-1; resolves when the stream ends or is registered. */
+  async function announce(cert: PeerCert | 'hd-1'): Promise<{ session: GrpcSession; socket: tls.TLSSocket }> {
+    const socket = await connect('gRPC port', servers.get(false)!, cert);
+    const session = new GrpcSession('ls-1', socket);
+    const stream = session.bidi('/EPS/ServerCall');
+    const ended = new Promise<void>((resolve) => stream.onEnd(() => resolve()));
+    stream.send(encodeResponse({ id: '1', result: { name: 'hd-1' } })).catch(() => undefined);
+    await withDeadline(
+      Promise.race([ended, waitFor(() => reverse.has('hd-1'), { ...WAIT, what: 'the registration' })]),
+      { ...WAIT, what: 'the ServerCall stream to end or register' },
+    );
+    return { session, socket };
+  }
+
+  for (const { cert, code, names } of CASES) {
+    test(`ServerCall, verify_client false: a ${cert} client never registers a reverse stream`, async () => {
+      const { session, socket } = await announce(hostile[cert]);
+      await closedByServer(socket);
+      assert.equal(reverse.has('hd-1'), false);
+      assertOneRefusal(log, code, names);
+      session.close();
+    });
+  }
+
+  test('ServerCall: the pinned client registers its reverse stream', async () => {
+    const { session } = await announce('hd-1');
+    assert.equal(reverse.has('hd-1'), true);
+    assert.equal(log.refusals().length, 0);
+    session.close();
+    await waitFor(() => !reverse.has('hd-1'), { ...WAIT, what: 'the stream to end' });
+  });
 
   test('a client unpinned while connected: its next call is refused, logged once, connection closed', async () => {
     const socket = await connect('gRPC port', servers.get(true)!, 'hd-1');

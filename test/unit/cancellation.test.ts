@@ -5,6 +5,7 @@ import {
   CallCancelledError,
   Cancellation,
   DeadlineExceededError,
+  untilScopeEnds,
   watchScope,
 } from '../../src/core/cancellation.js';
 import { classify } from '../../src/core/outcome.js';
@@ -69,4 +70,23 @@ test('an unbounded deadline never expires and schedules nothing; within() bounds
   assert.equal(never.expired, false);
   assert.equal(never.within(5000).remainingMs(), 5000);
   assert.equal(classify(new CallCancelledError('gone')), 'cancelled');
+});
+
+test('untilScopeEnds: the caller stops waiting at its deadline; the shared work goes on and settles', async () => {
+  const clock = new ManualClock();
+  let finish!: (v: string) => void;
+  const work = new Promise<string>((resolve) => (finish = resolve));
+  const scope = { deadline: Deadline.after(1000, clock), cancellation: new Cancellation() };
+  const waiting = untilScopeEnds(work, scope, 'the connection from hd-1 to hd-2');
+  const failed = waiting.catch((e: unknown) => e);
+  await clock.advance(1000);
+  const err = await failed;
+  assert.ok(err instanceof DeadlineExceededError);
+  assert.equal(err.hop, 'the connection from hd-1 to hd-2');
+  finish('connected');
+  assert.equal(await work, 'connected', 'the work itself was not cancelled');
+  // A later caller gets the result.
+  const later = { deadline: Deadline.after(1000, clock), cancellation: new Cancellation() };
+  assert.equal(await untilScopeEnds(work, later, 'x'), 'connected');
+  assert.equal(clock.pending, 0);
 });

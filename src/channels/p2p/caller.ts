@@ -28,8 +28,8 @@ export function p2pDialer(
 ): (peer: string, proxy: string, deadline: Deadline) => Promise<DialResult> {
   return async (peer, proxy, deadline) => {
     const id = `${proxy}.requestConnection(${randomBytes(8).toString('hex')})`;
-    // Within the deadline of the call that needs the tunnel; not cancelled with that call, since the
-    // tunnel is pooled and shared by the calls waiting for it.
+    // Within the dial's own deadline (grpc_client's call_timeout), not a caller's: the tunnel is pooled
+    // and shared by every call to the peer, so a caller that gives up does not cancel it.
     const response = await broker.deliver(
       { method: `${proxy}.requestConnection`, params: { to: peer, channel: 'grpc_server' }, id },
       { name: ownName },

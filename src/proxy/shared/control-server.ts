@@ -8,7 +8,9 @@
  * operator whose certificate the own EPS presents). Other callers get HTTP 403 with a JSON-RPC error.
  * `allowed_client_names: []` switches the check off (and then plain HTTP is allowed; a warning is logged).
  */
-import type { TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { verifyAllowedClient } from '../../tls/pinned-peer.js';
 import { logger } from '../../core/log.js';
 import { dispatcher, type MethodDefinition } from '../../jsonrpc/dispatcher.js';
 import {
@@ -36,21 +38,6 @@ export interface ControlServerSettings extends HttpServerConfig {
   allowed_client_names?: string[] | undefined;
 }
 
-/** Names a verified peer certificate carries: subject CN and DNS subject alternative names. */
-export function peerCertificateNames(socket: TLSSocket): string[] {
-  if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return [];
-  const cert = socket.getPeerCertificate();
-  const names: string[] = [];
-  const cn = cert.subject?.CN;
-  if (typeof cn === 'string') names.push(cn);
-  else if (Array.isArray(cn)) names.push(...cn);
-  for (const part of (cert.subjectaltname ?? '').split(',')) {
-    const trimmed = part.trim();
-    if (trimmed.startsWith('DNS:')) names.push(trimmed.slice('DNS:'.length));
-  }
-  return names;
-}
-
 /** The effective allow-list; throws ControlApiConfigError when it cannot be enforced. */
 export function allowedClientNames(settings: ControlServerSettings, ownName: string): string[] {
   const names = settings.allowed_client_names ?? [ownName];
@@ -72,16 +59,25 @@ export function allowedClientNames(settings: ControlServerSettings, ownName: str
   return names;
 }
 
+/** A TLS caller whose certificate passes the peer checks with an allowed name (verifyAllowedClient logs why not). */
+function allowedCaller(socket: Socket, allowed: readonly string[]): boolean {
+  if (!(socket instanceof TLSSocket)) {
+    log.warn('control API call refused: not TLS', { remote: socket.remoteAddress });
+    return false;
+  }
+  try {
+    verifyAllowedClient(socket, allowed);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Wraps a handler so that only callers presenting an allowed certificate reach it. */
 export function guardControlApi(handler: JsonHandler, allowed: readonly string[]): JsonHandler {
   if (allowed.length === 0) return handler;
   return async (incoming: IncomingJson) => {
-    const names = peerCertificateNames(incoming.req.socket as TLSSocket);
-    if (!names.some((name) => allowed.includes(name))) {
-      log.warn('control API call refused: client certificate not allowed', {
-        names: names.join(','),
-        remote: incoming.req.socket.remoteAddress,
-      });
+    if (!allowedCaller(incoming.req.socket, allowed)) {
       sendJson(
         incoming.res,
         FORBIDDEN_CODE,
