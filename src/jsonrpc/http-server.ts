@@ -6,7 +6,6 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import { errorMessage } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import { ErrorCodes } from '../core/messages.js';
@@ -62,8 +61,6 @@ export interface IncomingJson {
   req: http.IncomingMessage;
   res: http.ServerResponse;
   body: Buffer;
-  /** Verified client certificate (DER) when the connection is mutual TLS. */
-  readonly peerCertificateRaw?: Buffer | undefined;
 }
 
 export type JsonHandler = (incoming: IncomingJson) => Promise<void> | void;
@@ -188,17 +185,9 @@ export class JsonHttpServer {
     req.on('error', () => res.destroy());
     req.on('end', () => {
       if (size > this.maxBody) return;
-      const socket = req.socket as TLSSocket;
-      const incoming: IncomingJson = {
-        req,
-        res,
-        body: Buffer.concat(chunks),
-        // Computed only when a handler asks: reading the certificate is costly on a hot path.
-        get peerCertificateRaw() {
-          if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return undefined;
-          return socket.getPeerCertificate().raw ?? undefined;
-        },
-      };
+      // No peer identity here: a proxy control API checks its caller with verifyAllowedClient
+      // (tls/pinned-peer.ts); the gateway's clients are the operator.
+      const incoming: IncomingJson = { req, res, body: Buffer.concat(chunks) };
       Promise.resolve(this.handler(incoming)).catch((err: unknown) => {
         log.error('request handler failed', { error: errorMessage(err) });
         sendJson(

@@ -15,7 +15,7 @@ import type { FakePeer } from './h2-fake-server.js';
 export const BIG_ANSWER = Buffer.alloc(300_000, 0x42);
 
 /**
- * ls-1's gRPC server on a free port, with 1 MiB messages, a 2 MiB budget for unfinished messages and
+ * ls-1's gRPC server on a free port, with 1 MiB messages, a 2 MiB per-connection budget for unread data and
  * handlers that echo, measure, never answer or throw. `entries` is the directory it identifies peers with.
  */
 export async function startScriptedServer(

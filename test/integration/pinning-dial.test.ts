@@ -14,13 +14,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dialTls, type DialResult } from '../../src/grpc/dial.js';
 import { loadTls } from '../../src/tls/options.js';
-import { PeerRefusedError, type PeerRefusalCode } from '../../src/tls/pinned-peer.js';
+import {
+  PeerRefusedError,
+  PinnedPeer,
+  recheckPeer,
+  type PeerRefusalCode,
+} from '../../src/tls/pinned-peer.js';
 import { Deadline } from '../../src/core/deadline.js';
 import { GrpcClientChannel } from '../../src/channels/grpc-client.js';
 import type { Directory } from '../../src/directory/directory.js';
 import type { DirectoryEntry } from '../../src/core/directory-entry.js';
 import { CERTS, pinnedEntries, testCertificates } from '../helpers/network.js';
 import { FakePeer } from '../helpers/h2-fake-server.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import {
   entriesPinning,
   hostileCerts,
@@ -140,6 +146,20 @@ describe('dialled servers: pinning without exceptions', () => {
       });
     }
   }
+
+  test('an open session is re-checked against the clock too: past notAfter it no longer passes', async () => {
+    const dialled = await dial('first dial', portOf(servers.get('good')!), map, false);
+    dialled.socket.destroy();
+    const lookup = (n: string): DirectoryEntry | undefined => map.get(n);
+    assert.ok(recheckPeer(dialled.peer, { operator: 'ls-1', lookup }) instanceof PinnedPeer);
+    const later = recheckPeer(dialled.peer, {
+      operator: 'ls-1',
+      lookup,
+      clock: new ManualClock(dialled.peer.notAfter + 1),
+    });
+    assert.ok(!(later instanceof PinnedPeer) && later.code === 'ERR_CERT_PEER_EXPIRED');
+    assert.equal(log.refusals().length, 0, 'a re-check logs nothing by itself');
+  });
 
   test('insecure_skip_verify skips only the chain: a pinned certificate of another CA', async () => {
     const other = await issuePeerCert({ names: ['ls-1'], otherCa: true });

@@ -32,8 +32,9 @@ export function bound(what: string, value: number, limit: number): void {
 }
 
 export function same(what: string, actual: unknown, expected: unknown): void {
-  const a = JSON.stringify(actual);
-  const b = JSON.stringify(expected);
+  // JSON.stringify(undefined) is undefined: String() keeps the message readable for absent values.
+  const a = String(JSON.stringify(actual));
+  const b = String(JSON.stringify(expected));
   if (a !== b) throw new FuzzFinding(`${what} differ: ${a.slice(0, 200)} vs ${b.slice(0, 200)}`);
 }
 

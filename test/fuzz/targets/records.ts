@@ -1,9 +1,11 @@
 /**
  * Directory record parser harness: a signed change record as JSON text, through what the directory does
  * with one (src/records/: normaliseSignedRecord(s), then verifyRecord and ChainVerifier.append against a
- * real test PKI). Asserted: normalising throws only RecordError; verifying never throws (it returns a
- * failure); a normalised record encodes, parses and normalises again to the same record (the hash is
- * computed over that form); a record only verifies if its hash matches its normalised form.
+ * real test PKI) and what the SD's datastore does (src/sd/record-entry.ts entryToRecord). Asserted:
+ * normalising throws only RecordError; verifying and entryToRecord never throw (they return a failure);
+ * entryToRecord accepts exactly what normalises; a normalised record encodes, parses and normalises again
+ * to the same record (the hash is computed over that form) and survives the datastore round trip; a
+ * record only verifies if its hash matches its normalised form.
  */
 import fc from 'fast-check';
 import type { ChangeRecord, SignedChangeRecord } from '../../../src/core/directory-entry.js';
@@ -18,6 +20,8 @@ import {
   TrustStore,
   verifyRecord,
 } from '../../../src/records/index.js';
+import { entryToRecord, recordToEntry } from '../../../src/sd/record-entry.js';
+import { ENTRY_ID_BYTES, SIGNED_RECORD_ENTRY_TYPE } from '../../../src/datastore/entry-codec.js';
 import { createTestPki } from '../../helpers/records-pki.js';
 import type { Rng } from '../engine/rng.js';
 import type { FuzzTarget } from '../engine/types.js';
@@ -25,6 +29,8 @@ import { check, onlyTypedErrors, same } from './checks.js';
 
 const OPTIONS = { allowProperties: true };
 const CREATED = '2024-05-17T10:00:00Z';
+
+const ENTRY_ID = Buffer.alloc(ENTRY_ID_BYTES, 1);
 
 let trust: TrustStore | undefined;
 let chain: SignedChangeRecord[] = [];
@@ -60,7 +66,13 @@ function run(input: Buffer): void {
   onlyTypedErrors(() => {
     record = normaliseSignedRecord(parsed, undefined, OPTIONS);
   }, [RecordError]);
-  if (record) checkRecord(record, chain.slice(0, 1));
+  // The SD's datastore reads the same bytes with entryToRecord, which must agree and never throw.
+  const entry = entryToRecord({ type: SIGNED_RECORD_ENTRY_TYPE, id: ENTRY_ID, data: input });
+  same('datastore entry verdict', entry.ok ? entry.record : undefined, record);
+  if (!record) return;
+  checkRecord(record, chain.slice(0, 1));
+  const stored = entryToRecord(recordToEntry(record));
+  same('record stored and read back', stored.ok ? stored.record : undefined, record);
 }
 
 const change = (name: string, section: string, data: unknown[]): ChangeRecord => ({
@@ -128,7 +140,7 @@ function generate(rng: Rng, count: number): Buffer[] {
 export const recordsTarget: FuzzTarget = {
   name: 'records',
   maxInputBytes: 16 * 1024,
-  sources: ['/src/records/'],
+  sources: ['/src/records/', '/src/sd/record-entry'],
   dictionary: [
     '"section"',
     '"data"',
