@@ -72,7 +72,7 @@ export class H2Connection {
   private readonly guards: AbuseGuards;
   /** The connection's flow control; each stream has its own (H2Stream.flow). */
   private readonly flow = new FlowWindow(CONNECTION_WINDOW);
-  private readonly peer = new PeerSettings((delta) => this.streams.onInitialWindowChange(delta));
+  private readonly peer: PeerSettings;
   private readonly streams: Streams;
   /** Received data not yet consumed, over this connection's streams; nested in the process's. */
   private readonly budget: BufferBudget;
@@ -92,6 +92,7 @@ export class H2Connection {
     options: H2ConnectionOptions = {},
   ) {
     this.preface = new PrefaceCheck(role);
+    this.peer = new PeerSettings(role === 'client', (delta) => this.streams.onInitialWindowChange(delta));
     this.clock = options.clock ?? systemClock;
     this.receivedAt = this.clock.now();
     this.guards = new AbuseGuards(this.clock, options.pingPolicy);

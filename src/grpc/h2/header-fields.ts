@@ -36,6 +36,21 @@ function validValue(value: string): boolean {
   return true;
 }
 
+/**
+ * RFC 9113 §8.2.2: whether a block holds a field of HTTP/1.1 connection management (connection,
+ * keep-alive, proxy-connection, transfer-encoding, upgrade); a message with one is malformed. Looked up
+ * by name, not by walking the fields.
+ */
+export function hasConnectionSpecificField(headers: Readonly<Record<string, string>>): boolean {
+  return (
+    headers['connection'] !== undefined ||
+    headers['keep-alive'] !== undefined ||
+    headers['proxy-connection'] !== undefined ||
+    headers['transfer-encoding'] !== undefined ||
+    headers['upgrade'] !== undefined
+  );
+}
+
 export function isPseudoHeader(name: string): boolean {
   return name.charCodeAt(0) === COLON;
 }

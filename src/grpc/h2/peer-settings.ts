@@ -12,8 +12,14 @@ export class PeerSettings {
   maxFrame = DEFAULT_MAX_FRAME;
   maxStreams = MAX_ACTIVE_STREAMS;
 
-  /** `onWindowChange(delta)`: INITIAL_WINDOW_SIZE changed; every open stream's send window moves by delta. */
-  constructor(private readonly onWindowChange: (delta: number) => void) {}
+  /**
+   * `peerIsServer`: we are the client. `onWindowChange(delta)`: INITIAL_WINDOW_SIZE changed; every open
+   * stream's send window moves by delta.
+   */
+  constructor(
+    private readonly peerIsServer: boolean,
+    private readonly onWindowChange: (delta: number) => void,
+  ) {}
 
   /** Applies a SETTINGS payload (not an ACK); throws a ConnectionError for an invalid frame or value. */
   apply(payload: Buffer): void {
@@ -34,8 +40,9 @@ export class PeerSettings {
         this.maxFrame = value;
       } else if (id === Setting.MAX_CONCURRENT_STREAMS) {
         this.maxStreams = value;
-      } else if (id === Setting.ENABLE_PUSH && value > 1) {
-        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'invalid ENABLE_PUSH');
+      } else if (id === Setting.ENABLE_PUSH && value > (this.peerIsServer ? 0 : 1)) {
+        // A server may only say 0, a client 0 or 1 (RFC 9113 §6.5.2).
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `invalid ENABLE_PUSH ${value}`);
       }
       // HEADER_TABLE_SIZE needs nothing: our encoder never uses the dynamic table.
     }

@@ -5,6 +5,7 @@
  * PROTOCOL_ERROR (streams.ts refuses it with RST_STREAM before the application sees it). Called once per
  * request, without allocating.
  */
+import { hasConnectionSpecificField } from './header-fields.js';
 import type { DecodedBlock, HeaderMap } from './hpack.js';
 
 /** content-length longer than this many digits is refused (2^53 has 16; no request body comes near). */
@@ -27,15 +28,7 @@ export function requestProblem(block: DecodedBlock): string | undefined {
     (path === undefined ? 0 : 1) +
     (authority === undefined ? 0 : 1);
   if (block.pseudoCount !== known) return 'a pseudo-header field that is not one of a request';
-  if (
-    headers['connection'] !== undefined ||
-    headers['keep-alive'] !== undefined ||
-    headers['proxy-connection'] !== undefined ||
-    headers['transfer-encoding'] !== undefined ||
-    headers['upgrade'] !== undefined
-  ) {
-    return 'a connection-specific header field';
-  }
+  if (hasConnectionSpecificField(headers)) return 'a connection-specific header field';
   const te = headers['te'];
   if (te !== undefined && te !== 'trailers') return 'te other than "trailers"';
   if (headers['content-length'] !== undefined && contentLength(headers) < 0) {
@@ -53,7 +46,7 @@ export function requestProblem(block: DecodedBlock): string | undefined {
   return undefined;
 }
 
-/** What is wrong with trailers: they end the stream and hold no pseudo-header field (§8.1). */
+/** What is wrong with trailers (of a request or a response): they end the stream and hold no pseudo-header field (§8.1). */
 export function trailersProblem(block: DecodedBlock, endStream: boolean): string | undefined {
   if (!endStream) return 'trailers without END_STREAM';
   return block.pseudoCount > 0 ? 'a pseudo-header field in trailers' : undefined;

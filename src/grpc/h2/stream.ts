@@ -51,8 +51,10 @@ export class H2Stream {
   private current: StreamState = 'idle';
   /** Request headers (server side). */
   requestHeaders?: HeaderMap;
-  /** Server side: request body bytes still due by the request's content-length; -1 without one. */
+  /** Body bytes still due by the content-length of the request (server) or response (client); -1: none. */
   bodyLeft = -1;
+  /** Client side: the final (non-1xx) response headers arrived; a later header block is trailers. */
+  headersReceived = false;
   /** A header block of ours is queued or sent: a later one can only be trailers. */
   headersQueued = false;
   /** Both directions of this stream's flow control; we grant the peer STREAM_WINDOW. */
@@ -82,6 +84,16 @@ export class H2Stream {
   /** Our END_STREAM went out, or the stream is gone: nothing more can be sent on it. */
   get localEnded(): boolean {
     return this.current === 'half-closed-local' || this.current === 'closed';
+  }
+
+  /**
+   * `bytes` of DATA arrived (`end`: the last): false when they break the declared content-length, more
+   * than it or, at the end, less (RFC 9113 §8.1.1).
+   */
+  countBody(bytes: number, end: boolean): boolean {
+    if (this.bodyLeft < 0) return true;
+    this.bodyLeft -= bytes;
+    return this.bodyLeft >= 0 && !(end && this.bodyLeft > 0);
   }
 
   // ---- transitions ----

@@ -14,6 +14,7 @@ import type { DecodedBlock } from './hpack.js';
 import { MAX_ACTIVE_STREAMS, MAX_HEADER_LIST_BYTES, MAX_QUEUED_STREAMS, MAX_STREAM_ID } from './limits.js';
 import type { PeerSettings } from './peer-settings.js';
 import { contentLength, requestProblem, trailersProblem } from './request-headers.js';
+import { INTERIM, responseBlockProblem } from './response-headers.js';
 import type { StreamSender } from './sender.js';
 import { H2Stream, NO_EVENTS, type StreamEvents } from './stream.js';
 import type { FrameWriter } from './writer.js';
@@ -106,12 +107,11 @@ export class Streams {
     if (!stream.flow.receive(length)) {
       return this.reset(stream, ErrorCode.FLOW_CONTROL_ERROR, 'peer sent more than the stream window');
     }
-    if (stream.bodyLeft >= 0) {
-      // The request declared a content-length: the DATA must add up to it (RFC 9113 §8.1.1).
-      stream.bodyLeft -= data.length;
-      if (stream.bodyLeft < 0 || (endStream && stream.bodyLeft > 0)) {
-        return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'DATA does not match content-length');
-      }
+    if (this.role === 'client' && !stream.headersReceived) {
+      return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'malformed response: DATA before the headers');
+    }
+    if (!stream.countBody(data.length, endStream)) {
+      return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'DATA does not match content-length');
     }
     // Padding is never buffered: its credit goes back at once; the data's when the application consumes it.
     if (length > data.length) {
@@ -193,10 +193,14 @@ export class Streams {
       if (stream.bodyLeft > 0) {
         return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'DATA does not match content-length');
       }
+    } else {
+      // Clients must not accept a malformed response (RFC 9113 §8.1.1); 1xx responses carry nothing for gRPC.
+      const problem = decoded.malformed ?? responseBlockProblem(stream, decoded, endStream);
+      if (problem === INTERIM) return;
+      if (problem !== undefined) {
+        return this.reset(stream, ErrorCode.PROTOCOL_ERROR, `malformed response: ${problem}`);
+      }
     }
-    const status = decoded.headers[':status'];
-    // Informational responses (1xx) precede the real one and carry nothing for gRPC.
-    if (!endStream && status !== undefined && status.length === 3 && status[0] === '1') return;
     stream.events.onHeaders(decoded.headers, endStream);
     if (endStream && !stream.closed) this.remoteEnd(stream);
   }
@@ -304,8 +308,9 @@ export class Streams {
     stream.events.onEnd?.();
     if (stream.closed) return;
     if (bothEnded) return this.finish(stream, undefined, CloseCause.ENDED);
-    // The server answered before we finished sending: stop sending, without error (RFC 9113 §8.1).
-    if (this.role === 'client') this.stopPeer(stream);
+    // The server answered before we finished sending: stop sending, without error (RFC 9113 §8.1). It
+    // ended the stream, so anything it sends on it later is a connection error (ENDED), not ignored.
+    if (this.role === 'client') this.stopPeer(stream, CloseCause.ENDED);
   }
 
   /** Ends a stream abruptly: RST_STREAM with `code` (unless it never started), onClose with the error. */
@@ -385,8 +390,8 @@ export class Streams {
     return this.byId.delete(stream.id) && this.byId.size === 0;
   }
 
-  private stopPeer(stream: H2Stream): void {
+  private stopPeer(stream: H2Stream, cause: CloseCause = CloseCause.RESET_BY_US): void {
     this.writer.enqueue(rstStreamFrame(stream.id, ErrorCode.NO_ERROR));
-    this.finish(stream, undefined, CloseCause.RESET_BY_US);
+    this.finish(stream, undefined, cause);
   }
 }
