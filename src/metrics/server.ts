@@ -7,16 +7,32 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { logger } from '../core/log.js';
 import { closeServer, listenOn } from '../net/listen.js';
 import { errorMessage } from '../core/errors.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { guardFirstRequest, type HandshakeLimits } from '../net/handshake-guard.js';
 
 const log = logger('metrics');
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
-export class MetricsServer {
-  private readonly server: http.Server;
+/** A metrics request must be complete within this time. */
+export const METRICS_REQUEST_TIMEOUT_MS = 10_000;
+/** A connection to the metrics listener must send its first request within this time. */
+export const METRICS_FIRST_REQUEST_TIMEOUT_MS = 10_000;
 
-  constructor(private readonly bindAddress: string) {
+export interface MetricsServerOptions {
+  /** Bounds on connections without a request yet (tests shorten the deadline); see handshake-guard.ts. */
+  unfinished?: Partial<HandshakeLimits>;
+  clock?: Clock;
+}
+
+export class MetricsServer {
+  readonly server: http.Server;
+
+  constructor(
+    private readonly bindAddress: string,
+    options: MetricsServerOptions = {},
+  ) {
     this.server = http.createServer((req, res) => {
       if ((req.url ?? '').split('?')[0] !== '/metrics') {
         res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
@@ -27,7 +43,13 @@ export class MetricsServer {
         (e: Error) => res.writeHead(500).end(e.message),
       );
     });
-    this.server.requestTimeout = 10_000;
+    this.server.requestTimeout = METRICS_REQUEST_TIMEOUT_MS;
+    guardFirstRequest(
+      this.server,
+      { timeoutMs: METRICS_FIRST_REQUEST_TIMEOUT_MS, ...options.unfinished },
+      options.clock ?? systemClock,
+      `metrics ${bindAddress}`,
+    );
   }
 
   async start(): Promise<void> {

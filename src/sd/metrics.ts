@@ -6,6 +6,8 @@ import http from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { logger } from '../core/log.js';
 import { parseHostPort } from '../net/host-port.js';
+import { guardFirstRequest } from '../net/handshake-guard.js';
+import { systemClock } from '../core/clock.js';
 import type { ServiceDirectory } from './directory.js';
 
 const log = logger('metrics');
@@ -87,6 +89,12 @@ export class SdMetrics {
       );
     });
     server.requestTimeout = METRICS_REQUEST_TIMEOUT_MS;
+    guardFirstRequest(
+      server,
+      { timeoutMs: METRICS_REQUEST_TIMEOUT_MS },
+      systemClock,
+      `sd metrics ${bindAddress}`,
+    );
     const { host, port } = parseHostPort(bindAddress);
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e) => reject(new Error(`cannot serve metrics on ${bindAddress}: ${e.message}`)));

@@ -44,7 +44,10 @@ function failure(result: Buffer | GrpcError): GrpcError {
 
 const name = (code: number): string => errorName(code as Parameters<typeof errorName>[0]);
 
-/** The connection ended with GOAWAY `code`; the open call failed UNAVAILABLE naming the protocol error. */
+/**
+ * The connection ended with GOAWAY `code` and was closed; the open call failed UNAVAILABLE naming the
+ * protocol error.
+ */
 export async function expectConnectionError(h: OpenCall, code: number): Promise<GrpcError> {
   const away = await goaway(h.peer);
   assert.equal(name(away.code), name(code), `GOAWAY ${away.debug}`);
@@ -52,6 +55,11 @@ export async function expectConnectionError(h: OpenCall, code: number): Promise<
   assert.equal(err.code, Status.UNAVAILABLE);
   assert.match(err.details, /HTTP\/2 protocol error/);
   assert.equal(h.session.closed, true);
+  // §5.4.1: after the GOAWAY of a connection error, the connection is closed.
+  await assert.rejects(
+    h.peer.next(() => false),
+    /connection closed/,
+  );
   return err;
 }
 

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { ErrorCode, Flag, FrameType } from '../../src/grpc/h2/codes.js';
 import { GrpcError, Status } from '../../src/grpc/status.js';
 import { frame } from '../../src/grpc/framing.js';
-import { ANSWER_TRAILERS, indexedLiteral } from '../helpers/h2-fake-server.js';
+import { ANSWER_HEADERS, ANSWER_TRAILERS, indexedLiteral } from '../helpers/h2-fake-server.js';
+import { STREAM_WINDOW } from '../../src/grpc/h2/limits.js';
 import { assertNothingSent, duplexClient, framesBeforePong, goaway, reset } from '../helpers/h2-duplex.js';
 import { encodeHeaders } from '../../src/grpc/h2/hpack.js';
 import {
@@ -195,6 +196,30 @@ test('client role §5.1: DATA after the server ended a stream our side had not e
     assert.equal(await reset(h.peer, opened.streamId), ErrorCode.NO_ERROR);
     h.peer.send(DATA, 0, opened.streamId, frame(Buffer.from('late')));
     assert.equal((await goaway(h.peer)).code, ErrorCode.STREAM_CLOSED);
+  } finally {
+    h.close();
+  }
+});
+
+test('client role §6.9.1: DATA beyond the stream window we granted → RST_STREAM FLOW_CONTROL_ERROR', async () => {
+  const h = duplexClient();
+  try {
+    h.peer.settings();
+    const bidi = h.session.bidi('/EPS/Stream');
+    // A reader that stops taking messages grants no more credit: the server must stop at the window.
+    bidi.pause();
+    const ended = new Promise<unknown>((resolve) => bidi.onEnd(resolve));
+    const opened = await h.peer.next((f) => f.type === HEADERS);
+    h.peer.send(HEADERS, END_HEADERS, opened.streamId, ANSWER_HEADERS);
+    const body = Buffer.concat(Array.from({ length: 5 }, () => frame(Buffer.alloc(1 << 20, 7))));
+    assert.ok(body.length > STREAM_WINDOW);
+    for (let at = 0; at < body.length; at += 16_384) {
+      h.peer.send(DATA, 0, opened.streamId, body.subarray(at, at + 16_384));
+    }
+    assert.equal(await reset(h.peer, opened.streamId), ErrorCode.FLOW_CONTROL_ERROR);
+    const err = await ended;
+    assert.ok(err instanceof GrpcError);
+    await expectAnswered(h);
   } finally {
     h.close();
   }

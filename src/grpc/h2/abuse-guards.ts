@@ -1,12 +1,20 @@
 /**
- * What ends a connection whose peer makes us work for nothing: stream resets and refused streams beyond
- * a burst and a sustained rate ("rapid reset"), PINGs more often than the server's keepalive policy allows, and replies it
- * provokes without reading them ("ping flood", "settings flood"). Each check throws a ConnectionError
- * with ENHANCE_YOUR_CALM; the connection answers it with GOAWAY.
+ * What ends a connection whose peer makes us work for nothing: stream resets, refused streams and stream
+ * errors beyond a burst and a sustained rate ("rapid reset", "reset flood"), frames that carry no call
+ * forward beyond another such budget ("resource loop", "empty frames", "settings flood", "data
+ * dribble"), PINGs more often than the server's keepalive policy allows, and replies it provokes without
+ * reading them ("ping flood", "settings flood"). Each check throws a ConnectionError with
+ * ENHANCE_YOUR_CALM; the connection answers it with GOAWAY. SECURITY.md#flood-budget lists them.
  */
 import { ConnectionError } from './errors.js';
 import { ErrorCode } from './codes.js';
-import { MAX_PENDING_REPLY_BYTES, RESET_BURST, RESET_REFILL_PER_SECOND } from './limits.js';
+import {
+  MAX_PENDING_REPLY_BYTES,
+  RESET_BURST,
+  RESET_REFILL_PER_SECOND,
+  UNPRODUCTIVE_FRAME_BURST,
+  UNPRODUCTIVE_FRAME_REFILL_PER_SECOND,
+} from './limits.js';
 
 /** The time source of the rate checks; tests pass their own. */
 export interface TimeSource {
@@ -26,10 +34,36 @@ export interface PingPolicy {
   maxStrikes: number;
 }
 
+/** A token bucket: `burst` tokens, refilled at `perSecond`; take() is false when none is left. */
+class TokenBucket {
+  private tokens: number;
+  private refilledAt: number;
+
+  constructor(
+    private readonly time: TimeSource,
+    private readonly burst: number,
+    private readonly perSecond: number,
+  ) {
+    this.tokens = burst;
+    this.refilledAt = time.now();
+  }
+
+  take(): boolean {
+    const now = this.time.now();
+    const elapsedMs = Math.max(0, now - this.refilledAt);
+    this.refilledAt = now;
+    this.tokens = Math.min(this.burst, this.tokens + (elapsedMs * this.perSecond) / 1000);
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
 export class AbuseGuards {
-  /** Resets the peer may still cause now (a token bucket, see RESET_BURST); refilled on use. */
-  private resetTokens = RESET_BURST;
-  private resetsRefilledAt: number;
+  /** Resets the peer may still cause now (see RESET_BURST). */
+  private readonly resets: TokenBucket;
+  /** Frames without progress the peer may still send now (see UNPRODUCTIVE_FRAME_BURST). */
+  private readonly unproductive: TokenBucket;
   private lastPingAt = 0;
   private pingStrikes = 0;
   /** Set whenever we send HEADERS or DATA: the peer's next PING starts a new count (see PingPolicy). */
@@ -39,19 +73,22 @@ export class AbuseGuards {
     private readonly time: TimeSource = SYSTEM_TIME,
     private readonly pingPolicy?: PingPolicy,
   ) {
-    this.resetsRefilledAt = time.now();
+    this.resets = new TokenBucket(time, RESET_BURST, RESET_REFILL_PER_SECOND);
+    this.unproductive = new TokenBucket(time, UNPRODUCTIVE_FRAME_BURST, UNPRODUCTIVE_FRAME_REFILL_PER_SECOND);
   }
 
-  /** A stream reset by the peer or refused by us; `what` names it in the error. */
+  /** A stream reset by the peer, refused by us or reset for the peer's error; `what` names it in the error. */
   countReset(what: string): void {
-    const now = this.time.now();
-    const elapsedMs = Math.max(0, now - this.resetsRefilledAt);
-    this.resetsRefilledAt = now;
-    this.resetTokens = Math.min(RESET_BURST, this.resetTokens + (elapsedMs * RESET_REFILL_PER_SECOND) / 1000);
-    if (this.resetTokens < 1) {
+    if (!this.resets.take()) {
       throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `too many ${what} per second`);
     }
-    this.resetTokens -= 1;
+  }
+
+  /** A frame that costs work but carries no call forward; `what` names its kind in the error. */
+  countUnproductive(what: string): void {
+    if (!this.unproductive.take()) {
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `too many ${what}`);
+    }
   }
 
   /** A PING from the peer (not an acknowledgement). */

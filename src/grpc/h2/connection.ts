@@ -31,7 +31,12 @@ import {
   type Frame,
 } from './frames.js';
 import { HeaderBlockReader } from './header-block.js';
-import { CONNECTION_WINDOW, END_GRACE_MS, MAX_CONNECTION_BUFFERED_BYTES } from './limits.js';
+import {
+  CONNECTION_WINDOW,
+  END_GRACE_MS,
+  MAX_CONNECTION_BUFFERED_BYTES,
+  SMALL_WINDOW_UPDATE_BYTES,
+} from './limits.js';
 import { PeerSettings } from './peer-settings.js';
 import { ourPreface, PrefaceCheck } from './preface.js';
 import { PingTracker } from './pings.js';
@@ -272,11 +277,14 @@ export class H2Connection {
       case FrameType.WINDOW_UPDATE:
         return this.onWindowUpdate(f);
       case FrameType.PRIORITY:
+        // We keep no priority tree (a PRIORITY frame is checked and dropped), within the unproductive budget.
+        this.guards.countUnproductive('PRIORITY frames');
         return this.streams.onPriority(f.streamId, f.payload);
       case FrameType.PUSH_PROMISE:
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE although push is disabled');
       default:
-        // Unknown frame types are ignored (RFC 9113 §5.5).
+        // Unknown frame types are ignored (RFC 9113 §5.5), within the unproductive budget.
+        this.guards.countUnproductive('unknown frames');
         return;
     }
   }
@@ -293,6 +301,8 @@ export class H2Connection {
     const connectionCredit = this.flow.takeUpdate();
     if (connectionCredit > 0) this.writer.enqueue(windowUpdateFrame(0, connectionCredit));
     const data = unpad(f);
+    if (data.length === 0 && (f.flags & Flag.END_STREAM) === 0)
+      this.guards.countUnproductive('empty DATA frames');
     this.streams.onData(f.streamId, data, length, (f.flags & Flag.END_STREAM) !== 0);
   }
 
@@ -310,6 +320,7 @@ export class H2Connection {
         throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS ACK with payload');
       return;
     }
+    if (this.settingsSeen) this.guards.countUnproductive('SETTINGS frames');
     this.settingsSeen = true;
     this.peer.apply(f.payload);
     this.writer.enqueueReply(frameBytes(FrameType.SETTINGS, Flag.ACK, 0));
@@ -341,6 +352,7 @@ export class H2Connection {
   private onWindowUpdate(f: Frame): void {
     if (f.payload.length !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'WINDOW_UPDATE length');
     const increment = f.payload.readUInt32BE(0) & 0x7fffffff;
+    if (increment < SMALL_WINDOW_UPDATE_BYTES) this.guards.countUnproductive('small WINDOW_UPDATE frames');
     if (f.streamId === 0) {
       if (increment === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
       if (!this.flow.creditSend(increment)) {

@@ -46,6 +46,20 @@ export const RESET_REFILL_PER_SECOND = 33;
 /** Data queued on one stream beyond which writers are asked to wait. */
 export const STREAM_HIGH_WATER = 1024 * 1024;
 /**
+ * Frames that cost us work but carry no call forward (CVE-2019-9513 resource loop, -9515 settings flood,
+ * -9518 empty frames, -9511 data dribble): SETTINGS, PRIORITY, DATA without data or END_STREAM,
+ * WINDOW_UPDATE smaller than SMALL_WINDOW_UPDATE_BYTES and frames of unknown type, per connection, as a
+ * token bucket: a burst of UNPRODUCTIVE_FRAME_BURST, then UNPRODUCTIVE_FRAME_REFILL_PER_SECOND sustained.
+ * Beyond it GOAWAY ENHANCE_YOUR_CALM. Well-behaved gRPC peers send a handful of these per connection.
+ */
+export const UNPRODUCTIVE_FRAME_BURST = 1000;
+export const UNPRODUCTIVE_FRAME_REFILL_PER_SECOND = 100;
+/**
+ * A WINDOW_UPDATE below this increment is "unproductive": peers grant credit in large steps (half or a
+ * quarter of the window); a peer that grants a byte at a time makes us cut its answers into tiny frames.
+ */
+export const SMALL_WINDOW_UPDATE_BYTES = 1024;
+/**
  * Closed streams whose end (reset by us, reset by the peer, ended) a connection remembers, to answer a
  * late frame for one as RFC 9113 §5.1 asks (closed-streams.ts). Frames sent before our RST_STREAM arrived
  * are ignored while the stream is among these; later ones are treated as for a stream long closed.

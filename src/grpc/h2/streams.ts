@@ -37,6 +37,18 @@ export interface StreamsHooks {
   onIdle?: (idle: boolean) => void;
 }
 
+/**
+ * A request header list above the MAX_HEADER_LIST_BYTES we announced: the block had to be decoded
+ * whole all the same (HPACK state), so a peer that keeps sending them (zero-length headers, CVE-2019-9516;
+ * HPACK bombs) would cost a full decode per stream; it ends the connection instead.
+ */
+function oversizedRequest(): ConnectionError {
+  return new ConnectionError(
+    ErrorCode.ENHANCE_YOUR_CALM,
+    `request header list above ${MAX_HEADER_LIST_BYTES} bytes`,
+  );
+}
+
 export class Streams {
   private readonly byId = new Map<number, H2Stream>();
   /** Client side: calls waiting for a stream (MAX_CONCURRENT_STREAMS). */
@@ -102,16 +114,24 @@ export class Streams {
     const stream = this.byId.get(id);
     if (!stream) return this.onClosedStreamFrame(id, 'DATA');
     if (stream.state === 'half-closed-remote') {
-      return this.reset(stream, ErrorCode.STREAM_CLOSED, 'DATA after end of stream');
+      return this.resetForPeerError(stream, ErrorCode.STREAM_CLOSED, 'DATA after end of stream');
     }
     if (!stream.flow.receive(length)) {
-      return this.reset(stream, ErrorCode.FLOW_CONTROL_ERROR, 'peer sent more than the stream window');
+      return this.resetForPeerError(
+        stream,
+        ErrorCode.FLOW_CONTROL_ERROR,
+        'peer sent more than the stream window',
+      );
     }
     if (this.role === 'client' && !stream.headersReceived) {
-      return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'malformed response: DATA before the headers');
+      return this.resetForPeerError(
+        stream,
+        ErrorCode.PROTOCOL_ERROR,
+        'malformed response: DATA before the headers',
+      );
     }
     if (!stream.countBody(data.length, endStream)) {
-      return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'DATA does not match content-length');
+      return this.resetForPeerError(stream, ErrorCode.PROTOCOL_ERROR, 'DATA does not match content-length');
     }
     // Padding is never buffered: its credit goes back at once; the data's when the application consumes it.
     if (length > data.length) {
@@ -181,17 +201,22 @@ export class Streams {
       return this.onClosedStreamFrame(id, 'HEADERS');
     }
     if (stream.state === 'half-closed-remote') {
-      return this.reset(stream, ErrorCode.STREAM_CLOSED, 'HEADERS after end of stream');
+      return this.resetForPeerError(stream, ErrorCode.STREAM_CLOSED, 'HEADERS after end of stream');
     }
     if (decoded.oversized) {
-      return this.reset(stream, ErrorCode.PROTOCOL_ERROR, `header list above ${MAX_HEADER_LIST_BYTES} bytes`);
+      if (this.role === 'server') throw oversizedRequest();
+      return this.resetForPeerError(
+        stream,
+        ErrorCode.PROTOCOL_ERROR,
+        `header list above ${MAX_HEADER_LIST_BYTES} bytes`,
+      );
     }
     if (this.role === 'server') {
       // The request's second header block: trailers (RFC 9113 §8.1).
       const problem = decoded.malformed ?? trailersProblem(decoded, endStream);
-      if (problem !== undefined) return this.reset(stream, ErrorCode.PROTOCOL_ERROR, problem);
+      if (problem !== undefined) return this.resetForPeerError(stream, ErrorCode.PROTOCOL_ERROR, problem);
       if (stream.bodyLeft > 0) {
-        return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'DATA does not match content-length');
+        return this.resetForPeerError(stream, ErrorCode.PROTOCOL_ERROR, 'DATA does not match content-length');
       }
     } else {
       // Clients must not accept a malformed response (RFC 9113 §8.1.1); 1xx responses carry nothing for gRPC.
@@ -222,16 +247,17 @@ export class Streams {
     if (!problem) return;
     const stream = this.byId.get(id);
     if (!stream) throw new ConnectionError(problem.code, problem.message);
-    this.reset(stream, problem.code, problem.message);
+    this.resetForPeerError(stream, problem.code, problem.message);
   }
 
   /** WINDOW_UPDATE of `increment` (0 included: a stream error) for a stream. */
   onWindowUpdate(id: number, increment: number): void {
     const stream = this.byId.get(id);
     if (!stream) return this.checkKnown(id);
-    if (increment === 0) return this.reset(stream, ErrorCode.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
+    if (increment === 0)
+      return this.resetForPeerError(stream, ErrorCode.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
     if (!stream.flow.creditSend(increment)) {
-      return this.reset(stream, ErrorCode.FLOW_CONTROL_ERROR, 'stream window overflow');
+      return this.resetForPeerError(stream, ErrorCode.FLOW_CONTROL_ERROR, 'stream window overflow');
     }
     if (stream.queue.length > 0) {
       this.sender.markSendable(stream);
@@ -254,7 +280,7 @@ export class Streams {
     this.lastPeerId = id;
     if (!this.hooks.accepting()) return this.refuse(id, ErrorCode.REFUSED_STREAM);
     if (this.byId.size >= MAX_ACTIVE_STREAMS) return this.refuse(id, ErrorCode.REFUSED_STREAM);
-    if (decoded.oversized) return this.refuse(id, ErrorCode.PROTOCOL_ERROR);
+    if (decoded.oversized) throw oversizedRequest();
     // A malformed request never reaches the application (RFC 9113 §8.1.1).
     if ((decoded.malformed ?? requestProblem(decoded)) !== undefined) {
       return this.refuse(id, ErrorCode.PROTOCOL_ERROR);
@@ -318,6 +344,17 @@ export class Streams {
     if (stream.closed) return;
     if (stream.state !== 'idle') this.writer.enqueue(rstStreamFrame(stream.id, code));
     this.finish(stream, new StreamError(code, message), CloseCause.RESET_BY_US);
+  }
+
+  /**
+   * A stream error of the peer's (RFC 9113 §5.4.2): the stream ends with RST_STREAM, which counts against
+   * the reset budget and, as a reply the peer provoked, against its unread replies ("reset flood").
+   */
+  resetForPeerError(stream: H2Stream, code: ErrorCode, message: string): void {
+    if (stream.closed) return;
+    this.guards.countReset('stream errors');
+    this.writer.enqueueReply(rstStreamFrame(stream.id, code));
+    this.finish(stream, new StreamError(code, message));
   }
 
   /** Ends the streams above `lastId` (a GOAWAY's) and all waiting calls with `err`. */

@@ -1,0 +1,72 @@
+/**
+ * Flood budget (SECURITY.md#flood-budget), data rows, against a real server process over mutual TLS:
+ * data dribble (CVE-2019-9511: answers cut into one-byte frames by one-byte windows) and internal data
+ * buffering (CVE-2019-9517: large answers requested with open HTTP/2 windows while TCP is never read).
+ * See attack-client.ts for what runAttack() asserts.
+ */
+import { after, before, test } from 'node:test';
+import { frame } from '../../src/grpc/framing.js';
+import { ErrorCode, Flag, FrameType, Setting } from '../../src/grpc/h2/codes.js';
+import { frameBytes, MAX_WINDOW, windowUpdateFrame } from '../../src/grpc/h2/frames.js';
+import { UNPRODUCTIVE_FRAME_BURST } from '../../src/grpc/h2/limits.js';
+import { grpcRequest } from '../helpers/h2-grpc-server.js';
+import { flood, repeated, runAttack } from './attack-client.js';
+import { startAttackServer, type AttackServer } from './attack-server.js';
+
+const { DATA, HEADERS } = FrameType;
+const { END_HEADERS, END_STREAM } = Flag;
+
+let server: AttackServer;
+
+before(async () => {
+  server = await startAttackServer();
+});
+
+after(async () => {
+  await server.stop();
+});
+
+/** Requests for the 1 MiB answer of '/EPS/Big' on streams 1, 3, 5, ... */
+function bigRequests(count: number): Buffer {
+  const frames: Buffer[] = [];
+  for (let i = 0, id = 1; i < count; i++, id += 2) {
+    frames.push(frameBytes(HEADERS, END_HEADERS, id, grpcRequest('/EPS/Big')));
+    frames.push(frameBytes(DATA, END_STREAM, id, frame(Buffer.from('big'))));
+  }
+  return Buffer.concat(frames);
+}
+
+test('data dribble (CVE-2019-9511): one-byte windows on large answers end in GOAWAY ENHANCE_YOUR_CALM', async (t) => {
+  const streams = 4;
+  const dribble: Buffer[] = [];
+  for (let id = 1; id < 2 * streams; id += 2) dribble.push(windowUpdateFrame(id, 1));
+  await runAttack(
+    t,
+    server,
+    async (peer) => {
+      // Windows of one byte: every answer waits in the server, to be sent a byte per WINDOW_UPDATE.
+      await flood(peer, bigRequests(streams));
+      await flood(peer, repeated(Buffer.concat(dribble), (20 * UNPRODUCTIVE_FRAME_BURST) / streams));
+    },
+    { goaway: ErrorCode.ENHANCE_YOUR_CALM, settings: [[Setting.INITIAL_WINDOW_SIZE, 1]] },
+  );
+});
+
+// Open (SECURITY.md#flood-budget): answers wait in full for a peer that does not read; nothing closes it.
+test(
+  'internal data buffering (CVE-2019-9517): large answers to a client that never reads are bounded',
+  { todo: 'open: answers queued for a peer that never reads are held until keepalive ends the connection' },
+  async (t) => {
+    await runAttack(
+      t,
+      server,
+      async (peer) => {
+        // Every HTTP/2 window wide open, TCP never read: only the server's own limits hold the answers back.
+        peer.socket.pause();
+        await flood(peer, windowUpdateFrame(0, MAX_WINDOW - 65_535));
+        await flood(peer, bigRequests(100));
+      },
+      { neverRead: true, settings: [[Setting.INITIAL_WINDOW_SIZE, MAX_WINDOW]] },
+    );
+  },
+);
