@@ -108,22 +108,33 @@ function chainRefusal(error: string): Refusal {
   };
 }
 
+/**
+ * A leaf that signed itself. OpenSSL's chain verdict says so when it got that far; otherwise (it stops at
+ * the first problem, e.g. an expired certificate) equal subject and issuer names with a signature that the
+ * certificate's own key verifies. Parsed again only in that rare case (not checkIssued: OpenSSL's issuer
+ * check also wants keyCertSign, which a leaf lacks).
+ */
+function isSelfSigned(socket: TLSSocket, cert: PeerCertificate): boolean {
+  // Typed as an Error, but Node sets OpenSSL's code (a string).
+  if (String(socket.authorizationError) === 'DEPTH_ZERO_SELF_SIGNED_CERT') return true;
+  if (JSON.stringify(cert.subject) !== JSON.stringify(cert.issuer)) return false;
+  const x509 = new X509Certificate(cert.raw);
+  return x509.verify(x509.publicKey);
+}
+
 function certificateRefusal(
   socket: TLSSocket,
   cert: PeerCertificate,
-  x509: X509Certificate,
   policy: PeerPolicy,
 ): Refusal | undefined {
-  // A leaf that signed itself (its own key verifies its signature). Not checkIssued: OpenSSL's issuer
-  // check also wants keyCertSign, which a leaf lacks.
-  if (x509.issuer === x509.subject && x509.verify(x509.publicKey)) {
+  if (isSelfSigned(socket, cert)) {
     return { code: 'ERR_CERT_PEER_SELF_SIGNED', reason: 'self-signed certificate' };
   }
   const now = (policy.clock ?? systemClock).now();
-  if (now < Date.parse(x509.validFrom))
-    return { code: 'ERR_CERT_PEER_NOT_YET_VALID', reason: `certificate not valid before ${x509.validFrom}` };
-  if (now > Date.parse(x509.validTo))
-    return { code: 'ERR_CERT_PEER_EXPIRED', reason: `certificate expired at ${x509.validTo}` };
+  if (now < Date.parse(cert.valid_from))
+    return { code: 'ERR_CERT_PEER_NOT_YET_VALID', reason: `certificate not valid before ${cert.valid_from}` };
+  if (now > Date.parse(cert.valid_to))
+    return { code: 'ERR_CERT_PEER_EXPIRED', reason: `certificate expired at ${cert.valid_to}` };
   if (policy.requireCaChain && !socket.authorized) {
     return chainRefusal(String(socket.authorizationError ?? 'not verified'));
   }
@@ -169,15 +180,14 @@ export function verifyPeer(socket: TLSSocket, policy: PeerPolicy): PinnedPeer {
   const who = policy.operator ?? namesOf(key);
   const fields = { remote: socket.remoteAddress };
   if (!key) throw refuse(who, { code: 'ERR_CERT_PEER_MISSING', reason: 'no certificate presented' }, fields);
-  const x509 = new X509Certificate(cert.raw);
-  const refusal = certificateRefusal(socket, cert, x509, policy);
+  const refusal = certificateRefusal(socket, cert, policy);
   if (refusal) throw refuse(who, refusal, { ...fields, names: namesOf(key) });
   const identities = identitiesFor(key, policy.lookup);
   const unpinned = pinRefusal(key, identities, policy.operator);
   if (unpinned) throw refuse(who, unpinned, { ...fields, names: namesOf(key) });
   // Once verified, the peer is named by what the directory pins it as.
   const label = policy.operator ?? [...new Set(identities.map((i) => i.name))].join(',');
-  return construct(key, identities, Date.parse(x509.validTo), label);
+  return construct(key, identities, Date.parse(cert.valid_to), label);
 }
 
 /**
@@ -192,7 +202,7 @@ export function verifyAllowedClient(socket: TLSSocket, allowed: readonly string[
   const who = namesOf(key);
   const fields = { remote: socket.remoteAddress };
   if (!key) throw refuse(who, { code: 'ERR_CERT_PEER_MISSING', reason: 'no certificate presented' }, fields);
-  const refusal = certificateRefusal(socket, cert, new X509Certificate(cert.raw), {
+  const refusal = certificateRefusal(socket, cert, {
     requireCaChain: true,
     lookup: () => undefined,
   });
