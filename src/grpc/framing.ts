@@ -12,10 +12,21 @@ export function frame(payload: Uint8Array): Buffer {
   return out;
 }
 
+/**
+ * Chunks smaller than this that continue a partial message are copied together into buffers of
+ * COALESCE_BUFFER_BYTES instead of being kept one by one: a peer sending one-byte DATA frames would
+ * otherwise cost a Buffer object (about 100 bytes of heap) for every byte of its window.
+ */
+const COALESCE_BELOW_BYTES = 1024;
+const COALESCE_BUFFER_BYTES = 16 * 1024;
+
 /** Incremental parser; push chunks, get whole messages. Rejects oversized and compressed messages. */
 export class MessageReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** Our own buffer that small chunks are copied into; the last of `chunks` is its filled part. */
+  private spare: Buffer | undefined;
+  private spareUsed = 0;
 
   constructor(private readonly maxBytes = MAX_MESSAGE_BYTES) {}
 
@@ -23,6 +34,7 @@ export class MessageReader {
   release(): void {
     this.chunks = [];
     this.buffered = 0;
+    this.spare = undefined;
   }
 
   /**
@@ -30,7 +42,12 @@ export class MessageReader {
    * queues) is bounded by its flow-control window and the buffer budgets (h2/buffer-budget.ts).
    */
   push(chunk: Buffer): Buffer[] {
-    this.chunks.push(chunk);
+    // The first chunk of a message is kept as it is (a unary message usually is one chunk: no copy).
+    if (this.buffered > 0 && chunk.length < COALESCE_BELOW_BYTES) this.appendSmall(chunk);
+    else {
+      this.chunks.push(chunk);
+      this.spare = undefined;
+    }
     this.buffered += chunk.length;
     const out: Buffer[] = [];
     for (;;) {
@@ -51,6 +68,18 @@ export class MessageReader {
     return out;
   }
 
+  /** Copies `chunk` behind the previous small ones; views handed out are never written again. */
+  private appendSmall(chunk: Buffer): void {
+    if (!this.spare || this.spareUsed + chunk.length > this.spare.length) {
+      this.spare = Buffer.allocUnsafe(COALESCE_BUFFER_BYTES);
+      this.spareUsed = 0;
+      this.chunks.push(this.spare.subarray(0, 0));
+    }
+    chunk.copy(this.spare, this.spareUsed);
+    this.spareUsed += chunk.length;
+    this.chunks[this.chunks.length - 1] = this.spare.subarray(0, this.spareUsed);
+  }
+
   get pendingBytes(): number {
     return this.buffered;
   }
@@ -59,6 +88,7 @@ export class MessageReader {
     if (this.chunks[0]!.length >= n) return this.chunks[0]!;
     const joined = Buffer.concat(this.chunks);
     this.chunks = [joined];
+    this.spare = undefined;
     return joined;
   }
 
@@ -67,6 +97,7 @@ export class MessageReader {
     const out = joined.subarray(0, n);
     const rest = joined.subarray(n);
     this.chunks = rest.length > 0 ? [rest] : [];
+    this.spare = undefined;
     this.buffered = rest.length;
     return out;
   }

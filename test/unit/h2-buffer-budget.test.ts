@@ -82,3 +82,21 @@ test('a unary message is consumed as soon as it is complete', () => {
   assert.deepEqual(consumed, [1005]);
   assert.equal(unary.single()?.length, 1000);
 });
+
+test('a message split into chunks of every size, down to single bytes, is reassembled exactly', () => {
+  const reader = new MessageReader();
+  const messages = [Buffer.alloc(50_000, 1), Buffer.from('x'), Buffer.alloc(3000, 3), Buffer.alloc(0)];
+  messages[0]!.fill(9, 20_000, 20_100);
+  const wire = Buffer.concat(messages.map((m) => frame(m)));
+  const sizes = [1, 1, 1, 2, 700, 1, 1, 5000, 1, 1023, 1024, 1, 16_384, 3];
+  const out: Buffer[] = [];
+  let pos = 0;
+  for (let i = 0; pos < wire.length; i++) {
+    const n = sizes[i % sizes.length]!;
+    // Each chunk is a view of a larger buffer, as DATA payloads are views of socket reads.
+    out.push(...reader.push(Buffer.concat([Buffer.alloc(7), wire.subarray(pos, pos + n)]).subarray(7)));
+    pos += n;
+  }
+  assert.deepEqual(out, messages);
+  assert.equal(reader.pendingBytes, 0);
+});
