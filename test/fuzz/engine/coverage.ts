@@ -41,6 +41,18 @@ export function startCoverage(): void {
 }
 
 /**
+ * Blocks each function is known to have, by function key: V8 reports a nested block only when its count
+ * differs from the enclosing range's, so a block shows up by itself mostly while it has not run (count 0).
+ * Remembering those lets a later report tell that the block ran (its function ran and the block is no longer
+ * inside a range of count 0).
+ */
+const knownBlocks = new Map<string, CoverageRange[]>();
+
+function inside(block: CoverageRange, range: CoverageRange): boolean {
+  return range.startOffset <= block.startOffset && block.endOffset <= range.endOffset;
+}
+
+/**
  * Blocks of the source under test that ran since the last call (taking coverage resets the counters), as
  * keys "url:start-end". `sources` are path parts, e.g. "/src/grpc/h2/".
  */
@@ -50,9 +62,22 @@ export function takeCoveredBlocks(sources: readonly string[]): string[] {
   for (const script of result) {
     if (!sources.some((s) => script.url.includes(s))) continue;
     for (const fn of script.functions) {
-      for (const range of fn.ranges) {
-        if (range.count > 0) keys.push(`${script.url}:${range.startOffset}-${range.endOffset}`);
+      const [whole, ...nested] = fn.ranges;
+      if (!whole || whole.count === 0) continue;
+      const fnKey = `${script.url}:${whole.startOffset}-${whole.endOffset}`;
+      keys.push(fnKey);
+      const zeros = nested.filter((r) => r.count === 0);
+      for (const r of nested) if (r.count > 0) keys.push(`${script.url}:${r.startOffset}-${r.endOffset}`);
+      const known = knownBlocks.get(fnKey) ?? [];
+      for (const block of known) {
+        if (!zeros.some((zero) => inside(block, zero)))
+          keys.push(`${script.url}:${block.startOffset}-${block.endOffset}`);
       }
+      for (const zero of zeros) {
+        if (!known.some((k) => k.startOffset === zero.startOffset && k.endOffset === zero.endOffset))
+          known.push(zero);
+      }
+      knownBlocks.set(fnKey, known);
     }
   }
   return keys;

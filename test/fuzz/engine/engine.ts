@@ -27,6 +27,8 @@ export interface FuzzOptions {
   /** Inputs replayed by the memory check (corpus first, then mutants). */
   memoryInputs?: number;
   log?: (line: string) => void;
+  /** End the new-input phase at the first finding (default: go on, up to MAX_FINDINGS). */
+  stopAtFinding?: boolean;
 }
 
 const BATCH = 64;
@@ -134,7 +136,8 @@ export async function fuzzTarget(target: FuzzTarget, options: FuzzOptions): Prom
   let nextProgress = started + PROGRESS_EVERY_MS;
   let generated: Buffer[] = [];
   let batches = 0;
-  while (performance.now() < deadline && findings.length < MAX_FINDINGS) {
+  const findingLimit = options.stopAtFinding ? 1 : MAX_FINDINGS;
+  while (performance.now() < deadline && findings.length < findingLimit) {
     const batch: Buffer[] = [];
     // Generated inputs are a small share: fast-check builds them far more slowly than bytes mutate.
     if (target.generate && batches++ % 2 === 0) {

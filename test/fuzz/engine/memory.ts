@@ -8,7 +8,7 @@ import { getHeapStatistics } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 const MIB = 1024 * 1024;
-/** Heap still in use after GC, after vs before the measured passes. */
+/** Heap (with external memory: Buffers) still in use after GC, after vs before the measured passes. */
 export const RETAINED_HEAP_LIMIT = 2 * MIB;
 /** Resident set growth over the measured passes (after GC; pages V8 keeps count too). */
 export const RETAINED_RSS_LIMIT = 8 * MIB;
@@ -41,8 +41,10 @@ export function forceGc(): void {
   gcFunction();
 }
 
+/** JS heap in use plus memory held outside it for JS objects (Buffer contents, ArrayBuffers). */
 function heapUsed(): number {
-  return getHeapStatistics().used_heap_size;
+  const stats = getHeapStatistics();
+  return stats.used_heap_size + stats.external_memory;
 }
 
 /**
