@@ -354,7 +354,7 @@ export class Streams {
     if (stream.closed) return;
     this.guards.countReset('stream errors');
     this.writer.enqueueReply(rstStreamFrame(stream.id, code));
-    this.finish(stream, new StreamError(code, message));
+    this.finish(stream, new StreamError(code, message), CloseCause.RESET_BY_US);
   }
 
   /** Ends the streams above `lastId` (a GOAWAY's) and all waiting calls with `err`. */
