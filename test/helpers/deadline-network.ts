@@ -9,7 +9,7 @@ import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { CERTS, TestNetwork } from './network.js';
+import { CERTS, metricsText, TestNetwork } from './network.js';
 import { HD2_SERVICES, HEALTH_DEPARTMENTS, PROXY_OPERATOR, proxyOperatorSpec } from './p2p-network.js';
 import { freePort } from './processes.js';
 import { waitFor } from './wait.js';
@@ -157,15 +157,7 @@ export async function deadlineNetwork(): Promise<DeadlineNetwork> {
 
 /** Requests in a node's broker that are not answered yet (the eps_requests_in_flight gauge, all origins). */
 export async function inFlight(metricsPort: number): Promise<number> {
-  const text = await new Promise<string>((resolve, reject) => {
-    http
-      .get(`http://127.0.0.1:${metricsPort}/metrics`, (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject);
-  });
+  const text = await metricsText(metricsPort);
   let sum = 0;
   for (const m of text.matchAll(/^eps_requests_in_flight\{[^}]*\} (\d+)/gm)) sum += Number(m[1]);
   return sum;

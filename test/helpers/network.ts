@@ -214,6 +214,12 @@ export class TestNetwork {
   }
 }
 
+/** The Prometheus text of a node's metrics listener (plain HTTP), within 10 s. */
+export async function metricsText(metricsPort: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  return res.text();
+}
+
 export interface HttpReply {
   status: number;
   headers: Record<string, string | string[] | undefined>;

@@ -5,9 +5,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { ensureCertificates } from '../../src/tls/ensure-certs.js';
-import { gatewayRequest } from '../helpers/network.js';
+import { gatewayRequest, metricsText } from '../helpers/network.js';
 import { REPO_ROOT } from '../helpers/processes.js';
 import { call, startLocationsNetwork, type LocationsNetwork } from '../helpers/eps-network-fixture.js';
 import type { JsonObject } from '../../src/core/json.js';
@@ -40,15 +39,7 @@ describe('eps network: hd-1 -> ls-1 over gRPC, locations backend', () => {
   test('metrics: request counters by origin and outcome on /metrics', async () => {
     await gatewayRequest(hdPort, call('hd-1._ping'));
     await gatewayRequest(hdPort, call('nobody.foo'));
-    const text = await new Promise<string>((resolve, reject) => {
-      http
-        .get(`http://127.0.0.1:${metricsPort}/metrics`, (res) => {
-          let body = '';
-          res.on('data', (d: Buffer) => (body += d.toString()));
-          res.on('end', () => resolve(body));
-        })
-        .on('error', reject);
-    });
+    const text = await metricsText(metricsPort);
     assert.match(text, /eps_requests_total\{entry="local",outcome="ok"\} [1-9]/);
     assert.match(text, /eps_requests_total\{entry="local",outcome="failed"\} [1-9]/);
     assert.match(text, /eps_request_duration_seconds_bucket/);
