@@ -13,6 +13,7 @@ export const layers = [
   ['eps', 'sd', 'proxy', 'records-tools'],
   ['channels'],
   ['broker'],
+  ['async'],
   ['directory'],
   ['records', 'grpc', 'jsonrpc', 'datastore', 'metrics'],
   ['tls', 'net'],

@@ -7,6 +7,10 @@
  *   always covers the method actually delivered;
  * - loop detection only tracks requests this node relays for others (received from a peer, addressed to a
  *   third operator), so concurrent calls that reuse a local id (say `1`) never collide.
+ *
+ * Asynchronous calls (async/, docs/protocol.md#asynchronous-calls): an acknowledgement from our backend or
+ * from a callee is recorded on the way back; `_respond` (an answer between eps nodes) is checked by
+ * async/caller-side.ts instead of the directory's permissions, and only this node may send it.
  */
 import { InvalidAddressError, parseAddress, type Address } from '../core/address.js';
 import type { JsonObject } from '../core/json.js';
@@ -22,6 +26,10 @@ import { BrokerError } from './errors.js';
 import { directoryMethod, parseConnectionRequest, ping } from './internal-methods.js';
 import { clientEntryView } from './client-info.js';
 import { recordRequest, requestsInFlight } from './metrics.js';
+import type { AsyncCalls } from '../async/async-calls.js';
+import type { AsyncHost } from '../async/host.js';
+import { AsyncError } from '../async/errors.js';
+import { ANSWER_METHOD } from '../async/protocol.js';
 
 const log = logger('broker');
 
@@ -32,14 +40,34 @@ export interface ClientRef {
   name: string;
 }
 
-export class Broker {
+export class Broker implements AsyncHost {
   private readonly channels: Channel[] = [];
   private readonly relaying = new Set<string>();
+  /** Answers on `_respond` that this node's async calls send (applications may not send `_respond`). */
+  private readonly ownAnswers = new WeakSet<EpsRequest>();
 
   constructor(
     readonly ownName: string,
     readonly directory: Directory,
-  ) {}
+    readonly async?: AsyncCalls,
+  ) {
+    async?.attach(this);
+  }
+
+  /** AsyncHost: an answer of our application, routed to the caller operator like any request. */
+  send(request: EpsRequest, scope: CallScope): Promise<EpsResponse | null> {
+    this.ownAnswers.add(request);
+    return this.deliver(request, { name: this.ownName }, scope);
+  }
+
+  /** AsyncHost: a `respond` call for our own backend (the first channel delivering to us). */
+  async toBackend(request: EpsRequest, scope: CallScope): Promise<EpsResponse | null> {
+    const address = parseAddress(request.id);
+    const own = { ...address, operator: this.ownName };
+    const channel = this.channels.find((c) => c.canDeliverTo(own));
+    if (!channel) throw new BrokerError('ERR_NO_CHANNEL', 'no channel can deliver this request');
+    return channel.deliver(request, own, scope);
+  }
 
   register(channel: Channel): void {
     if (this.channels.some((c) => c.type === channel.type)) {
@@ -94,9 +122,10 @@ export class Broker {
       throw new BrokerError('ERR_NO_OWN_ENTRY', 'error retrieving own entry: no directory entry found');
 
     // The receiver's view of the caller always wins; nothing a caller sends can claim another identity.
+    // `_caller` (the original documentation's name) is the same authenticated value.
     const params: JsonObject = request.params;
-    delete params._caller;
     params._client = { name: client.name, entry: clientEntryView(callerEntry) };
+    params._caller = params._client;
 
     let address: Address;
     try {
@@ -117,6 +146,15 @@ export class Broker {
         'ERR_UNKNOWN_RECIPIENT',
         `error retrieving directory entry for recipient '${address.operator}': no directory entry found`,
       );
+    }
+
+    if (address.method === ANSWER_METHOD && this.async) {
+      if (client.name === this.ownName && !this.ownAnswers.has(request))
+        return new AsyncError(
+          'ERR_ASYNC_RESERVED',
+          `${ANSWER_METHOD} is reserved for eps nodes; applications answer with "respond"`,
+        ).toResponse(request.id);
+      if (address.operator === this.ownName) return this.async.receiveAnswer(request, client.name, scope);
     }
 
     if (own.name !== callerEntry.name && !canCall(callerEntry, own, address.method)) {
@@ -146,7 +184,7 @@ export class Broker {
         const internal = await this.internal(request, address, own);
         if (internal !== undefined) return internal;
       }
-      return await this.toChannel(request, address, scope);
+      return await this.toChannelNotingAcks(request, address, client.name, scope);
     } finally {
       if (relayed) this.relaying.delete(request.id);
     }
@@ -180,6 +218,31 @@ export class Broker {
     } catch (e) {
       throw new BrokerError('ERR_INTERNAL_METHOD', `error handling internal request: ${errorMessage(e)}`);
     }
+  }
+
+  /** Delivers; an acknowledgement on the way back makes the request pending (callee) or awaited (caller). */
+  private async toChannelNotingAcks(
+    request: EpsRequest,
+    address: Address,
+    caller: string,
+    scope: CallScope,
+  ): Promise<EpsResponse | null> {
+    const async = this.async;
+    if (!async) return this.toChannel(request, address, scope);
+    const toUs = address.operator === this.ownName;
+    if (toUs) {
+      try {
+        async.callee.refuseIfPending(request.id);
+      } catch (e) {
+        if (e instanceof AsyncError) return e.toResponse(request.id);
+        throw e;
+      }
+    }
+    let response = await this.toChannel(request, address, scope);
+    if (toUs) response = await async.callee.onBackendAnswer(request.id, caller, request.method, response);
+    if (caller === this.ownName)
+      response = await async.caller.onPeerAnswer(request.id, address.operator, response);
+    return response;
   }
 
   private async toChannel(

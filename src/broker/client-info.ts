@@ -22,9 +22,9 @@ export function clientEntryView(entry: DirectoryEntry): JsonObject {
   return view;
 }
 
-/** Params as sent to another node: `_client` is dropped because every receiver replaces it anyway. */
+/** Params as sent to another node: `_client` and `_caller` are dropped because every receiver sets them. */
 export function paramsForPeer(params: JsonObject): JsonObject {
-  if (!('_client' in params)) return params;
-  const { _client: _dropped, ...rest } = params;
+  if (!('_client' in params) && !('_caller' in params)) return params;
+  const { _client: _dropped, _caller: _alsoDropped, ...rest } = params;
   return rest;
 }

@@ -1,7 +1,8 @@
 /**
  * `jsonrpc_client` channel: delivers requests for the local operator to the operator's backend
  * [WIRE, docs/protocol.md#backends]. The backend sees the method after the last dot, the full addressed ID as
- * JSON-RPC id, and params including `_client`.
+ * JSON-RPC id (or, for the `respond` of an asynchronous answer, the caller application's own id), and params
+ * including `_client`.
  */
 import type { Address } from '../core/address.js';
 import { errorMessage } from '../core/errors.js';
@@ -37,7 +38,7 @@ export class JsonRpcClientChannel implements Channel {
     const method = request.method.slice(dot + 1);
     let reply;
     try {
-      reply = await this.client.call(method, request.params, request.id, scope);
+      reply = await this.client.call(method, request.params, request.jsonRpcId ?? request.id, scope);
     } catch (e) {
       throw new Error(`error calling JSON-RPC server: ${errorMessage(e)}`, { cause: e });
     }

@@ -6,6 +6,10 @@
  * Each request gets a deadline (`call_timeout`) and a cancellation that fires when the HTTP caller
  * disconnects; both travel with the request to every hop (core/cancellation.ts). When the deadline passes
  * the gateway answers at once with a deadline error and cancels the hops still working.
+ *
+ * Two methods without an operator are the gateway's own (docs/protocol.md#asynchronous-calls): `respond`
+ * (the application answers a request its backend acknowledged; the id is the request's, exactly as the
+ * backend received it) and `_status` (the state of asynchronous requests, for the own operator).
  */
 import { logger } from '../core/log.js';
 import type { EpsResponse } from '../core/messages.js';
@@ -30,6 +34,7 @@ import { denormaliseId, normaliseId } from '../jsonrpc/ids.js';
 import { buildResponse, sendJson, sendJsonRpc } from '../jsonrpc/write.js';
 import type { Channel } from '../broker/channel.js';
 import type { ConnectionFilter } from '../jsonrpc/http-server.js';
+import { RESPOND_METHOD, STATUS_METHOD } from '../async/protocol.js';
 
 const log = logger('gateway');
 
@@ -97,9 +102,21 @@ export class JsonRpcServerChannel implements Channel {
       if (!res.writableFinished)
         scope.cancellation.cancel(new CallCancelledError(`the caller of ${this.hop} disconnected`));
     });
+    const asyncCalls = this.broker.async;
+    const run = (): Promise<EpsResponse | null> => {
+      if (asyncCalls && method === RESPOND_METHOD)
+        return asyncCalls.respond(extracted.request.id ?? undefined, params, scope);
+      if (asyncCalls && method === STATUS_METHOD)
+        return Promise.resolve({ id: localId, result: asyncCalls.status(params.id) });
+      return this.broker.deliver(
+        { method, params, id: `${method}(${localId})` },
+        { name: this.broker.ownName },
+        scope,
+      );
+    };
     let outcome: EpsResponse | null;
     try {
-      outcome = await this.deliverInScope({ method, params, id: `${method}(${localId})` }, scope);
+      outcome = await this.runInScope(run, scope);
     } catch (e) {
       if (e instanceof CallCancelledError) return; // nobody is left to answer
       if (e instanceof DeadlineExceededError) {
@@ -136,16 +153,13 @@ export class JsonRpcServerChannel implements Channel {
    * The broker's answer, or a DeadlineExceededError at the gateway when the deadline passes first (the
    * scope is then cancelled, so the hops still working stop), or the reason the caller went away.
    */
-  private deliverInScope(
-    request: { method: string; params: JsonObject; id: string },
-    scope: CallScope,
-  ): Promise<EpsResponse | null> {
+  private runInScope(run: () => Promise<EpsResponse | null>, scope: CallScope): Promise<EpsResponse | null> {
     return new Promise((resolve, reject) => {
       const stop = watchScope(scope, this.hop, (reason) => {
         scope.cancellation.cancel(reason);
         reject(reason);
       });
-      this.broker.deliver(request, { name: this.broker.ownName }, scope).then(
+      run().then(
         (outcome) => {
           stop();
           resolve(outcome);

@@ -9,6 +9,11 @@ export interface EpsRequest {
   params: JsonObject;
   /** The addressed ID (see address.ts); drives routing and permissions. */
   id: string;
+  /**
+   * The JSON-RPC id a backend receives when it is not the addressed ID: the `respond` call of an
+   * asynchronous answer carries the caller application's own id (async/caller-side.ts). Never on the wire.
+   */
+  jsonRpcId?: string | number;
 }
 
 export interface EpsError {

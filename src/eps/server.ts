@@ -10,6 +10,7 @@ import { createChannel, type ChannelItem } from './channel-registry.js';
 import { createDirectory, type DirectorySettings } from './directory-registry.js';
 import { MetricsServer } from '../metrics/server.js';
 import { errorMessage } from '../core/errors.js';
+import { AsyncCalls, type AsyncSettings } from '../async/async-calls.js';
 
 const log = logger('eps');
 
@@ -18,18 +19,21 @@ export interface EpsServerSettings {
   directory: DirectorySettings;
   channels: ChannelItem[];
   metrics?: { bind_address: string } | undefined;
+  async: AsyncSettings;
 }
 
 export class EpsServer {
   readonly directory: Directory;
   readonly broker: Broker;
+  readonly async: AsyncCalls;
   readonly channels: Channel[] = [];
   private metrics?: MetricsServer;
   private opened: Channel[] = [];
 
   constructor(readonly settings: EpsServerSettings) {
     this.directory = createDirectory(settings.name, settings.directory);
-    this.broker = new Broker(settings.name, this.directory);
+    this.async = new AsyncCalls(settings.name, settings.async);
+    this.broker = new Broker(settings.name, this.directory, this.async);
     for (const item of settings.channels) {
       let channel: Channel;
       try {
@@ -49,6 +53,7 @@ export class EpsServer {
 
   async start(): Promise<void> {
     await this.directory.start();
+    await this.async.open();
     for (let i = 0; i < this.channels.length; i++) {
       const channel = this.channels[i]!;
       try {
@@ -74,6 +79,7 @@ export class EpsServer {
       }
     }
     this.opened = [];
+    await this.async.close();
     await this.metrics?.stop();
     await this.directory.close();
   }

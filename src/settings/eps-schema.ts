@@ -29,6 +29,19 @@ export const DEFAULT_GATEWAY_CALL_TIMEOUT_SECONDS = 30;
 export const DEFAULT_CACHE_ENTRIES_FOR_SECONDS = 5;
 export const MAX_CACHE_ENTRIES_FOR_SECONDS = 3600;
 
+/** Asynchronous calls (docs/settings.md#async): where the pending and awaited requests are kept. */
+export const DEFAULT_ASYNC_STORE_DIRECTORY = 'async-state';
+/** Time to live of an acknowledged request whose acknowledgement names none: one day. */
+export const DEFAULT_ASYNC_TTL_SECONDS = 24 * 60 * 60;
+/** Longest time to live an acknowledgement may ask for: 30 days. */
+export const DEFAULT_ASYNC_MAX_TTL_SECONDS = 30 * 24 * 60 * 60;
+/** Bounds of each table (pending answers; awaited answers): entries and bytes in total, entries per peer. */
+export const DEFAULT_ASYNC_MAX_ENTRIES = 100_000;
+export const DEFAULT_ASYNC_MAX_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_ASYNC_MAX_ENTRIES_PER_PEER = 10_000;
+/** Seconds allowed for handing an expiry error to the own backend (retried at the next sweep). */
+export const DEFAULT_ASYNC_DELIVERY_TIMEOUT_SECONDS = 30;
+
 export const CHANNEL_TYPES = [
   'stdout',
   'grpc_server',
@@ -120,12 +133,36 @@ export const signingSchema = z.strictObject({
   name: optional(z.string()),
 });
 
+export const asyncStoreSchema = typedUnion('async store', [
+  z.strictObject({
+    type: z.literal('file'),
+    settings: z
+      .strictObject({ directory: withDefault(z.string().min(1), DEFAULT_ASYNC_STORE_DIRECTORY) })
+      .prefault({}),
+  }),
+  z.strictObject({ type: z.literal('memory'), settings: optional(z.strictObject({})) }),
+]);
+
+export const asyncSettingsSchema = z
+  .strictObject({
+    store: asyncStoreSchema.prefault({ type: 'file' }),
+    default_ttl: withDefault(seconds, DEFAULT_ASYNC_TTL_SECONDS),
+    max_ttl: withDefault(seconds, DEFAULT_ASYNC_MAX_TTL_SECONDS),
+    max_entries: withDefault(z.number().int().positive(), DEFAULT_ASYNC_MAX_ENTRIES),
+    max_bytes: withDefault(z.number().int().positive(), DEFAULT_ASYNC_MAX_BYTES),
+    max_entries_per_peer: withDefault(z.number().int().positive(), DEFAULT_ASYNC_MAX_ENTRIES_PER_PEER),
+    delivery_timeout: withDefault(seconds, DEFAULT_ASYNC_DELIVERY_TIMEOUT_SECONDS),
+  })
+  .prefault({});
+
 export const epsSettingsSchema = z.strictObject({
   name: z.string().min(1, 'must not be empty'),
   directory: directorySchema,
   channels: channelsSchema,
   metrics: optional(metricsSchema),
   signing: optional(signingSchema),
+  /** Our addition: asynchronous calls (acknowledge now, `respond` later). */
+  async: asyncSettingsSchema,
 });
 
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
@@ -142,3 +179,4 @@ export type JsonDirectorySettings = z.output<typeof jsonDirectorySettingsSchema>
 export type DirectorySettings = z.output<typeof directorySchema>;
 export type SigningSettings = z.output<typeof signingSchema>;
 export type EpsSettings = z.output<typeof epsSettingsSchema>;
+export type AsyncSettingsOutput = z.output<typeof asyncSettingsSchema>;

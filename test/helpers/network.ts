@@ -54,6 +54,8 @@ export interface NodeSpec {
   metricsPort?: number;
   /** Channel order; default: stdout, jsonrpc_client, grpc_server, grpc_client, jsonrpc_server. */
   order?: string[];
+  /** The `async` settings block (default: a file store in the network's folder, never the shared cwd). */
+  async?: JsonObject;
 }
 
 export interface NodePorts {
@@ -154,6 +156,7 @@ export class TestNetwork {
       directory: { type: 'json', settings: { path: join(this.dir, 'directory') } },
       channels,
       ...(s.metricsPort ? { metrics: { bind_address: `127.0.0.1:${s.metricsPort}` } } : {}),
+      async: s.async ?? { store: { type: 'file', settings: { directory: join(this.dir, 'async') } } },
     };
     mkdirSync(this.settingsDir(s.name), { recursive: true });
     writeFileSync(join(this.settingsDir(s.name), '001_default.json'), JSON.stringify(settings, null, 1));

@@ -73,7 +73,7 @@ describe('eps network: hd-1 -> ls-1 over gRPC, locations backend', () => {
     assert.equal(r.status, 200, r.text);
     const params = (r.json.result as JsonObject).params as JsonObject;
     assert.equal((params._client as JsonObject).name, 'hd-1');
-    assert.equal(params._caller, undefined);
+    assert.deepEqual(params._caller, params._client);
     assert.equal(((r.json.result as JsonObject).serverInfo as JsonObject).name, 'ls-1');
   });
 

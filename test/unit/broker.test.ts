@@ -159,7 +159,7 @@ test('a forged _client or _caller in the params is replaced by the authenticated
   const forged = { _client: { name: 'ls-1', entry: { name: 'ls-1' } }, _caller: 'ls-1', x: 1 };
   await broker(channel).deliver(request('eps-1.add(1)', forged), { name: 'hd-1' }, unboundedScope());
   const params = channel.delivered[0]!.request.params;
-  assert.equal('_caller' in params, false);
+  assert.deepEqual(params._caller, params._client);
   assert.equal(params.x, 1);
   const client = params._client as { name: string; entry: JsonObject };
   assert.equal(client.name, 'hd-1');

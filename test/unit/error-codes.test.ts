@@ -41,6 +41,8 @@ import { ApiDirectoryConfigError } from '../../src/directory/api-directory.js';
 import { DirectoryLookupError } from '../../src/directory/directory.js';
 import { DirectoryRefreshError, SdRpcError, SdUnreachableError } from '../../src/directory/api-errors.js';
 import { MirrorStateError } from '../../src/directory/mirror-state.js';
+import { JsonLinesError } from '../../src/datastore/json-lines-file.js';
+import { AsyncError } from '../../src/async/errors.js';
 import { JsonDirectoryError } from '../../src/directory/json-directory.js';
 import { RecordError } from '../../src/records/errors.js';
 import { RecordToolError } from '../../src/records-tools/errors.js';
@@ -153,6 +155,8 @@ const CASES: Case[] = [
   },
   { cls: SdRpcError, make: () => new SdRpcError('m', -32603, 'm', undefined), expected: 'wire-number' },
   { cls: MirrorStateError, make: () => new MirrorStateError('m'), expected: { prefix: 'ERR_DIRECTORY_' } },
+  { cls: JsonLinesError, make: () => new JsonLinesError('m'), expected: { prefix: 'ERR_DATASTORE_' } },
+  { cls: AsyncError, make: () => new AsyncError('ERR_ASYNC_FULL', 'm'), expected: { prefix: 'ERR_ASYNC_' } },
   {
     cls: JsonDirectoryError,
     make: () => new JsonDirectoryError('m'),

@@ -1,0 +1,174 @@
+/**
+ * Asynchronous calls of one eps node (docs/protocol.md#asynchronous-calls): the callee side (requests our
+ * backend acknowledged, answered later with `respond`) and the caller side (answers our backend awaits),
+ * each a bounded table in the configured store, and a periodic sweep that expires and forgets records.
+ */
+import { join } from 'node:path';
+import type { CallScope } from '../core/cancellation.js';
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import type { JsonObject, JsonValue } from '../core/json.js';
+import { logger } from '../core/log.js';
+import type { EpsRequest, EpsResponse } from '../core/messages.js';
+import { BoundedTable, type TableLimits } from './bounded-table.js';
+import { CalleeSide } from './callee-side.js';
+import { CallerSide } from './caller-side.js';
+import { AsyncError } from './errors.js';
+import { FileTableStore } from './file-table-store.js';
+import type { AsyncHost } from './host.js';
+import { asyncAnswers, asyncEntries, asyncExpired } from './metrics.js';
+import { decodeAwaited, decodePending } from './records.js';
+import { MemoryTableStore, type TableStore } from './table-store.js';
+import { TtlPolicy } from './ttl.js';
+
+const log = logger('async');
+
+/** How often expiries are checked and old records forgotten. */
+export const SWEEP_INTERVAL_MS = 1000;
+/** How long an answered or expired request is remembered, to refuse a second answer clearly. */
+export const RETAIN_AFTER_EXPIRY_MS = 60 * 60 * 1000;
+
+/** Settled `async` settings (defaults in settings/eps-schema.ts). */
+export interface AsyncSettings extends TableLimits {
+  store:
+    { type: 'file'; settings: { directory: string } } | { type: 'memory'; settings?: object | undefined };
+  /** Seconds an acknowledged request waits for its answer when the acknowledgement names no `ttl`. */
+  default_ttl: number;
+  /** Upper bound of any time to live, in seconds. */
+  max_ttl: number;
+  /** Seconds allowed for handing an expiry error to our backend. */
+  delivery_timeout: number;
+}
+
+function createStore(settings: AsyncSettings, ownName: string, table: string): TableStore {
+  if (settings.store.type === 'memory') return new MemoryTableStore();
+  return new FileTableStore(join(settings.store.settings.directory, `${ownName}.${table}.jsonl`));
+}
+
+export class AsyncCalls {
+  readonly callee: CalleeSide;
+  readonly caller: CallerSide;
+  private host: AsyncHost | undefined;
+  private timer: TimerHandle | undefined;
+  private sweeping = false;
+  private closed = false;
+
+  constructor(
+    readonly ownName: string,
+    settings: AsyncSettings,
+    private readonly clock: Clock = systemClock,
+  ) {
+    const ttl = new TtlPolicy(settings.default_ttl, settings.max_ttl);
+    const hostOf = (): AsyncHost => {
+      if (!this.host) throw new Error('asynchronous calls used before the broker attached them');
+      return this.host;
+    };
+    const pending = new BoundedTable(
+      'pending',
+      createStore(settings, ownName, 'pending'),
+      settings,
+      decodePending,
+    );
+    const awaited = new BoundedTable(
+      'awaited',
+      createStore(settings, ownName, 'awaited'),
+      settings,
+      decodeAwaited,
+    );
+    this.callee = new CalleeSide(pending, ttl, clock, hostOf);
+    this.caller = new CallerSide(awaited, ttl, clock, hostOf, settings.delivery_timeout * 1000);
+  }
+
+  attach(host: AsyncHost): void {
+    this.host = host;
+  }
+
+  async open(): Promise<void> {
+    await this.callee.table.load();
+    await this.caller.table.load();
+    this.updateGauges();
+    this.schedule();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.clock.clearTimeout(this.timer);
+  }
+
+  /** `respond` at the gateway; an AsyncError becomes an error response naming what is wrong. */
+  async respond(id: JsonValue | undefined, params: JsonObject, scope: CallScope): Promise<EpsResponse> {
+    const replyId = typeof id === 'string' ? id : null;
+    try {
+      const response = await this.callee.respond(id, params, scope);
+      asyncAnswers.inc({ direction: 'sent', outcome: 'delivered' });
+      return response;
+    } catch (e) {
+      if (!(e instanceof AsyncError)) throw e;
+      asyncAnswers.inc({ direction: 'sent', outcome: 'refused' });
+      log.info('respond refused', { id: replyId, code: e.code, error: e.message });
+      return e.toResponse(replyId);
+    } finally {
+      this.updateGauges();
+    }
+  }
+
+  /** `_respond` from another operator (or ourselves), authenticated as `sender`. */
+  async receiveAnswer(request: EpsRequest, sender: string, scope: CallScope): Promise<EpsResponse> {
+    try {
+      const response = await this.caller.receiveAnswer(request, sender, scope);
+      asyncAnswers.inc({
+        direction: 'received',
+        outcome: response.result?.duplicate ? 'duplicate' : 'delivered',
+      });
+      return response;
+    } catch (e) {
+      asyncAnswers.inc({ direction: 'received', outcome: 'refused' });
+      if (!(e instanceof AsyncError)) throw e;
+      log.info('answer refused', { id: request.params.id ?? null, sender, code: e.code, error: e.message });
+      return e.toResponse(request.id);
+    } finally {
+      this.updateGauges();
+    }
+  }
+
+  /** `_status` at the gateway: one request's state on both sides, or the table sizes. */
+  status(id: JsonValue | undefined): JsonObject {
+    if (typeof id === 'string' && id !== '')
+      return { id, pending: this.callee.status(id), awaited: this.caller.status(id) };
+    return {
+      pending: { entries: this.callee.table.size, bytes: this.callee.table.bytes },
+      awaited: { entries: this.caller.table.size, bytes: this.caller.table.bytes },
+    };
+  }
+
+  /** One sweep: expiries handed to our backend, old records forgotten (tests call it directly). */
+  async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const expired = await this.caller.expireDue();
+      if (expired > 0) asyncExpired.inc({ side: 'caller' }, expired);
+      await this.callee.purge(RETAIN_AFTER_EXPIRY_MS);
+      await this.caller.purge(RETAIN_AFTER_EXPIRY_MS);
+    } catch (e) {
+      log.error('sweep of asynchronous calls failed', { error: errorMessage(e) });
+    } finally {
+      this.sweeping = false;
+      this.updateGauges();
+    }
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    this.timer = this.clock.setTimeout(() => {
+      void this.sweep().finally(() => this.schedule());
+    }, SWEEP_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  private updateGauges(): void {
+    asyncEntries.reset();
+    for (const [peer, n] of this.callee.table.peers()) asyncEntries.set({ table: 'pending', peer }, n);
+    for (const [peer, n] of this.caller.table.peers()) asyncEntries.set({ table: 'awaited', peer }, n);
+  }
+}

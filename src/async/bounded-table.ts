@@ -1,0 +1,116 @@
+/**
+ * One table of asynchronous calls (pending answers, awaited answers): records by request id in memory,
+ * every change written to a TableStore before it is acknowledged, bounded in entries and bytes in total
+ * and per peer. A change that would pass a bound is refused with ERR_ASYNC_FULL and changes nothing.
+ */
+import type { JsonObject } from '../core/json.js';
+import { AsyncError } from './errors.js';
+import type { TableStore } from './table-store.js';
+
+/** Settled limits (defaults in settings/eps-schema.ts). */
+export interface TableLimits {
+  max_entries: number;
+  max_bytes: number;
+  max_entries_per_peer: number;
+}
+
+/** Every record names the other operator it concerns (the per-peer bound counts by it). */
+export interface PeerRecord {
+  peer: string;
+}
+
+interface Row<V> {
+  value: V;
+  bytes: number;
+}
+
+export class BoundedTable<V extends PeerRecord> {
+  private readonly rows = new Map<string, Row<V>>();
+  private readonly perPeer = new Map<string, number>();
+  private totalBytes = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly store: TableStore,
+    private readonly limits: TableLimits,
+    private readonly decode: (stored: JsonObject) => V | undefined,
+  ) {}
+
+  /** Loads the stored records (records that do not decode are left out). */
+  async load(): Promise<void> {
+    for (const [key, stored] of await this.store.load()) {
+      const value = this.decode(stored);
+      if (value) this.remember(key, value, sizeOf(key, value));
+    }
+  }
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  get(key: string): V | undefined {
+    return this.rows.get(key)?.value;
+  }
+
+  entries(): IterableIterator<[string, Row<V>]> {
+    return this.rows.entries();
+  }
+
+  /** Records per peer (for metrics). */
+  peers(): ReadonlyMap<string, number> {
+    return this.perPeer;
+  }
+
+  /** Stores `value` under `key` durably; refuses (ERR_ASYNC_FULL) when a bound would be passed. */
+  async put(key: string, value: V): Promise<void> {
+    const bytes = sizeOf(key, value);
+    const old = this.rows.get(key);
+    const samePeer = old?.value.peer === value.peer;
+    const entries = this.rows.size + (old ? 0 : 1);
+    const peerEntries = (this.perPeer.get(value.peer) ?? 0) + (samePeer ? 0 : 1);
+    const totalBytes = this.totalBytes - (old?.bytes ?? 0) + bytes;
+    if (entries > this.limits.max_entries || totalBytes > this.limits.max_bytes)
+      throw new AsyncError(
+        'ERR_ASYNC_FULL',
+        `the ${this.name} table is full (${this.rows.size} of ${this.limits.max_entries} entries, ` +
+          `${this.totalBytes} of ${this.limits.max_bytes} bytes)`,
+      );
+    if (peerEntries > this.limits.max_entries_per_peer)
+      throw new AsyncError(
+        'ERR_ASYNC_FULL',
+        `the ${this.name} table is full for ${value.peer} (${this.limits.max_entries_per_peer} entries)`,
+      );
+    await this.store.put(key, value as unknown as JsonObject);
+    if (old) this.forget(key, old);
+    this.remember(key, value, bytes);
+  }
+
+  async delete(key: string): Promise<void> {
+    const old = this.rows.get(key);
+    if (!old) return;
+    await this.store.delete(key);
+    this.forget(key, old);
+  }
+
+  private remember(key: string, value: V, bytes: number): void {
+    this.rows.set(key, { value, bytes });
+    this.totalBytes += bytes;
+    this.perPeer.set(value.peer, (this.perPeer.get(value.peer) ?? 0) + 1);
+  }
+
+  private forget(key: string, row: Row<V>): void {
+    this.rows.delete(key);
+    this.totalBytes -= row.bytes;
+    const left = (this.perPeer.get(row.value.peer) ?? 1) - 1;
+    if (left > 0) this.perPeer.set(row.value.peer, left);
+    else this.perPeer.delete(row.value.peer);
+  }
+}
+
+function sizeOf(key: string, value: PeerRecord): number {
+  return Buffer.byteLength(key) + Buffer.byteLength(JSON.stringify(value));
+}

@@ -1,0 +1,114 @@
+/**
+ * The callee's half of asynchronous calls: when our backend acknowledges a request, remember who sent it
+ * (the authenticated operator, never anything the request says) until its time to live ends; when our
+ * application answers with `respond`, carry the answer to that operator on `_respond`, once.
+ */
+import type { CallScope } from '../core/cancellation.js';
+import type { Clock } from '../core/clock.js';
+import type { JsonObject, JsonValue } from '../core/json.js';
+import { logger } from '../core/log.js';
+import type { EpsResponse } from '../core/messages.js';
+import type { BoundedTable } from './bounded-table.js';
+import { AsyncError } from './errors.js';
+import type { AsyncHost } from './host.js';
+import { acknowledgement, answerRequest, isConfirmation, normalisedAck, parseAnswer } from './protocol.js';
+import type { PendingRecord } from './records.js';
+import type { TtlPolicy } from './ttl.js';
+
+const log = logger('async');
+
+export class CalleeSide {
+  /** Ids whose answer is on its way (a second `respond` meanwhile is refused). */
+  private readonly answering = new Set<string>();
+
+  constructor(
+    readonly table: BoundedTable<PendingRecord>,
+    private readonly ttl: TtlPolicy,
+    private readonly clock: Clock,
+    private readonly host: () => AsyncHost,
+  ) {}
+
+  /** Before delivering to our backend: an id that waits for an answer may not be reused meanwhile. */
+  refuseIfPending(id: string): void {
+    const record = this.table.get(id);
+    if (record && !record.answered && record.expires > this.clock.now())
+      throw new AsyncError(
+        'ERR_ASYNC_ID_IN_USE',
+        `request id ${id} is waiting for an asynchronous answer; use a new id for a new request`,
+      );
+  }
+
+  /** After our backend answered: an acknowledgement makes the request pending. */
+  async onBackendAnswer(
+    id: string,
+    caller: string,
+    method: string,
+    response: EpsResponse | null,
+  ): Promise<EpsResponse | null> {
+    const ack = response && !response.error ? acknowledgement(response.result) : undefined;
+    if (!ack || !response?.result) return response;
+    const ttlSeconds = this.ttl.seconds(ack.ttlSeconds);
+    try {
+      await this.table.put(id, { peer: caller, method, expires: this.clock.now() + ttlSeconds * 1000 });
+    } catch (e) {
+      if (!(e instanceof AsyncError)) throw e;
+      log.warn('acknowledged request cannot be kept pending', { id, caller, error: e.message });
+      return e.toResponse(id);
+    }
+    log.info('request acknowledged, answer pending', { id, caller, ttl_s: ttlSeconds });
+    return { ...response, result: normalisedAck(response.result, id, ttlSeconds) };
+  }
+
+  /** `respond` from our application: the id exactly as our backend received it, and the answer. */
+  async respond(id: JsonValue | undefined, params: JsonObject, scope: CallScope): Promise<EpsResponse> {
+    if (typeof id !== 'string' || id === '')
+      throw new AsyncError(
+        'ERR_ASYNC_INVALID',
+        'respond needs the request id exactly as received (a string)',
+      );
+    const answer = parseAnswer(params);
+    const record = this.table.get(id);
+    if (!record) throw new AsyncError('ERR_ASYNC_UNKNOWN_ID', `no request ${id} is waiting for an answer`);
+    if (record.answered || this.answering.has(id))
+      throw new AsyncError('ERR_ASYNC_ALREADY_ANSWERED', `request ${id} has been answered already`);
+    if (record.expires <= this.clock.now())
+      throw new AsyncError('ERR_ASYNC_EXPIRED', `request ${id} expired before the answer`);
+    this.answering.add(id);
+    try {
+      const response = await this.host().send(answerRequest(record.peer, id, answer), scope);
+      if (!isConfirmation(response)) {
+        const why = response?.error?.message ?? 'no confirmation (a node without asynchronous calls?)';
+        throw new AsyncError(
+          'ERR_ASYNC_NOT_CONFIRMED',
+          `${record.peer} did not accept the answer to ${id}: ${why}`,
+        );
+      }
+      await this.table.put(id, { ...record, answered: true });
+      log.info('answer delivered to the caller', { id, caller: record.peer });
+      return { id, result: { delivered: true, caller: record.peer } };
+    } finally {
+      this.answering.delete(id);
+    }
+  }
+
+  /** The state of one request, for `_status`. */
+  status(id: string): JsonObject | null {
+    const record = this.table.get(id);
+    if (!record) return null;
+    const state = record.answered ? 'answered' : record.expires <= this.clock.now() ? 'expired' : 'pending';
+    return {
+      state,
+      caller: record.peer,
+      method: record.method,
+      expires_at: new Date(record.expires).toISOString(),
+    };
+  }
+
+  /** Forgets records whose time to live ended more than `retainMs` ago; returns how many. */
+  async purge(retainMs: number): Promise<number> {
+    const before = this.clock.now() - retainMs;
+    const old = [...this.table.entries()].filter(([, row]) => row.value.expires < before).map(([id]) => id);
+    for (const id of old) await this.table.delete(id);
+    return old.length;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The caller's half of asynchronous calls: when another operator acknowledges a request our application
+ * sent, await its answer until the time to live ends; an answer arriving on `_respond` is accepted only
+ * from the operator the request was addressed to, handed to our backend as `respond` with the
+ * application's original id, once (repeats are confirmed and dropped); at expiry our backend receives
+ * `respond` with an error instead.
+ */
+import { InvalidAddressError, parseAddress } from '../core/address.js';
+import { Deadline } from '../core/deadline.js';
+import { Cancellation, type CallScope } from '../core/cancellation.js';
+import type { Clock } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
+import { logger } from '../core/log.js';
+import { ErrorCodes, type EpsRequest, type EpsResponse } from '../core/messages.js';
+import { denormaliseId } from '../jsonrpc/ids.js';
+import type { BoundedTable } from './bounded-table.js';
+import { AsyncError } from './errors.js';
+import type { AsyncHost } from './host.js';
+import { acknowledgement, confirmation, parseAnswer, RESPOND_METHOD, type Answer } from './protocol.js';
+import type { AwaitedRecord } from './records.js';
+import type { TtlPolicy } from './ttl.js';
+
+const log = logger('async');
+
+export class CallerSide {
+  /** Ids whose answer is being handed to our backend right now. */
+  private readonly delivering = new Set<string>();
+
+  constructor(
+    readonly table: BoundedTable<AwaitedRecord>,
+    private readonly ttl: TtlPolicy,
+    private readonly clock: Clock,
+    private readonly host: () => AsyncHost,
+    private readonly deliveryTimeoutMs: number,
+  ) {}
+
+  /** After another operator answered our application's request: an acknowledgement makes us await. */
+  async onPeerAnswer(id: string, callee: string, response: EpsResponse | null): Promise<EpsResponse | null> {
+    const ack = response && !response.error ? acknowledgement(response.result) : undefined;
+    if (!ack) return response;
+    const ttlSeconds = this.ttl.seconds(ack.ttlSeconds);
+    try {
+      await this.table.put(id, { peer: callee, expires: this.clock.now() + ttlSeconds * 1000 });
+    } catch (e) {
+      if (!(e instanceof AsyncError)) throw e;
+      log.warn('acknowledged request cannot be awaited', { id, callee, error: e.message });
+      return e.toResponse(id);
+    }
+    log.info('request acknowledged by the callee, awaiting the answer', { id, callee, ttl_s: ttlSeconds });
+    return response;
+  }
+
+  /** `_respond` from `sender` (authenticated by the transport). */
+  async receiveAnswer(request: EpsRequest, sender: string, scope: CallScope): Promise<EpsResponse> {
+    const id = request.params.id;
+    if (typeof id !== 'string') throw new AsyncError('ERR_ASYNC_INVALID', 'params.id must be a string');
+    let callee: string;
+    let localId: string;
+    try {
+      ({ operator: callee, localId } = parseAddress(id));
+    } catch (e) {
+      if (e instanceof InvalidAddressError)
+        throw new AsyncError('ERR_ASYNC_INVALID', `invalid request id ${id}`);
+      throw e;
+    }
+    if (callee !== sender)
+      throw new AsyncError(
+        'ERR_ASYNC_NOT_RECIPIENT',
+        `${sender} may not answer ${id}: it was sent to ${callee}`,
+      );
+    const answer = parseAnswer(request.params);
+    const record = this.table.get(id);
+    if (!record || record.peer !== sender)
+      throw new AsyncError('ERR_ASYNC_UNKNOWN_ID', `no request ${id} is awaiting an answer`);
+    if (record.expired)
+      throw new AsyncError('ERR_ASYNC_EXPIRED', `request ${id} expired before the answer arrived`);
+    if (record.done) {
+      log.info('repeated answer dropped', { id, callee });
+      return confirmation(request.id, true);
+    }
+    if (record.expires <= this.clock.now())
+      throw new AsyncError('ERR_ASYNC_EXPIRED', `request ${id} expired before the answer arrived`);
+    if (this.delivering.has(id))
+      throw new AsyncError('ERR_ASYNC_ALREADY_ANSWERED', `an answer to ${id} is being delivered`);
+    this.delivering.add(id);
+    try {
+      const client = request.params._client;
+      await this.handOver(id, localId, answer, client === undefined ? {} : { _client: client }, scope);
+      await this.table.put(id, { ...record, done: true });
+      log.info('answer handed to the backend', { id, callee });
+      return confirmation(request.id, false);
+    } finally {
+      this.delivering.delete(id);
+    }
+  }
+
+  /** Requests whose time to live ended unanswered: our backend gets `respond` with an error, once. */
+  async expireDue(): Promise<number> {
+    const now = this.clock.now();
+    const due = [...this.table.entries()].filter(
+      ([id, row]) => !row.value.done && row.value.expires <= now && !this.delivering.has(id),
+    );
+    let expired = 0;
+    for (const [id, row] of due) {
+      const { operator, localId } = parseAddress(id);
+      const error = {
+        code: ErrorCodes.notFound,
+        message: `no answer from ${operator} to ${id} within its time to live`,
+        data: { code: 'ERR_ASYNC_EXPIRED' },
+      };
+      const scope = {
+        deadline: Deadline.after(this.deliveryTimeoutMs, this.clock),
+        cancellation: new Cancellation(),
+      };
+      this.delivering.add(id);
+      try {
+        await this.handOver(id, localId, { error }, {}, scope);
+        await this.table.put(id, { ...row.value, done: true, expired: true });
+        log.warn('asynchronous request expired unanswered', { id, callee: operator });
+        expired++;
+      } catch (e) {
+        log.warn('expiry of an asynchronous request not delivered yet; retried', {
+          id,
+          error: errorMessage(e),
+        });
+      } finally {
+        this.delivering.delete(id);
+      }
+    }
+    return expired;
+  }
+
+  status(id: string): JsonObject | null {
+    const record = this.table.get(id);
+    if (!record) return null;
+    const state = record.expired
+      ? 'expired'
+      : record.done
+        ? 'done'
+        : record.expires <= this.clock.now()
+          ? 'expired'
+          : 'awaiting';
+    return { state, callee: record.peer, expires_at: new Date(record.expires).toISOString() };
+  }
+
+  async purge(retainMs: number): Promise<number> {
+    const before = this.clock.now() - retainMs;
+    const old = [...this.table.entries()]
+      .filter(([, row]) => row.value.done && row.value.expires < before)
+      .map(([id]) => id);
+    for (const id of old) await this.table.delete(id);
+    return old.length;
+  }
+
+  /** `respond` to our backend, with the id our application used; throws unless the backend took it. */
+  private async handOver(
+    id: string,
+    localId: string,
+    answer: Answer,
+    extra: JsonObject,
+    scope: CallScope,
+  ): Promise<void> {
+    const own = this.host().ownName;
+    const request: EpsRequest = {
+      method: `${own}.${RESPOND_METHOD}`,
+      id,
+      jsonRpcId: denormaliseId(localId),
+      params: { ...(answer as JsonObject), request: id, ...extra },
+    };
+    const response = await this.host().toBackend(request, scope);
+    if (response?.error)
+      throw new AsyncError(
+        'ERR_ASYNC_NOT_CONFIRMED',
+        `the backend of ${own} refused the answer to ${id}: ${response.error.message}`,
+      );
+  }
+}

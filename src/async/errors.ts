@@ -1,0 +1,55 @@
+/**
+ * Errors of asynchronous calls (docs/protocol.md#asynchronous-calls). Each has the JSON-RPC code the
+ * application or the answering node receives; the message says what happened to which request id.
+ */
+import { CodedError } from '../core/errors.js';
+import { ErrorCodes, type JsonRpcErrorCode } from '../core/messages.js';
+
+export type AsyncErrorCode =
+  /** `respond` or `_respond` for an id nobody is waiting for (never acknowledged, or forgotten). */
+  | 'ERR_ASYNC_UNKNOWN_ID'
+  /** The time to live of the request passed before the answer. */
+  | 'ERR_ASYNC_EXPIRED'
+  /** The request has been answered already (or an answer is being delivered right now). */
+  | 'ERR_ASYNC_ALREADY_ANSWERED'
+  /** An operator answered a request that was not sent to it. */
+  | 'ERR_ASYNC_NOT_RECIPIENT'
+  /** A store limit (entries or bytes, per peer or in total) was reached. */
+  | 'ERR_ASYNC_FULL'
+  /** The request id is already waiting for an asynchronous answer (ids of pending requests are unique). */
+  | 'ERR_ASYNC_ID_IN_USE'
+  /** Malformed `respond` / `_respond` params. */
+  | 'ERR_ASYNC_INVALID'
+  /** The caller's node did not confirm an answer (an original node, or its backend refused it). */
+  | 'ERR_ASYNC_NOT_CONFIRMED'
+  /** `_respond` sent by a local application instead of an eps node. */
+  | 'ERR_ASYNC_RESERVED';
+
+const JSON_RPC_CODE: Record<AsyncErrorCode, JsonRpcErrorCode> = {
+  ERR_ASYNC_UNKNOWN_ID: ErrorCodes.notFound,
+  ERR_ASYNC_EXPIRED: ErrorCodes.notFound,
+  ERR_ASYNC_ALREADY_ANSWERED: ErrorCodes.invalidRequest,
+  ERR_ASYNC_NOT_RECIPIENT: ErrorCodes.permissionDenied,
+  ERR_ASYNC_FULL: ErrorCodes.unavailable,
+  ERR_ASYNC_ID_IN_USE: ErrorCodes.invalidRequest,
+  ERR_ASYNC_INVALID: ErrorCodes.invalidParams,
+  ERR_ASYNC_NOT_CONFIRMED: ErrorCodes.channelError,
+  ERR_ASYNC_RESERVED: ErrorCodes.methodNotFound,
+};
+
+export class AsyncError extends CodedError<AsyncErrorCode> {
+  override readonly name = 'AsyncError';
+
+  /** The JSON-RPC code the application or peer receives. */
+  get jsonRpc(): JsonRpcErrorCode {
+    return JSON_RPC_CODE[this.code];
+  }
+
+  /** As an error response, with the error code in `data` for programs. */
+  toResponse(id: string | null): {
+    id: string | null;
+    error: { code: number; message: string; data: { code: string } };
+  } {
+    return { id, error: { code: this.jsonRpc, message: this.message, data: { code: this.code } } };
+  }
+}

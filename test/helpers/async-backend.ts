@@ -1,0 +1,58 @@
+/**
+ * A backend for asynchronous-call tests: records every JSON-RPC request eps delivers, acknowledges
+ * `locate` (with `_async`, and the time to live it is told), and accepts `respond` (or refuses it while
+ * `refuseRespond` is set).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { JsonObject } from '../../src/core/json.js';
+
+export interface AsyncBackend {
+  port: number;
+  url: string;
+  /** Every request delivered to it, in order. */
+  seen: JsonObject[];
+  /** Requests delivered with this method. */
+  calls(method: string): JsonObject[];
+  /** The time to live the next acknowledgements ask for (seconds; none = eps's default). */
+  ackTtl: number | undefined;
+  refuseRespond: boolean;
+  close(): Promise<void>;
+}
+
+export async function asyncBackend(): Promise<AsyncBackend> {
+  const seen: JsonObject[] = [];
+  const backend: AsyncBackend = {
+    port: 0,
+    url: '',
+    seen,
+    calls: (method) => seen.filter((m) => m.method === method),
+    ackTtl: undefined,
+    refuseRespond: false,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const msg = JSON.parse(body) as JsonObject;
+      seen.push(msg);
+      const reply = (o: object): void => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id ?? null, ...o }));
+      };
+      if (msg.method === 'locate') {
+        const ack = backend.ackTtl === undefined ? true : { ttl: backend.ackTtl };
+        reply({ result: { _async: ack, queued: true } });
+      } else if (msg.method === 'respond') {
+        if (backend.refuseRespond) reply({ error: { code: 7, message: 'not now' } });
+        else reply({ result: 'thanks' });
+      } else reply({ result: 'sync' });
+    });
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  backend.port = (server.address() as AddressInfo).port;
+  backend.url = `http://127.0.0.1:${backend.port}/jsonrpc`;
+  return backend;
+}

@@ -1,0 +1,95 @@
+/**
+ * Asynchronous calls over the other two ways between operators, with real processes: hd-2 is reachable
+ * only through the proxy operator public-proxy-1.ga. ls-1 (public gRPC server) reaches hd-2 over hd-2's
+ * reverse stream (ServerCall) and hd-2 answers it directly; hd-2 calls ls-1 directly and ls-1's answer goes
+ * back over the reverse stream; hd-1 (also behind the proxy) reaches hd-2 P2P and the answer comes back P2P.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestNetwork } from '../helpers/network.js';
+import {
+  HD2_SERVICES,
+  HEALTH_DEPARTMENTS,
+  PROXY_OPERATOR as P,
+  proxyOperatorSpec,
+} from '../helpers/p2p-network.js';
+import { freePort } from '../helpers/processes.js';
+import { asyncBackend, type AsyncBackend } from '../helpers/async-backend.js';
+import { callAcknowledged, respond, respondsFor } from '../helpers/async-flow.js';
+import type { JsonObject } from '../../src/core/json.js';
+
+const LOCATE = { name: 'locations', permissions: HEALTH_DEPARTMENTS, methods: [{ name: 'locate' }] };
+
+describe('asynchronous calls over ServerCall and P2P', () => {
+  let net: TestNetwork;
+  const backends = new Map<string, AsyncBackend>();
+  const port = (name: string): number => net.ports.get(name)!.gateway;
+
+  before(async () => {
+    for (const name of ['hd-1', 'hd-2', 'ls-1']) backends.set(name, await asyncBackend());
+    const control = await freePort();
+    const behindProxy = { grpcServer: { proxy: P }, grpcClient: true, groups: ['health-departments'] };
+    net = new TestNetwork([
+      proxyOperatorSpec(control),
+      // Both take connection requests from the proxy operator, so each can be reached P2P.
+      { name: 'hd-1', ...behindProxy, backend: backends.get('hd-1')!.url, services: HD2_SERVICES },
+      {
+        name: 'hd-2',
+        ...behindProxy,
+        backend: backends.get('hd-2')!.url,
+        services: [...HD2_SERVICES, LOCATE],
+      },
+      {
+        name: 'ls-1',
+        groups: ['health-departments'],
+        grpcServer: true,
+        grpcClient: true,
+        backend: backends.get('ls-1')!.url,
+        services: [LOCATE],
+      },
+    ]);
+    await net.prepare();
+    const proxyDir = net.writePublicProxy(P, { tls: await freePort(), internal: await freePort(), control });
+    const [operator, ls1] = await Promise.all([
+      net.start(P),
+      net.start('ls-1'),
+      net.start('hd-1'),
+      net.start('hd-2'),
+    ]);
+    await net.startProxy('public', proxyDir);
+    await operator.waitFor(/reverse stream registered" peer=hd-2/);
+    await operator.waitFor(/reverse stream registered" peer=hd-1/);
+    await ls1.waitFor(/reverse stream registered" peer=hd-2/);
+  });
+
+  after(async () => {
+    await net?.stop();
+    for (const b of backends.values()) await b.close();
+  });
+
+  test('ServerCall: ls-1 reaches hd-2 over the reverse stream; the answer arrives once', async () => {
+    await callAcknowledged(port('ls-1'), 'ls-1', 'hd-2.locate', 'rs-1');
+    const answered = await respond(port('hd-2'), 'hd-2', 'hd-2.locate(rs-1)', { result: { at: 'ward 3' } });
+    assert.equal(answered.status, 200, answered.text);
+    const got = await respondsFor(backends.get('ls-1')!, 'rs-1');
+    assert.equal(got.length, 1);
+    assert.deepEqual((got[0]!.params as JsonObject).result, { at: 'ward 3' });
+  });
+
+  test("ServerCall: ls-1's answer to hd-2 travels over hd-2's reverse stream", async () => {
+    await callAcknowledged(port('hd-2'), 'hd-2', 'ls-1.locate', 'rs-2');
+    const answered = await respond(port('ls-1'), 'ls-1', 'ls-1.locate(rs-2)', { result: 7 });
+    assert.equal(answered.status, 200, answered.text);
+    const [got] = await respondsFor(backends.get('hd-2')!, 'rs-2');
+    assert.equal((got!.params as JsonObject).result, 7);
+    assert.equal(((got!.params as JsonObject)._client as JsonObject).name, 'ls-1');
+  });
+
+  test('P2P: hd-1 reaches hd-2 through the public proxy; the answer comes back P2P', async () => {
+    await callAcknowledged(port('hd-1'), 'hd-1', 'hd-2.locate', 42);
+    const answered = await respond(port('hd-2'), 'hd-2', 'hd-2.locate(n:42)', { result: 'found' });
+    assert.equal(answered.status, 200, answered.text);
+    const [got] = await respondsFor(backends.get('hd-1')!, 42);
+    assert.equal((got!.params as JsonObject).result, 'found');
+  });
+});
