@@ -88,7 +88,8 @@ describe('eps network: hd-1 -> ls-1 over gRPC, locations backend', () => {
     assert.deepEqual((none.json.result as JsonObject).entries, []);
   });
 
-  test('respond is not an addressed id (checklist 12)', async () => {
+  test("respond is the gateway's own method, not an addressed id (checklist 12, changed by issue 12)", async () => {
+    // The original answered `invalid ID format`; ours answers asynchronous requests (docs/protocol.md).
     const r = await gatewayRequest(hdPort, {
       jsonrpc: '2.0',
       method: 'respond',
@@ -96,11 +97,16 @@ describe('eps network: hd-1 -> ls-1 over gRPC, locations backend', () => {
       params: {},
     });
     assert.equal(r.status, 400);
-    assert.deepEqual(r.json, {
+    const error = r.json.error as JsonObject;
+    assert.equal((error.data as JsonObject).code, 'ERR_ASYNC_INVALID');
+    assert.equal(r.json.id, 'ls-1.add(1)');
+    const unknown = await gatewayRequest(hdPort, {
       jsonrpc: '2.0',
-      error: { code: 1, message: 'error parsing address: invalid ID format', data: {} },
+      method: 'respond',
       id: 'ls-1.add(1)',
+      params: { result: 1 },
     });
+    assert.equal(((unknown.json.error as JsonObject).data as JsonObject).code, 'ERR_ASYNC_UNKNOWN_ID');
   });
 
   test('unknown operator (checklist 13) and unknown method (403) get clear errors', async () => {
