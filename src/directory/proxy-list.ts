@@ -5,7 +5,7 @@
  *
  * A malformed `proxies` is reported, not guessed at: the caller gets the reason instead of a route.
  */
-import type { JsonObject } from '../core/json.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
 
 /** At most this many proxies per operator (`proxy` plus `proxies`). */
 export const MAX_PROXIES = 8;
@@ -47,4 +47,17 @@ export function proxyList(settings: JsonObject): ProxyList {
     out.push(name);
   }
   return { proxies: out };
+}
+
+/**
+ * The first malformed `proxies` in the data of a `channels` record (its element index and the reason), so
+ * that the sd can refuse such a record when it is submitted.
+ */
+export function malformedProxies(data: readonly JsonValue[]): { index: number; error: string } | undefined {
+  for (const [index, channel] of data.entries()) {
+    if (!isJsonObject(channel) || channel.type !== 'grpc_server' || !isJsonObject(channel.settings)) continue;
+    const { error } = proxyList(channel.settings);
+    if (error !== undefined) return { index, error };
+  }
+  return undefined;
 }
