@@ -7,7 +7,7 @@
  *   `cache_entries_for: 0` the period is MIN_REFRESH_PERIOD_MS instead of "on every lookup".
  * - start() performs the first refresh (waiting at most INITIAL_REFRESH_WAIT_MS, or
  *   STATE_LOADED_REFRESH_WAIT_MS when the state file gave it a verified chain); a failure is logged, not
- *   fatal, and retried with exponential backoff (RETRY_INITIAL_MS doubling up to RETRY_MAX_MS, no jitter).
+ *   fatal, and retried with jittered exponential backoff (RETRY_INITIAL_MS doubling up to RETRY_MAX_MS).
  * - Every request has the JSON-RPC client's timeout; endpoints fail over in order (SdApiClient).
  * - Verification is incremental and refuses forks and rollbacks (VerifiedMirror); a refused or failed refresh
  *   keeps the last verified state in use, and routing carries on with it until the SD is back.
@@ -43,10 +43,12 @@ export const INITIAL_REFRESH_WAIT_MS = 10_000;
  * the node can route with what it had, so a slow or unreachable SD does not delay its start.
  */
 export const STATE_LOADED_REFRESH_WAIT_MS = 500;
-/** First retry delay after a failed refresh; doubles per failure. */
-export const RETRY_INITIAL_MS = 250;
+/** First retry delay after a failed refresh (half of it random); doubles per failure. */
+export const RETRY_INITIAL_MS = 100;
 /** Longest retry delay after failed refreshes. */
-export const RETRY_MAX_MS = 10_000;
+export const RETRY_MAX_MS = 5_000;
+/** Part of each retry delay that is random, so that nodes that lost the sd together do not return together. */
+export const RETRY_JITTER = 0.5;
 
 export class ApiDirectoryConfigError extends CodedError<'ERR_DIRECTORY_API_CONFIG'> {
   override readonly name = 'ApiDirectoryConfigError';
@@ -124,7 +126,7 @@ export class ApiDirectory implements Directory {
     this.retry = new Backoff({
       initialMs: RETRY_INITIAL_MS,
       maxMs: RETRY_MAX_MS,
-      jitter: 0,
+      jitter: RETRY_JITTER,
       clock: this.clock,
     });
     this.state = settings.state_file ? new MirrorStateFile(settings.state_file) : undefined;

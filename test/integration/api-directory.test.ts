@@ -261,11 +261,11 @@ test('a start with the SD unreachable is not fatal: empty directory, loaded once
   assert.equal(d.entries().length, 0);
   const changed = nextChange(d);
   await server.start();
-  // The failed first refresh is retried after RETRY_INITIAL_MS, not before.
-  await clock.advance(RETRY_INITIAL_MS - 1);
+  // The failed first refresh is retried after half to all of RETRY_INITIAL_MS (jitter), not before.
+  await clock.advance(RETRY_INITIAL_MS / 2 - 1);
   assert.equal(d.entries().length, 0);
   assert.equal(d.stats().refreshes, 1);
-  await clock.advance(1);
+  await clock.advance(RETRY_INITIAL_MS / 2 + 1);
   await changed;
   assert.equal(d.entries().length, 2);
 });
