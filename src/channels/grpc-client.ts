@@ -43,8 +43,12 @@ export interface GrpcClientConfig {
   connect_timeout: number;
 }
 
-/** Opens a TLS connection to `peer` through its proxy (P2P); provided by the P2P module. */
-export type ProxyDialer = (peer: string, proxy: string, deadline: Deadline) => Promise<DialResult>;
+/** Opens a TLS connection to `peer` through one of its proxies (P2P); provided by the P2P module. */
+export type ProxyDialer = (
+  peer: string,
+  proxies: readonly string[],
+  deadline: Deadline,
+) => Promise<DialResult>;
 
 export class GrpcClientChannel implements Channel {
   readonly type = 'grpc_client' as const;
@@ -86,7 +90,7 @@ export class GrpcClientChannel implements Channel {
     if (address.operator === this.ownName) return false;
     const entry = this.directory.entry(address.operator);
     const server = entry && grpcServerSettings(entry);
-    return server !== undefined && !server.internal && server.proxy !== this.ownName;
+    return server !== undefined && !server.internal && !server.proxies.includes(this.ownName);
   }
 
   /**
@@ -112,7 +116,10 @@ export class GrpcClientChannel implements Channel {
     const entry = this.directory.entry(peer);
     const server = entry && grpcServerSettings(entry);
     if (!server) throw new NoRouteError('cannot deliver gRPC request: recipient does not have a gRPC server');
-    if (server.proxy) {
+    if (server.proxiesError !== undefined) {
+      throw new NoRouteError(`the directory entry of ${peer} is malformed: ${server.proxiesError}`);
+    }
+    if (server.proxies.length > 0) {
       if (this.config.useProxy === false) {
         throw new NoRouteError('destination is only reachable via proxy but proxying is disabled');
       }
@@ -121,8 +128,8 @@ export class GrpcClientChannel implements Channel {
         throw new NoRouteError('destination is only reachable via proxy but no P2P dialer is configured');
       return this.pool.get(
         peer,
-        `proxy:${server.proxy}`,
-        () => dialer(peer, server.proxy, deadline),
+        `proxy:${server.proxies.join(',')}`,
+        () => dialer(peer, server.proxies, deadline),
         deadline,
       );
     }
