@@ -28,8 +28,12 @@ import type { ReverseStreamKeeper } from './reverse/dialling-side.js';
 
 const log = logger('grpc-client');
 
-/** Attempts for a call the peer never processed (refused during a GOAWAY): the first and one more. */
-const MAX_ATTEMPTS = 2;
+/**
+ * Attempts for a call the peer provably did not process — refused (REFUSED_STREAM, above a GOAWAY's last
+ * stream id, or queued on a connection that closed), or no connection at all (dial, TLS or P2P brokering
+ * failed): the first and one more, on a new connection, within the caller's deadline.
+ */
+export const MAX_ATTEMPTS = 2;
 
 export interface GrpcClientConfig {
   tls: TlsConfig;
@@ -159,7 +163,7 @@ export class GrpcClientChannel implements Channel {
       id: request.id,
       clientName: this.ownName,
     });
-    // A call the peer did not process (its connection was closing) is sent once more on a new connection.
+    // A call the peer did not process is sent once more on a new connection (see MAX_ATTEMPTS).
     for (let attempt = 1; ; attempt++) {
       let pooled: PooledSession;
       try {
@@ -169,6 +173,14 @@ export class GrpcClientChannel implements Channel {
         if (e instanceof NoRouteError) throw e;
         if (e instanceof DeadlineExceededError || e === scope.cancellation.reason) {
           throw new Error(`error sending request: ${errorMessage(e)}`, { cause: e });
+        }
+        // Nothing was sent: one more attempt (the pool dials again, or brokers a new tunnel, on demand).
+        if (attempt < MAX_ATTEMPTS && !deadline.expired) {
+          log.debug('no connection to the peer; trying once more', {
+            peer: address.operator,
+            error: errorMessage(e),
+          });
+          continue;
         }
         // Whatever failed (dial, TLS, P2P tunnel, backoff), the call ends as grpc-go's "connection error".
         const err = new GrpcError(OUTCOMES.peerUnreachable.grpc, `connection error: ${errorMessage(e)}`);

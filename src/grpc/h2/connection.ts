@@ -423,6 +423,9 @@ export class H2Connection {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.writer.stop();
+    // Calls still waiting for a stream were never sent: the peer provably did not process them.
+    const unsent = `connection lost before the call was sent (${err.message})`;
+    this.streams.finishWaiting(new StreamError(ErrorCode.REFUSED_STREAM, unsent, true, true));
     const failure = new StreamError(ErrorCode.INTERNAL_ERROR, err.message, false, true);
     this.streams.finishAll(failure);
     this.pings.fail(err);
