@@ -18,6 +18,8 @@ export interface FaultContext {
   net: DevNetwork;
   /** hd-1's gateway, with `concurrency` sockets. */
   client: GatewayCaller;
+  /** Another client of hd-1's gateway with sockets of its own (calls that must not queue behind the load). */
+  newClient(sockets: number): GatewayCaller;
   options: FaultOptions;
   /** A folder of the run for the scenario's own files and logs. */
   dir: string;

@@ -14,7 +14,7 @@ import { withDeadline } from '../../test/helpers/wait.js';
 const DEV = join(REPO_ROOT, 'settings/dev');
 /** What each program prints once it listens. */
 const READY = /Waiting for CTRL-C|Serving the service directory on/;
-const START_TIMEOUT_MS = 30_000;
+const START_TIMEOUT_MS = 60_000;
 const ADDRESS = /\b(localhost|127\.0\.0\.1):(\d{2,5})\b/g;
 
 /** The roles of the seed's P2P network, in start order (a role whose folder is missing is left out). */

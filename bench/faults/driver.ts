@@ -32,14 +32,13 @@ export class FaultRun {
   async start(): Promise<void> {
     await this.net.prepare();
     await this.net.startAll(BASE_ROLES);
-    this.client = gatewayCaller(
-      this.net.certs,
-      'hd-1',
-      this.net.port(HD1_GATEWAY_DEV_PORT),
-      Math.max(this.options.concurrency, 4),
-      CALL_TIMEOUT_MS,
-    );
+    this.client = this.newClient(this.options.concurrency);
     await untilCallSucceeds(this.client, SETTLE_MS);
+  }
+
+  newClient(sockets: number): GatewayCaller {
+    const port = this.net.port(HD1_GATEWAY_DEV_PORT);
+    return gatewayCaller(this.net.certs, 'hd-1', port, sockets, CALL_TIMEOUT_MS);
   }
 
   /** Why the scenario cannot run here, or undefined. */
@@ -55,7 +54,13 @@ export class FaultRun {
       for (const role of [...BASE_ROLES, ...(s.roles ?? [])])
         if (!this.net.isRunning(role)) await this.net.start(role);
       await untilCallSucceeds(this.client, SETTLE_MS);
-      const result = await s.run({ net: this.net, client: this.client, options: this.options, dir });
+      const result = await s.run({
+        net: this.net,
+        client: this.client,
+        newClient: (n) => this.newClient(n),
+        options: this.options,
+        dir,
+      });
       for (const role of BASE_ROLES) if (!this.net.isRunning(role)) await this.net.start(role);
       await untilCallSucceeds(this.client, SETTLE_MS);
       return result;

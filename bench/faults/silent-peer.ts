@@ -28,12 +28,11 @@ export async function silentPeer(ctx: FaultContext, name: string): Promise<Scena
   server.listen(ctx.net.port(LS1_GRPC_DEV_PORT), '127.0.0.1');
   await once(server, 'listening');
   const load = new BackgroundLoad(ctx.client, ctx.options.concurrency);
+  const caller = ctx.newClient(SILENT_CALLS);
   try {
     const t0 = performance.now();
     const silent = await withDeadline(
-      Promise.all(
-        Array.from({ length: SILENT_CALLS }, () => callOnce(ctx.client, 'ls-1.lookup', { name: 'x' })),
-      ),
+      Promise.all(Array.from({ length: SILENT_CALLS }, () => callOnce(caller, 'ls-1.lookup', { name: 'x' }))),
       { timeoutMs: SILENT_CALL_LIMIT_MS, what: 'the calls to the silent peer to end' },
     );
     const rest = ctx.options.seconds * 1000 - (performance.now() - t0);
@@ -53,6 +52,7 @@ export async function silentPeer(ctx: FaultContext, name: string): Promise<Scena
     };
   } finally {
     await load.stop();
+    caller.close();
     for (const s of sockets) s.destroy();
     server.close();
   }
