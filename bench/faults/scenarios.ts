@@ -20,12 +20,12 @@ function scenario(name: string, title: string, run: Run, roles?: string[]): Scen
 export const SCENARIOS: Scenario[] = [
   scenario(
     'proxy-sigterm',
-    'public-proxy-1 stopped with SIGTERM and started again under load, one proxy',
+    'public-proxy-1 stopped with SIGTERM and started again under load, one proxy (public-proxy-2 not started)',
     restartUnderLoad('public-proxy-1', 'SIGTERM'),
   ),
   scenario(
     'proxy-sigkill',
-    'public-proxy-1 killed with SIGKILL and started again under load, one proxy',
+    'public-proxy-1 killed with SIGKILL and started again under load, one proxy (public-proxy-2 not started)',
     restartUnderLoad('public-proxy-1', 'SIGKILL'),
   ),
   scenario(
