@@ -15,12 +15,18 @@ export class NoRouteError extends CodedError<'ERR_NO_ROUTE'> implements KnownFai
   }
 }
 
-/** The peer's reverse stream is gone (or its certificate is no longer pinned). */
+/**
+ * The peer's reverse stream is gone (or its certificate is no longer pinned). `unprocessed`: the request
+ * was never sent on it, so it may go once more on the peer's next stream.
+ */
 export class PeerDisconnectedError extends CodedError<'ERR_PEER_DISCONNECTED'> implements KnownFailure {
   override readonly name = 'PeerDisconnectedError';
   readonly failure: FailureKind = 'peerUnreachable';
 
-  constructor(message = 'client disconnected') {
+  constructor(
+    message = 'client disconnected',
+    readonly unprocessed = false,
+  ) {
     super('ERR_PEER_DISCONNECTED', message);
   }
 }

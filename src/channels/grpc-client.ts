@@ -28,8 +28,12 @@ import type { ReverseStreamKeeper } from './reverse/dialling-side.js';
 
 const log = logger('grpc-client');
 
-/** Attempts for a call the peer never processed (refused during a GOAWAY): the first and one more. */
-const MAX_ATTEMPTS = 2;
+/**
+ * Attempts for a call the peer provably did not process — refused (REFUSED_STREAM, above a GOAWAY's last
+ * stream id, or queued on a connection that closed), or no connection at all (dial, TLS or P2P brokering
+ * failed): the first and one more, on a new connection, within the caller's deadline.
+ */
+export const MAX_ATTEMPTS = 2;
 
 export interface GrpcClientConfig {
   tls: TlsConfig;
@@ -39,8 +43,12 @@ export interface GrpcClientConfig {
   connect_timeout: number;
 }
 
-/** Opens a TLS connection to `peer` through its proxy (P2P); provided by the P2P module. */
-export type ProxyDialer = (peer: string, proxy: string, deadline: Deadline) => Promise<DialResult>;
+/** Opens a TLS connection to `peer` through one of its proxies (P2P); provided by the P2P module. */
+export type ProxyDialer = (
+  peer: string,
+  proxies: readonly string[],
+  deadline: Deadline,
+) => Promise<DialResult>;
 
 export class GrpcClientChannel implements Channel {
   readonly type = 'grpc_client' as const;
@@ -82,7 +90,7 @@ export class GrpcClientChannel implements Channel {
     if (address.operator === this.ownName) return false;
     const entry = this.directory.entry(address.operator);
     const server = entry && grpcServerSettings(entry);
-    return server !== undefined && !server.internal && server.proxy !== this.ownName;
+    return server !== undefined && !server.internal && !server.proxies.includes(this.ownName);
   }
 
   /**
@@ -108,7 +116,10 @@ export class GrpcClientChannel implements Channel {
     const entry = this.directory.entry(peer);
     const server = entry && grpcServerSettings(entry);
     if (!server) throw new NoRouteError('cannot deliver gRPC request: recipient does not have a gRPC server');
-    if (server.proxy) {
+    if (server.proxiesError !== undefined) {
+      throw new NoRouteError(`the directory entry of ${peer} is malformed: ${server.proxiesError}`);
+    }
+    if (server.proxies.length > 0) {
       if (this.config.useProxy === false) {
         throw new NoRouteError('destination is only reachable via proxy but proxying is disabled');
       }
@@ -117,8 +128,8 @@ export class GrpcClientChannel implements Channel {
         throw new NoRouteError('destination is only reachable via proxy but no P2P dialer is configured');
       return this.pool.get(
         peer,
-        `proxy:${server.proxy}`,
-        () => dialer(peer, server.proxy, deadline),
+        `proxy:${server.proxies.join(',')}`,
+        () => dialer(peer, server.proxies, deadline),
         deadline,
       );
     }
@@ -152,7 +163,7 @@ export class GrpcClientChannel implements Channel {
       id: request.id,
       clientName: this.ownName,
     });
-    // A call the peer did not process (its connection was closing) is sent once more on a new connection.
+    // A call the peer did not process is sent once more on a new connection (see MAX_ATTEMPTS).
     for (let attempt = 1; ; attempt++) {
       let pooled: PooledSession;
       try {
@@ -162,6 +173,14 @@ export class GrpcClientChannel implements Channel {
         if (e instanceof NoRouteError) throw e;
         if (e instanceof DeadlineExceededError || e === scope.cancellation.reason) {
           throw new Error(`error sending request: ${errorMessage(e)}`, { cause: e });
+        }
+        // Nothing was sent: one more attempt (the pool dials again, or brokers a new tunnel, on demand).
+        if (attempt < MAX_ATTEMPTS && !deadline.expired) {
+          log.debug('no connection to the peer; trying once more', {
+            peer: address.operator,
+            error: errorMessage(e),
+          });
+          continue;
         }
         // Whatever failed (dial, TLS, P2P tunnel, backoff), the call ends as grpc-go's "connection error".
         const err = new GrpcError(OUTCOMES.peerUnreachable.grpc, `connection error: ${errorMessage(e)}`);

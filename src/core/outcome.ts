@@ -13,6 +13,12 @@
 import { Status, type StatusCode } from './grpc-status.js';
 import { ErrorCodes, type JsonRpcErrorCode } from './messages.js';
 
+/**
+ * Said by the error of every call that was sent and then lost without an answer (connection, tunnel or
+ * reverse stream gone): the peer may have processed it, so it is never sent again silently.
+ */
+export const MAY_HAVE_BEEN_PROCESSED = 'it may have been processed by the peer (not retried)';
+
 export type FailureKind =
   /** The caller may not call this method (directory permissions). */
   | 'permissionDenied'

@@ -5,7 +5,17 @@
  * Used by the eps directory's state file (directory/mirror-state.ts) and the asynchronous-call store
  * (async/file-table-store.ts).
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
 import { CodedError } from '../core/errors.js';
 
 export interface LoadedLines {
@@ -59,8 +69,9 @@ export class JsonLinesFile {
   }
 }
 
-/** Writes one JSON line per value and fsyncs before returning. */
+/** Writes one JSON line per value and fsyncs before returning (creating the folder, 0700, if missing). */
 function writeSynced(file: string, flags: 'a' | 'w', values: readonly unknown[]): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const fd = openSync(file, flags);
   try {
     writeSync(fd, values.map((v) => JSON.stringify(v) + '\n').join(''));

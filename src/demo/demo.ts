@@ -1,8 +1,10 @@
 /**
  * `npm run demo`: the seed document's P2P test network from bin/ with the dev settings — the service
- * directory (sd-1), the public proxy (public-proxy-1) and the eps servers hd-1, hd-2 and public-proxy-eps-1
- * — then `npm run sd-setup`, then `hd-2._ping` through hd-1's gateway (hd-2 is reachable only through the
- * proxy). Prints each JSON answer and the curl command to repeat it, and keeps the network up until Ctrl-C.
+ * directory (sd-1), two public proxies (public-proxy-1 and -2) and the eps servers hd-1, hd-2,
+ * public-proxy-eps-1 and -2 — then `npm run sd-setup`, then `hd-2._ping` through hd-1's gateway (hd-2 is
+ * reachable only through a proxy), then the same ping with public-proxy-1 stopped (it goes through
+ * public-proxy-2; public-proxy-1 is started again afterwards). Prints each JSON answer and the curl command
+ * to repeat it, and keeps the network up until Ctrl-C.
  *
  * Options: `--once` stop after the calls (exit 0 only if every call succeeded); `--verbose` show the
  * servers' logs; `--all` also run the getting-started network (ls-1 + eps-ls: ls-1.add, ls-1.lookup) and the
@@ -54,12 +56,16 @@ async function main(): Promise<number> {
       verbose,
     );
     if (!setup.ok) throw new Error(`sd-setup failed:\n${setup.output}`);
-    start('public-proxy-1', 'proxy', ['run', 'public'], {
-      PROXY_SETTINGS: 'settings/dev/roles/public-proxy-1',
-    });
+    const publicProxy = (n: number): DemoProcess =>
+      start(`public-proxy-${n}`, 'proxy', ['run', 'public'], {
+        PROXY_SETTINGS: `settings/dev/roles/public-proxy-${n}`,
+      });
+    let firstProxy = publicProxy(1);
+    publicProxy(2);
     eps('hd-1');
     eps('hd-2');
     eps('public-proxy-eps-1');
+    eps('public-proxy-eps-2');
     if (all) {
       start('eps-ls', 'eps-ls', [], { LS_BIND_ADDRESS: 'localhost:6666' });
       eps('ls-1');
@@ -117,6 +123,20 @@ async function main(): Promise<number> {
       console.log(pretty(reply.body));
       if (reply.status !== 200) ok = false;
     }
+    // hd-2 names two proxies: with the first one down, the ping is brokered through the second.
+    await stopDemoProcesses([firstProxy]);
+    const failover: GatewayCall = { ...calls[0]!, id: '5' };
+    const reply = await retry(
+      () => callGateway(root, failover),
+      (r) => r.status === 200,
+    );
+    console.error(
+      `\n# ${failover.method} again with public-proxy-1 stopped: through public-proxy-2 (HTTP ${reply.status})`,
+    );
+    console.log(pretty(reply.body));
+    if (reply.status !== 200) ok = false;
+    firstProxy = publicProxy(1);
+    await firstProxy.ready;
     if (once) {
       await stop();
       return ok ? 0 : 1;

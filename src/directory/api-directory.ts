@@ -5,8 +5,9 @@
  * - The snapshot is refreshed in the background every `cache_entries_for` seconds (`getRecords` after the
  *   verified tip). The broker reads synchronously, so a lookup never waits for the network; with
  *   `cache_entries_for: 0` the period is MIN_REFRESH_PERIOD_MS instead of "on every lookup".
- * - start() performs the first refresh (waiting at most INITIAL_REFRESH_WAIT_MS); a failure is logged, not
- *   fatal, and retried with exponential backoff (RETRY_INITIAL_MS doubling up to RETRY_MAX_MS, no jitter).
+ * - start() performs the first refresh (waiting at most INITIAL_REFRESH_WAIT_MS, or
+ *   STATE_LOADED_REFRESH_WAIT_MS when the state file gave it a verified chain); a failure is logged, not
+ *   fatal, and retried with jittered exponential backoff (RETRY_INITIAL_MS doubling up to RETRY_MAX_MS).
  * - Every request has the JSON-RPC client's timeout; endpoints fail over in order (SdApiClient).
  * - Verification is incremental and refuses forks and rollbacks (VerifiedMirror); a refused or failed refresh
  *   keeps the last verified state in use, and routing carries on with it until the SD is back.
@@ -37,10 +38,17 @@ const log = logger('api-directory');
 export const MIN_REFRESH_PERIOD_MS = 250;
 /** start() waits at most this long for the first refresh, then carries on with an empty directory. */
 export const INITIAL_REFRESH_WAIT_MS = 10_000;
-/** First retry delay after a failed refresh; doubles per failure. */
-export const RETRY_INITIAL_MS = 250;
+/**
+ * With a verified chain loaded from the state file, start() waits only this long for the first refresh:
+ * the node can route with what it had, so a slow or unreachable SD does not delay its start.
+ */
+export const STATE_LOADED_REFRESH_WAIT_MS = 500;
+/** First retry delay after a failed refresh (half of it random); doubles per failure. */
+export const RETRY_INITIAL_MS = 100;
 /** Longest retry delay after failed refreshes. */
-export const RETRY_MAX_MS = 10_000;
+export const RETRY_MAX_MS = 5_000;
+/** Part of each retry delay that is random, so that nodes that lost the sd together do not return together. */
+export const RETRY_JITTER = 0.5;
 
 export class ApiDirectoryConfigError extends CodedError<'ERR_DIRECTORY_API_CONFIG'> {
   override readonly name = 'ApiDirectoryConfigError';
@@ -118,7 +126,7 @@ export class ApiDirectory implements Directory {
     this.retry = new Backoff({
       initialMs: RETRY_INITIAL_MS,
       maxMs: RETRY_MAX_MS,
-      jitter: 0,
+      jitter: RETRY_JITTER,
       clock: this.clock,
     });
     this.state = settings.state_file ? new MirrorStateFile(settings.state_file) : undefined;
@@ -140,16 +148,18 @@ export class ApiDirectory implements Directory {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    await this.loadState();
+    const loaded = await this.loadState();
     const first = this.cycle();
+    const waitMs = loaded ? STATE_LOADED_REFRESH_WAIT_MS : INITIAL_REFRESH_WAIT_MS;
     let waitTimer: TimerHandle | undefined;
     const waited = new Promise<void>((resolve) => {
       waitTimer = this.clock.setTimeout(() => {
-        log.warn('first service directory refresh is taking long; starting with the current state', {
-          waited_ms: INITIAL_REFRESH_WAIT_MS,
-        });
+        const message = loaded
+          ? 'first service directory refresh is taking long; routing with the verified state file meanwhile'
+          : 'first service directory refresh is taking long; starting with the current state';
+        log.warn(message, { waited_ms: waitMs });
         resolve();
-      }, INITIAL_REFRESH_WAIT_MS);
+      }, waitMs);
     });
     await Promise.race([first, waited]);
     this.clock.clearTimeout(waitTimer);
@@ -184,9 +194,12 @@ export class ApiDirectory implements Directory {
     };
   }
 
-  /** Loads and verifies the state file; a missing, unreadable or unverifiable one leaves the mirror empty. */
-  private async loadState(): Promise<void> {
-    if (!this.state) return;
+  /**
+   * Loads and verifies the state file; a missing, unreadable or unverifiable one leaves the mirror empty.
+   * True when it gave the mirror records.
+   */
+  private async loadState(): Promise<boolean> {
+    if (!this.state) return false;
     const file = this.state.path;
     try {
       const { records, tornTail } = this.state.load();
@@ -202,6 +215,7 @@ export class ApiDirectory implements Directory {
       }
       this.persisted = records.length;
       if (tornTail) this.state.rewrite(this.mirror.records());
+      return records.length > 0;
     } catch (err) {
       // The SD's chain will be loaded instead; the file is rewritten with it.
       log.error('directory state file is unusable; starting without it', {
@@ -209,6 +223,7 @@ export class ApiDirectory implements Directory {
         error: errorMessage(err),
       });
       this.persisted = -1;
+      return false;
     }
   }
 

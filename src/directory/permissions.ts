@@ -1,5 +1,6 @@
 /** Permission helpers over directory entries [docs/protocol.md#broker]. All comparisons are exact. */
 import type { Channel, DirectoryEntry, Permission, Service } from '../core/directory-entry.js';
+import { proxyList } from './proxy-list.js';
 
 export function serviceFor(entry: DirectoryEntry, method: string): Service | undefined {
   return entry.services.find((s) => s.methods.some((m) => m.name === method));
@@ -55,7 +56,12 @@ export function channelOf(entry: DirectoryEntry, type: string): Channel | undefi
 export interface GrpcServerEntrySettings {
   address: string;
   internal: boolean;
+  /** The first proxy (the original's only one); '' when the operator is reached directly. */
   proxy: string;
+  /** Every proxy: `proxy`, then `proxies` ([docs/protocol.md#directory-entries]); empty when direct. */
+  proxies: string[];
+  /** Why `proxies` could not be read (then `proxies` holds only `proxy`). */
+  proxiesError?: string | undefined;
 }
 
 /** The published `grpc_server` settings; undefined when absent or unusable (no address). */
@@ -63,9 +69,12 @@ export function grpcServerSettings(entry: DirectoryEntry): GrpcServerEntrySettin
   const ch = channelOf(entry, 'grpc_server');
   const s = ch?.settings;
   if (!s || typeof s.address !== 'string' || s.address === '') return undefined;
+  const list = proxyList(s);
   return {
     address: s.address,
     internal: s.internal === true,
     proxy: typeof s.proxy === 'string' ? s.proxy : '',
+    proxies: list.proxies,
+    ...(list.error !== undefined ? { proxiesError: list.error } : {}),
   };
 }

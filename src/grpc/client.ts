@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { frame, MAX_MESSAGE_BYTES, MessageInbox, MessageReader, UnaryMessage } from './framing.js';
 import { decodeGrpcMessage, GrpcError, Status } from './status.js';
 import { errorMessage } from '../core/errors.js';
-import { classify, OUTCOMES } from '../core/outcome.js';
+import { classify, MAY_HAVE_BEEN_PROCESSED, OUTCOMES } from '../core/outcome.js';
 import { H2Connection } from './h2/connection.js';
 import { ProtocolError, StreamError } from './h2/errors.js';
 import { logger } from '../core/log.js';
@@ -28,9 +28,20 @@ const MAX_CACHED_PATHS = 16;
 /** How long calls still open may finish after close() before the connection is destroyed. */
 const CLOSE_GRACE_MS = 2000;
 
-/** HTTP/2 stream errors as gRPC statuses (gRPC over HTTP/2, "Errors"): the kind decides, see core/outcome.ts. */
+/**
+ * HTTP/2 stream errors as gRPC statuses (gRPC over HTTP/2, "Errors"): the kind decides, see
+ * core/outcome.ts. A call whose connection was lost after it was sent may have been processed by the
+ * peer: it is not `unprocessed`, and its message says so (callers never repeat it silently).
+ */
 function toGrpcError(err: StreamError): GrpcError {
-  return new GrpcError(OUTCOMES[classify(err)].grpc, err.message, err.retryable);
+  const code = OUTCOMES[classify(err)].grpc;
+  if (err.connectionLost && !err.retryable) {
+    return new GrpcError(
+      code,
+      `${err.message}: the connection was lost after the call was sent; ${MAY_HAVE_BEEN_PROCESSED}`,
+    );
+  }
+  return new GrpcError(code, err.message, err.retryable);
 }
 
 /** Anything else that fails opening a stream is a transport failure: the peer is unreachable. */

@@ -3,6 +3,7 @@
  * default each (the original's values where it had them, docs/protocol.md#keepalive). Tests shorten them
  * and run them on a manual clock.
  */
+import { WRITE_STALL_MS } from './h2/limits.js';
 
 export interface ServerKeepalive {
   /** A connection without calls for this long is closed (GOAWAY), however many pings keep it warm. */
@@ -23,6 +24,8 @@ export interface ServerKeepalive {
   readonly requestBodyTimeoutMs: number;
   /** The TLS handshake of a new connection must finish within this time. */
   readonly handshakeTimeoutMs: number;
+  /** Output the client does not read for this long ends its connection (WRITE_STALL_MS, h2/limits.ts). */
+  readonly writeStallMs: number;
 }
 
 export const DEFAULT_SERVER_KEEPALIVE: ServerKeepalive = Object.freeze({
@@ -35,6 +38,7 @@ export const DEFAULT_SERVER_KEEPALIVE: ServerKeepalive = Object.freeze({
   maxAgeGraceMs: 60_000,
   requestBodyTimeoutMs: 60_000,
   handshakeTimeoutMs: 10_000,
+  writeStallMs: WRITE_STALL_MS,
 });
 
 export interface ClientKeepalive {

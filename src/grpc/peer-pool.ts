@@ -1,7 +1,10 @@
 /**
  * Pool of gRPC sessions, one per peer operator, reused across calls (HTTP/2 multiplexing). A broken session
- * is replaced on the next call; repeated connection failures back off exponentially (with jitter) so an
- * unreachable peer is not hammered, while a call still waits for the next attempt within its deadline.
+ * is replaced on the next call; repeated connection failures back off exponentially (with jitter), and a
+ * call that needs the peer brings the next attempt forward to at most RECONNECT_BACKOFF.demandGapMs after
+ * the last failure (core/backoff.ts, wake on demand): a peer that is back is used again within that gap,
+ * and a dead one gets at most one dial per gap however many calls wait. A call waits for the attempt
+ * within its deadline, or fails at once if the attempt is due after it.
  */
 import { logger } from '../core/log.js';
 import { Backoff } from '../core/backoff.js';
@@ -13,8 +16,16 @@ import type { PinnedPeer } from '../tls/pinned-peer.js';
 
 const log = logger('grpc-pool');
 
-/** Reconnect backoff per peer: 100 ms doubling up to 10 s, half of it random. */
-export const RECONNECT_BACKOFF = Object.freeze({ initialMs: 100, maxMs: 10_000, jitter: 0.5 });
+/**
+ * Reconnect backoff per peer: 100 ms doubling up to 10 s, half of it random; while calls wait for the peer,
+ * an attempt at most 500 ms after the last failure.
+ */
+export const RECONNECT_BACKOFF = Object.freeze({
+  initialMs: 100,
+  maxMs: 10_000,
+  jitter: 0.5,
+  demandGapMs: 500,
+});
 export const MAX_POOLED_PEERS = 10_000;
 
 export interface PooledSession {
@@ -56,11 +67,14 @@ export class PeerPool {
     if (!slot.connecting) {
       // Checked here, not in connect(): a throw there before its first await would run its `finally`
       // before `slot.connecting` is assigned, leaving a rejected promise that every later get() returned.
-      const wait = slot.backoff.waitMs();
+      const wait = slot.backoff.demand();
       if (wait > 0 && wait >= deadline.remainingMs()) {
-        throw new DialError('ERR_DIAL_BACKING_OFF', `peer '${peer}' unreachable, next attempt in ${wait} ms`);
+        throw new DialError(
+          'ERR_DIAL_BACKING_OFF',
+          `peer '${peer}' unreachable, next attempt in ${Math.ceil(wait)} ms`,
+        );
       }
-      slot.connecting = this.connect(peer, slot, route, connect, wait);
+      slot.connecting = this.connect(peer, slot, route, connect);
     }
     return slot.connecting;
   }
@@ -83,15 +97,9 @@ export class PeerPool {
     return this.slots.size;
   }
 
-  private async connect(
-    peer: string,
-    slot: Slot,
-    route: string,
-    connect: Connector,
-    backoffMs: number,
-  ): Promise<PooledSession> {
+  private async connect(peer: string, slot: Slot, route: string, connect: Connector): Promise<PooledSession> {
     try {
-      if (backoffMs > 0) await slot.backoff.sleep(backoffMs).done;
+      await slot.backoff.untilDue();
       const dialled = await connect();
       const session = new GrpcSession(peer, dialled.socket);
       const pooled: PooledSession = { session, peer: dialled.peer, route };

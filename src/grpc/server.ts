@@ -198,6 +198,7 @@ export class GrpcServer {
       clock: this.clock,
       maxBufferedBytes: this.opts.maxConnectionBufferBytes,
       sharedBudget: this.opts.sharedBudget,
+      writeStallMs: this.keepalive.writeStallMs,
     });
     this.connections.add(conn);
     conn.onClose((err) => {

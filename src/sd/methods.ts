@@ -21,6 +21,7 @@ import {
 } from './errors.js';
 import type { SdMetrics } from './metrics.js';
 import { errorMessage } from '../core/errors.js';
+import { malformedProxies } from '../directory/proxy-list.js';
 
 const log = logger('sd');
 
@@ -58,6 +59,17 @@ function normaliseAll(raw: unknown[]): SignedChangeRecord[] {
           index,
           name: record.record.name,
         });
+      }
+      if (record.record.section === 'channels') {
+        const bad = malformedProxies(record.record.data);
+        if (bad !== undefined) {
+          const field = `records.${index}.record.data.${bad.index}.settings.proxies`;
+          throw invalidParams(
+            `record ${index} (${record.record.name}, channels): ${bad.error}`,
+            field,
+            bad.error,
+          );
+        }
       }
       return record;
     } catch (err) {

@@ -12,6 +12,7 @@ export const PKI_OPERATOR_NAMES = [
   'ls-1',
   'internal-server',
   'public-proxy-1.ga',
+  'public-proxy-2.ga',
   'private-proxy-1.ga',
   'sd-1',
   'demo-app',

@@ -4,11 +4,13 @@
  * buffering (CVE-2019-9517: large answers requested with open HTTP/2 windows while TCP is never read).
  * See attack-client.ts for what runAttack() asserts.
  */
+import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { frame } from '../../src/grpc/framing.js';
 import { ErrorCode, Flag, FrameType, Setting } from '../../src/grpc/h2/codes.js';
 import { frameBytes, MAX_WINDOW, windowUpdateFrame } from '../../src/grpc/h2/frames.js';
 import { UNPRODUCTIVE_FRAME_BURST } from '../../src/grpc/h2/limits.js';
+import { DEFAULT_SERVER_KEEPALIVE } from '../../src/grpc/keepalive.js';
 import { grpcRequest } from '../helpers/h2-grpc-server.js';
 import { flood, repeated, runAttack } from './attack-client.js';
 import { startAttackServer, type AttackServer } from './attack-server.js';
@@ -17,9 +19,11 @@ const { DATA, HEADERS } = FrameType;
 const { END_HEADERS, END_STREAM } = Flag;
 
 let server: AttackServer;
+/** The write-stall deadline of the server under attack: WRITE_STALL_MS (30 s) shortened to fit the test. */
+const WRITE_STALL_MS = 1000;
 
 before(async () => {
-  server = await startAttackServer();
+  server = await startAttackServer({ keepalive: { writeStallMs: WRITE_STALL_MS } });
 });
 
 after(async () => {
@@ -52,21 +56,18 @@ test('data dribble (CVE-2019-9511): one-byte windows on large answers end in GOA
   );
 });
 
-// Open (SECURITY.md#flood-budget): answers wait in full for a peer that does not read; nothing closes it.
-test(
-  'internal data buffering (CVE-2019-9517): large answers to a client that never reads are bounded',
-  { todo: 'open: answers queued for a peer that never reads are held until keepalive ends the connection' },
-  async (t) => {
-    await runAttack(
-      t,
-      server,
-      async (peer) => {
-        // Every HTTP/2 window wide open, TCP never read: only the server's own limits hold the answers back.
-        peer.socket.pause();
-        await flood(peer, windowUpdateFrame(0, MAX_WINDOW - 65_535));
-        await flood(peer, bigRequests(100));
-      },
-      { neverRead: true, settings: [[Setting.INITIAL_WINDOW_SIZE, MAX_WINDOW]] },
-    );
-  },
-);
+test('internal data buffering (CVE-2019-9517): a client that never reads large answers is cut off at the write-stall deadline', async (t) => {
+  assert.ok(WRITE_STALL_MS < DEFAULT_SERVER_KEEPALIVE.writeStallMs, 'the test shortens the deadline');
+  const outcome = await runAttack(
+    t,
+    server,
+    async (peer) => {
+      // Every HTTP/2 window wide open, TCP never read: only the write-stall deadline holds the answers back.
+      peer.socket.pause();
+      await flood(peer, windowUpdateFrame(0, MAX_WINDOW - 65_535));
+      await flood(peer, bigRequests(40));
+    },
+    { neverRead: true, settings: [[Setting.INITIAL_WINDOW_SIZE, MAX_WINDOW]] },
+  );
+  assert.ok(outcome.closedAfterMs >= WRITE_STALL_MS, `not before the deadline: ${outcome.text}`);
+});

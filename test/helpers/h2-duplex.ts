@@ -22,9 +22,12 @@ import { ManualClock } from './manual-clock.js';
  * destroying one end delivers what was written, then EOF, to the other (as a closed TCP connection does,
  * minus the kernel buffers: writes never block).
  */
-class MemoryEnd extends Duplex {
+class MemoryEnd extends Duplex implements HeldOutput {
   other?: MemoryEnd;
   private eof = false;
+  private holding = false;
+  /** Writes not yet taken while holding: delivered (and completed) in order by release(). */
+  private readonly held: (() => void)[] = [];
 
   constructor() {
     // Like a net.Socket: once the other side ended, this side ends too, and the stream closes.
@@ -34,8 +37,26 @@ class MemoryEnd extends Duplex {
   override _read(): void {}
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
-    this.other?.deliver(chunk);
-    callback();
+    const take = (): void => {
+      this.other?.deliver(chunk);
+      callback();
+    };
+    if (this.holding) this.held.push(take);
+    else take();
+  }
+
+  hold(): void {
+    this.holding = true;
+  }
+
+  get waiting(): number {
+    return this.held.length;
+  }
+
+  release(writes = 1): number {
+    let n = 0;
+    for (; n < writes && this.held.length > 0; n++) this.held.shift()!();
+    return n;
   }
 
   override _final(callback: (err?: Error | null) => void): void {
@@ -55,8 +76,24 @@ class MemoryEnd extends Duplex {
   }
 }
 
+/**
+ * A peer that stops reading, for one end's output: after hold(), its writes are neither delivered nor
+ * completed (the socket backs up as a TCP connection to a peer that does not read does), until
+ * release() lets `writes` of them through, oldest first; it returns how many it released.
+ */
+export interface HeldOutput {
+  hold(): void;
+  release(writes?: number): number;
+  /** Writes held now. */
+  readonly waiting: number;
+}
+
 /** Two connected in-memory stream ends. */
 export function memoryPair(): [Duplex, Duplex] {
+  return connectedEnds();
+}
+
+function connectedEnds(): [MemoryEnd, MemoryEnd] {
   const a = new MemoryEnd();
   const b = new MemoryEnd();
   a.other = b;
@@ -85,6 +122,8 @@ export function duplexClient(options: Omit<GrpcSessionOptions, 'clock'> = {}): D
 export interface DuplexServer {
   /** A server-role H2Connection under test. */
   conn: H2Connection;
+  /** The server's output, which a test can stop and resume as a peer that stops reading would. */
+  output: HeldOutput;
   /** The scripted client: the preface is sent, nothing else. */
   peer: FakePeer;
   clock: ManualClock;
@@ -100,12 +139,12 @@ export function duplexServer(
   setup?: (conn: H2Connection, clock: ManualClock) => void,
 ): DuplexServer {
   const clock = new ManualClock();
-  const [ours, theirs] = memoryPair();
+  const [ours, theirs] = connectedEnds();
   const conn = new H2Connection(ours, 'server', { ...options, clock });
   setup?.(conn, clock);
   const peer = new FakePeer(theirs, false);
   theirs.write(CLIENT_PREFACE);
-  return { conn, peer, clock, close: () => conn.destroy() };
+  return { conn, output: ours, peer, clock, close: () => conn.destroy() };
 }
 
 /** The scripted client's half of the SETTINGS exchange (its SETTINGS, the server's, the ACK). */

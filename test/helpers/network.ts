@@ -41,7 +41,8 @@ export interface NodeSpec {
   groups?: string[];
   services?: JsonValue[];
   gateway?: boolean;
-  grpcServer?: boolean | { proxy?: string; internal?: boolean; publish?: boolean };
+  /** `proxies` is published as given (also malformed), after `proxy`. */
+  grpcServer?: boolean | { proxy?: string; proxies?: JsonValue; internal?: boolean; publish?: boolean };
   grpcClient?: boolean | JsonObject;
   backend?: string;
   backendTimeout?: number;
@@ -84,6 +85,7 @@ export class TestNetwork {
       if (g && !(typeof g === 'object' && g.publish === false)) {
         const settings: JsonObject = { address: `127.0.0.1:${this.ports.get(s.name)!.grpc}` };
         if (typeof g === 'object' && g.proxy) settings.proxy = g.proxy;
+        if (typeof g === 'object' && g.proxies !== undefined) settings.proxies = g.proxies;
         if (typeof g === 'object' && g.internal) settings.internal = true;
         channels.push({ type: 'grpc_server', settings });
       }

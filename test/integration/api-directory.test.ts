@@ -11,7 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import { after, before, test, type TestContext } from 'node:test';
-import { ApiDirectory, MIN_REFRESH_PERIOD_MS, RETRY_INITIAL_MS } from '../../src/directory/api-directory.js';
+import {
+  ApiDirectory,
+  INITIAL_REFRESH_WAIT_MS,
+  MIN_REFRESH_PERIOD_MS,
+  RETRY_INITIAL_MS,
+  STATE_LOADED_REFRESH_WAIT_MS,
+} from '../../src/directory/api-directory.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { DirectoryRefreshError, SdUnreachableError } from '../../src/directory/api-errors.js';
 import type { SignedChangeRecord } from '../../src/core/directory-entry.js';
@@ -255,11 +261,11 @@ test('a start with the SD unreachable is not fatal: empty directory, loaded once
   assert.equal(d.entries().length, 0);
   const changed = nextChange(d);
   await server.start();
-  // The failed first refresh is retried after RETRY_INITIAL_MS, not before.
-  await clock.advance(RETRY_INITIAL_MS - 1);
+  // The failed first refresh is retried after half to all of RETRY_INITIAL_MS (jitter), not before.
+  await clock.advance(RETRY_INITIAL_MS / 2 - 1);
   assert.equal(d.entries().length, 0);
   assert.equal(d.stats().refreshes, 1);
-  await clock.advance(1);
+  await clock.advance(RETRY_INITIAL_MS / 2 + 1);
   await changed;
   assert.equal(d.entries().length, 2);
 });
@@ -331,6 +337,46 @@ test('state_file: the verified chain survives a restart, serves before the SD an
     (e: unknown) => e instanceof DirectoryRefreshError && e.code === 'rollback',
   );
   assert.equal(refreshed.entries().length, 7);
+});
+
+test('state_file: with a verified chain loaded, start() waits for a silent SD only briefly', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'api-state-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const stateFile = join(dir, 'directory.jsonl');
+  await freshServer(signWith('hd-1-sign', groupRecords(3, T0), ''));
+  const first = directory(t, apiSettings([server.url], { state_file: stateFile }));
+  await first.start();
+  await first.close();
+
+  // An SD that accepts connections and never answers (its request timeout is far beyond the waits here).
+  const silent = net.createServer(() => undefined).listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  t.after(() => silent.close());
+  const url = `https://127.0.0.1:${(silent.address() as net.AddressInfo).port}/jsonrpc`;
+  const started = (d: ApiDirectory): { done: () => boolean } => {
+    let done = false;
+    void d.start().then(() => (done = true));
+    return { done: () => done };
+  };
+  const clock = new ManualClock();
+  const withState = directory(t, apiSettings([url], { state_file: stateFile }, 60), clock);
+  const a = started(withState);
+  await clock.advance(STATE_LOADED_REFRESH_WAIT_MS - 1);
+  assert.equal(a.done(), false);
+  await clock.advance(1);
+  await clock.advance(0);
+  assert.equal(a.done(), true, 'started after STATE_LOADED_REFRESH_WAIT_MS');
+  assert.equal(withState.entries().length, 3, 'routing with the state file');
+
+  const clock2 = new ManualClock();
+  const without = directory(t, apiSettings([url], {}, 60), clock2);
+  const b = started(without);
+  await clock2.advance(STATE_LOADED_REFRESH_WAIT_MS);
+  assert.equal(b.done(), false, 'without a state file it waits for the SD longer');
+  await clock2.advance(INITIAL_REFRESH_WAIT_MS - STATE_LOADED_REFRESH_WAIT_MS);
+  await clock2.advance(0);
+  assert.equal(b.done(), true);
+  assert.equal(without.entries().length, 0);
 });
 
 test('state_file: a torn last line is dropped and repaired; a file that does not verify is ignored', async (t) => {

@@ -1,7 +1,8 @@
 /**
  * Real processes end to end: `sd run` (file store) filled with `eps sd submit-records`, two `eps server run`
  * nodes (hd-1 → op-1 over gRPC) using the api directory. Routing keeps working while the SD is stopped, and
- * records submitted after the SD restarts reach both nodes without restarting them.
+ * records submitted after the SD restarts reach both nodes without restarting them. A node restarted while the
+ * SD is down routes at once with the verified chain of its `state_file`.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -26,6 +27,8 @@ let sd: Running | undefined;
 let sdSettings = '';
 let submitter = '';
 let sdUrl = '';
+/** hd-1 as started by the first test (the second one restarts it). */
+let firstHd1: Running | undefined;
 
 const call = (method: string): JsonObject => ({ jsonrpc: '2.0', method, params: {}, id: '1' });
 
@@ -92,7 +95,12 @@ before(async () => {
     const settings = JSON.parse(readFileSync(file, 'utf8')) as JsonObject;
     settings.directory = {
       type: 'api',
-      settings: apiSettings([sdUrl], { cache_entries_for: 1 }, 5, name) as unknown as JsonObject,
+      settings: apiSettings(
+        [sdUrl],
+        { cache_entries_for: 1, state_file: join(net.dir, `${name}.directory.jsonl`) },
+        5,
+        name,
+      ) as unknown as JsonObject,
     };
     writeJson(file, settings);
   }
@@ -140,6 +148,7 @@ test('eps routes with the api directory, also while the SD is down, and picks up
 
   const op1 = await net.start('op-1');
   const hd1 = await net.start('hd-1');
+  firstHd1 = hd1;
   const port = net.ports.get('hd-1')!.gateway;
   const first = await gatewayRequest(port, call('op-1.a'));
   assert.equal(first.status, 200, `${first.text}\nop-1:\n${op1.output()}\nhd-1:\n${hd1.output()}`);
@@ -178,4 +187,18 @@ test('eps routes with the api directory, also while the SD is down, and picks up
   );
   assert.equal(reply?.json.result, 'op-1 did b');
   assert.match(hd1.output(), /service directory refresh works again/);
+});
+
+test('a node restarted while the SD is down routes with its state file at once', async () => {
+  assert.ok(sd, 'the previous test left the SD running');
+  await sd.stop();
+  sd = undefined;
+  assert.ok(firstHd1);
+  await firstHd1.stop();
+  const hd1 = await net.start('hd-1');
+  assert.match(hd1.output(), /directory state loaded and verified/);
+  // The very first call after the node listens routes with the loaded chain, including the newer record.
+  const reply = await gatewayRequest(net.ports.get('hd-1')!.gateway, call('op-1.b'));
+  assert.equal(reply.status, 200, `${reply.text}\nhd-1:\n${hd1.output()}`);
+  assert.equal(reply.json.result, 'op-1 did b');
 });

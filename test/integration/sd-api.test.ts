@@ -230,6 +230,26 @@ describe('sd run (file store)', () => {
       await rejected([broken], /^record 0 .*invalid signing certificate/);
     });
 
+    test('a malformed `proxies` in a grpc_server channel (a well-formed one is stored)', async () => {
+      const server = (proxies: unknown) => ({
+        type: 'grpc_server',
+        settings: { address: 'localhost:8889', proxy: 'public-proxy-1.ga', proxies },
+      });
+      const bad = sign(
+        [change('hd-2', 'channels', [{ type: 'grpc_client' }, server('public-proxy-2.ga')])],
+        await tipHash(),
+        admin,
+      );
+      await rejected(
+        bad,
+        /^invalid params: record 0 \(hd-2, channels\): grpc_server\.settings\.proxies must be a list of operator names, not a string$/,
+        -32602,
+      );
+      await submit(
+        sign([change('hd-2', 'channels', [server(['public-proxy-2.ga'])])], await tipHash(), admin),
+      );
+    });
+
     test('a replayed old record', async () => {
       const records = await sd.client.records();
       await rejected([records[1]], /^record 0 .*replayed record/);

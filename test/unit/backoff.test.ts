@@ -61,3 +61,42 @@ test('sleep resolves after its time on the clock, or at once when woken', async 
   assert.equal(woken, true);
   assert.equal(clock.pending, 0, 'the timer was cleared');
 });
+
+test('demand brings the next attempt forward to demandGapMs after the failure, never sooner, and wakes untilDue', async () => {
+  const clock = new ManualClock();
+  const b = new Backoff({ initialMs: 1000, maxMs: 60_000, jitter: 0, clock, demandGapMs: 300 });
+  assert.equal(b.demand(), 0, 'nothing to wait for before a failure');
+  for (let i = 0; i < 5; i++) b.fail();
+  assert.equal(b.waitMs(), 16_000);
+  let due = false;
+  void b.untilDue().then(() => (due = true));
+  await clock.advance(100);
+  assert.equal(b.demand(), 200, 'due 300 ms after the failure, not at once');
+  await clock.advance(199);
+  assert.equal(due, false);
+  await clock.advance(1);
+  assert.equal(due, true, 'the sleeping loop was woken for the earlier time');
+  assert.equal(clock.pending, 0, 'the long timer was cleared');
+
+  // A demand long after the failure makes the attempt due at once; without demand the backoff holds.
+  b.fail();
+  assert.equal(b.waitMs(), 32_000);
+  await clock.advance(1000);
+  assert.equal(b.demand(), 0);
+  b.reset();
+  assert.equal(b.fail(), 1000, 'a success started over');
+});
+
+test('untilDue resolves at once when nothing is due, and on reset', async () => {
+  const clock = new ManualClock();
+  const b = new Backoff({ initialMs: 500, maxMs: 5000, jitter: 0, clock });
+  await b.untilDue();
+  b.fail();
+  let due = false;
+  void b.untilDue().then(() => (due = true));
+  await clock.advance(0);
+  assert.equal(due, false);
+  b.reset();
+  await clock.advance(0);
+  assert.equal(due, true);
+});

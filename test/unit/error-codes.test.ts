@@ -59,6 +59,7 @@ import { PeerRefusedError } from '../../src/tls/pinned-peer.js';
 import { CertificateGenerationError } from '../../src/tls/certgen-verify.js';
 import { PemCertificateError } from '../../src/tls/fingerprint.js';
 import { ClientHelloError } from '../../src/tls/client-hello.js';
+import { BrokeringError } from '../../src/channels/p2p/proxy-choice.js';
 
 /**
  * What `code` an error class carries: `ERR_<LAYER>_<WHAT>` with the layer's prefix; a wire number (the
@@ -129,6 +130,7 @@ const CASES: Case[] = [
     expected: 'older-string',
   },
   { cls: NoRouteError, make: () => new NoRouteError('m'), expected: 'older-string' },
+  { cls: BrokeringError, make: () => new BrokeringError('p', []), expected: { prefix: 'ERR_P2P_' } },
   { cls: PeerDisconnectedError, make: () => new PeerDisconnectedError(), expected: 'older-string' },
   { cls: SetupError, make: () => new SetupError('m'), expected: { prefix: 'ERR_CLI_' } },
   { cls: CliError, make: () => new CliError('m'), expected: { prefix: 'ERR_CLI_' } },

@@ -68,6 +68,6 @@ test('grpc_server settings without an address are unusable', () => {
     grpcServerSettings(
       entry('a', { channels: [{ type: 'grpc_server', settings: { address: 'h:1', proxy: 'p' } }] }),
     ),
-    { address: 'h:1', internal: false, proxy: 'p' },
+    { address: 'h:1', internal: false, proxy: 'p', proxies: ['p'] },
   );
 });

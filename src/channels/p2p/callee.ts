@@ -1,8 +1,8 @@
 /**
  * Callee side of P2P (B): on `_connectionRequest` from our proxy, dial the proxy's internal endpoint, write
  * the 32 raw token bytes, and serve the socket as TLS server with our gRPC server [WIRE,
- * docs/protocol.md#p2p]. Hardened against the original's S3: only the proxy named in our own directory entry
- * may make us dial, the token must be 32 bytes, dials time out, and concurrent dials are bounded.
+ * docs/protocol.md#p2p]. Hardened against the original's S3: only a proxy named in our own directory entry
+ * (`proxy` or `proxies`) may make us dial, the token must be 32 bytes, dials time out, and concurrent dials are bounded.
  */
 import { logger } from '../../core/log.js';
 import type { Directory } from '../../directory/directory.js';
@@ -29,11 +29,13 @@ export class P2pCallee {
 
   async handle(request: ConnectionRequest, server: GrpcServer): Promise<boolean> {
     const own = this.directory.entry(this.ownName);
-    const proxy = own ? grpcServerSettings(own)?.proxy : undefined;
-    if (!proxy) throw new Error('this operator is not reachable through a proxy');
-    if (request.caller !== proxy) {
+    const proxies = (own && grpcServerSettings(own)?.proxies) ?? [];
+    if (proxies.length === 0) throw new Error('this operator is not reachable through a proxy');
+    if (!proxies.includes(request.caller)) {
+      const ours = proxies.map((p) => `'${p}'`).join(', ');
+      const noun = proxies.length === 1 ? 'proxy' : 'proxies';
       throw new Error(
-        `connection requests are only accepted from our proxy '${proxy}', not '${request.caller}'`,
+        `connection requests are only accepted from our ${noun} ${ours}, not '${request.caller}'`,
       );
     }
     if (request.token.length !== TOKEN_BYTES) throw new Error(`token must be ${TOKEN_BYTES} bytes`);

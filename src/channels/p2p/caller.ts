@@ -2,7 +2,8 @@
  * Caller side of P2P (A): obtain a token from the callee's proxy (`<proxy>.requestConnection` through our own
  * broker), dial the proxy's internal endpoint, write the 32 raw token bytes, then run TLS as client with
  * SNI = callee name over that socket [WIRE, docs/protocol.md#p2p]. The resulting session is pooled, so later
- * calls reuse the tunnel; a broken tunnel is brokered again on the next call.
+ * calls reuse the tunnel; a broken tunnel is brokered again on the next call. A callee with several proxies
+ * is brokered through the fastest one that works (proxy-choice.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { isJsonObject } from '../../core/json.js';
@@ -15,6 +16,7 @@ import { unwrapValue } from '../../jsonrpc/client.js';
 import { logger } from '../../core/log.js';
 import type { Deadline } from '../../core/deadline.js';
 import { Cancellation } from '../../core/cancellation.js';
+import { brokerThroughProxies, ProxyLatency } from './proxy-choice.js';
 
 const log = logger('p2p-caller');
 
@@ -25,8 +27,9 @@ export function p2pDialer(
   broker: Broker,
   tls: LoadedTls,
   connectTimeoutMs: number,
-): (peer: string, proxy: string, deadline: Deadline) => Promise<DialResult> {
-  return async (peer, proxy, deadline) => {
+  latency: ProxyLatency = new ProxyLatency(),
+): (peer: string, proxies: readonly string[], deadline: Deadline) => Promise<DialResult> {
+  const throughOne = async (peer: string, proxy: string, deadline: Deadline): Promise<DialResult> => {
     const id = `${proxy}.requestConnection(${randomBytes(8).toString('hex')})`;
     // Within the dial's own deadline (grpc_client's call_timeout), not a caller's: the tunnel is pooled
     // and shared by every call to the peer, so a caller that gives up does not cancel it.
@@ -59,4 +62,6 @@ export function p2pDialer(
     log.info('P2P tunnel established', { peer, proxy, endpoint: result.endpoint });
     return dialled;
   };
+  return (peer, proxies, deadline) =>
+    brokerThroughProxies(peer, proxies, latency, deadline, (proxy, share) => throughOne(peer, proxy, share));
 }

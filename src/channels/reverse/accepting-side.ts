@@ -12,6 +12,11 @@
  * `"features": ["cancel"]`; to such a side we then also send a cancel notice, `Request{method: "_cancel",
  * id: "<n>"}` for the n-th request on the stream, and it aborts that request's work (its answer still
  * comes, in order). Original dialling sides never get a notice.
+ *
+ * Safe retries: a request that was never sent on the stream (it had ended, or ended while the request was
+ * still queued) is sent once more on the peer's next stream, which calls wait for a little while after an
+ * end (reopen-wait.ts). A request that was sent and then lost with its stream may have been processed: it
+ * fails, and its error says so.
  */
 import type { Address } from '../../core/address.js';
 import { isJsonObject } from '../../core/json.js';
@@ -20,12 +25,14 @@ import type { EpsRequest, EpsResponse } from '../../core/messages.js';
 import { decodeResponse, encodeRequest } from '../../grpc/codec.js';
 import type { BidiServerStream, CallContext } from '../../grpc/server.js';
 import { errorMessage } from '../../core/errors.js';
-import { OUTCOMES } from '../../core/outcome.js';
+import { MAY_HAVE_BEEN_PROCESSED, OUTCOMES } from '../../core/outcome.js';
 import { PeerDisconnectedError } from '../../broker/channel-errors.js';
 import type { CallScope } from '../../broker/channel.js';
 import { DeadlineExceededError, watchScope } from '../../core/cancellation.js';
 import { fromWireResponse } from '../../grpc/convert.js';
 import { paramsForPeer } from '../../broker/client-info.js';
+import { ReopenWaits } from './reopen-wait.js';
+import { systemClock, type Clock } from '../../core/clock.js';
 
 const log = logger('reverse-accept');
 
@@ -37,6 +44,14 @@ export const MAX_REVERSE_STREAMS = 10_000;
 export const CANCEL_NOTICE_METHOD = '_cancel';
 /** What a dialling side of ours announces it understands (`result.features` of the announcement). */
 export const CANCEL_FEATURE = 'cancel';
+/** A request never sent on the stream goes once more on the peer's next stream: the first and one more. */
+export const MAX_ATTEMPTS = 2;
+
+const unsent = (why: string): PeerDisconnectedError =>
+  new PeerDisconnectedError(`client disconnected: ${why} before the request was sent`, true);
+const lost = (why: string): PeerDisconnectedError =>
+  new PeerDisconnectedError(`client disconnected: ${why} before the answer; ${MAY_HAVE_BEEN_PROCESSED}`);
+const ENDED = 'the reverse stream ended';
 
 interface Pending {
   resolve: (r: EpsResponse) => void;
@@ -44,6 +59,8 @@ interface Pending {
   /** Stops watching the caller's deadline and cancellation. */
   stop: () => void;
   settled: boolean;
+  /** The request was handed to the stream in full (from then on the peer may have processed it). */
+  written: boolean;
 }
 
 class AcceptedStream {
@@ -82,7 +99,7 @@ class AcceptedStream {
   }
 
   async call(request: EpsRequest, scope: CallScope): Promise<EpsResponse> {
-    if (this.closed) throw new PeerDisconnectedError();
+    if (this.closed) throw unsent(ENDED);
     if (scope.cancellation.reason) throw scope.cancellation.reason;
     // The dialling side's certificate must still be pinned for the announced name (directory changes).
     if (!this.ctx.current()?.identity(this.name)) {
@@ -105,8 +122,10 @@ class AcceptedStream {
     }
     const seq = ++this.sent;
     const deadline = scope.deadline.within(this.timeoutMs);
+    let mine: Pending | undefined;
     const result = new Promise<EpsResponse>((resolve, reject) => {
-      const pending: Pending = { resolve, reject, settled: false, stop: () => undefined };
+      const pending: Pending = { resolve, reject, settled: false, written: false, stop: () => undefined };
+      mine = pending;
       const bounded = { deadline, cancellation: scope.cancellation };
       pending.stop = watchScope(bounded, `the reverse stream to ${this.name}`, (reason) => {
         if (pending.settled) return;
@@ -124,8 +143,9 @@ class AcceptedStream {
     });
     try {
       await this.stream.send(payload);
+      if (mine) mine.written = true;
     } catch (e) {
-      this.fail(new Error(`error sending gRPC request: ${errorMessage(e)}`));
+      this.fail(`the reverse stream failed (${errorMessage(e)})`);
     }
     return result;
   }
@@ -142,26 +162,34 @@ class AcceptedStream {
     this.stream.send(notice).catch(() => undefined);
   }
 
-  /** Fails every outstanding request (stream gone) and ends the stream as UNAVAILABLE. */
-  fail(err: Error): void {
+  /**
+   * Fails every outstanding request (stream gone) and ends the stream as UNAVAILABLE: with `why` (a
+   * string), each request by whether it was written (may have been processed) or not (may go again).
+   */
+  fail(why: Error | string): void {
     for (const p of this.fifo.splice(0)) {
       p.stop();
       if (!p.settled) {
         p.settled = true;
-        p.reject(err);
+        p.reject(typeof why !== 'string' ? why : p.written ? lost(why) : unsent(why));
       }
     }
-    if (!this.stream.closed) this.stream.end(OUTCOMES.peerUnreachable.grpc, err.message);
+    const message = typeof why === 'string' ? why : why.message;
+    if (!this.stream.closed) this.stream.end(OUTCOMES.peerUnreachable.grpc, message);
   }
 }
 
 export class ReverseStreamRegistry {
   private readonly streams = new Map<string, AcceptedStream>();
+  private readonly reopening: ReopenWaits<AcceptedStream>;
 
   constructor(
     private readonly ownName: string,
     private readonly timeoutMs = REVERSE_CALL_TIMEOUT_MS,
-  ) {}
+    clock: Clock = systemClock,
+  ) {
+    this.reopening = new ReopenWaits(MAX_REVERSE_STREAMS, clock);
+  }
 
   get size(): number {
     return this.streams.size;
@@ -172,14 +200,31 @@ export class ReverseStreamRegistry {
     return s !== undefined && !s.closed;
   }
 
+  /** Also while a stream that just ended may come back (the call then waits for it). */
   canDeliverTo(address: Address): boolean {
-    return address.operator !== this.ownName && this.has(address.operator);
+    const name = address.operator;
+    return name !== this.ownName && (this.has(name) || this.reopening.expecting(name));
   }
 
   async deliver(request: EpsRequest, address: Address, scope: CallScope): Promise<EpsResponse> {
-    const s = this.streams.get(address.operator);
-    if (!s || s.closed) throw new PeerDisconnectedError();
-    return s.call(request, scope);
+    for (let attempt = 1; ; attempt++) {
+      const s = this.streams.get(address.operator);
+      const stream = s && !s.closed ? s : await this.reopening.wait(address.operator, scope);
+      try {
+        return await stream.call(request, scope);
+      } catch (e) {
+        const again =
+          attempt < MAX_ATTEMPTS &&
+          e instanceof PeerDisconnectedError &&
+          e.unprocessed &&
+          !scope.deadline.expired &&
+          !scope.cancellation.cancelled;
+        if (!again) throw e;
+        log.debug('request not sent on the reverse stream; trying its next stream', {
+          peer: address.operator,
+        });
+      }
+    }
   }
 
   /** The `/EPS/ServerCall` handler. */
@@ -219,16 +264,18 @@ export class ReverseStreamRegistry {
       registered = new AcceptedStream(name, stream, this.ownName, this.timeoutMs, ctx, takesCancel);
       const previous = this.streams.get(name);
       this.streams.set(name, registered);
-      previous?.fail(new PeerDisconnectedError());
+      previous?.fail('a new reverse stream replaced this one');
+      this.reopening.streamOpened(name, registered);
       log.info('reverse stream registered', { peer: name });
     });
     stream.onEnd(() => {
       clearTimeout(announceTimer);
       if (!registered) return;
-      registered.fail(new PeerDisconnectedError());
+      registered.fail(ENDED);
       // Only forget the registration if it is still ours (fixes the original's B2 race).
       if (this.streams.get(registered.name) === registered) {
         this.streams.delete(registered.name);
+        this.reopening.streamEnded(registered.name);
         log.info('reverse stream ended', { peer: registered.name });
       }
     });

@@ -4,7 +4,7 @@
  * and answers them in arrival order (requests are processed concurrently, bounded, answers are released in
  * order so that pipelining accepting sides — and the original's lock-step ones — match them correctly).
  *
- * Improvements over the original: streams are re-opened with exponential backoff (not the next 60 s round),
+ * Improvements over the original: streams are re-opened with short exponential backoff (not the next 60 s round),
  * peer changes in the directory are picked up immediately, no busy loop on a cleanly ended stream (B8),
  * and `_ping`/`_directory` results are delivered intact (B9).
  *
@@ -17,6 +17,7 @@ import { errorMessage } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { OUTCOMES, type FailureKind } from '../../core/outcome.js';
 import { Backoff } from '../../core/backoff.js';
+import { systemClock, type Clock } from '../../core/clock.js';
 import { Deadline } from '../../core/deadline.js';
 import { CallCancelledError, Cancellation, type CallScope } from '../../core/cancellation.js';
 import type { EpsResponse } from '../../core/messages.js';
@@ -34,10 +35,14 @@ import { CANCEL_FEATURE, CANCEL_NOTICE_METHOD, REVERSE_CALL_TIMEOUT_MS } from '.
 const log = logger('reverse-dial');
 
 export const MAINTENANCE_INTERVAL_MS = 60_000;
-/** Re-opening a stream backs off from 250 ms doubling up to 15 s, half of it random. */
-export const REOPEN_BACKOFF = Object.freeze({ initialMs: 250, maxMs: 15_000, jitter: 0.5 });
-/** A stream that lived this long resets the backoff. */
-export const STREAM_LIVED_MS = 30_000;
+/**
+ * Re-opening a stream backs off from 100 ms doubling up to 800 ms, half of it random: nothing in this
+ * process asks for the stream (the calls come from the peer), so the maximum is what bounds how soon a
+ * restarted peer is served again (within 1 s of listening); a dead peer gets at most ~2 attempts a second.
+ */
+export const REOPEN_BACKOFF = Object.freeze({ initialMs: 100, maxMs: 800, jitter: 0.5 });
+/** A stream that lived this long (it worked) resets the backoff: its end is retried after initialMs. */
+export const STREAM_LIVED_MS = 5_000;
 /**
  * Requests served at once per reverse stream (our accepting side never sends more; Go ones send one);
  * at the bound the stream is paused (flow control holds the rest back).
@@ -47,7 +52,8 @@ export const CONNECT_TIMEOUT_MS = 10_000;
 
 export type SessionProvider = (peer: string, deadline: Deadline) => Promise<PooledSession>;
 
-class PeerLoop {
+/** Keeps the stream to one peer open (exported for tests). */
+export class PeerLoop {
   private stopped = false;
   private stream?: ClientBidi;
   private wake?: () => void;
@@ -57,6 +63,7 @@ class PeerLoop {
     private readonly ownName: string,
     private readonly broker: Broker,
     private readonly session: SessionProvider,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   start(): void {
@@ -70,7 +77,7 @@ class PeerLoop {
   }
 
   private async run(): Promise<void> {
-    const backoff = new Backoff(REOPEN_BACKOFF);
+    const backoff = new Backoff({ ...REOPEN_BACKOFF, clock: this.clock });
     while (!this.stopped) {
       const started = backoff.clock.now();
       let error: Error | undefined;
@@ -199,6 +206,7 @@ export class ReverseStreamKeeper {
     private readonly directory: Directory,
     private readonly broker: Broker,
     private readonly session: SessionProvider,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   open(): void {
@@ -231,7 +239,7 @@ export class ReverseStreamKeeper {
     }
     for (const peer of wanted) {
       if (this.loops.has(peer)) continue;
-      const loop = new PeerLoop(peer, this.ownName, this.broker, this.session);
+      const loop = new PeerLoop(peer, this.ownName, this.broker, this.session, this.clock);
       this.loops.set(peer, loop);
       loop.start();
     }

@@ -36,6 +36,7 @@ import {
   END_GRACE_MS,
   MAX_CONNECTION_BUFFERED_BYTES,
   SMALL_WINDOW_UPDATE_BYTES,
+  WRITE_STALL_MS,
 } from './limits.js';
 import { PeerSettings } from './peer-settings.js';
 import { ourPreface, PrefaceCheck } from './preface.js';
@@ -67,6 +68,8 @@ export interface H2ConnectionOptions {
   maxBufferedBytes?: number;
   /** The budget shared with other connections (default PROCESS_BUFFER_BUDGET; tests give their own). */
   sharedBudget?: BufferBudget;
+  /** Output that does not drain for this long ends the connection (default WRITE_STALL_MS). */
+  writeStallMs?: number;
 }
 
 export class H2Connection {
@@ -101,8 +104,16 @@ export class H2Connection {
     this.clock = options.clock ?? systemClock;
     this.receivedAt = this.clock.now();
     this.guards = new AbuseGuards(this.clock, options.pingPolicy);
-    const source = { fill: () => this.sender.fill(), hasWaitingData: () => this.sender.hasWaitingData() };
-    this.writer = new FrameWriter(socket, source, this.guards);
+    const source = {
+      fill: () => this.sender.fill(),
+      hasWaitingData: () => this.sender.hasWaitingData(),
+      blockedOnConnectionWindow: () => this.sender.blockedOnConnectionWindow(),
+    };
+    this.writer = new FrameWriter(socket, source, this.guards, {
+      clock: this.clock,
+      ms: options.writeStallMs ?? WRITE_STALL_MS,
+      onStall: (ms) => this.writeStalled(ms),
+    });
     const onLocalEnd = (stream: H2Stream): void => this.streams.localEnd(stream);
     this.sender = new StreamSender(this.writer, this.flow, this.peer, this.guards, onLocalEnd);
     this.budget = new BufferBudget(
@@ -391,11 +402,30 @@ export class H2Connection {
     this.endSocket();
   }
 
+  /**
+   * The peer took none of our output for `ms` (WriteStallWatch). The GOAWAY is queued behind what the
+   * peer did not read, so it arrives only if the peer reads again before the socket is destroyed: at once
+   * when the socket is backed up, after END_GRACE_MS when only the connection window held data back.
+   */
+  private writeStalled(ms: number): void {
+    if (this.state === 'closed') return;
+    const message = `the peer read none of our output for ${Math.round(ms / 1000)} s`;
+    this.writer.push(goawayFrame(this.streams.lastPeerId, ErrorCode.ENHANCE_YOUR_CALM, message));
+    const backedUp = this.writer.backedUp;
+    this.writer.flush();
+    this.terminate(new ProtocolError(`HTTP/2 write stalled: ${message}`));
+    if (backedUp) this.socket.destroy();
+    else this.endSocket();
+  }
+
   /** The connection is gone: every stream, queued call and ping fails; close listeners run once. */
   private terminate(err: Error): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.writer.stop();
+    // Calls still waiting for a stream were never sent: the peer provably did not process them.
+    const unsent = `connection lost before the call was sent (${err.message})`;
+    this.streams.finishWaiting(new StreamError(ErrorCode.REFUSED_STREAM, unsent, true, true));
     const failure = new StreamError(ErrorCode.INTERNAL_ERROR, err.message, false, true);
     this.streams.finishAll(failure);
     this.pings.fail(err);

@@ -34,6 +34,14 @@ export const MAX_QUEUED_STREAMS = 10_000;
 export const MAX_STREAM_ID = 2 ** 31 - 1;
 /** How long a half-closed connection may wait for the peer to close its side. */
 export const END_GRACE_MS = 2000;
+/**
+ * Output that does not drain (CVE-2019-9517, "internal data buffering"): while socket writes wait for
+ * the transport, or stream data waits for a connection window the peer does not reopen, some write must
+ * complete within this time, else the connection ends (GOAWAY ENHANCE_YOUR_CALM if it can still be
+ * written, then the socket is destroyed) and its streams fail. Each completed write restarts it, so a
+ * slow peer that keeps reading is not cut off. See write-stall.ts.
+ */
+export const WRITE_STALL_MS = 30_000;
 /** Unread output beyond which a peer that keeps provoking replies is cut off. */
 export const MAX_PENDING_REPLY_BYTES = 1024 * 1024;
 /**

@@ -98,11 +98,17 @@ export class StreamSender implements WriterSource {
     return this.sendable.size > 0;
   }
 
+  blockedOnConnectionWindow(): boolean {
+    return this.connectionFlow.sendable <= 0 && this.sendable.size > 0;
+  }
+
   fill(): void {
+    const windowBefore = this.connectionFlow.sendable;
     for (const stream of this.sendable) {
       this.fillStream(stream);
       if (stream.queue.length === 0 || stream.closed) this.sendable.delete(stream);
     }
+    if (this.connectionFlow.sendable < windowBefore) this.writer.dataSent();
   }
 
   private fillStream(stream: H2Stream): void {
