@@ -99,6 +99,15 @@ test('a peer only reachable through a proxy is refused when useProxy is false (c
   });
   const channel = new GrpcClientChannel('me', directory, settings);
   assert.equal(channel.canDeliverTo({ operator: 'prox', method: 'm', localId: '1' }), true);
+  // A proxy operator never brokers through itself: it reaches the operators it serves over their streams.
+  const viaTwo = entry('two', { channels: [server({ address: 'h:9', proxy: 'p', proxies: ['me'] })] });
+  map.replace(
+    new Map([
+      ['prox', proxiedPeer],
+      ['two', viaTwo],
+    ]),
+  );
+  assert.equal(channel.canDeliverTo({ operator: 'two', method: 'm', localId: '1' }), false);
   await assert.rejects(
     channel.deliver(
       { method: 'prox.m', id: 'prox.m(1)', params: {} },
