@@ -3,12 +3,26 @@ import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+export interface GatewayReply {
+  status: number;
+  text: string;
+}
+
+export interface GatewayCaller {
+  /** Resolves true on HTTP 200; rejects with the status and the start of the body otherwise. */
+  call: (method: string, params?: object) => Promise<boolean>;
+  /** Any HTTP answer; rejects only when there is none (connection refused or lost, `timeoutMs`). */
+  request: (method: string, params?: object) => Promise<GatewayReply>;
+  close: () => void;
+}
+
 export function gatewayCaller(
   certDir: string,
   operator: string,
   port: number,
   concurrency: number,
-): { call: (method: string, params?: object) => Promise<boolean>; close: () => void } {
+  timeoutMs = 30_000,
+): GatewayCaller {
   const agent = new https.Agent({
     keepAlive: true,
     maxSockets: concurrency,
@@ -18,7 +32,7 @@ export function gatewayCaller(
     servername: operator,
   });
   let n = 0;
-  const call = (method: string, params: object = {}): Promise<boolean> =>
+  const request = (method: string, params: object = {}): Promise<GatewayReply> =>
     new Promise((resolve, reject) => {
       const body = JSON.stringify({ jsonrpc: '2.0', method, params, id: ++n });
       const req = https.request(
@@ -29,20 +43,23 @@ export function gatewayCaller(
           method: 'POST',
           agent,
           headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
-          timeout: 30_000,
+          timeout: timeoutMs,
         },
         (res) => {
           let text = '';
           res.on('data', (d: Buffer) => (text += d.toString()));
-          res.on('end', () => {
-            if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
-            else resolve(true);
-          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          res.on('error', reject);
         },
       );
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', reject);
       req.end(body);
     });
-  return { call, close: () => agent.destroy() };
+  const call = async (method: string, params: object = {}): Promise<boolean> => {
+    const reply = await request(method, params);
+    if (reply.status !== 200) throw new Error(`HTTP ${reply.status}: ${reply.text.slice(0, 200)}`);
+    return true;
+  };
+  return { call, request, close: () => agent.destroy() };
 }

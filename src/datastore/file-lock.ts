@@ -1,8 +1,10 @@
 /**
- * Cross-process exclusive lock for the file datastore: a lock file next to the store (`<file>.lock`) created
- * with O_CREAT|O_EXCL, holding the owner's pid, host name and start time. Node has no flock(), and O_EXCL
- * creation is atomic on local file systems (the file store is not meant for NFS,
- * docs/settings.md#datastore-settings). A lock left behind by a crashed process is taken over when its owner
+ * Cross-process exclusive lock for the file datastore: a lock file next to the store (`<file>.lock`) holding
+ * the owner's pid, host name and start time. Node has no flock(); the owner writes a file of its own and
+ * hard-links it to the lock's name, which is atomic and fails when the name exists on local file systems (the
+ * file store is not meant for NFS, docs/settings.md#datastore-settings), so the lock file never exists
+ * without its owner in it — a process killed while taking the lock leaves no empty lock behind (an empty
+ * one, from a version that wrote the owner after creating the file, counts as stale). A lock left behind by a crashed process is taken over when its owner
  * pid is gone (same host) or when it is older than LOCK_STALE_AFTER_MS; the takeover renames the stale file
  * away first and checks it renamed the file it judged stale, so two waiters cannot both remove it and both
  * enter.
@@ -93,21 +95,26 @@ export class FileLock {
   }
 
   private async tryCreate(): Promise<boolean> {
+    const mine = `${this.path}.${process.pid}-${randomBytes(6).toString('hex')}`;
     try {
-      const handle = await open(this.path, 'wx', LOCK_FILE_MODE);
+      const handle = await open(mine, 'wx', LOCK_FILE_MODE);
       try {
         await handle.writeFile(this.token);
       } finally {
         await handle.close();
       }
+      await link(mine, this.path);
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw new FileLockError(`cannot create lock file ${this.path}: ${errorMessage(err)}`);
+    } finally {
+      await unlink(mine).catch(() => undefined);
     }
   }
 
   private async isStale(owner: Owner): Promise<boolean> {
+    if (owner.text === '') return true;
     if (owner.host === hostname() && !processAlive(owner.pid)) return true;
     try {
       const info = await stat(this.path);
@@ -147,7 +154,6 @@ async function readOwner(path: string): Promise<Owner | undefined> {
   } catch {
     return undefined;
   }
-  // A lock file that is still being written reads empty; treat it as held by an unknown live process.
   const [pid, host] = text.split(' ');
   return { pid: Number(pid) || 0, host: host ?? '', text };
 }

@@ -10,7 +10,7 @@ import { errorMessage } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import { ErrorCodes } from '../core/messages.js';
 import { listenOn } from '../net/listen.js';
-import { guardHandshakes } from '../net/handshake-guard.js';
+import { guardFirstRequest, guardHandshakes } from '../net/handshake-guard.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { applyRateLimits } from '../net/server-rate-limit.js';
 import { baseContextOptions, loadTls, serverAuthOptions, type TlsConfig } from '../tls/options.js';
@@ -44,15 +44,21 @@ export interface HttpServerConfig {
   max_body_bytes: number;
   /** Seconds. */
   request_timeout: number;
-  /** Seconds a TLS connection has to finish its handshake; then it is closed. */
+  /**
+   * Seconds a new connection has to finish its TLS handshake, or without TLS to send its first request's
+   * headers; then it is closed.
+   */
   handshake_timeout: number;
 }
 
 /** What tests (and embedders) may change besides the settings. */
 export interface JsonHttpServerOptions {
-  /** Time source of the handshake deadline (default: the system clock). */
+  /** Time source of the handshake (or first-request) deadline (default: the system clock). */
   clock?: Clock;
-  /** Connections still handshaking, at most (defaults in net/handshake-guard.ts). */
+  /**
+   * Connections still handshaking (without TLS: without a first request), at most (defaults in
+   * net/handshake-guard.ts).
+   */
   maxHandshaking?: number;
   maxHandshakingPerAddress?: number;
 }
@@ -86,27 +92,26 @@ export class JsonHttpServer {
     this.corsHosts = (config.cors?.allowed_hosts ?? []).map((p) => new RegExp(p));
     this.maxBody = config.max_body_bytes;
     const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => this.onRequest(req, res);
+    const limits = {
+      timeoutMs: config.handshake_timeout * 1000,
+      maxHandshaking: options.maxHandshaking,
+      maxHandshakingPerAddress: options.maxHandshakingPerAddress,
+    };
+    const clock = options.clock ?? systemClock;
     if (config.tls) {
       const tls = loadTls(config.tls);
-      const handshakeTimeoutMs = config.handshake_timeout * 1000;
       const server = https.createServer(
-        { ...baseContextOptions(tls), ...serverAuthOptions(tls), handshakeTimeout: handshakeTimeoutMs },
+        { ...baseContextOptions(tls), ...serverAuthOptions(tls), handshakeTimeout: limits.timeoutMs },
         listener,
       );
       // Our own handshake deadline on the clock (Node's only reports a timeout), and handshake caps.
-      guardHandshakes(
-        server,
-        {
-          timeoutMs: handshakeTimeoutMs,
-          maxHandshaking: options.maxHandshaking,
-          maxHandshakingPerAddress: options.maxHandshakingPerAddress,
-        },
-        options.clock ?? systemClock,
-        config.bind_address,
-      );
+      guardHandshakes(server, limits, clock, config.bind_address);
       this.server = server;
     } else {
+      // The same deadline and caps until the first request's headers are in (Node checks its own
+      // headersTimeout only every 30 s, and caps nothing); its body then has `request_timeout`.
       this.server = http.createServer(listener);
+      guardFirstRequest(this.server, limits, clock, config.bind_address);
     }
     this.server.headersTimeout = HEADERS_TIMEOUT_MS;
     this.server.requestTimeout = config.request_timeout * 1000;

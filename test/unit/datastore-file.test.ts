@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import {
   appendFileSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -15,14 +16,14 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { configureLogging } from '../../src/core/log.js';
 import type { DataEntry } from '../../src/datastore/datastore.js';
 import { ChunkScanner, encodeChunks, MAX_CHUNK_PAYLOAD } from '../../src/datastore/chunks.js';
 import { decodeEntry, encodeEntry, EntryFormatError } from '../../src/datastore/entry-codec.js';
 import { FileLock, LOCK_WAIT_TIMEOUT_MS } from '../../src/datastore/file-lock.js';
 import { FileDatastore } from '../../src/datastore/file-store.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitFor, withDeadline } from '../helpers/wait.js';
 
 const entry = (n: number, size = 40): DataEntry => ({
   type: 1,
@@ -234,6 +235,24 @@ describe('file datastore', () => {
     await store.append([entry(1)]);
     assert.match(logs.join('\n'), /removed stale lock/);
     assert.throws(() => statSync(`${file}.lock`), /ENOENT/);
+    await store.close();
+  });
+
+  test('an empty lock file (a holder killed while creating it) is taken over at once', async (t) => {
+    t.after(cleanup);
+    const store = await opened();
+    writeFileSync(`${file}.lock`, '');
+    await withDeadline(store.append([entry(1)]), {
+      timeoutMs: 5_000,
+      what: 'the append past the empty lock',
+    });
+    assert.match(logs.join('\n'), /removed stale lock/);
+    assert.throws(() => statSync(`${file}.lock`), /ENOENT/);
+    assert.deepEqual(
+      readdirSync(dirname(file)).filter((n) => n.includes('.lock')),
+      [],
+      'no lock file or temporary owner file left',
+    );
     await store.close();
   });
 

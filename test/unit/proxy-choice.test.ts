@@ -19,6 +19,7 @@ import {
   ProxyLatency,
 } from '../../src/channels/p2p/proxy-choice.js';
 import { ManualClock } from '../helpers/manual-clock.js';
+import { registry } from '../../src/metrics/server.js';
 
 const P1 = 'public-proxy-1.ga';
 const P2 = 'public-proxy-2.ga';
@@ -156,6 +157,10 @@ test('a failed brokering moves on to the next proxy within the deadline and is p
   assert.equal(latency.estimate(P1), 10 + EWMA_WEIGHT * (FAILURE_PENALTY_MS - 10));
   assert.deepEqual(latency.order([P1, P2]), [P2, P1], 'the failed proxy goes to the back');
   assert.ok(!deadline.expired);
+  const metrics = await registry.metrics();
+  assert.match(metrics, /eps_p2p_brokerings_total\{proxy="public-proxy-1.ga",outcome="failed"\} [1-9]/);
+  assert.match(metrics, /eps_p2p_brokerings_total\{proxy="public-proxy-2.ga",outcome="ok"\} [1-9]/);
+  assert.match(metrics, /eps_p2p_brokering_average_seconds\{proxy="public-proxy-1.ga"\} 9\.00/);
 });
 
 test('when every proxy fails the error names each one; an expired deadline tries no more', async () => {

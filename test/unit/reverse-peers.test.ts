@@ -62,6 +62,22 @@ test('an operator without any gRPC server keeps streams to all permitted public 
   assert.deepEqual(reverseStreamPeers(own, [own, ...all]), ['pub', 'pub-c']);
 });
 
+test('an operator keeps a stream to each proxy its entry names, also ones its permissions do not name', () => {
+  const proxy1 = entry('p1', { groups: ['callers'], channels: [server({ address: 'h:6' }), client] });
+  const proxy2 = entry('p2', { groups: ['proxies'], channels: [server({ address: 'h:7' }), client] });
+  const hidden = entry('p3', { groups: ['proxies'], channels: [server({ address: 'h:8', internal: true })] });
+  const own = entry('me', {
+    services: grant('callers'),
+    channels: [server({ address: 'x:1', proxy: 'p1', proxies: ['p2', 'p3', 'gone'] }), client],
+  });
+  assert.deepEqual(reverseStreamPeers(own, [own, proxy1, proxy2, hidden, ...all]), [
+    'p1',
+    'pub',
+    'pub-c',
+    'p2',
+  ]);
+});
+
 test('a peer only reachable through a proxy is refused when useProxy is false (checklist 42)', async () => {
   await testCertificates();
   const map = new EntryMap();
@@ -83,6 +99,15 @@ test('a peer only reachable through a proxy is refused when useProxy is false (c
   });
   const channel = new GrpcClientChannel('me', directory, settings);
   assert.equal(channel.canDeliverTo({ operator: 'prox', method: 'm', localId: '1' }), true);
+  // A proxy operator never brokers through itself: it reaches the operators it serves over their streams.
+  const viaTwo = entry('two', { channels: [server({ address: 'h:9', proxy: 'p', proxies: ['me'] })] });
+  map.replace(
+    new Map([
+      ['prox', proxiedPeer],
+      ['two', viaTwo],
+    ]),
+  );
+  assert.equal(channel.canDeliverTo({ operator: 'two', method: 'm', localId: '1' }), false);
   await assert.rejects(
     channel.deliver(
       { method: 'prox.m', id: 'prox.m(1)', params: {} },

@@ -10,6 +10,7 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import { Deadline } from '../../core/deadline.js';
 import { CodedError, errorMessage } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import { brokeringAverageSeconds, brokeringsTotal } from './metrics.js';
 
 const log = logger('p2p-caller');
 
@@ -86,12 +87,18 @@ export async function brokerThroughProxies<T>(
     if (deadline.expired) break;
     const share = deadline.within(deadline.remainingMs() / (order.length - i));
     const started = clock.now();
+    const measured = (outcome: 'ok' | 'failed'): void => {
+      brokeringsTotal.inc({ proxy, outcome });
+      brokeringAverageSeconds.set({ proxy }, (latency.estimate(proxy) ?? 0) / 1000);
+    };
     try {
       const result = await attempt(proxy, Deadline.at(share.at, share.clock));
       latency.record(proxy, clock.now() - started);
+      measured('ok');
       return result;
     } catch (error) {
       latency.failed(proxy);
+      measured('failed');
       failures.push({ proxy, error });
       if (i + 1 < order.length) {
         log.warn('brokering a tunnel failed; trying the next proxy', {

@@ -1,0 +1,52 @@
+/**
+ * Short versions of `npm run faults` (bench/faults) as tests: the named scenarios on one dev network of real
+ * processes, 2 s of c=4 load after each fault. Asserted is what holds today: P2P calls succeed again after
+ * every fault (the driver waits for that, bounded), calls through the proxy do not notice the sd going down
+ * or a silent peer, a node restarted while the sd is down routes, and nothing hangs. The figures (failed calls, recovery time) are measured by `npm run faults`
+ * and recorded in BENCHMARKS.md.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FaultRun } from '../../bench/faults/driver.js';
+import { scenarioByName } from '../../bench/faults/scenarios.js';
+import { withDeadline } from '../helpers/wait.js';
+
+/** A scenario's whole run, settling included, must end within this. */
+const SCENARIO_DEADLINE_MS = 60_000;
+
+export function faultSuite(title: string, names: string[]): void {
+  describe(title, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eps-faults-test-'));
+    const run = new FaultRun(dir, { seconds: 2, kills: 0, concurrency: 4 });
+
+    before(() => withDeadline(run.start(), { timeoutMs: 90_000, what: 'the dev network to route a call' }));
+    after(async () => {
+      await run.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    for (const s of names.map(scenarioByName)) {
+      test(`${s.name}: ${s.title}`, { skip: run.missing(s) ?? false }, async (t) => {
+        const r = await withDeadline(run.run(s), { timeoutMs: SCENARIO_DEADLINE_MS, what: s.name });
+        t.diagnostic(JSON.stringify(r));
+        // The driver reports an error when calls did not succeed again within its bound.
+        assert.doesNotMatch(r.notes, /^ERROR/, r.notes);
+        assert.ok(r.calls > 0, 'the scenario made calls');
+        assert.ok(r.maybeProcessed <= r.failed);
+        if (s.name === 'sd-down')
+          assert.equal(r.failed, 0, `P2P calls failed while the sd was down: ${r.notes}`);
+        // The verified state file: a node restarted while the sd is down routes (issue 11).
+        if (s.name === 'node-restart-sd-down')
+          assert.notEqual(r.recoverMs, undefined, `no call succeeded: ${r.notes}`);
+        if (s.name === 'silent-peer') {
+          assert.equal(r.failed, 0, `the load noticed the silent peer: ${r.notes}`);
+          assert.ok(r.calls > 50, `the load stalled while the silent peer held calls: ${r.calls} calls`);
+          assert.match(r.notes, /^4 of 4 calls to the silent peer failed/);
+        }
+      });
+    }
+  });
+}
