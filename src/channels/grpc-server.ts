@@ -71,6 +71,10 @@ export class GrpcServerChannel implements Channel {
     log.info('gRPC server listening', { address: `${addr.address}:${addr.port}` });
   }
 
+  stopAccepting(): void {
+    this.grpc.stopAccepting();
+  }
+
   async close(): Promise<void> {
     await this.grpc.close();
   }
