@@ -1,6 +1,7 @@
 /**
  * Assembles one eps server from validated settings: directory, broker, channels (in settings order, which
- * is the broker's delivery order) and the optional metrics endpoint; opens and closes them in order.
+ * is the broker's delivery order) and the optional metrics listener, which opens first so that /readyz
+ * tells a prober why the node is not ready yet (readiness.ts); opens and closes them in order.
  *
  * Graceful stop (SIGTERM): first every listener closes and connected gRPC peers get GOAWAY, so new work
  * goes elsewhere (or waits for our restart) while nothing is cut; then the requests in flight finish, for
@@ -15,6 +16,9 @@ import { createDirectory, type DirectorySettings } from './directory-registry.js
 import { MetricsServer } from '../metrics/server.js';
 import { errorMessage } from '../core/errors.js';
 import { AsyncCalls, type AsyncSettings } from '../async/async-calls.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import type { Readiness } from '../metrics/readiness.js';
+import { epsReadiness } from './readiness.js';
 
 const log = logger('eps');
 
@@ -34,11 +38,27 @@ export class EpsServer {
   readonly broker: Broker;
   readonly async: AsyncCalls;
   readonly channels: Channel[] = [];
+  readonly readiness: Readiness;
   private metrics?: MetricsServer;
   private opened: Channel[] = [];
+  private directoryStarted = false;
+  private stopping = false;
 
-  constructor(readonly settings: EpsServerSettings) {
-    this.directory = createDirectory(settings.name, settings.directory);
+  /** `clock`: time of the directory's refreshes and of the readiness checks (tests: a manual clock). */
+  constructor(
+    readonly settings: EpsServerSettings,
+    options: { clock?: Clock } = {},
+  ) {
+    const clock = options.clock ?? systemClock;
+    this.directory = createDirectory(settings.name, settings.directory, { clock });
+    this.readiness = epsReadiness(
+      {
+        directory: this.directory,
+        directoryStarted: () => this.directoryStarted,
+        channels: () => ({ open: this.opened.length, total: this.channels.length, stopping: this.stopping }),
+      },
+      clock,
+    );
     this.async = new AsyncCalls(settings.name, settings.async);
     this.broker = new Broker(settings.name, this.directory, this.async);
     for (const item of settings.channels) {
@@ -59,8 +79,18 @@ export class EpsServer {
   }
 
   async start(): Promise<void> {
-    await this.directory.start();
-    await this.async.open();
+    if (this.settings.metrics) {
+      this.metrics = new MetricsServer(this.settings.metrics.bind_address, { readiness: this.readiness });
+      await this.metrics.start();
+    }
+    try {
+      await this.directory.start();
+      this.directoryStarted = true;
+      await this.async.open();
+    } catch (e) {
+      await this.metrics?.stop();
+      throw e;
+    }
     for (let i = 0; i < this.channels.length; i++) {
       const channel = this.channels[i]!;
       try {
@@ -71,13 +101,10 @@ export class EpsServer {
       }
       this.opened.push(channel);
     }
-    if (this.settings.metrics) {
-      this.metrics = new MetricsServer(this.settings.metrics.bind_address);
-      await this.metrics.start();
-    }
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const channel of this.opened) channel.stopAccepting?.();
     await this.metrics?.stop();
     this.metrics = undefined;
