@@ -18,7 +18,7 @@ export function getHealth(port: number, path: '/healthz' | '/readyz'): Promise<H
         try {
           resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as HealthReply['body'] });
         } catch (e) {
-          reject(e as Error);
+          reject(e);
         }
       });
     });
