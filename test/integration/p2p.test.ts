@@ -74,9 +74,14 @@ describe('P2P: hd-1 -> public proxy -> hd-2', () => {
     const before = tunnels(hd1);
     await proxy.stop();
     proxy = await net.startProxy('public', proxyDir);
+    const listening = performance.now();
     const r = await ping({}, '2');
+    const ms = performance.now() - listening;
     assert.equal(r.status, 200, r.text);
     assert.ok(tunnels(hd1) > before, 'a new tunnel was brokered');
+    // Issue 11: a restarted proxy is used again within 1 s of listening.
+    console.log(`# first call through the restarted proxy answered ${Math.round(ms)} ms after it listened`);
+    assert.ok(ms < 1000, `answered ${Math.round(ms)} ms after the proxy listened`);
   });
 
   test('a forged _client in requestConnection is ignored: the proxy sees the authenticated caller', async () => {
