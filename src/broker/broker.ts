@@ -18,6 +18,7 @@ import { ErrorCodes, type EpsRequest, type EpsResponse } from '../core/messages.
 import { errorMessage } from '../core/errors.js';
 import { DeadlineExceededError } from '../core/cancellation.js';
 import { logger } from '../core/log.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import { classify, OUTCOMES, type FailureKind } from '../core/outcome.js';
 import type { Directory } from '../directory/directory.js';
 import { canCall } from '../directory/permissions.js';
@@ -51,6 +52,9 @@ export interface ClientRef {
 export class Broker implements AsyncHost {
   private readonly channels: Channel[] = [];
   private readonly relaying = new Set<string>();
+  /** Requests taken and not yet answered, and who waits for that number to reach 0 (whenIdle). */
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
   /** Answers on `_respond` that this node's async calls send (applications may not send `_respond`). */
   private readonly ownAnswers = new WeakSet<EpsRequest>();
   /** Requests the outbox sends again (delivered as they are: no acknowledgement bookkeeping, no queuing). */
@@ -109,6 +113,7 @@ export class Broker implements AsyncHost {
     const started = performance.now();
     const entry = client?.name === this.ownName ? 'local' : 'peer';
     requestsInFlight.inc({ entry });
+    this.inFlight++;
     try {
       const response = await this.route(request, client, scope);
       recordRequest(entry, response === null ? 'none' : response.error ? 'error' : 'ok', started);
@@ -118,7 +123,29 @@ export class Broker implements AsyncHost {
       throw e;
     } finally {
       requestsInFlight.dec({ entry });
+      if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     }
+  }
+
+  /** Requests taken and not yet answered. */
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** Resolves true once no request is in the broker, or false after `ms` (graceful shutdown's bound). */
+  whenIdle(ms: number, clock: Clock = systemClock): Promise<boolean> {
+    if (this.inFlight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clock.clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = clock.setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((w) => w !== wake);
+        resolve(false);
+      }, ms);
+      this.idleWaiters.push(wake);
+    });
   }
 
   private async route(

@@ -1,6 +1,10 @@
 /**
  * Assembles one eps server from validated settings: directory, broker, channels (in settings order, which
  * is the broker's delivery order) and the optional metrics endpoint; opens and closes them in order.
+ *
+ * Graceful stop (SIGTERM): first every listener closes and connected gRPC peers get GOAWAY, so new work
+ * goes elsewhere (or waits for our restart) while nothing is cut; then the requests in flight finish, for
+ * at most SHUTDOWN_DRAIN_MS; then the channels, the async store, metrics and the directory close.
  */
 import { logger } from '../core/log.js';
 import { Broker } from '../broker/broker.js';
@@ -13,6 +17,9 @@ import { errorMessage } from '../core/errors.js';
 import { AsyncCalls, type AsyncSettings } from '../async/async-calls.js';
 
 const log = logger('eps');
+
+/** How long a graceful stop lets the requests in flight finish before closing everything. */
+export const SHUTDOWN_DRAIN_MS = 5_000;
 
 export interface EpsServerSettings {
   name: string;
@@ -71,6 +78,16 @@ export class EpsServer {
   }
 
   async stop(): Promise<void> {
+    for (const channel of this.opened) channel.stopAccepting?.();
+    await this.metrics?.stop();
+    this.metrics = undefined;
+    log.info('stopped accepting connections; letting the calls in flight finish', {
+      in_flight: this.broker.requestsInFlight,
+      within_ms: SHUTDOWN_DRAIN_MS,
+    });
+    const drained = await this.broker.whenIdle(SHUTDOWN_DRAIN_MS);
+    if (drained) log.info('no calls in flight');
+    else log.warn('calls still in flight after the shutdown bound; ending them');
     for (const channel of this.opened.reverse()) {
       try {
         await channel.close();
@@ -80,7 +97,6 @@ export class EpsServer {
     }
     this.opened = [];
     await this.async.close();
-    await this.metrics?.stop();
     await this.directory.close();
   }
 }
