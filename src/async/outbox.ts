@@ -109,6 +109,11 @@ export class Outbox {
     if (peer) this.queues.get(peer)?.keys.delete(key);
   }
 
+  /** Messages waiting for `peer` (a new marked request to it joins them instead of trying on its own). */
+  waiting(peer: string): number {
+    return this.queues.get(peer)?.keys.size ?? 0;
+  }
+
   get(kind: OutboxRecord['kind'], id: string): OutboxRecord | undefined {
     return this.table.get(keyOf(kind, id));
   }

@@ -289,6 +289,11 @@ export class Broker implements AsyncHost {
         throw e;
       }
     }
+    if (marked && !toUs && !fromPeer && async.forwarding.outbox.waiting(address.operator) > 0) {
+      // The callee is known to be unreachable: join its queue (in order, no dial of our own).
+      log.info('marked request joins the queue of an unreachable callee', { id: request.id });
+      return async.forwarding.queueRequest(request, address.operator);
+    }
     let response = await this.toChannel(request, address, scope);
     if (toUs) response = await async.callee.onBackendAnswer(request.id, caller, request.method, response);
     if (!fromPeer) {

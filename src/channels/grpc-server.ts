@@ -36,6 +36,8 @@ export interface GrpcServerExtensions {
   canDeliverTo?: (address: Address) => boolean;
   deliver?: (request: EpsRequest, address: Address, scope: CallScope) => Promise<EpsResponse>;
   handleConnectionRequest?: (request: ConnectionRequest, server: GrpcServer) => Promise<boolean>;
+  /** Runs when the channel closes, before its connections do (e.g. ending long-lived reverse streams). */
+  close?: () => void;
 }
 
 export class GrpcServerChannel implements Channel {
@@ -76,6 +78,7 @@ export class GrpcServerChannel implements Channel {
   }
 
   async close(): Promise<void> {
+    this.ext.close?.();
     await this.grpc.close();
   }
 

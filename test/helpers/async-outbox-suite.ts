@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import type { JsonObject } from '../../src/core/json.js';
 import { asyncBackend, type AsyncBackend } from './async-backend.js';
 import { gateway, respond, respondsFor, rpc, status, STEP_MS } from './async-flow.js';
-import { TestNetwork } from './network.js';
-import type { Running } from './processes.js';
+import { metricsText, TestNetwork } from './network.js';
+import { freePort, type Running } from './processes.js';
 import { waitFor } from './wait.js';
 
 const HEALTH = [{ group: 'health-departments', rights: ['call'] }];
@@ -35,6 +35,7 @@ export function outboxSuite(
     let hdPort = 0;
     let lsPort = 0;
     let stores: StoreSetup | undefined;
+    let metricsPort = 0;
 
     const start = async (name: string): Promise<void> => {
       procs.set(name, await net.start(name));
@@ -65,6 +66,7 @@ export function outboxSuite(
       hdBackend = await asyncBackend();
       lsBackend = await asyncBackend();
       stores = await setup();
+      metricsPort = await freePort();
       const node = (): JsonObject => ({ store: stores!.store, outbox: OUTBOX });
       net = new TestNetwork([
         {
@@ -73,6 +75,7 @@ export function outboxSuite(
           grpcServer: true,
           grpcClient: { connect_timeout: 1 },
           backend: hdBackend.url,
+          metricsPort,
           async: node(),
         },
         {
@@ -137,6 +140,9 @@ export function outboxSuite(
       const unmarked = await gateway(hdPort, 'hd-1', rpc('ls-1.locate', { person: 'x' }, 'down-4'));
       assert.equal((unmarked.json.error as JsonObject).code, 500, 'an unmarked call fails as before');
       assert.equal((await status(hdPort, 'hd-1', 'ls-1.locate(down-2)')).awaited !== null, true);
+      const metrics = await metricsText(metricsPort);
+      assert.match(metrics, /eps_async_outbox_messages\{peer="ls-1"\} 2\n/);
+      assert.match(metrics, /eps_async_outbox_oldest_seconds\{peer="ls-1"\} \d/);
 
       await start('ls-1');
       await drained(hdPort, 'hd-1');
