@@ -128,7 +128,6 @@ let stoppedBySignal = false;
  * flight finish within the server's bound) and the process exits 0; a second signal forces exit.
  */
 export function waitForSignals(stop: () => Promise<void>, label: string): Promise<void> {
-  log.info('Waiting for CTRL-C...');
   return new Promise((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -157,5 +156,7 @@ export function waitForSignals(stop: () => Promise<void>, label: string): Promis
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // Only now: whoever waits for this line (tests, the demo) may send a signal at once.
+    log.info('Waiting for CTRL-C...');
   });
 }

@@ -11,6 +11,7 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import { Deadline } from '../../core/deadline.js';
 import { CodedError, errorMessage } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import type { FailureKind, KnownFailure } from '../../core/outcome.js';
 import { brokeringAverageSeconds, brokeringsTotal } from './metrics.js';
 
 const log = logger('p2p-caller');
@@ -71,8 +72,13 @@ export class ProxyLatency {
   }
 }
 
-/** Every proxy failed; `failures` holds each proxy's reason, in the order they were tried. */
-export class BrokeringError extends CodedError<'ERR_P2P_BROKERING'> {
+/**
+ * Every proxy failed; `failures` holds each proxy's reason, in the order they were tried. The peer cannot be
+ * reached now (a marked asynchronous request waits in the outbox, docs/protocol.md#store-and-forward).
+ */
+export class BrokeringError extends CodedError<'ERR_P2P_BROKERING'> implements KnownFailure {
+  readonly failure: FailureKind = 'peerUnreachable';
+
   constructor(
     readonly peer: string,
     readonly failures: ReadonlyArray<{ proxy: string; error: unknown }>,
