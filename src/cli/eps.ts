@@ -5,6 +5,7 @@ import { loadEpsSettings } from '../settings/index.js';
 import { EpsServer } from '../eps/server.js';
 import { logger } from '../core/log.js';
 import { registerSdCommands } from './eps-sd.js';
+import { registerSettingsCheck } from './settings-check.js';
 
 const log = logger('eps');
 
@@ -27,6 +28,7 @@ server
   });
 unknownCommandHandler(server);
 
+registerSettingsCheck(program, 'eps');
 registerSdCommands(program);
 unknownCommandHandler(program);
 

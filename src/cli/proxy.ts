@@ -13,6 +13,7 @@ import { PrivateProxy } from '../proxy/private/private-proxy.js';
 import { PublicProxy } from '../proxy/public/public-proxy.js';
 import { loadProxySettings } from '../settings/index.js';
 import { CliError, createProgram, runProgram, unknownCommandHandler, waitForSignals } from './common.js';
+import { registerSettingsCheck } from './settings-check.js';
 
 const log = logger('proxy');
 
@@ -76,6 +77,7 @@ run
     await serve('private', proxy, settings.metrics?.bind_address);
   });
 
+registerSettingsCheck(program, 'proxy');
 unknownCommandHandler(run);
 unknownCommandHandler(program);
 await runProgram(program);

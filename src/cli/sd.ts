@@ -5,6 +5,7 @@ import { SdServer } from '../sd/server.js';
 import { loadSdSettings } from '../settings/index.js';
 import { CliError, createProgram, runProgram, unknownCommandHandler, waitForSignals } from './common.js';
 import { errorMessage } from '../core/errors.js';
+import { registerSettingsCheck } from './settings-check.js';
 
 const log = logger('sd');
 
@@ -23,5 +24,6 @@ program
     }
     await waitForSignals(() => server.stop(), 'Stopping directory');
   });
+registerSettingsCheck(program, 'sd');
 unknownCommandHandler(program);
 await runProgram(program);
