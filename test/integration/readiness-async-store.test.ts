@@ -3,13 +3,12 @@
  * while Redis answers PING; 503 naming the async store and the error once Redis is stopped, while /healthz
  * stays 200; ready again when Redis is back on its port.
  */
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freePort } from '../helpers/processes.js';
 import { TestNetwork } from '../helpers/network.js';
 import { redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
-import { check, getHealth, type HealthReply } from '../helpers/health-probe.js';
-import { waitFor } from '../helpers/wait.js';
+import { check, getHealth, readyzUntil } from '../helpers/health-probe.js';
 
 let net: TestNetwork | undefined;
 let redis: RedisServer | undefined;
@@ -18,18 +17,6 @@ after(async () => {
   await net?.stop();
   await redis?.stop();
 });
-
-async function readyzUntil(port: number, status: number, what: string): Promise<HealthReply> {
-  let last: HealthReply | undefined;
-  await waitFor(
-    async () => {
-      last = await getHealth(port, '/readyz');
-      return last.status === status;
-    },
-    { timeoutMs: 15_000, what, intervalMs: 100 },
-  );
-  return last!;
-}
 
 test(
   'eps readyz: a stopped Redis async store makes the node not ready, and ready again when it returns',
