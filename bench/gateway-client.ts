@@ -11,8 +11,11 @@ export interface GatewayReply {
 export interface GatewayCaller {
   /** Resolves true on HTTP 200; rejects with the status and the start of the body otherwise. */
   call: (method: string, params?: object) => Promise<boolean>;
-  /** Any HTTP answer; rejects only when there is none (connection refused or lost, `timeoutMs`). */
-  request: (method: string, params?: object) => Promise<GatewayReply>;
+  /**
+   * Any HTTP answer; rejects only when there is none (connection refused or lost, `timeoutMs`). `id`: the
+   * JSON-RPC id (default: a number counting up).
+   */
+  request: (method: string, params?: object, id?: string | number) => Promise<GatewayReply>;
   close: () => void;
 }
 
@@ -32,9 +35,9 @@ export function gatewayCaller(
     servername: operator,
   });
   let n = 0;
-  const request = (method: string, params: object = {}): Promise<GatewayReply> =>
+  const request = (method: string, params: object = {}, id: string | number = ++n): Promise<GatewayReply> =>
     new Promise((resolve, reject) => {
-      const body = JSON.stringify({ jsonrpc: '2.0', method, params, id: ++n });
+      const body = JSON.stringify({ jsonrpc: '2.0', method, params, id });
       const req = https.request(
         {
           host: '127.0.0.1',

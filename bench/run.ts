@@ -13,6 +13,7 @@ const sections: Section[] = [
   { name: 'directory', run: async () => (await import('./directory.js')).benchDirectory() },
   { name: 'p2p', run: async (s) => (await import('./p2p.js')).benchP2p(s) },
   { name: 'deadline', run: async () => (await import('./deadline.js')).benchDeadline() },
+  { name: 'async', run: async (s) => (await import('./async.js')).benchAsync(s) },
 ];
 
 const args = process.argv.slice(2);

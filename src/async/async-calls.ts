@@ -10,14 +10,18 @@ import { errorMessage } from '../core/errors.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import { logger } from '../core/log.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
-import { BoundedTable, type TableLimits } from './bounded-table.js';
+import { BoundedTable, type PeerRecord, type TableLimits } from './bounded-table.js';
+import type { OutboxSettings } from './outbox.js';
+import { StoreAndForward } from './store-and-forward.js';
 import { CalleeSide } from './callee-side.js';
 import { CallerSide } from './caller-side.js';
 import { AsyncError } from './errors.js';
 import { FileTableStore } from './file-table-store.js';
+import { RedisTableStore } from './redis-table-store.js';
+import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
 import type { AsyncHost } from './host.js';
 import { asyncAnswers, asyncEntries, asyncExpired } from './metrics.js';
-import { decodeAwaited, decodePending } from './records.js';
+import { decodeAwaited, decodeOutbox, decodePending, decodeReceived } from './records.js';
 import { MemoryTableStore, type TableStore } from './table-store.js';
 import { TtlPolicy } from './ttl.js';
 
@@ -31,23 +35,28 @@ export const RETAIN_AFTER_EXPIRY_MS = 60 * 60 * 1000;
 /** Settled `async` settings (defaults in settings/eps-schema.ts). */
 export interface AsyncSettings extends TableLimits {
   store:
-    { type: 'file'; settings: { directory: string } } | { type: 'memory'; settings?: object | undefined };
+    | { type: 'file'; settings: { directory: string } }
+    | { type: 'memory'; settings?: object | undefined }
+    | { type: 'redis'; settings: RedisDatastoreSettings };
   /** Seconds an acknowledged request waits for its answer when the acknowledgement names no `ttl`. */
   default_ttl: number;
   /** Upper bound of any time to live, in seconds. */
   max_ttl: number;
-  /** Seconds allowed for handing an expiry error to our backend. */
+  /** Seconds allowed for one delivery attempt (a queued message, an expiry to our backend). */
   delivery_timeout: number;
+  outbox: OutboxSettings;
 }
 
 function createStore(settings: AsyncSettings, ownName: string, table: string): TableStore {
   if (settings.store.type === 'memory') return new MemoryTableStore();
+  if (settings.store.type === 'redis') return new RedisTableStore(settings.store.settings, ownName, table);
   return new FileTableStore(join(settings.store.settings.directory, `${ownName}.${table}.jsonl`));
 }
 
 export class AsyncCalls {
   readonly callee: CalleeSide;
   readonly caller: CallerSide;
+  readonly forwarding: StoreAndForward;
   private host: AsyncHost | undefined;
   private timer: TimerHandle | undefined;
   private sweeping = false;
@@ -63,20 +72,22 @@ export class AsyncCalls {
       if (!this.host) throw new Error('asynchronous calls used before the broker attached them');
       return this.host;
     };
-    const pending = new BoundedTable(
-      'pending',
-      createStore(settings, ownName, 'pending'),
-      settings,
-      decodePending,
+    const table = <V extends PeerRecord>(name: string, decode: (s: JsonObject) => V | undefined) =>
+      new BoundedTable(name, createStore(settings, ownName, name), settings, decode);
+    const deliveryMs = settings.delivery_timeout * 1000;
+    this.callee = new CalleeSide(
+      table('pending', decodePending),
+      ttl,
+      clock,
+      hostOf,
+      (peer, ref, request, expires) => this.forwarding.outbox.add('answer', ref, peer, request, expires),
     );
-    const awaited = new BoundedTable(
-      'awaited',
-      createStore(settings, ownName, 'awaited'),
-      settings,
-      decodeAwaited,
+    this.caller = new CallerSide(table('awaited', decodeAwaited), ttl, clock, hostOf, deliveryMs);
+    this.forwarding = new StoreAndForward(
+      { outbox: table('outbox', decodeOutbox), received: table('received', decodeReceived) },
+      settings.outbox,
+      { callee: this.callee, caller: this.caller, ttl, clock, host: hostOf, deliveryMs },
     );
-    this.callee = new CalleeSide(pending, ttl, clock, hostOf);
-    this.caller = new CallerSide(awaited, ttl, clock, hostOf, settings.delivery_timeout * 1000);
   }
 
   attach(host: AsyncHost): void {
@@ -86,6 +97,7 @@ export class AsyncCalls {
   async open(): Promise<void> {
     await this.callee.table.load();
     await this.caller.table.load();
+    await this.forwarding.open();
     this.updateGauges();
     this.schedule();
   }
@@ -93,6 +105,9 @@ export class AsyncCalls {
   async close(): Promise<void> {
     this.closed = true;
     this.clock.clearTimeout(this.timer);
+    await this.forwarding.close();
+    await this.callee.table.close();
+    await this.caller.table.close();
   }
 
   /** `respond` at the gateway; an AsyncError becomes an error response naming what is wrong. */
@@ -134,10 +149,16 @@ export class AsyncCalls {
   /** `_status` at the gateway: one request's state on both sides, or the table sizes. */
   status(id: JsonValue | undefined): JsonObject {
     if (typeof id === 'string' && id !== '')
-      return { id, pending: this.callee.status(id), awaited: this.caller.status(id) };
+      return {
+        id,
+        pending: this.callee.status(id),
+        awaited: this.caller.status(id),
+        outbox: this.forwarding.status(id),
+      };
     return {
       pending: { entries: this.callee.table.size, bytes: this.callee.table.bytes },
       awaited: { entries: this.caller.table.size, bytes: this.caller.table.bytes },
+      ...this.forwarding.sizes(),
     };
   }
 
@@ -146,6 +167,7 @@ export class AsyncCalls {
     if (this.sweeping) return;
     this.sweeping = true;
     try {
+      await this.forwarding.sweep(RETAIN_AFTER_EXPIRY_MS);
       const expired = await this.caller.expireDue();
       if (expired > 0) asyncExpired.inc({ side: 'caller' }, expired);
       await this.callee.purge(RETAIN_AFTER_EXPIRY_MS);
@@ -166,7 +188,8 @@ export class AsyncCalls {
     this.timer.unref();
   }
 
-  private updateGauges(): void {
+  updateGauges(): void {
+    this.forwarding.updateGauges();
     asyncEntries.reset();
     for (const [peer, n] of this.callee.table.peers()) asyncEntries.set({ table: 'pending', peer }, n);
     for (const [peer, n] of this.caller.table.peers()) asyncEntries.set({ table: 'awaited', peer }, n);

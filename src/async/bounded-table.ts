@@ -12,6 +12,7 @@ export interface TableLimits {
   max_entries: number;
   max_bytes: number;
   max_entries_per_peer: number;
+  max_bytes_per_peer: number;
 }
 
 /** Every record names the other operator it concerns (the per-peer bound counts by it). */
@@ -26,7 +27,7 @@ interface Row<V> {
 
 export class BoundedTable<V extends PeerRecord> {
   private readonly rows = new Map<string, Row<V>>();
-  private readonly perPeer = new Map<string, number>();
+  private readonly perPeer = new Map<string, { entries: number; bytes: number }>();
   private totalBytes = 0;
 
   constructor(
@@ -61,8 +62,8 @@ export class BoundedTable<V extends PeerRecord> {
   }
 
   /** Records per peer (for metrics). */
-  peers(): ReadonlyMap<string, number> {
-    return this.perPeer;
+  peers(): Map<string, number> {
+    return new Map([...this.perPeer].map(([peer, use]) => [peer, use.entries]));
   }
 
   /** Stores `value` under `key` durably; refuses (ERR_ASYNC_FULL) when a bound would be passed. */
@@ -71,7 +72,9 @@ export class BoundedTable<V extends PeerRecord> {
     const old = this.rows.get(key);
     const samePeer = old?.value.peer === value.peer;
     const entries = this.rows.size + (old ? 0 : 1);
-    const peerEntries = (this.perPeer.get(value.peer) ?? 0) + (samePeer ? 0 : 1);
+    const peerUse = this.perPeer.get(value.peer) ?? { entries: 0, bytes: 0 };
+    const peerEntries = peerUse.entries + (samePeer ? 0 : 1);
+    const peerBytes = peerUse.bytes - (samePeer ? (old?.bytes ?? 0) : 0) + bytes;
     const totalBytes = this.totalBytes - (old?.bytes ?? 0) + bytes;
     if (entries > this.limits.max_entries || totalBytes > this.limits.max_bytes)
       throw new AsyncError(
@@ -79,10 +82,12 @@ export class BoundedTable<V extends PeerRecord> {
         `the ${this.name} table is full (${this.rows.size} of ${this.limits.max_entries} entries, ` +
           `${this.totalBytes} of ${this.limits.max_bytes} bytes)`,
       );
-    if (peerEntries > this.limits.max_entries_per_peer)
+    if (peerEntries > this.limits.max_entries_per_peer || peerBytes > this.limits.max_bytes_per_peer)
       throw new AsyncError(
         'ERR_ASYNC_FULL',
-        `the ${this.name} table is full for ${value.peer} (${this.limits.max_entries_per_peer} entries)`,
+        `the ${this.name} table is full for ${value.peer} (${peerUse.entries} of ` +
+          `${this.limits.max_entries_per_peer} entries, ${peerUse.bytes} of ` +
+          `${this.limits.max_bytes_per_peer} bytes)`,
       );
     await this.store.put(key, value as unknown as JsonObject);
     if (old) this.forget(key, old);
@@ -96,17 +101,23 @@ export class BoundedTable<V extends PeerRecord> {
     this.forget(key, old);
   }
 
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+
   private remember(key: string, value: V, bytes: number): void {
     this.rows.set(key, { value, bytes });
     this.totalBytes += bytes;
-    this.perPeer.set(value.peer, (this.perPeer.get(value.peer) ?? 0) + 1);
+    const use = this.perPeer.get(value.peer) ?? { entries: 0, bytes: 0 };
+    this.perPeer.set(value.peer, { entries: use.entries + 1, bytes: use.bytes + bytes });
   }
 
   private forget(key: string, row: Row<V>): void {
     this.rows.delete(key);
     this.totalBytes -= row.bytes;
-    const left = (this.perPeer.get(row.value.peer) ?? 1) - 1;
-    if (left > 0) this.perPeer.set(row.value.peer, left);
+    const use = this.perPeer.get(row.value.peer) ?? { entries: 1, bytes: row.bytes };
+    if (use.entries > 1)
+      this.perPeer.set(row.value.peer, { entries: use.entries - 1, bytes: use.bytes - row.bytes });
     else this.perPeer.delete(row.value.peer);
   }
 }

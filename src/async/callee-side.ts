@@ -7,11 +7,18 @@ import type { CallScope } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import { logger } from '../core/log.js';
-import type { EpsResponse } from '../core/messages.js';
+import type { EpsRequest, EpsResponse } from '../core/messages.js';
 import type { BoundedTable } from './bounded-table.js';
 import { AsyncError } from './errors.js';
 import type { AsyncHost } from './host.js';
-import { acknowledgement, answerRequest, isConfirmation, normalisedAck, parseAnswer } from './protocol.js';
+import {
+  acknowledgement,
+  answerRequest,
+  isConfirmation,
+  isTryLater,
+  normalisedAck,
+  parseAnswer,
+} from './protocol.js';
 import type { PendingRecord } from './records.js';
 import type { TtlPolicy } from './ttl.js';
 
@@ -26,6 +33,13 @@ export class CalleeSide {
     private readonly ttl: TtlPolicy,
     private readonly clock: Clock,
     private readonly host: () => AsyncHost,
+    /** Queues an answer for a caller that cannot be reached now (async/outbox.ts). */
+    private readonly enqueue: (
+      caller: string,
+      ref: string,
+      request: EpsRequest,
+      expires: number,
+    ) => Promise<void>,
   ) {}
 
   /** Before delivering to our backend: an id that waits for an answer may not be reused meanwhile. */
@@ -75,7 +89,14 @@ export class CalleeSide {
       throw new AsyncError('ERR_ASYNC_EXPIRED', `request ${id} expired before the answer`);
     this.answering.add(id);
     try {
-      const response = await this.host().send(answerRequest(record.peer, id, answer), scope);
+      const request = answerRequest(record.peer, id, answer);
+      const { response, unreachable } = await this.host().send(request, scope);
+      if (unreachable || isTryLater(response)) {
+        // Queued first: once the record says answered, a second `respond` is refused.
+        await this.enqueue(record.peer, id, answerRequest(record.peer, id, answer), record.expires);
+        await this.table.put(id, { ...record, answered: true, queued: true });
+        return { id, result: { delivered: false, queued: true, caller: record.peer } };
+      }
       if (!isConfirmation(response)) {
         const why = response?.error?.message ?? 'no confirmation (a node without asynchronous calls?)';
         throw new AsyncError(
@@ -91,11 +112,25 @@ export class CalleeSide {
     }
   }
 
+  /** A queued answer reached the caller's eps (confirmed or refused): no longer queued. */
+  async answerSent(id: string): Promise<void> {
+    const record = this.table.get(id);
+    if (!record?.queued) return;
+    const { queued: _done, ...rest } = record;
+    await this.table.put(id, rest);
+  }
+
   /** The state of one request, for `_status`. */
   status(id: string): JsonObject | null {
     const record = this.table.get(id);
     if (!record) return null;
-    const state = record.answered ? 'answered' : record.expires <= this.clock.now() ? 'expired' : 'pending';
+    const state = record.queued
+      ? 'answer_queued'
+      : record.answered
+        ? 'answered'
+        : record.expires <= this.clock.now()
+          ? 'expired'
+          : 'pending';
     return {
       state,
       caller: record.peer,

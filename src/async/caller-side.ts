@@ -14,10 +14,18 @@ import type { JsonObject } from '../core/json.js';
 import { logger } from '../core/log.js';
 import { ErrorCodes, type EpsRequest, type EpsResponse } from '../core/messages.js';
 import { denormaliseId } from '../jsonrpc/ids.js';
+import { unwrapValue } from '../jsonrpc/client.js';
 import type { BoundedTable } from './bounded-table.js';
 import { AsyncError } from './errors.js';
 import type { AsyncHost } from './host.js';
-import { acknowledgement, confirmation, parseAnswer, RESPOND_METHOD, type Answer } from './protocol.js';
+import {
+  acknowledgement,
+  confirmation,
+  parseAnswer,
+  RESPOND_METHOD,
+  tryLater,
+  type Answer,
+} from './protocol.js';
 import type { AwaitedRecord } from './records.js';
 import type { TtlPolicy } from './ttl.js';
 
@@ -86,10 +94,50 @@ export class CallerSide {
     this.delivering.add(id);
     try {
       const client = request.params._client;
-      await this.handOver(id, localId, answer, client === undefined ? {} : { _client: client }, scope);
-      await this.table.put(id, { ...record, done: true });
+      try {
+        await this.handOver(id, localId, answer, client === undefined ? {} : { _client: client }, scope);
+      } catch (e) {
+        if (e instanceof AsyncError) throw e;
+        // Our backend cannot be reached now: the answering node keeps the answer and sends it again.
+        log.warn('answer not handed to the backend; the sender is asked to retry', {
+          id,
+          error: errorMessage(e),
+        });
+        return tryLater(
+          request.id,
+          `the backend of ${this.host().ownName} cannot be reached; try again later`,
+        );
+      }
+      const { queued: _delivered, ...rest } = record;
+      await this.table.put(id, { ...rest, done: true });
       log.info('answer handed to the backend', { id, callee });
       return confirmation(request.id, false);
+    } finally {
+      this.delivering.delete(id);
+    }
+  }
+
+  /**
+   * The callee answered a queued request (async/outbox.ts) with a result or an error instead of an
+   * acknowledgement: our backend receives it as `respond`, once. Throws (the request stays queued and the
+   * callee's repeat memory answers it again) when the backend does not take it.
+   */
+  async settleQueued(
+    id: string,
+    callee: string,
+    response: EpsResponse | null,
+    scope: CallScope,
+  ): Promise<void> {
+    const record = this.table.get(id);
+    if (!record || record.done || this.delivering.has(id)) return;
+    const answer: Answer = response?.error
+      ? { error: { ...response.error, data: unwrapValue(response.error.data ?? undefined) } }
+      : { result: unwrapValue(response?.result) ?? null };
+    this.delivering.add(id);
+    try {
+      await this.handOver(id, parseAddress(id).localId, answer, {}, scope);
+      await this.table.put(id, { peer: callee, expires: record.expires, done: true });
+      log.info('answer to a queued request handed to the backend', { id, callee });
     } finally {
       this.delivering.delete(id);
     }
@@ -104,11 +152,17 @@ export class CallerSide {
     let expired = 0;
     for (const [id, row] of due) {
       const { operator, localId } = parseAddress(id);
-      const error = {
-        code: ErrorCodes.notFound,
-        message: `no answer from ${operator} to ${id} within its time to live`,
-        data: { code: 'ERR_ASYNC_EXPIRED' },
-      };
+      const error = row.value.queued
+        ? {
+            code: ErrorCodes.unavailable,
+            message: `${operator} could not be reached within the time to live of ${id}`,
+            data: { code: 'ERR_ASYNC_UNDELIVERED' },
+          }
+        : {
+            code: ErrorCodes.notFound,
+            message: `no answer from ${operator} to ${id} within its time to live`,
+            data: { code: 'ERR_ASYNC_EXPIRED' },
+          };
       const scope = {
         deadline: Deadline.after(this.deliveryTimeoutMs, this.clock),
         cancellation: new Cancellation(),
@@ -116,7 +170,8 @@ export class CallerSide {
       this.delivering.add(id);
       try {
         await this.handOver(id, localId, { error }, {}, scope);
-        await this.table.put(id, { ...row.value, done: true, expired: true });
+        const { queued: _gone, ...rest } = row.value;
+        await this.table.put(id, { ...rest, done: true, expired: true });
         log.warn('asynchronous request expired unanswered', { id, callee: operator });
         expired++;
       } catch (e) {
@@ -134,13 +189,15 @@ export class CallerSide {
   status(id: string): JsonObject | null {
     const record = this.table.get(id);
     if (!record) return null;
-    const state = record.expired
-      ? 'expired'
-      : record.done
-        ? 'done'
-        : record.expires <= this.clock.now()
-          ? 'expired'
-          : 'awaiting';
+    const state = record.queued
+      ? 'queued'
+      : record.expired
+        ? 'expired'
+        : record.done
+          ? 'done'
+          : record.expires <= this.clock.now()
+            ? 'expired'
+            : 'awaiting';
     return { state, callee: record.peer, expires_at: new Date(record.expires).toISOString() };
   }
 

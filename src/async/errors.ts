@@ -23,7 +23,9 @@ export type AsyncErrorCode =
   /** The caller's node did not confirm an answer (an original node, or its backend refused it). */
   | 'ERR_ASYNC_NOT_CONFIRMED'
   /** `_respond` sent by a local application instead of an eps node. */
-  | 'ERR_ASYNC_RESERVED';
+  | 'ERR_ASYNC_RESERVED'
+  /** A queued request or answer could not reach the other operator within its time to live. */
+  | 'ERR_ASYNC_UNDELIVERED';
 
 const JSON_RPC_CODE: Record<AsyncErrorCode, JsonRpcErrorCode> = {
   ERR_ASYNC_UNKNOWN_ID: ErrorCodes.notFound,
@@ -35,6 +37,7 @@ const JSON_RPC_CODE: Record<AsyncErrorCode, JsonRpcErrorCode> = {
   ERR_ASYNC_INVALID: ErrorCodes.invalidParams,
   ERR_ASYNC_NOT_CONFIRMED: ErrorCodes.channelError,
   ERR_ASYNC_RESERVED: ErrorCodes.methodNotFound,
+  ERR_ASYNC_UNDELIVERED: ErrorCodes.unavailable,
 };
 
 export class AsyncError extends CodedError<AsyncErrorCode> {

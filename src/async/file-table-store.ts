@@ -1,6 +1,7 @@
 /**
- * A table store in one JSON Lines journal (datastore/json-lines-file.ts: append + fsync per change,
- * atomic rewrite): `{"k": key, "v": record}` stores a record, `{"k": key}` removes it. At start the
+ * A table store in one JSON Lines journal (datastore/json-lines-file.ts: append + fsync, atomic rewrite;
+ * the changes made in one turn of the event loop are written and fsynced together, each resolving only
+ * once it is on disk): `{"k": key, "v": record}` stores a record, `{"k": key}` removes it. At start the
  * journal is replayed; a torn last line (a crash during an append, never acknowledged) is dropped and the
  * journal is rewritten with only the live records. It is compacted the same way when removed records make
  * up most of it. The file and its folder are created on the first change, so a node that never uses
@@ -23,6 +24,8 @@ export class FileTableStore implements TableStore {
   private readonly live = new Map<string, JsonObject>();
   private lines = 0;
   private folderReady = false;
+  /** Changes waiting for the next write (group commit). */
+  private batch: { line: JsonObject; resolve: () => void; reject: (e: unknown) => void }[] = [];
 
   constructor(readonly path: string) {
     this.file = new JsonLinesFile(path);
@@ -45,27 +48,43 @@ export class FileTableStore implements TableStore {
   }
 
   async put(key: string, value: JsonObject): Promise<void> {
-    this.append({ k: key, v: value });
     this.live.set(key, value);
+    await this.append({ k: key, v: value });
     this.compactIfMostlyRemoved();
   }
 
   async delete(key: string): Promise<void> {
     if (!this.live.has(key)) return;
-    this.append({ k: key });
     this.live.delete(key);
+    await this.append({ k: key });
     this.compactIfMostlyRemoved();
   }
 
   async close(): Promise<void> {}
 
-  private append(line: JsonObject): void {
-    if (!this.folderReady) {
-      mkdirSync(dirname(this.path), { recursive: true });
-      this.folderReady = true;
+  /** Resolves once the line is on disk; lines of the same turn of the event loop share one fsync. */
+  private append(line: JsonObject): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.batch.push({ line, resolve, reject });
+      if (this.batch.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.batch;
+    this.batch = [];
+    try {
+      if (!this.folderReady) {
+        mkdirSync(dirname(this.path), { recursive: true });
+        this.folderReady = true;
+      }
+      this.file.append(batch.map((b) => b.line));
+      this.lines += batch.length;
+    } catch (e) {
+      for (const b of batch) b.reject(e);
+      return;
     }
-    this.file.append([line]);
-    this.lines++;
+    for (const b of batch) b.resolve();
   }
 
   private compactIfMostlyRemoved(): void {

@@ -23,3 +23,49 @@ export const asyncExpired = new Counter({
   labelNames: ['side'] as const,
   registers: [registry],
 });
+
+/** Store and forward (async/outbox.ts): messages waiting for a peer, and the age of the oldest. */
+export const outboxMessages = new Gauge({
+  name: 'eps_async_outbox_messages',
+  help: 'Requests and answers queued for a peer operator that could not be reached',
+  labelNames: ['peer'] as const,
+  registers: [registry],
+});
+
+export const outboxOldest = new Gauge({
+  name: 'eps_async_outbox_oldest_seconds',
+  help: 'Age of the oldest message queued for a peer operator',
+  labelNames: ['peer'] as const,
+  registers: [registry],
+});
+
+export const outboxRetries = new Counter({
+  name: 'eps_async_outbox_retries_total',
+  help: 'Delivery rounds to a peer operator that failed and were scheduled again (with backoff)',
+  labelNames: ['peer'] as const,
+  registers: [registry],
+});
+
+export const outboxDelivered = new Counter({
+  name: 'eps_async_outbox_delivered_total',
+  help: 'Queued messages that reached their peer operator, by kind and outcome',
+  labelNames: ['peer', 'kind', 'outcome'] as const,
+  registers: [registry],
+});
+
+export const outboxExpired = new Counter({
+  name: 'eps_async_outbox_expired_total',
+  help: 'Queued messages whose time to live ended undelivered',
+  labelNames: ['peer', 'kind'] as const,
+  registers: [registry],
+});
+
+/** Sets the outbox gauges from `depths` (called by AsyncCalls after each change and each sweep). */
+export function setOutboxGauges(depths: { peer: string; messages: number; oldestMs: number }[]): void {
+  outboxMessages.reset();
+  outboxOldest.reset();
+  for (const { peer, messages, oldestMs } of depths) {
+    outboxMessages.set({ peer }, messages);
+    outboxOldest.set({ peer }, oldestMs / 1000);
+  }
+}

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { formatAddress } from '../core/address.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
-import type { EpsRequest, EpsResponse } from '../core/messages.js';
+import { ErrorCodes, type EpsRequest, type EpsResponse } from '../core/messages.js';
 import { AsyncError } from './errors.js';
 
 /** The method a local application calls at its gateway to answer, and the one its backend receives. */
@@ -74,4 +74,17 @@ export function confirmation(id: string, duplicate: boolean): EpsResponse {
 
 export function isConfirmation(response: EpsResponse | null): boolean {
   return response?.result?.accepted === true && !response.error;
+}
+
+/** data.code of an answer that asks the sender of a marked request to send it again later. */
+export const TRY_LATER_CODE = 'ERR_ASYNC_TRY_LATER';
+
+/** The answer to a marked request that cannot be taken now (a repeat still with the backend, backend down). */
+export function tryLater(id: string, why: string): EpsResponse {
+  return { id, error: { code: ErrorCodes.unavailable, message: why, data: { code: TRY_LATER_CODE } } };
+}
+
+export function isTryLater(response: EpsResponse | null): boolean {
+  const data = response?.error?.data;
+  return isJsonObject(data) && data.code === TRY_LATER_CODE;
 }

@@ -1,5 +1,5 @@
 /** The records of the two tables of asynchronous calls, as stored (JSON) and read back (checked). */
-import type { JsonObject } from '../core/json.js';
+import { isJsonObject, type JsonObject } from '../core/json.js';
 import type { PeerRecord } from './bounded-table.js';
 
 /** Callee side: a request our backend acknowledged; `peer` is the authenticated caller operator. */
@@ -10,6 +10,8 @@ export interface PendingRecord extends PeerRecord {
   expires: number;
   /** The answer was delivered to the caller's eps (kept until `expires` to refuse a second answer). */
   answered?: true;
+  /** The answer waits in the outbox (the caller's eps has not been reached yet). */
+  queued?: true;
 }
 
 /** Caller side: a request another operator (`peer`) acknowledged, whose answer our backend awaits. */
@@ -19,16 +21,65 @@ export interface AwaitedRecord extends PeerRecord {
   done?: true;
   /** What our backend got was the expiry error (a late answer is refused, not confirmed). */
   expired?: true;
+  /** The request itself waits in the outbox: the callee has not been reached yet. */
+  queued?: true;
 }
 
 export function decodePending(stored: JsonObject): PendingRecord | undefined {
-  const { peer, method, expires, answered } = stored;
+  const { peer, method, expires, answered, queued } = stored;
   if (typeof peer !== 'string' || typeof method !== 'string' || typeof expires !== 'number') return undefined;
-  return { peer, method, expires, ...(answered === true ? { answered } : {}) };
+  return {
+    peer,
+    method,
+    expires,
+    ...(answered === true ? { answered } : {}),
+    ...(queued === true ? { queued } : {}),
+  };
 }
 
 export function decodeAwaited(stored: JsonObject): AwaitedRecord | undefined {
-  const { peer, expires, done, expired } = stored;
+  const { peer, expires, done, expired, queued } = stored;
   if (typeof peer !== 'string' || typeof expires !== 'number') return undefined;
-  return { peer, expires, ...(done === true ? { done } : {}), ...(expired === true ? { expired } : {}) };
+  return {
+    peer,
+    expires,
+    ...(done === true ? { done } : {}),
+    ...(expired === true ? { expired } : {}),
+    ...(queued === true ? { queued } : {}),
+  };
+}
+
+/**
+ * Outbox (store and forward): a request of our application or an answer of our application that could
+ * not reach `peer` yet. `request` is what is sent again, unchanged, on every attempt.
+ */
+export interface OutboxRecord extends PeerRecord {
+  kind: 'request' | 'answer';
+  /** The request (method, addressed id, params without `_client`/`_caller`) sent on every attempt. */
+  request: { method: string; id: string; params: JsonObject };
+  /** When it was queued and when its time to live ends (ms since the epoch). */
+  queued: number;
+  expires: number;
+}
+
+/** Callee side: a request marked asynchronous that reached us, and the answer our backend gave to it. */
+export interface ReceivedRecord extends PeerRecord {
+  expires: number;
+  /** Absent while (or if a crash left it) with our backend. */
+  response?: JsonObject;
+}
+
+export function decodeOutbox(stored: JsonObject): OutboxRecord | undefined {
+  const { peer, kind, request, queued, expires } = stored;
+  if (typeof peer !== 'string' || (kind !== 'request' && kind !== 'answer')) return undefined;
+  if (typeof queued !== 'number' || typeof expires !== 'number' || !isJsonObject(request)) return undefined;
+  const { method, id, params } = request;
+  if (typeof method !== 'string' || typeof id !== 'string' || !isJsonObject(params)) return undefined;
+  return { peer, kind, request: { method, id, params }, queued, expires };
+}
+
+export function decodeReceived(stored: JsonObject): ReceivedRecord | undefined {
+  const { peer, expires, response } = stored;
+  if (typeof peer !== 'string' || typeof expires !== 'number') return undefined;
+  return { peer, expires, ...(isJsonObject(response) ? { response } : {}) };
 }

@@ -18,7 +18,8 @@ import { ErrorCodes, type EpsRequest, type EpsResponse } from '../core/messages.
 import { errorMessage } from '../core/errors.js';
 import { DeadlineExceededError } from '../core/cancellation.js';
 import { logger } from '../core/log.js';
-import { classify, OUTCOMES } from '../core/outcome.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { classify, OUTCOMES, type FailureKind } from '../core/outcome.js';
 import type { Directory } from '../directory/directory.js';
 import { canCall } from '../directory/permissions.js';
 import type { CallScope, Channel } from './channel.js';
@@ -27,11 +28,19 @@ import { directoryMethod, parseConnectionRequest, ping } from './internal-method
 import { clientEntryView } from './client-info.js';
 import { recordRequest, requestsInFlight } from './metrics.js';
 import type { AsyncCalls } from '../async/async-calls.js';
-import type { AsyncHost } from '../async/host.js';
+import type { AsyncHost, Delivery } from '../async/host.js';
+import { markedAsync } from '../async/received.js';
 import { AsyncError } from '../async/errors.js';
-import { ANSWER_METHOD } from '../async/protocol.js';
+import { ANSWER_METHOD, isTryLater, tryLater } from '../async/protocol.js';
 
 const log = logger('broker');
+
+/** Channel failures after which a request may still reach its recipient later (store and forward). */
+const UNREACHABLE_KINDS: ReadonlySet<FailureKind> = new Set([
+  'peerUnreachable',
+  'noRoute',
+  'deadlineExceeded',
+]);
 
 /** Upper bound on requests being relayed at once (the loop-detection table is bounded too). */
 export const MAX_RELAYED_IN_FLIGHT = 10_000;
@@ -43,8 +52,15 @@ export interface ClientRef {
 export class Broker implements AsyncHost {
   private readonly channels: Channel[] = [];
   private readonly relaying = new Set<string>();
+  /** Requests taken and not yet answered, and who waits for that number to reach 0 (whenIdle). */
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
   /** Answers on `_respond` that this node's async calls send (applications may not send `_respond`). */
   private readonly ownAnswers = new WeakSet<EpsRequest>();
+  /** Requests the outbox sends again (delivered as they are: no acknowledgement bookkeeping, no queuing). */
+  private readonly fromOutbox = new WeakSet<EpsRequest>();
+  /** Error responses of a channel that could not reach the next hop (the outbox may keep the request). */
+  private readonly unreachable = new WeakSet<EpsResponse>();
 
   constructor(
     readonly ownName: string,
@@ -54,10 +70,15 @@ export class Broker implements AsyncHost {
     async?.attach(this);
   }
 
-  /** AsyncHost: an answer of our application, routed to the caller operator like any request. */
-  send(request: EpsRequest, scope: CallScope): Promise<EpsResponse | null> {
-    this.ownAnswers.add(request);
-    return this.deliver(request, { name: this.ownName }, scope);
+  /**
+   * AsyncHost: an answer of our application, or a request from the outbox, routed to the other operator
+   * like any request (a request from the outbox is never queued again here).
+   */
+  async send(request: EpsRequest, scope: CallScope): Promise<Delivery> {
+    if (request.method.endsWith(`.${ANSWER_METHOD}`)) this.ownAnswers.add(request);
+    else this.fromOutbox.add(request);
+    const response = await this.deliver(request, { name: this.ownName }, scope);
+    return { response, unreachable: response !== null && this.unreachable.has(response) };
   }
 
   /** AsyncHost: a `respond` call for our own backend (the first channel delivering to us). */
@@ -92,6 +113,7 @@ export class Broker implements AsyncHost {
     const started = performance.now();
     const entry = client?.name === this.ownName ? 'local' : 'peer';
     requestsInFlight.inc({ entry });
+    this.inFlight++;
     try {
       const response = await this.route(request, client, scope);
       recordRequest(entry, response === null ? 'none' : response.error ? 'error' : 'ok', started);
@@ -101,7 +123,29 @@ export class Broker implements AsyncHost {
       throw e;
     } finally {
       requestsInFlight.dec({ entry });
+      if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     }
+  }
+
+  /** Requests taken and not yet answered. */
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** Resolves true once no request is in the broker, or false after `ms` (graceful shutdown's bound). */
+  whenIdle(ms: number, clock: Clock = systemClock): Promise<boolean> {
+    if (this.inFlight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clock.clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = clock.setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((w) => w !== wake);
+        resolve(false);
+      }, ms);
+      this.idleWaiters.push(wake);
+    });
   }
 
   private async route(
@@ -220,7 +264,11 @@ export class Broker implements AsyncHost {
     }
   }
 
-  /** Delivers; an acknowledgement on the way back makes the request pending (callee) or awaited (caller). */
+  /**
+   * Delivers; an acknowledgement on the way back makes the request pending (callee) or awaited (caller).
+   * A request of our application marked asynchronous (`_async`) whose callee cannot be reached is queued
+   * (async/store-and-forward.ts).
+   */
   private async toChannelNotingAcks(
     request: EpsRequest,
     address: Address,
@@ -228,8 +276,11 @@ export class Broker implements AsyncHost {
     scope: CallScope,
   ): Promise<EpsResponse | null> {
     const async = this.async;
-    if (!async) return this.toChannel(request, address, scope);
+    if (!async || this.fromOutbox.has(request)) return this.toChannel(request, address, scope);
     const toUs = address.operator === this.ownName;
+    const fromPeer = caller !== this.ownName;
+    const marked = markedAsync(request.params);
+    if (toUs && marked && fromPeer) return this.deliverMarked(async, request, address, caller);
     if (toUs) {
       try {
         async.callee.refuseIfPending(request.id);
@@ -238,10 +289,58 @@ export class Broker implements AsyncHost {
         throw e;
       }
     }
+    if (marked && !toUs && !fromPeer && async.forwarding.outbox.waiting(address.operator) > 0) {
+      // The callee is known to be unreachable: join its queue (in order, no dial of our own).
+      log.info('marked request joins the queue of an unreachable callee', { id: request.id });
+      return async.forwarding.queueRequest(request, address.operator);
+    }
     let response = await this.toChannel(request, address, scope);
     if (toUs) response = await async.callee.onBackendAnswer(request.id, caller, request.method, response);
-    if (caller === this.ownName)
+    if (!fromPeer) {
+      const queue =
+        marked && !toUs && response !== null && (this.unreachable.has(response) || isTryLater(response));
+      if (queue && !scope.deadline.expired && !scope.cancellation.reason) {
+        log.info('callee unreachable; marked request queued', {
+          id: request.id,
+          cause: response?.error?.message,
+        });
+        return async.forwarding.queueRequest(request, address.operator);
+      }
       response = await async.caller.onPeerAnswer(request.id, address.operator, response);
+    }
+    return response;
+  }
+
+  /**
+   * A marked request from another operator for our backend: a repeat is answered from memory
+   * (async/received.ts); a first arrival is delivered in a scope of its own, so that the answer is kept for
+   * the repeat even when the sender went away meanwhile.
+   */
+  private async deliverMarked(
+    async: AsyncCalls,
+    request: EpsRequest,
+    address: Address,
+    caller: string,
+  ): Promise<EpsResponse | null> {
+    const received = async.forwarding.received;
+    const repeat = await received.begin(request.id, caller, request.params);
+    if (repeat) return repeat;
+    let response: EpsResponse | null;
+    try {
+      async.callee.refuseIfPending(request.id);
+      response = await this.toChannel(request, address, async.forwarding.scope());
+      if (response && this.unreachable.has(response)) {
+        // Our backend cannot be reached: the sender's outbox keeps the request and tries again.
+        received.unfinished(request.id);
+        return tryLater(request.id, `the backend of ${this.ownName} cannot be reached; try again later`);
+      }
+      response = await async.callee.onBackendAnswer(request.id, caller, request.method, response);
+    } catch (e) {
+      await received.abandon(request.id);
+      if (e instanceof AsyncError) return e.toResponse(request.id);
+      throw e;
+    }
+    await received.finish(request.id, response);
     return response;
   }
 
@@ -267,13 +366,15 @@ export class Broker implements AsyncHost {
           kind: classify(e),
         });
         // Whatever the kind, a failure inside a channel is an error response with code 500 (the original's).
-        return {
+        const failed: EpsResponse = {
           id: request.id,
           error: {
             code: ErrorCodes.channelError,
             message: `Channel ${i} encountered an error delivering the message: ${cause}`,
           },
         };
+        if (UNREACHABLE_KINDS.has(classify(e))) this.unreachable.add(failed);
+        return failed;
       }
     }
     throw new BrokerError('ERR_NO_CHANNEL', 'no channel can deliver this request');

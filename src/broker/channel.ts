@@ -24,6 +24,11 @@ export interface ConnectionRequest {
 export interface Channel {
   readonly type: ChannelType;
   open(): Promise<void>;
+  /**
+   * Graceful shutdown, first step (channels with a listener): refuse new connections and tell connected
+   * peers to go away (GOAWAY); calls in flight go on until close().
+   */
+  stopAccepting?(): void;
   close(): Promise<void>;
   /** Whether this channel would deliver a request with this address (first "yes" wins). */
   canDeliverTo(address: Address): boolean;

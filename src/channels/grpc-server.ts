@@ -36,6 +36,8 @@ export interface GrpcServerExtensions {
   canDeliverTo?: (address: Address) => boolean;
   deliver?: (request: EpsRequest, address: Address, scope: CallScope) => Promise<EpsResponse>;
   handleConnectionRequest?: (request: ConnectionRequest, server: GrpcServer) => Promise<boolean>;
+  /** Runs when the channel closes, before its connections do (e.g. ending long-lived reverse streams). */
+  close?: () => void;
 }
 
 export class GrpcServerChannel implements Channel {
@@ -71,7 +73,12 @@ export class GrpcServerChannel implements Channel {
     log.info('gRPC server listening', { address: `${addr.address}:${addr.port}` });
   }
 
+  stopAccepting(): void {
+    this.grpc.stopAccepting();
+  }
+
   async close(): Promise<void> {
+    this.ext.close?.();
     await this.grpc.close();
   }
 

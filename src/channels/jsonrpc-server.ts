@@ -66,6 +66,10 @@ export class JsonRpcServerChannel implements Channel {
     log.info('JSON-RPC gateway listening', { address: `${addr.address}:${addr.port}` });
   }
 
+  stopAccepting(): void {
+    this.http.stopAccepting();
+  }
+
   async close(): Promise<void> {
     await this.http.close();
   }

@@ -2,11 +2,12 @@
 /**
  * `proxy`: the TLS-passthrough proxy (settings from PROXY_SETTINGS). `proxy run public` runs the public
  * proxy, `proxy run private` the private one; each needs its settings section, has an optional metrics
- * endpoint and stops cleanly on SIGINT/SIGTERM.
+ * listener (opened first; /readyz: settings and listeners) and stops cleanly on SIGINT/SIGTERM.
  */
 import { logger } from '../core/log.js';
 import { createDatastore, describeDatastore } from '../datastore/registry.js';
 import { MetricsServer } from '../metrics/server.js';
+import { Readiness, settingsLoaded } from '../metrics/readiness.js';
 import { registerProxyMetrics } from '../proxy/shared/metrics.js';
 import { PrivateProxy } from '../proxy/private/private-proxy.js';
 import { PublicProxy } from '../proxy/public/public-proxy.js';
@@ -26,16 +27,22 @@ async function serve(
   proxy: Runnable,
   metricsAddress: string | undefined,
 ): Promise<void> {
-  const metrics = metricsAddress === undefined ? undefined : new MetricsServer(metricsAddress);
+  let state: 'starting' | 'listening' | 'stopping' = 'starting';
+  const readiness = new Readiness();
+  settingsLoaded(readiness, 'proxy settings');
+  readiness.register('listeners', () => ({ ok: state === 'listening', detail: `${kind} proxy ${state}` }));
+  const metrics = metricsAddress === undefined ? undefined : new MetricsServer(metricsAddress, { readiness });
   if (metrics !== undefined) registerProxyMetrics(kind, () => proxy.stats());
-  await proxy.start();
+  await metrics?.start();
   try {
-    await metrics?.start();
+    await proxy.start();
   } catch (error) {
-    await proxy.stop();
+    await metrics?.stop();
     throw error;
   }
+  state = 'listening';
   await waitForSignals(async () => {
+    state = 'stopping';
     await Promise.all([proxy.stop(), metrics?.stop()]);
   }, `Stopping ${kind} proxy`);
 }

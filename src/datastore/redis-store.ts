@@ -47,7 +47,8 @@ export class RedisStoreError extends CodedError<'ERR_DATASTORE_REDIS'> {
   }
 }
 
-type Client = Redis | Cluster;
+export type RedisClient = Redis | Cluster;
+type Client = RedisClient;
 
 export class RedisDatastore implements Datastore {
   private client: Client | undefined;
@@ -64,31 +65,9 @@ export class RedisDatastore implements Datastore {
 
   async open(): Promise<void> {
     if (this.client) return;
-    const client = this.createClient();
+    const client = createRedisClient(this.settings);
     client.on('error', (err: Error) => this.logConnectionError(err));
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no answer within ${REDIS_OPEN_TIMEOUT_MS} ms`)),
-          REDIS_OPEN_TIMEOUT_MS,
-        );
-      });
-      await Promise.race([
-        (async () => {
-          await client.connect();
-          const pong = await client.ping();
-          if (pong !== 'PONG') throw new Error(`unexpected PING reply ${JSON.stringify(pong)}`);
-        })(),
-        timeout,
-      ]);
-    } catch (err) {
-      client.disconnect();
-      throw new RedisStoreError(`cannot use ${this.description}: PING failed: ${errorMessage(err)}`);
-    } finally {
-      clearTimeout(timer);
-    }
-    log.info('Ping to Redis succeeded!', { redis: this.description });
+    await openRedisClient(client, this.description);
     this.client = client;
   }
 
@@ -148,40 +127,7 @@ export class RedisDatastore implements Datastore {
   async close(): Promise<void> {
     const client = this.client;
     this.client = undefined;
-    if (!client) return;
-    try {
-      await client.quit();
-    } catch {
-      client.disconnect();
-    }
-  }
-
-  private createClient(): Client {
-    const { addresses, password, database, master_name: masterName } = this.settings;
-    const common: RedisOptions = {
-      password: password === '' ? undefined : password,
-      db: database,
-      connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
-      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
-      maxRetriesPerRequest: 1,
-      lazyConnect: true,
-      retryStrategy: (times: number) => Math.min(times * 100, REDIS_MAX_RETRY_DELAY_MS),
-    };
-    const nodes = addresses.map((a) => parseHostPort(a));
-    if (masterName !== '') {
-      return new Redis({ ...common, sentinels: nodes, name: masterName });
-    }
-    if (nodes.length > 1) {
-      if (database !== 0) log.warn(`Redis cluster ignores database ${database}; using 0`);
-      const { db: _db, retryStrategy: _retry, ...redisOptions } = common;
-      return new Cluster(nodes, {
-        redisOptions,
-        lazyConnect: true,
-        clusterRetryStrategy: (times: number) => Math.min(times * 100, REDIS_MAX_RETRY_DELAY_MS),
-      });
-    }
-    const [node] = nodes;
-    return new Redis({ ...common, host: node!.host, port: node!.port });
+    if (client) await closeRedisClient(client);
   }
 
   private connected(): Client {
@@ -189,13 +135,8 @@ export class RedisDatastore implements Datastore {
     return this.client;
   }
 
-  private async command<T>(what: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (err) {
-      if (err instanceof RedisStoreError) throw err;
-      throw new RedisStoreError(`${what} on ${this.description} failed: ${errorMessage(err)}`);
-    }
+  private command<T>(what: string, run: () => Promise<T>): Promise<T> {
+    return redisCommand(`${what} on ${this.description}`, run);
   }
 
   private decode(bytes: Buffer, index: number): DataEntry {
@@ -214,5 +155,80 @@ export class RedisDatastore implements Datastore {
     if (now - this.lastErrorLog < ERROR_LOG_INTERVAL_MS) return;
     this.lastErrorLog = now;
     log.warn(`${this.description}: ${err.message}`);
+  }
+}
+
+/** A client for the settings (single node, Sentinel or cluster), not connected yet. */
+export function createRedisClient(settings: RedisDatastoreSettings): Client {
+  const { addresses, password, database, master_name: masterName } = settings;
+  const common: RedisOptions = {
+    password: password === '' ? undefined : password,
+    db: database,
+    connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    maxRetriesPerRequest: 1,
+    lazyConnect: true,
+    retryStrategy: (times: number) => Math.min(times * 100, REDIS_MAX_RETRY_DELAY_MS),
+  };
+  const nodes = addresses.map((a) => parseHostPort(a));
+  if (masterName !== '') {
+    return new Redis({ ...common, sentinels: nodes, name: masterName });
+  }
+  if (nodes.length > 1) {
+    if (database !== 0) log.warn(`Redis cluster ignores database ${database}; using 0`);
+    const { db: _db, retryStrategy: _retry, ...redisOptions } = common;
+    return new Cluster(nodes, {
+      redisOptions,
+      lazyConnect: true,
+      clusterRetryStrategy: (times: number) => Math.min(times * 100, REDIS_MAX_RETRY_DELAY_MS),
+    });
+  }
+  const [node] = nodes;
+  return new Redis({ ...common, host: node!.host, port: node!.port });
+}
+
+/** Connects and PINGs within REDIS_OPEN_TIMEOUT_MS; a RedisStoreError naming `description` otherwise. */
+export async function openRedisClient(client: Client, description: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${REDIS_OPEN_TIMEOUT_MS} ms`)),
+        REDIS_OPEN_TIMEOUT_MS,
+      );
+    });
+    await Promise.race([
+      (async () => {
+        await client.connect();
+        const pong = await client.ping();
+        if (pong !== 'PONG') throw new Error(`unexpected PING reply ${JSON.stringify(pong)}`);
+      })(),
+      timeout,
+    ]);
+  } catch (err) {
+    client.disconnect();
+    throw new RedisStoreError(`cannot use ${description}: PING failed: ${errorMessage(err)}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  log.info('Ping to Redis succeeded!', { redis: description });
+}
+
+/** Runs one command; a failure becomes a RedisStoreError naming `what`. */
+export async function redisCommand<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof RedisStoreError) throw err;
+    throw new RedisStoreError(`${what} failed: ${errorMessage(err)}`);
+  }
+}
+
+/** QUIT, or drop the connection when QUIT fails. */
+export async function closeRedisClient(client: Client): Promise<void> {
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
   }
 }

@@ -3,7 +3,8 @@
  * directory (sd-1), two public proxies (public-proxy-1 and -2) and the eps servers hd-1, hd-2,
  * public-proxy-eps-1 and -2 — then `npm run sd-setup`, then `hd-2._ping` through hd-1's gateway (hd-2 is
  * reachable only through a proxy), then the same ping with public-proxy-1 stopped (it goes through
- * public-proxy-2; public-proxy-1 is started again afterwards). Prints each JSON answer and the curl command
+ * public-proxy-2; public-proxy-1 is started again afterwards). With `--all`, the private proxy's domain is
+ * then also announced to public-proxy-2 and requested through its TLS port. Prints each JSON answer and the curl command
  * to repeat it, and keeps the network up until Ctrl-C.
  *
  * Options: `--once` stop after the calls (exit 0 only if every call succeeded); `--verbose` show the
@@ -15,7 +16,13 @@ import { ensureCertificates } from '../tls/ensure-certs.js';
 import { callGateway, curlCommand, type GatewayCall } from './gateway-call.js';
 import { startDemoProcess, stopDemoProcesses, type DemoProcess } from './processes.js';
 import { runDemoStep, type DemoStep } from './steps.js';
-import { privateProxyCurl, requestThroughPublicProxy } from './public-call.js';
+import {
+  DEMO_DOMAIN,
+  privateProxyCurl,
+  requestThroughPublicProxy,
+  SECOND_PUBLIC_TLS_PORT,
+} from './public-call.js';
+import type { DemoReply } from './https-request.js';
 import { errorMessage } from '../core/errors.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -96,45 +103,43 @@ async function main(): Promise<number> {
           port: 5555,
           method: 'private-proxy-1.ga.announceConnection',
           id: '4',
-          params: { domain: 'test.internal-server.local', proxy: 'public-proxy-1.ga' },
+          params: { domain: DEMO_DOMAIN, proxy: 'public-proxy-1.ga' },
         },
       );
     }
     let ok = true;
-    for (const call of calls) {
-      const reply = await retry(
-        () => callGateway(root, call),
-        (r) => r.status === 200,
-      );
-      console.error(
-        `\n# ${call.method} through hd-1's gateway (HTTP ${reply.status}); repeat with:\n${curlCommand(call)}`,
-      );
+    const show = (title: string, reply: DemoReply, repeat?: string): void => {
+      console.error(`\n# ${title} (HTTP ${reply.status})${repeat ? `; repeat with:\n${repeat}` : ''}`);
       console.log(pretty(reply.body));
       if (reply.status !== 200) ok = false;
+    };
+    const untilOk = (fn: () => Promise<DemoReply>): Promise<DemoReply> => retry(fn, (r) => r.status === 200);
+    const viaGateway = (call: GatewayCall): Promise<DemoReply> => untilOk(() => callGateway(root, call));
+    for (const call of calls) {
+      show(`${call.method} through hd-1's gateway`, await viaGateway(call), curlCommand(call));
     }
     if (all) {
-      const reply = await retry(
-        () => requestThroughPublicProxy(root),
-        (r) => r.status === 200,
-      );
-      console.error(
-        `\n# the internal server behind private-proxy-1 (HTTP ${reply.status}); repeat with:\n${privateProxyCurl()}`,
-      );
-      console.log(pretty(reply.body));
-      if (reply.status !== 200) ok = false;
+      const reply = await untilOk(() => requestThroughPublicProxy(root));
+      show('the internal server behind private-proxy-1', reply, privateProxyCurl());
     }
     // hd-2 names two proxies: with the first one down, the ping is brokered through the second.
     await stopDemoProcesses([firstProxy]);
     const failover: GatewayCall = { ...calls[0]!, id: '5' };
-    const reply = await retry(
-      () => callGateway(root, failover),
-      (r) => r.status === 200,
+    show(
+      `${failover.method} again with public-proxy-1 stopped: through public-proxy-2`,
+      await viaGateway(failover),
     );
-    console.error(
-      `\n# ${failover.method} again with public-proxy-1 stopped: through public-proxy-2 (HTTP ${reply.status})`,
-    );
-    console.log(pretty(reply.body));
-    if (reply.status !== 200) ok = false;
+    if (all) {
+      // The private proxy serves its domain through the second public proxy too, once announced there.
+      const announce: GatewayCall = {
+        ...calls[3]!,
+        id: '6',
+        params: { domain: DEMO_DOMAIN, proxy: 'public-proxy-2.ga' },
+      };
+      show(`${announce.method} to public-proxy-2.ga`, await viaGateway(announce), curlCommand(announce));
+      const reply = await untilOk(() => requestThroughPublicProxy(root, SECOND_PUBLIC_TLS_PORT));
+      show('the internal server through public-proxy-2', reply, privateProxyCurl(SECOND_PUBLIC_TLS_PORT));
+    }
     firstProxy = publicProxy(1);
     await firstProxy.ready;
     if (once) {

@@ -5,18 +5,24 @@ import { join } from 'node:path';
 
 export const DEMO_DOMAIN = 'test.internal-server.local';
 export const PUBLIC_TLS_PORT = 4433;
+/** public-proxy-2's TLS port. */
+export const SECOND_PUBLIC_TLS_PORT = 4434;
 
-export function privateProxyCurl(): string {
+export function privateProxyCurl(port = PUBLIC_TLS_PORT): string {
   return (
-    `curl --cacert settings/dev/certs/root.crt --resolve ${DEMO_DOMAIN}:${PUBLIC_TLS_PORT}:127.0.0.1 ` +
-    `https://${DEMO_DOMAIN}:${PUBLIC_TLS_PORT}/jsonrpc`
+    `curl --cacert settings/dev/certs/root.crt --resolve ${DEMO_DOMAIN}:${port}:127.0.0.1 ` +
+    `https://${DEMO_DOMAIN}:${port}/jsonrpc`
   );
 }
 
-export function requestThroughPublicProxy(root: string, timeoutMs = 10_000): Promise<DemoReply> {
+export function requestThroughPublicProxy(
+  root: string,
+  port = PUBLIC_TLS_PORT,
+  timeoutMs = 10_000,
+): Promise<DemoReply> {
   return httpsRequest(
     {
-      port: PUBLIC_TLS_PORT,
+      port,
       path: '/jsonrpc',
       method: 'GET',
       servername: DEMO_DOMAIN,

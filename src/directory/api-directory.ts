@@ -74,9 +74,13 @@ export interface ApiDirectoryStats {
   refreshes: number;
   failures: number;
   consecutiveFailures: number;
-  /** Time (ms) of the last successful refresh, 0 if none yet. */
+  /** Time (ms, on the directory's clock) of the last successful refresh, 0 if none yet. */
   lastSuccessAt: number;
   lastError: string | undefined;
+  /** Refresh period (ms) from `cache_entries_for`. */
+  periodMs: number;
+  /** A `state_file` keeps the verified chain across restarts. */
+  stateFile: boolean;
 }
 
 /** Reads the record-signing roots and intermediates (first certificate of each file). */
@@ -191,6 +195,8 @@ export class ApiDirectory implements Directory {
       verifiedRecords: this.mirror.verifiedRecords,
       ...this.counters,
       lastError: this.lastError,
+      periodMs: this.periodMs,
+      stateFile: this.state !== undefined,
     };
   }
 
@@ -277,7 +283,7 @@ export class ApiDirectory implements Directory {
       });
     }
     this.counters.consecutiveFailures = 0;
-    this.counters.lastSuccessAt = Date.now();
+    this.counters.lastSuccessAt = this.clock.now();
     this.lastError = undefined;
     if (outcome.kind === 'unchanged') return outcome;
     if (outcome.kind === 'reset') {

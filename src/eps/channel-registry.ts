@@ -52,6 +52,7 @@ export function createChannel(item: ChannelItem, ctx: ChannelContext): Channel {
         canDeliverTo: (address) => streams.canDeliverTo(address),
         deliver: (request, address, scope) => streams.deliver(request, address, scope),
         handleConnectionRequest: (request, server) => callee.handle(request, server),
+        close: () => streams.closeAll(),
       });
     }
   }

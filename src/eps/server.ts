@@ -1,6 +1,11 @@
 /**
  * Assembles one eps server from validated settings: directory, broker, channels (in settings order, which
- * is the broker's delivery order) and the optional metrics endpoint; opens and closes them in order.
+ * is the broker's delivery order) and the optional metrics listener, which opens first so that /readyz
+ * tells a prober why the node is not ready yet (readiness.ts); opens and closes them in order.
+ *
+ * Graceful stop (SIGTERM): first every listener closes and connected gRPC peers get GOAWAY, so new work
+ * goes elsewhere (or waits for our restart) while nothing is cut; then the requests in flight finish, for
+ * at most SHUTDOWN_DRAIN_MS; then the channels, the async store, metrics and the directory close.
  */
 import { logger } from '../core/log.js';
 import { Broker } from '../broker/broker.js';
@@ -11,8 +16,14 @@ import { createDirectory, type DirectorySettings } from './directory-registry.js
 import { MetricsServer } from '../metrics/server.js';
 import { errorMessage } from '../core/errors.js';
 import { AsyncCalls, type AsyncSettings } from '../async/async-calls.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import type { Readiness } from '../metrics/readiness.js';
+import { epsReadiness } from './readiness.js';
 
 const log = logger('eps');
+
+/** How long a graceful stop lets the requests in flight finish before closing everything. */
+export const SHUTDOWN_DRAIN_MS = 5_000;
 
 export interface EpsServerSettings {
   name: string;
@@ -27,11 +38,27 @@ export class EpsServer {
   readonly broker: Broker;
   readonly async: AsyncCalls;
   readonly channels: Channel[] = [];
+  readonly readiness: Readiness;
   private metrics?: MetricsServer;
   private opened: Channel[] = [];
+  private directoryStarted = false;
+  private stopping = false;
 
-  constructor(readonly settings: EpsServerSettings) {
-    this.directory = createDirectory(settings.name, settings.directory);
+  /** `clock`: time of the directory's refreshes and of the readiness checks (tests: a manual clock). */
+  constructor(
+    readonly settings: EpsServerSettings,
+    options: { clock?: Clock } = {},
+  ) {
+    const clock = options.clock ?? systemClock;
+    this.directory = createDirectory(settings.name, settings.directory, { clock });
+    this.readiness = epsReadiness(
+      {
+        directory: this.directory,
+        directoryStarted: () => this.directoryStarted,
+        channels: () => ({ open: this.opened.length, total: this.channels.length, stopping: this.stopping }),
+      },
+      clock,
+    );
     this.async = new AsyncCalls(settings.name, settings.async);
     this.broker = new Broker(settings.name, this.directory, this.async);
     for (const item of settings.channels) {
@@ -52,8 +79,18 @@ export class EpsServer {
   }
 
   async start(): Promise<void> {
-    await this.directory.start();
-    await this.async.open();
+    if (this.settings.metrics) {
+      this.metrics = new MetricsServer(this.settings.metrics.bind_address, { readiness: this.readiness });
+      await this.metrics.start();
+    }
+    try {
+      await this.directory.start();
+      this.directoryStarted = true;
+      await this.async.open();
+    } catch (e) {
+      await this.metrics?.stop();
+      throw e;
+    }
     for (let i = 0; i < this.channels.length; i++) {
       const channel = this.channels[i]!;
       try {
@@ -64,13 +101,20 @@ export class EpsServer {
       }
       this.opened.push(channel);
     }
-    if (this.settings.metrics) {
-      this.metrics = new MetricsServer(this.settings.metrics.bind_address);
-      await this.metrics.start();
-    }
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    for (const channel of this.opened) channel.stopAccepting?.();
+    await this.metrics?.stop();
+    this.metrics = undefined;
+    log.info('stopped accepting connections; letting the calls in flight finish', {
+      in_flight: this.broker.requestsInFlight,
+      within_ms: SHUTDOWN_DRAIN_MS,
+    });
+    const drained = await this.broker.whenIdle(SHUTDOWN_DRAIN_MS);
+    if (drained) log.info('no calls in flight');
+    else log.warn('calls still in flight after the shutdown bound; ending them');
     for (const channel of this.opened.reverse()) {
       try {
         await channel.close();
@@ -80,7 +124,6 @@ export class EpsServer {
     }
     this.opened = [];
     await this.async.close();
-    await this.metrics?.stop();
     await this.directory.close();
   }
 }

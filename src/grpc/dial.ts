@@ -31,13 +31,19 @@ export interface DialOptions {
   port?: number;
 }
 
-export type DialErrorCode = 'ERR_DIAL_TIMEOUT' | 'ERR_DIAL_NO_H2' | 'ERR_DIAL_SOCKET';
+export type DialErrorCode =
+  | 'ERR_DIAL_TIMEOUT'
+  | 'ERR_DIAL_NO_H2'
+  | 'ERR_DIAL_SOCKET'
+  /** The peer failed recently and its reconnect backoff outlasts the call's deadline (peer-pool.ts). */
+  | 'ERR_DIAL_BACKING_OFF';
 
 /** Kinds (core/outcome.ts); a socket or TLS failure has its kind from its cause (the Node error code). */
 const FAILURE: Record<DialErrorCode, FailureKind | undefined> = {
   ERR_DIAL_TIMEOUT: 'peerUnreachable',
   ERR_DIAL_NO_H2: 'protocolViolation',
   ERR_DIAL_SOCKET: undefined,
+  ERR_DIAL_BACKING_OFF: 'peerUnreachable',
 };
 
 /** A gRPC peer could not be dialled (TCP, TLS, ALPN); a refused certificate is a PeerRefusedError. */

@@ -11,7 +11,7 @@ import { Backoff } from '../core/backoff.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Deadline } from '../core/deadline.js';
 import { GrpcSession } from './client.js';
-import type { DialResult } from './dial.js';
+import { DialError, type DialResult } from './dial.js';
 import type { PinnedPeer } from '../tls/pinned-peer.js';
 
 const log = logger('grpc-pool');
@@ -69,7 +69,10 @@ export class PeerPool {
       // before `slot.connecting` is assigned, leaving a rejected promise that every later get() returned.
       const wait = slot.backoff.demand();
       if (wait > 0 && wait >= deadline.remainingMs()) {
-        throw new Error(`peer '${peer}' unreachable, next attempt in ${Math.ceil(wait)} ms`);
+        throw new DialError(
+          'ERR_DIAL_BACKING_OFF',
+          `peer '${peer}' unreachable, next attempt in ${Math.ceil(wait)} ms`,
+        );
       }
       slot.connecting = this.connect(peer, slot, route, connect);
     }

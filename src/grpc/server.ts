@@ -39,6 +39,9 @@ import { guardHandshakes } from '../net/handshake-guard.js';
 
 const log = logger('grpc-server');
 
+/** After close(), connections still open (calls running, or a peer that does not hang up) are destroyed after this. */
+export const CLOSE_GRACE_MS = 2_000;
+
 export interface CallContext {
   /** The client as verified when the call started (its pinned identities then). */
   peer: PinnedPeer;
@@ -88,6 +91,9 @@ export interface GrpcServerOptions {
 export class GrpcServer {
   readonly server: tls.Server;
   private readonly connections = new Set<H2Connection>();
+  /** Set by stopAccepting(): resolves when the listener has closed and its connections have ended. */
+  private stopping?: Promise<void>;
+  private allClosed: (() => void)[] = [];
   private readonly maxBytes: number;
   private readonly keepalive: ServerKeepalive;
   private readonly clock: Clock;
@@ -147,22 +153,31 @@ export class GrpcServer {
     EventEmitter.prototype.emit.call(this.server, 'connection', socket);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Graceful shutdown, first step: the listener closes (new connections are refused) and every connection
+   * gets GOAWAY (its peer opens no new calls on it); calls in flight go on. close() waits for the rest.
+   */
+  stopAccepting(): void {
+    if (!this.stopping) {
+      const listening = this.server.listening;
+      this.stopping = new Promise<void>((resolve) =>
+        listening ? this.server.close(() => resolve()) : resolve(),
+      );
+    }
     for (const c of this.connections) c.close();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        for (const c of this.connections) c.destroy();
-      }, 2000);
-      timer.unref();
-      if (!this.server.listening) {
-        clearTimeout(timer);
-        return resolve();
-      }
-      this.server.close(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+  }
+
+  /** Stops accepting, lets the calls in flight finish, destroys what is left after CLOSE_GRACE_MS. */
+  async close(): Promise<void> {
+    this.stopAccepting();
+    const timer = setTimeout(() => {
+      for (const c of this.connections) c.destroy();
+    }, CLOSE_GRACE_MS);
+    timer.unref();
+    await this.stopping;
+    // Sockets we dialled ourselves (P2P, inject()) are not the listener's: wait for them too.
+    if (this.connections.size > 0) await new Promise<void>((resolve) => this.allClosed.push(resolve));
+    clearTimeout(timer);
   }
 
   private onConnection(socket: tls.TLSSocket): void {
@@ -203,6 +218,7 @@ export class GrpcServer {
     this.connections.add(conn);
     conn.onClose((err) => {
       this.connections.delete(conn);
+      if (this.connections.size === 0) for (const done of this.allClosed.splice(0)) done();
       const fields = { peer: peer.label, error: err?.message ?? '' };
       if (err instanceof ProtocolError) log.warn('gRPC connection ended: the peer broke HTTP/2', fields);
       else if (err) log.debug('gRPC connection closed', fields);

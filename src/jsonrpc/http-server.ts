@@ -78,6 +78,8 @@ export class JsonHttpServer {
   private readonly pathPattern: RegExp;
   private readonly corsHosts: RegExp[];
   private readonly maxBody: number;
+  /** Set by stopAccepting(): resolves when the listener and every connection are closed. */
+  private closing?: Promise<void>;
 
   constructor(
     private readonly config: HttpServerConfig,
@@ -133,7 +135,23 @@ export class JsonHttpServer {
     return (this.server.address() as AddressInfo).port;
   }
 
+  /**
+   * Graceful shutdown, first step: the listener closes (new connections are refused) and idle keep-alive
+   * connections end; requests in flight go on (their connections end after the answer). close() waits.
+   */
+  stopAccepting(): void {
+    if (!this.server.listening || this.closing) return;
+    this.closing = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+  }
+
   async close(): Promise<void> {
+    if (this.closing) {
+      const timer = setTimeout(() => this.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      await this.closing;
+      clearTimeout(timer);
+      return;
+    }
     if (!this.server.listening) return;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();

@@ -1,6 +1,7 @@
 /**
- * Prometheus endpoint (`metrics.bind_address`) for eps and proxy: the shared registry (process metrics and
- * whatever components register, e.g. the broker's request counters) on /metrics.
+ * The metrics listener (`metrics.bind_address`) of eps, sd and proxy: a Prometheus registry on /metrics
+ * (eps and proxy: the shared one, with process metrics and whatever components register, e.g. the broker's
+ * request counters; sd: its own) and the health endpoints /healthz and /readyz (health.ts).
  */
 import http from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -9,6 +10,8 @@ import { closeServer, listenOn } from '../net/listen.js';
 import { errorMessage } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { guardFirstRequest, type HandshakeLimits } from '../net/handshake-guard.js';
+import { serveHealth } from './health.js';
+import type { Readiness } from './readiness.js';
 
 const log = logger('metrics');
 
@@ -24,6 +27,10 @@ export interface MetricsServerOptions {
   /** Bounds on connections without a request yet (tests shorten the deadline); see handshake-guard.ts. */
   unfinished?: Partial<HandshakeLimits>;
   clock?: Clock;
+  /** The registry served on /metrics (default: the shared one). */
+  registry?: Registry;
+  /** The checks behind /readyz (without: /readyz answers 503). */
+  readiness?: Readiness;
 }
 
 export class MetricsServer {
@@ -33,13 +40,16 @@ export class MetricsServer {
     private readonly bindAddress: string,
     options: MetricsServerOptions = {},
   ) {
+    const served = options.registry ?? registry;
     this.server = http.createServer((req, res) => {
-      if ((req.url ?? '').split('?')[0] !== '/metrics') {
+      const path = (req.url ?? '').split('?')[0] ?? '';
+      if (serveHealth(path, res, options.readiness)) return;
+      if (path !== '/metrics') {
         res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
         return;
       }
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
+      served.metrics().then(
+        (text) => res.writeHead(200, { 'Content-Type': served.contentType }).end(text),
         (e: Error) => res.writeHead(500).end(e.message),
       );
     });

@@ -1,18 +1,12 @@
 /**
  * Prometheus metrics of the service directory (top-level `metrics.bind_address`; the original accepts the
- * block but never starts the server): process metrics plus records, chains and submissions, on /metrics.
+ * block but never starts the server): process metrics plus records, chains and submissions, on /metrics of
+ * its own metrics listener (metrics/server.ts, with /healthz and /readyz).
  */
-import http from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { logger } from '../core/log.js';
-import { parseHostPort } from '../net/host-port.js';
-import { guardFirstRequest } from '../net/handshake-guard.js';
-import { systemClock } from '../core/clock.js';
+import { MetricsServer } from '../metrics/server.js';
+import type { Readiness } from '../metrics/readiness.js';
 import type { ServiceDirectory } from './directory.js';
-
-const log = logger('metrics');
-
-export const METRICS_REQUEST_TIMEOUT_MS = 10_000;
 
 export type SubmitOutcome = 'ok' | 'rejected' | 'invalid';
 
@@ -21,7 +15,7 @@ export class SdMetrics {
   private readonly submissions: Counter<'outcome'>;
   private readonly submitSeconds: Histogram;
   private readonly refreshErrors: Counter;
-  private server: http.Server | undefined;
+  private server: MetricsServer | undefined;
 
   constructor(directory: ServiceDirectory) {
     collectDefaultMetrics({ register: this.registry });
@@ -77,38 +71,15 @@ export class SdMetrics {
     this.refreshErrors.inc();
   }
 
-  async start(bindAddress: string): Promise<void> {
-    const server = http.createServer((req, res) => {
-      if ((req.url ?? '').split('?')[0] !== '/metrics') {
-        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
-        return;
-      }
-      this.registry.metrics().then(
-        (text) => res.writeHead(200, { 'Content-Type': this.registry.contentType }).end(text),
-        (e: Error) => res.writeHead(500).end(e.message),
-      );
-    });
-    server.requestTimeout = METRICS_REQUEST_TIMEOUT_MS;
-    guardFirstRequest(
-      server,
-      { timeoutMs: METRICS_REQUEST_TIMEOUT_MS },
-      systemClock,
-      `sd metrics ${bindAddress}`,
-    );
-    const { host, port } = parseHostPort(bindAddress);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e) => reject(new Error(`cannot serve metrics on ${bindAddress}: ${e.message}`)));
-      server.listen(port, host, () => resolve());
-    });
+  async start(bindAddress: string, readiness: Readiness): Promise<void> {
+    const server = new MetricsServer(bindAddress, { registry: this.registry, readiness });
+    await server.start();
     this.server = server;
-    log.info(`Serving metrics on ${bindAddress}...`);
   }
 
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server?.listening) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server?.stop();
   }
 }

@@ -2,7 +2,7 @@
  * The `sd run` server [docs/protocol.md#sd-api]: opens the datastore, replays the stored records, serves the
  * JSON-RPC API over HTTP(S) and re-reads the store every REFRESH_INTERVAL_MS (and before every submission),
  * so several sd processes on one store serve one consistent directory (the original never re-reads on reads).
- * Optional Prometheus metrics.
+ * Optional metrics listener with Prometheus metrics and the health endpoints (readiness.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { logger } from '../core/log.js';
@@ -16,6 +16,9 @@ import { ServiceDirectory } from './directory.js';
 import { SdMetrics } from './metrics.js';
 import { sdMethods } from './methods.js';
 import { CodedError, errorMessage } from '../core/errors.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import type { Readiness } from '../metrics/readiness.js';
+import { sdReadiness } from './readiness.js';
 
 const log = logger('sd');
 
@@ -34,6 +37,8 @@ export class SdStartError extends CodedError<'ERR_SD_START'> {
 
 export interface SdServerOptions {
   refreshIntervalMs?: number;
+  /** Time of the store-read bookkeeping behind /readyz (tests: a manual clock). */
+  clock?: Clock;
 }
 
 export class SdServer {
@@ -43,6 +48,9 @@ export class SdServer {
   private metrics: SdMetrics | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastError = { message: '', at: 0 };
+  private lastReadOkAt = 0;
+  private stopping = false;
+  readonly readiness: Readiness;
 
   private constructor(
     private readonly settings: SdSettings,
@@ -51,6 +59,24 @@ export class SdServer {
   ) {
     this.store = createDatastore(settings.directory.datastore);
     this.directory = new ServiceDirectory(this.store, trust);
+    const clock = options.clock ?? systemClock;
+    this.readiness = sdReadiness(
+      {
+        store: describeDatastore(settings.directory.datastore),
+        refreshIntervalMs: this.refreshIntervalMs,
+        listening: () => !this.stopping && this.http !== undefined && this.port !== 0,
+        lastRead: () => ({ okAt: this.lastReadOkAt, error: this.lastError.message }),
+      },
+      clock,
+    );
+  }
+
+  private get refreshIntervalMs(): number {
+    return this.options.refreshIntervalMs ?? REFRESH_INTERVAL_MS;
+  }
+
+  private get clock(): Clock {
+    return this.options.clock ?? systemClock;
   }
 
   /** Loads the trust anchors, opens the store, replays it and starts serving. */
@@ -71,6 +97,7 @@ export class SdServer {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
     this.timer = undefined;
     await this.http?.close();
@@ -94,6 +121,7 @@ export class SdServer {
     } catch (err) {
       throw new SdStartError(`cannot replay the datastore: ${errorMessage(err)}`);
     }
+    this.lastReadOkAt = this.clock.now();
     const ms = Math.round(performance.now() - started);
     log.info(
       `Replayed ${summary.entries} stored records in ${ms} ms: ${summary.chains} chain(s), ` +
@@ -104,7 +132,7 @@ export class SdServer {
 
     if (this.settings.metrics) {
       this.metrics = new SdMetrics(this.directory);
-      await this.metrics.start(this.settings.metrics.bind_address);
+      await this.metrics.start(this.settings.metrics.bind_address, this.readiness);
     }
     const server = this.settings.jsonrpc_server;
     this.http = new JsonHttpServer(server, dispatcher(sdMethods(this.directory, this.metrics)));
@@ -113,12 +141,13 @@ export class SdServer {
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     log.info(`Serving the service directory on ${scheme}://${host}:${address.port}${server.path}`);
 
-    this.timer = setInterval(() => void this.tick(), this.options.refreshIntervalMs ?? REFRESH_INTERVAL_MS);
+    this.timer = setInterval(() => void this.tick(), this.refreshIntervalMs);
   }
 
   private async tick(): Promise<void> {
     try {
       const ran = await this.directory.refreshIfIdle();
+      if (ran) this.lastReadOkAt = this.clock.now();
       if (ran && this.lastError.message !== '') {
         log.info('the datastore is readable again');
         this.lastError = { message: '', at: 0 };

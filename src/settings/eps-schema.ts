@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { fileList, hostPort, httpUrl, optional, seconds, typedUnion, withDefault } from './schema-util.js';
+import { redisDatastoreSchema } from './datastore-schema.js';
 import {
   jsonRpcClientSchema,
   jsonRpcServerSchema,
@@ -41,6 +42,16 @@ export const DEFAULT_ASYNC_MAX_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_ASYNC_MAX_ENTRIES_PER_PEER = 10_000;
 /** Seconds allowed for handing an expiry error to the own backend (retried at the next sweep). */
 export const DEFAULT_ASYNC_DELIVERY_TIMEOUT_SECONDS = 30;
+/** Bytes of records of one table concerning one other operator (16 MiB). */
+export const DEFAULT_ASYNC_MAX_BYTES_PER_PEER = 16 * 1024 * 1024;
+/** Store and forward (docs/protocol.md#store-and-forward): how long a queued message is kept: one day. */
+export const DEFAULT_OUTBOX_TTL_SECONDS = 24 * 60 * 60;
+/** First and longest pause between delivery attempts to an unreachable peer. */
+export const DEFAULT_OUTBOX_RETRY_INITIAL_SECONDS = 1;
+export const DEFAULT_OUTBOX_RETRY_MAX_SECONDS = 60;
+/** Queued messages delivered to one peer at the same time. */
+export const DEFAULT_OUTBOX_CONCURRENCY = 16;
+export const MAX_OUTBOX_CONCURRENCY = 256;
 
 export const CHANNEL_TYPES = [
   'stdout',
@@ -141,7 +152,22 @@ export const asyncStoreSchema = typedUnion('async store', [
       .prefault({}),
   }),
   z.strictObject({ type: z.literal('memory'), settings: optional(z.strictObject({})) }),
+  z.strictObject({ type: z.literal('redis'), settings: redisDatastoreSchema }),
 ]);
+
+export const outboxSettingsSchema = z
+  .strictObject({
+    ttl: withDefault(seconds, DEFAULT_OUTBOX_TTL_SECONDS),
+    /** Time to live by method (`<operator>.<method>`), instead of `ttl`. */
+    method_ttl: withDefault(z.record(z.string().min(1), seconds), {}),
+    retry_initial: withDefault(seconds, DEFAULT_OUTBOX_RETRY_INITIAL_SECONDS),
+    retry_max: withDefault(seconds, DEFAULT_OUTBOX_RETRY_MAX_SECONDS),
+    concurrency: withDefault(
+      z.number().int().positive().max(MAX_OUTBOX_CONCURRENCY),
+      DEFAULT_OUTBOX_CONCURRENCY,
+    ),
+  })
+  .prefault({});
 
 export const asyncSettingsSchema = z
   .strictObject({
@@ -151,6 +177,8 @@ export const asyncSettingsSchema = z
     max_entries: withDefault(z.number().int().positive(), DEFAULT_ASYNC_MAX_ENTRIES),
     max_bytes: withDefault(z.number().int().positive(), DEFAULT_ASYNC_MAX_BYTES),
     max_entries_per_peer: withDefault(z.number().int().positive(), DEFAULT_ASYNC_MAX_ENTRIES_PER_PEER),
+    max_bytes_per_peer: withDefault(z.number().int().positive(), DEFAULT_ASYNC_MAX_BYTES_PER_PEER),
+    outbox: outboxSettingsSchema,
     delivery_timeout: withDefault(seconds, DEFAULT_ASYNC_DELIVERY_TIMEOUT_SECONDS),
   })
   .prefault({});

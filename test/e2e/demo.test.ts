@@ -2,7 +2,8 @@
  * The documented networks verbatim: `npm run demo -- --once --all` starts the seed's P2P network with the
  * dev settings on the documented ports (sd-1, public-proxy-1 and -2, hd-1, hd-2, public-proxy-eps-1 and -2),
  * runs the sd setup, pings hd-2 through hd-1's gateway, also runs the getting-started and private-proxy demos,
- * and pings hd-2 once more with public-proxy-1 stopped (through public-proxy-2).
+ * pings hd-2 once more with public-proxy-1 stopped (through public-proxy-2), and reaches the private
+ * proxy's domain through public-proxy-2's TLS port.
  * This is the only test that uses the fixed dev ports.
  */
 import { test } from 'node:test';
@@ -47,6 +48,10 @@ test('npm run demo -- --once --all succeeds and prints every answer', { timeout:
   assert.equal(failover.id, '5');
   assert.equal(failover.result.serverInfo.name, 'hd-2');
   assert.match(stderr, /hd-2\._ping again with public-proxy-1 stopped: through public-proxy-2 \(HTTP 200\)/);
+  // The private proxy's domain, announced to public-proxy-2 too, answers on its TLS port.
+  assert.deepEqual(answers[6], { jsonrpc: '2.0', result: 'ok', id: '6' });
+  assert.deepEqual(answers[7], { message: 'success' });
+  assert.match(stderr, /--resolve test\.internal-server\.local:4434:127\.0\.0\.1/);
   assert.match(
     stderr,
     /curl --cert settings\/dev\/certs\/hd-1\.crt .*--resolve hd-1:5555:127\.0\.0\.1 https:\/\/hd-1:5555\/jsonrpc/,

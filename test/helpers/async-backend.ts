@@ -1,6 +1,6 @@
 /**
  * A backend for asynchronous-call tests: records every JSON-RPC request eps delivers, acknowledges
- * `locate` (with `_async`, and the time to live it is told), and accepts `respond` (or refuses it while
+ * `locate` (with `_async`, and the time to live it is told; after `ackDelayMs`), and accepts `respond` (or refuses it while
  * `refuseRespond` is set).
  */
 import http from 'node:http';
@@ -17,6 +17,8 @@ export interface AsyncBackend {
   /** The time to live the next acknowledgements ask for (seconds; none = eps's default). */
   ackTtl: number | undefined;
   refuseRespond: boolean;
+  /** Milliseconds `locate` takes before it is acknowledged (0: at once). */
+  ackDelayMs: number;
   close(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export async function asyncBackend(): Promise<AsyncBackend> {
     calls: (method) => seen.filter((m) => m.method === method),
     ackTtl: undefined,
     refuseRespond: false,
+    ackDelayMs: 0,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   const server = http.createServer((req, res) => {
@@ -43,7 +46,9 @@ export async function asyncBackend(): Promise<AsyncBackend> {
       };
       if (msg.method === 'locate') {
         const ack = backend.ackTtl === undefined ? true : { ttl: backend.ackTtl };
-        reply({ result: { _async: ack, queued: true } });
+        const answer = (): void => reply({ result: { _async: ack, queued: true } });
+        if (backend.ackDelayMs > 0) setTimeout(answer, backend.ackDelayMs);
+        else answer();
       } else if (msg.method === 'respond') {
         if (backend.refuseRespond) reply({ error: { code: 7, message: 'not now' } });
         else reply({ result: 'thanks' });

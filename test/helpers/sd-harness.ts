@@ -308,13 +308,13 @@ export const redisSkip: false | string = redisAvailable()
 
 /**
  * Starts a throw-away redis-server (no persistence) on a free port. `args` are added (e.g.
- * `--replicaof`); with `sentinel`, it runs as a Sentinel with these config lines (in a file of its own
+ * `--replicaof`); `port` restarts one on the port of a stopped one; with `sentinel`, it runs as a Sentinel with these config lines (in a file of its own
  * working directory, as Sentinel rewrites its config file).
  */
 export async function startRedis(
-  options: { args?: string[]; sentinel?: string[]; ready?: RegExp } = {},
+  options: { args?: string[]; sentinel?: string[]; ready?: RegExp; port?: number } = {},
 ): Promise<RedisServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   // Its own working directory: replicas write RDB files there during a sync, and nothing may land in the repo.
   const workDir = mkdtempSync(join(tmpdir(), 'redis-'));
   let args = [

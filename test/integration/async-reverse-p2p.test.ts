@@ -6,6 +6,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TestNetwork } from '../helpers/network.js';
 import {
   HD2_SERVICES,
@@ -13,15 +16,18 @@ import {
   PROXY_OPERATOR as P,
   proxyOperatorSpec,
 } from '../helpers/p2p-network.js';
-import { freePort } from '../helpers/processes.js';
+import { freePort, type Running } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 import { asyncBackend, type AsyncBackend } from '../helpers/async-backend.js';
-import { callAcknowledged, respond, respondsFor } from '../helpers/async-flow.js';
+import { callAcknowledged, gateway, respond, respondsFor, rpc, STEP_MS } from '../helpers/async-flow.js';
 import type { JsonObject } from '../../src/core/json.js';
 
 const LOCATE = { name: 'locations', permissions: HEALTH_DEPARTMENTS, methods: [{ name: 'locate' }] };
 
 describe('asynchronous calls over ServerCall and P2P', () => {
   let net: TestNetwork;
+  let hd2: Running;
+  const stateDir = mkdtempSync(join(tmpdir(), 'eps-async-rs-'));
   const backends = new Map<string, AsyncBackend>();
   const port = (name: string): number => net.ports.get(name)!.gateway;
 
@@ -46,11 +52,17 @@ describe('asynchronous calls over ServerCall and P2P', () => {
         grpcClient: true,
         backend: backends.get('ls-1')!.url,
         services: [LOCATE],
+        // Store and forward: a peer that is back is tried again within half a second.
+        async: {
+          store: { type: 'file', settings: { directory: stateDir } },
+          outbox: { retry_initial: 0.1, retry_max: 0.5 },
+        },
       },
     ]);
     await net.prepare();
     const proxyDir = net.writePublicProxy(P, { tls: await freePort(), internal: await freePort(), control });
-    const [operator, ls1] = await Promise.all([
+    let operator: Running, ls1: Running;
+    [operator, ls1, , hd2] = await Promise.all([
       net.start(P),
       net.start('ls-1'),
       net.start('hd-1'),
@@ -65,6 +77,7 @@ describe('asynchronous calls over ServerCall and P2P', () => {
   after(async () => {
     await net?.stop();
     for (const b of backends.values()) await b.close();
+    rmSync(stateDir, { recursive: true, force: true });
   });
 
   test('ServerCall: ls-1 reaches hd-2 over the reverse stream; the answer arrives once', async () => {
@@ -91,5 +104,38 @@ describe('asynchronous calls over ServerCall and P2P', () => {
     assert.equal(answered.status, 200, answered.text);
     const [got] = await respondsFor(backends.get('hd-1')!, 42);
     assert.equal((got!.params as JsonObject).result, 'found');
+  });
+
+  test('ServerCall, store and forward: hd-2 is down when ls-1 sends; delivered once hd-2 is back', async () => {
+    await hd2.stop();
+    const queued = await gateway(
+      port('ls-1'),
+      'ls-1',
+      rpc('hd-2.locate', { person: 'p-9', _async: { ttl: 120 } }, 'rs-down'),
+    );
+    assert.equal(((queued.json.result as JsonObject)?._async as JsonObject)?.queued, true, queued.text);
+    hd2 = await net.start('hd-2');
+    await waitFor(
+      () =>
+        backends
+          .get('hd-2')!
+          .calls('locate')
+          .some((m) => m.id === 'hd-2.locate(rs-down)'),
+      {
+        timeoutMs: 2 * STEP_MS,
+        what: 'the queued request at hd-2',
+      },
+    );
+    const answered = await respond(port('hd-2'), 'hd-2', 'hd-2.locate(rs-down)', { result: 'late' });
+    assert.equal(answered.status, 200, answered.text);
+    const got = await respondsFor(backends.get('ls-1')!, 'rs-down');
+    assert.equal(got.length, 1);
+    assert.equal(
+      backends
+        .get('hd-2')!
+        .calls('locate')
+        .filter((m) => m.id === 'hd-2.locate(rs-down)').length,
+      1,
+    );
   });
 });

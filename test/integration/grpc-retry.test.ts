@@ -2,11 +2,13 @@
  * A call that the peer never processed is sent again on a new connection: hd-1 (a real eps) calls "ls-1",
  * played by a scripted HTTP/2 server. Its first connection answers the call with GOAWAY (last stream 0, as
  * a server closing an idle connection does when a call crosses the GOAWAY); the call must still succeed,
- * over a second connection. A call the server did process and failed is not repeated.
+ * over a second connection. A call the server did process and failed is not repeated; a call whose
+ * connection could not be made is tried once more.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
+import type { Socket } from 'node:net';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -109,4 +111,23 @@ test('a call the peer processed and failed is not repeated', async () => {
     /timed out/,
     'no second attempt',
   );
+});
+
+test('a call whose connection could not be made (nothing sent) is tried once more on a new one', async () => {
+  // The pooled connection goes away; the next dial is cut during the TLS handshake.
+  live.socket.destroy();
+  fake.prependOnceListener('connection', (socket: Socket) => socket.destroy());
+  const reply = gatewayRequest(net.ports.get('hd-1')!.gateway, {
+    jsonrpc: '2.0',
+    method: 'ls-1.lookup',
+    params: { name: 'z' },
+    id: 3,
+  });
+  const conn = await nextConnection();
+  const req = await conn.request();
+  const call = decodeRequest(req.body.subarray(5));
+  conn.answer(req.streamId, encodeResponse({ id: call.id, result: { again: true } }));
+  const r = await reply;
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.result, { again: true });
 });

@@ -1,7 +1,8 @@
 /**
  * Several public proxies per operator, with real processes and OS-chosen ports: hd-1 and hd-2 name
  * public-proxy-1.ga (`proxy`) and public-proxy-2.ga (`proxies`), keep reverse streams to both proxy
- * operators, and hd-1 reaches hd-2 while either proxy is down, failing over within the call's deadline.
+ * operators, and hd-1 reaches hd-2 while either proxy (or a whole proxy operator) is down, failing over
+ * within the call's deadline.
  * op-2 has an original-shaped entry (only `proxy`); op-1's `proxies` is malformed.
  */
 import { after, before, describe, test } from 'node:test';
@@ -28,6 +29,7 @@ describe('several public proxies per operator', () => {
   let hd1: Running;
   let proxyDirs: [string, string];
   const proxies = new Map<string, Running>();
+  let operators: Running[] = [];
   let hdPort = 0;
 
   const ping = (to: string, id: string) => gatewayRequest(hdPort, call(`${to}._ping`, id));
@@ -58,7 +60,7 @@ describe('several public proxies per operator', () => {
     hd1 = await net.start('hd-1');
     await net.start('hd-2');
     await net.start('op-2');
-    const operators = [await net.start(P1), await net.start(P2)];
+    operators = [await net.start(P1), await net.start(P2)];
     // Only the second proxy runs at first; the first proxy operator's eps is up, its proxy is not.
     proxies.set(P2, await net.startProxy('public', proxyDirs[1]));
     hdPort = net.ports.get('hd-1')!.gateway;
@@ -103,6 +105,17 @@ describe('several public proxies per operator', () => {
       /brokering a tunnel failed; trying the next proxy" peer=hd-2 proxy=public-proxy-2.ga next=public-proxy-1.ga/,
     );
     served(await ping('hd-2', '4'), 'hd-2');
+  });
+
+  test('the first proxy operator down entirely (its eps too): calls go through the second', async (t) => {
+    proxies.set(P2, await net.startProxy('public', proxyDirs[1]));
+    await operators[0]!.stop();
+    await proxies.get(P1)!.stop();
+    // The tunnel through the first proxy broke; hd-1 cannot even reach that proxy operator's node now.
+    const started = Date.now();
+    served(await ping('hd-2', '6'), 'hd-2');
+    t.diagnostic(`call with the first proxy operator down: ${Date.now() - started} ms`);
+    assert.equal(tunnelsVia(hd1).at(-1), P2);
   });
 
   test('a malformed `proxies` in the callee entry gets a clear error', async () => {

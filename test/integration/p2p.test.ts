@@ -27,6 +27,7 @@ describe('P2P: hd-1 -> public proxy -> hd-2', () => {
   let hd1: Running;
   let hd2: Running;
   let proxy: Running;
+  let operator: Running;
   let proxyDir = '';
   let hdPort = 0;
 
@@ -38,7 +39,7 @@ describe('P2P: hd-1 -> public proxy -> hd-2', () => {
     // The eps servers start before the proxy operator's eps and the proxy: start order must not matter.
     hd1 = await net.start('hd-1');
     hd2 = await net.start('hd-2', {}, ['--level', 'debug']);
-    const operator = await net.start(P);
+    operator = await net.start(P);
     proxy = await net.startProxy('public', proxyDir);
     hdPort = net.ports.get('hd-1')!.gateway;
     // hd-2 reconnects by itself (backoff) once the proxy operator's eps is up; no call works before.
@@ -74,9 +75,31 @@ describe('P2P: hd-1 -> public proxy -> hd-2', () => {
     const before = tunnels(hd1);
     await proxy.stop();
     proxy = await net.startProxy('public', proxyDir);
+    const listening = performance.now();
     const r = await ping({}, '2');
+    const ms = performance.now() - listening;
     assert.equal(r.status, 200, r.text);
     assert.ok(tunnels(hd1) > before, 'a new tunnel was brokered');
+    // Issue 11: a restarted proxy is used again within 1 s of listening.
+    console.log(`# first call through the restarted proxy answered ${Math.round(ms)} ms after it listened`);
+    assert.ok(ms < 1000, `answered ${Math.round(ms)} ms after the proxy listened`);
+  });
+
+  test("the proxy operator's eps restarted (SIGTERM): it stops at once, hd-2's reverse stream is back within 1 s", async () => {
+    const started = performance.now();
+    assert.equal(await operator.stop(), 0);
+    const stopMs = performance.now() - started;
+    operator = await net.start(P);
+    const listening = performance.now();
+    await operator.waitFor(/reverse stream registered" peer=hd-2/);
+    const backMs = performance.now() - listening;
+    const r = await ping({}, '3');
+    assert.equal(r.status, 200, r.text);
+    console.log(
+      `# operator eps stopped in ${Math.round(stopMs)} ms; hd-2's stream back ${Math.round(backMs)} ms after it listened`,
+    );
+    assert.ok(stopMs < 2000, `stopped in ${Math.round(stopMs)} ms (reverse streams ended, not waited for)`);
+    assert.ok(backMs < 1000, `reverse stream back after ${Math.round(backMs)} ms`);
   });
 
   test('a forged _client in requestConnection is ignored: the proxy sees the authenticated caller', async () => {

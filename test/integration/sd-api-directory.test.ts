@@ -191,7 +191,7 @@ test('eps routes with the api directory, also while the SD is down, and picks up
 
 test('a node restarted while the SD is down routes with its state file at once', async () => {
   assert.ok(sd, 'the previous test left the SD running');
-  await sd.stop();
+  assert.equal(await sd.stop(), 0, 'the sd stops cleanly on SIGTERM');
   sd = undefined;
   assert.ok(firstHd1);
   await firstHd1.stop();

@@ -10,50 +10,15 @@ import { join } from 'node:path';
 import { FileTableStore } from '../../src/async/file-table-store.js';
 import { BoundedTable } from '../../src/async/bounded-table.js';
 import { decodePending } from '../../src/async/records.js';
-import { AsyncCalls, type AsyncSettings } from '../../src/async/async-calls.js';
+import { AsyncCalls } from '../../src/async/async-calls.js';
 import { AsyncError } from '../../src/async/errors.js';
-import type { AsyncHost } from '../../src/async/host.js';
-import type { EpsRequest, EpsResponse } from '../../src/core/messages.js';
+import type { EpsResponse } from '../../src/core/messages.js';
+import { FakeHost, settings } from '../helpers/async-fake-host.js';
 import { unboundedScope } from '../../src/core/cancellation.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'eps-async-'));
-}
-
-function settings(dir: string, patch: Partial<AsyncSettings> = {}): AsyncSettings {
-  return {
-    store: { type: 'file', settings: { directory: dir } },
-    default_ttl: 60,
-    max_ttl: 3600,
-    max_entries: 100,
-    max_bytes: 1 << 20,
-    max_entries_per_peer: 50,
-    delivery_timeout: 5,
-    ...patch,
-  };
-}
-
-/** A broker stand-in: records what is sent and handed to the backend; answers as told. */
-class FakeHost implements AsyncHost {
-  readonly ownName: string;
-  sent: EpsRequest[] = [];
-  toOwnBackend: EpsRequest[] = [];
-  confirm = true;
-
-  constructor(name: string) {
-    this.ownName = name;
-  }
-
-  async send(request: EpsRequest): Promise<EpsResponse | null> {
-    this.sent.push(request);
-    return this.confirm ? { id: request.id, result: { accepted: true } } : null;
-  }
-
-  async toBackend(request: EpsRequest): Promise<EpsResponse | null> {
-    this.toOwnBackend.push(request);
-    return { id: request.id, result: { _: 'thanks' } };
-  }
 }
 
 const ACK: EpsResponse = { id: 'x', result: { _async: true, queued: 1 } };
@@ -80,7 +45,7 @@ test('file journal: records survive a reopen; a torn last line is dropped and re
 test('a full table refuses with ERR_ASYNC_FULL and changes nothing (entries, per peer, bytes)', async () => {
   const dir = tempDir();
   try {
-    const limits = { max_entries: 3, max_bytes: 400, max_entries_per_peer: 2 };
+    const limits = { max_entries: 3, max_bytes: 400, max_entries_per_peer: 2, max_bytes_per_peer: 400 };
     const table = new BoundedTable('pending', new FileTableStore(join(dir, 't')), limits, decodePending);
     const rec = (peer: string) => ({ peer, method: 'm.x', expires: 1 });
     await table.put('1', rec('a'));

@@ -13,6 +13,7 @@ import type { Channel, ChannelType, ConnectionRequest } from '../../src/broker/c
 import { BrokerError } from '../../src/broker/errors.js';
 import { matchesQuery, type Directory, type EntryQuery } from '../../src/directory/directory.js';
 import { waitFor } from '../helpers/wait.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { unboundedScope } from '../../src/core/cancellation.js';
 
 const OWN = 'eps-1';
@@ -397,4 +398,38 @@ test('_connectionRequest goes to the channel that accepts it, with the authentic
     ),
     /^error handling internal request: invalid input data: token\(illegal base64 data at input byte/,
   );
+});
+
+test('whenIdle (graceful stop): resolves when the last request in flight is answered, or false at its bound', async () => {
+  const clock = new ManualClock();
+  let answer: (r: EpsResponse) => void = () => undefined;
+  const held = new FakeChannel('jsonrpc_client', [OWN], () => new Promise((resolve) => (answer = resolve)));
+  const b = broker(held);
+  assert.equal(await b.whenIdle(1000, clock), true, 'idle at once with nothing in flight');
+  const call = b.deliver(request('eps-1.add(1)'), { name: 'hd-1' }, unboundedScope());
+  await waitFor(() => held.delivered.length === 1, {
+    what: 'the request to reach the channel',
+    timeoutMs: 5000,
+  });
+  assert.equal(b.requestsInFlight, 1);
+  let idle: boolean | undefined;
+  void b.whenIdle(1000, clock).then((v) => (idle = v));
+  await clock.advance(999);
+  assert.equal(idle, undefined);
+  answer({ id: 'eps-1.add(1)', result: { n: 1 } });
+  await call;
+  await clock.advance(0);
+  assert.equal(idle, true, 'woken by the answer, before the bound');
+  assert.equal(clock.pending, 0);
+
+  const stuck = b.deliver(request('eps-1.add(2)'), { name: 'hd-1' }, unboundedScope());
+  await waitFor(() => held.delivered.length === 2, {
+    what: 'the second request to reach the channel',
+    timeoutMs: 5000,
+  });
+  const bounded = b.whenIdle(500, clock);
+  await clock.advance(500);
+  assert.equal(await bounded, false, 'gave up at the bound');
+  answer({ id: 'eps-1.add(2)', result: { n: 2 } });
+  await stuck;
 });

@@ -11,7 +11,13 @@ import type { StreamError } from '../../src/grpc/h2/errors.js';
 import { MAX_WINDOW } from '../../src/grpc/h2/frames.js';
 import { CONNECTION_WINDOW, WRITE_STALL_MS } from '../../src/grpc/h2/limits.js';
 import type { H2Stream } from '../../src/grpc/h2/stream.js';
-import { assertNothingSent, clientHandshake, duplexServer, goaway, type DuplexServer } from '../helpers/h2-duplex.js';
+import {
+  assertNothingSent,
+  clientHandshake,
+  duplexServer,
+  goaway,
+  type DuplexServer,
+} from '../helpers/h2-duplex.js';
 import { ANSWER_HEADERS } from '../helpers/h2-fake-server.js';
 import { grpcRequest } from '../helpers/h2-grpc-server.js';
 import { waitFor } from '../helpers/wait.js';

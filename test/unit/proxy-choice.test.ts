@@ -15,10 +15,14 @@ import {
   BrokeringError,
   EWMA_WEIGHT,
   FAILURE_PENALTY_MS,
+  ATTEMPT_CAP_FACTOR,
   MAX_MEASURED_PROXIES,
+  MIN_ATTEMPT_MS,
   ProxyLatency,
+  UNMEASURED_ATTEMPT_MS,
 } from '../../src/channels/p2p/proxy-choice.js';
 import { ManualClock } from '../helpers/manual-clock.js';
+import { registry } from '../../src/metrics/server.js';
 
 const P1 = 'public-proxy-1.ga';
 const P2 = 'public-proxy-2.ga';
@@ -148,14 +152,18 @@ test('a failed brokering moves on to the next proxy within the deadline and is p
   });
   const deadline = Deadline.after(6_000, clock);
   assert.equal(await brokerThroughProxies('hd-2', [P1, P2], latency, deadline, attempt), `tunnel via ${P2}`);
-  // P1 got half the deadline, P2 everything left after P1 failed.
+  // P1 got half the deadline capped at MIN_ATTEMPT_MS (its average is 10 ms), P2 everything left.
   assert.deepEqual(tried, [
-    { proxy: P1, budgetMs: 3_000 },
+    { proxy: P1, budgetMs: MIN_ATTEMPT_MS },
     { proxy: P2, budgetMs: 5_900 },
   ]);
   assert.equal(latency.estimate(P1), 10 + EWMA_WEIGHT * (FAILURE_PENALTY_MS - 10));
   assert.deepEqual(latency.order([P1, P2]), [P2, P1], 'the failed proxy goes to the back');
   assert.ok(!deadline.expired);
+  const metrics = await registry.metrics();
+  assert.match(metrics, /eps_p2p_brokerings_total\{proxy="public-proxy-1.ga",outcome="failed"\} [1-9]/);
+  assert.match(metrics, /eps_p2p_brokerings_total\{proxy="public-proxy-2.ga",outcome="ok"\} [1-9]/);
+  assert.match(metrics, /eps_p2p_brokering_average_seconds\{proxy="public-proxy-1.ga"\} 9\.00/);
 });
 
 test('when every proxy fails the error names each one; an expired deadline tries no more', async () => {
@@ -191,4 +199,52 @@ test('when every proxy fails the error names each one; an expired deadline tries
     [P1],
     'the deadline had passed: P2 was not tried',
   );
+});
+
+test('a proxy that accepts and never answers holds the call only for its attempt cap', async () => {
+  const clock = new ManualClock();
+  const tried: { proxy: string; budgetMs: number }[] = [];
+  // P1 never answers: its attempt ends only when its deadline passes; P2 answers in 50 ms.
+  const attempt = async (proxy: string, deadline: Deadline): Promise<string> => {
+    tried.push({ proxy, budgetMs: deadline.remainingMs() });
+    if (proxy === P2) {
+      await clock.advance(50);
+      return `tunnel via ${proxy}`;
+    }
+    await clock.advance(deadline.remainingMs());
+    throw new Error(`${proxy}: deadline exceeded`);
+  };
+  const call = async (latency: ProxyLatency): Promise<number> => {
+    const started = clock.now();
+    assert.equal(
+      await brokerThroughProxies('hd-2', [P1, P2, P3], latency, Deadline.after(30_000, clock), attempt),
+      `tunnel via ${P2}`,
+    );
+    return clock.now() - started;
+  };
+  // Not measured yet: P1 gets UNMEASURED_ATTEMPT_MS, not a third of 30 s.
+  assert.equal(await call(new ProxyLatency(clock)), UNMEASURED_ATTEMPT_MS + 50);
+  assert.deepEqual(tried[0], { proxy: P1, budgetMs: UNMEASURED_ATTEMPT_MS });
+  // Measured at 400 ms (and listed first), it gets ATTEMPT_CAP_FACTOR times that.
+  const measured = new ProxyLatency(clock);
+  measured.record(P1, 400);
+  measured.record(P2, 500);
+  measured.record(P3, 600);
+  tried.length = 0;
+  assert.equal(await call(measured), ATTEMPT_CAP_FACTOR * 400 + 50);
+  assert.deepEqual(
+    tried.map((t) => t.proxy),
+    [P1, P2],
+  );
+  // The last proxy left still gets all the time there is.
+  tried.length = 0;
+  const only = await brokerThroughProxies(
+    'hd-2',
+    [P2],
+    new ProxyLatency(clock),
+    Deadline.after(30_000, clock),
+    attempt,
+  );
+  assert.equal(only, `tunnel via ${P2}`);
+  assert.deepEqual(tried, [{ proxy: P2, budgetMs: 30_000 }]);
 });

@@ -12,6 +12,8 @@ import { GrpcClientChannel } from '../../src/channels/grpc-client.js';
 import { CERTS, testCertificates } from '../helpers/network.js';
 import { grpcClientSettingsSchema } from '../../src/settings/eps-schema.js';
 import { unboundedScope } from '../../src/core/cancellation.js';
+import { P2pCallee } from '../../src/channels/p2p/callee.js';
+import type { GrpcServer } from '../../src/grpc/server.js';
 
 const grant = (group: string) => [
   {
@@ -62,6 +64,22 @@ test('an operator without any gRPC server keeps streams to all permitted public 
   assert.deepEqual(reverseStreamPeers(own, [own, ...all]), ['pub', 'pub-c']);
 });
 
+test('an operator keeps a stream to each proxy its entry names, also ones its permissions do not name', () => {
+  const proxy1 = entry('p1', { groups: ['callers'], channels: [server({ address: 'h:6' }), client] });
+  const proxy2 = entry('p2', { groups: ['proxies'], channels: [server({ address: 'h:7' }), client] });
+  const hidden = entry('p3', { groups: ['proxies'], channels: [server({ address: 'h:8', internal: true })] });
+  const own = entry('me', {
+    services: grant('callers'),
+    channels: [server({ address: 'x:1', proxy: 'p1', proxies: ['p2', 'p3', 'gone'] }), client],
+  });
+  assert.deepEqual(reverseStreamPeers(own, [own, proxy1, proxy2, hidden, ...all]), [
+    'p1',
+    'pub',
+    'pub-c',
+    'p2',
+  ]);
+});
+
 test('a peer only reachable through a proxy is refused when useProxy is false (checklist 42)', async () => {
   await testCertificates();
   const map = new EntryMap();
@@ -83,6 +101,15 @@ test('a peer only reachable through a proxy is refused when useProxy is false (c
   });
   const channel = new GrpcClientChannel('me', directory, settings);
   assert.equal(channel.canDeliverTo({ operator: 'prox', method: 'm', localId: '1' }), true);
+  // A proxy operator never brokers through itself: it reaches the operators it serves over their streams.
+  const viaTwo = entry('two', { channels: [server({ address: 'h:9', proxy: 'p', proxies: ['me'] })] });
+  map.replace(
+    new Map([
+      ['prox', proxiedPeer],
+      ['two', viaTwo],
+    ]),
+  );
+  assert.equal(channel.canDeliverTo({ operator: 'two', method: 'm', localId: '1' }), false);
   await assert.rejects(
     channel.deliver(
       { method: 'prox.m', id: 'prox.m(1)', params: {} },
@@ -92,4 +119,34 @@ test('a peer only reachable through a proxy is refused when useProxy is false (c
     /destination is only reachable via proxy but proxying is disabled$/,
   );
   await channel.close();
+});
+
+test('_connectionRequest is accepted only from a proxy the own entry lists (`proxy` or `proxies`)', async () => {
+  const own = entry('me', { channels: [server({ address: 'x:1', proxy: 'p1', proxies: ['p2'] })] });
+  const map = new EntryMap();
+  map.replace(new Map([['me', own]]));
+  const directory: Directory = {
+    entry: (n) => map.entry(n),
+    entries: (q) => map.entries(q),
+    start: async () => undefined,
+    close: async () => undefined,
+    onChange: (l) => map.onChange(l),
+  };
+  const callee = new P2pCallee('me', directory);
+  const request = (caller: string, token = Buffer.alloc(31)) => ({
+    channel: 'grpc_server',
+    endpoint: '127.0.0.1:1',
+    token,
+    client: { name: 'hd-1' },
+    caller,
+  });
+  const grpcServer = {} as GrpcServer;
+  await assert.rejects(
+    callee.handle(request('p3'), grpcServer),
+    /^Error: connection requests are only accepted from our proxies 'p1', 'p2', not 'p3'$/,
+  );
+  // Both listed proxies pass the caller check (and then fail on the short token, before any dial).
+  for (const proxy of ['p1', 'p2']) {
+    await assert.rejects(callee.handle(request(proxy), grpcServer), /token must be 32 bytes/);
+  }
 });

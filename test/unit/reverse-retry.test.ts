@@ -141,3 +141,15 @@ test('the wait ends at the caller deadline and the number of waiting calls is bo
   assert.equal(waits.expecting('a'), false, 'at most 2 peers remembered, the oldest is forgotten');
   assert.equal(waits.expecting('c'), true);
 });
+
+test('closeAll (graceful stop) ends every stream at once; a request still waiting there may have been processed', async () => {
+  const clock = new ManualClock();
+  const registry = new ReverseStreamRegistry('pp-1', 30_000, clock);
+  const stream = connect(registry);
+  const pending = registry.deliver(request(1), address, scope(clock));
+  await clock.advance(0);
+  registry.closeAll();
+  await assert.rejects(pending, /the server is stopping before the answer; it may have been processed/);
+  assert.equal(stream.closed, true, 'the dialling side sees the end');
+  assert.equal(registry.has('hd-2'), false);
+});

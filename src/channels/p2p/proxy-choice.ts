@@ -3,13 +3,16 @@
  * lowest measured brokering time (an exponentially weighted moving average per proxy, on an injectable
  * Clock), proxies not yet measured first in the callee's order, so each gets measured once; a failed
  * brokering counts as FAILURE_PENALTY_MS, so a proxy that just failed goes to the back. When brokering
- * through one proxy fails, the next is tried, each attempt getting an equal share of what is left of the
- * deadline (so a proxy that never answers cannot use up the time the others need).
+ * through one proxy fails, the next is tried. An attempt that is not the last gets an equal share of what
+ * is left of the deadline, and no more than attemptCapMs() of its proxy (a proxy that accepts and never
+ * answers would otherwise hold a call for half its deadline); the last attempt gets all that is left.
  */
 import { systemClock, type Clock } from '../../core/clock.js';
 import { Deadline } from '../../core/deadline.js';
 import { CodedError, errorMessage } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
+import type { FailureKind, KnownFailure } from '../../core/outcome.js';
+import { brokeringAverageSeconds, brokeringsTotal } from './metrics.js';
 
 const log = logger('p2p-caller');
 
@@ -19,6 +22,19 @@ export const EWMA_WEIGHT = 0.3;
 export const FAILURE_PENALTY_MS = 30_000;
 /** Proxies whose measurements are kept (least recently measured dropped first). */
 export const MAX_MEASURED_PROXIES = 1024;
+/** Longest attempt on a proxy not measured yet, when another proxy could still be tried. */
+export const UNMEASURED_ATTEMPT_MS = 5_000;
+/** An attempt on a measured proxy may take this many times its average before the next is tried... */
+export const ATTEMPT_CAP_FACTOR = 8;
+/** ...but never less than this (brokering includes the callee dialling the proxy; loaded hosts are slow). */
+export const MIN_ATTEMPT_MS = 2_000;
+
+/** Longest time an attempt on `proxy` may take while another proxy is left to try. */
+export function attemptCapMs(latency: ProxyLatency, proxy: string): number {
+  const average = latency.estimate(proxy);
+  if (average === undefined) return UNMEASURED_ATTEMPT_MS;
+  return Math.max(MIN_ATTEMPT_MS, ATTEMPT_CAP_FACTOR * average);
+}
 
 export class ProxyLatency {
   private readonly averages = new Map<string, number>();
@@ -56,8 +72,13 @@ export class ProxyLatency {
   }
 }
 
-/** Every proxy failed; `failures` holds each proxy's reason, in the order they were tried. */
-export class BrokeringError extends CodedError<'ERR_P2P_BROKERING'> {
+/**
+ * Every proxy failed; `failures` holds each proxy's reason, in the order they were tried. The peer cannot be
+ * reached now (a marked asynchronous request waits in the outbox, docs/protocol.md#store-and-forward).
+ */
+export class BrokeringError extends CodedError<'ERR_P2P_BROKERING'> implements KnownFailure {
+  readonly failure: FailureKind = 'peerUnreachable';
+
   constructor(
     readonly peer: string,
     readonly failures: ReadonlyArray<{ proxy: string; error: unknown }>,
@@ -70,7 +91,8 @@ export class BrokeringError extends CodedError<'ERR_P2P_BROKERING'> {
 
 /**
  * Brokers through `proxies` in latency order until one succeeds, measuring each attempt. Attempts run
- * one after another, each within its share of `deadline`; the last gets all that is left.
+ * one after another, each within its share of `deadline` (capped by attemptCapMs); the last gets all that
+ * is left.
  */
 export async function brokerThroughProxies<T>(
   peer: string,
@@ -84,14 +106,22 @@ export async function brokerThroughProxies<T>(
   const clock = latency.clock;
   for (const [i, proxy] of order.entries()) {
     if (deadline.expired) break;
-    const share = deadline.within(deadline.remainingMs() / (order.length - i));
+    const last = i === order.length - 1;
+    const fair = deadline.remainingMs() / (order.length - i);
+    const share = deadline.within(last ? fair : Math.min(fair, attemptCapMs(latency, proxy)));
     const started = clock.now();
+    const measured = (outcome: 'ok' | 'failed'): void => {
+      brokeringsTotal.inc({ proxy, outcome });
+      brokeringAverageSeconds.set({ proxy }, (latency.estimate(proxy) ?? 0) / 1000);
+    };
     try {
       const result = await attempt(proxy, Deadline.at(share.at, share.clock));
       latency.record(proxy, clock.now() - started);
+      measured('ok');
       return result;
     } catch (error) {
       latency.failed(proxy);
+      measured('failed');
       failures.push({ proxy, error });
       if (i + 1 < order.length) {
         log.warn('brokering a tunnel failed; trying the next proxy', {

@@ -200,6 +200,15 @@ export class ReverseStreamRegistry {
     return s !== undefined && !s.closed;
   }
 
+  /**
+   * Ends every stream (graceful stop, after the calls in flight finished): the dialling sides see the end
+   * at once and re-open to our successor, instead of holding our connections open until they are cut.
+   */
+  closeAll(): void {
+    for (const s of this.streams.values()) s.fail('the server is stopping');
+    this.streams.clear();
+  }
+
   /** Also while a stream that just ended may come back (the call then waits for it). */
   canDeliverTo(address: Address): boolean {
     const name = address.operator;

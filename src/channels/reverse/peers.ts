@@ -2,7 +2,8 @@
  * Which peers an operator keeps reverse streams to [docs/protocol.md#servercall]: operators that may call
  * us (their groups appear in our permissions) and that have a public gRPC server, unless they could simply
  * dial our own public server. Unlike the original, an unusable peer entry is skipped, not fatal for the
- * whole round (B6).
+ * whole round (B6). Ours also keeps one to every proxy operator its own entry names (`proxy`, `proxies`),
+ * whatever the permissions, so that each proxy can reach it with `_connectionRequest`.
  */
 import type { DirectoryEntry } from '../../core/directory-entry.js';
 import { channelOf, getPeers, grpcServerSettings } from '../../directory/permissions.js';
@@ -15,9 +16,16 @@ export function reverseStreamPeers(own: DirectoryEntry, entries: DirectoryEntry[
   for (const peer of getPeers(own, withServer, true)) {
     if (peer.name === own.name) continue;
     if (channelOf(own, 'grpc_server') && channelOf(peer, 'grpc_client') && ownIsPublic) continue;
-    const server = grpcServerSettings(peer);
-    if (!server || server.internal || server.proxy !== '') continue;
-    out.push(peer.name);
+    if (hasPublicServer(peer)) out.push(peer.name);
+  }
+  for (const proxy of ownServer?.proxies ?? []) {
+    const peer = entries.find((e) => e.name === proxy);
+    if (peer && peer.name !== own.name && !out.includes(proxy) && hasPublicServer(peer)) out.push(proxy);
   }
   return out;
+}
+
+function hasPublicServer(peer: DirectoryEntry): boolean {
+  const server = grpcServerSettings(peer);
+  return server !== undefined && !server.internal && server.proxy === '';
 }

@@ -7,10 +7,12 @@
  * MAX_QUEUED_STREAMS, streams by MAX_ACTIVE_STREAMS, and data received per stream and per connection by
  * the windows we grant.
  *
- * This file is the frame dispatcher: it checks each frame, handles those of the connection itself, and
- * composes the parts: Streams (streams.ts: the streams, their lifecycle and their frames; H2Stream in
- * stream.ts), FrameWriter (writer.ts: the output queue, one write per turn), StreamSender (sender.ts:
- * HEADERS and DATA out), FlowWindow (flow-control.ts), HeaderBlockReader (header-block.ts),
+ * This file is the connection's API and lifecycle (open, going away, closed): it composes the parts:
+ * InboundFrames (inbound.ts: each received frame checked, the connection's own handled), Streams
+ * (streams.ts: the streams, their lifecycle and their frames; H2Stream in stream.ts; received data in
+ * received-data.ts), FrameWriter (writer.ts: the output queue, one write per turn; its stall deadline in
+ * write-stall.ts), StreamSender (sender.ts: HEADERS and DATA out), FlowWindow (flow-control.ts),
+ * HeaderBlockReader (header-block.ts),
  * PeerSettings (peer-settings.ts), AbuseGuards (abuse-guards.ts), PingTracker (pings.ts), the preface
  * (preface.ts) and the errors (errors.ts); codes.ts and frames.ts hold the wire format.
  */
@@ -20,24 +22,11 @@ import { AbuseGuards, type PingPolicy } from './abuse-guards.js';
 import { BufferBudget, PROCESS_BUFFER_BUDGET } from './buffer-budget.js';
 import { ConnectionError, ProtocolError, StreamError } from './errors.js';
 import { FlowWindow } from './flow-control.js';
-import { ErrorCode, errorName, Flag, FrameType, readErrorCode } from './codes.js';
-import {
-  DEFAULT_MAX_FRAME,
-  frameBytes,
-  FrameReader,
-  goawayFrame,
-  unpad,
-  windowUpdateFrame,
-  type Frame,
-} from './frames.js';
+import { ErrorCode, errorName } from './codes.js';
+import { DEFAULT_MAX_FRAME, FrameReader, goawayFrame, type Frame } from './frames.js';
 import { HeaderBlockReader } from './header-block.js';
-import {
-  CONNECTION_WINDOW,
-  END_GRACE_MS,
-  MAX_CONNECTION_BUFFERED_BYTES,
-  SMALL_WINDOW_UPDATE_BYTES,
-  WRITE_STALL_MS,
-} from './limits.js';
+import { InboundFrames } from './inbound.js';
+import { CONNECTION_WINDOW, END_GRACE_MS, MAX_CONNECTION_BUFFERED_BYTES, WRITE_STALL_MS } from './limits.js';
 import { PeerSettings } from './peer-settings.js';
 import { ourPreface, PrefaceCheck } from './preface.js';
 import { PingTracker } from './pings.js';
@@ -74,7 +63,6 @@ export interface H2ConnectionOptions {
 
 export class H2Connection {
   private readonly reader = new FrameReader(DEFAULT_MAX_FRAME);
-  private readonly headerBlocks: HeaderBlockReader;
   private readonly writer: FrameWriter;
   private readonly sender: StreamSender;
   private readonly guards: AbuseGuards;
@@ -86,10 +74,10 @@ export class H2Connection {
   private readonly budget: BufferBudget;
   private readonly pings = new PingTracker();
   private state: ConnectionState = 'open';
-  private settingsSeen = false;
   private readonly preface: PrefaceCheck;
   private closeListeners: ((err?: Error) => void)[] = [];
-  private readonly onFrameBound = (frame: Frame): void => this.onFrame(frame);
+  private readonly inbound: InboundFrames;
+  private readonly onFrameBound = (frame: Frame): void => this.inbound.onFrame(frame);
   private readonly clock: Clock;
   /** When bytes last arrived from the peer (clock time): keepalive pings after silence. */
   private receivedAt: number;
@@ -136,7 +124,18 @@ export class H2Connection {
       },
       this.budget,
     );
-    this.headerBlocks = new HeaderBlockReader((id, block, end) => this.streams.onHeaderBlock(id, block, end));
+    const headerBlocks = new HeaderBlockReader((id, block, end) =>
+      this.streams.onHeaderBlock(id, block, end),
+    );
+    const { flow, writer, sender, guards, peer, pings, streams } = this;
+    this.inbound = new InboundFrames(
+      { headerBlocks, streams, flow, writer, sender, guards, peer, pings },
+      {
+        closed: () => this.state === 'closed',
+        goAway: () => this.goAway(),
+        endIfIdle: () => this.endIfIdle(),
+      },
+    );
     socket.on('data', (chunk: Buffer) => this.onBytes(chunk));
     socket.on('error', (err) => this.terminate(err));
     socket.on('end', () => this.terminate(new Error('connection closed by peer')));
@@ -262,117 +261,6 @@ export class H2Connection {
       const err = e instanceof ConnectionError ? e : new ConnectionError(ErrorCode.INTERNAL_ERROR, String(e));
       this.connectionError(err);
     }
-  }
-
-  private onFrame(f: Frame): void {
-    if (this.state === 'closed') return;
-    if (!this.settingsSeen && f.type !== FrameType.SETTINGS) {
-      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'the preface must start with SETTINGS');
-    }
-    this.headerBlocks.checkNotInterrupted(f);
-    switch (f.type) {
-      case FrameType.DATA:
-        return this.onData(f);
-      case FrameType.HEADERS:
-        return this.headerBlocks.onHeaders(f);
-      case FrameType.CONTINUATION:
-        return this.headerBlocks.onContinuation(f);
-      case FrameType.RST_STREAM:
-        return this.onReset(f);
-      case FrameType.SETTINGS:
-        return this.onSettings(f);
-      case FrameType.PING:
-        return this.onPing(f);
-      case FrameType.GOAWAY:
-        return this.onGoaway(f);
-      case FrameType.WINDOW_UPDATE:
-        return this.onWindowUpdate(f);
-      case FrameType.PRIORITY:
-        // We keep no priority tree (a PRIORITY frame is checked and dropped), within the unproductive budget.
-        this.guards.countUnproductive('PRIORITY frames');
-        return this.streams.onPriority(f.streamId, f.payload);
-      case FrameType.PUSH_PROMISE:
-        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE although push is disabled');
-      default:
-        // Unknown frame types are ignored (RFC 9113 §5.5), within the unproductive budget.
-        this.guards.countUnproductive('unknown frames');
-        return;
-    }
-  }
-
-  private onData(f: Frame): void {
-    if (f.streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'DATA on stream 0');
-    const length = f.payload.length;
-    if (!this.flow.receive(length)) {
-      throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'peer sent more than the connection window');
-    }
-    // The connection's credit goes back on receipt, so that a stream whose reader stalls does not stall
-    // the others; what is held is bounded per stream by its window and in sum by the buffer budgets.
-    this.flow.release(length);
-    const connectionCredit = this.flow.takeUpdate();
-    if (connectionCredit > 0) this.writer.enqueue(windowUpdateFrame(0, connectionCredit));
-    const data = unpad(f);
-    if (data.length === 0 && (f.flags & Flag.END_STREAM) === 0)
-      this.guards.countUnproductive('empty DATA frames');
-    this.streams.onData(f.streamId, data, length, (f.flags & Flag.END_STREAM) !== 0);
-  }
-
-  private onReset(f: Frame): void {
-    if (f.streamId === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
-    this.guards.countReset('stream resets');
-    if (f.payload.length !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'RST_STREAM length');
-    this.streams.onReset(f.streamId, readErrorCode(f.payload, 0));
-  }
-
-  private onSettings(f: Frame): void {
-    if (f.streamId !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'SETTINGS on a stream');
-    if (f.flags & Flag.ACK) {
-      if (f.payload.length !== 0)
-        throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS ACK with payload');
-      return;
-    }
-    if (this.settingsSeen) this.guards.countUnproductive('SETTINGS frames');
-    this.settingsSeen = true;
-    this.peer.apply(f.payload);
-    this.writer.enqueueReply(frameBytes(FrameType.SETTINGS, Flag.ACK, 0));
-    this.streams.startWaiting();
-  }
-
-  private onPing(f: Frame): void {
-    if (f.streamId !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
-    if (f.payload.length !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PING length');
-    if ((f.flags & Flag.ACK) === 0) {
-      this.guards.countPing();
-      this.writer.enqueueReply(frameBytes(FrameType.PING, Flag.ACK, 0, f.payload));
-      return;
-    }
-    this.pings.acked(f.payload);
-  }
-
-  private onGoaway(f: Frame): void {
-    if (f.streamId !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'GOAWAY on a stream');
-    if (f.payload.length < 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'GOAWAY length');
-    const lastStreamId = f.payload.readUInt32BE(0) & 0x7fffffff;
-    const code = readErrorCode(f.payload, 4);
-    this.goAway();
-    const why = `connection closed by server (GOAWAY ${errorName(code)})`;
-    this.streams.finishAbove(lastStreamId, new StreamError(ErrorCode.REFUSED_STREAM, why, true));
-    this.endIfIdle();
-  }
-
-  private onWindowUpdate(f: Frame): void {
-    if (f.payload.length !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'WINDOW_UPDATE length');
-    const increment = f.payload.readUInt32BE(0) & 0x7fffffff;
-    if (increment < SMALL_WINDOW_UPDATE_BYTES) this.guards.countUnproductive('small WINDOW_UPDATE frames');
-    if (f.streamId === 0) {
-      if (increment === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
-      if (!this.flow.creditSend(increment)) {
-        throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'connection window overflow');
-      }
-      if (this.sender.hasWaitingData()) this.writer.scheduleFlush();
-      return;
-    }
-    this.streams.onWindowUpdate(f.streamId, increment);
   }
 
   // ---- connection ends ----

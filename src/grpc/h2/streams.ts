@@ -3,16 +3,18 @@
  * side), which ids are in use, the frames addressed to a stream once the connection has checked them,
  * and what follows when a stream opens, half-closes or ends (H2Stream's own state changes, plus their
  * consequences: RST_STREAM to stop the peer, waiting calls started, the connection told it is idle).
+ * What received data holds until it is consumed is received-data.ts's.
  */
 import type { AbuseGuards } from './abuse-guards.js';
 import { CloseCause, ClosedStreams } from './closed-streams.js';
 import type { BufferBudget } from './buffer-budget.js';
 import { ConnectionError, StreamError } from './errors.js';
 import { ErrorCode, errorName, type PeerErrorCode } from './codes.js';
-import { priorityProblem, rstStreamFrame, windowUpdateFrame } from './frames.js';
+import { priorityProblem, rstStreamFrame } from './frames.js';
 import type { DecodedBlock } from './hpack.js';
 import { MAX_ACTIVE_STREAMS, MAX_HEADER_LIST_BYTES, MAX_QUEUED_STREAMS, MAX_STREAM_ID } from './limits.js';
 import type { PeerSettings } from './peer-settings.js';
+import { ReceivedData } from './received-data.js';
 import { contentLength, requestProblem, trailersProblem } from './request-headers.js';
 import { INTERIM, responseBlockProblem } from './response-headers.js';
 import type { StreamSender } from './sender.js';
@@ -58,8 +60,7 @@ export class Streams {
   /** Server side: the highest stream id the client opened (GOAWAY's last stream id). */
   lastPeerId = 0;
   private readonly closedStreams = new ClosedStreams();
-  /** The stream whose data is being delivered, when that DATA frame carried END_STREAM. */
-  private lastFrameOf: H2Stream | undefined;
+  private readonly received: ReceivedData;
 
   constructor(
     private readonly role: Role,
@@ -69,8 +70,12 @@ export class Streams {
     private readonly guards: AbuseGuards,
     private readonly hooks: StreamsHooks,
     /** Received data not yet consumed, over all streams of the connection (and, through it, the process). */
-    private readonly budget: BufferBudget,
-  ) {}
+    budget: BufferBudget,
+  ) {
+    this.received = new ReceivedData(writer, budget, (stream, code, message) =>
+      this.reset(stream, code, message),
+    );
+  }
 
   get size(): number {
     return this.byId.size;
@@ -133,62 +138,14 @@ export class Streams {
     if (!stream.countBody(data.length, endStream)) {
       return this.resetForPeerError(stream, ErrorCode.PROTOCOL_ERROR, 'DATA does not match content-length');
     }
-    // Padding is never buffered: its credit goes back at once; the data's when the application consumes it.
-    if (length > data.length) {
-      stream.flow.release(length - data.length);
-      if (!endStream) this.grant(stream);
-    }
-    if (data.length > 0) this.deliver(stream, data, endStream);
+    if (length > data.length) this.received.padding(stream, length - data.length, endStream);
+    if (data.length > 0) this.received.deliver(stream, data, endStream);
     if (endStream && !stream.closed) this.remoteEnd(stream);
   }
 
-  /**
-   * Hands `data` to the application, then charges the budgets with what it still holds of it: data
-   * consumed at once (a unary message complete in this frame) costs nothing, so a full budget refuses
-   * only streams that buffer. Over budget, the application ends the stream; later data is dropped.
-   */
-  private deliver(stream: H2Stream, data: Buffer, endStream: boolean): void {
-    if (stream.overBudget) {
-      stream.flow.release(data.length); // the stream is ending: its window no longer matters
-      return;
-    }
-    stream.unconsumed += data.length;
-    this.lastFrameOf = endStream ? stream : undefined;
-    stream.events.onData(data);
-    this.lastFrameOf = undefined;
-    const uncharged = stream.unconsumed - stream.charged;
-    if (uncharged <= 0 || stream.closed) return;
-    const refused = this.budget.charge(uncharged);
-    if (!refused) {
-      stream.charged += uncharged;
-      return;
-    }
-    stream.overBudget = true;
-    const message = `more than ${refused.max} bytes of unread message data in ${refused.name}`;
-    if (stream.events.onBufferExhausted) stream.events.onBufferExhausted(message);
-    else this.reset(stream, ErrorCode.ENHANCE_YOUR_CALM, message);
-  }
-
-  /** The application consumed `bytes` of the stream's data: budgets refunded, window granted back. */
+  /** The application consumed `bytes` of the stream's data (ReceivedData.consumed). */
   consumed(stream: H2Stream, bytes: number): void {
-    if (stream.closed) return; // finish() refunded what was left
-    const n = Math.min(bytes, stream.unconsumed);
-    if (n <= 0) return;
-    stream.unconsumed -= n;
-    if (stream.charged > stream.unconsumed) {
-      this.budget.refund(stream.charged - stream.unconsumed);
-      stream.charged = stream.unconsumed;
-    }
-    stream.flow.release(n);
-    this.grant(stream);
-  }
-
-  /** WINDOW_UPDATE for the stream once enough was released (batched: half the window), while data may come. */
-  private grant(stream: H2Stream): void {
-    if (stream === this.lastFrameOf) return; // END_STREAM came with this frame: nothing more can arrive
-    if (stream.state !== 'open' && stream.state !== 'half-closed-local') return;
-    const credit = stream.flow.takeUpdate();
-    if (credit > 0) this.writer.enqueue(windowUpdateFrame(stream.id, credit));
+    this.received.consumed(stream, bytes);
   }
 
   /** A complete header block: a new stream (server side), or headers or trailers of an open one. */
@@ -379,9 +336,7 @@ export class Streams {
   finish(stream: H2Stream, err?: StreamError, cause?: CloseCause): void {
     if (!stream.close()) return;
     if (cause !== undefined && stream.id !== 0) this.closedStreams.record(stream.id, cause);
-    this.budget.refund(stream.charged);
-    stream.charged = 0;
-    stream.unconsumed = 0;
+    this.received.closed(stream);
     if (this.remove(stream)) this.hooks.onIdle?.(true);
     this.sender.forget(stream);
     for (const item of stream.queue.splice(0)) item.done?.(err ?? new Error('stream closed'));

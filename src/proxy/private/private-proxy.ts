@@ -22,7 +22,7 @@ import { EpsLink, type EpsCaller } from '../shared/eps-link.js';
 import { privateApiMethods, type BackConnectionRequest } from './private-api.js';
 import { Reannouncer, REANNOUNCE_INTERVAL_MS } from './reannounce.js';
 import { TerminatingDelivery } from './terminating-delivery.js';
-import { TunnelRegistry } from '../shared/tunnels.js';
+import { PROXY_DRAIN_MS, TunnelRegistry } from '../shared/tunnels.js';
 import { errorMessage } from '../../core/errors.js';
 
 const log = logger('private-proxy');
@@ -136,6 +136,7 @@ export class PrivateProxy {
     const closing = this.control.close();
     await this.reannouncer.stop();
     this.delivery.close();
+    await this.tunnels.whenEmpty(PROXY_DRAIN_MS);
     this.tunnels.destroyAll();
     this.eps.close();
     await closing;

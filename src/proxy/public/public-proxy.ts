@@ -20,7 +20,7 @@ import { publicApiMethods } from './public-api.js';
 import { handleFrontConnection, type NormalTokenMeta } from './public-front.js';
 import { handleInternalConnection, type P2pTokenMeta } from './public-internal.js';
 import { DEFAULT_MAX_TOKEN_ENTRIES, TokenTable } from '../shared/tokens.js';
-import { DEFAULT_MAX_PENDING_CONNECTIONS, TunnelRegistry } from '../shared/tunnels.js';
+import { DEFAULT_MAX_PENDING_CONNECTIONS, PROXY_DRAIN_MS, TunnelRegistry } from '../shared/tunnels.js';
 
 const log = logger('public-proxy');
 
@@ -168,9 +168,11 @@ export class PublicProxy {
   async stop(): Promise<void> {
     if (this.syncTimer !== undefined) clearInterval(this.syncTimer);
     this.syncTimer = undefined;
+    // Listeners first (new connections are refused), then tunnels get PROXY_DRAIN_MS to end by themselves.
     const closing = [closeServer(this.front), closeServer(this.internal), this.control.close()];
     this.normalTokens.close();
     this.p2pTokens.close();
+    await this.tunnels.whenEmpty(PROXY_DRAIN_MS);
     this.tunnels.destroyAll();
     this.eps.close();
     await Promise.all(closing);

@@ -9,12 +9,20 @@ import { splice, type SpliceResult } from './splice.js';
 
 const log = logger('tunnels');
 
+/**
+ * A graceful stop lets live tunnels end by themselves for this long (a spliced HTTPS exchange finishing)
+ * after the listeners closed, then cuts the rest (long-lived P2P tunnels: their calls then fail on the
+ * caller's side as "may have been processed", or go elsewhere if they had not been sent).
+ */
+export const PROXY_DRAIN_MS = 1_000;
+
 /** Default cap on connections that have not yet presented a ClientHello or token. */
 export const DEFAULT_MAX_PENDING_CONNECTIONS = 1024;
 
 export class TunnelRegistry {
   private readonly pairs = new Set<[Duplex, Duplex]>();
   private readonly pending = new Set<Duplex>();
+  private emptyWaiters: (() => void)[] = [];
 
   constructor(private readonly maxPending: number = DEFAULT_MAX_PENDING_CONNECTIONS) {}
 
@@ -53,6 +61,7 @@ export class TunnelRegistry {
     const done = splice(a, b, initial === undefined ? {} : { initial });
     return done.then((result) => {
       this.pairs.delete(pair);
+      if (this.pairs.size === 0) for (const wake of this.emptyWaiters.splice(0)) wake();
       log.debug('tunnel closed', {
         kind: label,
         reason: result.reason,
@@ -61,6 +70,22 @@ export class TunnelRegistry {
         error: result.error?.message,
       });
       return result;
+    });
+  }
+
+  /** Resolves once no tunnel is live, or after `ms` (graceful stop: tunnels that end by themselves). */
+  whenEmpty(ms: number): Promise<void> {
+    if (this.pairs.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.emptyWaiters = this.emptyWaiters.filter((w) => w !== wake);
+        resolve();
+      }, ms);
+      this.emptyWaiters.push(wake);
     });
   }
 

@@ -1,0 +1,120 @@
+/**
+ * The callee's memory of requests marked asynchronous (`_async` in params; docs/protocol.md#store-and-
+ * forward): a caller's outbox sends such a request again until it gets an answer, so the same request id
+ * from the same operator may arrive more than once. The first arrival is recorded (`received` table) and
+ * goes to our backend; a repeat gets the answer the backend gave (an acknowledgement, a result or an
+ * error; kept until the caller stops sending), and never reaches the backend a second time.
+ */
+import type { Clock } from '../core/clock.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
+import { logger } from '../core/log.js';
+import type { EpsResponse } from '../core/messages.js';
+import type { BoundedTable } from './bounded-table.js';
+import { AsyncError } from './errors.js';
+import { ACK_KEY, tryLater } from './protocol.js';
+import type { PendingRecord, ReceivedRecord } from './records.js';
+import type { TtlPolicy } from './ttl.js';
+
+const log = logger('async');
+
+/** Whether a request's params mark it asynchronous (`"_async": true` or `{"ttl": seconds}`). */
+export function markedAsync(params: JsonObject): boolean {
+  return params[ACK_KEY] === true || isJsonObject(params[ACK_KEY]);
+}
+
+/** The time to live a marked request asks for, in seconds (undefined: none named). */
+export function askedTtl(params: JsonObject): number | undefined {
+  const mark: JsonValue | undefined = params[ACK_KEY];
+  const ttl = isJsonObject(mark) ? mark.ttl : undefined;
+  return typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0 ? ttl : undefined;
+}
+
+export class Received {
+  /** Marked requests with our backend right now. */
+  private readonly inFlight = new Set<string>();
+
+  constructor(
+    readonly table: BoundedTable<ReceivedRecord>,
+    private readonly pending: BoundedTable<PendingRecord>,
+    private readonly ttl: TtlPolicy,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Before a marked request from `caller` goes to our backend: undefined = deliver it (its arrival is
+   * recorded first); otherwise the answer for a repeat. A request whose first delivery was cut short by a
+   * crash of this eps (recorded, never answered) is delivered again with `"redelivered": true` in its
+   * `_async`, so that the backend knows it may have seen it.
+   */
+  async begin(id: string, caller: string, params: JsonObject): Promise<EpsResponse | undefined> {
+    const seen = this.table.get(id);
+    if (seen && seen.peer === caller) {
+      if (seen.response) {
+        log.info('repeated request answered from memory, not delivered again', { id, caller });
+        return { ...(seen.response as unknown as EpsResponse), id };
+      }
+      if (this.inFlight.has(id)) {
+        log.info('repeated request while the first is with the backend', { id, caller });
+        return tryLater(id, `request ${id} is with the backend of the callee; try again later`);
+      }
+      const acked = this.pending.get(id);
+      if (acked && acked.peer === caller) {
+        // Our backend acknowledged it before the restart; only the memory of the answer was lost.
+        const ttl = Math.max(1, Math.ceil((acked.expires - this.clock.now()) / 1000));
+        const response: EpsResponse = { id, result: { [ACK_KEY]: { ttl, request: id } } };
+        await this.finish(id, response);
+        return response;
+      }
+      log.warn('request whose delivery a restart cut short is delivered again', { id, caller });
+      const mark = params[ACK_KEY];
+      params[ACK_KEY] = { ...(isJsonObject(mark) ? mark : {}), redelivered: true };
+    }
+    const expires = this.clock.now() + this.ttl.seconds(askedTtl(params)) * 1000;
+    try {
+      await this.table.put(id, { peer: caller, expires });
+    } catch (e) {
+      if (!(e instanceof AsyncError)) throw e;
+      log.warn('marked request refused: its arrival cannot be recorded', { id, caller, error: e.message });
+      return e.toResponse(id);
+    }
+    this.inFlight.add(id);
+    return undefined;
+  }
+
+  /** After our backend answered a marked request (begin returned undefined): the answer for repeats. */
+  async finish(id: string, response: EpsResponse | null): Promise<void> {
+    this.inFlight.delete(id);
+    const record = this.table.get(id);
+    if (!record || !response) return;
+    try {
+      await this.table.put(id, { ...record, response: response as unknown as JsonObject });
+    } catch (e) {
+      if (!(e instanceof AsyncError)) throw e;
+      log.warn('answer to a marked request not remembered; a repeat would reach the backend again', {
+        id,
+        error: e.message,
+      });
+    }
+  }
+
+  /** A marked request that may or may not have reached our backend: a repeat is marked `redelivered`. */
+  unfinished(id: string): void {
+    this.inFlight.delete(id);
+  }
+
+  /** A marked request that did not reach our backend after all: a repeat is a first arrival again. */
+  async abandon(id: string): Promise<void> {
+    this.inFlight.delete(id);
+    await this.table.delete(id);
+  }
+
+  /** Forgets answers `retainMs` after the caller stopped sending repeats. */
+  async purge(retainMs: number): Promise<number> {
+    const before = this.clock.now() - retainMs;
+    const old = [...this.table.entries()]
+      .filter(([id, row]) => row.value.expires < before && !this.inFlight.has(id))
+      .map(([id]) => id);
+    for (const id of old) await this.table.delete(id);
+    return old.length;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * A table store in Redis (`async.store: {type: redis, settings: ...}`, the connection settings of the
+ * datastore's Redis store): one hash per table, `<key>:<eps name>.<table>`, field = record key, value =
+ * the record as JSON. Each change is one command (HSET / HDEL) whose reply is awaited before the change is
+ * acknowledged; how durable that is depends on the Redis server's persistence (`appendonly yes` with
+ * `appendfsync always` for an fsync per change). Several eps instances of one operator may share the store
+ * only one at a time (each loads the hash once at start).
+ */
+import { isJsonObject, type JsonObject } from '../core/json.js';
+import { logger } from '../core/log.js';
+import {
+  closeRedisClient,
+  createRedisClient,
+  openRedisClient,
+  redisCommand,
+  RedisStoreError,
+  type RedisClient,
+} from '../datastore/redis-store.js';
+import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
+import type { TableStore } from './table-store.js';
+
+const log = logger('async-store');
+
+export class RedisTableStore implements TableStore {
+  private client: RedisClient | undefined;
+  readonly hash: string;
+
+  constructor(
+    private readonly settings: RedisDatastoreSettings,
+    ownName: string,
+    table: string,
+  ) {
+    this.hash = `${settings.key}:${ownName}.${table}`;
+  }
+
+  private get description(): string {
+    return `Redis ${this.settings.addresses.join(', ')} (hash ${this.hash})`;
+  }
+
+  async load(): Promise<Map<string, JsonObject>> {
+    const client = createRedisClient(this.settings);
+    client.on('error', (err: Error) => log.warn(`${this.description}: ${err.message}`));
+    await openRedisClient(client, this.description);
+    this.client = client;
+    const stored = await this.command('read', () => client.hgetall(this.hash));
+    const out = new Map<string, JsonObject>();
+    for (const [key, text] of Object.entries(stored)) {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        value = undefined;
+      }
+      if (isJsonObject(value)) out.set(key, value);
+      else log.warn('stored record is not a JSON object; left out', { hash: this.hash, key });
+    }
+    return out;
+  }
+
+  async put(key: string, value: JsonObject): Promise<void> {
+    const client = this.connected();
+    await this.command('write', () => client.hset(this.hash, key, JSON.stringify(value)));
+  }
+
+  async delete(key: string): Promise<void> {
+    const client = this.connected();
+    await this.command('delete', () => client.hdel(this.hash, key));
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) await closeRedisClient(client);
+  }
+
+  private connected(): RedisClient {
+    if (!this.client) throw new RedisStoreError(`${this.description} is not open`);
+    return this.client;
+  }
+
+  private command<T>(what: string, run: () => Promise<T>): Promise<T> {
+    return redisCommand(`${what} on ${this.description}`, run);
+  }
+}

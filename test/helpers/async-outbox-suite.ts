@@ -1,0 +1,227 @@
+/**
+ * Store and forward between real eps processes that are stopped, started and killed (docs/protocol.md#store-
+ * and-forward), run once per store (file journal, Redis): hd-1 calls ls-1 over direct gRPC; whoever is
+ * down, nothing acknowledged is lost and nothing reaches an application twice.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { JsonObject } from '../../src/core/json.js';
+import { asyncBackend, type AsyncBackend } from './async-backend.js';
+import { gateway, respond, respondsFor, rpc, status, STEP_MS } from './async-flow.js';
+import { metricsText, TestNetwork } from './network.js';
+import { freePort, type Running } from './processes.js';
+import { waitFor } from './wait.js';
+
+const HEALTH = [{ group: 'health-departments', rights: ['call'] }];
+/** Retries every 0.1 s at first, at most every 0.5 s: a restarted peer is found again at once. */
+const OUTBOX = { retry_initial: 0.1, retry_max: 0.5 };
+
+/** Where the nodes keep their tables: the `async.store` settings, and what to stop afterwards. */
+export interface StoreSetup {
+  store: JsonObject;
+  close(): Promise<void>;
+}
+
+export function outboxSuite(
+  label: string,
+  setup: () => Promise<StoreSetup>,
+  skip: false | string = false,
+): void {
+  describe(`store and forward (${label})`, { skip }, () => {
+    let net: TestNetwork;
+    let hdBackend: AsyncBackend;
+    let lsBackend: AsyncBackend;
+    const procs = new Map<string, Running>();
+    let hdPort = 0;
+    let lsPort = 0;
+    let stores: StoreSetup | undefined;
+    let metricsPort = 0;
+
+    const start = async (name: string): Promise<void> => {
+      procs.set(name, await net.start(name));
+    };
+    const stop = async (name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
+      await procs.get(name)?.stop(signal);
+      procs.delete(name);
+    };
+    const marked = (method: string, id: string, ttl = 120): Promise<JsonObject> =>
+      gateway(hdPort, 'hd-1', rpc(method, { person: id, _async: { ttl } }, id)).then((r) => {
+        assert.equal(r.status, 200, r.text);
+        return r.json;
+      });
+    /** Waits until `operator`'s outbox is empty (nothing more will be sent again). */
+    const drained = (port: number, operator: string): Promise<void> =>
+      waitFor(
+        async () => {
+          const r = await gateway(port, operator, rpc('_status', {}, 1));
+          return ((r.json.result as JsonObject).outbox as JsonObject).entries === 0;
+        },
+        // A restarted peer is dialled again within the gRPC client's reconnect backoff (at most 10 s).
+        { timeoutMs: 2 * STEP_MS, what: `the outbox of ${operator} to drain`, intervalMs: 50 },
+      );
+    const seenBy = (backend: AsyncBackend, id: string): JsonObject[] =>
+      backend.calls('locate').filter((m) => m.id === id);
+
+    before(async () => {
+      hdBackend = await asyncBackend();
+      lsBackend = await asyncBackend();
+      stores = await setup();
+      metricsPort = await freePort();
+      const node = (): JsonObject => ({ store: stores!.store, outbox: OUTBOX });
+      net = new TestNetwork([
+        {
+          name: 'hd-1',
+          groups: ['health-departments'],
+          grpcServer: true,
+          grpcClient: { connect_timeout: 1 },
+          backend: hdBackend.url,
+          metricsPort,
+          async: node(),
+        },
+        {
+          name: 'ls-1',
+          groups: ['location-services'],
+          grpcServer: true,
+          grpcClient: { connect_timeout: 1 },
+          backend: lsBackend.url,
+          services: [
+            { name: 'locations', permissions: HEALTH, methods: [{ name: 'locate' }, { name: 'lookup' }] },
+          ],
+          async: node(),
+        },
+      ]);
+      await net.prepare();
+      await Promise.all([start('hd-1'), start('ls-1')]);
+      hdPort = net.ports.get('hd-1')!.gateway;
+      lsPort = net.ports.get('ls-1')!.gateway;
+    });
+
+    after(async () => {
+      await net?.stop();
+      await hdBackend?.close();
+      await lsBackend?.close();
+      await stores?.close();
+    });
+
+    test('hd-1 is down when ls-1 answers: the answer is queued and arrives once hd-1 is back', async () => {
+      const ack = await marked('ls-1.locate', 'down-1');
+      assert.equal(((ack.result as JsonObject)._async as JsonObject).request, 'ls-1.locate(down-1)');
+      await stop('hd-1');
+      const answered = await respond(lsPort, 'ls-1', 'ls-1.locate(down-1)', { result: { lat: 1 } });
+      assert.deepEqual(
+        answered.json.result,
+        { delivered: false, queued: true, caller: 'hd-1' },
+        answered.text,
+      );
+      const queued = await status(lsPort, 'ls-1', 'ls-1.locate(down-1)');
+      assert.equal((queued.pending as JsonObject).state, 'answer_queued');
+      assert.equal((queued.outbox as JsonObject).kind, 'answer');
+      const again = await respond(lsPort, 'ls-1', 'ls-1.locate(down-1)', { result: { lat: 2 } });
+      assert.match(again.text, /ERR_ASYNC_ALREADY_ANSWERED/);
+
+      await start('hd-1');
+      const [got] = await respondsFor(hdBackend, 'down-1');
+      assert.deepEqual((got!.params as JsonObject).result, { lat: 1 });
+      await drained(lsPort, 'ls-1');
+      assert.equal((await respondsFor(hdBackend, 'down-1')).length, 1);
+      const done = await status(lsPort, 'ls-1', 'ls-1.locate(down-1)');
+      assert.equal((done.pending as JsonObject).state, 'answered');
+    });
+
+    test('ls-1 is down when hd-1 sends: the requests are delivered when ls-1 starts', async () => {
+      await stop('ls-1');
+      const queued = await marked('ls-1.locate', 'down-2');
+      assert.deepEqual((queued.result as JsonObject)._async, {
+        ttl: 120,
+        request: 'ls-1.locate(down-2)',
+        queued: true,
+      });
+      await marked('ls-1.lookup', 'down-3');
+      const unmarked = await gateway(hdPort, 'hd-1', rpc('ls-1.locate', { person: 'x' }, 'down-4'));
+      assert.equal((unmarked.json.error as JsonObject).code, 500, 'an unmarked call fails as before');
+      assert.equal((await status(hdPort, 'hd-1', 'ls-1.locate(down-2)')).awaited !== null, true);
+      const metrics = await metricsText(metricsPort);
+      assert.match(metrics, /eps_async_outbox_messages\{peer="ls-1"\} 2\n/);
+      assert.match(metrics, /eps_async_outbox_oldest_seconds\{peer="ls-1"\} \d/);
+
+      await start('ls-1');
+      await drained(hdPort, 'hd-1');
+      assert.equal(seenBy(lsBackend, 'ls-1.locate(down-2)').length, 1);
+      assert.equal(seenBy(lsBackend, 'ls-1.locate(down-4)').length, 0);
+      // lookup answers at once: hd-1's backend gets that answer as `respond`.
+      const [sync] = await respondsFor(hdBackend, 'down-3');
+      assert.equal((sync!.params as JsonObject).result, 'sync');
+      const answered = await respond(lsPort, 'ls-1', 'ls-1.locate(down-2)', { result: 'found' });
+      assert.equal((answered.json.result as JsonObject).delivered, true, answered.text);
+      const got = await respondsFor(hdBackend, 'down-2');
+      assert.equal(got.length, 1);
+      assert.equal((got[0]!.params as JsonObject).result, 'found');
+    });
+
+    test('a queued request that outlives its time to live comes back to hd-1 as an error', async () => {
+      await stop('ls-1');
+      try {
+        await marked('ls-1.locate', 'late-1', 1);
+        const [got] = await respondsFor(hdBackend, 'late-1');
+        const error = (got!.params as JsonObject).error as JsonObject;
+        assert.equal((error.data as JsonObject).code, 'ERR_ASYNC_UNDELIVERED');
+        assert.match(error.message as string, /ls-1 could not be reached/);
+        await drained(hdPort, 'hd-1');
+      } finally {
+        await start('ls-1');
+      }
+      assert.equal(seenBy(lsBackend, 'ls-1.locate(late-1)').length, 0);
+    });
+
+    for (const victim of ['hd-1', 'ls-1'] as const) {
+      test(`kill -9 of ${victim} while queued requests are delivered: none lost, none handled twice`, async (t) => {
+        const ids = Array.from({ length: 40 }, (_, i) => `k-${victim}-${i}`);
+        await stop('ls-1');
+        // Together: the calls share the failing dial to ls-1 (one at a time, each would wait for its own).
+        await Promise.all(ids.map((id) => marked('ls-1.locate', id)));
+        lsBackend.ackDelayMs = 40;
+        try {
+          await start('ls-1');
+          await waitFor(
+            () => ids.filter((id) => seenBy(lsBackend, `ls-1.locate(${id})`).length > 0).length >= 10,
+            {
+              timeoutMs: STEP_MS,
+              what: 'the first deliveries',
+              intervalMs: 1,
+            },
+          );
+          await stop(victim, 'SIGKILL');
+          await start(victim);
+          await drained(hdPort, 'hd-1');
+        } finally {
+          lsBackend.ackDelayMs = 0;
+        }
+        const repeated = ids.filter((id) => seenBy(lsBackend, `ls-1.locate(${id})`).length > 1);
+        t.diagnostic(`requests handed to ls-1's backend again, marked redelivered: ${repeated.length}`);
+        for (const id of ids) {
+          const arrivals = seenBy(lsBackend, `ls-1.locate(${id})`);
+          assert.ok(arrivals.length >= 1, `${id} lost`);
+          // Only a request with ls-1's backend when ls-1 died may come again, and it says so.
+          for (const repeat of arrivals.slice(1)) {
+            assert.equal(victim, 'ls-1', `${id} delivered twice`);
+            const mark = (repeat.params as JsonObject)._async as JsonObject;
+            assert.equal(mark.redelivered, true, `${id} repeated without the redelivered mark`);
+          }
+        }
+        await Promise.all(
+          ids.map(async (id) => {
+            const r = await respond(lsPort, 'ls-1', `ls-1.locate(${id})`, { result: id });
+            assert.equal(r.status, 200, r.text);
+            assert.ok(r.json.result, `${id}: ${r.text}`);
+          }),
+        );
+        await waitFor(() => ids.every((id) => hdBackend.calls('respond').some((m) => m.id === id)), {
+          timeoutMs: STEP_MS,
+          what: 'every answer at hd-1',
+        });
+        for (const id of ids)
+          assert.equal((await respondsFor(hdBackend, id)).length, 1, `${id} answered twice`);
+      });
+    }
+  });
+}
