@@ -19,8 +19,12 @@ import { BackgroundLoad } from './load.js';
 import { P2P_METHOD } from './context.js';
 import { growthVerdict, type Sample } from './slope.js';
 
-/** RSS growth above this (fitted, per minute) fails the soak. */
-const RSS_MIB_PER_MINUTE = 1;
+/**
+ * RSS growth above this (fitted, per minute) fails the soak. At the ~800 calls/s of c=32 on the dev machine
+ * it is about 40 bytes per call, so a leak of anything per call shows; a 3-minute run of a healthy network
+ * measured slopes up to 1 MiB/min (V8's heap still settling), hence not lower.
+ */
+const RSS_MIB_PER_MINUTE = 2;
 /** Descriptor growth above this (fitted, per minute) fails the soak. */
 const FDS_PER_MINUTE = 1;
 /** Samples over the run (at most one a second). */

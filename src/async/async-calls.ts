@@ -90,6 +90,11 @@ export class AsyncCalls {
     );
   }
 
+  /** Rejects when the store of the tables cannot be reached (readiness); resolves at once for a local one. */
+  async probeStore(): Promise<void> {
+    await this.callee.table.store.probe?.();
+  }
+
   attach(host: AsyncHost): void {
     this.host = host;
   }

@@ -32,7 +32,7 @@ export class BoundedTable<V extends PeerRecord> {
 
   constructor(
     readonly name: string,
-    private readonly store: TableStore,
+    readonly store: TableStore,
     private readonly limits: TableLimits,
     private readonly decode: (stored: JsonObject) => V | undefined,
   ) {}

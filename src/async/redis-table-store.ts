@@ -67,6 +67,12 @@ export class RedisTableStore implements TableStore {
     await this.command('delete', () => client.hdel(this.hash, key));
   }
 
+  /** PING on the open connection (readiness). */
+  async probe(): Promise<void> {
+    const client = this.connected();
+    await this.command('ping', () => client.ping());
+  }
+
   async close(): Promise<void> {
     const client = this.client;
     this.client = undefined;

@@ -13,6 +13,8 @@ export interface TableStore {
   /** Removes one record durably (a missing key is fine). */
   delete(key: string): Promise<void>;
   close(): Promise<void>;
+  /** Rejects when the store cannot be reached now (a store on a server: Redis); absent when local. */
+  probe?(): Promise<void>;
 }
 
 /** A store that forgets everything at exit (`async.store.type: memory`; tests and throw-away nodes). */

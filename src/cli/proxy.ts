@@ -2,12 +2,12 @@
 /**
  * `proxy`: the TLS-passthrough proxy (settings from PROXY_SETTINGS). `proxy run public` runs the public
  * proxy, `proxy run private` the private one; each needs its settings section, has an optional metrics
- * listener (opened first; /readyz: settings and listeners) and stops cleanly on SIGINT/SIGTERM.
+ * listener (opened first; /readyz: proxy/shared/readiness.ts) and stops cleanly on SIGINT/SIGTERM.
  */
 import { logger } from '../core/log.js';
 import { createDatastore, describeDatastore } from '../datastore/registry.js';
 import { MetricsServer } from '../metrics/server.js';
-import { Readiness, settingsLoaded } from '../metrics/readiness.js';
+import { proxyReadiness, type ProxyHealthSource, type ProxyState } from '../proxy/shared/readiness.js';
 import { registerProxyMetrics } from '../proxy/shared/metrics.js';
 import { PrivateProxy } from '../proxy/private/private-proxy.js';
 import { PublicProxy } from '../proxy/public/public-proxy.js';
@@ -27,11 +27,10 @@ async function serve(
   kind: 'public' | 'private',
   proxy: Runnable,
   metricsAddress: string | undefined,
+  store?: ProxyHealthSource['store'],
 ): Promise<void> {
-  let state: 'starting' | 'listening' | 'stopping' = 'starting';
-  const readiness = new Readiness();
-  settingsLoaded(readiness, 'proxy settings');
-  readiness.register('listeners', () => ({ ok: state === 'listening', detail: `${kind} proxy ${state}` }));
+  let state: ProxyState = 'starting';
+  const readiness = proxyReadiness({ kind, state: () => state, store });
   const metrics = metricsAddress === undefined ? undefined : new MetricsServer(metricsAddress, { readiness });
   if (metrics !== undefined) registerProxyMetrics(kind, () => proxy.stats());
   await metrics?.start();
@@ -60,7 +59,11 @@ run
     log.info('Starting public proxy...');
     log.info(`announcements in ${describeDatastore(settings.public.datastore)}`);
     const proxy = new PublicProxy(settings.public, { datastore: createDatastore(settings.public.datastore) });
-    await serve('public', proxy, settings.metrics?.bind_address);
+    await serve('public', proxy, settings.metrics?.bind_address, {
+      description: `announcements in ${describeDatastore(settings.public.datastore)}`,
+      intervalMs: proxy.storeSyncIntervalMs,
+      reads: () => proxy.storeHealth(),
+    });
   });
 
 run

@@ -3,9 +3,10 @@
  * open, and the directory. An `api` directory is fresh while its last verified refresh is younger than
  * DIRECTORY_STALE_PERIODS refresh periods (at least DIRECTORY_STALE_MIN_MS). A stale one is not ready,
  * except with a `state_file` and a verified chain: that node was set up to route from its verified state
- * while the sd is away, so it stays ready and the detail says so.
+ * while the sd is away, so it stays ready and the detail says so. With a Redis `async` store: it answers PING.
  */
 import type { Clock } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
 import { ApiDirectory } from '../directory/api-directory.js';
 import type { Directory } from '../directory/directory.js';
 import { Readiness, seconds, settingsLoaded, type CheckResult } from '../metrics/readiness.js';
@@ -21,6 +22,8 @@ export interface EpsHealthSource {
   directoryStarted(): boolean;
   /** Channels open and configured; `stopping` once a graceful stop began. */
   channels(): { open: number; total: number; stopping: boolean };
+  /** A store of the asynchronous calls on a server (Redis), probed on every /readyz. */
+  asyncStore?: { description: string; probe(): Promise<void> } | undefined;
 }
 
 export function epsReadiness(source: EpsHealthSource, clock: Clock): Readiness {
@@ -38,6 +41,17 @@ export function epsReadiness(source: EpsHealthSource, clock: Clock): Readiness {
     if (directory instanceof ApiDirectory) return apiDirectoryCheck(directory, clock.now());
     return { ok: true, detail: `json directory loaded: ${directory.entries().length} entries` };
   });
+  const store = source.asyncStore;
+  if (store !== undefined) {
+    readiness.register('async-store', async () => {
+      try {
+        await store.probe();
+        return { ok: true, detail: `${store.description} reachable` };
+      } catch (e) {
+        return { ok: false, detail: `${store.description}: ${errorMessage(e)}` };
+      }
+    });
+  }
   return readiness;
 }
 

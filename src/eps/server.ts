@@ -56,6 +56,13 @@ export class EpsServer {
         directory: this.directory,
         directoryStarted: () => this.directoryStarted,
         channels: () => ({ open: this.opened.length, total: this.channels.length, stopping: this.stopping }),
+        asyncStore:
+          settings.async.store.type === 'redis'
+            ? {
+                description: `async store redis ${settings.async.store.settings.addresses.join(', ')}`,
+                probe: () => this.async.probeStore(),
+              }
+            : undefined,
       },
       clock,
     );

@@ -1,6 +1,6 @@
 /** GETs a health endpoint (/healthz, /readyz) of a metrics listener and parses its JSON body. */
 import http from 'node:http';
-import { withDeadline } from './wait.js';
+import { waitFor, withDeadline } from './wait.js';
 import type { ReadinessReport } from '../../src/metrics/readiness.js';
 
 export interface HealthReply {
@@ -32,4 +32,17 @@ export function check(reply: HealthReply, name: string): { ok: boolean; detail: 
   const found = reply.body.checks.find((c) => c.name === name);
   if (found === undefined) throw new Error(`no check '${name}' in ${JSON.stringify(reply.body)}`);
   return found;
+}
+
+/** Polls /readyz until it answers `status` (within 15 s); the last reply. */
+export async function readyzUntil(port: number, status: number, what: string): Promise<HealthReply> {
+  let last: HealthReply | undefined;
+  await waitFor(
+    async () => {
+      last = await getHealth(port, '/readyz');
+      return last.status === status;
+    },
+    { timeoutMs: 15_000, what, intervalMs: 100 },
+  );
+  return last!;
 }

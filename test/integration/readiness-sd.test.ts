@@ -18,8 +18,7 @@ import {
   type RedisServer,
   type RunningSd,
 } from '../helpers/sd-harness.js';
-import { check, getHealth, type HealthReply } from '../helpers/health-probe.js';
-import { waitFor } from '../helpers/wait.js';
+import { check, getHealth, readyzUntil } from '../helpers/health-probe.js';
 
 let dir: string;
 let redis: RedisServer | undefined;
@@ -36,18 +35,6 @@ after(async () => {
   await redis?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function readyzUntil(port: number, status: number, what: string): Promise<HealthReply> {
-  let last: HealthReply | undefined;
-  await waitFor(
-    async () => {
-      last = await getHealth(port, '/readyz');
-      return last.status === status;
-    },
-    { timeoutMs: 15_000, what, intervalMs: 100 },
-  );
-  return last!;
-}
 
 test(
   'sd readyz: ready on a reachable Redis, 503 naming the store when it stops, ready again when it returns',

@@ -22,6 +22,9 @@ import { handleInternalConnection, type P2pTokenMeta } from './public-internal.j
 import { DEFAULT_MAX_TOKEN_ENTRIES, TokenTable } from '../shared/tokens.js';
 import { DEFAULT_MAX_PENDING_CONNECTIONS, PROXY_DRAIN_MS, TunnelRegistry } from '../shared/tunnels.js';
 
+import { systemClock } from '../../core/clock.js';
+import type { StoreReads } from '../../metrics/store-check.js';
+
 const log = logger('public-proxy');
 
 /** How often announcements appended by other instances sharing the datastore are picked up. */
@@ -37,6 +40,8 @@ export interface PublicProxyOptions {
   maxTokens?: number;
   maxAnnouncements?: number;
   maxHelloBytes?: number;
+  /** How often the announcements are re-read from the datastore; default STORE_SYNC_INTERVAL_MS. */
+  storeSyncIntervalMs?: number;
 }
 
 export interface PublicProxyStats {
@@ -66,6 +71,7 @@ export class PublicProxy {
   private readonly handshakeTimeoutMs: number;
   private syncTimer: NodeJS.Timeout | undefined;
   private bound: PublicProxyAddresses | undefined;
+  private storeReads: StoreReads = { okAt: 0, error: '' };
 
   constructor(
     private readonly settings: PublicProxySettings,
@@ -126,6 +132,7 @@ export class PublicProxy {
   /** Replays the announcements, then binds all three listeners (any bind failure rejects). */
   async start(): Promise<PublicProxyAddresses> {
     const replayed = await this.store.load();
+    this.storeReads = { okAt: systemClock.now(), error: '' };
     log.info('announcements loaded', { entries: replayed, active: this.announcements.active().length });
     try {
       const control = await this.control.listen();
@@ -137,10 +144,14 @@ export class PublicProxy {
       throw error;
     }
     this.syncTimer = setInterval(() => {
-      this.store
-        .sync()
-        .catch((error: Error) => log.warn('announcement sync failed', { error: error.message }));
-    }, STORE_SYNC_INTERVAL_MS);
+      this.store.sync().then(
+        () => (this.storeReads = { okAt: systemClock.now(), error: '' }),
+        (error: Error) => {
+          this.storeReads = { okAt: this.storeReads.okAt, error: error.message };
+          log.warn('announcement sync failed', { error: error.message });
+        },
+      );
+    }, this.storeSyncIntervalMs);
     this.syncTimer.unref();
     log.info('public proxy listening', {
       tls: this.settings.tls_bind_address,
@@ -148,6 +159,15 @@ export class PublicProxy {
       api: this.settings.jsonrpc_server.bind_address,
     });
     return this.bound;
+  }
+
+  get storeSyncIntervalMs(): number {
+    return this.options.storeSyncIntervalMs ?? STORE_SYNC_INTERVAL_MS;
+  }
+
+  /** The last re-read of the announcements (readiness, metrics/store-check.ts). */
+  storeHealth(): StoreReads {
+    return this.storeReads;
   }
 
   get addresses(): PublicProxyAddresses {
