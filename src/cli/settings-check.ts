@@ -2,6 +2,7 @@
 import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { SETTINGS_ENV } from '../settings/index.js';
+import { unknownCommandHandler } from './common.js';
 import { checkSettings, exitCodeOf, formatReport, type ProgramKind } from '../settings-check/index.js';
 
 export function registerSettingsCheck(program: Command, kind: ProgramKind): void {
@@ -21,4 +22,5 @@ export function registerSettingsCheck(program: Command, kind: ProgramKind): void
       process.stdout.write(formatReport(findings, (file) => relative(cwd, file) || file));
       process.exitCode = exitCodeOf(findings);
     });
+  unknownCommandHandler(settings);
 }

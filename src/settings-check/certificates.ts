@@ -51,6 +51,21 @@ function date(text: string): string {
   return new Date(Date.parse(text)).toISOString();
 }
 
+/** Expired → error, expiring within EXPIRY_WARNING_DAYS → warning, else nothing. */
+function expiryFinding(
+  ctx: CheckContext,
+  at: readonly (string | number)[],
+  cert: X509Certificate,
+  what: string,
+): Finding | undefined {
+  const notAfter = Date.parse(cert.validTo);
+  if (notAfter <= ctx.now) return findingAt(ctx, at, 'error', `${what} expired on ${date(cert.validTo)}`);
+  if (notAfter - ctx.now <= EXPIRY_WARNING_DAYS * DAY_MS) {
+    return findingAt(ctx, at, 'warning', `${what} expires on ${date(cert.validTo)}`);
+  }
+  return undefined;
+}
+
 /** True when `leaf` chains through `pool` to one of `roots` (each link issued and signature verified). */
 function chainVerifies(
   leaf: X509Certificate,
@@ -83,6 +98,10 @@ async function loadCas(
     try {
       const certs = parseCertificates(await readText(file));
       if (certs.length === 0) findings.push(findingAt(ctx, at, 'error', `no certificate in ${file}`));
+      for (const cert of certs) {
+        const expiry = expiryFinding(ctx, at, cert, `CA certificate ${cert.subject.replace(/\n/g, ', ')}`);
+        if (expiry !== undefined) findings.push(expiry);
+      }
       out.push(...certs);
     } catch (error) {
       findings.push(findingAt(ctx, at, 'error', `cannot read CA file ${file}: ${why(error)}`));
@@ -120,12 +139,8 @@ async function checkBlock(
     fingerprint: fingerprintOfDer(leaf.raw),
     signing: path[0] === 'signing',
   });
-  const notAfter = Date.parse(leaf.validTo);
-  if (notAfter <= ctx.now) {
-    findings.push(findingAt(ctx, certPath, 'error', `certificate expired on ${date(leaf.validTo)}`));
-  } else if (notAfter - ctx.now <= EXPIRY_WARNING_DAYS * DAY_MS) {
-    findings.push(findingAt(ctx, certPath, 'warning', `certificate expires on ${date(leaf.validTo)}`));
-  }
+  const expiry = expiryFinding(ctx, certPath, leaf, 'certificate');
+  if (expiry !== undefined) findings.push(expiry);
   if (Date.parse(leaf.validFrom) > ctx.now) {
     findings.push(findingAt(ctx, certPath, 'error', `certificate not valid before ${date(leaf.validFrom)}`));
   }

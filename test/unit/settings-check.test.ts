@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { X509Certificate } from 'node:crypto';
 import { copyFile, readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join, relative } from 'node:path';
@@ -12,6 +13,7 @@ import { checkSettings, exitCodeOf, formatReport, type ProgramKind } from '../..
 import { ensureCertificates } from '../../src/tls/ensure-certs.js';
 import { issuePeerCert, type PeerCert } from '../helpers/peer-certs.js';
 import { CERTS, testCertificates } from '../helpers/network.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { freePort, REPO_ROOT } from '../helpers/processes.js';
 import { tempTree, type TempTree } from '../helpers/settings-fixtures.js';
 
@@ -132,6 +134,20 @@ describe('settings check: broken settings of each kind', () => {
     assert.doesNotMatch(text, /ERROR/);
   });
 
+  it('warns about a CA certificate near expiry (checked at a later time)', async () => {
+    const root = new X509Certificate(await readFile(join(CERTS, 'root.crt')));
+    const tree = await epsTree({});
+    try {
+      const clock = new ManualClock(Date.parse(root.validTo) - 10 * DAY_MS);
+      const findings = await checkSettings('eps', tree.path('settings'), { clock });
+      const text = formatReport(findings, (file) => relative(tree.root, file));
+      assert.ok(text.includes(`WARNING ${FILE}: ${TLS}.ca_certificate_files[0]: CA certificate`), text);
+      assert.match(text, /CA certificate .* expires on/);
+    } finally {
+      await tree.remove();
+    }
+  });
+
   it('reports a key that does not match the certificate', async () => {
     await expectReport(
       await epsTree({ key: certs.expired, pinned: certs.good }),
@@ -186,6 +202,31 @@ describe('settings check: broken settings of each kind', () => {
       1,
       `${FILE}: channels[1].settings.endpoint: http://127.0.0.1:${port}/jsonrpc unreachable`,
     );
+  });
+
+  it('reports an unreachable Redis store with its key path', async () => {
+    const port = await freePort();
+    const tree = await tempTree({
+      'settings/001.yml': [
+        "jsonrpc_server: {bind_address: '127.0.0.1:0'}",
+        'directory:',
+        `  datastore: {type: redis, settings: {addresses: ['127.0.0.1:${port}'], password: ''}}`,
+        '  ca_certificate_files: []',
+      ].join('\n'),
+    });
+    try {
+      const findings = await checkSettings('sd', tree.path('settings'));
+      const text = formatReport(findings, (file) => relative(tree.root, file));
+      assert.ok(
+        text.includes(
+          `ERROR settings/001.yml: directory.datastore.settings.addresses[0]: 127.0.0.1:${port} unreachable`,
+        ),
+        text,
+      );
+      assert.equal(exitCodeOf(findings), 1);
+    } finally {
+      await tree.remove();
+    }
   });
 
   it('reports an own fingerprint missing from the directory', async () => {
