@@ -34,6 +34,7 @@ import { denormaliseId, normaliseId } from '../jsonrpc/ids.js';
 import { buildResponse, sendJson, sendJsonRpc } from '../jsonrpc/write.js';
 import type { Channel } from '../broker/channel.js';
 import type { ConnectionFilter } from '../jsonrpc/http-server.js';
+import { refuseOtherOperators } from './gateway-clients.js';
 import { RESPOND_METHOD, STATUS_METHOD } from '../async/protocol.js';
 
 const log = logger('gateway');
@@ -56,7 +57,14 @@ export class JsonRpcServerChannel implements Channel {
     filter?: ConnectionFilter,
     private readonly clock: Clock = systemClock,
   ) {
-    this.http = new JsonHttpServer(config, (incoming) => this.handle(incoming), filter);
+    this.http = new JsonHttpServer(
+      config,
+      (incoming) => this.handle(incoming),
+      (server) => {
+        refuseOtherOperators(server, broker.ownName, (name) => broker.directory.entry(name));
+        filter?.(server);
+      },
+    );
     this.callTimeoutMs = config.call_timeout * 1000;
     this.hop = `the gateway of ${broker.ownName}`;
   }

@@ -213,6 +213,13 @@ describe('eps network: hd-1 -> ls-1 over gRPC, locations backend', () => {
     await assert.rejects(gatewayRequest(hdPort, call('hd-1._ping'), { certDir: dev.certsDir }));
   });
 
+  test("another operator's pinned certificate is refused by the gateway; the own one is served", async () => {
+    // ls-1's node certificate chains to the same CA: TLS alone would let ls-1 act as hd-1 here.
+    await assert.rejects(gatewayRequest(hdPort, call('hd-1._ping'), { as: 'ls-1' }));
+    const own = await gatewayRequest(hdPort, call('hd-1._ping'), { as: 'hd-1' });
+    assert.equal(own.status, 200, own.text);
+  });
+
   test('a backend that is down gives a clear channel error; the server stays up', async () => {
     const r = await gatewayRequest(hdPort, call('hd-2.store', { x: 1 }));
     assert.equal(r.status, 400);
