@@ -42,14 +42,20 @@ export class CalleeSide {
     ) => Promise<void>,
   ) {}
 
-  /** Before delivering to our backend: an id that waits for an answer may not be reused meanwhile. */
-  refuseIfPending(id: string): void {
+  /**
+   * Before delivering to our backend: the caller of a request that waits for an answer may not reuse its
+   * id meanwhile. Other callers are not refused (their ids are theirs; a synchronous call from anyone,
+   * an original node included, must not fail or learn that the id exists); only an acknowledgement of
+   * theirs for that id is (onBackendAnswer), since `respond` names a request by its id alone.
+   */
+  refuseIfPending(id: string, caller: string): void {
+    const record = this.waiting(id);
+    if (record && record.peer === caller) throw idInUse(id);
+  }
+
+  private waiting(id: string): PendingRecord | undefined {
     const record = this.table.get(id);
-    if (record && !record.answered && record.expires > this.clock.now())
-      throw new AsyncError(
-        'ERR_ASYNC_ID_IN_USE',
-        `request id ${id} is waiting for an asynchronous answer; use a new id for a new request`,
-      );
+    return record && !record.answered && record.expires > this.clock.now() ? record : undefined;
   }
 
   /** After our backend answered: an acknowledgement makes the request pending. */
@@ -62,6 +68,12 @@ export class CalleeSide {
     const ack = response && !response.error ? acknowledgement(response.result) : undefined;
     if (!ack || !response?.result) return response;
     const ttlSeconds = this.ttl.seconds(ack.ttlSeconds);
+    const other = this.waiting(id);
+    if (other && other.peer !== caller) {
+      // Another operator's request waits under this id: recording this one would hand it their answer.
+      log.warn('acknowledgement refused: the id waits for an answer to another operator', { id, caller });
+      return idInUse(id).toResponse(id);
+    }
     try {
       await this.table.put(id, { peer: caller, method, expires: this.clock.now() + ttlSeconds * 1000 });
     } catch (e) {
@@ -146,4 +158,11 @@ export class CalleeSide {
     for (const id of old) await this.table.delete(id);
     return old.length;
   }
+}
+
+function idInUse(id: string): AsyncError {
+  return new AsyncError(
+    'ERR_ASYNC_ID_IN_USE',
+    `request id ${id} is waiting for an asynchronous answer; use a new id for a new request`,
+  );
 }

@@ -283,7 +283,7 @@ export class Broker implements AsyncHost {
     if (toUs && marked && fromPeer) return this.deliverMarked(async, request, address, caller);
     if (toUs) {
       try {
-        async.callee.refuseIfPending(request.id);
+        async.callee.refuseIfPending(request.id, caller);
       } catch (e) {
         if (e instanceof AsyncError) return e.toResponse(request.id);
         throw e;
@@ -327,7 +327,7 @@ export class Broker implements AsyncHost {
     if (repeat) return repeat;
     let response: EpsResponse | null;
     try {
-      async.callee.refuseIfPending(request.id);
+      async.callee.refuseIfPending(request.id, caller);
       response = await this.toChannel(request, address, async.forwarding.scope());
       if (response && this.unreachable.has(response)) {
         // Our backend cannot be reached: the sender's outbox keeps the request and tries again.

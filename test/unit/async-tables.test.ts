@@ -93,9 +93,15 @@ test('callee side: pending across a restart, answered once, unknown and expired 
     second.attach(host);
     await second.open();
     assert.throws(
-      () => second.callee.refuseIfPending('ls-1.locate(n:1)'),
+      () => second.callee.refuseIfPending('ls-1.locate(n:1)', 'hd-1'),
       /waiting for an asynchronous answer/,
     );
+    // Another operator's plain call with the same id is not refused (and learns nothing)...
+    second.callee.refuseIfPending('ls-1.locate(n:1)', 'op-1');
+    // ...but its acknowledgement under that id is, and hd-1's pending request is left as it was.
+    const stolen = await second.callee.onBackendAnswer('ls-1.locate(n:1)', 'op-1', 'ls-1.locate', ACK);
+    assert.equal(stolen?.error?.data?.code, 'ERR_ASYNC_ID_IN_USE');
+    assert.equal(second.callee.status('ls-1.locate(n:1)')?.caller, 'hd-1');
     const ok = await second.respond('ls-1.locate(n:1)', { result: { lat: 1 } }, unboundedScope());
     assert.deepEqual(ok.result, { delivered: true, caller: 'hd-1' });
     assert.equal(host.sent.length, 1);
