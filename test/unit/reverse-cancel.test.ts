@@ -7,10 +7,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReverseStreamRegistry } from '../../src/channels/reverse/accepting-side.js';
-import type { BidiServerStream, CallContext } from '../../src/grpc/server.js';
-import type { PinnedPeer } from '../../src/tls/pinned-peer.js';
-import { decodeRequest, encodeResponse, type WireRequest } from '../../src/grpc/codec.js';
-import { newEntry } from '../../src/core/directory-entry.js';
 import { Deadline } from '../../src/core/deadline.js';
 import {
   CallCancelledError,
@@ -19,49 +15,12 @@ import {
   type CallScope,
 } from '../../src/core/cancellation.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-
-/** The server end of a ServerCall stream as the registry sees it; `sent` holds what it wrote. */
-class ScriptedStream implements BidiServerStream {
-  readonly sent: WireRequest[] = [];
-  private messageListener?: (payload: Buffer) => void;
-  closed = false;
-
-  send(payload: Uint8Array): Promise<void> {
-    this.sent.push(decodeRequest(payload));
-    return Promise.resolve();
-  }
-  end(): void {
-    this.closed = true;
-  }
-  onMessage(listener: (payload: Buffer) => void): void {
-    this.messageListener = listener;
-  }
-  onEnd(): void {}
-  pause(): void {}
-  resume(): void {}
-  /** The dialling side sends a Response. */
-  receive(result: Record<string, unknown>, id = '1'): void {
-    this.messageListener!(Buffer.from(encodeResponse({ id, result: result as never })));
-  }
-}
+import { ScriptedStream, scriptedContext } from '../helpers/scripted-reverse-stream.js';
 
 function open(features?: string[]): { registry: ReverseStreamRegistry; stream: ScriptedStream } {
   const registry = new ReverseStreamRegistry('pp-1');
   const stream = new ScriptedStream();
-  // Only verifyPeer makes a real PinnedPeer (after a TLS handshake); this scripted stream has none, so a
-  // stand-in with what the registry reads.
-  const identity = { name: 'hd-2', entry: newEntry('hd-2') };
-  const peer = {
-    identities: [identity],
-    identity: (name: string) => (name === 'hd-2' ? identity : undefined),
-  } as unknown as PinnedPeer;
-  const ctx: CallContext = {
-    peer,
-    current: () => peer,
-    deadline: Deadline.unbounded(),
-    cancellation: new Cancellation(),
-  };
-  registry.handle(stream, ctx);
+  registry.handle(stream, scriptedContext('hd-2'));
   stream.receive(features ? { name: 'hd-2', features } : { name: 'hd-2' });
   assert.equal(registry.has('hd-2'), true);
   return { registry, stream };

@@ -8,63 +8,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReverseStreamRegistry } from '../../src/channels/reverse/accepting-side.js';
 import { REOPEN_WAIT_MS, ReopenWaits } from '../../src/channels/reverse/reopen-wait.js';
-import type { BidiServerStream, CallContext } from '../../src/grpc/server.js';
-import type { PinnedPeer } from '../../src/tls/pinned-peer.js';
-import { decodeRequest, encodeResponse, type WireRequest } from '../../src/grpc/codec.js';
-import { newEntry } from '../../src/core/directory-entry.js';
 import { Deadline } from '../../src/core/deadline.js';
 import { Cancellation, type CallScope } from '../../src/core/cancellation.js';
 import { PeerDisconnectedError } from '../../src/broker/channel-errors.js';
 import { ManualClock } from '../helpers/manual-clock.js';
+import { ScriptedStream, scriptedContext } from '../helpers/scripted-reverse-stream.js';
 
-/** The server end of a ServerCall stream; `failSends` makes the next send fail as a closing stream's does. */
-class ScriptedStream implements BidiServerStream {
-  readonly sent: WireRequest[] = [];
-  private messageListener?: (payload: Buffer) => void;
-  private endListener?: () => void;
-  closed = false;
-  failSends = false;
-
-  send(payload: Uint8Array): Promise<void> {
-    if (this.failSends) {
-      this.drop();
-      return Promise.reject(new Error('stream closed'));
-    }
-    this.sent.push(decodeRequest(payload));
-    return Promise.resolve();
-  }
-  end(): void {
-    this.closed = true;
-  }
-  onMessage(listener: (payload: Buffer) => void): void {
-    this.messageListener = listener;
-  }
-  onEnd(listener: () => void): void {
-    this.endListener = listener;
-  }
-  pause(): void {}
-  resume(): void {}
-  receive(result: Record<string, unknown>, id = '1'): void {
-    this.messageListener!(Buffer.from(encodeResponse({ id, result: result as never })));
-  }
-  /** The connection under the stream is gone. */
-  drop(): void {
-    this.closed = true;
-    this.endListener?.();
-  }
-}
-
-const identity = { name: 'hd-2', entry: newEntry('hd-2') };
-const peer = {
-  identities: [identity],
-  identity: (name: string) => (name === 'hd-2' ? identity : undefined),
-} as unknown as PinnedPeer;
-const ctx: CallContext = {
-  peer,
-  current: () => peer,
-  deadline: Deadline.unbounded(),
-  cancellation: new Cancellation(),
-};
+const ctx = scriptedContext('hd-2');
 
 /** hd-2 opens a (new) stream to the registry. */
 function connect(registry: ReverseStreamRegistry): ScriptedStream {
