@@ -27,6 +27,7 @@ import { BrokerError } from './errors.js';
 import { directoryMethod, parseConnectionRequest, ping } from './internal-methods.js';
 import { clientEntryView } from './client-info.js';
 import { recordRequest, requestsInFlight } from './metrics.js';
+import { CallActivity } from './activity.js';
 import type { AsyncCalls } from '../async/async-calls.js';
 import type { AsyncHost, Delivery } from '../async/host.js';
 import { markedAsync } from '../async/received.js';
@@ -61,6 +62,8 @@ export class Broker implements AsyncHost {
   private readonly fromOutbox = new WeakSet<EpsRequest>();
   /** Error responses of a channel that could not reach the next hop (the outbox may keep the request). */
   private readonly unreachable = new WeakSet<EpsResponse>();
+  /** Recent calls per peer, method and minute, and the last errors (the status page). */
+  readonly activity = new CallActivity();
 
   constructor(
     readonly ownName: string,
@@ -116,10 +119,20 @@ export class Broker implements AsyncHost {
     this.inFlight++;
     try {
       const response = await this.route(request, client, scope);
-      recordRequest(entry, response === null ? 'none' : response.error ? 'error' : 'ok', started);
+      const outcome = response === null ? 'none' : response.error ? 'error' : 'ok';
+      recordRequest(entry, outcome, started);
+      this.activity.delivered(
+        this.ownName,
+        request,
+        client?.name,
+        outcome,
+        started,
+        response?.error?.message,
+      );
       return response;
     } catch (e) {
       recordRequest(entry, 'failed', started);
+      this.activity.delivered(this.ownName, request, client?.name, 'failed', started, errorMessage(e));
       throw e;
     } finally {
       requestsInFlight.dec({ entry });

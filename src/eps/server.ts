@@ -19,6 +19,9 @@ import { AsyncCalls, type AsyncSettings } from '../async/async-calls.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Readiness } from '../metrics/readiness.js';
 import { epsReadiness } from './readiness.js';
+import { epsStatus } from './status/eps-status.js';
+import { newStatusParts } from './status/parts.js';
+import type { TlsConfig } from '../tls/options.js';
 
 const log = logger('eps');
 
@@ -29,7 +32,7 @@ export interface EpsServerSettings {
   name: string;
   directory: DirectorySettings;
   channels: ChannelItem[];
-  metrics?: { bind_address: string } | undefined;
+  metrics?: { bind_address: string; tls?: TlsConfig | undefined } | undefined;
   async: AsyncSettings;
 }
 
@@ -39,6 +42,9 @@ export class EpsServer {
   readonly async: AsyncCalls;
   readonly channels: Channel[] = [];
   readonly readiness: Readiness;
+  /** The channels' live state, for the status page. */
+  readonly parts = newStatusParts();
+  private readonly clock: Clock;
   private metrics?: MetricsServer;
   private opened: Channel[] = [];
   private directoryStarted = false;
@@ -50,6 +56,7 @@ export class EpsServer {
     options: { clock?: Clock } = {},
   ) {
     const clock = options.clock ?? systemClock;
+    this.clock = clock;
     this.directory = createDirectory(settings.name, settings.directory, { clock });
     this.readiness = epsReadiness(
       {
@@ -76,6 +83,7 @@ export class EpsServer {
           ownName: settings.name,
           broker: this.broker,
           directory: this.directory,
+          parts: this.parts,
         });
       } catch (e) {
         throw new Error(`error initializing channel '${item.name}': ${errorMessage(e)}`, { cause: e });
@@ -87,7 +95,12 @@ export class EpsServer {
 
   async start(): Promise<void> {
     if (this.settings.metrics) {
-      this.metrics = new MetricsServer(this.settings.metrics.bind_address, { readiness: this.readiness });
+      const { name, channels } = this.settings;
+      this.metrics = new MetricsServer(this.settings.metrics.bind_address, {
+        readiness: this.readiness,
+        status: epsStatus(name, channels, this.broker, this.parts, this.clock),
+        tls: this.settings.metrics.tls,
+      });
       await this.metrics.start();
     }
     try {

@@ -12,6 +12,7 @@ import { Deadline } from '../../core/deadline.js';
 import type { GrpcServer } from '../../grpc/server.js';
 import { parseHostPort } from '../../net/host-port.js';
 import type { ConnectionRequest } from '../../broker/channel.js';
+import type { P2pTunnels } from './tunnel-log.js';
 
 const log = logger('p2p-callee');
 
@@ -25,6 +26,7 @@ export class P2pCallee {
   constructor(
     private readonly ownName: string,
     private readonly directory: Directory,
+    private readonly tunnels?: P2pTunnels,
   ) {}
 
   async handle(request: ConnectionRequest, server: GrpcServer): Promise<boolean> {
@@ -52,6 +54,8 @@ export class P2pCallee {
         throw e;
       });
       server.inject(socket);
+      const peer = typeof request.client.name === 'string' ? request.client.name : '(unknown)';
+      this.tunnels?.opened('in', { peer, proxy: request.caller, endpoint: request.endpoint }, socket);
       log.debug('P2P socket handed to the gRPC server', {
         endpoint: request.endpoint,
         client: request.client.name,
