@@ -1,9 +1,10 @@
 /**
  * Short versions of `npm run faults` (bench/faults) as tests: the named scenarios on one dev network of real
  * processes, 2 s of c=4 load after each fault. Asserted is what holds today: P2P calls succeed again after
- * every fault (the driver waits for that, bounded), calls through the proxy do not notice the sd going down,
- * a silent peer or one of two proxies stopping gracefully, a node restarted while the sd is down routes, and nothing hangs. The figures (failed calls, recovery time) are measured by `npm run faults`
- * and recorded in BENCHMARKS.md.
+ * every fault (the driver waits for that, bounded), calls through the proxy do not notice the sd going
+ * down, a silent peer or one of two proxies stopping gracefully (the drain notice), a node restarted while
+ * the sd is down routes, and nothing hangs. The figures (failed calls, recovery time) are measured by
+ * `npm run faults` and recorded in BENCHMARKS.md.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
