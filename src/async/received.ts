@@ -52,6 +52,14 @@ export class Received {
     const key = peerKey(caller, id);
     const seen = this.table.get(key);
     if (seen) {
+      if (seen.lost) {
+        log.warn('repeated request whose answer was too large to keep; not delivered again', { id, caller });
+        return new AsyncError(
+          'ERR_ASYNC_NOT_KEPT',
+          `the callee answered ${id} once; the answer was too large to keep for a repeat, ` +
+            'and the request is not delivered again',
+        ).toResponse(id);
+      }
       if (seen.response) {
         log.info('repeated request answered from memory, not delivered again', { id, caller });
         return { ...(seen.response as unknown as EpsResponse), id };
@@ -74,7 +82,7 @@ export class Received {
     }
     const expires = this.clock.now() + this.ttl.seconds(askedTtl(params)) * 1000;
     try {
-      await this.table.put(key, { peer: caller, expires });
+      await this.table.put(key, { peer: caller, expires, taken: true });
     } catch (e) {
       if (!(e instanceof AsyncError)) throw e;
       log.warn('marked request refused: its arrival cannot be recorded', { id, caller, error: e.message });
@@ -90,14 +98,18 @@ export class Received {
     this.inFlight.delete(key);
     const record = this.table.get(key);
     if (!record || !response) return;
+    const { taken: _taken, ...kept } = record;
     try {
-      await this.table.put(key, { ...record, response: response as unknown as JsonObject });
+      await this.table.put(key, { ...kept, response: response as unknown as JsonObject });
     } catch (e) {
       if (!(e instanceof AsyncError)) throw e;
-      log.warn('answer to a marked request not remembered; a repeat would reach the backend again', {
+      // Too large to keep: remember that it was answered (a record smaller than the one it replaces, so
+      // it always fits), so that a repeat gets a clear error instead of reaching the backend again.
+      log.warn('answer to a marked request too large to keep; a repeat gets ERR_ASYNC_NOT_KEPT', {
         id,
         error: e.message,
       });
+      await this.table.put(key, { peer: record.peer, expires: record.expires, lost: true });
     }
   }
 
