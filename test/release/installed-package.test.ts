@@ -65,6 +65,10 @@ const REQUIRED = [
   'settings/dev/roles/hd-1/001_default.yml',
   'settings/dev/roles/sd-1/001_default.yml',
   'settings/dev/directory/001_base.json',
+  'deploy/systemd/eps@.service',
+  'deploy/systemd/sd@.service',
+  'deploy/systemd/proxy-public@.service',
+  'deploy/systemd/eps.sysusers.conf',
 ];
 /** Never shipped: tests, benchmarks, sources, private keys, generated dev state. */
 const FORBIDDEN = /^(test|bench|fuzz|src|scripts|\.ci|settings\/test)\/|\.key$|\/certs\/|\/data\/|\.map$/;
