@@ -6,6 +6,7 @@
  * what an operator looks for here.
  */
 import { parseAddress } from '../core/address.js';
+import { errorMessage } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { MinuteCounters, type MinuteCounts } from '../metrics/minute-ring.js';
 import type { Outcome } from './metrics.js';
@@ -63,6 +64,19 @@ export const MAX_METHOD_CHARS = 120;
 
 function clip(text: string, max = MAX_MESSAGE_CHARS): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** The message of a thrown error or of a response's `{code, message}`. */
+function messageOf(error: unknown): string {
+  if (
+    typeof error === 'object' &&
+    error !== null &&
+    'message' in error &&
+    typeof error.message === 'string'
+  ) {
+    return error.message;
+  }
+  return errorMessage(error);
 }
 
 export class CallActivity {
@@ -132,7 +146,8 @@ export class CallActivity {
     client: string | undefined,
     outcome: Outcome,
     startedMs: number,
-    error: string | undefined,
+    /** A thrown error, or the error of a response. */
+    error: unknown,
   ): void {
     const out = client === ownName;
     let peer = client ?? '(unknown)';
@@ -150,7 +165,7 @@ export class CallActivity {
       outcome,
       latencyMs: performance.now() - startedMs,
       requestId: request.id,
-      error,
+      error: error === undefined ? undefined : messageOf(error),
     });
   }
 

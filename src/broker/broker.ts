@@ -24,7 +24,13 @@ import type { Directory } from '../directory/directory.js';
 import { canCall } from '../directory/permissions.js';
 import type { CallScope, Channel } from './channel.js';
 import { BrokerError } from './errors.js';
-import { directoryMethod, parseConnectionRequest, ping } from './internal-methods.js';
+import {
+  directoryMethod,
+  parseConnectionRequest,
+  ping,
+  proxyDraining,
+  PROXY_DRAINING_METHOD,
+} from './internal-methods.js';
 import { clientEntryView } from './client-info.js';
 import { recordRequest, requestsInFlight } from './metrics.js';
 import { CallActivity } from './activity.js';
@@ -62,8 +68,7 @@ export class Broker implements AsyncHost {
   private readonly fromOutbox = new WeakSet<EpsRequest>();
   /** Error responses of a channel that could not reach the next hop (the outbox may keep the request). */
   private readonly unreachable = new WeakSet<EpsResponse>();
-  /** Recent calls per peer, method and minute, and the last errors (the status page). */
-  readonly activity = new CallActivity();
+  readonly activity = new CallActivity(); // recent calls and errors, for the status page
 
   constructor(
     readonly ownName: string,
@@ -121,18 +126,11 @@ export class Broker implements AsyncHost {
       const response = await this.route(request, client, scope);
       const outcome = response === null ? 'none' : response.error ? 'error' : 'ok';
       recordRequest(entry, outcome, started);
-      this.activity.delivered(
-        this.ownName,
-        request,
-        client?.name,
-        outcome,
-        started,
-        response?.error?.message,
-      );
+      this.activity.delivered(this.ownName, request, client?.name, outcome, started, response?.error);
       return response;
     } catch (e) {
       recordRequest(entry, 'failed', started);
-      this.activity.delivered(this.ownName, request, client?.name, 'failed', started, errorMessage(e));
+      this.activity.delivered(this.ownName, request, client?.name, 'failed', started, e);
       throw e;
     } finally {
       requestsInFlight.dec({ entry });
@@ -269,6 +267,10 @@ export class Broker implements AsyncHost {
           }
           throw new Error('no channel accepted the request');
         }
+        case PROXY_DRAINING_METHOD:
+          return proxyDraining(request, address, this.ownName, (endpoint) =>
+            this.channels.flatMap((ch) => ch.announceProxyDrain?.(endpoint) ?? []),
+          );
         default:
           return undefined;
       }
@@ -344,16 +346,16 @@ export class Broker implements AsyncHost {
       response = await this.toChannel(request, address, async.forwarding.scope());
       if (response && this.unreachable.has(response)) {
         // Our backend cannot be reached: the sender's outbox keeps the request and tries again.
-        received.unfinished(request.id);
+        received.unfinished(request.id, caller);
         return tryLater(request.id, `the backend of ${this.ownName} cannot be reached; try again later`);
       }
       response = await async.callee.onBackendAnswer(request.id, caller, request.method, response);
     } catch (e) {
-      await received.abandon(request.id);
+      await received.abandon(request.id, caller);
       if (e instanceof AsyncError) return e.toResponse(request.id);
       throw e;
     }
-    await received.finish(request.id, response);
+    await received.finish(request.id, caller, response);
     return response;
   }
 

@@ -22,6 +22,10 @@ import { epsReadiness } from './readiness.js';
 import { epsStatus } from './status/eps-status.js';
 import { newStatusParts } from './status/parts.js';
 import type { TlsConfig } from '../tls/options.js';
+import { ApiDirectory } from '../directory/api-directory.js';
+import { GrpcClientChannel } from '../channels/grpc-client.js';
+import { GrpcServerChannel } from '../channels/grpc-server.js';
+import { Transparency } from '../transparency/transparency.js';
 
 const log = logger('eps');
 
@@ -45,6 +49,8 @@ export class EpsServer {
   /** The channels' live state, for the status page. */
   readonly parts = newStatusParts();
   private readonly clock: Clock;
+  /** Directory transparency (api directory with `exchange_tips`): tips, healing, alarms. */
+  readonly transparency: Transparency | undefined;
   private metrics?: MetricsServer;
   private opened: Channel[] = [];
   private directoryStarted = false;
@@ -91,6 +97,19 @@ export class EpsServer {
       this.broker.register(channel);
       this.channels.push(channel);
     }
+    this.transparency = this.startTransparency(clock);
+  }
+
+  private startTransparency(clock: Clock): Transparency | undefined {
+    const settings = this.settings.directory;
+    if (!(this.directory instanceof ApiDirectory) || settings.type !== 'api') return undefined;
+    if (!settings.settings.exchange_tips) return undefined;
+    const transparency = new Transparency(this.settings.name, this.directory, clock);
+    for (const channel of this.channels) {
+      if (channel instanceof GrpcClientChannel) transparency.attachClient(channel);
+      if (channel instanceof GrpcServerChannel) transparency.attachServer(channel);
+    }
+    return transparency;
   }
 
   async start(): Promise<void> {
@@ -143,6 +162,7 @@ export class EpsServer {
       }
     }
     this.opened = [];
+    this.transparency?.close();
     await this.async.close();
     await this.directory.close();
   }

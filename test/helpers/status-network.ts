@@ -47,7 +47,7 @@ export async function statusNetwork(): Promise<StatusNetwork> {
   const port = net.ports.get('hd-1')!.gateway;
   const ping = { jsonrpc: '2.0', method: 'hd-2._ping', params: {}, id: '1' };
   await waitFor(async () => (await gatewayRequest(port, ping)).status === 200, {
-    timeoutMs: 20_000,
+    timeoutMs: 40_000,
     what: 'the seed ping through the proxy',
     intervalMs: 200,
   });
