@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { logger } from '../core/log.js';
 import { listenOn } from '../net/listen.js';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
@@ -36,6 +36,12 @@ import { DEFAULT_SERVER_KEEPALIVE, type ServerKeepalive } from './keepalive.js';
 import { requestBodyTimer, superviseConnection } from './server-lifecycle.js';
 import { parseGrpcTimeout } from './timeout.js';
 import { guardHandshakes } from '../net/handshake-guard.js';
+import type { RefusalPath } from '../tls/metrics.js';
+
+/** A connection by its two ends (a TLS socket has the ends of the TCP socket it runs on). */
+function socketKey(s: net.Socket): string {
+  return `${s.localAddress}:${s.localPort}|${s.remoteAddress}:${s.remotePort}`;
+}
 
 const log = logger('grpc-server');
 
@@ -99,6 +105,8 @@ export class GrpcServer {
   private readonly clock: Clock;
   private readonly exemptFromHandshakeLimits: (socket: object) => void;
   private readonly label: string;
+  /** Sockets handed over by inject() (P2P) until their TLS session is checked: refusals count as P2P. */
+  private readonly injected = new Set<string>();
 
   constructor(private readonly opts: GrpcServerOptions) {
     this.label = opts.label ?? 'the gRPC server';
@@ -150,6 +158,11 @@ export class GrpcServer {
    */
   inject(socket: Duplex): void {
     this.exemptFromHandshakeLimits(socket);
+    if (socket instanceof net.Socket) {
+      const key = socketKey(socket);
+      this.injected.add(key);
+      socket.once('close', () => this.injected.delete(key));
+    }
     EventEmitter.prototype.emit.call(this.server, 'connection', socket);
   }
 
@@ -186,9 +199,10 @@ export class GrpcServer {
       socket.destroy();
       return;
     }
+    const path = this.injected.delete(socketKey(socket)) ? 'p2p_callee' : 'grpc_server';
     let peer: PinnedPeer;
     try {
-      peer = verifyPeer(socket, { requireCaChain: this.opts.verifyClient, lookup: this.opts.lookup });
+      peer = verifyPeer(socket, { requireCaChain: this.opts.verifyClient, lookup: this.opts.lookup, path });
     } catch {
       socket.destroy(); // verifyPeer logged who and why
       return;
@@ -198,7 +212,7 @@ export class GrpcServer {
     const conn: H2Connection = new H2Connection(socket, 'server', {
       onStream: (stream) => {
         try {
-          this.onStream(conn, stream, peer);
+          this.onStream(conn, stream, peer, path);
         } catch (e) {
           // A failing handler ends its own call, not the connection with every other call on it.
           log.error('gRPC handler failed', { error: errorMessage(e) });
@@ -226,13 +240,13 @@ export class GrpcServer {
     const onIdle = superviseConnection(conn, this.keepalive, this.clock);
   }
 
-  private onStream(conn: H2Connection, stream: H2Stream, verified: PinnedPeer): void {
+  private onStream(conn: H2Connection, stream: H2Stream, verified: PinnedPeer, at: RefusalPath): void {
     const headers = stream.requestHeaders ?? {};
     const recheck = (): ReturnType<typeof recheckPeer> => recheckPeer(verified, { lookup: this.opts.lookup });
     const peer = recheck();
     if (!(peer instanceof PinnedPeer)) {
       // Unpinned (or expired) while the connection was open: refuse the call and close the connection.
-      if (!conn.closed) refuseSession(verified, peer); // one log line per connection
+      if (!conn.closed) refuseSession(verified, peer, at); // one log line per connection
       endWithStatus(conn, stream, Status.UNAVAILABLE, 'no name matched');
       conn.close();
       return;

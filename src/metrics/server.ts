@@ -4,7 +4,8 @@
  * request counters; sd: its own) and the health endpoints /healthz and /readyz (health.ts).
  */
 import http from 'node:http';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, type Registry } from 'prom-client';
+import { registry } from '../core/metrics-registry.js';
 import { logger } from '../core/log.js';
 import { closeServer, listenOn } from '../net/listen.js';
 import { errorMessage } from '../core/errors.js';
@@ -15,7 +16,7 @@ import type { Readiness } from './readiness.js';
 
 const log = logger('metrics');
 
-export const registry = new Registry();
+export { registry };
 collectDefaultMetrics({ register: registry });
 
 /** A metrics request must be complete within this time. */

@@ -12,6 +12,7 @@ import { Deadline } from '../../core/deadline.js';
 import type { GrpcServer } from '../../grpc/server.js';
 import { parseHostPort } from '../../net/host-port.js';
 import type { ConnectionRequest } from '../../broker/channel.js';
+import { trackTunnel } from './metrics.js';
 
 const log = logger('p2p-callee');
 
@@ -51,6 +52,7 @@ export class P2pCallee {
         socket.destroy();
         throw e;
       });
+      trackTunnel('callee', socket);
       server.inject(socket);
       log.debug('P2P socket handed to the gRPC server', {
         endpoint: request.endpoint,

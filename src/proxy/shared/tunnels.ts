@@ -6,6 +6,8 @@
 import type { Duplex } from 'node:stream';
 import { logger } from '../../core/log.js';
 import { splice, type SpliceResult } from './splice.js';
+import { countLimitHit } from '../../net/metrics.js';
+import { relayedBytes, type TunnelKind } from './metrics.js';
 
 const log = logger('tunnels');
 
@@ -42,6 +44,7 @@ export class TunnelRegistry {
    */
   admit(socket: Duplex): boolean {
     if (this.pending.size >= this.maxPending) {
+      countLimitHit('proxy_pending_connections', 'proxy');
       socket.destroy();
       return false;
     }
@@ -54,11 +57,16 @@ export class TunnelRegistry {
     this.pending.delete(socket);
   }
 
-  /** Splices `a` and `b` (optionally writing `initial` to `b` first) and tracks the pair until both close. */
-  splice(a: Duplex, b: Duplex, label: string, initial?: Buffer): Promise<SpliceResult> {
+  /**
+   * Splices `a` and `b` (optionally writing `initial` to `b` first) and tracks the pair until both close;
+   * the bytes count in proxy_relayed_bytes_total under `label`.
+   */
+  splice(a: Duplex, b: Duplex, label: TunnelKind, initial?: Buffer): Promise<SpliceResult> {
     const pair: [Duplex, Duplex] = [a, b];
     this.pairs.add(pair);
-    const done = splice(a, b, initial === undefined ? {} : { initial });
+    const onBytes = (direction: 'up' | 'down', bytes: number): void =>
+      relayedBytes.inc({ kind: label, direction }, bytes);
+    const done = splice(a, b, initial === undefined ? { onBytes } : { initial, onBytes });
     return done.then((result) => {
       this.pairs.delete(pair);
       if (this.pairs.size === 0) for (const wake of this.emptyWaiters.splice(0)) wake();
