@@ -12,6 +12,7 @@ import { errorMessage } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { guardFirstRequest, type HandshakeLimits } from '../net/handshake-guard.js';
 import { serveHealth } from './health.js';
+import { exportReadiness } from './ready-gauge.js';
 import type { Readiness } from './readiness.js';
 
 const log = logger('metrics');
@@ -42,6 +43,7 @@ export class MetricsServer {
     options: MetricsServerOptions = {},
   ) {
     const served = options.registry ?? registry;
+    if (options.readiness) exportReadiness(served, options.readiness);
     this.server = http.createServer((req, res) => {
       const path = (req.url ?? '').split('?')[0] ?? '';
       if (serveHealth(path, res, options.readiness)) return;
