@@ -336,16 +336,16 @@ export class Broker implements AsyncHost {
       response = await this.toChannel(request, address, async.forwarding.scope());
       if (response && this.unreachable.has(response)) {
         // Our backend cannot be reached: the sender's outbox keeps the request and tries again.
-        received.unfinished(request.id);
+        received.unfinished(request.id, caller);
         return tryLater(request.id, `the backend of ${this.ownName} cannot be reached; try again later`);
       }
       response = await async.callee.onBackendAnswer(request.id, caller, request.method, response);
     } catch (e) {
-      await received.abandon(request.id);
+      await received.abandon(request.id, caller);
       if (e instanceof AsyncError) return e.toResponse(request.id);
       throw e;
     }
-    await received.finish(request.id, response);
+    await received.finish(request.id, caller, response);
     return response;
   }
 

@@ -11,3 +11,4 @@ export * from './signature.js';
 export * from './pins.js';
 export * from './verify.js';
 export * from './apply.js';
+export * from './merkle/index.js';
