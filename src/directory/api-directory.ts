@@ -160,7 +160,6 @@ export class ApiDirectory implements Directory {
     const startedAt = this.clock.now();
     describeDirectory({
       ageSeconds: () => (this.clock.now() - (this.counters.lastSuccessAt || startedAt)) / 1000,
-      records: () => this.mirror.length,
     });
     const loaded = await this.loadState();
     const first = this.cycle();

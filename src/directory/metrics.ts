@@ -11,7 +11,6 @@ import { DirectoryRefreshError, SdRpcError, SdUnreachableError } from './api-err
 export interface DirectoryFreshness {
   /** Seconds since the last successful refresh (since start when there was none). */
   ageSeconds(): number;
-  records(): number;
 }
 
 let source: DirectoryFreshness | undefined;
@@ -26,15 +25,6 @@ new Gauge({
   registers: [registry],
   collect() {
     if (source) this.set(source.ageSeconds());
-  },
-});
-
-new Gauge({
-  name: 'eps_directory_records',
-  help: 'Records in the verified chain of the directory (api backend)',
-  registers: [registry],
-  collect() {
-    if (source) this.set(source.records());
   },
 });
 
