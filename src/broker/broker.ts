@@ -24,7 +24,13 @@ import type { Directory } from '../directory/directory.js';
 import { canCall } from '../directory/permissions.js';
 import type { CallScope, Channel } from './channel.js';
 import { BrokerError } from './errors.js';
-import { directoryMethod, parseConnectionRequest, ping } from './internal-methods.js';
+import {
+  directoryMethod,
+  parseConnectionRequest,
+  ping,
+  proxyDraining,
+  PROXY_DRAINING_METHOD,
+} from './internal-methods.js';
 import { clientEntryView } from './client-info.js';
 import { recordRequest, requestsInFlight } from './metrics.js';
 import { CallMetrics, callStatus } from './call-metrics.js';
@@ -261,6 +267,10 @@ export class Broker implements AsyncHost {
           }
           throw new Error('no channel accepted the request');
         }
+        case PROXY_DRAINING_METHOD:
+          return proxyDraining(request, address, this.ownName, (endpoint) =>
+            this.channels.flatMap((ch) => ch.announceProxyDrain?.(endpoint) ?? []),
+          );
         default:
           return undefined;
       }

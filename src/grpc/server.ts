@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { logger } from '../core/log.js';
 import { listenOn } from '../net/listen.js';
 import { baseContextOptions, type LoadedTls } from '../tls/options.js';
@@ -37,11 +37,7 @@ import { requestBodyTimer, superviseConnection } from './server-lifecycle.js';
 import { parseGrpcTimeout } from './timeout.js';
 import { guardHandshakes } from '../net/handshake-guard.js';
 import type { RefusalPath } from '../tls/metrics.js';
-
-/** A connection by its two ends (a TLS socket has the ends of the TCP socket it runs on). */
-function socketKey(s: net.Socket): string {
-  return `${s.localAddress}:${s.localPort}|${s.remoteAddress}:${s.remotePort}`;
-}
+import { InjectedSockets, type InjectedConnection } from './injected.js';
 
 const log = logger('grpc-server');
 
@@ -97,6 +93,7 @@ export interface GrpcServerOptions {
 export class GrpcServer {
   readonly server: tls.Server;
   private readonly connections = new Set<H2Connection>();
+  private readonly injected = new InjectedSockets();
   /** Set by stopAccepting(): resolves when the listener has closed and its connections have ended. */
   private stopping?: Promise<void>;
   private allClosed: (() => void)[] = [];
@@ -105,8 +102,6 @@ export class GrpcServer {
   private readonly clock: Clock;
   private readonly exemptFromHandshakeLimits: (socket: object) => void;
   private readonly label: string;
-  /** Sockets handed over by inject() (P2P) until their TLS session is checked: refusals count as P2P. */
-  private readonly injected = new Set<string>();
 
   constructor(private readonly opts: GrpcServerOptions) {
     this.label = opts.label ?? 'the gRPC server';
@@ -154,16 +149,14 @@ export class GrpcServer {
   /**
    * Serves a socket we dialled ourselves (P2P): we run the TLS server handshake on it. Calls the
    * prototype's emit so that a connection rate limit gate on this server (which wraps the instance's
-   * emit) does not count sockets that we opened; nor do the handshake caps.
+   * emit) does not count sockets that we opened; nor do the handshake caps. The handle ends it gracefully
+   * later (injected.ts).
    */
-  inject(socket: Duplex): void {
+  inject(socket: Duplex): InjectedConnection {
+    const handle = this.injected.add(socket);
     this.exemptFromHandshakeLimits(socket);
-    if (socket instanceof net.Socket) {
-      const key = socketKey(socket);
-      this.injected.add(key);
-      socket.once('close', () => this.injected.delete(key));
-    }
     EventEmitter.prototype.emit.call(this.server, 'connection', socket);
+    return handle;
   }
 
   /**
@@ -199,7 +192,8 @@ export class GrpcServer {
       socket.destroy();
       return;
     }
-    const path = this.injected.delete(socketKey(socket)) ? 'p2p_callee' : 'grpc_server';
+    // A socket we dialled (P2P callee) is checked like any client; its refusals count as P2P.
+    const path = this.injected.has(socket) ? 'p2p_callee' : 'grpc_server';
     let peer: PinnedPeer;
     try {
       peer = verifyPeer(socket, { requireCaChain: this.opts.verifyClient, lookup: this.opts.lookup, path });
@@ -230,6 +224,7 @@ export class GrpcServer {
       writeStallMs: this.keepalive.writeStallMs,
     });
     this.connections.add(conn);
+    this.injected.served(socket, conn);
     conn.onClose((err) => {
       this.connections.delete(conn);
       if (this.connections.size === 0) for (const done of this.allClosed.splice(0)) done();

@@ -106,7 +106,7 @@ test('bytes spliced through a tunnel count in proxy_relayed_bytes_total by kind 
   const a = await ends.accept();
   const b = await connect(ends.port);
   const server = await ends.accept();
-  const done = tunnels.splice(a, b, 'p2p', Buffer.alloc(10));
+  const done = tunnels.splice(a, b, 'p2p', { initial: Buffer.alloc(10) });
   client.write(Buffer.alloc(1000));
   server.write(Buffer.alloc(300));
   await waitFor(
