@@ -24,7 +24,13 @@ import type { Directory } from '../directory/directory.js';
 import { canCall } from '../directory/permissions.js';
 import type { CallScope, Channel } from './channel.js';
 import { BrokerError } from './errors.js';
-import { directoryMethod, parseConnectionRequest, ping } from './internal-methods.js';
+import {
+  directoryMethod,
+  parseConnectionRequest,
+  ping,
+  proxyDraining,
+  PROXY_DRAINING_METHOD,
+} from './internal-methods.js';
 import { clientEntryView } from './client-info.js';
 import { recordRequest, requestsInFlight } from './metrics.js';
 import type { AsyncCalls } from '../async/async-calls.js';
@@ -256,6 +262,10 @@ export class Broker implements AsyncHost {
           }
           throw new Error('no channel accepted the request');
         }
+        case PROXY_DRAINING_METHOD:
+          return proxyDraining(request, address, this.ownName, (endpoint) =>
+            this.channels.flatMap((ch) => ch.announceProxyDrain?.(endpoint) ?? []),
+          );
         default:
           return undefined;
       }
@@ -331,16 +341,16 @@ export class Broker implements AsyncHost {
       response = await this.toChannel(request, address, async.forwarding.scope());
       if (response && this.unreachable.has(response)) {
         // Our backend cannot be reached: the sender's outbox keeps the request and tries again.
-        received.unfinished(request.id);
+        received.unfinished(request.id, caller);
         return tryLater(request.id, `the backend of ${this.ownName} cannot be reached; try again later`);
       }
       response = await async.callee.onBackendAnswer(request.id, caller, request.method, response);
     } catch (e) {
-      await received.abandon(request.id);
+      await received.abandon(request.id, caller);
       if (e instanceof AsyncError) return e.toResponse(request.id);
       throw e;
     }
-    await received.finish(request.id, response);
+    await received.finish(request.id, caller, response);
     return response;
   }
 
