@@ -9,7 +9,6 @@ import { parseAddress } from '../core/address.js';
 import { errorMessage } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { MinuteCounters, type MinuteCounts } from '../metrics/minute-ring.js';
-import type { Outcome } from './metrics.js';
 
 /** Peers whose activity is kept (least recently active dropped first). */
 export const MAX_PEERS = 1024;
@@ -28,7 +27,7 @@ export interface CallEvent {
   /** The other operator: the caller (in) or the recipient (out). */
   peer: string;
   method: string;
-  outcome: Outcome;
+  outcome: CallStatus;
   latencyMs: number;
   requestId: string;
   /** The error of an `error` or `failed` outcome. */
@@ -40,7 +39,7 @@ export interface PeerActivity {
   last_call: string;
   last_direction: Direction;
   last_method: string;
-  last_outcome: Outcome;
+  last_outcome: CallStatus;
   latency_ms: number;
   avg_latency_ms: number;
   calls: number;
@@ -55,7 +54,7 @@ export interface ErrorRecord {
   method: string;
   peer: string;
   direction: Direction;
-  outcome: Outcome;
+  outcome: CallStatus;
   message: string;
 }
 
@@ -79,6 +78,9 @@ function messageOf(error: unknown): string {
   return errorMessage(error);
 }
 
+/** The status of a call, as call-metrics.ts names it (`ok`, `none`, `error`, `denied`, `failed`). */
+export type CallStatus = string;
+
 export class CallActivity {
   private readonly peers = new Map<string, PeerActivity>();
   private readonly minutes: MinuteCounters;
@@ -91,7 +93,7 @@ export class CallActivity {
   record(event: CallEvent): void {
     const at = new Date(this.clock.now()).toISOString();
     const latency = Math.round(event.latencyMs * 10) / 10;
-    const failed = event.outcome === 'error' || event.outcome === 'failed';
+    const failed = event.outcome !== 'ok' && event.outcome !== 'none';
     this.minutes.add(`${event.method} ${event.outcome}`);
     const old = this.peers.get(event.peer);
     const peer: PeerActivity = {
@@ -144,7 +146,7 @@ export class CallActivity {
     ownName: string,
     request: { id: string; method: string },
     client: string | undefined,
-    outcome: Outcome,
+    outcome: CallStatus,
     startedMs: number,
     /** A thrown error, or the error of a response. */
     error: unknown,

@@ -34,6 +34,7 @@ import {
 import { clientEntryView } from './client-info.js';
 import { recordRequest, requestsInFlight } from './metrics.js';
 import { CallActivity } from './activity.js';
+import { CallMetrics, callStatus } from './call-metrics.js';
 import type { AsyncCalls } from '../async/async-calls.js';
 import type { AsyncHost, Delivery } from '../async/host.js';
 import { markedAsync } from '../async/received.js';
@@ -69,12 +70,14 @@ export class Broker implements AsyncHost {
   /** Error responses of a channel that could not reach the next hop (the outbox may keep the request). */
   private readonly unreachable = new WeakSet<EpsResponse>();
   readonly activity = new CallActivity(); // recent calls and errors, for the status page
+  private readonly calls: CallMetrics;
 
   constructor(
     readonly ownName: string,
     readonly directory: Directory,
     readonly async?: AsyncCalls,
   ) {
+    this.calls = new CallMetrics(ownName, directory, this.activity);
     async?.attach(this);
   }
 
@@ -124,13 +127,12 @@ export class Broker implements AsyncHost {
     this.inFlight++;
     try {
       const response = await this.route(request, client, scope);
-      const outcome = response === null ? 'none' : response.error ? 'error' : 'ok';
-      recordRequest(entry, outcome, started);
-      this.activity.delivered(this.ownName, request, client?.name, outcome, started, response?.error);
+      recordRequest(entry, response === null ? 'none' : response.error ? 'error' : 'ok', started);
+      this.calls.record(request, client?.name, callStatus(response), started, response?.error);
       return response;
     } catch (e) {
       recordRequest(entry, 'failed', started);
-      this.activity.delivered(this.ownName, request, client?.name, 'failed', started, e);
+      this.calls.record(request, client?.name, 'failed', started, e);
       throw e;
     } finally {
       requestsInFlight.dec({ entry });

@@ -7,20 +7,22 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, type Registry } from 'prom-client';
+import { registry } from '../core/metrics-registry.js';
 import { logger } from '../core/log.js';
 import { closeServer, listenOn } from '../net/listen.js';
 import { errorMessage } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { guardFirstRequest, guardHandshakes, type HandshakeLimits } from '../net/handshake-guard.js';
 import { serveHealth } from './health.js';
+import { exportReadiness } from './ready-gauge.js';
 import type { Readiness } from './readiness.js';
 import { serveStatus, type StatusSource } from './status.js';
 import { baseContextOptions, loadTls, serverAuthOptions, type TlsConfig } from '../tls/options.js';
 
 const log = logger('metrics');
 
-export const registry = new Registry();
+export { registry };
 collectDefaultMetrics({ register: registry });
 
 /** A metrics request must be complete within this time. */
@@ -50,6 +52,7 @@ export class MetricsServer {
     options: MetricsServerOptions = {},
   ) {
     const served = options.registry ?? registry;
+    if (options.readiness) exportReadiness(served, options.readiness);
     const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       const path = (req.url ?? '').split('?')[0] ?? '';
       if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -19,6 +19,7 @@ import type { InjectedConnection } from '../../grpc/injected.js';
 import { parseHostPort } from '../../net/host-port.js';
 import type { ConnectionRequest } from '../../broker/channel.js';
 import type { P2pTunnels } from './tunnel-log.js';
+import { trackTunnel } from './metrics.js';
 
 const log = logger('p2p-callee');
 
@@ -64,6 +65,7 @@ export class P2pCallee {
         socket.destroy();
         throw e;
       });
+      trackTunnel('callee', socket);
       this.track(tunnelKey(request.caller, request.endpoint), server.inject(socket));
       const peer = typeof request.client.name === 'string' ? request.client.name : '(unknown)';
       this.tunnelLog?.opened('in', { peer, proxy: request.caller, endpoint: request.endpoint }, socket);

@@ -18,6 +18,7 @@ import type { Deadline } from '../../core/deadline.js';
 import { Cancellation } from '../../core/cancellation.js';
 import { brokerThroughProxies, ProxyLatency } from './proxy-choice.js';
 import type { P2pTunnels } from './tunnel-log.js';
+import { trackTunnel } from './metrics.js';
 
 const log = logger('p2p-caller');
 
@@ -61,6 +62,7 @@ export function p2pDialer(
       deadline: connectBy(),
       socket,
     });
+    trackTunnel('caller', dialled.socket);
     log.info('P2P tunnel established', { peer, proxy, endpoint: result.endpoint });
     tunnels?.opened('out', { peer, proxy, endpoint: result.endpoint }, dialled.socket);
     return dialled;
