@@ -24,7 +24,13 @@ import type { Directory } from '../directory/directory.js';
 import { canCall } from '../directory/permissions.js';
 import type { CallScope, Channel } from './channel.js';
 import { BrokerError } from './errors.js';
-import { directoryMethod, parseConnectionRequest, ping } from './internal-methods.js';
+import {
+  directoryMethod,
+  DirectoryProofs,
+  PROOF_QUERY_OF,
+  parseConnectionRequest,
+  ping,
+} from './internal-methods.js';
 import { clientEntryView } from './client-info.js';
 import { recordRequest, requestsInFlight } from './metrics.js';
 import type { AsyncCalls } from '../async/async-calls.js';
@@ -61,12 +67,14 @@ export class Broker implements AsyncHost {
   private readonly fromOutbox = new WeakSet<EpsRequest>();
   /** Error responses of a channel that could not reach the next hop (the outbox may keep the request). */
   private readonly unreachable = new WeakSet<EpsResponse>();
+  private readonly proofs: DirectoryProofs;
 
   constructor(
     readonly ownName: string,
     readonly directory: Directory,
     readonly async?: AsyncCalls,
   ) {
+    this.proofs = new DirectoryProofs(directory);
     async?.attach(this);
   }
 
@@ -256,8 +264,10 @@ export class Broker implements AsyncHost {
           }
           throw new Error('no channel accepted the request');
         }
-        default:
-          return undefined;
+        default: {
+          const query = PROOF_QUERY_OF.get(address.method);
+          return query === undefined ? undefined : this.proofs.answer(request, address, query);
+        }
       }
     } catch (e) {
       throw new BrokerError('ERR_INTERNAL_METHOD', `error handling internal request: ${errorMessage(e)}`);

@@ -25,7 +25,7 @@ import type { ApiDirectorySettings } from '../settings/index.js';
 import { DirectoryRefreshError, SdUnreachableError } from './api-errors.js';
 import type { Directory, EntryQuery } from './directory.js';
 import { EntryMap } from './directory.js';
-import type { DirectoryEntry } from '../core/directory-entry.js';
+import type { DirectoryEntry, SignedChangeRecord } from '../core/directory-entry.js';
 import { SdApiClient } from './sd-api-client.js';
 import type { IngestOutcome } from './verified-mirror.js';
 import { MirrorStateFile } from './mirror-state.js';
@@ -186,6 +186,11 @@ export class ApiDirectory implements Directory {
     const run = this.queue.then(() => this.refreshNow());
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** The verified chain, oldest first (read-only view; the tip is its last record). */
+  chain(): readonly SignedChangeRecord[] {
+    return this.mirror.records();
   }
 
   stats(): ApiDirectoryStats {
