@@ -140,10 +140,7 @@ test('eps sd audit: a prefix is consistent (exit 0), a fork is not (exit 1)', as
 
   const bad = await runProgram('eps', ['sd', 'audit', url(long), url(prefix), url(fork)], env);
   assert.equal(bad.code, 1, bad.stderr + bad.stdout);
-  assert.match(
-    bad.stdout,
-    new RegExp(`INCONSISTENT +${url(fork)} <= ${url(long)}: the proof does not lead`),
-  );
+  assert.match(bad.stdout, new RegExp(`INCONSISTENT +${url(fork)} <= ${url(long)}: the proof does not lead`));
   assert.match(bad.stdout, new RegExp(`consistent +${url(prefix)} <= ${url(fork)}`));
   assert.match(bad.stderr, /not consistent/);
 
