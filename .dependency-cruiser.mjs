@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 export const layers = [
   ['cli', 'demo'],
   ['eps', 'sd', 'proxy', 'records-tools', 'settings-check'],
+  ['transparency'],
   ['channels'],
   ['broker'],
   ['async'],

@@ -37,23 +37,27 @@ export function asyncLocations(
   answerAfterMs: number,
 ): JsonHttpServer {
   let scheduled = 0;
-  const answer = async (requestId: string, name: string): Promise<void> => {
+  // `caller` (the operator that sent the request) tells apart two operators that used the same id.
+  const answer = async (requestId: string, name: string, caller: unknown): Promise<void> => {
     const reply = await gateway.call(
       'respond',
-      { result: { name, id: `loc-${name.length}` } },
+      { result: { name, id: `loc-${name.length}` }, ...(typeof caller === 'string' ? { caller } : {}) },
       requestId,
       scopeAfter(30_000),
     );
     log.info('answered', { id: requestId, reply: JSON.stringify(reply.result ?? reply.error) });
   };
   return server(bindAddress, {
-    lookup: method(z.looseObject({ name: z.string().min(1) }), ({ name }, { id }) => {
+    lookup: method(z.looseObject({ name: z.string().min(1) }), ({ name, _client }, { id }) => {
       if (typeof id !== 'string' || scheduled >= MAX_SCHEDULED)
         throw MethodError.foreign(3, 'too many answers scheduled');
       scheduled++;
       setTimeout(() => {
         scheduled--;
-        answer(id, name).catch((e: unknown) => log.error('respond failed', { id, error: errorMessage(e) }));
+        const caller = (_client as { name?: unknown } | undefined)?.name;
+        answer(id, name, caller).catch((e: unknown) =>
+          log.error('respond failed', { id, error: errorMessage(e) }),
+        );
       }, answerAfterMs);
       log.info('acknowledged; answering later', { id, after_s: answerAfterMs / 1000 });
       return { _async: { ttl: 3600 }, note: 'the answer follows with respond' };

@@ -10,7 +10,7 @@ import { errorMessage } from '../core/errors.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import { logger } from '../core/log.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
-import { BoundedTable, type PeerRecord, type TableLimits } from './bounded-table.js';
+import { BoundedTable, peerRekey, type PeerRecord, type TableLimits } from './bounded-table.js';
 import type { OutboxSettings } from './outbox.js';
 import { StoreAndForward } from './store-and-forward.js';
 import { CalleeSide } from './callee-side.js';
@@ -100,7 +100,7 @@ export class AsyncCalls {
   }
 
   async open(): Promise<void> {
-    await this.callee.table.load();
+    await this.callee.table.load(peerRekey);
     await this.caller.table.load();
     await this.forwarding.open();
     this.updateGauges();
@@ -152,11 +152,11 @@ export class AsyncCalls {
   }
 
   /** `_status` at the gateway: one request's state on both sides, or the table sizes. */
-  status(id: JsonValue | undefined): JsonObject {
+  status(id: JsonValue | undefined, caller?: JsonValue): JsonObject {
     if (typeof id === 'string' && id !== '')
       return {
         id,
-        pending: this.callee.status(id),
+        pending: this.callee.status(id, caller),
         awaited: this.caller.status(id),
         outbox: this.forwarding.status(id),
       };

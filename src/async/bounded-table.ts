@@ -1,5 +1,5 @@
 /**
- * One table of asynchronous calls (pending answers, awaited answers): records by request id in memory,
+ * One table of asynchronous calls (pending answers, awaited answers): records by key in memory,
  * every change written to a TableStore before it is acknowledged, bounded in entries and bytes in total
  * and per peer. A change that would pass a bound is refused with ERR_ASYNC_FULL and changes nothing.
  */
@@ -37,11 +37,21 @@ export class BoundedTable<V extends PeerRecord> {
     private readonly decode: (stored: JsonObject) => V | undefined,
   ) {}
 
-  /** Loads the stored records (records that do not decode are left out). */
-  async load(): Promise<void> {
-    for (const [key, stored] of await this.store.load()) {
-      const value = this.decode(stored);
-      if (value) this.remember(key, value, sizeOf(key, value));
+  /**
+   * Loads the stored records (records that do not decode are left out). `rekey` names the key a record
+   * has now (stores written by an older version keyed by request id alone); a record under an old key is
+   * stored again under the new one.
+   */
+  async load(rekey?: (key: string, value: V) => string): Promise<void> {
+    for (const [stored, raw] of await this.store.load()) {
+      const value = this.decode(raw);
+      if (!value) continue;
+      const key = rekey?.(stored, value) ?? stored;
+      if (key !== stored) {
+        await this.store.put(key, raw);
+        await this.store.delete(stored);
+      }
+      this.remember(key, value, sizeOf(key, value));
     }
   }
 
@@ -59,6 +69,11 @@ export class BoundedTable<V extends PeerRecord> {
 
   entries(): IterableIterator<[string, Row<V>]> {
     return this.rows.entries();
+  }
+
+  /** The peers that have records now. */
+  peerNames(): IterableIterator<string> {
+    return this.perPeer.keys();
   }
 
   /** Records per peer (for metrics). */
@@ -121,6 +136,22 @@ export class BoundedTable<V extends PeerRecord> {
     else this.perPeer.delete(row.value.peer);
   }
 }
+
+/**
+ * The key of a record about one request of another operator: the authenticated operator and the request
+ * id, so that an operator reusing another's id reaches a record of its own, never theirs.
+ */
+export function peerKey(peer: string, id: string): string {
+  return `${peer}${SEPARATOR}${id}`;
+}
+
+/** `peerKey` for a record stored under its request id alone (older stores): the new key. */
+export function peerRekey(key: string, value: PeerRecord): string {
+  return key.includes(SEPARATOR) ? key : peerKey(value.peer, key);
+}
+
+/** Operator names never contain it (they come from the directory and certificates). */
+const SEPARATOR = '\u0000';
 
 function sizeOf(key: string, value: PeerRecord): number {
   return Buffer.byteLength(key) + Buffer.byteLength(JSON.stringify(value));

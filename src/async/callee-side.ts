@@ -8,7 +8,7 @@ import type { Clock } from '../core/clock.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import { logger } from '../core/log.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
-import type { BoundedTable } from './bounded-table.js';
+import { peerKey, type BoundedTable } from './bounded-table.js';
 import { AsyncError } from './errors.js';
 import type { AsyncHost } from './host.js';
 import {
@@ -24,8 +24,12 @@ import type { TtlPolicy } from './ttl.js';
 
 const log = logger('async');
 
+/**
+ * Records are keyed by (caller, request id) (bounded-table.ts `peerKey`): each operator's ids are its own,
+ * so two callers may have a request pending under the same id; `respond` then names the caller.
+ */
 export class CalleeSide {
-  /** Ids whose answer is on its way (a second `respond` meanwhile is refused). */
+  /** Keys of requests whose answer is on its way (a second `respond` meanwhile is refused). */
   private readonly answering = new Set<string>();
 
   constructor(
@@ -44,17 +48,15 @@ export class CalleeSide {
 
   /**
    * Before delivering to our backend: the caller of a request that waits for an answer may not reuse its
-   * id meanwhile. Other callers are not refused (their ids are theirs; a synchronous call from anyone,
-   * an original node included, must not fail or learn that the id exists); only an acknowledgement of
-   * theirs for that id is (onBackendAnswer), since `respond` names a request by its id alone.
+   * id meanwhile. Other callers are not refused: their ids are theirs (a synchronous call from anyone, an
+   * original node included, must not fail or learn that the id exists).
    */
   refuseIfPending(id: string, caller: string): void {
-    const record = this.waiting(id);
-    if (record && record.peer === caller) throw idInUse(id);
+    if (this.waiting(id, caller)) throw idInUse(id);
   }
 
-  private waiting(id: string): PendingRecord | undefined {
-    const record = this.table.get(id);
+  private waiting(id: string, caller: string): PendingRecord | undefined {
+    const record = this.table.get(peerKey(caller, id));
     return record && !record.answered && record.expires > this.clock.now() ? record : undefined;
   }
 
@@ -68,14 +70,9 @@ export class CalleeSide {
     const ack = response && !response.error ? acknowledgement(response.result) : undefined;
     if (!ack || !response?.result) return response;
     const ttlSeconds = this.ttl.seconds(ack.ttlSeconds);
-    const other = this.waiting(id);
-    if (other && other.peer !== caller) {
-      // Another operator's request waits under this id: recording this one would hand it their answer.
-      log.warn('acknowledgement refused: the id waits for an answer to another operator', { id, caller });
-      return idInUse(id).toResponse(id);
-    }
     try {
-      await this.table.put(id, { peer: caller, method, expires: this.clock.now() + ttlSeconds * 1000 });
+      const expires = this.clock.now() + ttlSeconds * 1000;
+      await this.table.put(peerKey(caller, id), { peer: caller, method, expires });
     } catch (e) {
       if (!(e instanceof AsyncError)) throw e;
       log.warn('acknowledged request cannot be kept pending', { id, caller, error: e.message });
@@ -83,6 +80,38 @@ export class CalleeSide {
     }
     log.info('request acknowledged, answer pending', { id, caller, ttl_s: ttlSeconds });
     return { ...response, result: normalisedAck(response.result, id, ttlSeconds) };
+  }
+
+  /**
+   * The record `respond` means: the one of `params.caller` when named; else the only caller waiting
+   * under `id` (with none waiting, any record under `id`, for a clear error). Several waiting callers
+   * and no `caller`: ERR_ASYNC_INVALID asking for one.
+   */
+  private answered(id: string, named: JsonValue | undefined): PendingRecord | undefined {
+    if (named !== undefined) {
+      if (typeof named !== 'string')
+        throw new AsyncError('ERR_ASYNC_INVALID', 'params.caller must be an operator name');
+      return this.table.get(peerKey(named, id));
+    }
+    const all = this.recordsOf(id);
+    const live = all.filter((r) => !r.answered && r.expires > this.clock.now());
+    if (live.length > 1)
+      throw new AsyncError(
+        'ERR_ASYNC_INVALID',
+        `requests of several operators wait under ${id} (${live.map((r) => r.peer).join(', ')}); ` +
+          'name the one answered in params.caller (the _client.name the request carried)',
+      );
+    return live[0] ?? all[0];
+  }
+
+  /** Every record under request id `id`, one per caller. */
+  private recordsOf(id: string): PendingRecord[] {
+    const out: PendingRecord[] = [];
+    for (const peer of this.table.peerNames()) {
+      const record = this.table.get(peerKey(peer, id));
+      if (record) out.push(record);
+    }
+    return out;
   }
 
   /** `respond` from our application: the id exactly as our backend received it, and the answer. */
@@ -93,20 +122,21 @@ export class CalleeSide {
         'respond needs the request id exactly as received (a string)',
       );
     const answer = parseAnswer(params);
-    const record = this.table.get(id);
+    const record = this.answered(id, params.caller);
     if (!record) throw new AsyncError('ERR_ASYNC_UNKNOWN_ID', `no request ${id} is waiting for an answer`);
-    if (record.answered || this.answering.has(id))
+    const key = peerKey(record.peer, id);
+    if (record.answered || this.answering.has(key))
       throw new AsyncError('ERR_ASYNC_ALREADY_ANSWERED', `request ${id} has been answered already`);
     if (record.expires <= this.clock.now())
       throw new AsyncError('ERR_ASYNC_EXPIRED', `request ${id} expired before the answer`);
-    this.answering.add(id);
+    this.answering.add(key);
     try {
       const request = answerRequest(record.peer, id, answer);
       const { response, unreachable } = await this.host().send(request, scope);
       if (unreachable || isTryLater(response)) {
         // Queued first: once the record says answered, a second `respond` is refused.
         await this.enqueue(record.peer, id, answerRequest(record.peer, id, answer), record.expires);
-        await this.table.put(id, { ...record, answered: true, queued: true });
+        await this.table.put(key, { ...record, answered: true, queued: true });
         return { id, result: { delivered: false, queued: true, caller: record.peer } };
       }
       if (!isConfirmation(response)) {
@@ -116,25 +146,31 @@ export class CalleeSide {
           `${record.peer} did not accept the answer to ${id}: ${why}`,
         );
       }
-      await this.table.put(id, { ...record, answered: true });
+      await this.table.put(key, { ...record, answered: true });
       log.info('answer delivered to the caller', { id, caller: record.peer });
       return { id, result: { delivered: true, caller: record.peer } };
     } finally {
-      this.answering.delete(id);
+      this.answering.delete(key);
     }
   }
 
   /** A queued answer reached the caller's eps (confirmed or refused): no longer queued. */
-  async answerSent(id: string): Promise<void> {
-    const record = this.table.get(id);
+  async answerSent(caller: string, id: string): Promise<void> {
+    const key = peerKey(caller, id);
+    const record = this.table.get(key);
     if (!record?.queued) return;
     const { queued: _done, ...rest } = record;
-    await this.table.put(id, rest);
+    await this.table.put(key, rest);
   }
 
-  /** The state of one request, for `_status`. */
-  status(id: string): JsonObject | null {
-    const record = this.table.get(id);
+  /**
+   * The state of one request, for `_status`: the caller's when named, else the only one under `id`;
+   * several callers under `id` and none named: `{state: "several", callers}`.
+   */
+  status(id: string, caller?: JsonValue): JsonObject | null {
+    const all = typeof caller === 'string' ? [this.table.get(peerKey(caller, id))] : this.recordsOf(id);
+    const [record, ...more] = all;
+    if (more.length > 0) return { state: 'several', callers: all.map((r) => r?.peer ?? null) };
     if (!record) return null;
     const state = record.queued
       ? 'answer_queued'
@@ -154,8 +190,8 @@ export class CalleeSide {
   /** Forgets records whose time to live ended more than `retainMs` ago; returns how many. */
   async purge(retainMs: number): Promise<number> {
     const before = this.clock.now() - retainMs;
-    const old = [...this.table.entries()].filter(([, row]) => row.value.expires < before).map(([id]) => id);
-    for (const id of old) await this.table.delete(id);
+    const old = [...this.table.entries()].filter(([, row]) => row.value.expires < before).map(([k]) => k);
+    for (const key of old) await this.table.delete(key);
     return old.length;
   }
 }

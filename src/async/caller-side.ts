@@ -90,12 +90,14 @@ export class CallerSide {
     if (record.expires <= this.clock.now())
       throw new AsyncError('ERR_ASYNC_EXPIRED', `request ${id} expired before the answer arrived`);
     if (this.delivering.has(id))
-      throw new AsyncError('ERR_ASYNC_ALREADY_ANSWERED', `an answer to ${id} is being delivered`);
+      // The first copy is still with our backend: whether it takes it is not known yet.
+      return tryLater(request.id, `an answer to ${id} is being handed to the backend; try again later`);
     this.delivering.add(id);
     try {
       const client = request.params._client;
       try {
-        await this.handOver(id, localId, answer, client === undefined ? {} : { _client: client }, scope);
+        const extra: JsonObject = client === undefined ? {} : { _client: client };
+        await this.handOver(id, record, localId, answer, extra, scope);
       } catch (e) {
         if (e instanceof AsyncError) throw e;
         // Our backend cannot be reached now: the answering node keeps the answer and sends it again.
@@ -108,8 +110,7 @@ export class CallerSide {
           `the backend of ${this.host().ownName} cannot be reached; try again later`,
         );
       }
-      const { queued: _delivered, ...rest } = record;
-      await this.table.put(id, { ...rest, done: true });
+      await this.table.put(id, { ...settled(record), done: true });
       log.info('answer handed to the backend', { id, callee });
       return confirmation(request.id, false);
     } finally {
@@ -135,7 +136,7 @@ export class CallerSide {
       : { result: unwrapValue(response?.result) ?? null };
     this.delivering.add(id);
     try {
-      await this.handOver(id, parseAddress(id).localId, answer, {}, scope);
+      await this.handOver(id, record, parseAddress(id).localId, answer, {}, scope);
       await this.table.put(id, { peer: callee, expires: record.expires, done: true });
       log.info('answer to a queued request handed to the backend', { id, callee });
     } finally {
@@ -169,9 +170,8 @@ export class CallerSide {
       };
       this.delivering.add(id);
       try {
-        await this.handOver(id, localId, { error }, {}, scope);
-        const { queued: _gone, ...rest } = row.value;
-        await this.table.put(id, { ...rest, done: true, expired: true });
+        await this.handOver(id, row.value, localId, { error }, {}, scope);
+        await this.table.put(id, { ...settled(row.value), done: true, expired: true });
         log.warn('asynchronous request expired unanswered', { id, callee: operator });
         expired++;
       } catch (e) {
@@ -210,20 +210,37 @@ export class CallerSide {
     return old.length;
   }
 
-  /** `respond` to our backend, with the id our application used; throws unless the backend took it. */
+  /**
+   * `respond` to our backend, with the id our application used; throws unless the backend took it. A
+   * durable `handing` mark is written first: if this eps dies before `done` is written, the hand-over
+   * after the restart carries `"redelivered": true` (so does one after a failed hand-over, which the
+   * backend may or may not have seen).
+   */
   private async handOver(
     id: string,
+    record: AwaitedRecord,
     localId: string,
     answer: Answer,
     extra: JsonObject,
     scope: CallScope,
   ): Promise<void> {
+    const current = this.table.get(id) ?? record;
+    if (!current.handing)
+      await this.table.put(id, { ...current, handing: true }).catch((e: unknown) => {
+        // Not an answer to refuse: the hand-over is tried again later (the sender keeps the answer).
+        throw new Error(`the hand-over of ${id} cannot be marked: ${errorMessage(e)}`);
+      });
     const own = this.host().ownName;
     const request: EpsRequest = {
       method: `${own}.${RESPOND_METHOD}`,
       id,
       jsonRpcId: denormaliseId(localId),
-      params: { ...(answer as JsonObject), request: id, ...extra },
+      params: {
+        ...(answer as JsonObject),
+        request: id,
+        ...extra,
+        ...(current.handing ? { redelivered: true } : {}),
+      },
     };
     const response = await this.host().toBackend(request, scope);
     if (response?.error)
@@ -232,4 +249,10 @@ export class CallerSide {
         `the backend of ${own} refused the answer to ${id}: ${response.error.message}`,
       );
   }
+}
+
+/** A record whose answer reached our backend: neither queued nor being handed over any more. */
+function settled(record: AwaitedRecord): AwaitedRecord {
+  const { queued: _queued, handing: _handing, ...rest } = record;
+  return rest;
 }

@@ -25,7 +25,9 @@ export type AsyncErrorCode =
   /** `_respond` sent by a local application instead of an eps node. */
   | 'ERR_ASYNC_RESERVED'
   /** A queued request or answer could not reach the other operator within its time to live. */
-  | 'ERR_ASYNC_UNDELIVERED';
+  | 'ERR_ASYNC_UNDELIVERED'
+  /** A repeat of a marked request whose answer was too large for the callee to keep (given only once). */
+  | 'ERR_ASYNC_NOT_KEPT';
 
 const JSON_RPC_CODE: Record<AsyncErrorCode, JsonRpcErrorCode> = {
   ERR_ASYNC_UNKNOWN_ID: ErrorCodes.notFound,
@@ -38,6 +40,7 @@ const JSON_RPC_CODE: Record<AsyncErrorCode, JsonRpcErrorCode> = {
   ERR_ASYNC_NOT_CONFIRMED: ErrorCodes.channelError,
   ERR_ASYNC_RESERVED: ErrorCodes.methodNotFound,
   ERR_ASYNC_UNDELIVERED: ErrorCodes.unavailable,
+  ERR_ASYNC_NOT_KEPT: ErrorCodes.channelError,
 };
 
 export class AsyncError extends CodedError<AsyncErrorCode> {

@@ -14,7 +14,7 @@ import { errorMessage } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { logger } from '../core/log.js';
 import type { EpsResponse } from '../core/messages.js';
-import type { BoundedTable } from './bounded-table.js';
+import { peerKey, type BoundedTable } from './bounded-table.js';
 import { AsyncError } from './errors.js';
 import type { AsyncHost } from './host.js';
 import { outboxDelivered, outboxExpired, outboxRetries } from './metrics.js';
@@ -93,7 +93,7 @@ export class Outbox {
     request: OutboxRecord['request'],
     expires: number,
   ): Promise<void> {
-    const key = keyOf(kind, ref);
+    const key = keyOf(kind, ref, peer);
     await this.table.put(key, { peer, kind, request, queued: this.clock.now(), expires });
     log.info('queued for a peer that cannot be reached now', { id: ref, kind, peer });
     const q = this.enqueue(key, peer);
@@ -101,9 +101,9 @@ export class Outbox {
     if (!q.running && q.backoff.attempts === 0) this.retryLater(peer, q);
   }
 
-  /** Removes a queued message (a request whose queuing could not be completed). */
-  async remove(kind: OutboxRecord['kind'], id: string): Promise<void> {
-    const key = keyOf(kind, id);
+  /** Removes a queued request (one whose queuing could not be completed). */
+  async remove(id: string): Promise<void> {
+    const key = keyOf('request', id);
     const peer = this.table.get(key)?.peer;
     await this.table.delete(key);
     if (peer) this.queues.get(peer)?.keys.delete(key);
@@ -114,8 +114,14 @@ export class Outbox {
     return this.queues.get(peer)?.keys.size ?? 0;
   }
 
+  /** A queued request of ours, or a queued answer to request `id` (the first of any caller's). */
   get(kind: OutboxRecord['kind'], id: string): OutboxRecord | undefined {
-    return this.table.get(keyOf(kind, id));
+    if (kind === 'request') return this.table.get(keyOf(kind, id));
+    for (const peer of this.table.peerNames()) {
+      const record = this.table.get(keyOf(kind, id, peer));
+      if (record) return record;
+    }
+    return undefined;
   }
 
   /** Per peer: queued messages and the age of the oldest (for /metrics). */
@@ -282,8 +288,17 @@ export class Outbox {
   }
 }
 
-function keyOf(kind: OutboxRecord['kind'], id: string): string {
-  return `${kind} ${id}`;
+/**
+ * A queued request is ours (its id names the callee); a queued answer is keyed by the caller too, since
+ * two callers may use the same request id.
+ */
+function keyOf(kind: OutboxRecord['kind'], id: string, peer = ''): string {
+  return kind === 'request' ? `request ${id}` : `answer ${peerKey(peer, id)}`;
+}
+
+/** The key of a stored record (older stores keyed answers by request id alone). */
+export function outboxKey(record: OutboxRecord): string {
+  return keyOf(record.kind, refOf(record), record.peer);
 }
 
 /** The request a queued message concerns: a request's own id, or for an answer the id it answers. */

@@ -3,13 +3,15 @@
  * forward): a caller's outbox sends such a request again until it gets an answer, so the same request id
  * from the same operator may arrive more than once. The first arrival is recorded (`received` table) and
  * goes to our backend; a repeat gets the answer the backend gave (an acknowledgement, a result or an
- * error; kept until the caller stops sending), and never reaches the backend a second time.
+ * error; kept until the caller stops sending), and never reaches the backend a second time. Records are
+ * keyed by (authenticated caller, request id): another operator sending the same id reaches a record of
+ * its own, never reads, replaces or forgets the first caller's.
  */
 import type { Clock } from '../core/clock.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../core/json.js';
 import { logger } from '../core/log.js';
 import type { EpsResponse } from '../core/messages.js';
-import type { BoundedTable } from './bounded-table.js';
+import { peerKey, type BoundedTable } from './bounded-table.js';
 import { AsyncError } from './errors.js';
 import { ACK_KEY, tryLater } from './protocol.js';
 import type { PendingRecord, ReceivedRecord } from './records.js';
@@ -30,7 +32,7 @@ export function askedTtl(params: JsonObject): number | undefined {
 }
 
 export class Received {
-  /** Marked requests with our backend right now. */
+  /** Marked requests with our backend right now (by peerKey). */
   private readonly inFlight = new Set<string>();
 
   constructor(
@@ -47,22 +49,31 @@ export class Received {
    * `_async`, so that the backend knows it may have seen it.
    */
   async begin(id: string, caller: string, params: JsonObject): Promise<EpsResponse | undefined> {
-    const seen = this.table.get(id);
-    if (seen && seen.peer === caller) {
+    const key = peerKey(caller, id);
+    const seen = this.table.get(key);
+    if (seen) {
+      if (seen.lost) {
+        log.warn('repeated request whose answer was too large to keep; not delivered again', { id, caller });
+        return new AsyncError(
+          'ERR_ASYNC_NOT_KEPT',
+          `the callee answered ${id} once; the answer was too large to keep for a repeat, ` +
+            'and the request is not delivered again',
+        ).toResponse(id);
+      }
       if (seen.response) {
         log.info('repeated request answered from memory, not delivered again', { id, caller });
         return { ...(seen.response as unknown as EpsResponse), id };
       }
-      if (this.inFlight.has(id)) {
+      if (this.inFlight.has(key)) {
         log.info('repeated request while the first is with the backend', { id, caller });
         return tryLater(id, `request ${id} is with the backend of the callee; try again later`);
       }
-      const acked = this.pending.get(id);
-      if (acked && acked.peer === caller) {
+      const acked = this.pending.get(key);
+      if (acked) {
         // Our backend acknowledged it before the restart; only the memory of the answer was lost.
         const ttl = Math.max(1, Math.ceil((acked.expires - this.clock.now()) / 1000));
         const response: EpsResponse = { id, result: { [ACK_KEY]: { ttl, request: id } } };
-        await this.finish(id, response);
+        await this.finish(id, caller, response);
         return response;
       }
       log.warn('request whose delivery a restart cut short is delivered again', { id, caller });
@@ -71,50 +82,56 @@ export class Received {
     }
     const expires = this.clock.now() + this.ttl.seconds(askedTtl(params)) * 1000;
     try {
-      await this.table.put(id, { peer: caller, expires });
+      await this.table.put(key, { peer: caller, expires, taken: true });
     } catch (e) {
       if (!(e instanceof AsyncError)) throw e;
       log.warn('marked request refused: its arrival cannot be recorded', { id, caller, error: e.message });
       return e.toResponse(id);
     }
-    this.inFlight.add(id);
+    this.inFlight.add(key);
     return undefined;
   }
 
   /** After our backend answered a marked request (begin returned undefined): the answer for repeats. */
-  async finish(id: string, response: EpsResponse | null): Promise<void> {
-    this.inFlight.delete(id);
-    const record = this.table.get(id);
+  async finish(id: string, caller: string, response: EpsResponse | null): Promise<void> {
+    const key = peerKey(caller, id);
+    this.inFlight.delete(key);
+    const record = this.table.get(key);
     if (!record || !response) return;
+    const { taken: _taken, ...kept } = record;
     try {
-      await this.table.put(id, { ...record, response: response as unknown as JsonObject });
+      await this.table.put(key, { ...kept, response: response as unknown as JsonObject });
     } catch (e) {
       if (!(e instanceof AsyncError)) throw e;
-      log.warn('answer to a marked request not remembered; a repeat would reach the backend again', {
+      // Too large to keep: remember that it was answered (a record smaller than the one it replaces, so
+      // it always fits), so that a repeat gets a clear error instead of reaching the backend again.
+      log.warn('answer to a marked request too large to keep; a repeat gets ERR_ASYNC_NOT_KEPT', {
         id,
         error: e.message,
       });
+      await this.table.put(key, { peer: record.peer, expires: record.expires, lost: true });
     }
   }
 
   /** A marked request that may or may not have reached our backend: a repeat is marked `redelivered`. */
-  unfinished(id: string): void {
-    this.inFlight.delete(id);
+  unfinished(id: string, caller: string): void {
+    this.inFlight.delete(peerKey(caller, id));
   }
 
   /** A marked request that did not reach our backend after all: a repeat is a first arrival again. */
-  async abandon(id: string): Promise<void> {
-    this.inFlight.delete(id);
-    await this.table.delete(id);
+  async abandon(id: string, caller: string): Promise<void> {
+    const key = peerKey(caller, id);
+    this.inFlight.delete(key);
+    await this.table.delete(key);
   }
 
   /** Forgets answers `retainMs` after the caller stopped sending repeats. */
   async purge(retainMs: number): Promise<number> {
     const before = this.clock.now() - retainMs;
     const old = [...this.table.entries()]
-      .filter(([id, row]) => row.value.expires < before && !this.inFlight.has(id))
-      .map(([id]) => id);
-    for (const id of old) await this.table.delete(id);
+      .filter(([key, row]) => row.value.expires < before && !this.inFlight.has(key))
+      .map(([key]) => key);
+    for (const key of old) await this.table.delete(key);
     return old.length;
   }
 }

@@ -23,6 +23,11 @@ export interface AwaitedRecord extends PeerRecord {
   expired?: true;
   /** The request itself waits in the outbox: the callee has not been reached yet. */
   queued?: true;
+  /**
+   * An answer (or expiry) was being handed to our backend and `done` is not written yet: whether the
+   * backend got it is unknown (a crash, a failed hand-over), so the next hand-over says `redelivered`.
+   */
+  handing?: true;
 }
 
 export function decodePending(stored: JsonObject): PendingRecord | undefined {
@@ -38,7 +43,7 @@ export function decodePending(stored: JsonObject): PendingRecord | undefined {
 }
 
 export function decodeAwaited(stored: JsonObject): AwaitedRecord | undefined {
-  const { peer, expires, done, expired, queued } = stored;
+  const { peer, expires, done, expired, queued, handing } = stored;
   if (typeof peer !== 'string' || typeof expires !== 'number') return undefined;
   return {
     peer,
@@ -46,6 +51,7 @@ export function decodeAwaited(stored: JsonObject): AwaitedRecord | undefined {
     ...(done === true ? { done } : {}),
     ...(expired === true ? { expired } : {}),
     ...(queued === true ? { queued } : {}),
+    ...(handing === true ? { handing } : {}),
   };
 }
 
@@ -65,8 +71,16 @@ export interface OutboxRecord extends PeerRecord {
 /** Callee side: a request marked asynchronous that reached us, and the answer our backend gave to it. */
 export interface ReceivedRecord extends PeerRecord {
   expires: number;
+  /** With our backend, no answer kept yet (also what a crash leaves behind). */
+  taken?: true;
   /** Absent while (or if a crash left it) with our backend. */
   response?: JsonObject;
+  /**
+   * The backend answered, but the answer was too large to keep for repeats: a repeat gets
+   * ERR_ASYNC_NOT_KEPT instead of reaching the backend again. Smaller than a `taken` record, so that
+   * replacing one by the other never passes a bound.
+   */
+  lost?: true;
 }
 
 export function decodeOutbox(stored: JsonObject): OutboxRecord | undefined {
@@ -79,7 +93,13 @@ export function decodeOutbox(stored: JsonObject): OutboxRecord | undefined {
 }
 
 export function decodeReceived(stored: JsonObject): ReceivedRecord | undefined {
-  const { peer, expires, response } = stored;
+  const { peer, expires, response, taken, lost } = stored;
   if (typeof peer !== 'string' || typeof expires !== 'number') return undefined;
-  return { peer, expires, ...(isJsonObject(response) ? { response } : {}) };
+  return {
+    peer,
+    expires,
+    ...(taken === true ? { taken } : {}),
+    ...(isJsonObject(response) ? { response } : {}),
+    ...(lost === true ? { lost } : {}),
+  };
 }

@@ -13,13 +13,13 @@ import { errorMessage } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { logger } from '../core/log.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
-import type { BoundedTable } from './bounded-table.js';
+import { peerRekey, type BoundedTable } from './bounded-table.js';
 import type { CalleeSide } from './callee-side.js';
 import type { CallerSide } from './caller-side.js';
 import { AsyncError } from './errors.js';
 import type { AsyncHost } from './host.js';
 import { setOutboxGauges } from './metrics.js';
-import { Outbox, refOf, type OutboxSettings } from './outbox.js';
+import { Outbox, outboxKey, refOf, type OutboxSettings } from './outbox.js';
 import { ACK_KEY, acknowledgement } from './protocol.js';
 import { askedTtl, Received } from './received.js';
 import type { OutboxRecord, ReceivedRecord } from './records.js';
@@ -55,8 +55,8 @@ export class StoreAndForward {
 
   /** Loads the outbox and the repeat memory and starts delivering what is queued. */
   async open(): Promise<void> {
-    await this.outbox.table.load();
-    await this.received.table.load();
+    await this.outbox.table.load((_key, record) => outboxKey(record));
+    await this.received.table.load(peerRekey);
     // A queued request without its awaited record was never acknowledged (a crash between the writes).
     await this.outbox.resume(
       (r) => r.kind === 'answer' || this.sides.caller.table.get(r.request.id) !== undefined,
@@ -84,7 +84,7 @@ export class StoreAndForward {
       try {
         await this.sides.caller.table.put(id, { peer: callee, expires, queued: true });
       } catch (e) {
-        await this.outbox.remove('request', id);
+        await this.outbox.remove(id);
         throw e;
       }
     } catch (e) {
@@ -100,7 +100,7 @@ export class StoreAndForward {
   /** What a peer answered to a queued message. */
   private async delivered(record: OutboxRecord, response: EpsResponse | null): Promise<void> {
     const { id } = record.request;
-    if (record.kind === 'answer') return this.sides.callee.answerSent(refOf(record));
+    if (record.kind === 'answer') return this.sides.callee.answerSent(record.peer, refOf(record));
     const awaited = this.sides.caller.table.get(id);
     // Answered meanwhile (the callee's `_respond` came first) or already settled: nothing more to do.
     if (!awaited?.queued) return;

@@ -27,9 +27,11 @@ import { BrokerError } from './errors.js';
 import {
   directoryMethod,
   DirectoryProofs,
-  PROOF_QUERY_OF,
   parseConnectionRequest,
   ping,
+  PROOF_QUERY_OF,
+  proxyDraining,
+  PROXY_DRAINING_METHOD,
 } from './internal-methods.js';
 import { clientEntryView } from './client-info.js';
 import { recordRequest, requestsInFlight } from './metrics.js';
@@ -264,6 +266,10 @@ export class Broker implements AsyncHost {
           }
           throw new Error('no channel accepted the request');
         }
+        case PROXY_DRAINING_METHOD:
+          return proxyDraining(request, address, this.ownName, (endpoint) =>
+            this.channels.flatMap((ch) => ch.announceProxyDrain?.(endpoint) ?? []),
+          );
         default: {
           const query = PROOF_QUERY_OF.get(address.method);
           return query === undefined ? undefined : this.proofs.answer(request, address, query);
@@ -341,16 +347,16 @@ export class Broker implements AsyncHost {
       response = await this.toChannel(request, address, async.forwarding.scope());
       if (response && this.unreachable.has(response)) {
         // Our backend cannot be reached: the sender's outbox keeps the request and tries again.
-        received.unfinished(request.id);
+        received.unfinished(request.id, caller);
         return tryLater(request.id, `the backend of ${this.ownName} cannot be reached; try again later`);
       }
       response = await async.callee.onBackendAnswer(request.id, caller, request.method, response);
     } catch (e) {
-      await received.abandon(request.id);
+      await received.abandon(request.id, caller);
       if (e instanceof AsyncError) return e.toResponse(request.id);
       throw e;
     }
-    await received.finish(request.id, response);
+    await received.finish(request.id, caller, response);
     return response;
   }
 

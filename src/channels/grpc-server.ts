@@ -36,6 +36,8 @@ export interface GrpcServerExtensions {
   canDeliverTo?: (address: Address) => boolean;
   deliver?: (request: EpsRequest, address: Address, scope: CallScope) => Promise<EpsResponse>;
   handleConnectionRequest?: (request: ConnectionRequest, server: GrpcServer) => Promise<boolean>;
+  announceProxyDrain?: (endpoint: string) => string[];
+  drainTunnels?: (proxy: string, endpoint: string) => number;
   /** Runs when the channel closes, before its connections do (e.g. ending long-lived reverse streams). */
   close?: () => void;
 }
@@ -44,6 +46,7 @@ export class GrpcServerChannel implements Channel {
   readonly type = 'grpc_server' as const;
   readonly grpc: GrpcServer;
   private readonly bindAddress: string;
+  private readonly handlers: GrpcHandlers;
 
   constructor(
     private readonly broker: Broker,
@@ -52,20 +55,26 @@ export class GrpcServerChannel implements Channel {
     attachFilter?: (server: GrpcServer) => void,
   ) {
     this.bindAddress = config.bind_address;
+    this.handlers = {
+      unary: { '/EPS/Call': (p, ctx) => this.onCall(p, ctx), ...ext.handlers?.unary },
+      bidi: { ...ext.handlers?.bidi },
+    };
     const tls = loadTls(config.tls);
     this.grpc = new GrpcServer({
       tls,
       verifyClient: config.tls.verify_client ?? true,
       lookup: (n) => broker.directory.entry(n),
       label: `the gRPC server of ${broker.ownName}`,
-      handlers: {
-        unary: { '/EPS/Call': (p, ctx) => this.onCall(p, ctx), ...ext.handlers?.unary },
-        bidi: { ...ext.handlers?.bidi },
-      },
+      handlers: this.handlers,
       conformanceProbe: config.conformance_probe ?? false,
     });
     applyRateLimits(this.grpc.server, config.tcp_rate_limits, this.bindAddress);
     attachFilter?.(this.grpc);
+  }
+
+  /** Serves one more unary method (e.g. directory transparency's); set before open(). */
+  addUnary(path: string, handler: GrpcHandlers['unary'][string]): void {
+    this.handlers.unary[path] = handler;
   }
 
   async open(): Promise<void> {
@@ -94,6 +103,14 @@ export class GrpcServerChannel implements Channel {
   async handleConnectionRequest(request: ConnectionRequest): Promise<boolean> {
     if (request.channel !== 'grpc_server' || !this.ext.handleConnectionRequest) return false;
     return this.ext.handleConnectionRequest(request, this.grpc);
+  }
+
+  announceProxyDrain(endpoint: string): string[] {
+    return this.ext.announceProxyDrain?.(endpoint) ?? [];
+  }
+
+  drainTunnels(proxy: string, endpoint: string): number {
+    return this.ext.drainTunnels?.(proxy, endpoint) ?? 0;
   }
 
   private async onCall(payload: Buffer, ctx: CallContext): Promise<Uint8Array> {

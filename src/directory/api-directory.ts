@@ -118,12 +118,16 @@ export class ApiDirectory implements Directory {
   private counters = { refreshes: 0, failures: 0, consecutiveFailures: 0, lastSuccessAt: 0 };
   private lastError: string | undefined;
   private readonly state: MirrorStateFile | undefined;
+  private readonly trust: TrustStore;
+  private readonly now: (() => number) | undefined;
   /** Records of the mirror that the state file holds, in order (-1: unknown, rewrite on the next save). */
   private persisted = 0;
 
   /** Reads the CA and TLS files; throws ApiDirectoryConfigError (or a TLS error) when they are unusable. */
   constructor(settings: ApiDirectorySettings, options: ApiDirectoryOptions = {}) {
-    this.mirror = new VerifiedMirror(loadRecordTrust(settings), options.now ? { now: options.now } : {});
+    this.trust = loadRecordTrust(settings);
+    this.now = options.now;
+    this.mirror = new VerifiedMirror(this.trust, options.now ? { now: options.now } : {});
     this.client = new SdApiClient(settings);
     this.periodMs = Math.max(settings.cache_entries_for * 1000, MIN_REFRESH_PERIOD_MS);
     this.clock = options.clock ?? systemClock;
@@ -188,9 +192,41 @@ export class ApiDirectory implements Directory {
     return run;
   }
 
+  /** The SD endpoints, for log lines and alarms that name the SD. */
+  get sdName(): string {
+    return this.client.targets.map((t) => t.endpoint).join(', ');
+  }
+
   /** The verified chain, oldest first (read-only view; the tip is its last record). */
   chain(): readonly SignedChangeRecord[] {
     return this.mirror.records();
+  }
+
+  /**
+   * Records a peer served to extend our verified tip: verified exactly like records from the SD (same
+   * mirror, same rules, serialised with the refreshes), applied and persisted in the same state file. Only
+   * an extension of our tip is taken (never a reset); anything else rejects with DirectoryRefreshError.
+   */
+  extendFromPeer(records: readonly SignedChangeRecord[], peer: string): Promise<IngestOutcome> {
+    const run = this.queue.then(async () => {
+      const first = records[0];
+      if (first !== undefined && first.parent_hash !== this.mirror.tip) {
+        throw new DirectoryRefreshError(
+          'fork',
+          `records from ${peer} do not extend the verified tip ${this.mirror.tip || '(empty)'}`,
+        );
+      }
+      const outcome = await this.mirror.ingestRecords(records);
+      this.adopt(outcome);
+      return outcome;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Verifies a whole chain on its own (fresh verifier, same trust and rules); rejects when it fails. */
+  async verifyBranch(records: readonly SignedChangeRecord[]): Promise<void> {
+    await new VerifiedMirror(this.trust, this.now ? { now: this.now } : {}).ingestRecords(records);
   }
 
   stats(): ApiDirectoryStats {
@@ -300,9 +336,15 @@ export class ApiDirectory implements Directory {
     } else {
       log.debug('service directory records verified', { added: outcome.added, tip: this.mirror.tip });
     }
+    this.adopt(outcome);
+    return outcome;
+  }
+
+  /** Publishes a verified change: the entries the broker reads, then the state file. */
+  private adopt(outcome: IngestOutcome): void {
+    if (outcome.kind === 'unchanged') return;
     this.map.replace(new Map(this.mirror.entries()));
     this.saveState(outcome);
-    return outcome;
   }
 
   private onFailure(err: Error): void {
@@ -315,7 +357,10 @@ export class ApiDirectory implements Directory {
       failures: this.counters.consecutiveFailures,
       records: this.mirror.length,
     };
-    if (err instanceof DirectoryRefreshError) {
+    if (err instanceof DirectoryRefreshError && repeated) {
+      // The same refusal every period (e.g. an SD that still withholds records a peer gave us): said once.
+      log.debug('service directory still serves the refused records', fields);
+    } else if (err instanceof DirectoryRefreshError) {
       // Refused records are always worth an error line: someone is serving a bad or rolled-back chain.
       log.error('refused records from the service directory; keeping the last verified state', fields);
     } else if (err instanceof SdUnreachableError && repeated) {

@@ -19,6 +19,10 @@ import { AsyncCalls, type AsyncSettings } from '../async/async-calls.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Readiness } from '../metrics/readiness.js';
 import { epsReadiness } from './readiness.js';
+import { ApiDirectory } from '../directory/api-directory.js';
+import { GrpcClientChannel } from '../channels/grpc-client.js';
+import { GrpcServerChannel } from '../channels/grpc-server.js';
+import { Transparency } from '../transparency/transparency.js';
 
 const log = logger('eps');
 
@@ -39,6 +43,8 @@ export class EpsServer {
   readonly async: AsyncCalls;
   readonly channels: Channel[] = [];
   readonly readiness: Readiness;
+  /** Directory transparency (api directory with `exchange_tips`): tips, healing, alarms. */
+  readonly transparency: Transparency | undefined;
   private metrics?: MetricsServer;
   private opened: Channel[] = [];
   private directoryStarted = false;
@@ -83,6 +89,19 @@ export class EpsServer {
       this.broker.register(channel);
       this.channels.push(channel);
     }
+    this.transparency = this.startTransparency(clock);
+  }
+
+  private startTransparency(clock: Clock): Transparency | undefined {
+    const settings = this.settings.directory;
+    if (!(this.directory instanceof ApiDirectory) || settings.type !== 'api') return undefined;
+    if (!settings.settings.exchange_tips) return undefined;
+    const transparency = new Transparency(this.settings.name, this.directory, clock);
+    for (const channel of this.channels) {
+      if (channel instanceof GrpcClientChannel) transparency.attachClient(channel);
+      if (channel instanceof GrpcServerChannel) transparency.attachServer(channel);
+    }
+    return transparency;
   }
 
   async start(): Promise<void> {
@@ -130,6 +149,7 @@ export class EpsServer {
       }
     }
     this.opened = [];
+    this.transparency?.close();
     await this.async.close();
     await this.directory.close();
   }

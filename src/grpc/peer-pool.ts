@@ -46,6 +46,7 @@ export type Connector = () => Promise<DialResult>;
 
 export class PeerPool {
   private readonly slots = new Map<string, Slot>();
+  private readonly sessionListeners: ((peer: string, pooled: PooledSession) => void)[] = [];
 
   /** `clock`: time source of the reconnect backoff (tests use a manual one). */
   constructor(private readonly clock: Clock = systemClock) {}
@@ -79,6 +80,18 @@ export class PeerPool {
     return slot.connecting;
   }
 
+  /** Called with every new session, once it is pooled (e.g. to send our directory tip on it). */
+  onSession(listener: (peer: string, pooled: PooledSession) => void): void {
+    this.sessionListeners.push(listener);
+  }
+
+  /** The open sessions, by peer. */
+  *sessions(): IterableIterator<[string, PooledSession]> {
+    for (const [peer, slot] of this.slots) {
+      if (slot.current && !slot.current.session.closed) yield [peer, slot.current];
+    }
+  }
+
   /** Closes the peer's session (e.g. its certificate is no longer pinned); the next get() reconnects. */
   invalidate(peer: string): void {
     const slot = this.slots.get(peer);
@@ -108,6 +121,7 @@ export class PeerPool {
       session.onClose(() => {
         if (slot.current === pooled) slot.current = undefined;
       });
+      for (const listener of this.sessionListeners) listener(peer, pooled);
       return pooled;
     } catch (e) {
       slot.backoff.fail();

@@ -36,6 +36,7 @@ import { DEFAULT_SERVER_KEEPALIVE, type ServerKeepalive } from './keepalive.js';
 import { requestBodyTimer, superviseConnection } from './server-lifecycle.js';
 import { parseGrpcTimeout } from './timeout.js';
 import { guardHandshakes } from '../net/handshake-guard.js';
+import { InjectedSockets, type InjectedConnection } from './injected.js';
 
 const log = logger('grpc-server');
 
@@ -91,6 +92,7 @@ export interface GrpcServerOptions {
 export class GrpcServer {
   readonly server: tls.Server;
   private readonly connections = new Set<H2Connection>();
+  private readonly injected = new InjectedSockets();
   /** Set by stopAccepting(): resolves when the listener has closed and its connections have ended. */
   private stopping?: Promise<void>;
   private allClosed: (() => void)[] = [];
@@ -146,11 +148,14 @@ export class GrpcServer {
   /**
    * Serves a socket we dialled ourselves (P2P): we run the TLS server handshake on it. Calls the
    * prototype's emit so that a connection rate limit gate on this server (which wraps the instance's
-   * emit) does not count sockets that we opened; nor do the handshake caps.
+   * emit) does not count sockets that we opened; nor do the handshake caps. The handle ends it gracefully
+   * later (injected.ts).
    */
-  inject(socket: Duplex): void {
+  inject(socket: Duplex): InjectedConnection {
+    const handle = this.injected.add(socket);
     this.exemptFromHandshakeLimits(socket);
     EventEmitter.prototype.emit.call(this.server, 'connection', socket);
+    return handle;
   }
 
   /**
@@ -216,6 +221,7 @@ export class GrpcServer {
       writeStallMs: this.keepalive.writeStallMs,
     });
     this.connections.add(conn);
+    this.injected.served(socket, conn);
     conn.onClose((err) => {
       this.connections.delete(conn);
       if (this.connections.size === 0) for (const done of this.allClosed.splice(0)) done();

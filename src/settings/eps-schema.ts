@@ -124,6 +124,11 @@ export const apiDirectorySettingsSchema = z.strictObject({
   ca_intermediate_certificate_files: withDefault(fileList, []),
   /** Our addition: where the verified chain is kept across restarts (optional; none = memory only). */
   state_file: z.string().min(1, 'must not be empty').optional(),
+  /**
+   * Our addition: exchange directory tips with gRPC peers and heal from them (docs/transparency.md). Off only
+   * to measure its cost, or next to peers that must not see our tip.
+   */
+  exchange_tips: withDefault(z.boolean(), true),
 });
 
 export const jsonDirectorySettingsSchema = z.strictObject({

@@ -46,7 +46,9 @@ export async function asyncBackend(): Promise<AsyncBackend> {
       };
       if (msg.method === 'locate') {
         const ack = backend.ackTtl === undefined ? true : { ttl: backend.ackTtl };
-        const answer = (): void => reply({ result: { _async: ack, queued: true } });
+        // `for`: whose request this acknowledges (a repeat answered from memory shows whose memory it was).
+        const caller = ((msg.params as JsonObject | undefined)?._client as JsonObject | undefined)?.name;
+        const answer = (): void => reply({ result: { _async: ack, queued: true, for: caller ?? null } });
         if (backend.ackDelayMs > 0) setTimeout(answer, backend.ackDelayMs);
         else answer();
       } else if (msg.method === 'respond') {

@@ -13,6 +13,13 @@ export class FakeHost implements AsyncHost {
   unreachable = false;
   /** The answer of the peer to a request other than `_respond` (default: an acknowledgement). */
   answer: (request: EpsRequest) => EpsResponse = (r) => ({ id: r.id, result: { _async: true } });
+  /** The caller's answer to `_respond` when set (instead of the confirmation). */
+  answerReply: ((request: EpsRequest) => EpsResponse | null) | undefined;
+  /** Our backend's answer to what it is handed (default: it takes it). */
+  backend: (request: EpsRequest) => Promise<EpsResponse | null> = async (r) => ({
+    id: r.id,
+    result: { _: 'thanks' },
+  });
 
   constructor(name: string) {
     this.ownName = name;
@@ -23,13 +30,14 @@ export class FakeHost implements AsyncHost {
     if (this.unreachable)
       return { response: { id: request.id, error: { code: 500, message: 'down' } }, unreachable: true };
     if (!request.method.endsWith('._respond')) return { response: this.answer(request), unreachable: false };
+    if (this.answerReply) return { response: this.answerReply(request), unreachable: false };
     const response = this.confirm ? { id: request.id, result: { accepted: true } } : null;
     return { response, unreachable: false };
   }
 
   async toBackend(request: EpsRequest): Promise<EpsResponse | null> {
     this.toOwnBackend.push(request);
-    return { id: request.id, result: { _: 'thanks' } };
+    return this.backend(request);
   }
 }
 

@@ -158,6 +158,7 @@ export function apiSettings(
     },
     ca_certificate_files: [join(CERTS, 'root.crt')],
     ca_intermediate_certificate_files: [join(CERTS, 'intermediate.crt')],
+    exchange_tips: true,
     ...overrides,
   };
 }

@@ -132,6 +132,52 @@ describe('asynchronous calls over direct gRPC', () => {
     assert.deepEqual((got!.params as JsonObject).error, { code: 5, message: 'unknown person' });
   });
 
+  test("a third operator reusing hd-1's request id reads, replaces and wipes nothing of hd-1's", async () => {
+    const id = 'ls-1.locate(reused)';
+    const ack = await gateway(hdPort, 'hd-1', rpc('ls-1.locate', { person: 'p', _async: true }, 'reused'));
+    assert.equal((ack.json.result as JsonObject)?.for, 'hd-1', ack.text);
+    const lsGrpc = net.ports.get('ls-1')!.grpc;
+    // The same id, marked, from op-1 (real TLS with op-1's certificate): its own first arrival, not a
+    // repeat of hd-1's (which would hand it hd-1's remembered answer).
+    const c = foreignClient(lsGrpc, CERTS, 'op-1', 'ls-1');
+    const call = (clientName: string) =>
+      foreignCall(c, { method: 'ls-1.locate', id, clientName, params: { person: 'q', _async: true } });
+    try {
+      const other = await call('op-1');
+      assert.equal(fromStruct(other.result).for, 'op-1', JSON.stringify(other));
+      // Claiming hd-1's name in the message is refused: the identity is op-1's certificate.
+      await assert.rejects(call('hd-1'), /no matching client/);
+    } finally {
+      c.close();
+    }
+    assert.equal(lsBackend.calls('locate').filter((m) => m.id === id).length, 2, 'once per operator');
+    // hd-1's memory is intact: its repeat is answered from it and does not reach ls-1's backend again.
+    const h = foreignClient(lsGrpc, CERTS, 'hd-1', 'ls-1');
+    try {
+      const repeat = await foreignCall(h, {
+        method: 'ls-1.locate',
+        id,
+        clientName: 'hd-1',
+        params: { _async: true },
+      });
+      assert.equal(fromStruct(repeat.result).for, 'hd-1', JSON.stringify(repeat));
+    } finally {
+      h.close();
+    }
+    assert.equal(lsBackend.calls('locate').filter((m) => m.id === id).length, 2);
+    // Two callers wait under the id: respond names the one it answers; hd-1 gets its answer once.
+    const vague = await respond(lsPort, 'ls-1', id, { result: 1 });
+    assert.equal(errorCode(vague), 'ERR_ASYNC_INVALID', vague.text);
+    const answered = await respond(lsPort, 'ls-1', id, { result: 'for hd-1', caller: 'hd-1' });
+    assert.deepEqual(answered.json.result, { delivered: true, caller: 'hd-1' }, answered.text);
+    const [got] = await respondsFor(hdBackend, 'reused');
+    assert.equal((got!.params as JsonObject).result, 'for hd-1');
+    const mine = await gateway(lsPort, 'ls-1', rpc('_status', { id, caller: 'op-1' }, 1));
+    assert.equal(((mine.json.result as JsonObject).pending as JsonObject).state, 'pending');
+    // `delivered: true` came after hd-1's eps handed the answer over: nothing more is on its way.
+    assert.equal(hdBackend.calls('respond').filter((m) => m.id === 'reused').length, 1);
+  });
+
   test("after the time to live: respond is refused and hd-1's backend gets the expiry as an error", async () => {
     lsBackend.ackTtl = 0.3;
     try {

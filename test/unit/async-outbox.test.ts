@@ -142,13 +142,20 @@ test('the callee answers a repeat of a marked request from memory, and marks a c
     assert.equal(await received.begin('ls-1.x(1)', 'hd-1', params()), undefined, 'first arrival');
     const busy = await received.begin('ls-1.x(1)', 'hd-1', params());
     assert.equal(busy?.error?.data?.code, 'ERR_ASYNC_TRY_LATER', 'a repeat while the first is in flight');
-    await received.finish('ls-1.x(1)', { id: 'ls-1.x(1)', result: { ok: 1 } });
+    await received.finish('ls-1.x(1)', 'hd-1', { id: 'ls-1.x(1)', result: { ok: 1 } });
     assert.deepEqual((await received.begin('ls-1.x(1)', 'hd-1', params()))?.result, { ok: 1 });
     assert.equal(
       await received.begin('ls-1.x(1)', 'op-1', params()),
       undefined,
       'another sender is not a repeat',
     );
+    // ...nor can it replace or forget hd-1's memory: its own record is separate.
+    await received.abandon('ls-1.x(1)', 'op-1');
+    assert.deepEqual((await received.begin('ls-1.x(1)', 'hd-1', params()))?.result, { ok: 1 });
+    assert.equal(await received.begin('ls-1.x(1)', 'op-1', params()), undefined);
+    await received.finish('ls-1.x(1)', 'op-1', { id: 'ls-1.x(1)', result: { ok: 'op-1' } });
+    assert.deepEqual((await received.begin('ls-1.x(1)', 'hd-1', params()))?.result, { ok: 1 });
+    assert.deepEqual((await received.begin('ls-1.x(1)', 'op-1', params()))?.result, { ok: 'op-1' });
 
     // A crash while the request was with the backend: recorded, never answered.
     assert.equal(await received.begin('ls-1.x(2)', 'hd-1', params()), undefined);

@@ -98,18 +98,33 @@ test('callee side: pending across a restart, answered once, unknown and expired 
     );
     // Another operator's plain call with the same id is not refused (and learns nothing)...
     second.callee.refuseIfPending('ls-1.locate(n:1)', 'op-1');
-    // ...but its acknowledgement under that id is, and hd-1's pending request is left as it was.
-    const stolen = await second.callee.onBackendAnswer('ls-1.locate(n:1)', 'op-1', 'ls-1.locate', ACK);
-    assert.equal(stolen?.error?.data?.code, 'ERR_ASYNC_ID_IN_USE');
-    assert.equal(second.callee.status('ls-1.locate(n:1)')?.caller, 'hd-1');
-    const ok = await second.respond('ls-1.locate(n:1)', { result: { lat: 1 } }, unboundedScope());
+    // ...and its own asynchronous request under that id is pending beside hd-1's, not instead of it.
+    const other = await second.callee.onBackendAnswer('ls-1.locate(n:1)', 'op-1', 'ls-1.locate', ACK);
+    assert.deepEqual(other?.result?._async, { ttl: 60, request: 'ls-1.locate(n:1)' });
+    assert.equal(second.callee.status('ls-1.locate(n:1)', 'hd-1')?.caller, 'hd-1');
+    assert.deepEqual(second.callee.status('ls-1.locate(n:1)'), {
+      state: 'several',
+      callers: ['hd-1', 'op-1'],
+    });
+    const which = await second.respond('ls-1.locate(n:1)', { result: 0 }, unboundedScope());
+    assert.equal(which.error?.data?.code, 'ERR_ASYNC_INVALID', 'two callers wait: respond names one');
+    assert.match(which.error?.message ?? '', /hd-1, op-1.*params\.caller/);
+    const ok = await second.respond(
+      'ls-1.locate(n:1)',
+      { result: { lat: 1 }, caller: 'hd-1' },
+      unboundedScope(),
+    );
     assert.deepEqual(ok.result, { delivered: true, caller: 'hd-1' });
-    assert.equal(host.sent.length, 1);
+    assert.equal(second.callee.status('ls-1.locate(n:1)', 'op-1')?.state, 'pending', "op-1's is untouched");
+    // The only request still waiting under n:1 is op-1's: respond without a caller means it.
+    const last = await second.respond('ls-1.locate(n:1)', { result: 5 }, unboundedScope());
+    assert.deepEqual(last.result, { delivered: true, caller: 'op-1' });
+    assert.equal(host.sent.length, 2);
     assert.equal(host.sent[0]!.method, 'hd-1._respond');
     assert.match(host.sent[0]!.id, /^hd-1\._respond\([0-9a-f]{32}\)$/);
     assert.deepEqual(host.sent[0]!.params, { id: 'ls-1.locate(n:1)', result: { lat: 1 } });
 
-    const twice = await second.respond('ls-1.locate(n:1)', { result: 2 }, unboundedScope());
+    const twice = await second.respond('ls-1.locate(n:1)', { result: 2, caller: 'hd-1' }, unboundedScope());
     assert.equal(twice.error?.data?.code, 'ERR_ASYNC_ALREADY_ANSWERED');
     const unknown = await second.respond('ls-1.locate(n:2)', { result: 2 }, unboundedScope());
     assert.equal(unknown.error?.data?.code, 'ERR_ASYNC_UNKNOWN_ID');
@@ -122,7 +137,7 @@ test('callee side: pending across a restart, answered once, unknown and expired 
     const unconfirmed = await second.respond('ls-1.locate(n:4)', { result: 4 }, unboundedScope());
     assert.equal(unconfirmed.error?.data?.code, 'ERR_ASYNC_NOT_CONFIRMED');
     assert.equal(second.callee.status('ls-1.locate(n:4)')?.state, 'pending', 'nothing changed');
-    assert.equal(host.sent.length, 2);
+    assert.equal(host.sent.length, 3);
     await second.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,155 @@
+/**
+ * What one peer's tip means for our verified chain [docs/transparency.md#healing]:
+ *
+ * - the same tip or a prefix of ours: nothing to do (a peer behind us heals from us);
+ * - ahead: ask the peer for the records after our head, page by page (MAX_PAGE_RECORDS each, at most
+ *   MAX_HEAL_RECORDS per check), and give each page to the directory, which verifies it exactly like the
+ *   SD's records and persists it; records gained this way raise `withheld` (our SD did not serve them);
+ * - diverged (or the peer's records do not hang off our head): find the first index where the chains differ
+ *   (binary search over single records: the hash chain makes "same record" monotone) and verify the peer's
+ *   branch on its own — our common prefix followed by its records — with the same rules. A valid branch is a
+ *   `fork` (nothing adopted, our branch kept); anything else is `unverifiable`.
+ *
+ * A peer that cannot back its tip (no records, bad records, a page larger than asked, a failure or timeout)
+ * gets `unverifiable`; what was already verified and applied stays, nothing else is taken.
+ */
+import type { SignedChangeRecord } from '../core/directory-entry.js';
+import { errorMessage } from '../core/errors.js';
+import type { IngestOutcome } from '../directory/verified-mirror.js';
+import type { AlarmKind, Alarms } from './alarms.js';
+import { relate, tipOf, type Tip } from './tip.js';
+import { MAX_PAGE_RECORDS, type RecordsPage, type RecordsQuery } from './wire.js';
+
+/** Most records taken from one peer in one check (the next exchange of tips goes on from there). */
+export const MAX_HEAL_RECORDS = 100_000;
+/** Most records of a peer's diverging branch held to verify a fork; a longer branch is not examined. */
+export const MAX_BRANCH_RECORDS = 10_000;
+
+/** The verified chain as the checks need it (ApiDirectory). */
+export interface VerifiedChain {
+  readonly sdName: string;
+  chain(): readonly SignedChangeRecord[];
+  extendFromPeer(records: readonly SignedChangeRecord[], peer: string): Promise<IngestOutcome>;
+  verifyBranch(records: readonly SignedChangeRecord[]): Promise<void>;
+}
+
+/** Asks `peer` for a page of its chain (with its own deadline); rejects when the peer cannot answer. */
+export type PageFetcher = (peer: string, query: RecordsQuery) => Promise<RecordsPage>;
+
+export type CheckVerdict = 'consistent' | 'healed' | 'fork' | 'unverifiable';
+
+class Unverifiable extends Error {}
+
+export class PeerCheck {
+  constructor(
+    private readonly directory: VerifiedChain,
+    private readonly fetch: PageFetcher,
+    private readonly alarms: Alarms,
+  ) {}
+
+  async run(peer: string, theirs: Tip): Promise<CheckVerdict> {
+    const before = tipOf(this.directory.chain());
+    try {
+      switch (relate(this.directory.chain(), theirs)) {
+        case 'same':
+        case 'behind':
+          return 'consistent';
+        case 'ahead':
+          return await this.heal(peer, theirs, before);
+        case 'diverged':
+          return await this.branch(peer, theirs);
+      }
+    } catch (e) {
+      this.alarm('unverifiable', peer, theirs, errorMessage(e), before);
+      return 'unverifiable';
+    }
+  }
+
+  private async heal(peer: string, theirs: Tip, before: Tip): Promise<CheckVerdict> {
+    let taken = 0;
+    try {
+      while (this.directory.chain().length < theirs.size && taken < MAX_HEAL_RECORDS) {
+        const chain = this.directory.chain();
+        const from = chain.length;
+        const limit = Math.min(MAX_PAGE_RECORDS, theirs.size - from);
+        const page = await this.page(peer, { from, limit });
+        if (page.length === 0) throw new Unverifiable(`served no records from index ${from}`);
+        if (page[0]!.parent_hash !== (chain.at(-1)?.hash ?? '')) {
+          if (taken > 0)
+            throw new Unverifiable(`records from index ${from} do not extend the ones it served`);
+          return await this.branch(peer, theirs);
+        }
+        try {
+          await this.directory.extendFromPeer(page, peer);
+        } catch (e) {
+          throw new Unverifiable(`served records that fail verification: ${errorMessage(e)}`);
+        }
+        taken += page.length;
+      }
+      if (relate(this.directory.chain(), theirs) === 'ahead' && taken < MAX_HEAL_RECORDS) {
+        throw new Unverifiable('its records do not reach the tip it advertised');
+      }
+    } finally {
+      if (taken > 0) {
+        this.alarm('withheld', peer, theirs, `${taken} records the service directory did not serve`, before);
+      }
+    }
+    return 'healed';
+  }
+
+  private async branch(peer: string, theirs: Tip): Promise<CheckVerdict> {
+    const ours = this.directory.chain();
+    const diverge = await this.firstDifference(peer, ours, theirs.size);
+    if (theirs.size - diverge > MAX_BRANCH_RECORDS) {
+      throw new Unverifiable(
+        `its diverging branch (${theirs.size - diverge} records) is too long to examine`,
+      );
+    }
+    const branch: SignedChangeRecord[] = [];
+    while (diverge + branch.length < theirs.size) {
+      const from = diverge + branch.length;
+      const page = await this.page(peer, { from, limit: Math.min(MAX_PAGE_RECORDS, theirs.size - from) });
+      if (page.length === 0) throw new Unverifiable(`served no records from index ${from}`);
+      branch.push(...page);
+    }
+    if (branch.at(-1)?.hash !== theirs.head)
+      throw new Unverifiable('its records do not end at the tip it advertised');
+    try {
+      await this.directory.verifyBranch([...ours.slice(0, diverge), ...branch]);
+    } catch (e) {
+      throw new Unverifiable(`its branch fails verification: ${errorMessage(e)}`);
+    }
+    this.alarm('fork', peer, theirs, `the chains differ from record ${diverge}`, tipOf(ours));
+    return 'fork';
+  }
+
+  /** The first index whose record differs between our chain and the peer's (O(log n) single-record pages). */
+  private async firstDifference(
+    peer: string,
+    ours: readonly SignedChangeRecord[],
+    theirSize: number,
+  ): Promise<number> {
+    let low = 0;
+    let high = Math.min(ours.length, theirSize);
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      const [record] = await this.page(peer, { from: mid, limit: 1 });
+      if (!record) throw new Unverifiable(`served no record at index ${mid}`);
+      if (record.hash === ours[mid]!.hash) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
+  private async page(peer: string, query: RecordsQuery): Promise<SignedChangeRecord[]> {
+    try {
+      return (await this.fetch(peer, query)).records;
+    } catch (e) {
+      throw new Unverifiable(`cannot serve records from index ${query.from}: ${errorMessage(e)}`);
+    }
+  }
+
+  private alarm(kind: AlarmKind, peer: string, theirs: Tip, detail: string, ours: Tip): void {
+    this.alarms.raise({ kind, sd: this.directory.sdName, peer, ours, theirs, detail });
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Directory transparency with real processes (docs/transparency.md): two sds with file stores, the second
+ * started on a copy of the first's store, so that it holds a prefix of the first's chain once more records
+ * go to the first. hd-1 reads the short sd, hd-2 the long one.
+ *
+ * - One call from hd-1 to hd-2 heals hd-1 (same eps_directory_records as hd-2, one `withheld` alarm), and
+ *   hd-1 keeps the records across a restart while its sd still serves the short chain.
+ * - Then the short sd gets a different record (a fork of the long chain after the common prefix); hd-1,
+ *   restarted without its state file, takes that branch: both nodes raise `fork`, neither adopts the other's
+ *   branch, and calls that both views allow keep working in both directions.
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { JsonObject } from '../../src/core/json.js';
+import { gatewayRequest, TestNetwork } from '../helpers/network.js';
+import { freePort, type Running } from '../helpers/processes.js';
+import {
+  metric,
+  servicesRecord,
+  startSd,
+  submit,
+  useSd,
+  type SdProcess,
+} from '../helpers/transparency-net.js';
+import { waitFor } from '../helpers/wait.js';
+
+const HEAL_TIMEOUT_MS = 20_000;
+const ping = { name: 'svc', permissions: [{ group: '*', rights: ['call'] }], methods: [{ name: '_ping' }] };
+
+let net: TestNetwork;
+let long: SdProcess;
+let short: SdProcess;
+const metricsPorts = new Map<string, number>();
+let hd1: Running;
+let hd2: Running;
+let hd1State = '';
+
+const call = (method: string): JsonObject => ({ jsonrpc: '2.0', method, params: {}, id: '1' });
+
+async function pingFrom(from: string, to: string): Promise<void> {
+  const reply = await gatewayRequest(net.ports.get(from)!.gateway, call(`${to}._ping`), {
+    as: from,
+    name: from,
+  }).catch((e: Error) => {
+    throw new Error(`${from} → ${to}: ${e.message}\nhd-1:\n${hd1.output()}\nhd-2:\n${hd2.output()}`);
+  });
+  assert.equal(reply.status, 200, `${from} → ${to}: ${reply.text}`);
+}
+
+const records = (name: string): Promise<number> => metric(metricsPorts.get(name)!, 'eps_directory_records');
+const alarms = (name: string, kind: string): Promise<number> =>
+  metric(metricsPorts.get(name)!, 'eps_directory_alarms_total', `{kind="${kind}"}`);
+
+before(async () => {
+  for (const name of ['hd-1', 'hd-2']) metricsPorts.set(name, await freePort());
+  net = new TestNetwork(
+    ['hd-1', 'hd-2'].map((name) => ({
+      name,
+      groups: ['health-departments'],
+      grpcClient: true,
+      grpcServer: true,
+      services: [ping],
+      metricsPort: metricsPorts.get(name)!,
+    })),
+  );
+  await net.prepare();
+  long = await startSd(net, 'sd-long');
+  await submit(net, long, [
+    '--reset',
+    join(net.dir, 'directory/001_base.json'),
+    join(net.dir, 'directory/002_certificates.json'),
+  ]);
+  short = await startSd(net, 'sd-short', long);
+  await submit(net, long, [servicesRecord(net, 'more.json', 'hd-2', ['_ping', 'b'])]);
+  hd1State = useSd(net, 'hd-1', short);
+  useSd(net, 'hd-2', long);
+  hd2 = await net.start('hd-2');
+  hd1 = await net.start('hd-1');
+});
+
+after(async () => {
+  await net?.stop();
+  await Promise.all([long?.process.stop(), short?.process.stop()]);
+});
+
+test('one call from a node on a withheld prefix heals it from the peer, and the records survive a restart', async () => {
+  const full = await records('hd-2');
+  const before = await records('hd-1');
+  assert.ok(before > 0 && before < full, `hd-1 starts on the short chain (${before} of ${full})`);
+
+  await pingFrom('hd-1', 'hd-2');
+  await waitFor(async () => (await records('hd-1')) === full, {
+    timeoutMs: HEAL_TIMEOUT_MS,
+    what: `hd-1 to hold ${full} records\n${hd1.output()}`,
+  });
+  assert.equal(await alarms('hd-1', 'withheld'), 1);
+  assert.equal(await alarms('hd-2', 'withheld'), 0);
+  assert.match(hd1.output(), /the service directory withheld records.*peer=hd-2 /);
+  await hd1.stop();
+  hd1 = await net.start('hd-1');
+  assert.match(hd1.output(), /directory state loaded and verified/);
+  assert.equal(await records('hd-1'), full, 'the healed records are kept across a restart');
+  await pingFrom('hd-1', 'hd-2');
+  assert.equal(await alarms('hd-1', 'fork'), 0);
+});
+
+test('a fork after the common prefix: both sides raise `fork`, neither adopts, calls keep working', async () => {
+  await submit(net, short, [servicesRecord(net, 'other.json', 'hd-2', ['_ping', 'c'])]);
+  await hd1.stop();
+  rmSync(hd1State, { force: true });
+  hd1 = await net.start('hd-1');
+  const hd1Records = await records('hd-1');
+  const hd2Records = await records('hd-2');
+  assert.equal(hd1Records, hd2Records, 'both branches have the same length');
+
+  await pingFrom('hd-1', 'hd-2');
+  await waitFor(async () => (await alarms('hd-1', 'fork')) === 1 && (await alarms('hd-2', 'fork')) === 1, {
+    timeoutMs: HEAL_TIMEOUT_MS,
+    what: `fork alarms on both sides\nhd-1:\n${hd1.output()}\nhd-2:\n${hd2.output()}`,
+  });
+  assert.match(hd1.output(), /a peer holds a forked directory.*peer=hd-2 /);
+  assert.match(hd2.output(), /a peer holds a forked directory.*peer=hd-1 /);
+  assert.equal(await alarms('hd-1', 'withheld'), 0, 'nothing taken from the other branch');
+  assert.equal(await records('hd-1'), hd1Records);
+  assert.equal(await records('hd-2'), hd2Records);
+  assert.equal(await alarms('hd-1', 'unverifiable'), 0);
+  await pingFrom('hd-1', 'hd-2');
+  await pingFrom('hd-2', 'hd-1');
+});
