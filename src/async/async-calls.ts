@@ -183,6 +183,8 @@ export class AsyncCalls {
       await this.forwarding.sweep(RETAIN_AFTER_EXPIRY_MS);
       const expired = await this.caller.expireDue();
       if (expired > 0) asyncExpired.inc({ side: 'caller' }, expired);
+      const unanswered = this.callee.expiredSince();
+      if (unanswered > 0) asyncExpired.inc({ side: 'callee' }, unanswered);
       await this.callee.purge(RETAIN_AFTER_EXPIRY_MS);
       await this.caller.purge(RETAIN_AFTER_EXPIRY_MS);
     } catch (e) {

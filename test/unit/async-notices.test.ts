@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AsyncCalls } from '../../src/async/async-calls.js';
 import { NOTICE_ATTEMPTS } from '../../src/async/hand-over-retry.js';
-import { noticesDropped } from '../../src/async/metrics.js';
+import { asyncExpired, noticesDropped } from '../../src/async/metrics.js';
 import { tryLater } from '../../src/async/protocol.js';
 import { unboundedScope } from '../../src/core/cancellation.js';
 import type { EpsRequest, EpsResponse } from '../../src/core/messages.js';
@@ -151,3 +151,18 @@ test("one message the peer keeps refusing does not hold up the rest of its peer'
     },
     { outbox: { ttl: 600, method_ttl: {}, retry_initial: 1, retry_max: 8, concurrency: 1 } },
   ));
+
+test('a pending request that expires unanswered is counted on the callee side, once', () =>
+  withCalls('ls-1', async (calls, _host, clock) => {
+    const count = async (): Promise<number> =>
+      (await asyncExpired.get()).values.find((v) => v.labels.side === 'callee')?.value ?? 0;
+    const before = await count();
+    await calls.callee.onBackendAnswer('ls-1.locate(n:9)', 'hd-1', 'ls-1.locate', ACK);
+    await calls.callee.onBackendAnswer('ls-1.locate(n:10)', 'hd-1', 'ls-1.locate', ACK);
+    await calls.respond('ls-1.locate(n:10)', { result: 1 }, unboundedScope());
+    await clock.advance(10_000);
+    await calls.sweep();
+    await clock.advance(1_000);
+    await calls.sweep();
+    assert.equal(await count(), before + 1, 'the unanswered one, once; not the answered one');
+  }));
