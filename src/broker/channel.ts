@@ -40,4 +40,14 @@ export interface Channel {
   deliver(request: EpsRequest, address: Address, scope: CallScope): Promise<EpsResponse | null>;
   /** Only the gRPC server channel takes connection requests; returns false when not its channel. */
   handleConnectionRequest?(request: ConnectionRequest): Promise<boolean>;
+  /**
+   * Proxy operator's node: our public proxy at `endpoint` is stopping; sends a drain notice on every
+   * reverse stream whose dialling side understands one and names us as its proxy. Returns their names.
+   */
+  announceProxyDrain?(endpoint: string): string[];
+  /**
+   * P2P callee: the authenticated proxy operator `proxy` stops its proxy at `endpoint`; its tunnels to us
+   * get GOAWAY. Returns how many.
+   */
+  drainTunnels?(proxy: string, endpoint: string): number;
 }

@@ -1,6 +1,6 @@
 /**
  * Methods every eps answers itself: `_ping`, `_directory`, `_connectionRequest` [WIRE,
- * docs/protocol.md#internal-methods].
+ * docs/protocol.md#internal-methods], and ours `_proxyDraining` (only for the own operator).
  */
 import type { Address } from '../core/address.js';
 import { isJsonObject, type JsonObject } from '../core/json.js';
@@ -106,4 +106,29 @@ export function parseConnectionRequest(params: JsonObject, caller: string): Conn
     throw formError('client', 'invalid input data: entry(not a valid directory entry)');
   }
   return { channel, endpoint, token, client, caller };
+}
+
+/** Ours: the own public proxy tells its node that it is stopping (docs/protocol.md#internal-methods). */
+export const PROXY_DRAINING_METHOD = '_proxyDraining';
+
+/**
+ * `_proxyDraining` with `{endpoint}` (the stopping proxy's internal endpoint): only the own operator may
+ * send it (the proxy, through its node's gateway). `announce` sends the drain notices; the answer names the
+ * operators that were told, `{"notified": [...]}`.
+ */
+export function proxyDraining(
+  request: EpsRequest,
+  address: Address,
+  ownName: string,
+  announce: (endpoint: string) => string[],
+): EpsResponse {
+  const client = request.params._client;
+  if (!isJsonObject(client) || client.name !== ownName) {
+    throw new InternalMethodError(`${PROXY_DRAINING_METHOD} is only accepted from the own operator`);
+  }
+  const endpoint = request.params.endpoint;
+  if (typeof endpoint !== 'string' || endpoint === '') {
+    throw formError('endpoint', endpoint === undefined ? 'is required' : 'expected a string');
+  }
+  return { id: address.localId, result: { notified: [...new Set(announce(endpoint))] } };
 }

@@ -36,6 +36,8 @@ export interface GrpcServerExtensions {
   canDeliverTo?: (address: Address) => boolean;
   deliver?: (request: EpsRequest, address: Address, scope: CallScope) => Promise<EpsResponse>;
   handleConnectionRequest?: (request: ConnectionRequest, server: GrpcServer) => Promise<boolean>;
+  announceProxyDrain?: (endpoint: string) => string[];
+  drainTunnels?: (proxy: string, endpoint: string) => number;
   /** Runs when the channel closes, before its connections do (e.g. ending long-lived reverse streams). */
   close?: () => void;
 }
@@ -101,6 +103,14 @@ export class GrpcServerChannel implements Channel {
   async handleConnectionRequest(request: ConnectionRequest): Promise<boolean> {
     if (request.channel !== 'grpc_server' || !this.ext.handleConnectionRequest) return false;
     return this.ext.handleConnectionRequest(request, this.grpc);
+  }
+
+  announceProxyDrain(endpoint: string): string[] {
+    return this.ext.announceProxyDrain?.(endpoint) ?? [];
+  }
+
+  drainTunnels(proxy: string, endpoint: string): number {
+    return this.ext.drainTunnels?.(proxy, endpoint) ?? 0;
   }
 
   private async onCall(payload: Buffer, ctx: CallContext): Promise<Uint8Array> {

@@ -34,6 +34,7 @@ export function createProgram(name: string, description: string, service: string
     .option('--level <level>', 'log level: panic, fatal, error, warn, info, debug, trace', 'info')
     .option('--format <format>', "log format: 'text' (default), 'iris' or 'json'")
     .option('--profile <name>', 'write <name>-cpu.cpuprofile and <name>-mem.heapsnapshot')
+    .version(VERSION, '-V, --version', 'print the version')
     .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();

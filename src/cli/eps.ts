@@ -6,6 +6,7 @@ import { EpsServer } from '../eps/server.js';
 import { logger } from '../core/log.js';
 import { registerSdCommands } from './eps-sd.js';
 import { registerSettingsCheck } from './settings-check.js';
+import { registerDemoCommand } from './demo-command.js';
 
 const log = logger('eps');
 
@@ -30,6 +31,7 @@ unknownCommandHandler(server);
 
 registerSettingsCheck(program, 'eps');
 registerSdCommands(program);
+registerDemoCommand(program);
 unknownCommandHandler(program);
 
 await runProgram(program);

@@ -4,7 +4,8 @@
  * the original's `.scripts/sd_setup.sh` [docs/operations.md#record-tools], but from DIR itself (the original
  * always read settings/dev/directory). Generates the dev certificates (and 002_certificates.json) first when
  * missing, waits for the SD to answer, then submits every `*.json` of DIR in name order with the settings of
- * settings/dev/roles/hd-1 (the sd-admin), the first file as a new root (--reset).
+ * settings/dev/roles/hd-1 (the sd-admin), the first file as a new root (--reset). `--root DIR` takes
+ * settings/ from DIR instead of the package (the demo's `--dir`).
  */
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -81,8 +82,14 @@ async function waitForSd(settings: EpsSettings, seconds: number): Promise<void> 
   );
 }
 
-async function setup(dirArg: string | undefined, opts: { settings?: string; wait: string }): Promise<void> {
-  const root = findRepoRoot();
+interface SetupOptions {
+  settings?: string;
+  root?: string;
+  wait: string;
+}
+
+async function setup(dirArg: string | undefined, opts: SetupOptions): Promise<void> {
+  const root = opts.root === undefined ? findRepoRoot() : resolve(opts.root);
   const dir = resolve(dirArg ?? join(root, 'settings/dev/directory'));
   const locations = opts.settings ?? join(root, 'settings/dev/roles/hd-1');
   const waitSeconds = Number(opts.wait);
@@ -135,10 +142,11 @@ const program = new Command('sd-setup')
     '--settings <locations>',
     'EPS settings of the submitting sd-admin (default settings/dev/roles/hd-1)',
   )
+  .option('--root <dir>', 'folder holding settings/dev and settings/test (default: the package)')
   .option('--wait <seconds>', 'how long to wait for the service directory', String(DEFAULT_WAIT_SECONDS))
   .option('--level <level>', 'log level', 'warn')
   .exitOverride()
-  .action(async (dir: string | undefined, opts: { settings?: string; wait: string; level: string }) => {
+  .action(async (dir: string | undefined, opts: SetupOptions & { level: string }) => {
     configureLogging({ level: parseLevel(opts.level), service: 'SD-SETUP' });
     await setup(dir, opts);
   });

@@ -9,9 +9,13 @@
  *
  * Options: `--once` stop after the calls (exit 0 only if every call succeeded); `--verbose` show the
  * servers' logs; `--all` also run the getting-started network (ls-1 + eps-ls: ls-1.add, ls-1.lookup) and the
- * private-proxy demo (internal-server behind private-proxy-1, reached through the public TLS port).
+ * private-proxy demo (internal-server behind private-proxy-1, reached through the public TLS port);
+ * `--dir DIR` run with the dev settings in DIR/settings/dev (copied there from the package on first use),
+ * e.g. from an installed package (`eps demo --dir DIR`); by default the package's own settings/dev.
  */
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import { ensureCertificates } from '../tls/ensure-certs.js';
 import { callGateway, curlCommand, type GatewayCall } from './gateway-call.js';
 import { startDemoProcess, stopDemoProcesses, type DemoProcess } from './processes.js';
@@ -24,19 +28,41 @@ import {
 } from './public-call.js';
 import type { DemoReply } from './https-request.js';
 import { errorMessage } from '../core/errors.js';
+import { prepareDemoWorkspace } from './workspace.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const once = process.argv.includes('--once');
-const verbose = process.argv.includes('--verbose');
-const all = process.argv.includes('--all');
+const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const USAGE = 'usage: demo [--once] [--verbose] [--all] [--dir DIR]';
+
+function parseFlags(): { once: boolean; verbose: boolean; all: boolean; dir?: string | undefined } {
+  try {
+    return parseArgs({
+      args: process.argv.slice(2),
+      options: {
+        once: { type: 'boolean', default: false },
+        verbose: { type: 'boolean', default: false },
+        all: { type: 'boolean', default: false },
+        dir: { type: 'string' },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    console.error(`${errorMessage(e)}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const flags = parseFlags();
+const { once, verbose, all } = flags;
 
 const READY = /Waiting for CTRL-C|listening on/;
 /** How long the calls are retried while the nodes pick up the directory and open their streams. */
 const CALL_RETRY_MS = 60_000;
 
 async function main(): Promise<number> {
+  const workspace = await prepareDemoWorkspace(packageRoot, flags.dir);
+  const root = workspace.workDir;
+  if (workspace.copied) console.error(`copied the dev settings into ${join(root, 'settings/dev')}`);
   const certs = await ensureCertificates(root, 'dev');
-  if (certs.action === 'generated') console.error('generated development certificates in settings/dev/certs');
+  if (certs.action === 'generated') console.error(`generated development certificates in ${certs.certsDir}`);
   const procs: DemoProcess[] = [];
   const stop = async (): Promise<void> => stopDemoProcesses(procs);
   process.on('SIGINT', () => void stop().then(() => process.exit(0)));
@@ -47,7 +73,7 @@ async function main(): Promise<number> {
     args: string[],
     env: Record<string, string> = {},
   ): DemoProcess => {
-    const p = startDemoProcess(root, label, bin, args, env, READY, verbose);
+    const p = startDemoProcess(workspace, label, bin, args, env, READY, verbose);
     procs.push(p);
     return p;
   };
@@ -59,7 +85,7 @@ async function main(): Promise<number> {
       root,
       'sd-setup',
       process.execPath,
-      ['dist/src/cli/sd-setup.js'],
+      [join(packageRoot, 'dist/src/cli/sd-setup.js'), '--root', root],
       verbose,
     );
     if (!setup.ok) throw new Error(`sd-setup failed:\n${setup.output}`);
@@ -84,6 +110,7 @@ async function main(): Promise<number> {
     }
     await Promise.all(procs.map((p) => p.ready));
     console.error(`network up: ${procs.map((p) => p.label).join(', ')}`);
+    console.error(`settings and certificates in ${root} (run the curl commands from there)`);
 
     const calls: GatewayCall[] = [
       { operator: 'hd-1', port: 5555, method: 'hd-2._ping', id: '1', params: {} },
@@ -184,4 +211,9 @@ async function retry<T>(fn: () => Promise<T>, good: (t: T) => boolean): Promise<
 }
 
 export type { DemoStep };
-process.exit(await main());
+process.exit(
+  await main().catch((e: unknown) => {
+    console.error(`demo failed: ${errorMessage(e)}`);
+    return 1;
+  }),
+);

@@ -1,6 +1,7 @@
-/** Child processes of the demo network: started from bin/, output prefixed, stopped together. */
+/** Child processes of the demo network: the package's bin/ launchers run in the demo's folder, output prefixed, stopped together. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import type { DemoWorkspace } from './workspace.js';
 
 export interface DemoProcess {
   label: string;
@@ -9,7 +10,7 @@ export interface DemoProcess {
 }
 
 export function startDemoProcess(
-  root: string,
+  workspace: DemoWorkspace,
   label: string,
   bin: string,
   args: string[],
@@ -18,8 +19,8 @@ export function startDemoProcess(
   echo: boolean,
   timeoutMs = 30_000,
 ): DemoProcess {
-  const child = spawn(join(root, 'bin', bin), args, {
-    cwd: root,
+  const child = spawn(join(workspace.packageRoot, 'bin', bin), args, {
+    cwd: workspace.workDir,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

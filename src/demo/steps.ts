@@ -7,14 +7,14 @@ export interface DemoStep {
 }
 
 export function runDemoStep(
-  root: string,
+  cwd: string,
   label: string,
   cmd: string,
   args: string[],
   echo: boolean,
 ): Promise<DemoStep> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const onData = (d: Buffer): void => {
       output += d.toString();

@@ -12,6 +12,13 @@ import { ReverseStreamRegistry } from '../channels/reverse/accepting-side.js';
 import { ReverseStreamKeeper } from '../channels/reverse/dialling-side.js';
 import type { Directory } from '../directory/directory.js';
 import type { JsonRpcClientConfig } from '../jsonrpc/client.js';
+import { grpcServerSettings } from '../directory/permissions.js';
+
+/** Whether `peer`'s directory entry names `proxy` among its proxies. */
+function namesAsProxy(directory: Directory, peer: string, proxy: string): boolean {
+  const entry = directory.entry(peer);
+  return (entry && grpcServerSettings(entry)?.proxies.includes(proxy)) ?? false;
+}
 
 export type ChannelItem =
   | { name: string; type: 'stdout'; settings: Record<string, never> | object }
@@ -52,6 +59,10 @@ export function createChannel(item: ChannelItem, ctx: ChannelContext): Channel {
         canDeliverTo: (address) => streams.canDeliverTo(address),
         deliver: (request, address, scope) => streams.deliver(request, address, scope),
         handleConnectionRequest: (request, server) => callee.handle(request, server),
+        // Drain notices go to the operators that name us as their proxy (they hold our tunnels' ends).
+        announceProxyDrain: (endpoint) =>
+          streams.announceDrain(endpoint, (peer) => namesAsProxy(ctx.directory, peer, ctx.ownName)),
+        drainTunnels: (proxy, endpoint) => callee.drain(proxy, endpoint),
         close: () => streams.closeAll(),
       });
     }

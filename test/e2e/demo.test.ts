@@ -4,7 +4,7 @@
  * runs the sd setup, pings hd-2 through hd-1's gateway, also runs the getting-started and private-proxy demos,
  * pings hd-2 once more with public-proxy-1 stopped (through public-proxy-2), and reaches the private
  * proxy's domain through public-proxy-2's TLS port.
- * This is the only test that uses the fixed dev ports.
+ * The fixed dev ports are shared with the other dev-network tests through lockDevPorts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,8 +12,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/processes.js';
+import { lockDevPorts } from '../helpers/dev-ports-lock.js';
 
-test('npm run demo -- --once --all succeeds and prints every answer', { timeout: 240_000 }, async () => {
+test('npm run demo -- --once --all succeeds and prints every answer', { timeout: 540_000 }, async (t) => {
+  t.after(await lockDevPorts());
   const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/src/demo/demo.js'), '--once', '--all'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

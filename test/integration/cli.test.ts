@@ -1,20 +1,28 @@
 /** Command-line behaviour of the launchers: version/help without settings, exit codes, clear errors. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import { once } from 'node:events';
-import { runProgram } from '../helpers/processes.js';
+import { REPO_ROOT, runProgram } from '../helpers/processes.js';
 
 const noSettings = { EPS_SETTINGS: '', SD_SETTINGS: '', PROXY_SETTINGS: '' };
 
-test('version and --help work without any settings', async () => {
+const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+
+test('version, --version and --help work without any settings', async () => {
+  // From a checkout: the package version and the commit (an installed package: test/release/).
+  const commit = existsSync(join(REPO_ROOT, '.git')) ? ' \\(git [0-9a-f]{12}\\)' : '';
+  const expected = new RegExp(`^${version.replace(/\./g, '\\.')}${commit}\n$`);
   for (const bin of ['eps', 'sd', 'proxy']) {
     const v = await runProgram(bin, ['version'], noSettings);
     assert.equal(v.code, 0, bin);
-    assert.equal(v.stdout, 'development\n');
+    assert.match(v.stdout, expected);
+    const flag = await runProgram(bin, ['--version'], noSettings);
+    assert.equal(flag.code, 0, bin);
+    assert.equal(flag.stdout, v.stdout);
     const h = await runProgram(bin, ['--help'], noSettings);
     assert.equal(h.code, 0, bin);
     assert.match(h.stdout, /Usage:/);

@@ -3,6 +3,11 @@
  * the 32 raw token bytes, and serve the socket as TLS server with our gRPC server [WIRE,
  * docs/protocol.md#p2p]. Hardened against the original's S3: only a proxy named in our own directory entry
  * (`proxy` or `proxies`) may make us dial, the token must be 32 bytes, dials time out, and concurrent dials are bounded.
+ *
+ * Drain (ours): each tunnel is kept under the proxy operator that asked for it and the internal endpoint
+ * it named, so that when that proxy says it is stopping (a drain notice on our reverse stream to its
+ * operator, reverse/dialling-side.ts), exactly its tunnels get GOAWAY: callers open no new calls on them
+ * and broker new tunnels elsewhere, calls in flight finish, and the proxy sees the tunnels end.
  */
 import { logger } from '../../core/log.js';
 import type { Directory } from '../../directory/directory.js';
@@ -10,8 +15,10 @@ import { grpcServerSettings } from '../../directory/permissions.js';
 import { connectTcp } from '../../grpc/dial.js';
 import { Deadline } from '../../core/deadline.js';
 import type { GrpcServer } from '../../grpc/server.js';
+import type { InjectedConnection } from '../../grpc/injected.js';
 import { parseHostPort } from '../../net/host-port.js';
 import type { ConnectionRequest } from '../../broker/channel.js';
+import { trackTunnel } from './metrics.js';
 
 const log = logger('p2p-callee');
 
@@ -19,8 +26,13 @@ export const TOKEN_BYTES = 32;
 export const DIAL_TIMEOUT_MS = 10_000;
 export const MAX_PENDING_DIALS = 64;
 
+/** The tunnels brokered by one proxy operator through one of its internal endpoints. */
+const tunnelKey = (proxy: string, endpoint: string): string => JSON.stringify([proxy, endpoint]);
+
 export class P2pCallee {
   private pending = 0;
+  /** Live tunnels by tunnelKey; entries leave with their sockets (bounded by the open sockets). */
+  private readonly tunnels = new Map<string, Set<InjectedConnection>>();
 
   constructor(
     private readonly ownName: string,
@@ -51,7 +63,8 @@ export class P2pCallee {
         socket.destroy();
         throw e;
       });
-      server.inject(socket);
+      trackTunnel('callee', socket);
+      this.track(tunnelKey(request.caller, request.endpoint), server.inject(socket));
       log.debug('P2P socket handed to the gRPC server', {
         endpoint: request.endpoint,
         client: request.client.name,
@@ -60,5 +73,37 @@ export class P2pCallee {
     } finally {
       this.pending--;
     }
+  }
+
+  /**
+   * `proxy` (the authenticated operator of the notice) stops its proxy at `endpoint`: GOAWAY on every
+   * tunnel it brokered there. Returns how many were told.
+   */
+  drain(proxy: string, endpoint: string): number {
+    const key = tunnelKey(proxy, endpoint);
+    const set = this.tunnels.get(key);
+    if (!set) return 0;
+    this.tunnels.delete(key);
+    for (const tunnel of set) tunnel.close();
+    log.info('P2P tunnels told to go away: their proxy is stopping', { proxy, endpoint, tunnels: set.size });
+    return set.size;
+  }
+
+  /** Live tunnels (all proxies). */
+  get tunnelCount(): number {
+    let n = 0;
+    for (const set of this.tunnels.values()) n += set.size;
+    return n;
+  }
+
+  private track(key: string, tunnel: InjectedConnection): void {
+    let set = this.tunnels.get(key);
+    if (!set) this.tunnels.set(key, (set = new Set()));
+    set.add(tunnel);
+    tunnel.onClose(() => {
+      const now = this.tunnels.get(key);
+      if (!now?.delete(tunnel) || now.size > 0) return;
+      this.tunnels.delete(key);
+    });
   }
 }

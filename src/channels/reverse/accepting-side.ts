@@ -13,13 +13,18 @@
  * id: "<n>"}` for the n-th request on the stream, and it aborts that request's work (its answer still
  * comes, in order). Original dialling sides never get a notice.
  *
+ * Drain notices (ours): when our operator's public proxy stops, a dialling side of ours that announced
+ * `"drain"` and names us as its proxy gets `Request{method: "_drain", id: "0", params: {"endpoint": …}}`
+ * (no answer) and sends GOAWAY on its P2P tunnels through that proxy (p2p/callee.ts), before the proxy cuts
+ * them. Original dialling sides never get one.
+ *
  * Safe retries: a request that was never sent on the stream (it had ended, or ended while the request was
  * still queued) is sent once more on the peer's next stream, which calls wait for a little while after an
  * end (reopen-wait.ts). A request that was sent and then lost with its stream may have been processed: it
  * fails, and its error says so.
  */
 import type { Address } from '../../core/address.js';
-import { isJsonObject } from '../../core/json.js';
+import { isJsonObject, type JsonObject } from '../../core/json.js';
 import { logger } from '../../core/log.js';
 import type { EpsRequest, EpsResponse } from '../../core/messages.js';
 import { decodeResponse, encodeRequest } from '../../grpc/codec.js';
@@ -34,6 +39,7 @@ import { paramsForPeer } from '../../broker/client-info.js';
 import { ReopenWaits } from './reopen-wait.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 
+import { reverseStreamsOpen } from './metrics.js';
 const log = logger('reverse-accept');
 
 export const REVERSE_CALL_TIMEOUT_MS = 30_000;
@@ -44,6 +50,10 @@ export const MAX_REVERSE_STREAMS = 10_000;
 export const CANCEL_NOTICE_METHOD = '_cancel';
 /** What a dialling side of ours announces it understands (`result.features` of the announcement). */
 export const CANCEL_FEATURE = 'cancel';
+/** The method of a drain notice (our public proxy at `params.endpoint` is stopping). */
+export const DRAIN_NOTICE_METHOD = '_drain';
+/** A dialling side that announces this takes drain notices. */
+export const DRAIN_FEATURE = 'drain';
 /** A request never sent on the stream goes once more on the peer's next stream: the first and one more. */
 export const MAX_ATTEMPTS = 2;
 
@@ -74,8 +84,8 @@ class AcceptedStream {
     private readonly ownName: string,
     private readonly timeoutMs: number,
     private readonly ctx: CallContext,
-    /** The dialling side announced that it understands cancel notices. */
-    private readonly takesCancel: boolean,
+    /** What the dialling side announced it understands (CANCEL_FEATURE, DRAIN_FEATURE). */
+    private readonly features: ReadonlySet<string>,
   ) {}
 
   get closed(): boolean {
@@ -152,13 +162,20 @@ class AcceptedStream {
 
   /** Asks a dialling side of ours to abort the work of the `seq`-th request (no answer to the notice). */
   private sendCancelNotice(seq: number): void {
-    if (!this.takesCancel || this.closed) return;
-    const notice = encodeRequest({
-      method: CANCEL_NOTICE_METHOD,
-      params: {},
-      id: String(seq),
-      clientName: this.ownName,
-    });
+    if (!this.features.has(CANCEL_FEATURE)) return;
+    this.notice(CANCEL_NOTICE_METHOD, String(seq), {});
+  }
+
+  /** Tells a dialling side of ours that our proxy at `endpoint` stops; false if it takes no such notice. */
+  sendDrainNotice(endpoint: string): boolean {
+    if (!this.features.has(DRAIN_FEATURE) || this.closed) return false;
+    this.notice(DRAIN_NOTICE_METHOD, '0', { endpoint });
+    return true;
+  }
+
+  private notice(method: string, id: string, params: JsonObject): void {
+    if (this.closed) return;
+    const notice = encodeRequest({ method, params, id, clientName: this.ownName });
     this.stream.send(notice).catch(() => undefined);
   }
 
@@ -207,6 +224,18 @@ export class ReverseStreamRegistry {
   closeAll(): void {
     for (const s of this.streams.values()) s.fail('the server is stopping');
     this.streams.clear();
+  }
+
+  /**
+   * Our proxy at `endpoint` is stopping: a drain notice to every dialling side that takes one and for
+   * which `namesUs` holds (its entry names our operator as proxy). Returns the names told.
+   */
+  announceDrain(endpoint: string, namesUs: (peer: string) => boolean): string[] {
+    const told: string[] = [];
+    for (const [name, s] of this.streams) {
+      if (namesUs(name) && s.sendDrainNotice(endpoint)) told.push(name);
+    }
+    return told;
   }
 
   /** Also while a stream that just ended may come back (the call then waits for it). */
@@ -269,10 +298,13 @@ export class ReverseStreamRegistry {
         stream.end(OUTCOMES.resourceExhausted.grpc, 'too many reverse streams');
         return;
       }
-      const takesCancel = Array.isArray(features) && features.includes(CANCEL_FEATURE);
-      registered = new AcceptedStream(name, stream, this.ownName, this.timeoutMs, ctx, takesCancel);
+      const understood = new Set(
+        Array.isArray(features) ? features.filter((f): f is string => typeof f === 'string') : [],
+      );
+      registered = new AcceptedStream(name, stream, this.ownName, this.timeoutMs, ctx, understood);
       const previous = this.streams.get(name);
       this.streams.set(name, registered);
+      if (!previous) reverseStreamsOpen.inc({ side: 'accepted' });
       previous?.fail('a new reverse stream replaced this one');
       this.reopening.streamOpened(name, registered);
       log.info('reverse stream registered', { peer: name });
@@ -284,6 +316,7 @@ export class ReverseStreamRegistry {
       // Only forget the registration if it is still ours (fixes the original's B2 race).
       if (this.streams.get(registered.name) === registered) {
         this.streams.delete(registered.name);
+        reverseStreamsOpen.dec({ side: 'accepted' });
         this.reopening.streamEnded(registered.name);
         log.info('reverse stream ended', { peer: registered.name });
       }

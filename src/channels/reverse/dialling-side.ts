@@ -12,6 +12,10 @@
  * ours waits for the answer; the wire carries no deadline), and a cancellation fired by the accepting
  * side's cancel notice (accepting-side.ts) or when the stream ends, so a caller that gave up leaves no
  * backend request running.
+ *
+ * A drain notice from the peer (accepting-side.ts) says that the peer's public proxy at the named endpoint
+ * is stopping; the stream authenticates the sender, so the P2P tunnels that this peer brokered for us there
+ * get GOAWAY (Channel.drainTunnels, p2p/callee.ts). Nobody else can make our tunnels drain.
  */
 import { errorMessage } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
@@ -30,7 +34,14 @@ import { selectIdentity } from '../../tls/identity.js';
 import { PinnedPeer, recheckPeer } from '../../tls/pinned-peer.js';
 import { toWireResponse } from '../../grpc/convert.js';
 import { reverseStreamPeers } from './peers.js';
-import { CANCEL_FEATURE, CANCEL_NOTICE_METHOD, REVERSE_CALL_TIMEOUT_MS } from './accepting-side.js';
+import { reverseStreamsOpen } from './metrics.js';
+import {
+  CANCEL_FEATURE,
+  CANCEL_NOTICE_METHOD,
+  DRAIN_FEATURE,
+  DRAIN_NOTICE_METHOD,
+  REVERSE_CALL_TIMEOUT_MS,
+} from './accepting-side.js';
 
 const log = logger('reverse-dial');
 
@@ -107,6 +118,7 @@ export class PeerLoop {
   private serve(pooled: PooledSession): Promise<Error | undefined> {
     const stream = pooled.session.bidi('/EPS/ServerCall');
     this.stream = stream;
+    reverseStreamsOpen.inc({ side: 'dialled' });
     let order: Promise<void> = Promise.resolve();
     let inFlight = 0;
     /** Requests received on this stream (a cancel notice names one by this number). */
@@ -114,6 +126,7 @@ export class PeerLoop {
     const working = new Map<number, Cancellation>();
     const done = new Promise<Error | undefined>((resolve) =>
       stream.onEnd((err) => {
+        reverseStreamsOpen.dec({ side: 'dialled' });
         // Nobody can take the answers any more: stop the work still running for this stream.
         const gone = new CallCancelledError(`the reverse stream to ${this.peer} ended`);
         for (const c of working.values()) c.cancel(gone);
@@ -133,6 +146,7 @@ export class PeerLoop {
         working.get(Number(req.id))?.cancel(new CallCancelledError(why));
         return;
       }
+      if (req?.method === DRAIN_NOTICE_METHOD) return this.drain(req.params.endpoint);
       const seq = ++received;
       // At the bound we stop reading: further requests wait in the stream's flow-control window and the
       // accepting side cannot send more until an answer is out, so it can never make us run more at once.
@@ -156,10 +170,26 @@ export class PeerLoop {
         });
     });
     stream
-      .send(encodeResponse({ id: '1', result: { name: this.ownName, features: [CANCEL_FEATURE] } }))
+      .send(
+        encodeResponse({
+          id: '1',
+          result: { name: this.ownName, features: [CANCEL_FEATURE, DRAIN_FEATURE] },
+        }),
+      )
       .then(() => log.info('reverse stream open', { peer: this.peer }))
       .catch(() => undefined);
     return done;
+  }
+
+  /** The peer's proxy at `endpoint` stops: its tunnels to us go away (no answer to a notice). */
+  private drain(endpoint: unknown): void {
+    if (typeof endpoint !== 'string' || endpoint === '') {
+      log.warn('drain notice without an endpoint ignored', { peer: this.peer });
+      return;
+    }
+    let told = 0;
+    for (const ch of this.broker.registered) told += ch.drainTunnels?.(this.peer, endpoint) ?? 0;
+    log.info('drain notice: the proxy is stopping', { peer: this.peer, endpoint, tunnels: told });
   }
 
   private async answer(

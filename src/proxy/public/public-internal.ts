@@ -53,13 +53,14 @@ export async function handleInternalConnection(socket: net.Socket, ctx: Internal
         return;
       }
       log.debug('P2P tunnel', { caller: arrival.meta.caller, target: arrival.meta.target });
-      void ctx.tunnels.splice(arrival.peer, socket, 'p2p');
+      // The parked party is the callee (it connects first); it can be told to drain the tunnel.
+      void ctx.tunnels.splice(arrival.peer, socket, 'p2p', { party: arrival.meta.target });
       return;
     }
     const { meta, socket: client } = ctx.normalTokens.claim(token);
     if (client === undefined) throw new TokenError('expired', 'the public client is gone');
     log.debug('normal-mode tunnel', { domain: meta.domain, operator: meta.operator });
-    void ctx.tunnels.splice(client, socket, 'normal', meta.hello);
+    void ctx.tunnels.splice(client, socket, 'normal', { initial: meta.hello });
   } catch (error) {
     if (!(error instanceof TokenError)) throw error;
     log.debug('internal connection closed: token refused', { code: error.code, error: error.message });

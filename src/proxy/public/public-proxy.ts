@@ -20,7 +20,14 @@ import { publicApiMethods } from './public-api.js';
 import { handleFrontConnection, type NormalTokenMeta } from './public-front.js';
 import { handleInternalConnection, type P2pTokenMeta } from './public-internal.js';
 import { DEFAULT_MAX_TOKEN_ENTRIES, TokenTable } from '../shared/tokens.js';
-import { DEFAULT_MAX_PENDING_CONNECTIONS, PROXY_DRAIN_MS, TunnelRegistry } from '../shared/tunnels.js';
+import {
+  DEFAULT_MAX_PENDING_CONNECTIONS,
+  PROXY_DRAIN_MS,
+  PROXY_NOTICED_DRAIN_MS,
+  TunnelRegistry,
+} from '../shared/tunnels.js';
+import { Deadline } from '../../core/deadline.js';
+import { noticeDrain } from './drain-notice.js';
 
 import { systemClock } from '../../core/clock.js';
 import type { StoreReads } from '../../metrics/store-check.js';
@@ -50,6 +57,8 @@ export interface PublicProxyStats {
   p2pTokens: number;
   tunnels: number;
   pendingConnections: number;
+  /** Cap of each token table (normal and P2P): the alert on a table near its limit compares with it. */
+  tokenLimit: number;
 }
 
 export interface PublicProxyAddresses {
@@ -182,17 +191,26 @@ export class PublicProxy {
       p2pTokens: this.p2pTokens.size,
       tunnels: this.tunnels.size,
       pendingConnections: this.tunnels.pendingSize,
+      tokenLimit: this.normalTokens.maxEntries,
     };
   }
 
+  /**
+   * Graceful: listeners first (new connections are refused); the callees of live P2P tunnels are told
+   * through the own EPS that we stop (drain-notice.ts), so they send GOAWAY inside their tunnels and the
+   * tunnels end once their calls are done, within PROXY_NOTICED_DRAIN_MS; other tunnels get
+   * PROXY_DRAIN_MS to end by themselves; then the rest is cut.
+   */
   async stop(): Promise<void> {
     if (this.syncTimer !== undefined) clearInterval(this.syncTimer);
     this.syncTimer = undefined;
-    // Listeners first (new connections are refused), then tunnels get PROXY_DRAIN_MS to end by themselves.
+    const othersBy = Deadline.after(PROXY_DRAIN_MS);
+    const toldBy = Deadline.after(PROXY_NOTICED_DRAIN_MS);
     const closing = [closeServer(this.front), closeServer(this.internal), this.control.close()];
     this.normalTokens.close();
     this.p2pTokens.close();
-    await this.tunnels.whenEmpty(PROXY_DRAIN_MS);
+    const told = await noticeDrain(this.eps, this.settings, this.tunnels.parties(), othersBy);
+    await this.tunnels.drain(told, othersBy, toldBy);
     this.tunnels.destroyAll();
     this.eps.close();
     await Promise.all(closing);
