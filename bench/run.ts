@@ -14,6 +14,7 @@ const sections: Section[] = [
   { name: 'p2p', run: async (s) => (await import('./p2p.js')).benchP2p(s) },
   { name: 'deadline', run: async () => (await import('./deadline.js')).benchDeadline() },
   { name: 'async', run: async (s) => (await import('./async.js')).benchAsync(s) },
+  { name: 'transparency', run: async (s) => (await import('./transparency.js')).benchTransparency(s) },
 ];
 
 const args = process.argv.slice(2);

@@ -89,8 +89,17 @@ export function servicesRecord(net: TestNetwork, file: string, operator: string,
   });
 }
 
-/** Points node `name` at the api directory of `sd` (refresh every second, a state file in the network). */
-export function useSd(net: TestNetwork, name: string, sd: SdProcess, extra: JsonObject = {}): string {
+/**
+ * Points node `name` at the api directory of `sd` (refresh every second, a state file in the network), with
+ * `extra` api directory settings and a metrics listener on `metricsPort` when given.
+ */
+export function useSd(
+  net: TestNetwork,
+  name: string,
+  sd: SdProcess,
+  extra: JsonObject = {},
+  metricsPort?: number,
+): string {
   const file = join(net.settingsDir(name), '001_default.json');
   const settings = JSON.parse(readFileSync(file, 'utf8')) as JsonObject;
   const stateFile = join(net.dir, `${name}.directory.jsonl`);
@@ -106,6 +115,7 @@ export function useSd(net: TestNetwork, name: string, sd: SdProcess, extra: Json
       ...extra,
     },
   };
+  if (metricsPort !== undefined) settings.metrics = { bind_address: `127.0.0.1:${metricsPort}` };
   writeJson(file, settings);
   return stateFile;
 }

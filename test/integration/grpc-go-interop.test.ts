@@ -17,7 +17,8 @@ import { GrpcError, Status } from '../../src/grpc/status.js';
 import { decodeResponse, encodeRequest, encodeResponse } from '../../src/grpc/codec.js';
 import { CERTS, gatewayRequest, TestNetwork } from '../helpers/network.js';
 import { grpcSession, ls1Server } from '../helpers/grpc-local.js';
-import { REPO_ROOT, runProgram, startProgram } from '../helpers/processes.js';
+import { freePort, REPO_ROOT, runProgram, startProgram } from '../helpers/processes.js';
+import { metric, startSd, submit, useSd, type SdProcess } from '../helpers/transparency-net.js';
 import { Deadline } from '../../src/core/deadline.js';
 
 const GOPATH = '/usr/share/gocode';
@@ -175,6 +176,61 @@ describe('interoperability with grpc-go', { skip }, () => {
       assert.deepEqual(r.json.result, { found: true });
     } finally {
       await server?.stop();
+      await net.stop();
+    }
+  });
+
+  test('a real eps exchanging directory tips calls a grpc-go server that knows none: no alarm', async () => {
+    const metricsPort = await freePort();
+    const net = new TestNetwork([
+      { name: 'hd-1', groups: ['health-departments'], grpcClient: { call_timeout: 10 }, metricsPort },
+      { name: 'ls-1', groups: ['location-services'], grpcServer: true, gateway: false },
+    ]);
+    const answer = Buffer.from(encodeResponse({ id: 'ls-1.lookup(1)', result: { found: true } })).toString(
+      'hex',
+    );
+    let server: Awaited<ReturnType<typeof startProgram>> | undefined;
+    let sd: SdProcess | undefined;
+    try {
+      await net.prepare();
+      sd = await startSd(net, 'sd');
+      await submit(net, sd, [
+        '--reset',
+        join(net.dir, 'directory/001_base.json'),
+        join(net.dir, 'directory/002_certificates.json'),
+      ]);
+      useSd(net, 'hd-1', sd);
+      const port = net.ports.get('ls-1')!.grpc;
+      server = startProgram(peerBinary, [
+        '-mode',
+        'serve',
+        '-certs',
+        CERTS,
+        '-port',
+        String(port),
+        '-answer',
+        answer,
+      ]);
+      await server.waitFor(/listening \d+/);
+      const hd1 = await net.start('hd-1', {}, ['--level', 'debug']);
+      for (let i = 0; i < 2; i++) {
+        const r = await gatewayRequest(net.ports.get('hd-1')!.gateway, {
+          jsonrpc: '2.0',
+          method: 'ls-1.lookup',
+          params: { name: 'x' },
+          id: 1,
+        });
+        assert.equal(r.status, 200, r.text);
+        assert.deepEqual(r.json.result, { found: true });
+      }
+      await hd1.waitFor(/peer does not exchange directory tips/);
+      for (const kind of ['withheld', 'fork', 'unverifiable']) {
+        assert.equal(await metric(metricsPort, 'eps_directory_alarms_total', `{kind="${kind}"}`), 0, kind);
+      }
+      assert.ok((await metric(metricsPort, 'eps_directory_records')) > 0);
+    } finally {
+      await server?.stop();
+      await sd?.process.stop();
       await net.stop();
     }
   });
