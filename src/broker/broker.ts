@@ -33,6 +33,7 @@ import {
 } from './internal-methods.js';
 import { clientEntryView } from './client-info.js';
 import { recordRequest, requestsInFlight } from './metrics.js';
+import { CallMetrics, callStatus } from './call-metrics.js';
 import type { AsyncCalls } from '../async/async-calls.js';
 import type { AsyncHost, Delivery } from '../async/host.js';
 import { markedAsync } from '../async/received.js';
@@ -67,12 +68,14 @@ export class Broker implements AsyncHost {
   private readonly fromOutbox = new WeakSet<EpsRequest>();
   /** Error responses of a channel that could not reach the next hop (the outbox may keep the request). */
   private readonly unreachable = new WeakSet<EpsResponse>();
+  private readonly calls: CallMetrics;
 
   constructor(
     readonly ownName: string,
     readonly directory: Directory,
     readonly async?: AsyncCalls,
   ) {
+    this.calls = new CallMetrics(ownName, directory);
     async?.attach(this);
   }
 
@@ -123,9 +126,11 @@ export class Broker implements AsyncHost {
     try {
       const response = await this.route(request, client, scope);
       recordRequest(entry, response === null ? 'none' : response.error ? 'error' : 'ok', started);
+      this.calls.record(request, client?.name, callStatus(response), started);
       return response;
     } catch (e) {
       recordRequest(entry, 'failed', started);
+      this.calls.record(request, client?.name, 'failed', started);
       throw e;
     } finally {
       requestsInFlight.dec({ entry });

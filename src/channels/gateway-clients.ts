@@ -11,6 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import type { DirectoryEntry } from '../core/directory-entry.js';
 import { logger } from '../core/log.js';
 import { identitiesFor, peerKey } from '../tls/identity.js';
+import { countRefusal } from '../tls/metrics.js';
 
 const log = logger('gateway');
 
@@ -36,6 +37,7 @@ export function refuseOtherOperators(
   server.on('secureConnection', (socket: TLSSocket) => {
     const others = foreignOperators(socket, ownName, lookup);
     if (others.length === 0) return;
+    countRefusal('gateway', 'ERR_CERT_PEER_OTHER_OPERATOR');
     log.warn('gateway client refused: its certificate is pinned for another operator', {
       operators: others.join(','),
       remote: socket.remoteAddress,

@@ -31,6 +31,7 @@ import type { IngestOutcome } from './verified-mirror.js';
 import { MirrorStateFile } from './mirror-state.js';
 import { VerifiedMirror } from './verified-mirror.js';
 import { CodedError, errorMessage } from '../core/errors.js';
+import { countRefreshFailure, describeDirectory } from './metrics.js';
 
 const log = logger('api-directory');
 
@@ -156,6 +157,10 @@ export class ApiDirectory implements Directory {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    const startedAt = this.clock.now();
+    describeDirectory({
+      ageSeconds: () => (this.clock.now() - (this.counters.lastSuccessAt || startedAt)) / 1000,
+    });
     const loaded = await this.loadState();
     const first = this.cycle();
     const waitMs = loaded ? STATE_LOADED_REFRESH_WAIT_MS : INITIAL_REFRESH_WAIT_MS;
@@ -348,6 +353,7 @@ export class ApiDirectory implements Directory {
   }
 
   private onFailure(err: Error): void {
+    countRefreshFailure(err);
     this.counters.failures++;
     this.counters.consecutiveFailures++;
     const repeated = this.lastError === err.message;

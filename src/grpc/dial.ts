@@ -90,6 +90,7 @@ export function dialTls(opts: DialOptions): Promise<DialResult> {
           operator: opts.peer,
           requireCaChain: !opts.tls.settings.insecure_skip_verify,
           lookup: opts.lookup,
+          path: opts.socket ? 'p2p_caller' : 'grpc_client',
         });
       } catch (e) {
         socket.destroy();

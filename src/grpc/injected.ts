@@ -83,6 +83,12 @@ export class InjectedSockets {
     return handle;
   }
 
+  /** Whether a TLS socket runs on a socket we dialled that is still in its handshake. */
+  has(tlsSocket: TcpEnds): boolean {
+    const key = fourTuple(tlsSocket);
+    return key !== undefined && this.handshaking.has(key);
+  }
+
   /** The server set up `conn` on a TLS socket: if it is one we dialled, its handle now controls it. */
   served(tlsSocket: TcpEnds, conn: H2Connection): void {
     const key = fourTuple(tlsSocket);

@@ -36,6 +36,7 @@ import { DEFAULT_SERVER_KEEPALIVE, type ServerKeepalive } from './keepalive.js';
 import { requestBodyTimer, superviseConnection } from './server-lifecycle.js';
 import { parseGrpcTimeout } from './timeout.js';
 import { guardHandshakes } from '../net/handshake-guard.js';
+import type { RefusalPath } from '../tls/metrics.js';
 import { InjectedSockets, type InjectedConnection } from './injected.js';
 
 const log = logger('grpc-server');
@@ -191,9 +192,11 @@ export class GrpcServer {
       socket.destroy();
       return;
     }
+    // A socket we dialled (P2P callee) is checked like any client; its refusals count as P2P.
+    const path = this.injected.has(socket) ? 'p2p_callee' : 'grpc_server';
     let peer: PinnedPeer;
     try {
-      peer = verifyPeer(socket, { requireCaChain: this.opts.verifyClient, lookup: this.opts.lookup });
+      peer = verifyPeer(socket, { requireCaChain: this.opts.verifyClient, lookup: this.opts.lookup, path });
     } catch {
       socket.destroy(); // verifyPeer logged who and why
       return;
@@ -203,7 +206,7 @@ export class GrpcServer {
     const conn: H2Connection = new H2Connection(socket, 'server', {
       onStream: (stream) => {
         try {
-          this.onStream(conn, stream, peer);
+          this.onStream(conn, stream, peer, path);
         } catch (e) {
           // A failing handler ends its own call, not the connection with every other call on it.
           log.error('gRPC handler failed', { error: errorMessage(e) });
@@ -232,13 +235,13 @@ export class GrpcServer {
     const onIdle = superviseConnection(conn, this.keepalive, this.clock);
   }
 
-  private onStream(conn: H2Connection, stream: H2Stream, verified: PinnedPeer): void {
+  private onStream(conn: H2Connection, stream: H2Stream, verified: PinnedPeer, at: RefusalPath): void {
     const headers = stream.requestHeaders ?? {};
     const recheck = (): ReturnType<typeof recheckPeer> => recheckPeer(verified, { lookup: this.opts.lookup });
     const peer = recheck();
     if (!(peer instanceof PinnedPeer)) {
       // Unpinned (or expired) while the connection was open: refuse the call and close the connection.
-      if (!conn.closed) refuseSession(verified, peer); // one log line per connection
+      if (!conn.closed) refuseSession(verified, peer, at); // one log line per connection
       endWithStatus(conn, stream, Status.UNAVAILABLE, 'no name matched');
       conn.close();
       return;

@@ -4,18 +4,20 @@
  * request counters; sd: its own) and the health endpoints /healthz and /readyz (health.ts).
  */
 import http from 'node:http';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, type Registry } from 'prom-client';
+import { registry } from '../core/metrics-registry.js';
 import { logger } from '../core/log.js';
 import { closeServer, listenOn } from '../net/listen.js';
 import { errorMessage } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { guardFirstRequest, type HandshakeLimits } from '../net/handshake-guard.js';
 import { serveHealth } from './health.js';
+import { exportReadiness } from './ready-gauge.js';
 import type { Readiness } from './readiness.js';
 
 const log = logger('metrics');
 
-export const registry = new Registry();
+export { registry };
 collectDefaultMetrics({ register: registry });
 
 /** A metrics request must be complete within this time. */
@@ -41,6 +43,7 @@ export class MetricsServer {
     options: MetricsServerOptions = {},
   ) {
     const served = options.registry ?? registry;
+    if (options.readiness) exportReadiness(served, options.readiness);
     this.server = http.createServer((req, res) => {
       const path = (req.url ?? '').split('?')[0] ?? '';
       if (serveHealth(path, res, options.readiness)) return;

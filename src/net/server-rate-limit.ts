@@ -3,6 +3,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { logger } from '../core/log.js';
 import { attachRateLimit, ConnectionRateLimiter, type RateLimit } from './rate-limit.js';
+import { countLimitHit } from './metrics.js';
 
 const log = logger('rate-limit');
 
@@ -13,6 +14,9 @@ export function applyRateLimits(
 ): void {
   if (!limits || limits.length === 0) return;
   attachRateLimit(server, new ConnectionRateLimiter(limits), {
-    onReject: ({ ip }) => log.debug('connection over the rate limit closed', { listener: label, ip }),
+    onReject: ({ ip }) => {
+      countLimitHit('tcp_connections', label);
+      log.debug('connection over the rate limit closed', { listener: label, ip });
+    },
   });
 }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { SecureContextOptions } from 'node:tls';
 import { CodedError } from '../core/errors.js';
+import { recordCertificate } from './metrics.js';
 
 export interface TlsConfig {
   ca_certificate_files: string[];
@@ -73,6 +74,7 @@ export function loadTls(settings: TlsConfig): LoadedTls {
       throw new TlsConfigError(`certificate file '${settings.certificate_file}' contains no PEM certificate`);
     }
     PEM_CERT.lastIndex = 0;
+    recordCertificate(settings.certificate_file, loaded.cert);
   }
   return loaded;
 }

@@ -20,6 +20,7 @@ import type { DirectoryEntry } from '../core/directory-entry.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { logger } from '../core/log.js';
 import { identitiesFor, peerKey, type PeerIdentity, type PeerKey } from './identity.js';
+import { countRefusal, type RefusalPath } from './metrics.js';
 
 const log = logger('pinning');
 
@@ -57,6 +58,8 @@ export interface PeerPolicy {
   lookup: DirectoryLookup;
   /** Time source of the validity check (default: the system clock). */
   clock?: Clock | undefined;
+  /** Where the session is checked, for the refusal counter (tls/metrics.ts). */
+  path: RefusalPath;
 }
 
 let construct: (key: PeerKey, identities: PeerIdentity[], notAfter: number, label: string) => PinnedPeer;
@@ -163,9 +166,15 @@ function pinRefusal(
   };
 }
 
-/** Logs the refusal (the one line per refused session) and returns the error to throw. */
-function refuse(who: string, refusal: Refusal, fields: Record<string, unknown> = {}): PeerRefusedError {
-  log.warn('TLS peer refused', { peer: who, code: refusal.code, reason: refusal.reason, ...fields });
+/** Logs and counts the refusal (the one line per refused session) and returns the error to throw. */
+function refuse(
+  path: RefusalPath,
+  who: string,
+  refusal: Refusal,
+  fields: Record<string, unknown> = {},
+): PeerRefusedError {
+  countRefusal(path, refusal.code);
+  log.warn('TLS peer refused', { peer: who, path, code: refusal.code, reason: refusal.reason, ...fields });
   return new PeerRefusedError(refusal.code, who, refusal.reason);
 }
 
@@ -179,12 +188,14 @@ export function verifyPeer(socket: TLSSocket, policy: PeerPolicy): PinnedPeer {
   const key = cert && cert.raw ? peerKey(cert) : undefined;
   const who = policy.operator ?? namesOf(key);
   const fields = { remote: socket.remoteAddress };
-  if (!key) throw refuse(who, { code: 'ERR_CERT_PEER_MISSING', reason: 'no certificate presented' }, fields);
+  const { path } = policy;
+  if (!key)
+    throw refuse(path, who, { code: 'ERR_CERT_PEER_MISSING', reason: 'no certificate presented' }, fields);
   const refusal = certificateRefusal(socket, cert, policy);
-  if (refusal) throw refuse(who, refusal, { ...fields, names: namesOf(key) });
+  if (refusal) throw refuse(path, who, refusal, { ...fields, names: namesOf(key) });
   const identities = identitiesFor(key, policy.lookup);
   const unpinned = pinRefusal(key, identities, policy.operator);
-  if (unpinned) throw refuse(who, unpinned, { ...fields, names: namesOf(key) });
+  if (unpinned) throw refuse(path, who, unpinned, { ...fields, names: namesOf(key) });
   // Once verified, the peer is named by what the directory pins it as.
   const label = policy.operator ?? [...new Set(identities.map((i) => i.name))].join(',');
   return construct(key, identities, Date.parse(cert.valid_to), label);
@@ -201,15 +212,15 @@ export function verifyAllowedClient(socket: TLSSocket, allowed: readonly string[
   const key = cert && cert.raw ? peerKey(cert) : undefined;
   const who = namesOf(key);
   const fields = { remote: socket.remoteAddress };
-  if (!key) throw refuse(who, { code: 'ERR_CERT_PEER_MISSING', reason: 'no certificate presented' }, fields);
-  const refusal = certificateRefusal(socket, cert, {
-    requireCaChain: true,
-    lookup: () => undefined,
-  });
-  if (refusal) throw refuse(who, refusal, fields);
+  const path = 'proxy_control';
+  if (!key)
+    throw refuse(path, who, { code: 'ERR_CERT_PEER_MISSING', reason: 'no certificate presented' }, fields);
+  const refusal = certificateRefusal(socket, cert, { requireCaChain: true, lookup: () => undefined, path });
+  if (refusal) throw refuse(path, who, refusal, fields);
   const names = key.names.filter((n) => allowed.includes(n));
   if (names.length > 0) return names;
   throw refuse(
+    path,
     who,
     { code: 'ERR_CERT_PEER_NAME_MISMATCH', reason: `none of its names is allowed (${allowed.join(', ')})` },
     fields,
@@ -223,7 +234,7 @@ export function verifyAllowedClient(socket: TLSSocket, allowed: readonly string[
  */
 export function recheckPeer(
   peer: PinnedPeer,
-  policy: Omit<PeerPolicy, 'requireCaChain'>,
+  policy: Omit<PeerPolicy, 'requireCaChain' | 'path'>,
 ): PinnedPeer | Refusal {
   const now = (policy.clock ?? systemClock).now();
   if (now > peer.notAfter) {
@@ -237,9 +248,9 @@ export function recheckPeer(
   return unpinned ?? construct(peer.key, identities, peer.notAfter, peer.label);
 }
 
-/** Logs the end of an open session whose peer failed `recheckPeer`, once, and returns the error. */
-export function refuseSession(peer: PinnedPeer, refusal: Refusal): PeerRefusedError {
-  return refuse(peer.label, refusal, { names: namesOf(peer.key), session: 'open' });
+/** Logs and counts the end of an open session whose peer failed `recheckPeer`, once; returns the error. */
+export function refuseSession(peer: PinnedPeer, refusal: Refusal, path: RefusalPath): PeerRefusedError {
+  return refuse(path, peer.label, refusal, { names: namesOf(peer.key), session: 'open' });
 }
 
 export type { Refusal as PeerRefusal };

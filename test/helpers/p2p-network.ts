@@ -38,9 +38,15 @@ export function proxyOperatorSpec(controlPort: number, name: string = P): NodeSp
 
 export async function p2pNetwork(
   hd1Client: boolean | Record<string, number> = true,
+  /** Metrics listener ports by node name (nodes without one have no metrics listener). */
+  metricsPorts: Record<string, number> = {},
 ): Promise<{ net: TestNetwork; proxyDir: string }> {
   const control = await freePort();
-  const net = new TestNetwork([
+  const withMetrics = (spec: NodeSpec): NodeSpec => {
+    const port = metricsPorts[spec.name];
+    return port === undefined ? spec : { ...spec, metricsPort: port };
+  };
+  const specs: NodeSpec[] = [
     proxyOperatorSpec(control),
     {
       name: 'hd-1',
@@ -56,7 +62,8 @@ export async function p2pNetwork(
       grpcClient: true,
       services: HD2_SERVICES,
     },
-  ]);
+  ];
+  const net = new TestNetwork(specs.map(withMetrics));
   await net.prepare();
   const proxyDir = net.writePublicProxy(P, { tls: await freePort(), internal: await freePort(), control });
   return { net, proxyDir };

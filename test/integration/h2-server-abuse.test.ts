@@ -12,6 +12,7 @@ import { ErrorCode, Flag, FrameType } from '../../src/grpc/h2/codes.js';
 import { RESET_BURST, RESET_REFILL_PER_SECOND, UNPRODUCTIVE_FRAME_BURST } from '../../src/grpc/h2/limits.js';
 import { assertNothingSent, clientHandshake, duplexServer, goaway } from '../helpers/h2-duplex.js';
 import { waitFor } from '../helpers/wait.js';
+import { metricValue } from '../helpers/metric-value.js';
 import { pinnedEntries } from '../helpers/network.js';
 import { H2Connection, type H2ConnectionOptions } from '../../src/grpc/h2/connection.js';
 import { fakeClient, fakeClientOf, type FakePeer } from '../helpers/h2-fake-server.js';
@@ -154,6 +155,7 @@ test('rapid reset: a steady rate below the refill never ends the connection', as
 });
 test('ping policy: PINGs closer than the minimum interval are strikes; one strike too many is too_many_pings', async () => {
   const { peer, clock, close } = await h2Server({ pingPolicy: { minIntervalMs: 15_000, maxStrikes: 2 } });
+  const floods = await metricValue('rate_limit_hits_total', { limit: 'h2_flood' });
   try {
     await roundTrip(peer, 'first'); // no strike: nothing to compare with
     clock.time += 15_000;
@@ -167,6 +169,7 @@ test('ping policy: PINGs closer than the minimum interval are strikes; one strik
     const calm = await peer.next((f) => f.type === GOAWAY);
     assert.equal(calm.payload.readUInt32BE(4), ErrorCode.ENHANCE_YOUR_CALM);
     assert.equal(calm.payload.subarray(8).toString(), 'too_many_pings');
+    assert.equal(await metricValue('rate_limit_hits_total', { limit: 'h2_flood' }), floods + 1);
   } finally {
     await close();
   }

@@ -21,6 +21,7 @@ import type { PeerRefusalCode } from '../../src/tls/pinned-peer.js';
 import { Deadline } from '../../src/core/deadline.js';
 import type { DirectoryEntry } from '../../src/core/directory-entry.js';
 import { CERTS, testCertificates } from '../helpers/network.js';
+import { metricValue } from '../helpers/metric-value.js';
 import { waitFor, withDeadline } from '../helpers/wait.js';
 import { ReverseStreamRegistry } from '../../src/channels/reverse/accepting-side.js';
 import { encodeResponse } from '../../src/grpc/codec.js';
@@ -145,12 +146,15 @@ describe('accepted clients: pinning without exceptions', () => {
     for (const verify of [true, false]) {
       for (const { cert, code, names } of CASES) {
         test(`${route}, verify_client ${verify}: a ${cert} client certificate is refused with ${code}`, async () => {
+          const refusals = { path: route === 'gRPC port' ? 'grpc_server' : 'p2p_callee', reason: code };
+          const counted = await metricValue('tls_peer_refusals_total', refusals);
           const socket = await connect(route, servers.get(verify)!, hostile[cert]);
           const session = new GrpcSession('ls-1', socket);
           const call = session.unary('/EPS/Call', Buffer.from('x'), Deadline.after(WAIT.timeoutMs));
           await assert.rejects(call, (e: unknown) => e instanceof GrpcError && e.code !== Status.OK);
           await closedByServer(socket);
           assertOneRefusal(log, code, names);
+          assert.equal(await metricValue('tls_peer_refusals_total', refusals), counted + 1);
         });
       }
       test(`${route}, verify_client ${verify}: the pinned client is served`, async () => {

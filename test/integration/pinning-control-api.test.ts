@@ -6,6 +6,7 @@
  */
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { metricValue } from '../helpers/metric-value.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { createControlServer } from '../../src/proxy/shared/control-server.js';
@@ -55,8 +56,11 @@ describe('proxy control API: the caller passes the peer checks', () => {
     );
 
   test('a CA-valid certificate of another operator: 403, one log line with the reason code', async () => {
+    const refusals = { path: 'proxy_control', reason: 'ERR_CERT_PEER_NAME_MISMATCH' };
+    const counted = await metricValue('tls_peer_refusals_total', refusals);
     const reply = await call('hd-1');
     assert.equal(reply.status, 403);
+    assert.equal(await metricValue('tls_peer_refusals_total', refusals), counted + 1);
     const lines = log.lines.filter((l) => l.level === 'warn' || l.level === 'info');
     assert.equal(lines.length, 1, JSON.stringify(lines));
     assert.equal(lines[0]?.component, 'pinning');

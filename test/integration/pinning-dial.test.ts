@@ -7,6 +7,7 @@
  */
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { metricValue } from '../helpers/metric-value.js';
 import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
@@ -135,7 +136,10 @@ describe('dialled servers: pinning without exceptions', () => {
     for (const skip of [false, true]) {
       for (const { cert, code } of CASES) {
         test(`${route}, insecure_skip_verify ${skip}: a ${cert} server certificate is refused with ${code}`, async () => {
+          const refusals = { path: route === 'first dial' ? 'grpc_client' : 'p2p_caller', reason: code };
+          const counted = await metricValue('tls_peer_refusals_total', refusals);
           await assert.rejects(dial(route, portOf(servers.get(cert)!), map, skip), refusedOnce(log, code));
+          assert.equal(await metricValue('tls_peer_refusals_total', refusals), counted + 1);
         });
       }
       test(`${route}, insecure_skip_verify ${skip}: the pinned server is accepted`, async () => {

@@ -18,6 +18,7 @@ import type { GrpcServer } from '../../grpc/server.js';
 import type { InjectedConnection } from '../../grpc/injected.js';
 import { parseHostPort } from '../../net/host-port.js';
 import type { ConnectionRequest } from '../../broker/channel.js';
+import { trackTunnel } from './metrics.js';
 
 const log = logger('p2p-callee');
 
@@ -62,6 +63,7 @@ export class P2pCallee {
         socket.destroy();
         throw e;
       });
+      trackTunnel('callee', socket);
       this.track(tunnelKey(request.caller, request.endpoint), server.inject(socket));
       log.debug('P2P socket handed to the gRPC server', {
         endpoint: request.endpoint,

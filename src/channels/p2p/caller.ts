@@ -17,6 +17,7 @@ import { logger } from '../../core/log.js';
 import type { Deadline } from '../../core/deadline.js';
 import { Cancellation } from '../../core/cancellation.js';
 import { brokerThroughProxies, ProxyLatency } from './proxy-choice.js';
+import { trackTunnel } from './metrics.js';
 
 const log = logger('p2p-caller');
 
@@ -59,6 +60,7 @@ export function p2pDialer(
       deadline: connectBy(),
       socket,
     });
+    trackTunnel('caller', dialled.socket);
     log.info('P2P tunnel established', { peer, proxy, endpoint: result.endpoint });
     return dialled;
   };

@@ -12,7 +12,7 @@ import { Deadline } from '../../core/deadline.js';
 import { CodedError, errorMessage } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { FailureKind, KnownFailure } from '../../core/outcome.js';
-import { brokeringAverageSeconds, brokeringsTotal } from './metrics.js';
+import { brokeringAverageSeconds, brokeringSeconds, brokeringsTotal } from './metrics.js';
 
 const log = logger('p2p-caller');
 
@@ -112,6 +112,7 @@ export async function brokerThroughProxies<T>(
     const started = clock.now();
     const measured = (outcome: 'ok' | 'failed'): void => {
       brokeringsTotal.inc({ proxy, outcome });
+      brokeringSeconds.observe({ proxy, outcome }, (clock.now() - started) / 1000);
       brokeringAverageSeconds.set({ proxy }, (latency.estimate(proxy) ?? 0) / 1000);
     };
     try {

@@ -39,6 +39,7 @@ import { paramsForPeer } from '../../broker/client-info.js';
 import { ReopenWaits } from './reopen-wait.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 
+import { reverseStreamsOpen } from './metrics.js';
 const log = logger('reverse-accept');
 
 export const REVERSE_CALL_TIMEOUT_MS = 30_000;
@@ -303,6 +304,7 @@ export class ReverseStreamRegistry {
       registered = new AcceptedStream(name, stream, this.ownName, this.timeoutMs, ctx, understood);
       const previous = this.streams.get(name);
       this.streams.set(name, registered);
+      if (!previous) reverseStreamsOpen.inc({ side: 'accepted' });
       previous?.fail('a new reverse stream replaced this one');
       this.reopening.streamOpened(name, registered);
       log.info('reverse stream registered', { peer: name });
@@ -314,6 +316,7 @@ export class ReverseStreamRegistry {
       // Only forget the registration if it is still ours (fixes the original's B2 race).
       if (this.streams.get(registered.name) === registered) {
         this.streams.delete(registered.name);
+        reverseStreamsOpen.dec({ side: 'accepted' });
         this.reopening.streamEnded(registered.name);
         log.info('reverse stream ended', { peer: registered.name });
       }

@@ -34,6 +34,7 @@ import { selectIdentity } from '../../tls/identity.js';
 import { PinnedPeer, recheckPeer } from '../../tls/pinned-peer.js';
 import { toWireResponse } from '../../grpc/convert.js';
 import { reverseStreamPeers } from './peers.js';
+import { reverseStreamsOpen } from './metrics.js';
 import {
   CANCEL_FEATURE,
   CANCEL_NOTICE_METHOD,
@@ -117,6 +118,7 @@ export class PeerLoop {
   private serve(pooled: PooledSession): Promise<Error | undefined> {
     const stream = pooled.session.bidi('/EPS/ServerCall');
     this.stream = stream;
+    reverseStreamsOpen.inc({ side: 'dialled' });
     let order: Promise<void> = Promise.resolve();
     let inFlight = 0;
     /** Requests received on this stream (a cancel notice names one by this number). */
@@ -124,6 +126,7 @@ export class PeerLoop {
     const working = new Map<number, Cancellation>();
     const done = new Promise<Error | undefined>((resolve) =>
       stream.onEnd((err) => {
+        reverseStreamsOpen.dec({ side: 'dialled' });
         // Nobody can take the answers any more: stop the work still running for this stream.
         const gone = new CallCancelledError(`the reverse stream to ${this.peer} ended`);
         for (const c of working.values()) c.cancel(gone);

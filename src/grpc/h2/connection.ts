@@ -40,6 +40,7 @@ import { StreamSender } from './sender.js';
 import type { H2Stream, StreamEvents } from './stream.js';
 import { Streams, type Role } from './streams.js';
 import { FrameWriter } from './writer.js';
+import { countLimitHit } from '../../net/metrics.js';
 
 /**
  * RFC 9113 §5.1 and §6.8 for the whole connection: "going-away" once a GOAWAY was sent or received (or
@@ -324,6 +325,7 @@ export class H2Connection {
 
   private connectionError(err: ConnectionError): void {
     if (this.state === 'closed') return;
+    if (err.code === ErrorCode.ENHANCE_YOUR_CALM) countLimitHit('h2_flood', 'http2');
     this.writer.push(goawayFrame(this.streams.lastPeerId, err.code, err.message));
     this.writer.flush();
     this.terminate(new ProtocolError(`HTTP/2 protocol error (${errorName(err.code)}): ${err.message}`));

@@ -57,6 +57,8 @@ export interface PublicProxyStats {
   p2pTokens: number;
   tunnels: number;
   pendingConnections: number;
+  /** Cap of each token table (normal and P2P): the alert on a table near its limit compares with it. */
+  tokenLimit: number;
 }
 
 export interface PublicProxyAddresses {
@@ -189,6 +191,7 @@ export class PublicProxy {
       p2pTokens: this.p2pTokens.size,
       tunnels: this.tunnels.size,
       pendingConnections: this.tunnels.pendingSize,
+      tokenLimit: this.normalTokens.maxEntries,
     };
   }
 

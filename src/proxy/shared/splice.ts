@@ -19,6 +19,8 @@ export interface SpliceOptions {
   idleTimeoutMs?: number;
   /** Time source for the idle timeout (tests pass a manual clock); default: system timers, monotonic time. */
   clock?: Clock;
+  /** Told of every chunk as it is handed on (`up`: from `a` to `b`), for the relayed-bytes counter. */
+  onBytes?: (direction: 'up' | 'down', bytes: number) => void;
 }
 
 export interface SpliceResult {
@@ -93,10 +95,18 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
     let initialBackpressure = false;
     if (options.initial !== undefined && options.initial.length > 0 && !b.destroyed) {
       aToB += options.initial.length;
+      options.onBytes?.('up', options.initial.length);
       initialBackpressure = !b.write(options.initial);
     }
-    pump(a, b, (n) => (aToB += n));
-    pump(b, a, (n) => (bToA += n));
+    const onBytes = options.onBytes ?? ((): void => undefined);
+    pump(a, b, (n) => {
+      aToB += n;
+      onBytes('up', n);
+    });
+    pump(b, a, (n) => {
+      bToA += n;
+      onBytes('down', n);
+    });
     if (initialBackpressure) a.pause();
     else a.resume();
     b.resume();

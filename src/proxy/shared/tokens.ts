@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { CodedError } from '../../core/errors.js';
+import { countLimitHit } from '../../net/metrics.js';
 import {
   DEFAULT_ACCEPT_TIMEOUT_SECONDS,
   DEFAULT_HANDSHAKE_TIMEOUT_SECONDS,
@@ -86,7 +87,8 @@ export function tokenKey(token: Buffer | string): string {
 
 export class TokenTable<M> {
   private readonly acceptTimeoutMs: number;
-  private readonly maxEntries: number;
+  /** Cap on live entries. */
+  readonly maxEntries: number;
   private readonly onDrop: TokenTableOptions<M>['onDrop'];
   private readonly live = new Map<string, Entry<M>>();
   /** base64 → why it is spent and when it may be forgotten; insertion order is time order. */
@@ -117,6 +119,7 @@ export class TokenTable<M> {
    */
   issue(meta: M, parked?: Duplex): IssuedToken {
     if (this.live.size >= this.maxEntries) {
+      countLimitHit('proxy_tokens', 'tokens');
       throw new TokenError('table-full', `token table full (${this.maxEntries} pending connections)`);
     }
     let token = randomBytes(TOKEN_BYTES);

@@ -7,6 +7,8 @@ import type { Duplex } from 'node:stream';
 import { logger } from '../../core/log.js';
 import type { Deadline } from '../../core/deadline.js';
 import { splice, type SpliceResult } from './splice.js';
+import { countLimitHit } from '../../net/metrics.js';
+import { relayedBytes, type TunnelKind } from './metrics.js';
 
 const log = logger('tunnels');
 
@@ -63,6 +65,7 @@ export class TunnelRegistry {
    */
   admit(socket: Duplex): boolean {
     if (this.pending.size >= this.maxPending) {
+      countLimitHit('proxy_pending_connections', 'proxy');
       socket.destroy();
       return false;
     }
@@ -75,11 +78,20 @@ export class TunnelRegistry {
     this.pending.delete(socket);
   }
 
-  /** Splices `a` and `b` (optionally writing `initial` to `b` first) and tracks the pair until both close. */
-  splice(a: Duplex, b: Duplex, label: string, options: TunnelOptions = {}): Promise<SpliceResult> {
+  /**
+   * Splices `a` and `b` (optionally writing `initial` to `b` first) and tracks the pair until both close;
+   * the bytes count in proxy_relayed_bytes_total under `label`.
+   */
+  splice(a: Duplex, b: Duplex, label: TunnelKind, options: TunnelOptions = {}): Promise<SpliceResult> {
     const pair: Tunnel = { a, b, party: options.party };
     this.pairs.add(pair);
-    const done = splice(a, b, options.initial === undefined ? {} : { initial: options.initial });
+    const onBytes = (direction: 'up' | 'down', bytes: number): void =>
+      relayedBytes.inc({ kind: label, direction }, bytes);
+    const done = splice(
+      a,
+      b,
+      options.initial === undefined ? { onBytes } : { initial: options.initial, onBytes },
+    );
     return done.then((result) => {
       this.pairs.delete(pair);
       if (this.pairs.size === 0) for (const wake of this.emptyWaiters.splice(0)) wake();

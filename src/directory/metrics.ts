@@ -1,0 +1,44 @@
+/**
+ * Freshness and refusals of the `api` directory, on the shared Prometheus registry (`metrics.bind_address`):
+ * how old the verified state is (an alert on a stale directory), and each failed refresh by reason (an
+ * alert on refused records: someone serves a bad, forked or rolled-back chain).
+ */
+import { Counter, Gauge } from 'prom-client';
+import { registry } from '../metrics/server.js';
+import { DirectoryRefreshError, SdRpcError, SdUnreachableError } from './api-errors.js';
+
+/** The directory whose state the gauges describe (one per eps process; the last one started wins). */
+export interface DirectoryFreshness {
+  /** Seconds since the last successful refresh (since start when there was none). */
+  ageSeconds(): number;
+}
+
+let source: DirectoryFreshness | undefined;
+
+export function describeDirectory(directory: DirectoryFreshness): void {
+  source = directory;
+}
+
+new Gauge({
+  name: 'eps_directory_age_seconds',
+  help: 'Seconds since the directory was last refreshed and verified from the service directory (api backend)',
+  registers: [registry],
+  collect() {
+    if (source) this.set(source.ageSeconds());
+  },
+});
+
+const failures = new Counter({
+  name: 'eps_directory_refresh_failures_total',
+  help: 'Failed directory refreshes by reason: unreachable, rpc, or refused records (schema, verify, fork, rollback, apply)',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+export function countRefreshFailure(err: unknown): void {
+  let reason = 'other';
+  if (err instanceof DirectoryRefreshError) reason = err.code;
+  else if (err instanceof SdUnreachableError) reason = 'unreachable';
+  else if (err instanceof SdRpcError) reason = 'rpc';
+  failures.inc({ reason });
+}
