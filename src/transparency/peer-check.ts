@@ -33,12 +33,23 @@ export interface VerifiedChain {
   verifyBranch(records: readonly SignedChangeRecord[]): Promise<void>;
 }
 
-/** Asks `peer` for a page of its chain (with its own deadline); rejects when the peer cannot answer. */
+/**
+ * Asks `peer` for a page of its chain (with its own deadline); rejects when the peer cannot answer, with
+ * PeerUnreachable when there was no connection to ask it on.
+ */
 export type PageFetcher = (peer: string, query: RecordsQuery) => Promise<RecordsPage>;
 
-export type CheckVerdict = 'consistent' | 'healed' | 'fork' | 'unverifiable';
+export type CheckVerdict = 'consistent' | 'healed' | 'fork' | 'unverifiable' | 'unreachable';
 
 class Unverifiable extends Error {}
+
+/**
+ * The fetcher could not get a connection to the peer at all (e.g. a caller without a reachable gRPC
+ * server told us its tip): nothing is known against it, so no alarm; its tip is looked at again later.
+ */
+export class PeerUnreachable extends Error {
+  override readonly name = 'PeerUnreachable';
+}
 
 export class PeerCheck {
   constructor(
@@ -60,6 +71,7 @@ export class PeerCheck {
           return await this.branch(peer, theirs);
       }
     } catch (e) {
+      if (e instanceof PeerUnreachable) return 'unreachable';
       this.alarm('unverifiable', peer, theirs, errorMessage(e), before);
       return 'unverifiable';
     }
@@ -145,6 +157,7 @@ export class PeerCheck {
     try {
       return (await this.fetch(peer, query)).records;
     } catch (e) {
+      if (e instanceof PeerUnreachable) throw e;
       throw new Unverifiable(`cannot serve records from index ${query.from}: ${errorMessage(e)}`);
     }
   }

@@ -9,7 +9,8 @@
  * - A peer's tip is checked by PeerCheck (heal, fork, unverifiable), at most one check per peer at a time and
  *   MAX_CONCURRENT_CHECKS in all (more are skipped: tips come again with the next connection or change);
  *   a (peer tip, our tip) pair already found consistent, healed or forked is not checked again, an
- *   unverifiable one not within ALARM_INTERVAL_MS (the table holds MAX_REMEMBERED_PEERS peers).
+ *   unverifiable one (or one of a peer we could not connect to: no alarm) not within ALARM_INTERVAL_MS (the
+ *   table holds MAX_REMEMBERED_PEERS peers).
  * - Peers that answer UNIMPLEMENTED (original nodes) are left alone: no alarm, no further tips on that session.
  */
 import type { SignedChangeRecord } from '../core/directory-entry.js';
@@ -26,7 +27,7 @@ import { GrpcError, Status } from '../grpc/status.js';
 import { selectIdentity } from '../tls/identity.js';
 import { ALARM_INTERVAL_MS, Alarms } from './alarms.js';
 import { directoryRecords } from './metrics.js';
-import { PeerCheck, type CheckVerdict, type VerifiedChain } from './peer-check.js';
+import { PeerCheck, PeerUnreachable, type CheckVerdict, type VerifiedChain } from './peer-check.js';
 import { formatTip, sameTip, tipOf, type Tip } from './tip.js';
 import * as wire from './wire.js';
 
@@ -167,7 +168,8 @@ export class Transparency {
     const key = `${theirs.size}/${theirs.head} ${this.directory.chain().length}/${this.tip().head}`;
     const known = this.checked.get(peer);
     if (known?.key === key) {
-      const retry = known.verdict === 'unverifiable' && this.clock.now() - known.at >= ALARM_INTERVAL_MS;
+      const again = known.verdict === 'unverifiable' || known.verdict === 'unreachable';
+      const retry = again && this.clock.now() - known.at >= ALARM_INTERVAL_MS;
       if (!retry) return;
     }
     if (this.running.has(peer)) return;
@@ -193,9 +195,14 @@ export class Transparency {
 
   private async fetchPage(peer: string, query: wire.RecordsQuery): Promise<wire.RecordsPage> {
     const client = this.client;
-    if (!client) throw new Error('no gRPC client channel to reach the peer');
+    if (!client) throw new PeerUnreachable('no gRPC client channel to reach the peer');
     const deadline = Deadline.after(TIP_CALL_TIMEOUT_MS, this.clock);
-    const pooled = await client.session(peer, deadline);
+    let pooled: PooledSession;
+    try {
+      pooled = await client.session(peer, deadline);
+    } catch (e) {
+      throw new PeerUnreachable(`no connection to ${peer}: ${errorMessage(e)}`);
+    }
     const reply = await pooled.session.unary(
       wire.RECORDS_PATH,
       wire.encodeRecordsRequest(query, this.ownName),
