@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
  */
 export const layers = [
   ['cli', 'demo'],
-  ['eps', 'sd', 'proxy', 'records-tools', 'settings-check'],
+  ['eps', 'sd', 'proxy', 'records-tools', 'settings-check', 'operator'],
   ['transparency'],
   ['channels'],
   ['broker'],

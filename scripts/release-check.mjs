@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `npm run release-check`: what must pass before a version is cut, in order, stopping at the first failure:
 // lint, the whole test suite (`npm test`, which also builds, type-checks and checks the layering), the
-// package's contents (`npm pack --dry-run`), and the installed-package test (test/release/: packs, installs
-// the tarball into a temporary prefix and runs the programs and the demo network from there; it is slow,
-// which is why `npm test` leaves it out).
+// package's contents (`npm pack --dry-run`), and the release tests (test/release/): the installed-package
+// test (packs, installs the tarball into a temporary prefix and runs the programs and the demo network from
+// there) and the docs/first-hour.md walkthrough with real processes; they take minutes, which is why
+// `npm test` leaves them out.
 import { spawnSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -12,7 +13,7 @@ const steps = [
   ['lint', 'npm', ['run', 'lint', '--silent']],
   ['tests', 'npm', ['test', '--silent']],
   ['package contents', 'npm', ['pack', '--dry-run', '--ignore-scripts']],
-  ['installed package', process.execPath, ['scripts/run-tests.mjs', 'test/release/']],
+  ['installed package and first hour', process.execPath, ['scripts/run-tests.mjs', 'test/release/']],
 ];
 
 for (const [label, cmd, args] of steps) {

@@ -2,8 +2,8 @@
 // Runs every test file under test/ with Node's test runner (TypeScript through tsx).
 // Certificates are generated first when missing, so `npm test` works on a fresh clone.
 // Usage: node scripts/run-tests.mjs [substring-filter ...]
-// test/release/ (the installed-package test: packs, installs and runs the demo; several minutes) runs only
-// when a filter names it, as `npm run release-check` does.
+// test/release/ (the installed-package test and the first-hour walkthrough; minutes each) runs only when a
+// filter names it, as `npm run release-check` does.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,7 +33,7 @@ const RELEASE_TESTS = join(root, 'test', 'release');
 const files = collect(join(root, 'test')).filter((f) =>
   filters.length === 0 ? !f.startsWith(RELEASE_TESTS) : filters.some((flt) => f.includes(flt)),
 );
-// A release test file packs, installs and runs two demo networks: minutes on a loaded machine.
+// The release test files pack, install and run whole dev networks: minutes on a loaded machine.
 const timeoutMs = files.some((f) => f.startsWith(RELEASE_TESTS)) ? 1_800_000 : 120_000;
 const result = spawnSync(
   process.execPath,

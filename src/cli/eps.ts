@@ -7,6 +7,7 @@ import { logger } from '../core/log.js';
 import { registerSdCommands } from './eps-sd.js';
 import { registerSettingsCheck } from './settings-check.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerOperatorCommands } from './operator.js';
 
 const log = logger('eps');
 
@@ -31,6 +32,7 @@ unknownCommandHandler(server);
 
 registerSettingsCheck(program, 'eps');
 registerSdCommands(program);
+registerOperatorCommands(program);
 registerDemoCommand(program);
 unknownCommandHandler(program);
 

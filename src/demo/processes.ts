@@ -17,7 +17,8 @@ export function startDemoProcess(
   env: Record<string, string>,
   readyPattern: RegExp,
   echo: boolean,
-  timeoutMs = 30_000,
+  /** Generous: seven programs start at once, and a loaded machine (CI on 2 cores) makes each slow. */
+  timeoutMs = 90_000,
 ): DemoProcess {
   const child = spawn(join(workspace.packageRoot, 'bin', bin), args, {
     cwd: workspace.workDir,

@@ -4,8 +4,11 @@ import { GrpcError, Status } from './status.js';
 /** Default and original limit for one message [WIRE, docs/protocol.md#limits]. */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
+/** The prefix of every message: flag byte and length. */
+export const MESSAGE_PREFIX_BYTES = 5;
+
 export function frame(payload: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(5 + payload.length);
+  const out = Buffer.allocUnsafe(MESSAGE_PREFIX_BYTES + payload.length);
   out[0] = 0;
   out.writeUInt32BE(payload.length, 1);
   out.set(payload, 5);

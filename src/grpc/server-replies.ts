@@ -2,8 +2,8 @@
  * What our gRPC server sends back (server.ts, server-bidi.ts): response headers, a unary answer, a status
  * as trailers or as a trailers-only response, and the answer of the conformance probe.
  */
-import { frame } from './framing.js';
-import { encodeGrpcMessage } from './status.js';
+import { frame, MESSAGE_PREFIX_BYTES } from './framing.js';
+import { encodeGrpcMessage, Status } from './status.js';
 import type { H2Connection } from './h2/connection.js';
 import type { H2Stream } from './h2/stream.js';
 import { encodeHeaders } from './h2/hpack.js';
@@ -36,8 +36,17 @@ export function endWithStatus(conn: H2Connection, stream: H2Stream, code: number
   conn.sendHeaders(stream, block, true);
 }
 
+/**
+ * A unary answer: headers, message, trailers. An answer that does not fit in the connection's output bound
+ * (MAX_CONNECTION_OUTPUT_BYTES: the client does not read what waits already) ends with RESOURCE_EXHAUSTED.
+ */
 export function respondUnary(conn: H2Connection, stream: H2Stream, payload: Uint8Array): void {
   if (stream.closed) return;
+  // Checked before framing: a refused answer costs no copy.
+  const refused = conn.outputRefusal(MESSAGE_PREFIX_BYTES + payload.length);
+  if (refused !== undefined) {
+    return endWithStatus(conn, stream, Status.RESOURCE_EXHAUSTED, `answer not sent: ${refused}`);
+  }
   conn.sendHeaders(stream, RESPONSE_HEADERS, false);
   conn.write(stream, frame(payload), false);
   conn.sendHeaders(stream, OK_TRAILERS, true);

@@ -21,6 +21,7 @@ import {
   rsaSigningCryptoKey,
   RSA_SIGNING_ALGORITHM,
   type GeneratedKeyPair,
+  type SubjectPublicKey,
 } from './certgen-keys.js';
 
 /** A CA able to sign: its certificate, name and WebCrypto signing key. */
@@ -115,7 +116,7 @@ export function createIntermediateAuthority(
 async function issueLeaf(
   ca: CertificateAuthority,
   commonName: string,
-  keys: GeneratedKeyPair,
+  keys: SubjectPublicKey,
   extensions: x509.Extension[],
   now: Date,
 ): Promise<IssuedCertificate> {
@@ -139,7 +140,7 @@ async function issueLeaf(
 export function issueTlsCertificate(
   ca: CertificateAuthority,
   name: string,
-  keys: GeneratedKeyPair,
+  keys: SubjectPublicKey,
   now: Date,
 ): Promise<IssuedCertificate> {
   return issueLeaf(
@@ -172,7 +173,7 @@ export function issueSigningCertificate(
   ca: CertificateAuthority,
   name: string,
   group: string,
-  keys: GeneratedKeyPair,
+  keys: SubjectPublicKey,
   now: Date,
 ): Promise<IssuedCertificate> {
   return issueLeaf(

@@ -39,9 +39,12 @@ export function privateKeyPem(pair: GeneratedKeyPair): string {
 }
 
 /** SubjectPublicKeyInfo DER of the pair's public key (a plain ArrayBuffer view, as WebCrypto wants). */
-export function publicKeySpki(pair: GeneratedKeyPair): Uint8Array<ArrayBuffer> {
+export function publicKeySpki(pair: Pick<GeneratedKeyPair, 'publicKey'>): Uint8Array<ArrayBuffer> {
   return new Uint8Array(pair.publicKey.export({ type: 'spki', format: 'der' }));
 }
+
+/** The public half a certificate is issued for (a generated pair, or the key of a signing request). */
+export type SubjectPublicKey = Pick<GeneratedKeyPair, 'publicKey'>;
 
 /** WebCrypto key for signing certificates with an RSA CA key. */
 export async function rsaSigningCryptoKey(pair: GeneratedKeyPair): Promise<CryptoKey> {

@@ -48,6 +48,8 @@ export interface AttackOutcome {
   /** The GOAWAY the server sent before closing, if any. */
   goaway?: { code: ErrorCode; debug: string };
   closedAfterMs: number;
+  /** Peak RSS growth of the server while the attack ran (sampled), in MiB. */
+  peakMiB: number;
   text: string;
 }
 
@@ -111,7 +113,7 @@ export async function runAttack(
       (goaway ? ` with GOAWAY ${errorName(goaway.code)} "${goaway.debug}"` : ' without GOAWAY') +
       `; ${rss.text}; bystander answered ${calls.answered} calls (${calls.answered - answeredBefore}+ during the attack)`;
     t.diagnostic(text);
-    outcome = { ...(goaway ? { goaway } : {}), closedAfterMs, text };
+    outcome = { ...(goaway ? { goaway } : {}), closedAfterMs, peakMiB: rss.peakMiB, text };
     assert.deepEqual(calls.errors, [], 'the bystander connection kept being answered');
     assert.ok(calls.answered > answeredBefore, 'the bystander was answered during the attack');
     if (options.goaway !== undefined) {

@@ -9,10 +9,10 @@ import { after, before, test } from 'node:test';
 import { frame } from '../../src/grpc/framing.js';
 import { ErrorCode, Flag, FrameType, Setting } from '../../src/grpc/h2/codes.js';
 import { frameBytes, MAX_WINDOW, windowUpdateFrame } from '../../src/grpc/h2/frames.js';
-import { UNPRODUCTIVE_FRAME_BURST } from '../../src/grpc/h2/limits.js';
+import { MAX_CONNECTION_OUTPUT_BYTES, UNPRODUCTIVE_FRAME_BURST } from '../../src/grpc/h2/limits.js';
 import { DEFAULT_SERVER_KEEPALIVE } from '../../src/grpc/keepalive.js';
 import { grpcRequest } from '../helpers/h2-grpc-server.js';
-import { flood, repeated, runAttack } from './attack-client.js';
+import { flood, repeated, RSS_GROWTH_LIMIT_MIB, runAttack } from './attack-client.js';
 import { startAttackServer, type AttackServer } from './attack-server.js';
 
 const { DATA, HEADERS } = FrameType;
@@ -70,4 +70,10 @@ test('internal data buffering (CVE-2019-9517): a client that never reads large a
     { neverRead: true, settings: [[Setting.INITIAL_WINDOW_SIZE, MAX_WINDOW]] },
   );
   assert.ok(outcome.closedAfterMs >= WRITE_STALL_MS, `not before the deadline: ${outcome.text}`);
+  // What may wait meanwhile: MAX_CONNECTION_OUTPUT_BYTES of answers (the rest are refused RESOURCE_EXHAUSTED),
+  // at worst three times at one moment - as queued messages, joined into the socket write, and as its TLS
+  // ciphertext - plus the slack every attack is allowed (RSS_GROWTH_LIMIT_MIB). Without the byte bound all
+  // 40 answers waited: peak +121 MiB.
+  const bound = (3 * MAX_CONNECTION_OUTPUT_BYTES) / 2 ** 20 + RSS_GROWTH_LIMIT_MIB;
+  assert.ok(outcome.peakMiB <= bound, `peak RSS within ${bound} MiB: ${outcome.text}`);
 });

@@ -32,10 +32,14 @@ interface Answering extends DuplexServer {
 }
 
 /** A server connection with one request on stream 1 whose answer the test writes. */
-async function answering(windows: 'wide' | 'default' | 'connection only'): Promise<Answering> {
+async function answering(
+  windows: 'wide' | 'default' | 'connection only',
+  maxOutputBytes?: number,
+): Promise<Answering> {
   let stream: H2Stream | undefined;
   let end: StreamError | null | undefined;
   const server = duplexServer({
+    ...(maxOutputBytes === undefined ? {} : { maxOutputBytes }),
     onStream: (s) => {
       stream = s;
       s.events = { onHeaders: () => undefined, onData: () => undefined, onClose: (e) => (end = e ?? null) };
@@ -126,6 +130,28 @@ test('write stall: a slow peer that keeps reading survives many deadlines; when 
     await clock.advance(1);
     assert.equal(conn.closed, true, 'no write taken for WRITE_STALL_MS: cut off');
     assert.match(ended()?.message ?? '', /write stalled/);
+  } finally {
+    close();
+  }
+});
+
+test('output bound: a write beyond the bytes the peer left unread resets its stream, clearly', async () => {
+  const limit = 16 * CHUNK;
+  const { conn, output, stream, ended, close } = await answering('wide', limit);
+  try {
+    output.hold();
+    assert.equal(conn.outputRefusal(limit - 2 * CHUNK), undefined, 'room while nothing waits');
+    conn.write(stream, Buffer.alloc(15 * CHUNK), false);
+    assert.ok(conn.bufferedOutput >= 15 * CHUNK, `buffered ${conn.bufferedOutput}`);
+    let failure: Error | undefined;
+    const more = conn.write(stream, Buffer.alloc(2 * CHUNK), false, (e) => (failure = e));
+    assert.equal(more, false);
+    assert.match(
+      failure?.message ?? '',
+      /of output already wait for the peer to read them; 0\.1 MiB more would exceed the connection's 1\.0 MiB/,
+    );
+    assert.equal(ended()?.code, ErrorCode.ENHANCE_YOUR_CALM, 'the stream was reset');
+    assert.equal(conn.closed, false, 'the connection goes on');
   } finally {
     close();
   }

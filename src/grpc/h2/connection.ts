@@ -26,7 +26,13 @@ import { ErrorCode, errorName } from './codes.js';
 import { DEFAULT_MAX_FRAME, FrameReader, goawayFrame, type Frame } from './frames.js';
 import { HeaderBlockReader } from './header-block.js';
 import { InboundFrames } from './inbound.js';
-import { CONNECTION_WINDOW, END_GRACE_MS, MAX_CONNECTION_BUFFERED_BYTES, WRITE_STALL_MS } from './limits.js';
+import {
+  CONNECTION_WINDOW,
+  END_GRACE_MS,
+  MAX_CONNECTION_BUFFERED_BYTES,
+  MAX_CONNECTION_OUTPUT_BYTES,
+  WRITE_STALL_MS,
+} from './limits.js';
 import { PeerSettings } from './peer-settings.js';
 import { ourPreface, PrefaceCheck } from './preface.js';
 import { PingTracker } from './pings.js';
@@ -60,6 +66,8 @@ export interface H2ConnectionOptions {
   sharedBudget?: BufferBudget;
   /** Output that does not drain for this long ends the connection (default WRITE_STALL_MS). */
   writeStallMs?: number;
+  /** Output buffered on this connection, at most (default MAX_CONNECTION_OUTPUT_BYTES). */
+  maxOutputBytes?: number;
 }
 
 export class H2Connection {
@@ -80,6 +88,7 @@ export class H2Connection {
   private readonly inbound: InboundFrames;
   private readonly onFrameBound = (frame: Frame): void => this.inbound.onFrame(frame);
   private readonly clock: Clock;
+  private readonly maxOutputBytes: number;
   /** When bytes last arrived from the peer (clock time): keepalive pings after silence. */
   private receivedAt: number;
 
@@ -92,6 +101,7 @@ export class H2Connection {
     this.peer = new PeerSettings(role === 'client', (delta) => this.streams.onInitialWindowChange(delta));
     this.clock = options.clock ?? systemClock;
     this.receivedAt = this.clock.now();
+    this.maxOutputBytes = options.maxOutputBytes ?? MAX_CONNECTION_OUTPUT_BYTES;
     this.guards = new AbuseGuards(this.clock, options.pingPolicy);
     const source = {
       fill: () => this.sender.fill(),
@@ -178,11 +188,41 @@ export class H2Connection {
    * queue is above STREAM_HIGH_WATER: the server is not granting window, or the socket is backed up).
    */
   write(stream: H2Stream, data: Buffer, end: boolean, done?: (err?: Error) => void): boolean {
+    const refused = this.outputRefusal(data.length);
+    if (refused !== undefined) {
+      this.reset(stream, ErrorCode.ENHANCE_YOUR_CALM, refused);
+      done?.(new Error(refused));
+      return false;
+    }
     return this.sender.queueData(stream, data, end, done);
+  }
+
+  /** Output buffered here: stream data not yet in frames, frames not yet taken by the transport. */
+  get bufferedOutput(): number {
+    return this.sender.queuedBytes() + this.writer.pendingBytes;
+  }
+
+  /**
+   * Why `bytes` more output may not be queued (MAX_CONNECTION_OUTPUT_BYTES: the peer does not read what
+   * waits already), or undefined when they may.
+   */
+  outputRefusal(bytes: number): string | undefined {
+    const buffered = this.bufferedOutput;
+    if (buffered + bytes <= this.maxOutputBytes) return undefined;
+    const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+    return (
+      `${mib(buffered)} of output already wait for the peer to read them; ${mib(bytes)} more would ` +
+      `exceed the connection's ${mib(this.maxOutputBytes)}`
+    );
   }
 
   /** write() as a promise: resolves at once while the stream can take more, otherwise once flushed. */
   send(stream: H2Stream, data: Buffer): Promise<void> {
+    const refused = this.outputRefusal(data.length);
+    if (refused !== undefined) {
+      this.reset(stream, ErrorCode.ENHANCE_YOUR_CALM, refused);
+      return Promise.reject(new Error(refused));
+    }
     return this.sender.queueDataAsync(stream, data);
   }
 

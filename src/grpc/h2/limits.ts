@@ -42,6 +42,15 @@ export const END_GRACE_MS = 2000;
  * slow peer that keeps reading is not cut off. See write-stall.ts.
  */
 export const WRITE_STALL_MS = 30_000;
+/**
+ * Output buffered per connection (CVE-2019-9517 by volume, next to WRITE_STALL_MS by time): stream data
+ * queued and not yet in frames, plus bytes handed to the socket that the transport has not taken. An
+ * answer (or any stream write) that would take it beyond this is not queued: a unary answer ends with
+ * RESOURCE_EXHAUSTED instead (grpc/server-replies.ts), another write resets its stream with
+ * ENHANCE_YOUR_CALM; the calls already queued go on. 16 MiB is four answers of the largest message (4 MiB)
+ * waiting at once for a peer that does not read; a peer that reads never gets near it.
+ */
+export const MAX_CONNECTION_OUTPUT_BYTES = 16 * 1024 * 1024;
 /** Unread output beyond which a peer that keeps provoking replies is cut off. */
 export const MAX_PENDING_REPLY_BYTES = 1024 * 1024;
 /**

@@ -94,6 +94,13 @@ export class StreamSender implements WriterSource {
     this.sendable.delete(stream);
   }
 
+  /** Stream data queued and not yet in frames (the streams that can send; an idle one has no id yet). */
+  queuedBytes(): number {
+    let n = 0;
+    for (const stream of this.sendable) n += stream.queuedBytes;
+    return n;
+  }
+
   hasWaitingData(): boolean {
     return this.sendable.size > 0;
   }

@@ -30,6 +30,8 @@ export interface StallPolicy {
 
 export class FrameWriter {
   private out: Buffer[] = [];
+  /** Bytes in `out`. */
+  private outBytes = 0;
   private afterWriteCallbacks: WriteCallback[] = [];
   private drainWaiters: WriteCallback[] = [];
   private flushScheduled = false;
@@ -71,14 +73,20 @@ export class FrameWriter {
     return this.socket.writableNeedDrain;
   }
 
+  /** Output in frames not yet taken by the transport: queued here, or in the socket's buffer. */
+  get pendingBytes(): number {
+    return this.outBytes + this.socket.writableLength;
+  }
+
   /** Queues bytes for the next flush, which the caller schedules (or runs). */
   push(bytes: Buffer): void {
     this.out.push(bytes);
+    this.outBytes += bytes.length;
   }
 
   /** Queues a frame and schedules a flush. */
   enqueue(frame: Buffer): void {
-    this.out.push(frame);
+    this.push(frame);
     this.scheduleFlush();
   }
 
@@ -117,6 +125,7 @@ export class FrameWriter {
     if (this.out.length === 0) return this.stall.arm();
     const bytes = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
     this.out = [];
+    this.outBytes = 0;
     const callbacks = this.afterWriteCallbacks;
     this.afterWriteCallbacks = [];
     this.unfinishedWrites++;
