@@ -17,6 +17,7 @@ import { CalleeSide } from './callee-side.js';
 import { CallerSide } from './caller-side.js';
 import { AsyncError } from './errors.js';
 import { FileTableStore } from './file-table-store.js';
+import { LEASE_MS } from './redis-lease.js';
 import { RedisTableStore } from './redis-table-store.js';
 import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
 import type { AsyncHost } from './host.js';
@@ -49,7 +50,14 @@ export interface AsyncSettings extends TableLimits {
 
 function createStore(settings: AsyncSettings, ownName: string, table: string): TableStore {
   if (settings.store.type === 'memory') return new MemoryTableStore();
-  if (settings.store.type === 'redis') return new RedisTableStore(settings.store.settings, ownName, table);
+  if (settings.store.type === 'redis')
+    // The pending table is loaded first: its store holds the lease of this eps instance.
+    return new RedisTableStore(
+      settings.store.settings,
+      ownName,
+      table,
+      table === 'pending' ? LEASE_MS : undefined,
+    );
   return new FileTableStore(join(settings.store.settings.directory, `${ownName}.${table}.jsonl`));
 }
 
@@ -175,6 +183,8 @@ export class AsyncCalls {
       await this.forwarding.sweep(RETAIN_AFTER_EXPIRY_MS);
       const expired = await this.caller.expireDue();
       if (expired > 0) asyncExpired.inc({ side: 'caller' }, expired);
+      const unanswered = this.callee.expiredSince();
+      if (unanswered > 0) asyncExpired.inc({ side: 'callee' }, unanswered);
       await this.callee.purge(RETAIN_AFTER_EXPIRY_MS);
       await this.caller.purge(RETAIN_AFTER_EXPIRY_MS);
     } catch (e) {

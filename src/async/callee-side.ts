@@ -44,7 +44,12 @@ export class CalleeSide {
       request: EpsRequest,
       expires: number,
     ) => Promise<void>,
-  ) {}
+  ) {
+    this.countedUntil = clock.now();
+  }
+
+  /** Expiries up to this time have been counted (eps_async_expired_total{side="callee"}). */
+  private countedUntil: number;
 
   /**
    * Before delivering to our backend: the caller of a request that waits for an answer may not reuse its
@@ -185,6 +190,21 @@ export class CalleeSide {
       method: record.method,
       expires_at: new Date(record.expires).toISOString(),
     };
+  }
+
+  /**
+   * Requests whose time to live ended unanswered since the last call (each counted once; the first call
+   * counts from when this eps started).
+   */
+  expiredSince(): number {
+    const now = this.clock.now();
+    let n = 0;
+    for (const [, row] of this.table.entries()) {
+      const r = row.value;
+      if (!r.answered && r.expires > this.countedUntil && r.expires <= now) n++;
+    }
+    this.countedUntil = now;
+    return n;
   }
 
   /** Forgets records whose time to live ended more than `retainMs` ago; returns how many. */

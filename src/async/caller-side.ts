@@ -26,6 +26,8 @@ import {
   tryLater,
   type Answer,
 } from './protocol.js';
+import { HandOverRetries, inParallel, SWEEP_CONCURRENCY } from './hand-over-retry.js';
+import { noticesDropped } from './metrics.js';
 import type { AwaitedRecord } from './records.js';
 import type { TtlPolicy } from './ttl.js';
 
@@ -34,6 +36,8 @@ const log = logger('async');
 export class CallerSide {
   /** Ids whose answer is being handed to our backend right now. */
   private readonly delivering = new Set<string>();
+  /** Expiries our backend did not take yet. */
+  private readonly retries: HandOverRetries;
 
   constructor(
     readonly table: BoundedTable<AwaitedRecord>,
@@ -41,7 +45,9 @@ export class CallerSide {
     private readonly clock: Clock,
     private readonly host: () => AsyncHost,
     private readonly deliveryTimeoutMs: number,
-  ) {}
+  ) {
+    this.retries = new HandOverRetries(clock);
+  }
 
   /** After another operator answered our application's request: an acknowledgement makes us await. */
   async onPeerAnswer(id: string, callee: string, response: EpsResponse | null): Promise<EpsResponse | null> {
@@ -144,46 +150,65 @@ export class CallerSide {
     }
   }
 
-  /** Requests whose time to live ended unanswered: our backend gets `respond` with an error, once. */
+  /**
+   * Requests whose time to live ended unanswered: our backend gets `respond` with an error, once. In
+   * parallel (SWEEP_CONCURRENCY at a time, each within the delivery timeout); a refused or failed
+   * hand-over is retried with its own backoff and given up after bounded attempts (hand-over-retry.ts).
+   */
   async expireDue(): Promise<number> {
     const now = this.clock.now();
     const due = [...this.table.entries()].filter(
-      ([id, row]) => !row.value.done && row.value.expires <= now && !this.delivering.has(id),
+      ([id, row]) =>
+        !row.value.done && row.value.expires <= now && !this.delivering.has(id) && this.retries.due(id),
     );
     let expired = 0;
-    for (const [id, row] of due) {
-      const { operator, localId } = parseAddress(id);
-      const error = row.value.queued
-        ? {
-            code: ErrorCodes.unavailable,
-            message: `${operator} could not be reached within the time to live of ${id}`,
-            data: { code: 'ERR_ASYNC_UNDELIVERED' },
-          }
-        : {
-            code: ErrorCodes.notFound,
-            message: `no answer from ${operator} to ${id} within its time to live`,
-            data: { code: 'ERR_ASYNC_EXPIRED' },
-          };
-      const scope = {
-        deadline: Deadline.after(this.deliveryTimeoutMs, this.clock),
-        cancellation: new Cancellation(),
-      };
-      this.delivering.add(id);
-      try {
-        await this.handOver(id, row.value, localId, { error }, {}, scope);
-        await this.table.put(id, { ...settled(row.value), done: true, expired: true });
-        log.warn('asynchronous request expired unanswered', { id, callee: operator });
-        expired++;
-      } catch (e) {
+    await inParallel(due, SWEEP_CONCURRENCY, async ([id, row]) => {
+      if (await this.expire(id, row.value)) expired++;
+    });
+    return expired;
+  }
+
+  private async expire(id: string, record: AwaitedRecord): Promise<boolean> {
+    const { operator, localId } = parseAddress(id);
+    const error = record.queued
+      ? {
+          code: ErrorCodes.unavailable,
+          message: `${operator} could not be reached within the time to live of ${id}`,
+          data: { code: 'ERR_ASYNC_UNDELIVERED' },
+        }
+      : {
+          code: ErrorCodes.notFound,
+          message: `no answer from ${operator} to ${id} within its time to live`,
+          data: { code: 'ERR_ASYNC_EXPIRED' },
+        };
+    const scope = {
+      deadline: Deadline.after(this.deliveryTimeoutMs, this.clock),
+      cancellation: new Cancellation(),
+    };
+    this.delivering.add(id);
+    try {
+      await this.handOver(id, record, localId, { error }, {}, scope);
+      this.retries.done(id);
+      await this.table.put(id, { ...settled(this.table.get(id) ?? record), done: true, expired: true });
+      log.warn('asynchronous request expired unanswered', { id, callee: operator });
+      return true;
+    } catch (e) {
+      if (this.retries.failed(id, record.expires)) {
         log.warn('expiry of an asynchronous request not delivered yet; retried', {
           id,
+          attempts: this.retries.attempts(id),
           error: errorMessage(e),
         });
-      } finally {
-        this.delivering.delete(id);
+        return false;
       }
+      // Given up: recorded as expired (a late answer is refused), so that it stops here.
+      log.error('expiry never taken by the backend; given up', { id, error: errorMessage(e) });
+      noticesDropped.inc({ kind: 'expiry' });
+      await this.table.put(id, { ...settled(this.table.get(id) ?? record), done: true, expired: true });
+      return true;
+    } finally {
+      this.delivering.delete(id);
     }
-    return expired;
   }
 
   status(id: string): JsonObject | null {

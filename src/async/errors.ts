@@ -27,7 +27,9 @@ export type AsyncErrorCode =
   /** A queued request or answer could not reach the other operator within its time to live. */
   | 'ERR_ASYNC_UNDELIVERED'
   /** A repeat of a marked request whose answer was too large for the callee to keep (given only once). */
-  | 'ERR_ASYNC_NOT_KEPT';
+  | 'ERR_ASYNC_NOT_KEPT'
+  /** The Redis store is held by another eps instance (one store serves one instance). */
+  | 'ERR_ASYNC_STORE_IN_USE';
 
 const JSON_RPC_CODE: Record<AsyncErrorCode, JsonRpcErrorCode> = {
   ERR_ASYNC_UNKNOWN_ID: ErrorCodes.notFound,
@@ -41,6 +43,7 @@ const JSON_RPC_CODE: Record<AsyncErrorCode, JsonRpcErrorCode> = {
   ERR_ASYNC_RESERVED: ErrorCodes.methodNotFound,
   ERR_ASYNC_UNDELIVERED: ErrorCodes.unavailable,
   ERR_ASYNC_NOT_KEPT: ErrorCodes.channelError,
+  ERR_ASYNC_STORE_IN_USE: ErrorCodes.unavailable,
 };
 
 export class AsyncError extends CodedError<AsyncErrorCode> {

@@ -24,6 +24,14 @@ export const asyncExpired = new Counter({
   registers: [registry],
 });
 
+/** Notices to our own backend given up after their retries (async/hand-over-retry.ts). */
+export const noticesDropped = new Counter({
+  name: 'eps_async_notices_dropped_total',
+  help: 'Expiries and undelivered notices our backend never took, given up after bounded retries',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});
+
 /** Store and forward (async/outbox.ts): messages waiting for a peer, and the age of the oldest. */
 export const outboxMessages = new Gauge({
   name: 'eps_async_outbox_messages',

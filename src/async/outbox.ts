@@ -15,9 +15,10 @@ import type { JsonObject } from '../core/json.js';
 import { logger } from '../core/log.js';
 import type { EpsResponse } from '../core/messages.js';
 import { peerKey, type BoundedTable } from './bounded-table.js';
-import { AsyncError } from './errors.js';
+import { AsyncError, type AsyncErrorCode } from './errors.js';
+import { HandOverRetries, inParallel, SWEEP_CONCURRENCY } from './hand-over-retry.js';
 import type { AsyncHost } from './host.js';
-import { outboxDelivered, outboxExpired, outboxRetries } from './metrics.js';
+import { noticesDropped, outboxDelivered, outboxExpired, outboxRetries } from './metrics.js';
 import { isConfirmation, isTryLater } from './protocol.js';
 import type { OutboxRecord } from './records.js';
 
@@ -35,12 +36,15 @@ export interface OutboxSettings {
 export interface OutboxHandlers {
   /** The peer's response to a queued message; throwing leaves the message queued (sent again later). */
   delivered(record: OutboxRecord, response: EpsResponse | null): Promise<void>;
-  /** A queued message that will never be delivered: its time to live ended, or the peer refused it. */
+  /**
+   * A queued message that will never be delivered: its time to live ended, or the peer refused it.
+   * Throws unless our backend took the notice (the message is kept and the notice tried again, bounded).
+   */
   undeliverable(record: OutboxRecord, error: AsyncError): Promise<void>;
 }
 
-/** How one delivery attempt ended. */
-type Attempt = 'done' | 'retry';
+/** How one delivery attempt ended: done, the peer unreachable (its queue waits), or only this one waits. */
+type Attempt = 'done' | 'retry' | 'later';
 
 interface PeerQueue {
   /** Keys of the peer's messages, oldest first. */
@@ -52,6 +56,10 @@ interface PeerQueue {
 
 export class Outbox {
   private readonly queues = new Map<string, PeerQueue>();
+  /** Messages that failed on their own (the peer was reached): each waits its own backoff. */
+  private readonly waits = new Map<string, Backoff>();
+  /** `undelivered` notices our backend has not taken yet. */
+  private readonly notices: HandOverRetries;
   private closed = false;
 
   constructor(
@@ -61,7 +69,9 @@ export class Outbox {
     private readonly host: () => AsyncHost,
     private readonly deliveryTimeoutMs: number,
     private readonly handlers: OutboxHandlers,
-  ) {}
+  ) {
+    this.notices = new HandOverRetries(clock);
+  }
 
   /** The time to live of a queued request: what the caller asked for, else by method, else the default. */
   ttlSeconds(method: string, asked: number | undefined): number {
@@ -71,6 +81,7 @@ export class Outbox {
   /** After the table is loaded: every stored message is queued again; `keep` drops the others. */
   async resume(keep: (record: OutboxRecord) => boolean): Promise<void> {
     for (const [key, row] of [...this.table.entries()]) {
+      if (row.value.failed) continue; // its notice is tried by the sweep
       if (keep(row.value)) this.enqueue(key, row.value.peer);
       else {
         log.warn('queued message never acknowledged to the application is dropped', {
@@ -134,11 +145,18 @@ export class Outbox {
     });
   }
 
-  /** Messages whose time to live ended: removed, and handed to `undeliverable`. */
+  /**
+   * Messages whose time to live ended are given up; pending `undelivered` notices are handed to our
+   * backend, SWEEP_CONCURRENCY at a time, each with its own bounded retries.
+   */
   async expireDue(): Promise<number> {
     const now = this.clock.now();
-    const due = [...this.table.entries()].filter(([, row]) => row.value.expires <= now);
+    const due = [...this.table.entries()].filter(([, row]) => !row.value.failed && row.value.expires <= now);
     for (const [key, row] of due) await this.expire(key, row.value);
+    const notices = [...this.table.entries()].filter(
+      ([key, row]) => row.value.failed && this.notices.due(key),
+    );
+    await inParallel(notices, SWEEP_CONCURRENCY, ([key, row]) => this.notify(key, row.value));
     return due.length;
   }
 
@@ -169,7 +187,10 @@ export class Outbox {
     q.timer.unref();
   }
 
-  /** Sends the peer's messages, `concurrency` at a time, until the queue is empty or an attempt fails. */
+  /**
+   * Sends the peer's messages, `concurrency` at a time, until the queue is empty or the peer cannot be
+   * reached (then the whole queue waits). A message that fails on its own waits alone, the others go on.
+   */
   private async pump(peer: string): Promise<void> {
     const q = this.queues.get(peer);
     if (!q || q.running || this.closed) return;
@@ -178,9 +199,16 @@ export class Outbox {
     try {
       while (!this.closed && q.keys.size > 0) {
         const batch: string[] = [];
+        let nextMs = Infinity;
         for (const key of q.keys) {
           if (batch.length >= this.settings.concurrency) break;
-          batch.push(key);
+          const wait = this.waits.get(key)?.waitMs() ?? 0;
+          if (wait <= 0) batch.push(key);
+          else nextMs = Math.min(nextMs, wait);
+        }
+        if (batch.length === 0) {
+          this.wakeIn(peer, q, nextMs);
+          return;
         }
         const attempts = await Promise.all(batch.map((key) => this.attempt(key)));
         if (attempts.includes('retry')) {
@@ -197,6 +225,27 @@ export class Outbox {
     } finally {
       q.running = false;
     }
+  }
+
+  private wakeIn(peer: string, q: PeerQueue, ms: number): void {
+    this.clock.clearTimeout(q.timer);
+    q.timer = this.clock.setTimeout(() => void this.pump(peer), ms);
+    q.timer.unref();
+  }
+
+  /** This message alone waits (its own backoff, retry_initial doubling to retry_max). */
+  private later(key: string): Attempt {
+    let wait = this.waits.get(key);
+    if (!wait) {
+      wait = new Backoff({
+        initialMs: this.settings.retry_initial * 1000,
+        maxMs: this.settings.retry_max * 1000,
+        clock: this.clock,
+      });
+      this.waits.set(key, wait);
+    }
+    wait.fail();
+    return 'later';
   }
 
   private async attempt(key: string): Promise<Attempt> {
@@ -217,9 +266,13 @@ export class Outbox {
     let response: EpsResponse | null;
     try {
       const delivery = await this.host().send(this.outgoing(record), scope);
-      if (delivery.unreachable || isTryLater(delivery.response)) {
+      if (delivery.unreachable) {
         log.debug('peer still unreachable', { id, peer: record.peer });
         return 'retry';
+      }
+      if (isTryLater(delivery.response)) {
+        log.debug('peer asks to send this one again later', { id, peer: record.peer });
+        return this.later(key);
       }
       response = delivery.response;
       await this.handlers.delivered(record, response);
@@ -229,22 +282,20 @@ export class Outbox {
         peer: record.peer,
         error: errorMessage(e),
       });
-      return 'retry';
+      return this.later(key);
     }
-    await this.drop(key, record);
     if (record.kind === 'answer' && !isConfirmation(response)) {
       const why = response?.error?.message ?? 'no confirmation (a node without asynchronous calls?)';
       outboxDelivered.inc({ peer: record.peer, kind: record.kind, outcome: 'refused' });
       log.warn('queued answer refused by the caller', { id, caller: record.peer, error: why });
-      await this.handlers.undeliverable(
-        record,
-        new AsyncError(
-          'ERR_ASYNC_NOT_CONFIRMED',
-          `${record.peer} did not accept the answer to ${id}: ${why}`,
-        ),
+      const error = new AsyncError(
+        'ERR_ASYNC_NOT_CONFIRMED',
+        `${record.peer} did not accept the answer to ${id}: ${why}`,
       );
+      await this.fail(key, record, error);
       return 'done';
     }
+    await this.drop(key, record);
     outboxDelivered.inc({ peer: record.peer, kind: record.kind, outcome: 'delivered' });
     log.info('queued message delivered', { id, kind: record.kind, peer: record.peer });
     return 'done';
@@ -262,7 +313,6 @@ export class Outbox {
   }
 
   private async expire(key: string, record: OutboxRecord): Promise<void> {
-    await this.drop(key, record);
     outboxExpired.inc({ peer: record.peer, kind: record.kind });
     const id = refOf(record);
     log.warn('queued message expired undelivered', { id, kind: record.kind, peer: record.peer });
@@ -270,16 +320,53 @@ export class Outbox {
       'ERR_ASYNC_UNDELIVERED',
       `${record.peer} could not be reached within the time to live of ${id}`,
     );
+    // A request's expiry reaches our backend through its awaited record (caller-side.ts).
+    if (record.kind === 'request') await this.drop(key, record);
+    else await this.fail(key, record, error);
+  }
+
+  /** An answer that will never be delivered: kept (durably) until our backend took the notice. */
+  private async fail(key: string, record: OutboxRecord, error: AsyncError): Promise<void> {
+    const failed: OutboxRecord = { ...record, failed: { code: error.code, message: error.message } };
+    await this.table.put(key, failed).catch(async (e: unknown) => {
+      // Cannot be recorded (a bound): the notice is tried once now, the record goes either way.
+      log.error('undelivered answer cannot be kept for its notice', {
+        id: refOf(record),
+        error: errorMessage(e),
+      });
+      await this.drop(key, record);
+    });
+    this.queues.get(record.peer)?.keys.delete(key);
+    this.waits.delete(key);
+    await this.notify(key, failed);
+  }
+
+  /** Hands the `undelivered` notice of a failed answer to our backend; drops the answer once it took it. */
+  private async notify(key: string, record: OutboxRecord): Promise<void> {
+    const { code, message } = record.failed!;
+    const id = refOf(record);
     try {
-      await this.handlers.undeliverable(record, error);
+      await this.handlers.undeliverable(record, new AsyncError(code as AsyncErrorCode, message));
     } catch (e) {
-      log.error('expiry of a queued message not handed over', { id, error: errorMessage(e) });
+      if (this.notices.failed(key, record.expires)) {
+        log.warn('undelivered notice not taken by the backend; retried', {
+          id,
+          attempts: this.notices.attempts(key),
+          error: errorMessage(e),
+        });
+        return;
+      }
+      log.error('undelivered notice never taken by the backend; given up', { id, error: errorMessage(e) });
+      noticesDropped.inc({ kind: 'undelivered' });
     }
+    this.notices.done(key);
+    if (this.table.get(key)) await this.drop(key, record);
   }
 
   private async drop(key: string, record: OutboxRecord): Promise<void> {
     await this.table.delete(key);
     this.queues.get(record.peer)?.keys.delete(key);
+    this.waits.delete(key);
   }
 
   private peerOfKey(key: string): string | undefined {

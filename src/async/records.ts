@@ -66,6 +66,11 @@ export interface OutboxRecord extends PeerRecord {
   /** When it was queued and when its time to live ends (ms since the epoch). */
   queued: number;
   expires: number;
+  /**
+   * An answer that will never be delivered (expired, or refused by the caller's eps): no longer sent; kept
+   * until our backend took the `undelivered` notice with this error (bounded retries).
+   */
+  failed?: { code: string; message: string };
 }
 
 /** Callee side: a request marked asynchronous that reached us, and the answer our backend gave to it. */
@@ -84,12 +89,15 @@ export interface ReceivedRecord extends PeerRecord {
 }
 
 export function decodeOutbox(stored: JsonObject): OutboxRecord | undefined {
-  const { peer, kind, request, queued, expires } = stored;
+  const { peer, kind, request, queued, expires, failed } = stored;
   if (typeof peer !== 'string' || (kind !== 'request' && kind !== 'answer')) return undefined;
   if (typeof queued !== 'number' || typeof expires !== 'number' || !isJsonObject(request)) return undefined;
   const { method, id, params } = request;
   if (typeof method !== 'string' || typeof id !== 'string' || !isJsonObject(params)) return undefined;
-  return { peer, kind, request: { method, id, params }, queued, expires };
+  const record: OutboxRecord = { peer, kind, request: { method, id, params }, queued, expires };
+  if (isJsonObject(failed) && typeof failed.code === 'string' && typeof failed.message === 'string')
+    record.failed = { code: failed.code, message: failed.message };
+  return record;
 }
 
 export function decodeReceived(stored: JsonObject): ReceivedRecord | undefined {

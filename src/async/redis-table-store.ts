@@ -3,8 +3,8 @@
  * datastore's Redis store): one hash per table, `<key>:<eps name>.<table>`, field = record key, value =
  * the record as JSON. Each change is one command (HSET / HDEL) whose reply is awaited before the change is
  * acknowledged; how durable that is depends on the Redis server's persistence (`appendonly yes` with
- * `appendfsync always` for an fsync per change). Several eps instances of one operator may share the store
- * only one at a time (each loads the hash once at start).
+ * `appendfsync always` for an fsync per change). One store serves one eps instance (each loads the hash
+ * once at start): the store of the `pending` table holds a lease (redis-lease.ts) that refuses a second.
  */
 import { isJsonObject, type JsonObject } from '../core/json.js';
 import { logger } from '../core/log.js';
@@ -17,18 +17,22 @@ import {
   type RedisClient,
 } from '../datastore/redis-store.js';
 import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
+import { RedisLease } from './redis-lease.js';
 import type { TableStore } from './table-store.js';
 
 const log = logger('async-store');
 
 export class RedisTableStore implements TableStore {
   private client: RedisClient | undefined;
+  private lease: RedisLease | undefined;
   readonly hash: string;
 
+  /** `leaseMs`: this store holds the instance's lease (one of the tables' stores does). */
   constructor(
     private readonly settings: RedisDatastoreSettings,
-    ownName: string,
+    private readonly ownName: string,
     table: string,
+    private readonly leaseMs?: number,
   ) {
     this.hash = `${settings.key}:${ownName}.${table}`;
   }
@@ -42,6 +46,16 @@ export class RedisTableStore implements TableStore {
     client.on('error', (err: Error) => log.warn(`${this.description}: ${err.message}`));
     await openRedisClient(client, this.description);
     this.client = client;
+    if (this.leaseMs !== undefined) {
+      const lease = new RedisLease(client, `${this.settings.key}:${this.ownName}.lease`, this.leaseMs);
+      try {
+        await lease.acquire();
+      } catch (e) {
+        await this.close();
+        throw e;
+      }
+      this.lease = lease;
+    }
     const stored = await this.command('read', () => client.hgetall(this.hash));
     const out = new Map<string, JsonObject>();
     for (const [key, text] of Object.entries(stored)) {
@@ -71,11 +85,14 @@ export class RedisTableStore implements TableStore {
   async probe(): Promise<void> {
     const client = this.connected();
     await this.command('ping', () => client.ping());
+    if (this.lease?.lost) throw new RedisStoreError(this.lease.lost);
   }
 
   async close(): Promise<void> {
     const client = this.client;
     this.client = undefined;
+    await this.lease?.release();
+    this.lease = undefined;
     if (client) await closeRedisClient(client);
   }
 

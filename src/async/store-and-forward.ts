@@ -9,7 +9,6 @@
 import { Cancellation, type CallScope } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
 import { Deadline } from '../core/deadline.js';
-import { errorMessage } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { logger } from '../core/log.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
@@ -114,7 +113,8 @@ export class StoreAndForward {
   /**
    * A queued message that will never be delivered. A request: the awaited record expires at the same
    * moment and our backend receives `respond` with ERR_ASYNC_UNDELIVERED (caller-side.ts). An answer:
-   * our backend receives `undelivered` with the request id, the caller and the error.
+   * our backend receives `undelivered` with the request id, the caller and the error; throws unless it
+   * took it.
    */
   private async undeliverable(record: OutboxRecord, error: AsyncError): Promise<void> {
     if (record.kind === 'request') return;
@@ -124,12 +124,9 @@ export class StoreAndForward {
     const params: JsonObject = { request: id, caller: record.peer, ...error.toResponse(id) };
     delete params.id;
     const notice: EpsRequest = { method: `${own}.undelivered`, id, params };
-    try {
-      const response = await host().toBackend(notice, this.scope());
-      if (response?.error) throw new Error(response.error.message);
-    } catch (e) {
-      log.error('the backend was not told of an undelivered answer', { id, error: errorMessage(e) });
-    }
+    // Throws unless the backend took it: the outbox keeps the answer and tries again (bounded).
+    const response = await host().toBackend(notice, this.scope());
+    if (response?.error) throw new Error(`the backend refused the notice: ${response.error.message}`);
   }
 
   async sweep(retainMs: number): Promise<void> {

@@ -219,6 +219,9 @@ export function outboxSuite(
           timeoutMs: STEP_MS,
           what: 'every answer at hd-1',
         });
+        // "Once" counts only when nothing more can come: both outboxes empty.
+        await drained(lsPort, 'ls-1');
+        await drained(hdPort, 'hd-1');
         for (const id of ids)
           assert.equal((await respondsFor(hdBackend, id)).length, 1, `${id} answered twice`);
       });

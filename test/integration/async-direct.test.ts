@@ -112,9 +112,32 @@ describe('asynchronous calls over direct gRPC', () => {
       clientName: 'op-1',
       params: { id: 'ls-1.locate(forge-me)', result: 'fake' },
     });
+    // The identity comes from TLS only: naming ls-1 as the client, or as `_client`/`_caller` in the
+    // params, does not make op-1's answer ls-1's.
+    await assert.rejects(
+      foreignCall(c, {
+        method: 'hd-1._respond',
+        id: 'hd-1._respond(y)',
+        clientName: 'ls-1',
+        params: { id: 'ls-1.locate(forge-me)', result: 'fake' },
+      }),
+      /no matching client/,
+    );
+    const spoofed = await foreignCall(c, {
+      method: 'hd-1._respond',
+      id: 'hd-1._respond(z)',
+      clientName: 'op-1',
+      params: {
+        id: 'ls-1.locate(forge-me)',
+        result: 'fake',
+        _client: { name: 'ls-1' },
+        _caller: { name: 'ls-1' },
+      },
+    });
     c.close();
     assert.equal(forged.error?.code, 403, JSON.stringify(forged));
     assert.equal(fromStruct(forged.error?.data).code, 'ERR_ASYNC_NOT_RECIPIENT');
+    assert.equal(fromStruct(spoofed.error?.data).code, 'ERR_ASYNC_NOT_RECIPIENT', JSON.stringify(spoofed));
     // Applications may not send the reserved method either.
     const direct = await gateway(
       hdPort,

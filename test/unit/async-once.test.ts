@@ -1,5 +1,5 @@
 /**
- * The windows of "exactly once to the application" (docs/protocol.md#store-and-forward, point 5), without
+ * The windows of "exactly once to the application" (docs/protocol.md#store-and-forward, point 7), without
  * sockets: a crash between handing an answer to the caller's backend and recording it, an answer too
  * large for the callee to keep for repeats, and an answer arriving while the first copy is handed over.
  */

@@ -1,0 +1,78 @@
+/**
+ * One Redis store of asynchronous calls serves one eps instance (async/redis-lease.ts), with a real
+ * redis-server: a second instance of the same operator is refused at start with a clear error; the lease
+ * of an instance that stopped is free at once, that of one that died (never released) after its expiry.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RedisTableStore } from '../../src/async/redis-table-store.js';
+import type { RedisDatastoreSettings } from '../../src/settings/datastore-schema.js';
+import { redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
+
+const LEASE_MS = 400;
+let redis: RedisServer | undefined;
+let settings: RedisDatastoreSettings;
+
+before(async () => {
+  if (redisSkip) return;
+  redis = await startRedis();
+  settings = {
+    addresses: [`127.0.0.1:${redis.port}`],
+    password: '',
+    database: 0,
+    key: 'eps-lease-test',
+    master_name: '',
+  };
+});
+
+after(async () => {
+  await redis?.stop();
+});
+
+const store = (name = 'hd-1'): RedisTableStore => new RedisTableStore(settings, name, 'pending', LEASE_MS);
+
+test(
+  'a second eps instance on the same Redis store is refused at start, clearly',
+  { skip: redisSkip },
+  async () => {
+    const first = store();
+    await first.load();
+    await first.put('k', { peer: 'ls-1' });
+    // Renewed every third of the lease: still held well after one lease time.
+    const second = store();
+    const started = Date.now();
+    await assert.rejects(second.load(), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'ERR_ASYNC_STORE_IN_USE');
+      assert.match(
+        e.message,
+        /another eps instance holds the Redis store .*one store serves one eps instance/,
+      );
+      return true;
+    });
+    assert.ok(Date.now() - started >= LEASE_MS, 'it waited for a lease that might have been expiring');
+    await first.probe();
+    // Another operator's node on the same Redis has a lease of its own.
+    const other = store('ls-1');
+    await other.load();
+    await other.close();
+
+    await first.close(); // released: the next instance starts at once
+    const third = store();
+    const loaded = await third.load();
+    assert.deepEqual(loaded.get('k'), { peer: 'ls-1' });
+    await third.close();
+  },
+);
+
+test('the lease of an instance that died is taken over after it expires', { skip: redisSkip }, async () => {
+  const dead = store();
+  await dead.load();
+  // A kill -9: no release, no renewal any more (the renewal timer goes with the process).
+  (dead as unknown as { lease: { release(): Promise<void> } }).lease.release = async () => {};
+  clearInterval((dead as unknown as { lease: { timer: NodeJS.Timeout } }).lease.timer);
+  const next = store();
+  await next.load();
+  await next.probe();
+  await next.close();
+  await dead.close();
+});
