@@ -26,8 +26,10 @@ import type { CallScope, Channel } from './channel.js';
 import { BrokerError } from './errors.js';
 import {
   directoryMethod,
+  DirectoryProofs,
   parseConnectionRequest,
   ping,
+  PROOF_QUERY_OF,
   proxyDraining,
   PROXY_DRAINING_METHOD,
 } from './internal-methods.js';
@@ -68,6 +70,7 @@ export class Broker implements AsyncHost {
   private readonly fromOutbox = new WeakSet<EpsRequest>();
   /** Error responses of a channel that could not reach the next hop (the outbox may keep the request). */
   private readonly unreachable = new WeakSet<EpsResponse>();
+  private readonly proofs: DirectoryProofs;
   private readonly calls: CallMetrics;
 
   constructor(
@@ -75,6 +78,7 @@ export class Broker implements AsyncHost {
     readonly directory: Directory,
     readonly async?: AsyncCalls,
   ) {
+    this.proofs = new DirectoryProofs(directory);
     this.calls = new CallMetrics(ownName, directory);
     async?.attach(this);
   }
@@ -273,8 +277,10 @@ export class Broker implements AsyncHost {
           return proxyDraining(request, address, this.ownName, (endpoint) =>
             this.channels.flatMap((ch) => ch.announceProxyDrain?.(endpoint) ?? []),
           );
-        default:
-          return undefined;
+        default: {
+          const query = PROOF_QUERY_OF.get(address.method);
+          return query === undefined ? undefined : this.proofs.answer(request, address, query);
+        }
       }
     } catch (e) {
       throw new BrokerError('ERR_INTERNAL_METHOD', `error handling internal request: ${errorMessage(e)}`);

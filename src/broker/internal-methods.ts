@@ -1,6 +1,7 @@
 /**
  * Methods every eps answers itself: `_ping`, `_directory`, `_connectionRequest` [WIRE,
- * docs/protocol.md#internal-methods], and ours `_proxyDraining` (only for the own operator).
+ * docs/protocol.md#internal-methods], and ours: `_proxyDraining` (only for the own operator) and, for
+ * auditors, `_treeTip`, `_inclusionProof`, `_consistencyProof` (proofs about the verified directory chain).
  */
 import type { Address } from '../core/address.js';
 import { isJsonObject, type JsonObject } from '../core/json.js';
@@ -12,6 +13,7 @@ import type { DirectoryEntry } from '../core/directory-entry.js';
 import type { ConnectionRequest } from './channel.js';
 import { clientEntryView } from './client-info.js';
 import { CodedError } from '../core/errors.js';
+import { answerProofQuery, ChainTree, EPS_PROOF_METHODS, type ProofQuery } from '../records/index.js';
 
 export class InternalMethodError extends CodedError<'ERR_BROKER_INTERNAL_METHOD_INPUT'> {
   constructor(message: string) {
@@ -106,6 +108,34 @@ export function parseConnectionRequest(params: JsonObject, caller: string): Conn
     throw formError('client', 'invalid input data: entry(not a valid directory entry)');
   }
   return { channel, endpoint, token, client, caller };
+}
+
+/** The proof question of each internal proof method. */
+export const PROOF_QUERY_OF: ReadonlyMap<string, ProofQuery> = new Map(
+  Object.entries(EPS_PROOF_METHODS).map(([query, name]) => [name, query as ProofQuery]),
+);
+
+/** Answers the proof methods from the directory's verified chain; the tree follows it incrementally. */
+export class DirectoryProofs {
+  private readonly tree = new ChainTree();
+
+  constructor(private readonly directory: Directory) {}
+
+  answer(request: EpsRequest, address: Address, query: ProofQuery): EpsResponse {
+    if (!this.directory.chain) {
+      throw new InternalMethodError('this node has no verified record chain (json directory)');
+    }
+    const { _client: _c, _caller: _a, ...params } = request.params;
+    try {
+      const result = answerProofQuery(this.tree.sync(this.directory.chain()), query, params);
+      return { id: address.localId, result };
+    } catch (err) {
+      if (err instanceof TypeError || err instanceof RangeError) {
+        throw new InternalMethodError(`invalid input data: ${err.message}`);
+      }
+      throw err;
+    }
+  }
 }
 
 /** Ours: the own public proxy tells its node that it is stopping (docs/protocol.md#internal-methods). */

@@ -1,7 +1,8 @@
 /**
  * `eps sd ...`: service directory record tools [docs/operations.md#record-tools]:
  * `get-entries [--name N]`, `get-records [--after HASH]`, `submit-records [--reset] FILE...`, `sign FILE`,
- * `verify FILE NAME`. All load the EPS settings (EPS_SETTINGS) first; failures exit 1 with a clear message.
+ * `verify FILE NAME`, and `verify-proof` / `audit` (eps-sd-proofs.ts). All but verify-proof load the EPS
+ * settings (EPS_SETTINGS) first; failures exit 1 with a clear message.
  */
 import type { Command } from 'commander';
 import { logger } from '../core/log.js';
@@ -15,6 +16,7 @@ import { signJsonFile, verifyJsonFile } from '../records-tools/signed-data.js';
 import { requireApiDirectory, submitRecordFiles } from '../records-tools/submit.js';
 import { loadEpsSettings, type EpsSettings } from '../settings/index.js';
 import { CliError, unknownCommandHandler } from './common.js';
+import { registerProofCommands } from './eps-sd-proofs.js';
 
 const log = logger('eps-sd');
 const HASH_ARGUMENT = /^([a-f0-9]{64}|)$/;
@@ -125,5 +127,6 @@ export function registerSdCommands(program: Command): void {
       log.info('Signature is ok!', { signer: check.signer.irisName });
     });
 
+  registerProofCommands(sd);
   unknownCommandHandler(sd);
 }

@@ -2,7 +2,7 @@
  * The directory as the EPS core sees it: a synchronous view of the current (verified) entries, kept fresh
  * by a backend (json files, or the SD API) in the background.
  */
-import type { DirectoryEntry } from '../core/directory-entry.js';
+import type { DirectoryEntry, SignedChangeRecord } from '../core/directory-entry.js';
 import { CodedError } from '../core/errors.js';
 
 export interface EntryQuery {
@@ -21,6 +21,8 @@ export interface Directory {
   close(): Promise<void>;
   /** Called after every change of the entry set. */
   onChange(listener: () => void): void;
+  /** The verified record chain, oldest first (backends that have one: api). */
+  chain?(): readonly SignedChangeRecord[];
 }
 
 export class DirectoryLookupError extends CodedError<'ERR_DIRECTORY_NOT_FOUND'> {

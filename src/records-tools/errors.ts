@@ -2,7 +2,13 @@
 import { CodedError } from '../core/errors.js';
 
 export type RecordToolErrorCode =
-  'no-signing' | 'not-api-directory' | 'signing-identity' | 'input' | 'self-verify' | 'submit';
+  | 'no-signing'
+  | 'not-api-directory'
+  | 'signing-identity'
+  | 'input'
+  | 'self-verify'
+  | 'submit'
+  | 'audit-target';
 
 export class RecordToolError extends CodedError<RecordToolErrorCode> {
   override readonly name = 'RecordToolError';

@@ -107,6 +107,11 @@ export class ServiceDirectory {
     return index === undefined ? chain.records.slice() : chain.records.slice(index + 1);
   }
 
+  /** The best chain's records, oldest first (a read-only view; no copy). */
+  bestChain(): readonly SignedChangeRecord[] {
+    return this.chains.best?.records ?? [];
+  }
+
   allEntries(): DirectoryEntry[] {
     return [...this.entries.values()];
   }

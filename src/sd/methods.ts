@@ -1,7 +1,8 @@
 /**
  * The five JSON-RPC methods of the service directory [WIRE, docs/protocol.md#sd-api]: submitRecords,
- * getTip, getRecords (param `after`), getEntries, getEntry. Same shapes and codes as the original; error
- * messages say which record broke which rule (data carries the details), not just "internal error".
+ * getTip, getRecords (param `after`), getEntries, getEntry; plus our proof methods (proof-methods.ts). Same
+ * shapes and codes as the original; error messages say which record broke which rule (data carries the
+ * details), not just "internal error".
  */
 import { z } from 'zod';
 import type { JsonObject, JsonValue } from '../core/json.js';
@@ -22,6 +23,7 @@ import {
 import type { SdMetrics } from './metrics.js';
 import { errorMessage } from '../core/errors.js';
 import { malformedProxies } from '../directory/proxy-list.js';
+import { proofMethods } from './proof-methods.js';
 
 const log = logger('sd');
 
@@ -130,6 +132,8 @@ export function sdMethods(
       if (!entry) throw new MethodError(NOT_FOUND, 'not found');
       return toJson(entry);
     }),
+
+    ...proofMethods(directory),
   };
 }
 

@@ -4,3 +4,5 @@ export { MerkleTree } from './tree.js';
 export * from './verify.js';
 export * from './record-tree.js';
 export * from './proof-check.js';
+export { ChainTree } from './chain-tree.js';
+export * from './queries.js';
