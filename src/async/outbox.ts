@@ -14,7 +14,8 @@ import { errorMessage } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { logger } from '../core/log.js';
 import type { EpsResponse } from '../core/messages.js';
-import { peerKey, type BoundedTable } from './bounded-table.js';
+import type { BoundedTable } from './bounded-table.js';
+import { keyOf, refOf } from './outbox-keys.js';
 import { AsyncError, type AsyncErrorCode } from './errors.js';
 import { HandOverRetries, inParallel, SWEEP_CONCURRENCY } from './hand-over-retry.js';
 import type { AsyncHost } from './host.js';
@@ -118,6 +119,18 @@ export class Outbox {
     const peer = this.table.get(key)?.peer;
     await this.table.delete(key);
     if (peer) this.queues.get(peer)?.keys.delete(key);
+  }
+
+  /**
+   * `peer` showed that it is up (it called us): its queue, waiting for the next retry, is sent now (the
+   * backoff of a restarted peer can be up to `retry_max`).
+   */
+  wake(peer: string): void {
+    const q = this.queues.get(peer);
+    if (!q || q.running || this.closed || q.backoff.attempts === 0) return;
+    log.debug('peer is back; its queue is sent now', { peer });
+    q.backoff.reset();
+    void this.pump(peer);
   }
 
   /** Messages waiting for `peer` (a new marked request to it joins them instead of trying on its own). */
@@ -373,23 +386,4 @@ export class Outbox {
     for (const [peer, q] of this.queues) if (q.keys.has(key)) return peer;
     return undefined;
   }
-}
-
-/**
- * A queued request is ours (its id names the callee); a queued answer is keyed by the caller too, since
- * two callers may use the same request id.
- */
-function keyOf(kind: OutboxRecord['kind'], id: string, peer = ''): string {
-  return kind === 'request' ? `request ${id}` : `answer ${peerKey(peer, id)}`;
-}
-
-/** The key of a stored record (older stores keyed answers by request id alone). */
-export function outboxKey(record: OutboxRecord): string {
-  return keyOf(record.kind, refOf(record), record.peer);
-}
-
-/** The request a queued message concerns: a request's own id, or for an answer the id it answers. */
-export function refOf(record: OutboxRecord): string {
-  const answered = record.request.params.id;
-  return record.kind === 'answer' && typeof answered === 'string' ? answered : record.request.id;
 }

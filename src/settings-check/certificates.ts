@@ -25,6 +25,8 @@ export interface OwnCertificate {
 export interface CertificateResult {
   readonly findings: Finding[];
   readonly leaves: OwnCertificate[];
+  /** Blocks checked (certificate, key and CA files): a block that repeats one reports nothing again. */
+  readonly checked: Set<string>;
 }
 
 function strings(value: unknown): string[] {
@@ -120,6 +122,16 @@ async function checkBlock(
   const certFile = block.certificate_file;
   if (typeof certFile !== 'string') return;
   const certPath = [...path, 'certificate_file'];
+  // Several TLS blocks often share one certificate: its findings are reported once, at the first block.
+  const same = JSON.stringify([
+    certFile,
+    block.key_file,
+    block.ca_certificate_files,
+    block.ca_certificate_file,
+  ]);
+  const repeated = result.checked.has(same);
+  result.checked.add(same);
+  if (repeated) return; // same leaf: its fingerprint is checked once too
   let chain: X509Certificate[];
   try {
     chain = parseCertificates(await readText(certFile));
@@ -174,7 +186,7 @@ async function checkBlock(
 
 /** Checks every certificate block of the settings tree. */
 export async function checkCertificates(ctx: CheckContext): Promise<CertificateResult> {
-  const result: CertificateResult = { findings: [], leaves: [] };
+  const result: CertificateResult = { findings: [], leaves: [], checked: new Set() };
   for (const [block, path] of mapsIn(ctx.tree)) await checkBlock(ctx, block, path, result);
   return result;
 }

@@ -39,12 +39,17 @@ export function findingAt(
   return { level, ...(file !== undefined ? { file } : {}), keyPath: keyPathText(path), message };
 }
 
-/** `['channels', 0, 'settings']` → `channels[0].settings`. */
+/**
+ * `['channels', 0, 'settings']` → `channels[0].settings`; a key that is not a plain name (a dot, a space:
+ * `method_ttl: {"ls-1.add": 60}`) in brackets and quotes: `method_ttl["ls-1.add"]`.
+ */
 export function keyPathText(path: readonly (string | number)[]): string {
   return path
-    .map((part, index) =>
-      typeof part === 'number' || /^\d+$/.test(part) ? `[${part}]` : index === 0 ? part : `.${part}`,
-    )
+    .map((part, index) => {
+      if (typeof part === 'number' || /^\d+$/.test(part)) return `[${part}]`;
+      if (!/^[A-Za-z_$][\w$-]*$/.test(part)) return `[${JSON.stringify(part)}]`;
+      return index === 0 ? part : `.${part}`;
+    })
     .join('');
 }
 

@@ -166,3 +166,20 @@ test('a pending request that expires unanswered is counted on the callee side, o
     await calls.sweep();
     assert.equal(await count(), before + 1, 'the unanswered one, once; not the answered one');
   }));
+
+test('a peer that calls us wakes its queue at once instead of at the next retry', () =>
+  withCalls('hd-1', async (calls, host, clock) => {
+    host.unreachable = true;
+    const request: EpsRequest = { method: 'ls-1.locate', id: 'ls-1.locate(w)', params: { _async: true } };
+    await calls.forwarding.queueRequest(request, 'ls-1');
+    await clock.advance(7_000); // three or four failed attempts: the next one is seconds away
+    const before = host.sent.length;
+    host.unreachable = false;
+    calls.forwarding.outbox.wake('ls-1');
+    await waitFor(() => calls.forwarding.outbox.table.size === 0, {
+      timeoutMs: 5_000,
+      what: 'the woken delivery (the manual clock stands still)',
+    });
+    assert.equal(host.sent.length, before + 1);
+    assert.equal(calls.caller.status('ls-1.locate(w)')?.state, 'awaiting');
+  }));

@@ -10,6 +10,7 @@ import net from 'node:net';
 import { join, relative } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { checkSettings, exitCodeOf, formatReport, type ProgramKind } from '../../src/settings-check/index.js';
+import { keyPathText } from '../../src/settings-check/finding.js';
 import { ensureCertificates } from '../../src/tls/ensure-certs.js';
 import { issuePeerCert, type PeerCert } from '../helpers/peer-certs.js';
 import { CERTS, testCertificates } from '../helpers/network.js';
@@ -227,6 +228,21 @@ describe('settings check: broken settings of each kind', () => {
     } finally {
       await tree.remove();
     }
+  });
+
+  it('reports a certificate that several TLS blocks share once, at the first block', async () => {
+    const tls =
+      "      tls: {ca_certificate_files: ['/$DIR/../certs/root.crt'], certificate_file: '/$DIR/../certs/node.crt', key_file: '/$DIR/../certs/node.key'}";
+    const second = ['  - name: client', '    type: grpc_client', '    settings:', tls].join('\n');
+    const text = await expectReport(await epsTree({ cert: certs.expired, extraChannel: second }), 1);
+    assert.equal(text.match(/certificate expired on/g)?.length, 1, text);
+    assert.ok(text.includes(`${TLS}.certificate_file: certificate expired on`), text);
+  });
+
+  it('prints keys with dots inside them in brackets and quotes', () => {
+    assert.equal(keyPathText(['async', 'method_ttl', 'ls-1.add']), 'async.method_ttl["ls-1.add"]');
+    assert.equal(keyPathText(['channels', 0, 'settings', 'tls']), 'channels[0].settings.tls');
+    assert.equal(keyPathText(['a b', 'c-d']), '["a b"].c-d');
   });
 
   it('reports an own fingerprint missing from the directory', async () => {
