@@ -35,6 +35,7 @@ import {
 } from './internal-methods.js';
 import { clientEntryView } from './client-info.js';
 import { recordRequest, requestsInFlight } from './metrics.js';
+import { CallActivity } from './activity.js';
 import { CallMetrics, callStatus } from './call-metrics.js';
 import type { AsyncCalls } from '../async/async-calls.js';
 import type { AsyncHost, Delivery } from '../async/host.js';
@@ -70,6 +71,7 @@ export class Broker implements AsyncHost {
   private readonly fromOutbox = new WeakSet<EpsRequest>();
   /** Error responses of a channel that could not reach the next hop (the outbox may keep the request). */
   private readonly unreachable = new WeakSet<EpsResponse>();
+  readonly activity = new CallActivity(); // recent calls and errors, for the status page
   private readonly proofs: DirectoryProofs;
   private readonly calls: CallMetrics;
 
@@ -79,7 +81,7 @@ export class Broker implements AsyncHost {
     readonly async?: AsyncCalls,
   ) {
     this.proofs = new DirectoryProofs(directory);
-    this.calls = new CallMetrics(ownName, directory);
+    this.calls = new CallMetrics(ownName, directory, this.activity);
     async?.attach(this);
   }
 
@@ -130,11 +132,11 @@ export class Broker implements AsyncHost {
     try {
       const response = await this.route(request, client, scope);
       recordRequest(entry, response === null ? 'none' : response.error ? 'error' : 'ok', started);
-      this.calls.record(request, client?.name, callStatus(response), started);
+      this.calls.record(request, client?.name, callStatus(response), started, response?.error);
       return response;
     } catch (e) {
       recordRequest(entry, 'failed', started);
-      this.calls.record(request, client?.name, 'failed', started);
+      this.calls.record(request, client?.name, 'failed', started, e);
       throw e;
     } finally {
       requestsInFlight.dec({ entry });

@@ -11,6 +11,7 @@ import { OUTCOMES } from '../core/outcome.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
 import type { Directory } from '../directory/directory.js';
 import { serviceFor } from '../directory/permissions.js';
+import type { CallActivity } from './activity.js';
 import { registry } from '../metrics/server.js';
 
 /** `in`: from another operator; `out`: from our own applications (to a peer, or to our own backend). */
@@ -57,14 +58,26 @@ export class CallMetrics {
   constructor(
     private readonly ownName: string,
     private readonly directory: Directory,
+    /** Also told of every call, with its error (the status page's recent activity). */
+    private readonly activity?: CallActivity,
   ) {}
 
-  /** Records one call; `caller` is the authenticated operator it came from (ours for our applications). */
-  record(request: EpsRequest, caller: string | undefined, status: CallStatus, startedMs: number): void {
+  /**
+   * Records one call; `caller` is the authenticated operator it came from (ours for our applications),
+   * `error` what was thrown or the response's error.
+   */
+  record(
+    request: EpsRequest,
+    caller: string | undefined,
+    status: CallStatus,
+    startedMs: number,
+    error?: unknown,
+  ): void {
     const direction: CallDirection = caller === this.ownName ? 'out' : 'in';
     const { peer, method } = this.labels(request, caller, direction);
     calls.inc({ direction, peer, method, status });
     callSeconds.observe({ direction, peer, method }, (performance.now() - startedMs) / 1000);
+    this.activity?.delivered(this.ownName, request, caller, status, startedMs, error);
   }
 
   private labels(

@@ -11,7 +11,9 @@ import { proxyReadiness, type ProxyHealthSource, type ProxyState } from '../prox
 import { registerProxyMetrics } from '../proxy/shared/metrics.js';
 import { PrivateProxy } from '../proxy/private/private-proxy.js';
 import { PublicProxy } from '../proxy/public/public-proxy.js';
-import { loadProxySettings } from '../settings/index.js';
+import { loadProxySettings, type MetricsSettings } from '../settings/index.js';
+import { proxyStatus } from '../proxy/shared/status.js';
+import type { AnnouncementTable } from '../proxy/shared/announcements.js';
 import { CliError, createProgram, runProgram, unknownCommandHandler, waitForSignals } from './common.js';
 import { registerSettingsCheck } from './settings-check.js';
 
@@ -21,17 +23,26 @@ interface Runnable {
   start(): Promise<unknown>;
   stop(): Promise<void>;
   stats(): object;
+  readonly announcements: AnnouncementTable;
 }
 
 async function serve(
   kind: 'public' | 'private',
+  name: string,
   proxy: Runnable,
-  metricsAddress: string | undefined,
+  metricsSettings: MetricsSettings | undefined,
   store?: ProxyHealthSource['store'],
 ): Promise<void> {
   let state: ProxyState = 'starting';
   const readiness = proxyReadiness({ kind, state: () => state, store });
-  const metrics = metricsAddress === undefined ? undefined : new MetricsServer(metricsAddress, { readiness });
+  const metrics =
+    metricsSettings === undefined
+      ? undefined
+      : new MetricsServer(metricsSettings.bind_address, {
+          readiness,
+          status: proxyStatus({ kind, name, announcements: proxy.announcements, stats: () => proxy.stats() }),
+          tls: metricsSettings.tls,
+        });
   if (metrics !== undefined) registerProxyMetrics(kind, () => proxy.stats());
   await metrics?.start();
   try {
@@ -59,7 +70,7 @@ run
     log.info('Starting public proxy...');
     log.info(`announcements in ${describeDatastore(settings.public.datastore)}`);
     const proxy = new PublicProxy(settings.public, { datastore: createDatastore(settings.public.datastore) });
-    await serve('public', proxy, settings.metrics?.bind_address, {
+    await serve('public', settings.public.name, proxy, settings.metrics, {
       description: `announcements in ${describeDatastore(settings.public.datastore)}`,
       intervalMs: proxy.storeSyncIntervalMs,
       reads: () => proxy.storeHealth(),
@@ -77,7 +88,7 @@ run
     const proxy = new PrivateProxy(settings.private, {
       datastore: createDatastore(settings.private.datastore),
     });
-    await serve('private', proxy, settings.metrics?.bind_address);
+    await serve('private', settings.private.name, proxy, settings.metrics);
   });
 
 registerSettingsCheck(program, 'proxy');

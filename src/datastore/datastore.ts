@@ -24,4 +24,6 @@ export interface Datastore {
   /** Entries this instance has not returned yet, in store order (incremental reads). */
   readNew(): Promise<DataEntry[]>;
   close(): Promise<void>;
+  /** The connection state as the status page shows it (Redis: client, Sentinel or cluster nodes). */
+  connectionState?(): Record<string, unknown>;
 }

@@ -63,6 +63,19 @@ export class RedisDatastore implements Datastore {
     return `Redis ${mode}${this.settings.addresses.join(', ')} (key ${this.settings.key})`;
   }
 
+  /** The client's state; for a cluster, each node's, for Sentinel the master name (status page). */
+  connectionState(): Record<string, unknown> {
+    const client = this.client;
+    const mode = client instanceof Cluster ? 'cluster' : this.settings.master_name ? 'sentinel' : 'single';
+    if (client === undefined) return { mode, status: 'not open' };
+    const state: Record<string, unknown> = { mode, status: client.status };
+    if (this.settings.master_name) state.master_name = this.settings.master_name;
+    if (client instanceof Cluster) {
+      state.nodes = client.nodes('all').map((n) => `${n.options.host}:${n.options.port} ${n.status}`);
+    }
+    return state;
+  }
+
   async open(): Promise<void> {
     if (this.client) return;
     const client = createRedisClient(this.settings);

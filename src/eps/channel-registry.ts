@@ -12,6 +12,7 @@ import { ReverseStreamRegistry } from '../channels/reverse/accepting-side.js';
 import { ReverseStreamKeeper } from '../channels/reverse/dialling-side.js';
 import type { Directory } from '../directory/directory.js';
 import type { JsonRpcClientConfig } from '../jsonrpc/client.js';
+import type { StatusParts } from './status/parts.js';
 import { grpcServerSettings } from '../directory/permissions.js';
 
 /** Whether `peer`'s directory entry names `proxy` among its proxies. */
@@ -31,6 +32,8 @@ export interface ChannelContext {
   ownName: string;
   broker: Broker;
   directory: Directory;
+  /** Where the channels' live state is registered for the status page (status/parts.ts). */
+  parts?: StatusParts;
 }
 
 export function createChannel(item: ChannelItem, ctx: ChannelContext): Channel {
@@ -43,17 +46,22 @@ export function createChannel(item: ChannelItem, ctx: ChannelContext): Channel {
       return new JsonRpcServerChannel(ctx.broker, item.settings);
     case 'grpc_client': {
       const channel = new GrpcClientChannel(ctx.ownName, ctx.directory, item.settings);
-      channel.setProxyDialer(p2pDialer(ctx.ownName, ctx.broker, channel.tls, channel.connectTimeoutMs));
-      channel.setReverseStreams(
-        new ReverseStreamKeeper(ctx.ownName, ctx.directory, ctx.broker, (peer, deadline) =>
-          channel.session(peer, deadline),
-        ),
+      const tunnels = ctx.parts?.tunnels;
+      channel.setProxyDialer(
+        p2pDialer(ctx.ownName, ctx.broker, channel.tls, channel.connectTimeoutMs, undefined, tunnels),
       );
+      const keeper = new ReverseStreamKeeper(ctx.ownName, ctx.directory, ctx.broker, (peer, deadline) =>
+        channel.session(peer, deadline),
+      );
+      channel.setReverseStreams(keeper);
+      ctx.parts?.pools.push(channel.pool);
+      ctx.parts?.dialled.push(keeper);
       return channel;
     }
     case 'grpc_server': {
       const streams = new ReverseStreamRegistry(ctx.ownName);
-      const callee = new P2pCallee(ctx.ownName, ctx.directory);
+      const callee = new P2pCallee(ctx.ownName, ctx.directory, ctx.parts?.tunnels);
+      ctx.parts?.accepted.push(streams);
       return new GrpcServerChannel(ctx.broker, item.settings, {
         handlers: { bidi: { '/EPS/ServerCall': (stream, call) => streams.handle(stream, call) } },
         canDeliverTo: (address) => streams.canDeliverTo(address),

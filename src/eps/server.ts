@@ -19,6 +19,9 @@ import { AsyncCalls, type AsyncSettings } from '../async/async-calls.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Readiness } from '../metrics/readiness.js';
 import { epsReadiness } from './readiness.js';
+import { epsStatus } from './status/eps-status.js';
+import { newStatusParts } from './status/parts.js';
+import type { TlsConfig } from '../tls/options.js';
 import { ApiDirectory } from '../directory/api-directory.js';
 import { GrpcClientChannel } from '../channels/grpc-client.js';
 import { GrpcServerChannel } from '../channels/grpc-server.js';
@@ -33,7 +36,7 @@ export interface EpsServerSettings {
   name: string;
   directory: DirectorySettings;
   channels: ChannelItem[];
-  metrics?: { bind_address: string } | undefined;
+  metrics?: { bind_address: string; tls?: TlsConfig | undefined } | undefined;
   async: AsyncSettings;
 }
 
@@ -43,6 +46,9 @@ export class EpsServer {
   readonly async: AsyncCalls;
   readonly channels: Channel[] = [];
   readonly readiness: Readiness;
+  /** The channels' live state, for the status page. */
+  readonly parts = newStatusParts();
+  private readonly clock: Clock;
   /** Directory transparency (api directory with `exchange_tips`): tips, healing, alarms. */
   readonly transparency: Transparency | undefined;
   private metrics?: MetricsServer;
@@ -56,6 +62,7 @@ export class EpsServer {
     options: { clock?: Clock } = {},
   ) {
     const clock = options.clock ?? systemClock;
+    this.clock = clock;
     this.directory = createDirectory(settings.name, settings.directory, { clock });
     this.readiness = epsReadiness(
       {
@@ -82,6 +89,7 @@ export class EpsServer {
           ownName: settings.name,
           broker: this.broker,
           directory: this.directory,
+          parts: this.parts,
         });
       } catch (e) {
         throw new Error(`error initializing channel '${item.name}': ${errorMessage(e)}`, { cause: e });
@@ -106,7 +114,12 @@ export class EpsServer {
 
   async start(): Promise<void> {
     if (this.settings.metrics) {
-      this.metrics = new MetricsServer(this.settings.metrics.bind_address, { readiness: this.readiness });
+      const { name, channels } = this.settings;
+      this.metrics = new MetricsServer(this.settings.metrics.bind_address, {
+        readiness: this.readiness,
+        status: epsStatus(name, channels, this.broker, this.parts, this.clock),
+        tls: this.settings.metrics.tls,
+      });
       await this.metrics.start();
     }
     try {

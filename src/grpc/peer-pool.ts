@@ -34,6 +34,20 @@ export interface PooledSession {
   peer: PinnedPeer;
   /** Opaque description of how it was reached (address, or proxy); a change forces a new session. */
   route: string;
+  /** When it was opened (ms, on the pool's clock). */
+  openedAt?: number;
+}
+
+/** One peer of the pool as the status page shows it. */
+export interface PoolSlotView {
+  peer: string;
+  /** `open`: a live session; `connecting`: a dial under way; `down`: none (the next call dials). */
+  state: 'open' | 'connecting' | 'down';
+  route?: string;
+  /** ms on the pool's clock. */
+  openedAt?: number;
+  /** Connection attempts failed in a row. */
+  failures: number;
 }
 
 interface Slot {
@@ -110,12 +124,28 @@ export class PeerPool {
     return this.slots.size;
   }
 
+  /** Every peer with a slot (the status page). */
+  view(): PoolSlotView[] {
+    return [...this.slots].map(([peer, slot]) => {
+      const live = slot.current !== undefined && !slot.current.session.closed ? slot.current : undefined;
+      const state = live ? 'open' : slot.connecting ? 'connecting' : 'down';
+      return {
+        peer,
+        state,
+        failures: slot.backoff.attempts,
+        ...(live
+          ? { route: live.route, ...(live.openedAt !== undefined ? { openedAt: live.openedAt } : {}) }
+          : {}),
+      };
+    });
+  }
+
   private async connect(peer: string, slot: Slot, route: string, connect: Connector): Promise<PooledSession> {
     try {
       await slot.backoff.untilDue();
       const dialled = await connect();
       const session = new GrpcSession(peer, dialled.socket);
-      const pooled: PooledSession = { session, peer: dialled.peer, route };
+      const pooled: PooledSession = { session, peer: dialled.peer, route, openedAt: this.clock.now() };
       slot.current = pooled;
       slot.backoff.reset();
       session.onClose(() => {

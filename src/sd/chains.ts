@@ -93,6 +93,11 @@ export class ChainSet {
     return this.chains.length;
   }
 
+  /** Every valid chain (the status page): its tip, length and whether it is the one served. */
+  view(): { tip: string; length: number; best: boolean }[] {
+    return this.chains.map((c) => ({ tip: c.tipHash, length: c.records.length, best: c === this.bestChain }));
+  }
+
   has(hash: string): boolean {
     return this.nodes.has(hash);
   }

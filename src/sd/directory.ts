@@ -120,6 +120,11 @@ export class ServiceDirectory {
     return this.entries.get(name);
   }
 
+  /** Every valid chain in the store (the status page). */
+  chainsView(): { tip: string; length: number; best: boolean }[] {
+    return this.chains.view();
+  }
+
   get stats(): { records: number; chains: number; stored: number; bestLength: number } {
     return {
       records: this.chains.size,

@@ -21,6 +21,7 @@ import {
   SubmitError,
 } from './errors.js';
 import type { SdMetrics } from './metrics.js';
+import type { SubmissionLog } from './submissions.js';
 import { errorMessage } from '../core/errors.js';
 import { malformedProxies } from '../directory/proxy-list.js';
 import { proofMethods } from './proof-methods.js';
@@ -95,6 +96,7 @@ function toMethodError(err: unknown): MethodError {
 export function sdMethods(
   directory: ServiceDirectory,
   metrics?: SdMetrics,
+  submissions?: SubmissionLog,
 ): Record<string, MethodDefinition> {
   return {
     submitRecords: method(z.object({ records: z.array(z.unknown()) }), async (params) => {
@@ -104,6 +106,7 @@ export function sdMethods(
         records = normaliseAll(params.records);
       } catch (err) {
         metrics?.submitted('invalid', 0);
+        submissions?.add('invalid', [], { error: errorMessage(err) });
         throw err;
       }
       try {
@@ -112,10 +115,12 @@ export function sdMethods(
         const error = toMethodError(err);
         log.info(`rejected a submission of ${records.length} records: ${error.message}`);
         metrics?.submitted('rejected', performance.now() - started);
+        submissions?.add('rejected', records, { error: error.message });
         throw error;
       }
       log.info(`stored ${records.length} records; tip is now ${directory.tip()?.hash ?? ''}`);
       metrics?.submitted('ok', performance.now() - started);
+      submissions?.add('ok', records, { tip: directory.tip()?.hash ?? '' });
       return 'ok';
     }),
 

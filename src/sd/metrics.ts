@@ -6,6 +6,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { MetricsServer } from '../metrics/server.js';
 import type { Readiness } from '../metrics/readiness.js';
+import type { StatusSource } from '../metrics/status.js';
+import type { MetricsSettings } from '../settings/index.js';
 import type { ServiceDirectory } from './directory.js';
 
 export type SubmitOutcome = 'ok' | 'rejected' | 'invalid';
@@ -71,8 +73,13 @@ export class SdMetrics {
     this.refreshErrors.inc();
   }
 
-  async start(bindAddress: string, readiness: Readiness): Promise<void> {
-    const server = new MetricsServer(bindAddress, { registry: this.registry, readiness });
+  async start(settings: MetricsSettings, readiness: Readiness, status: StatusSource): Promise<void> {
+    const server = new MetricsServer(settings.bind_address, {
+      registry: this.registry,
+      readiness,
+      status,
+      tls: settings.tls,
+    });
     await server.start();
     this.server = server;
   }

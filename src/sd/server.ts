@@ -14,6 +14,8 @@ import { TrustStore } from '../records/index.js';
 import type { SdSettings } from '../settings/sd-schema.js';
 import { ServiceDirectory } from './directory.js';
 import { SdMetrics } from './metrics.js';
+import { sdStatus } from './status.js';
+import { SubmissionLog } from './submissions.js';
 import { sdMethods } from './methods.js';
 import { CodedError, errorMessage } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -130,12 +132,23 @@ export class SdServer {
       { datastore: describeDatastore(datastore) },
     );
 
+    const submissions = new SubmissionLog(this.clock);
     if (this.settings.metrics) {
       this.metrics = new SdMetrics(this.directory);
-      await this.metrics.start(this.settings.metrics.bind_address, this.readiness);
+      const status = sdStatus({
+        description: describeDatastore(datastore),
+        store: this.store,
+        refreshIntervalMs: this.refreshIntervalMs,
+        lastRead: () => ({ okAt: this.lastReadOkAt, error: this.lastError.message }),
+        directory: this.directory,
+        submissions,
+        clock: this.clock,
+      });
+      await this.metrics.start(this.settings.metrics, this.readiness, status);
     }
     const server = this.settings.jsonrpc_server;
-    this.http = new JsonHttpServer(server, dispatcher(sdMethods(this.directory, this.metrics)));
+    const methods = sdMethods(this.directory, this.metrics, submissions);
+    this.http = new JsonHttpServer(server, dispatcher(methods));
     const address = await this.http.listen();
     const scheme = server.tls ? 'https' : 'http';
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -74,8 +74,14 @@ export const jsonRpcClientSchema = z.strictObject({
   timeout: withDefault(seconds, DEFAULT_CLIENT_TIMEOUT_SECONDS),
 });
 
+/**
+ * The metrics listener (/metrics, /healthz, /readyz and the status page). Without `tls`: plain HTTP (keep
+ * it on 127.0.0.1); with `tls`: HTTPS, and clients need a certificate from its CAs unless
+ * `verify_client: false` (docs/status.md#remote-access).
+ */
 export const metricsSchema = z.strictObject({
   bind_address: hostPort,
+  tls: optional(tlsSchema),
 });
 
 export type TlsSettings = z.output<typeof tlsSchema>;

@@ -1,6 +1,6 @@
 /**
- * A directory tip as peers exchange it [docs/transparency.md]: the number of records in a verified chain
- * and the hash of its last record. A tip is a claim, never evidence: it only tells us whom to ask for
+ * A directory tip as peers exchange it [docs/transparency.md]: the number of records in a verified chain,
+ * the hash of its last record and the Merkle root over its records (what `eps sd audit` compares). A tip is a claim, never evidence: it only tells us whom to ask for
  * records (which are then verified like the SD's). `relate` places a peer's tip against our chain.
  */
 import type { SignedChangeRecord } from '../core/directory-entry.js';
@@ -12,6 +12,8 @@ export interface Tip {
   size: number;
   /** Hash of the last record ("" for an empty chain). */
   head: string;
+  /** RFC 9162 tree hash of the records (records/merkle), hex; optional on the wire. */
+  root?: string;
 }
 
 /** Largest chain size a tip may claim (a bound on what we would ever ask a peer for). */
@@ -32,7 +34,9 @@ export function tipOf(chain: readonly SignedChangeRecord[]): Tip {
 }
 
 export function tipToJson(tip: Tip): JsonObject {
-  return { size: tip.size, head: tip.head };
+  return tip.root === undefined
+    ? { size: tip.size, head: tip.head }
+    : { size: tip.size, head: tip.head, root: tip.root };
 }
 
 /** Reads a tip from a peer's message; throws TipError on anything malformed. */
@@ -40,14 +44,17 @@ export function tipFromJson(value: unknown): Tip {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TipError('tip is not an object');
   }
-  const { size, head } = value as Record<string, unknown>;
+  const { size, head, root } = value as Record<string, unknown>;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || size > MAX_TIP_SIZE) {
     throw new TipError(`tip size must be an integer from 0 to ${MAX_TIP_SIZE}`);
   }
   if (typeof head !== 'string' || (size === 0 ? head !== '' : !HASH.test(head))) {
     throw new TipError('tip head must be 64 lower-case hex characters ("" for an empty chain)');
   }
-  return { size, head };
+  if (root === undefined) return { size, head };
+  if (typeof root !== 'string' || !HASH.test(root))
+    throw new TipError('tip root must be 64 lower-case hex characters');
+  return { size, head, root };
 }
 
 /** For log lines: `size/head` with a shortened head. */

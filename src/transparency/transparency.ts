@@ -25,6 +25,7 @@ import type { PooledSession } from '../grpc/peer-pool.js';
 import type { CallContext } from '../grpc/server.js';
 import { GrpcError, Status } from '../grpc/status.js';
 import { selectIdentity } from '../tls/identity.js';
+import { ChainTree } from '../records/index.js';
 import { ALARM_INTERVAL_MS, Alarms } from './alarms.js';
 import { directoryRecords } from './metrics.js';
 import { PeerCheck, PeerUnreachable, type CheckVerdict, type VerifiedChain } from './peer-check.js';
@@ -56,6 +57,7 @@ export class Transparency {
   private readonly check: PeerCheck;
   private readonly running = new Set<string>();
   private readonly checked = new Map<string, Checked>();
+  private readonly tree = new ChainTree();
   /** Sessions whose peer answered UNIMPLEMENTED: an original node, sent no more tips. */
   private readonly silent = new WeakSet();
   private client: GrpcClientChannel | undefined;
@@ -74,8 +76,9 @@ export class Transparency {
     directory.onChange(() => this.onChainChange());
   }
 
+  /** Our verified tip with its Merkle root (the tree follows the chain, O(new records) per change). */
   tip(): Tip {
-    return tipOf(this.directory.chain());
+    return this.tree.sync(this.directory.chain()).tip();
   }
 
   /** Sends our tip on each new session of this channel, and fetches records through it. */

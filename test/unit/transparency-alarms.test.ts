@@ -70,7 +70,10 @@ test('a peer tip is placed against our chain; malformed tips are refused', () =>
     { size: 1.5, head: '' },
     { size: 1, head: 'xyz' },
     { size: 0, head: 'a'.repeat(64) },
+    { size: 1, head: 'a'.repeat(64), root: 'not hex' },
   ]) {
     assert.throws(() => tipFromJson(bad), TipError);
   }
+  const withRoot = { size: 1, head: 'a'.repeat(64), root: 'b'.repeat(64) };
+  assert.deepEqual(tipFromJson(withRoot), withRoot);
 });

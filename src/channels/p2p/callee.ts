@@ -18,6 +18,7 @@ import type { GrpcServer } from '../../grpc/server.js';
 import type { InjectedConnection } from '../../grpc/injected.js';
 import { parseHostPort } from '../../net/host-port.js';
 import type { ConnectionRequest } from '../../broker/channel.js';
+import type { P2pTunnels } from './tunnel-log.js';
 import { trackTunnel } from './metrics.js';
 
 const log = logger('p2p-callee');
@@ -37,6 +38,7 @@ export class P2pCallee {
   constructor(
     private readonly ownName: string,
     private readonly directory: Directory,
+    private readonly tunnelLog?: P2pTunnels,
   ) {}
 
   async handle(request: ConnectionRequest, server: GrpcServer): Promise<boolean> {
@@ -65,6 +67,8 @@ export class P2pCallee {
       });
       trackTunnel('callee', socket);
       this.track(tunnelKey(request.caller, request.endpoint), server.inject(socket));
+      const peer = typeof request.client.name === 'string' ? request.client.name : '(unknown)';
+      this.tunnelLog?.opened('in', { peer, proxy: request.caller, endpoint: request.endpoint }, socket);
       log.debug('P2P socket handed to the gRPC server', {
         endpoint: request.endpoint,
         client: request.client.name,

@@ -17,6 +17,7 @@ import { logger } from '../../core/log.js';
 import type { Deadline } from '../../core/deadline.js';
 import { Cancellation } from '../../core/cancellation.js';
 import { brokerThroughProxies, ProxyLatency } from './proxy-choice.js';
+import type { P2pTunnels } from './tunnel-log.js';
 import { trackTunnel } from './metrics.js';
 
 const log = logger('p2p-caller');
@@ -29,6 +30,7 @@ export function p2pDialer(
   tls: LoadedTls,
   connectTimeoutMs: number,
   latency: ProxyLatency = new ProxyLatency(),
+  tunnels?: P2pTunnels,
 ): (peer: string, proxies: readonly string[], deadline: Deadline) => Promise<DialResult> {
   const throughOne = async (peer: string, proxy: string, deadline: Deadline): Promise<DialResult> => {
     const id = `${proxy}.requestConnection(${randomBytes(8).toString('hex')})`;
@@ -62,6 +64,7 @@ export function p2pDialer(
     });
     trackTunnel('caller', dialled.socket);
     log.info('P2P tunnel established', { peer, proxy, endpoint: result.endpoint });
+    tunnels?.opened('out', { peer, proxy, endpoint: result.endpoint }, dialled.socket);
     return dialled;
   };
   return (peer, proxies, deadline) =>

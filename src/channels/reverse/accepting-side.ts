@@ -75,6 +75,8 @@ interface Pending {
 
 class AcceptedStream {
   private readonly fifo: Pending[] = [];
+  /** When it was registered (ms, on the registry's clock). */
+  openedAt = 0;
   /** Requests sent on this stream so far (the number a cancel notice names). */
   private sent = 0;
 
@@ -203,13 +205,20 @@ export class ReverseStreamRegistry {
   constructor(
     private readonly ownName: string,
     private readonly timeoutMs = REVERSE_CALL_TIMEOUT_MS,
-    clock: Clock = systemClock,
+    private readonly clock: Clock = systemClock,
   ) {
     this.reopening = new ReopenWaits(MAX_REVERSE_STREAMS, clock);
   }
 
   get size(): number {
     return this.streams.size;
+  }
+
+  /** The streams peers keep to us (the status page); `since` in ms on the registry's clock. */
+  view(): { peer: string; since: number }[] {
+    return [...this.streams.values()]
+      .filter((s) => !s.closed)
+      .map((s) => ({ peer: s.name, since: s.openedAt }));
   }
 
   has(name: string): boolean {
@@ -302,6 +311,7 @@ export class ReverseStreamRegistry {
         Array.isArray(features) ? features.filter((f): f is string => typeof f === 'string') : [],
       );
       registered = new AcceptedStream(name, stream, this.ownName, this.timeoutMs, ctx, understood);
+      registered.openedAt = this.clock.now();
       const previous = this.streams.get(name);
       this.streams.set(name, registered);
       if (!previous) reverseStreamsOpen.inc({ side: 'accepted' });

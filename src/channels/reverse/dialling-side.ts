@@ -68,6 +68,10 @@ export class PeerLoop {
   private stopped = false;
   private stream?: ClientBidi;
   private wake?: () => void;
+  /** Since when the current stream is open (clock ms); undefined while there is none. */
+  upSince: number | undefined;
+  /** Why the last stream ended or could not open. */
+  lastError: string | undefined;
 
   constructor(
     readonly peer: string,
@@ -95,10 +99,13 @@ export class PeerLoop {
       try {
         const pooled = await this.session(this.peer, Deadline.after(CONNECT_TIMEOUT_MS));
         if (this.stopped) break;
+        this.upSince = this.clock.now();
         error = await this.serve(pooled);
       } catch (e) {
         error = e as Error;
       }
+      this.upSince = undefined;
+      this.lastError = error?.message;
       if (this.stopped) break;
       // A stream that lived a while resets the backoff.
       if (backoff.clock.now() - started > STREAM_LIVED_MS) backoff.reset();
@@ -255,6 +262,15 @@ export class ReverseStreamKeeper {
 
   get peers(): string[] {
     return [...this.loops.keys()];
+  }
+
+  /** The streams we keep to peers (the status page). */
+  view(): { peer: string; upSince: number | undefined; lastError: string | undefined }[] {
+    return [...this.loops.values()].map((l) => ({
+      peer: l.peer,
+      upSince: l.upSince,
+      lastError: l.lastError,
+    }));
   }
 
   maintain(): void {

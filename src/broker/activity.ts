@@ -1,0 +1,190 @@
+/**
+ * Recent call activity for the status page [docs/status.md]: per peer the last call, its latency and the
+ * counts; per minute the calls by method and status (metrics/minute-ring.ts); the last errors with their
+ * request ids. Everything is bounded (peers, keys per minute, errors kept). The Prometheus counters
+ * (metrics.ts) stay the source for alerting: they are cumulative and have no per-call detail, which is
+ * what an operator looks for here.
+ */
+import { parseAddress } from '../core/address.js';
+import { errorMessage } from '../core/errors.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { MinuteCounters, type MinuteCounts } from '../metrics/minute-ring.js';
+
+/** Peers whose activity is kept (least recently active dropped first). */
+export const MAX_PEERS = 1024;
+/** Errors kept, newest first. */
+export const MAX_ERRORS = 50;
+/** Longest error message kept. */
+export const MAX_MESSAGE_CHARS = 500;
+/** Weight of the newest latency in the moving average. */
+const LATENCY_WEIGHT = 0.2;
+
+/** `in`: a peer called us; `out`: we (our gateway, backend or async outbox) called the peer. */
+export type Direction = 'in' | 'out';
+
+export interface CallEvent {
+  direction: Direction;
+  /** The other operator: the caller (in) or the recipient (out). */
+  peer: string;
+  method: string;
+  outcome: CallStatus;
+  latencyMs: number;
+  requestId: string;
+  /** The error of an `error` or `failed` outcome. */
+  error?: string | undefined;
+}
+
+export interface PeerActivity {
+  peer: string;
+  last_call: string;
+  last_direction: Direction;
+  last_method: string;
+  last_outcome: CallStatus;
+  latency_ms: number;
+  avg_latency_ms: number;
+  calls: number;
+  errors: number;
+  last_error?: string;
+  last_error_at?: string;
+}
+
+export interface ErrorRecord {
+  at: string;
+  request_id: string;
+  method: string;
+  peer: string;
+  direction: Direction;
+  outcome: CallStatus;
+  message: string;
+}
+
+/** Longest method name kept (a key of the per-minute counts). */
+export const MAX_METHOD_CHARS = 120;
+
+function clip(text: string, max = MAX_MESSAGE_CHARS): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** The message of a thrown error or of a response's `{code, message}`. */
+function messageOf(error: unknown): string {
+  if (
+    typeof error === 'object' &&
+    error !== null &&
+    'message' in error &&
+    typeof error.message === 'string'
+  ) {
+    return error.message;
+  }
+  return errorMessage(error);
+}
+
+/** The status of a call, as call-metrics.ts names it (`ok`, `none`, `error`, `denied`, `failed`). */
+export type CallStatus = string;
+
+export class CallActivity {
+  private readonly peers = new Map<string, PeerActivity>();
+  private readonly minutes: MinuteCounters;
+  private errors: ErrorRecord[] = [];
+
+  constructor(private readonly clock: Clock = systemClock) {
+    this.minutes = new MinuteCounters(clock);
+  }
+
+  record(event: CallEvent): void {
+    const at = new Date(this.clock.now()).toISOString();
+    const latency = Math.round(event.latencyMs * 10) / 10;
+    const failed = event.outcome !== 'ok' && event.outcome !== 'none';
+    this.minutes.add(`${event.method} ${event.outcome}`);
+    const old = this.peers.get(event.peer);
+    const peer: PeerActivity = {
+      peer: event.peer,
+      last_call: at,
+      last_direction: event.direction,
+      last_method: event.method,
+      last_outcome: event.outcome,
+      latency_ms: latency,
+      avg_latency_ms:
+        old === undefined
+          ? latency
+          : Math.round((old.avg_latency_ms * (1 - LATENCY_WEIGHT) + latency * LATENCY_WEIGHT) * 10) / 10,
+      calls: (old?.calls ?? 0) + 1,
+      errors: (old?.errors ?? 0) + (failed ? 1 : 0),
+    };
+    const message = failed ? clip(event.error ?? event.outcome) : undefined;
+    if (message !== undefined) {
+      peer.last_error = message;
+      peer.last_error_at = at;
+    } else if (old?.last_error !== undefined) {
+      peer.last_error = old.last_error;
+      if (old.last_error_at !== undefined) peer.last_error_at = old.last_error_at;
+    }
+    this.peers.delete(event.peer);
+    this.peers.set(event.peer, peer);
+    if (this.peers.size > MAX_PEERS) {
+      const oldest = this.peers.keys().next().value;
+      if (oldest !== undefined) this.peers.delete(oldest);
+    }
+    if (message !== undefined) {
+      this.errors.unshift({
+        at,
+        request_id: clip(event.requestId),
+        method: event.method,
+        peer: event.peer,
+        direction: event.direction,
+        outcome: event.outcome,
+        message,
+      });
+      if (this.errors.length > MAX_ERRORS) this.errors.length = MAX_ERRORS;
+    }
+  }
+
+  /**
+   * One request the broker handled: from our own side (`ownName` is the client: out, to the operator its
+   * id addresses) or from a peer (in); `startedMs` on performance.now().
+   */
+  delivered(
+    ownName: string,
+    request: { id: string; method: string },
+    client: string | undefined,
+    outcome: CallStatus,
+    startedMs: number,
+    /** A thrown error, or the error of a response. */
+    error: unknown,
+  ): void {
+    const out = client === ownName;
+    let peer = client ?? '(unknown)';
+    if (out) {
+      try {
+        peer = parseAddress(request.id).operator;
+      } catch {
+        peer = '(invalid id)';
+      }
+    }
+    this.record({
+      direction: out ? 'out' : 'in',
+      peer,
+      method: clip(request.method, MAX_METHOD_CHARS),
+      outcome,
+      latencyMs: performance.now() - startedMs,
+      requestId: request.id,
+      error: error === undefined ? undefined : messageOf(error),
+    });
+  }
+
+  peer(name: string): PeerActivity | undefined {
+    return this.peers.get(name);
+  }
+
+  /** Every peer with activity, most recent last. */
+  allPeers(): PeerActivity[] {
+    return [...this.peers.values()];
+  }
+
+  perMinute(): MinuteCounts[] {
+    return this.minutes.snapshot();
+  }
+
+  lastErrors(): ErrorRecord[] {
+    return [...this.errors];
+  }
+}

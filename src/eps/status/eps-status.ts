@@ -1,0 +1,39 @@
+/**
+ * The status source of an eps (`/status.json` and the page at `/` on its metrics listener,
+ * docs/status.md): identity, directory, peers, ServerCall streams, P2P tunnels, calls per minute and the
+ * last errors, each from a provider of its own.
+ */
+import type { Broker } from '../../broker/broker.js';
+import type { Clock } from '../../core/clock.js';
+import type { StatusSource } from '../../metrics/status.js';
+import type { ChannelItem } from '../channel-registry.js';
+import { directoryStatus } from './directory-view.js';
+import { identityStatus } from './identity.js';
+import type { StatusParts } from './parts.js';
+import { peersStatus, streamsStatus, tunnelsStatus } from './peers-view.js';
+
+export function epsStatus(
+  name: string,
+  channels: readonly ChannelItem[],
+  broker: Broker,
+  parts: StatusParts,
+  clock: Clock,
+): StatusSource {
+  const identity = identityStatus(name, channels, broker.directory);
+  return {
+    program: 'eps',
+    name,
+    sections: () => {
+      const now = clock.now();
+      return {
+        identity: identity(now),
+        directory: directoryStatus(broker.directory, now),
+        peers: peersStatus(name, broker.directory, parts, broker.activity),
+        streams: streamsStatus(parts),
+        tunnels: tunnelsStatus(parts),
+        calls: { in_flight: broker.requestsInFlight, minutes: broker.activity.perMinute() },
+        errors: broker.activity.lastErrors(),
+      };
+    },
+  };
+}
