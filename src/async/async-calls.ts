@@ -159,6 +159,11 @@ export class AsyncCalls {
     }
   }
 
+  /** `name` called us: if it is another operator, what our outbox keeps for it is sent now. */
+  peerSeen(name: string): void {
+    if (name !== this.ownName) this.forwarding.outbox.wake(name);
+  }
+
   /** `_status` at the gateway: one request's state on both sides, or the table sizes. */
   status(id: JsonValue | undefined, caller?: JsonValue): JsonObject {
     if (typeof id === 'string' && id !== '')

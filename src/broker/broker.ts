@@ -181,8 +181,7 @@ export class Broker implements AsyncHost {
     const own = this.directory.entry(this.ownName);
     if (!own)
       throw new BrokerError('ERR_NO_OWN_ENTRY', 'error retrieving own entry: no directory entry found');
-    // A peer that calls us is up: what our outbox keeps for it goes now, not at the next retry.
-    if (client.name !== this.ownName) this.async?.forwarding.outbox.wake(client.name);
+    this.async?.peerSeen(client.name); // a peer that calls us is up: its queued messages go now
 
     // The receiver's view of the caller always wins; nothing a caller sends can claim another identity.
     // `_caller` (the original documentation's name) is the same authenticated value.
