@@ -3,21 +3,24 @@
  * playwright-core; no browser download) opens the pages of hd-1, hd-2 and the public proxy of a real
  * network after a P2P ping, checks the operators, peers and tunnels they show, that a hostile operator
  * name renders as text and runs nothing, and saves screenshots in docs/images/. Without
- * /usr/bin/chromium it reports itself skipped with the reason.
+ * /usr/bin/chromium (or playwright-core) it reports itself skipped with the reason.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { PROXY_OPERATOR as P } from '../helpers/p2p-network.js';
 import { REPO_ROOT } from '../helpers/processes.js';
 import { HOSTILE_NAME, statusNetwork, type StatusNetwork } from '../helpers/status-network.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `*** SKIPPED: ${CHROMIUM} not found (apt-get install chromium) ***`;
+const playwright = await import('playwright-core').catch(() => undefined);
+const skip = !existsSync(CHROMIUM)
+  ? `*** SKIPPED: status page browser test: ${CHROMIUM} not found (apt-get install chromium) ***`
+  : playwright === undefined
+    ? '*** SKIPPED: status page browser test: playwright-core not installed (npm ci) ***'
+    : false;
 if (skip) console.error(skip);
 
 let network: StatusNetwork;
@@ -26,7 +29,11 @@ let browser: Browser;
 before(async () => {
   if (skip) return;
   network = await statusNetwork();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], timeout: 30_000 });
+  browser = await playwright!.chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox'],
+    timeout: 30_000,
+  });
 });
 
 after(async () => {
