@@ -14,7 +14,7 @@
  * gets `unverifiable`; what was already verified and applied stays, nothing else is taken.
  */
 import type { SignedChangeRecord } from '../core/directory-entry.js';
-import { errorMessage } from '../core/errors.js';
+import { CodedError, errorMessage } from '../core/errors.js';
 import type { IngestOutcome } from '../directory/verified-mirror.js';
 import type { AlarmKind, Alarms } from './alarms.js';
 import { relate, tipOf, type Tip } from './tip.js';
@@ -41,14 +41,25 @@ export type PageFetcher = (peer: string, query: RecordsQuery) => Promise<Records
 
 export type CheckVerdict = 'consistent' | 'healed' | 'fork' | 'unverifiable' | 'unreachable';
 
-class Unverifiable extends Error {}
+/** The peer advertised a tip it cannot back with records that verify (an `unverifiable` alarm). */
+export class Unverifiable extends CodedError<'ERR_TRANSPARENCY_UNVERIFIABLE'> {
+  override readonly name = 'Unverifiable';
+
+  constructor(message: string) {
+    super('ERR_TRANSPARENCY_UNVERIFIABLE', message);
+  }
+}
 
 /**
  * The fetcher could not get a connection to the peer at all (e.g. a caller without a reachable gRPC
  * server told us its tip): nothing is known against it, so no alarm; its tip is looked at again later.
  */
-export class PeerUnreachable extends Error {
+export class PeerUnreachable extends CodedError<'ERR_TRANSPARENCY_UNREACHABLE'> {
   override readonly name = 'PeerUnreachable';
+
+  constructor(message: string) {
+    super('ERR_TRANSPARENCY_UNREACHABLE', message);
+  }
 }
 
 export class PeerCheck {

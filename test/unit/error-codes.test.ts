@@ -60,6 +60,10 @@ import { CertificateGenerationError } from '../../src/tls/certgen-verify.js';
 import { PemCertificateError } from '../../src/tls/fingerprint.js';
 import { ClientHelloError } from '../../src/tls/client-hello.js';
 import { BrokeringError } from '../../src/channels/p2p/proxy-choice.js';
+import { PeerUnreachable, Unverifiable } from '../../src/transparency/peer-check.js';
+import { TipError } from '../../src/transparency/tip.js';
+import { DemoWorkspaceError } from '../../src/demo/workspace.js';
+import { OperatorInitError } from '../../src/operator/options.js';
 
 /**
  * What `code` an error class carries: `ERR_<LAYER>_<WHAT>` with the layer's prefix; a wire number (the
@@ -131,6 +135,11 @@ const CASES: Case[] = [
   },
   { cls: NoRouteError, make: () => new NoRouteError('m'), expected: 'older-string' },
   { cls: BrokeringError, make: () => new BrokeringError('p', []), expected: { prefix: 'ERR_P2P_' } },
+  { cls: Unverifiable, make: () => new Unverifiable('m'), expected: { prefix: 'ERR_TRANSPARENCY_' } },
+  { cls: PeerUnreachable, make: () => new PeerUnreachable('m'), expected: { prefix: 'ERR_TRANSPARENCY_' } },
+  { cls: TipError, make: () => new TipError('m'), expected: { prefix: 'ERR_TRANSPARENCY_' } },
+  { cls: DemoWorkspaceError, make: () => new DemoWorkspaceError('m'), expected: { prefix: 'ERR_DEMO_' } },
+  { cls: OperatorInitError, make: () => new OperatorInitError('m'), expected: { prefix: 'ERR_OPERATOR_' } },
   { cls: PeerDisconnectedError, make: () => new PeerDisconnectedError(), expected: 'older-string' },
   { cls: SetupError, make: () => new SetupError('m'), expected: { prefix: 'ERR_CLI_' } },
   { cls: CliError, make: () => new CliError('m'), expected: { prefix: 'ERR_CLI_' } },
