@@ -18,7 +18,7 @@ import { ErrorCodes, type EpsRequest, type EpsResponse } from '../core/messages.
 import { errorMessage } from '../core/errors.js';
 import { DeadlineExceededError } from '../core/cancellation.js';
 import { logger } from '../core/log.js';
-import { systemClock, type Clock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { classify, OUTCOMES, type FailureKind } from '../core/outcome.js';
 import type { Directory } from '../directory/directory.js';
 import { canCall } from '../directory/permissions.js';
@@ -35,6 +35,7 @@ import {
 } from './internal-methods.js';
 import { clientEntryView } from './client-info.js';
 import { recordRequest, requestsInFlight } from './metrics.js';
+import { InFlight } from './in-flight.js';
 import { CallActivity } from './activity.js';
 import { CallMetrics, callStatus } from './call-metrics.js';
 import type { AsyncCalls } from '../async/async-calls.js';
@@ -62,9 +63,8 @@ export interface ClientRef {
 export class Broker implements AsyncHost {
   private readonly channels: Channel[] = [];
   private readonly relaying = new Set<string>();
-  /** Requests taken and not yet answered, and who waits for that number to reach 0 (whenIdle). */
-  private inFlight = 0;
-  private idleWaiters: (() => void)[] = [];
+  /** Requests taken and not yet answered (graceful stop waits for none). */
+  private readonly inFlight = new InFlight();
   /** Answers on `_respond` that this node's async calls send (applications may not send `_respond`). */
   private readonly ownAnswers = new WeakSet<EpsRequest>();
   /** Requests the outbox sends again (delivered as they are: no acknowledgement bookkeeping, no queuing). */
@@ -128,7 +128,7 @@ export class Broker implements AsyncHost {
     const started = performance.now();
     const entry = client?.name === this.ownName ? 'local' : 'peer';
     requestsInFlight.inc({ entry });
-    this.inFlight++;
+    this.inFlight.enter();
     try {
       const response = await this.route(request, client, scope);
       recordRequest(entry, response === null ? 'none' : response.error ? 'error' : 'ok', started);
@@ -140,29 +140,18 @@ export class Broker implements AsyncHost {
       throw e;
     } finally {
       requestsInFlight.dec({ entry });
-      if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      this.inFlight.leave();
     }
   }
 
   /** Requests taken and not yet answered. */
   get requestsInFlight(): number {
-    return this.inFlight;
+    return this.inFlight.size;
   }
 
   /** Resolves true once no request is in the broker, or false after `ms` (graceful shutdown's bound). */
-  whenIdle(ms: number, clock: Clock = systemClock): Promise<boolean> {
-    if (this.inFlight === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        clock.clearTimeout(timer);
-        resolve(true);
-      };
-      const timer = clock.setTimeout(() => {
-        this.idleWaiters = this.idleWaiters.filter((w) => w !== wake);
-        resolve(false);
-      }, ms);
-      this.idleWaiters.push(wake);
-    });
+  whenIdle(ms: number, clock?: Clock): Promise<boolean> {
+    return this.inFlight.whenIdle(ms, clock);
   }
 
   private async route(
