@@ -171,6 +171,28 @@ test('the callee sends GOAWAY on the tunnels of that proxy and endpoint only', a
   assert.equal(callee.tunnelCount, 1, 'the tunnel of the other proxy lives on');
 });
 
+test('a callee whose only proxy stops keeps its tunnels (no other proxy to broker through)', async () => {
+  const own = newEntry('hd-2');
+  own.channels = [{ type: 'grpc_server', settings: { address: 'x:1', proxy: PROXY } }];
+  const callee = new P2pCallee('hd-2', directory([own]));
+  const tunnel = handle();
+  const server = { inject: () => tunnel } as never;
+  const listener = net.createServer((s) => s.destroy()).listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  const endpoint = `127.0.0.1:${(listener.address() as { port: number }).port}`;
+  try {
+    await callee.handle(
+      { channel: 'grpc_server', endpoint, token: Buffer.alloc(32), client: {}, caller: PROXY },
+      server,
+    );
+  } finally {
+    listener.close();
+  }
+  assert.equal(callee.drain(PROXY, endpoint), 0);
+  assert.equal(tunnel.closed, 0, 'no GOAWAY: the tunnel carries calls until the proxy ends it');
+  assert.equal(callee.tunnelCount, 1);
+});
+
 const PROXY_ENTRY = newEntry(PROXY);
 
 function proxyBroker(announce: (endpoint: string) => string[]): Broker {

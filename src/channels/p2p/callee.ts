@@ -87,6 +87,14 @@ export class P2pCallee {
     const key = tunnelKey(proxy, endpoint);
     const set = this.tunnels.get(key);
     if (!set) return 0;
+    const own = this.directory.entry(this.ownName);
+    const proxies = (own && grpcServerSettings(own)?.proxies) ?? [];
+    if (!proxies.some((p) => p !== proxy)) {
+      // No other proxy to move to: GOAWAY now would only make callers fail to broker while this one is
+      // down. The tunnels carry on until the proxy ends them; calls cut then say they may have been processed.
+      log.info('our only proxy is stopping; its tunnels stay until it closes them', { proxy, endpoint });
+      return 0;
+    }
     this.tunnels.delete(key);
     for (const tunnel of set) tunnel.close();
     log.info('P2P tunnels told to go away: their proxy is stopping', { proxy, endpoint, tunnels: set.size });
