@@ -88,8 +88,8 @@ describe('ServerCall wire contract', () => {
     await arrived;
     const slot = streams[0]!;
     // 35: the first message is Response{id:"1", result:{name}}; `features` (ignored by the original's
-    // accepting side) says that ours understands cancel notices.
-    assert.deepEqual(await next(slot), { id: '1', result: { name: 'hd-2', features: ['cancel'] } });
+    // accepting side) says that ours understands cancel and drain notices.
+    assert.deepEqual(await next(slot), { id: '1', result: { name: 'hd-2', features: ['cancel', 'drain'] } });
     const send = (method: string, id: string, clientName: string): Promise<void> =>
       slot.stream.send(encodeRequest({ method, id, clientName, params: { n: id } }));
     // Pipelined requests: a permitted ping, an unknown claimed identity, a broker error, another ping.
