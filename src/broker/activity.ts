@@ -81,8 +81,16 @@ function messageOf(error: unknown): string {
 /** The status of a call, as call-metrics.ts names it (`ok`, `none`, `error`, `denied`, `failed`). */
 export type CallStatus = string;
 
+/** What is kept per peer: PeerActivity with clock times instead of ISO strings (formatted when read). */
+interface PeerState extends Omit<PeerActivity, 'last_call' | 'last_error_at'> {
+  lastCallMs: number;
+  lastErrorMs?: number;
+}
+
 export class CallActivity {
-  private readonly peers = new Map<string, PeerActivity>();
+  /** Least recently active first; `newest` is the last key (a repeat caller is not moved again). */
+  private readonly peers = new Map<string, PeerState>();
+  private newest: string | undefined;
   private readonly minutes: MinuteCounters;
   private errors: ErrorRecord[] = [];
 
@@ -90,52 +98,60 @@ export class CallActivity {
     this.minutes = new MinuteCounters(clock);
   }
 
+  /** Called for every call: updates the peer's entry in place (no per-call objects or date strings). */
   record(event: CallEvent): void {
-    const at = new Date(this.clock.now()).toISOString();
+    const now = this.clock.now();
     const latency = Math.round(event.latencyMs * 10) / 10;
     const failed = event.outcome !== 'ok' && event.outcome !== 'none';
     this.minutes.add(`${event.method} ${event.outcome}`);
-    const old = this.peers.get(event.peer);
-    const peer: PeerActivity = {
-      peer: event.peer,
-      last_call: at,
-      last_direction: event.direction,
-      last_method: event.method,
-      last_outcome: event.outcome,
-      latency_ms: latency,
-      avg_latency_ms:
-        old === undefined
-          ? latency
-          : Math.round((old.avg_latency_ms * (1 - LATENCY_WEIGHT) + latency * LATENCY_WEIGHT) * 10) / 10,
-      calls: (old?.calls ?? 0) + 1,
-      errors: (old?.errors ?? 0) + (failed ? 1 : 0),
-    };
-    const message = failed ? clip(event.error ?? event.outcome) : undefined;
-    if (message !== undefined) {
-      peer.last_error = message;
-      peer.last_error_at = at;
-    } else if (old?.last_error !== undefined) {
-      peer.last_error = old.last_error;
-      if (old.last_error_at !== undefined) peer.last_error_at = old.last_error_at;
-    }
-    this.peers.delete(event.peer);
-    this.peers.set(event.peer, peer);
-    if (this.peers.size > MAX_PEERS) {
-      const oldest = this.peers.keys().next().value;
-      if (oldest !== undefined) this.peers.delete(oldest);
-    }
-    if (message !== undefined) {
-      this.errors.unshift({
-        at,
-        request_id: clip(event.requestId),
-        method: event.method,
+    let state = this.peers.get(event.peer);
+    if (state === undefined) {
+      state = {
         peer: event.peer,
-        direction: event.direction,
-        outcome: event.outcome,
-        message,
-      });
-      if (this.errors.length > MAX_ERRORS) this.errors.length = MAX_ERRORS;
+        lastCallMs: now,
+        last_direction: event.direction,
+        last_method: event.method,
+        last_outcome: event.outcome,
+        latency_ms: latency,
+        avg_latency_ms: latency,
+        calls: 0,
+        errors: 0,
+      };
+      this.peers.set(event.peer, state);
+      if (this.peers.size > MAX_PEERS) {
+        const oldest = this.peers.keys().next().value;
+        if (oldest !== undefined) this.peers.delete(oldest);
+      }
+    } else {
+      if (this.newest !== event.peer) {
+        this.peers.delete(event.peer);
+        this.peers.set(event.peer, state);
+      }
+      state.lastCallMs = now;
+      state.last_direction = event.direction;
+      state.last_method = event.method;
+      state.last_outcome = event.outcome;
+      state.latency_ms = latency;
+      state.avg_latency_ms =
+        Math.round((state.avg_latency_ms * (1 - LATENCY_WEIGHT) + latency * LATENCY_WEIGHT) * 10) / 10;
     }
+    this.newest = event.peer;
+    state.calls++;
+    if (!failed) return;
+    state.errors++;
+    const message = clip(event.error ?? event.outcome);
+    state.last_error = message;
+    state.lastErrorMs = now;
+    this.errors.unshift({
+      at: new Date(now).toISOString(),
+      request_id: clip(event.requestId),
+      method: event.method,
+      peer: event.peer,
+      direction: event.direction,
+      outcome: event.outcome,
+      message,
+    });
+    if (this.errors.length > MAX_ERRORS) this.errors.length = MAX_ERRORS;
   }
 
   /**
@@ -172,12 +188,13 @@ export class CallActivity {
   }
 
   peer(name: string): PeerActivity | undefined {
-    return this.peers.get(name);
+    const state = this.peers.get(name);
+    return state && view(state);
   }
 
   /** Every peer with activity, most recent last. */
   allPeers(): PeerActivity[] {
-    return [...this.peers.values()];
+    return [...this.peers.values()].map(view);
   }
 
   perMinute(): MinuteCounts[] {
@@ -187,4 +204,11 @@ export class CallActivity {
   lastErrors(): ErrorRecord[] {
     return [...this.errors];
   }
+}
+
+function view(state: PeerState): PeerActivity {
+  const { lastCallMs, lastErrorMs, ...rest } = state;
+  const activity: PeerActivity = { ...rest, last_call: new Date(lastCallMs).toISOString() };
+  if (lastErrorMs !== undefined) activity.last_error_at = new Date(lastErrorMs).toISOString();
+  return activity;
 }

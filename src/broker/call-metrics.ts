@@ -52,8 +52,16 @@ export function callStatus(response: EpsResponse | null | undefined): CallStatus
   return response.error.code === OUTCOMES.permissionDenied.jsonRpc ? 'denied' : 'error';
 }
 
+/** The counter and histogram series of one label set (prom-client hashes a label object on each use). */
+interface Series {
+  count: { inc: () => void };
+  seconds: { observe: (value: number) => void };
+}
+
 export class CallMetrics {
   private readonly series = new Set<string>();
+  /** By direction, peer, method and status: at most 2 × (MAX_CALL_SERIES + 1) × 5 entries. */
+  private readonly children = new Map<string, Series>();
 
   constructor(
     private readonly ownName: string,
@@ -75,8 +83,17 @@ export class CallMetrics {
   ): void {
     const direction: CallDirection = caller === this.ownName ? 'out' : 'in';
     const { peer, method } = this.labels(request, caller, direction);
-    calls.inc({ direction, peer, method, status });
-    callSeconds.observe({ direction, peer, method }, (performance.now() - startedMs) / 1000);
+    const key = `${direction}\n${peer}\n${method}\n${status}`;
+    let series = this.children.get(key);
+    if (series === undefined) {
+      series = {
+        count: calls.labels({ direction, peer, method, status }),
+        seconds: callSeconds.labels({ direction, peer, method }),
+      };
+      this.children.set(key, series);
+    }
+    series.count.inc();
+    series.seconds.observe((performance.now() - startedMs) / 1000);
     this.activity?.delivered(this.ownName, request, caller, status, startedMs, error);
   }
 
