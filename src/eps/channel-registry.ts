@@ -60,6 +60,8 @@ export function createChannel(item: ChannelItem, ctx: ChannelContext): Channel {
     }
     case 'grpc_server': {
       const streams = new ReverseStreamRegistry(ctx.ownName);
+      // A peer reachable only over its reverse stream is back: its queued asynchronous messages go now.
+      streams.onOpened = (peer) => ctx.broker.async?.peerSeen(peer);
       const callee = new P2pCallee(ctx.ownName, ctx.directory, ctx.parts?.tunnels);
       ctx.parts?.accepted.push(streams);
       return new GrpcServerChannel(ctx.broker, item.settings, {

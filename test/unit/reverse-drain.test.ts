@@ -63,6 +63,20 @@ test('the accepting side sends the notice only to dialling sides that take it an
   assert.deepEqual(streams.get('ls-1')!.sent, []);
 });
 
+test('a registered reverse stream is reported once per opening (the outbox is woken for that peer)', () => {
+  const registry = new ReverseStreamRegistry(PROXY);
+  const opened: string[] = [];
+  registry.onOpened = (peer) => opened.push(peer);
+  const stream = new ScriptedStream();
+  registry.handle(stream, scriptedContext('hd-2'));
+  assert.deepEqual(opened, [], 'not before the announcement');
+  stream.receive({ name: 'hd-2', features: ['cancel', 'drain'] });
+  const forged = new ScriptedStream();
+  registry.handle(forged, scriptedContext('hd-1'));
+  forged.receive({ name: 'hd-2' }); // a name its certificate does not carry: refused, not reported
+  assert.deepEqual(opened, ['hd-2']);
+});
+
 /** The client end of a ServerCall stream as the dialling side uses it. */
 class ScriptedBidi {
   readonly sent: Uint8Array[] = [];

@@ -199,6 +199,9 @@ class AcceptedStream {
 }
 
 export class ReverseStreamRegistry {
+  /** Runs when a peer's stream is registered (the eps wakes what its outbox keeps for that peer). */
+  onOpened: ((peer: string) => void) | undefined;
+
   private readonly streams = new Map<string, AcceptedStream>();
   private readonly reopening: ReopenWaits<AcceptedStream>;
 
@@ -318,6 +321,7 @@ export class ReverseStreamRegistry {
       previous?.fail('a new reverse stream replaced this one');
       this.reopening.streamOpened(name, registered);
       log.info('reverse stream registered', { peer: name });
+      this.onOpened?.(name);
     });
     stream.onEnd(() => {
       clearTimeout(announceTimer);
