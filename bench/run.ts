@@ -9,6 +9,7 @@ type Section = { name: string; run: (seconds: number) => Promise<string[]> };
 const sections: Section[] = [
   { name: 'eps', run: async (s) => (await import('./eps.js')).benchEps(s) },
   { name: 'grpc', run: async (s) => (await import('./grpc.js')).benchGrpc(s) },
+  { name: 'server-cpu', run: async () => (await import('./server-cpu.js')).benchServerCpu() },
   { name: 'records', run: async () => (await import('./records.js')).benchRecords() },
   { name: 'merkle', run: async () => (await import('./merkle.js')).benchMerkle() },
   { name: 'directory', run: async () => (await import('./directory.js')).benchDirectory() },
