@@ -66,3 +66,35 @@ test('call activity: per-peer last call and errors, last errors newest first and
   const minute = activity.perMinute().at(-1)!;
   assert.deepEqual(minute.counts, { 'hd-2._ping ok': 1, 'hd-1.x error': 1, 'hd-3.m failed': MAX_ERRORS + 5 });
 });
+
+test('peer activity: updated in place, most recent last, an old error kept, times as read', async () => {
+  const clock = new ManualClock(Date.UTC(2026, 11, 3, 12, 0, 0));
+  const activity = new CallActivity(clock);
+  const event = (peer: string, outcome: string) => ({
+    direction: 'in' as const,
+    peer,
+    method: `hd-1.m`,
+    outcome,
+    latencyMs: 10,
+    requestId: `hd-1.m(${peer})`,
+    error: outcome === 'error' ? 'boom' : undefined,
+  });
+  activity.record(event('a', 'error'));
+  await clock.advance(1000);
+  activity.record(event('b', 'ok'));
+  await clock.advance(1000);
+  activity.record(event('a', 'ok'));
+  activity.record(event('a', 'ok'));
+  assert.deepEqual(
+    activity.allPeers().map((p) => [p.peer, p.calls, p.errors]),
+    [
+      ['b', 1, 0],
+      ['a', 3, 1],
+    ],
+  );
+  const a = activity.peer('a')!;
+  assert.equal(a.last_call, '2026-12-03T12:00:02.000Z');
+  assert.equal(a.last_error, 'boom');
+  assert.equal(a.last_error_at, '2026-12-03T12:00:00.000Z');
+  assert.equal(a.last_outcome, 'ok');
+});
