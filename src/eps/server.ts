@@ -117,7 +117,14 @@ export class EpsServer {
       const { name, channels } = this.settings;
       this.metrics = new MetricsServer(this.settings.metrics.bind_address, {
         readiness: this.readiness,
-        status: epsStatus(name, channels, this.broker, this.parts, this.clock),
+        status: epsStatus(
+          name,
+          channels,
+          this.broker,
+          this.parts,
+          this.clock,
+          this.transparency && (() => this.transparency!.alarms.recent()),
+        ),
         tls: this.settings.metrics.tls,
       });
       await this.metrics.start();

@@ -98,6 +98,17 @@ test('one call from a node on a withheld prefix heals it from the peer, and the 
   assert.equal(await alarms('hd-1', 'withheld'), 1);
   assert.equal(await alarms('hd-2', 'withheld'), 0);
   assert.match(hd1.output(), /the service directory withheld records.*peer=hd-2 /);
+  // The status page's data names the alarm with both tips.
+  const status = (await (
+    await fetch(`http://127.0.0.1:${metricsPorts.get('hd-1')!}/status.json`)
+  ).json()) as {
+    directory_alarms: { kind: string; peer: string; ours: string; theirs: string }[];
+  };
+  assert.deepEqual(
+    status.directory_alarms.map((a) => [a.kind, a.peer]),
+    [['withheld', 'hd-2']],
+  );
+  assert.match(status.directory_alarms[0]!.theirs, new RegExp(`^${full} records, head [0-9a-f]{16}$`));
   await hd1.stop();
   hd1 = await net.start('hd-1');
   assert.match(hd1.output(), /directory state loaded and verified/);

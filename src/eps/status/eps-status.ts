@@ -1,7 +1,7 @@
 /**
  * The status source of an eps (`/status.json` and the page at `/` on its metrics listener,
  * docs/status.md): identity, directory, peers, ServerCall streams, P2P tunnels, calls per minute and the
- * last errors, each from a provider of its own.
+ * last errors, directory transparency alarms, each from a provider of its own.
  */
 import type { Broker } from '../../broker/broker.js';
 import type { Clock } from '../../core/clock.js';
@@ -11,6 +11,8 @@ import { directoryStatus } from './directory-view.js';
 import { identityStatus } from './identity.js';
 import type { StatusParts } from './parts.js';
 import { peersStatus, streamsStatus, tunnelsStatus } from './peers-view.js';
+import { alarmsStatus } from './alarms-view.js';
+import type { Alarm } from '../../transparency/alarms.js';
 
 export function epsStatus(
   name: string,
@@ -18,6 +20,8 @@ export function epsStatus(
   broker: Broker,
   parts: StatusParts,
   clock: Clock,
+  /** Directory transparency alarms (absent: the node exchanges no tips). */
+  alarms?: () => readonly Alarm[],
 ): StatusSource {
   const identity = identityStatus(name, channels, broker.directory);
   return {
@@ -33,6 +37,7 @@ export function epsStatus(
         tunnels: tunnelsStatus(parts),
         calls: { in_flight: broker.requestsInFlight, minutes: broker.activity.perMinute() },
         errors: broker.activity.lastErrors(),
+        ...(alarms ? { directory_alarms: alarmsStatus(alarms()) } : {}),
       };
     },
   };
