@@ -5,7 +5,8 @@
  * Run alone: node --import tsx bench/grpc.ts [seconds]
  */
 import { pathToFileURL } from 'node:url';
-import { CERTS, TestNetwork } from '../test/helpers/network.js';
+import { CERTS } from '../test/helpers/network.js';
+import { pingNetwork } from './ping-network.js';
 import { grpcSession } from '../test/helpers/grpc-local.js';
 import { foreignCall, foreignClient } from '../test/helpers/grpc-foreign.js';
 import { decodeResponse, encodeRequest } from '../src/grpc/codec.js';
@@ -13,16 +14,7 @@ import { compareLoads, formatLoad, processCpu, runLoad, type LoadResult } from '
 import { Deadline } from '../src/core/deadline.js';
 
 export async function benchGrpc(seconds = 10): Promise<string[]> {
-  const all = [{ group: 'health-departments', rights: ['call'] }];
-  const net = new TestNetwork([
-    { name: 'hd-1', groups: ['health-departments'], grpcServer: true },
-    {
-      name: 'ls-1',
-      groups: ['location-services'],
-      grpcServer: true,
-      services: [{ name: 'internals', permissions: all, methods: [{ name: '_ping' }] }],
-    },
-  ]);
+  const net = pingNetwork();
   const lines: string[] = [];
   try {
     await net.prepare();
