@@ -6,21 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newEntry, type DirectoryEntry } from '../../src/core/directory-entry.js';
-import type { Directory } from '../../src/directory/directory.js';
 import { CallMetrics, callStatus, MAX_CALL_SERIES } from '../../src/broker/call-metrics.js';
 import { OUTCOMES } from '../../src/core/outcome.js';
 import { metricValue } from '../helpers/metric-value.js';
-
-function directory(entries: DirectoryEntry[]): Directory {
-  const byName = new Map(entries.map((e) => [e.name, e]));
-  return {
-    entry: (name) => byName.get(name),
-    entries: () => [...byName.values()],
-    start: async () => undefined,
-    close: async () => undefined,
-    onChange: () => undefined,
-  };
-}
+import { fixedDirectory } from '../helpers/fixed-directory.js';
 
 function offering(name: string, methods: string[]): DirectoryEntry {
   return {
@@ -42,7 +31,10 @@ const call = (operator: string, method: string, id = '1') => ({
 });
 
 test('a call from a peer is labelled with the peer, the declared method and the status; latency observed', async () => {
-  const metrics = new CallMetrics('cm-own', directory([offering('cm-own', ['add']), newEntry('cm-peer')]));
+  const metrics = new CallMetrics(
+    'cm-own',
+    fixedDirectory([offering('cm-own', ['add']), newEntry('cm-peer')]),
+  );
   const labels = { direction: 'in', peer: 'cm-peer', method: 'add' };
   metrics.record(call('cm-own', 'add'), 'cm-peer', 'ok', performance.now());
   metrics.record(call('cm-own', 'add'), 'cm-peer', 'denied', performance.now());
@@ -62,7 +54,10 @@ test('a call from a peer is labelled with the peer, the declared method and the 
 });
 
 test('invented method names, unknown callers and mismatched method fields count as other', async () => {
-  const metrics = new CallMetrics('cm2-own', directory([offering('cm2-own', ['add']), newEntry('cm2-peer')]));
+  const metrics = new CallMetrics(
+    'cm2-own',
+    fixedDirectory([offering('cm2-own', ['add']), newEntry('cm2-peer')]),
+  );
   for (let i = 0; i < 50; i++)
     metrics.record(call('cm2-own', `probe${i}`), 'cm2-peer', 'denied', performance.now());
   metrics.record(call('cm2-own', 'add'), 'cm2-stranger', 'failed', performance.now());
@@ -90,7 +85,10 @@ test('invented method names, unknown callers and mismatched method fields count 
 
 test(`at most ${MAX_CALL_SERIES} peer/method pairs get their own series; later ones count as other`, async () => {
   const methods = Array.from({ length: MAX_CALL_SERIES + 20 }, (_, i) => `m${i}`);
-  const metrics = new CallMetrics('cm3-own', directory([offering('cm3-own', methods), newEntry('cm3-peer')]));
+  const metrics = new CallMetrics(
+    'cm3-own',
+    fixedDirectory([offering('cm3-own', methods), newEntry('cm3-peer')]),
+  );
   for (const m of methods) metrics.record(call('cm3-own', m), 'cm3-peer', 'ok', performance.now());
   assert.equal(
     await metricValue('eps_calls_total', { peer: 'cm3-peer', method: `m${MAX_CALL_SERIES - 1}` }),

@@ -17,8 +17,7 @@ import { encodeRequest } from '../../src/grpc/codec.js';
 import type { ClientBidi } from '../../src/grpc/client.js';
 import type { PooledSession } from '../../src/grpc/peer-pool.js';
 import type { InjectedConnection } from '../../src/grpc/injected.js';
-import { newEntry, type DirectoryEntry } from '../../src/core/directory-entry.js';
-import type { Directory } from '../../src/directory/directory.js';
+import { newEntry } from '../../src/core/directory-entry.js';
 import { unboundedScope } from '../../src/core/cancellation.js';
 import type { EpsRequest } from '../../src/core/messages.js';
 import net from 'node:net';
@@ -26,19 +25,9 @@ import { once } from 'node:events';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { ScriptedStream, scriptedContext } from '../helpers/scripted-reverse-stream.js';
 import { waitFor } from '../helpers/wait.js';
+import { fixedDirectory } from '../helpers/fixed-directory.js';
 
 const PROXY = 'public-proxy-1.ga';
-
-function directory(list: DirectoryEntry[]): Directory {
-  const byName = new Map(list.map((e) => [e.name, e]));
-  return {
-    entry: (name) => byName.get(name),
-    entries: () => [...byName.values()],
-    start: async () => undefined,
-    close: async () => undefined,
-    onChange: () => undefined,
-  };
-}
 
 test('the accepting side sends the notice only to dialling sides that take it and name us', () => {
   const registry = new ReverseStreamRegistry(PROXY);
@@ -147,7 +136,7 @@ function handle(): InjectedConnection & { closed: number; end: () => void } {
 test('the callee sends GOAWAY on the tunnels of that proxy and endpoint only', async () => {
   const own = newEntry('hd-2');
   own.channels = [{ type: 'grpc_server', settings: { address: 'x:1', proxy: PROXY, proxies: ['p2'] } }];
-  const callee = new P2pCallee('hd-2', directory([own]));
+  const callee = new P2pCallee('hd-2', fixedDirectory([own]));
   const handles = { a: handle(), b: handle(), other: handle(), gone: handle() };
   let n = 0;
   const injected = [handles.a, handles.b, handles.other, handles.gone];
@@ -188,7 +177,7 @@ test('the callee sends GOAWAY on the tunnels of that proxy and endpoint only', a
 test('a callee whose only proxy stops keeps its tunnels (no other proxy to broker through)', async () => {
   const own = newEntry('hd-2');
   own.channels = [{ type: 'grpc_server', settings: { address: 'x:1', proxy: PROXY } }];
-  const callee = new P2pCallee('hd-2', directory([own]));
+  const callee = new P2pCallee('hd-2', fixedDirectory([own]));
   const tunnel = handle();
   const server = { inject: () => tunnel } as never;
   const listener = net.createServer((s) => s.destroy()).listen(0, '127.0.0.1');
@@ -210,7 +199,7 @@ test('a callee whose only proxy stops keeps its tunnels (no other proxy to broke
 const PROXY_ENTRY = newEntry(PROXY);
 
 function proxyBroker(announce: (endpoint: string) => string[]): Broker {
-  const broker = new Broker(PROXY, directory([PROXY_ENTRY, newEntry('hd-2')]));
+  const broker = new Broker(PROXY, fixedDirectory([PROXY_ENTRY, newEntry('hd-2')]));
   broker.register({ type: 'grpc_server', announceProxyDrain: announce } as unknown as Channel);
   return broker;
 }
