@@ -83,6 +83,10 @@ test('npm pack ships what an operator needs and nothing of test/ or bench/', asy
     paths.filter((p) => FORBIDDEN.test(p)),
     [],
   );
+  // The license's full text (the FSF's file), not a notice pointing elsewhere.
+  const license = readFileSync(join(REPO_ROOT, 'LICENSE'), 'utf8');
+  assert.match(license, /^\s*GNU AFFERO GENERAL PUBLIC LICENSE\s+Version 3, 19 November 2007/);
+  assert.match(license, /How to Apply These Terms to Your New Programs/);
   // No leftovers of deleted sources: every compiled module has its source.
   const stale = paths
     .filter((p) => p.startsWith('dist/') && p.endsWith('.js'))
