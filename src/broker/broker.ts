@@ -206,7 +206,7 @@ export class Broker implements AsyncHost {
           'ERR_ASYNC_RESERVED',
           `${ANSWER_METHOD} is reserved for eps nodes; applications answer with "respond"`,
         ).toResponse(request.id);
-      if (address.operator === this.ownName) return this.async.receiveAnswer(request, client.name, scope);
+      if (address.operator === this.ownName) return this.async.receiveAnswer(request, client.name);
     }
 
     if (own.name !== callerEntry.name && !canCall(callerEntry, own, address.method)) {

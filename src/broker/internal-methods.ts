@@ -13,7 +13,7 @@ import type { DirectoryEntry } from '../core/directory-entry.js';
 import type { ConnectionRequest } from './channel.js';
 import { clientEntryView } from './client-info.js';
 import { CodedError } from '../core/errors.js';
-import { answerProofQuery, ChainTree, EPS_PROOF_METHODS, type ProofQuery } from '../records/index.js';
+import { answerProofQuery, EPS_PROOF_METHODS, type ProofQuery } from '../records/index.js';
 
 export class InternalMethodError extends CodedError<'ERR_BROKER_INTERNAL_METHOD_INPUT'> {
   constructor(message: string) {
@@ -115,19 +115,17 @@ export const PROOF_QUERY_OF: ReadonlyMap<string, ProofQuery> = new Map(
   Object.entries(EPS_PROOF_METHODS).map(([query, name]) => [name, query as ProofQuery]),
 );
 
-/** Answers the proof methods from the directory's verified chain; the tree follows it incrementally. */
+/** Answers the proof methods from the tree the directory keeps over its verified chain. */
 export class DirectoryProofs {
-  private readonly tree = new ChainTree();
-
   constructor(private readonly directory: Directory) {}
 
   answer(request: EpsRequest, address: Address, query: ProofQuery): EpsResponse {
-    if (!this.directory.chain) {
+    if (!this.directory.tree) {
       throw new InternalMethodError('this node has no verified record chain (json directory)');
     }
     const { _client: _c, _caller: _a, ...params } = request.params;
     try {
-      const result = answerProofQuery(this.tree.sync(this.directory.chain()), query, params);
+      const result = answerProofQuery(this.directory.tree(), query, params);
       return { id: address.localId, result };
     } catch (err) {
       if (err instanceof TypeError || err instanceof RangeError) {

@@ -43,11 +43,18 @@ export function registerProofCommands(sd: Command): void {
     )
     .argument('[urls...]', 'JSON-RPC URLs of sds, or of eps gateways followed by #OPERATOR')
     .option('--server-name <name>', 'TLS server name of the sds (default: the api directory setting)')
-    .action(async (urls: string[], opts: { serverName?: string }) => {
+    .option(
+      '--gateway-name <name>',
+      'TLS server name of the eps gateways (default: the operator `name` of the settings)',
+    )
+    .action(async (urls: string[], opts: { serverName?: string; gatewayName?: string }) => {
       const targets = tool(() => urls.map(parseAuditTarget));
       const settings = await loadEpsSettings();
       const directory = tool(() => requireApiDirectory(settings, 'the TLS settings of an audit come from'));
-      const report = await audit(targets, directory, opts.serverName).catch((err: unknown) => {
+      const report = await audit(targets, directory, {
+        sd: opts.serverName,
+        gateway: opts.gatewayName ?? settings.name,
+      }).catch((err: unknown) => {
         if (err instanceof RecordToolError) throw new CliError(err.message);
         throw err;
       });

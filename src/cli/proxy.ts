@@ -2,7 +2,8 @@
 /**
  * `proxy`: the TLS-passthrough proxy (settings from PROXY_SETTINGS). `proxy run public` runs the public
  * proxy, `proxy run private` the private one; each needs its settings section, has an optional metrics
- * listener (opened first; /readyz: proxy/shared/readiness.ts) and stops cleanly on SIGINT/SIGTERM.
+ * listener (opened first; /readyz: proxy/shared/readiness.ts, including the re-read of its announcement
+ * store) and stops cleanly on SIGINT/SIGTERM.
  */
 import { logger } from '../core/log.js';
 import { createDatastore, describeDatastore } from '../datastore/registry.js';
@@ -11,9 +12,10 @@ import { proxyReadiness, type ProxyHealthSource, type ProxyState } from '../prox
 import { registerProxyMetrics } from '../proxy/shared/metrics.js';
 import { PrivateProxy } from '../proxy/private/private-proxy.js';
 import { PublicProxy } from '../proxy/public/public-proxy.js';
-import { loadProxySettings, type MetricsSettings } from '../settings/index.js';
+import { loadProxySettings, type DatastoreSettings, type MetricsSettings } from '../settings/index.js';
 import { proxyStatus } from '../proxy/shared/status.js';
 import type { AnnouncementTable } from '../proxy/shared/announcements.js';
+import type { StoreReads } from '../metrics/store-check.js';
 import { CliError, createProgram, runProgram, unknownCommandHandler, waitForSignals } from './common.js';
 import { registerSettingsCheck } from './settings-check.js';
 
@@ -24,6 +26,8 @@ interface Runnable {
   stop(): Promise<void>;
   stats(): object;
   readonly announcements: AnnouncementTable;
+  readonly storeSyncIntervalMs: number;
+  storeHealth(): StoreReads;
 }
 
 async function serve(
@@ -31,9 +35,14 @@ async function serve(
   name: string,
   proxy: Runnable,
   metricsSettings: MetricsSettings | undefined,
-  store?: ProxyHealthSource['store'],
+  datastore: DatastoreSettings,
 ): Promise<void> {
   let state: ProxyState = 'starting';
+  const store: ProxyHealthSource['store'] = {
+    description: `announcements in ${describeDatastore(datastore)}`,
+    intervalMs: proxy.storeSyncIntervalMs,
+    reads: () => proxy.storeHealth(),
+  };
   const readiness = proxyReadiness({ kind, state: () => state, store });
   const metrics =
     metricsSettings === undefined
@@ -70,11 +79,7 @@ run
     log.info('Starting public proxy...');
     log.info(`announcements in ${describeDatastore(settings.public.datastore)}`);
     const proxy = new PublicProxy(settings.public, { datastore: createDatastore(settings.public.datastore) });
-    await serve('public', settings.public.name, proxy, settings.metrics, {
-      description: `announcements in ${describeDatastore(settings.public.datastore)}`,
-      intervalMs: proxy.storeSyncIntervalMs,
-      reads: () => proxy.storeHealth(),
-    });
+    await serve('public', settings.public.name, proxy, settings.metrics, settings.public.datastore);
   });
 
 run
@@ -88,7 +93,7 @@ run
     const proxy = new PrivateProxy(settings.private, {
       datastore: createDatastore(settings.private.datastore),
     });
-    await serve('private', settings.private.name, proxy, settings.metrics);
+    await serve('private', settings.private.name, proxy, settings.metrics, settings.private.datastore);
   });
 
 registerSettingsCheck(program, 'proxy');

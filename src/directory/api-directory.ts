@@ -11,7 +11,8 @@
  * - Every request has the JSON-RPC client's timeout; endpoints fail over in order (SdApiClient).
  * - Verification is incremental and refuses forks and rollbacks (VerifiedMirror); a refused or failed refresh
  *   keeps the last verified state in use, and routing carries on with it until the SD is back.
- * - onChange listeners run after every change of the entries.
+ * - onChange listeners run after every change of the entries; the Merkle tree over the chain (tree(), for
+ *   proofs and tips) is extended before them, O(new records), so it is built while the chain is loaded.
  * - With `state_file`, the verified chain is kept on disk (MirrorStateFile) and loaded, verified again,
  *   before the first refresh: a rollback or fork across a restart is refused too, and routing works
  *   before the SD answers.
@@ -20,7 +21,7 @@ import { readFileSync } from 'node:fs';
 import { logger } from '../core/log.js';
 import { Backoff } from '../core/backoff.js';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
-import { TrustStore } from '../records/index.js';
+import { ChainTree, TrustStore, type RecordTree } from '../records/index.js';
 import type { ApiDirectorySettings } from '../settings/index.js';
 import { DirectoryRefreshError, SdUnreachableError } from './api-errors.js';
 import type { Directory, EntryQuery } from './directory.js';
@@ -110,6 +111,7 @@ export class ApiDirectory implements Directory {
   readonly client: SdApiClient;
   private readonly mirror: VerifiedMirror;
   private readonly map = new EntryMap();
+  private readonly merkle = new ChainTree();
   private readonly periodMs: number;
   private queue: Promise<unknown> = Promise.resolve();
   private timer: TimerHandle | undefined;
@@ -229,6 +231,11 @@ export class ApiDirectory implements Directory {
     return run;
   }
 
+  /** The Merkle tree over chain() (RFC 9162 shape), in step with it. */
+  tree(): RecordTree {
+    return this.merkle.sync(this.mirror.records());
+  }
+
   /** Verifies a whole chain on its own (fresh verifier, same trust and rules); rejects when it fails. */
   async verifyBranch(records: readonly SignedChangeRecord[]): Promise<void> {
     await new VerifiedMirror(this.trust, this.now ? { now: this.now } : {}).ingestRecords(records);
@@ -258,7 +265,7 @@ export class ApiDirectory implements Directory {
       if (tornTail) log.warn('directory state file ends with an incomplete record; it is dropped', { file });
       if (records.length > 0) {
         await this.mirror.ingest(records);
-        this.map.replace(new Map(this.mirror.entries()));
+        this.publish();
         log.info('directory state loaded and verified', {
           file,
           records: records.length,
@@ -348,8 +355,14 @@ export class ApiDirectory implements Directory {
   /** Publishes a verified change: the entries the broker reads, then the state file. */
   private adopt(outcome: IngestOutcome): void {
     if (outcome.kind === 'unchanged') return;
-    this.map.replace(new Map(this.mirror.entries()));
+    this.publish();
     this.saveState(outcome);
+  }
+
+  /** The tree follows the chain first, then the entries the broker reads (their listeners may read both). */
+  private publish(): void {
+    this.merkle.sync(this.mirror.records());
+    this.map.replace(new Map(this.mirror.entries()));
   }
 
   private onFailure(err: Error): void {

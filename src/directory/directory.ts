@@ -4,6 +4,7 @@
  */
 import type { DirectoryEntry, SignedChangeRecord } from '../core/directory-entry.js';
 import { CodedError } from '../core/errors.js';
+import type { RecordTree } from '../records/index.js';
 
 export interface EntryQuery {
   operator?: string;
@@ -23,6 +24,8 @@ export interface Directory {
   onChange(listener: () => void): void;
   /** The verified record chain, oldest first (backends that have one: api). */
   chain?(): readonly SignedChangeRecord[];
+  /** The Merkle tree over chain(), kept in step with it (backends that have a chain). */
+  tree?(): RecordTree;
 }
 
 export class DirectoryLookupError extends CodedError<'ERR_DIRECTORY_NOT_FOUND'> {

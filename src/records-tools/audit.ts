@@ -63,16 +63,26 @@ export function parseAuditTarget(arg: string): AuditTarget {
   return { label: arg, endpoint: url.href, operator };
 }
 
+/** TLS server names the parties' certificates must carry. */
+export interface AuditServerNames {
+  /** Of the sds (default: the first of the api directory's `server_names`). */
+  sd?: string;
+  /**
+   * Of the eps gateways: the operator whose node serves the gateway (usually the auditor's own node, through
+   * which `URL#OPERATOR` reaches any operator of the network), not the operator asked.
+   */
+  gateway?: string;
+}
+
 class Party {
   private readonly client: JsonRpcClient;
 
   constructor(
     readonly target: AuditTarget,
     settings: ApiDirectorySettings,
-    serverName: string | undefined,
+    names: AuditServerNames,
   ) {
-    // An eps gateway's certificate names its operator; an sd's is named in the settings (or --server-name).
-    const name = target.operator ?? serverName ?? settings.server_names[0];
+    const name = target.operator === undefined ? (names.sd ?? settings.server_names[0]) : names.gateway;
     this.client = new JsonRpcClient(
       { ...settings.jsonrpc_client, endpoint: target.endpoint },
       name === undefined ? {} : { serverName: name },
@@ -97,12 +107,12 @@ class Party {
 export async function audit(
   targets: readonly AuditTarget[],
   settings: ApiDirectorySettings,
-  serverName?: string,
+  names: AuditServerNames = {},
 ): Promise<AuditReport> {
   if (targets.length < 2 || targets.length > MAX_AUDIT_TARGETS) {
     throw new RecordToolError('audit-target', `give between 2 and ${MAX_AUDIT_TARGETS} URLs to compare`);
   }
-  const parties = targets.map((t) => new Party(t, settings, serverName));
+  const parties = targets.map((t) => new Party(t, settings, names));
   try {
     const tips = await Promise.all(
       parties.map(async (party): Promise<TargetTip> => {
@@ -149,7 +159,7 @@ export function formatAudit(report: AuditReport): string {
     rows.push(
       t.tip
         ? [t.target.label, String(t.tip.size), t.tip.head.slice(0, 16) || '-', t.tip.root.slice(0, 16)]
-        : [t.target.label, 'UNREACHABLE', t.error ?? '', ''],
+        : [t.target.label, 'UNREACHABLE', '-', '-'],
     );
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
@@ -160,6 +170,7 @@ export function formatAudit(report: AuditReport): string {
       .trimEnd(),
   );
   lines.push('');
+  for (const t of report.tips) if (!t.tip) lines.push(`unreachable   ${t.target.label}: ${t.error ?? ''}`);
   for (const p of report.pairs) {
     lines.push(
       `${p.check.ok ? 'consistent  ' : 'INCONSISTENT'}  ${p.a} <= ${p.b}${p.check.ok ? '' : `: ${p.check.reason}`}`,

@@ -7,13 +7,15 @@
  *   can never fork the chain; when the store moved on meanwhile, it is re-read and checked once more;
  * - a reset root that would lose the best-chain selection, or a record already stored, is refused before
  *   anything is written (the original stores it and then answers "new record not found");
- * - every rejection names the record and the rule.
+ * - every rejection names the record and the rule;
+ * - the Merkle tree of the best chain (proof-methods.ts) follows every refresh, O(new records), so it is built
+ *   while the store is read at start and the first proof request finds it ready.
  */
 import type { DirectoryEntry, SignedChangeRecord } from '../core/directory-entry.js';
 import type { Datastore } from '../datastore/datastore.js';
 import { logger } from '../core/log.js';
 import type { ChainVerifier, TrustStore } from '../records/index.js';
-import { applyRecords, createdAtNanos } from '../records/index.js';
+import { applyRecords, ChainTree, createdAtNanos, type RecordTree } from '../records/index.js';
 import { Chain, ChainSet } from './chains.js';
 import { StaleAppendError, StoreUnavailableError, SubmitError } from './errors.js';
 import { SerialQueue } from '../core/serial.js';
@@ -50,6 +52,8 @@ export class ServiceDirectory {
   private appliedChain: Chain | undefined;
   private appliedCount = 0;
   private readonly lock = new SerialQueue();
+  private readonly merkle = new ChainTree();
+  private merkleTree: RecordTree = this.merkle.sync([]);
   /** Time of the last successful refresh (ms since the epoch). */
   lastRefresh = 0;
 
@@ -112,6 +116,11 @@ export class ServiceDirectory {
     return this.chains.best?.records ?? [];
   }
 
+  /** The Merkle tree over the best chain as of the last refresh (docs/protocol.md#directory-tree). */
+  tree(): RecordTree {
+    return this.merkleTree;
+  }
+
   allEntries(): DirectoryEntry[] {
     return [...this.entries.values()];
   }
@@ -164,6 +173,7 @@ export class ServiceDirectory {
       log.warn(`${problems.length - MAX_LOGGED_PROBLEMS} more stored records are not served`);
     }
     this.updateEntries();
+    this.merkleTree = this.merkle.sync(this.bestChain());
     this.lastRefresh = Date.now();
     return {
       entries: entries.length,

@@ -25,7 +25,7 @@ import type { PooledSession } from '../grpc/peer-pool.js';
 import type { CallContext } from '../grpc/server.js';
 import { GrpcError, Status } from '../grpc/status.js';
 import { selectIdentity } from '../tls/identity.js';
-import { ChainTree } from '../records/index.js';
+import type { RecordTree } from '../records/index.js';
 import { ALARM_INTERVAL_MS, Alarms } from './alarms.js';
 import { directoryRecords } from './metrics.js';
 import { PeerCheck, PeerUnreachable, type CheckVerdict, type VerifiedChain } from './peer-check.js';
@@ -44,6 +44,8 @@ export const MAX_REMEMBERED_PEERS = 1_024;
 /** The chain as transparency needs it: VerifiedChain plus change notification (ApiDirectory). */
 export interface TransparentDirectory extends VerifiedChain {
   onChange(listener: () => void): void;
+  /** The Merkle tree over chain(), in step with it. */
+  tree(): RecordTree;
 }
 
 interface Checked {
@@ -57,7 +59,6 @@ export class Transparency {
   private readonly check: PeerCheck;
   private readonly running = new Set<string>();
   private readonly checked = new Map<string, Checked>();
-  private readonly tree = new ChainTree();
   /** Sessions whose peer answered UNIMPLEMENTED: an original node, sent no more tips. */
   private readonly silent = new WeakSet();
   private client: GrpcClientChannel | undefined;
@@ -76,9 +77,9 @@ export class Transparency {
     directory.onChange(() => this.onChainChange());
   }
 
-  /** Our verified tip with its Merkle root (the tree follows the chain, O(new records) per change). */
+  /** Our verified tip with its Merkle root (the directory's tree follows the chain). */
   tip(): Tip {
-    return this.tree.sync(this.directory.chain()).tip();
+    return this.directory.tree().tip();
   }
 
   /** Sends our tip on each new session of this channel, and fetches records through it. */

@@ -2,26 +2,18 @@
  * Issue 13, the status page in a real browser: headless Chromium (Debian's `chromium`, driven by
  * playwright-core; no browser download) opens the pages of hd-1, hd-2 and the public proxy of a real
  * network after a P2P ping, checks the operators, peers and tunnels they show, that a hostile operator
- * name renders as text and runs nothing, and saves screenshots in docs/images/. Without
- * /usr/bin/chromium (or playwright-core) it reports itself skipped with the reason.
+ * name renders as text and runs nothing (the dev network's pages and the screenshots in docs/images/:
+ * dev-network.test.ts). Without /usr/bin/chromium (or playwright-core) it reports itself skipped with the
+ * reason.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { browserSkip, launchChromium, openStatusPage } from '../helpers/browser.js';
 import { PROXY_OPERATOR as P } from '../helpers/p2p-network.js';
-import { REPO_ROOT } from '../helpers/processes.js';
 import { HOSTILE_NAME, statusNetwork, type StatusNetwork } from '../helpers/status-network.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const playwright = await import('playwright-core').catch(() => undefined);
-const skip = !existsSync(CHROMIUM)
-  ? `*** SKIPPED: status page browser test: ${CHROMIUM} not found (apt-get install chromium) ***`
-  : playwright === undefined
-    ? '*** SKIPPED: status page browser test: playwright-core not installed (npm ci) ***'
-    : false;
-if (skip) console.error(skip);
+const skip = browserSkip('status page browser test');
 
 let network: StatusNetwork;
 let browser: Browser;
@@ -29,11 +21,7 @@ let browser: Browser;
 before(async () => {
   if (skip) return;
   network = await statusNetwork();
-  browser = await playwright!.chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox'],
-    timeout: 30_000,
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -41,20 +29,13 @@ after(async () => {
   await network?.net.stop();
 });
 
-async function open(port: number, shot: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  page.setDefaultTimeout(15_000);
-  await page.goto(`http://127.0.0.1:${port}/`);
-  await page.waitForSelector('body[data-loaded]');
-  await page.screenshot({ path: join(REPO_ROOT, 'docs/images', shot), fullPage: true });
-  return page;
-}
+const open = (port: number): Promise<Page> => openStatusPage(browser, port);
 
 test(
   'hd-1: operators, the hostile name as text, hd-2 reached by P2P through the proxy, the tunnel',
   { skip },
   async () => {
-    const page = await open(network.metrics['hd-1'], 'status-eps-hd-1.png');
+    const page = await open(network.metrics['hd-1']);
     const operators = await page.locator('#section-directory .operator').allTextContents();
     for (const n of ['hd-1', 'hd-2', P, HOSTILE_NAME])
       assert.ok(operators.includes(n), `${n} in ${operators.join()}`);
@@ -71,14 +52,14 @@ test(
 );
 
 test('hd-2 shows the tunnel it accepted; the proxy its live tunnel', { skip }, async () => {
-  const hd2 = await open(network.metrics['hd-2'], 'status-eps-hd-2.png');
+  const hd2 = await open(network.metrics['hd-2']);
   assert.match(
     (await hd2.locator('#section-tunnels').textContent()) ?? '',
     new RegExp(P.replace(/\./g, '\\.')),
   );
   assert.match((await hd2.locator('#section-peers').textContent()) ?? '', /hd-1/);
   await hd2.close();
-  const proxy = await open(network.metrics.proxy, 'status-proxy.png');
+  const proxy = await open(network.metrics.proxy);
   assert.match((await proxy.locator('#title').textContent()) ?? '', /proxy/);
   assert.match((await proxy.locator('#section-tunnels').textContent()) ?? '', /live/);
   await proxy.close();

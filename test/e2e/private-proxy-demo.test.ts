@@ -2,7 +2,8 @@
  * The private-proxy demo end to end with real processes (issue 4; docs/protocol.md#normal-mode):
  * internal-server (plain HTTP), the private proxy terminating TLS with the internal-server certificate, the
  * public proxy, and EPS nodes for both proxy operators and hd-1 on a JSON directory. hd-1 announces the
- * domain through its gateway; a TLS client on the public port then reaches the internal server. Also: the
+ * domain through its gateway; a TLS client on the public port then reaches the internal server; the
+ * private proxy's status page, /status.json and /readyz then show the domain and its store. Also: the
  * CLI's missing section errors and clean stops.
  */
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +14,8 @@ import { join } from 'node:path';
 import type { JsonObject, JsonValue } from '../../src/core/json.js';
 import { CERTS, gatewayRequest, TestNetwork, tlsBlock } from '../helpers/network.js';
 import { freePort, runProgram, startProgram, type Running } from '../helpers/processes.js';
+import { getPage } from '../helpers/status-network.js';
+import { check, getHealth } from '../helpers/health-probe.js';
 
 const PUBLIC = 'public-proxy-1.ga';
 const PRIVATE = 'private-proxy-1.ga';
@@ -100,7 +103,15 @@ describe('private-proxy demo (real processes)', () => {
     { name: 'hd-1', groups: ['health-departments'], grpcClient: true },
   ]);
   const procs: Running[] = [];
-  const ports = { front: 0, internal: 0, publicApi: 0, privateApi: 0, upstream: 0, metrics: 0 };
+  const ports = {
+    front: 0,
+    internal: 0,
+    publicApi: 0,
+    privateApi: 0,
+    upstream: 0,
+    metrics: 0,
+    privateMetrics: 0,
+  };
 
   /** Points an EPS node's backend at its proxy's control API (HTTPS with the node's own certificate). */
   function wireBackend(name: string, apiPort: number): void {
@@ -148,6 +159,7 @@ describe('private-proxy demo (real processes)', () => {
       },
     });
     const privateDir = writeProxySettings('private', {
+      metrics: { bind_address: `127.0.0.1:${ports.privateMetrics}` },
       private: {
         name: PRIVATE,
         datastore: { type: 'file', settings: { filename: join(network.dir, 'private.db') } },
@@ -205,6 +217,28 @@ describe('private-proxy demo (real processes)', () => {
 
     const metrics = await fetch(`http://127.0.0.1:${ports.metrics}/metrics`).then((r) => r.text());
     assert.match(metrics, /proxy_state\{proxy="public",item="announcements"\} 1/);
+  });
+
+  it("the private proxy's status page, /status.json and /readyz (its announcement store re-read)", async () => {
+    const page = await getPage(ports.privateMetrics, '/');
+    assert.equal(page.status, 200);
+    assert.match(page.type, /text\/html/);
+    assert.match(page.csp, /default-src 'none'/);
+    const res = await getPage(ports.privateMetrics, '/status.json');
+    assert.equal(res.status, 200);
+    const doc = JSON.parse(res.text) as JsonObject;
+    assert.equal(doc.program, 'proxy');
+    assert.equal(doc.name, PRIVATE);
+    assert.deepEqual(doc.proxy, { kind: 'private', name: PRIVATE, announcements: 1 });
+    assert.deepEqual(doc.announcements, [{ domain: DOMAIN, proxy: PUBLIC, expires_at: null }]);
+    const tunnels = doc.tunnels as JsonObject;
+    assert.equal(typeof tunnels.live, 'number');
+    assert.equal(typeof tunnels.back_connections, 'number');
+    assert.equal(typeof tunnels.bytes_relayed, 'number');
+    const ready = await getHealth(ports.privateMetrics, '/readyz');
+    assert.equal(ready.status, 200, JSON.stringify(ready.body));
+    assert.equal(check(ready, 'listeners').detail, 'private proxy listening');
+    assert.match(check(ready, 'store').detail, /^announcements in file .*private\.db: read \d+\.\d s ago$/);
   });
 
   it('hd-1 cannot announce a domain outside its allowed domains', async () => {

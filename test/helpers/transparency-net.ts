@@ -50,22 +50,31 @@ export async function startSd(net: TestNetwork, name: string, copyFrom?: SdProce
   return { url: `https://127.0.0.1:${port}/jsonrpc`, store, process };
 }
 
-/** Submits record files to `sd` (signed with hd-1's signing certificate, chained to the test CA). */
-export async function submit(net: TestNetwork, sd: SdProcess, files: string[]): Promise<void> {
-  const dir = join(net.dir, `submitter-${sd.process.child.pid}`);
+/**
+ * Settings of the `eps sd` tools run as hd-1 against `sd` (hd-1's TLS client certificate; with `signing`, its
+ * signing certificate chained to the test CA); returns the environment that selects them.
+ */
+export function toolEnv(net: TestNetwork, sd: SdProcess, signing = false): Record<string, string> {
+  const dir = join(net.dir, `tool-${signing ? 'submit' : 'read'}-${sd.process.child.pid}`);
   mkdirSync(dir, { recursive: true });
+  const sign = {
+    certificate_file: join(CERTS, 'hd-1-sign.crt'),
+    key_file: join(CERTS, 'hd-1-sign.key'),
+    ca_certificate_file: join(CERTS, 'root.crt'),
+    ca_intermediate_certificate_files: [join(CERTS, 'intermediate.crt')],
+  };
   writeJson(join(dir, '001.json'), {
     name: 'hd-1',
     channels: [],
     directory: { type: 'api', settings: apiSettings([sd.url]) },
-    signing: {
-      certificate_file: join(CERTS, 'hd-1-sign.crt'),
-      key_file: join(CERTS, 'hd-1-sign.key'),
-      ca_certificate_file: join(CERTS, 'root.crt'),
-      ca_intermediate_certificate_files: [join(CERTS, 'intermediate.crt')],
-    },
+    ...(signing ? { signing: sign } : {}),
   });
-  const r = await runProgram('eps', ['sd', 'submit-records', ...files], { EPS_SETTINGS: dir });
+  return { EPS_SETTINGS: dir };
+}
+
+/** Submits record files to `sd` (signed with hd-1's signing certificate, chained to the test CA). */
+export async function submit(net: TestNetwork, sd: SdProcess, files: string[]): Promise<void> {
+  const r = await runProgram('eps', ['sd', 'submit-records', ...files], toolEnv(net, sd, true));
   assert.equal(r.code, 0, r.stderr);
 }
 

@@ -8,6 +8,8 @@
  * - Then the short sd gets a different record (a fork of the long chain after the common prefix); hd-1,
  *   restarted without its state file, takes that branch: both nodes raise `fork`, neither adopts the other's
  *   branch, and calls that both views allow keep working in both directions.
+ * - `eps sd audit` over the sds and both nodes (their proof methods through hd-1's gateway, `URL#OPERATOR`):
+ *   consistent after the heal, INCONSISTENT (exit 1) across the fork.
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -15,19 +17,26 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { JsonObject } from '../../src/core/json.js';
 import { gatewayRequest, TestNetwork } from '../helpers/network.js';
-import { freePort, type Running } from '../helpers/processes.js';
+import { freePort, runProgram, type Running } from '../helpers/processes.js';
 import {
   metric,
   servicesRecord,
   startSd,
   submit,
+  toolEnv,
   useSd,
   type SdProcess,
 } from '../helpers/transparency-net.js';
 import { waitFor } from '../helpers/wait.js';
 
 const HEAL_TIMEOUT_MS = 20_000;
-const ping = { name: 'svc', permissions: [{ group: '*', rights: ['call'] }], methods: [{ name: '_ping' }] };
+/** What the nodes offer everyone: `_ping`, and the proof methods an auditor asks through another gateway. */
+const METHODS = ['_ping', '_treeTip', '_consistencyProof'];
+const ping = {
+  name: 'svc',
+  permissions: [{ group: '*', rights: ['call'] }],
+  methods: METHODS.map((name) => ({ name })),
+};
 
 let net: TestNetwork;
 let long: SdProcess;
@@ -47,6 +56,14 @@ async function pingFrom(from: string, to: string): Promise<void> {
     throw new Error(`${from} → ${to}: ${e.message}\nhd-1:\n${hd1.output()}\nhd-2:\n${hd2.output()}`);
   });
   assert.equal(reply.status, 200, `${from} → ${to}: ${reply.text}`);
+}
+
+/** Runs `eps sd audit` as hd-1 over `parties`: sds by URL, nodes as `hd-1's gateway#OPERATOR`. */
+async function audit(...parties: (SdProcess | string)[]): Promise<{ code: number | null; out: string }> {
+  const gateway = `https://127.0.0.1:${net.ports.get('hd-1')!.gateway}/jsonrpc`;
+  const urls = parties.map((p) => (typeof p === 'string' ? `${gateway}#${p}` : p.url));
+  const r = await runProgram('eps', ['sd', 'audit', ...urls], toolEnv(net, long));
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 const records = (name: string): Promise<number> => metric(metricsPorts.get(name)!, 'eps_directory_records');
@@ -73,7 +90,7 @@ before(async () => {
     join(net.dir, 'directory/002_certificates.json'),
   ]);
   short = await startSd(net, 'sd-short', long);
-  await submit(net, long, [servicesRecord(net, 'more.json', 'hd-2', ['_ping', 'b'])]);
+  await submit(net, long, [servicesRecord(net, 'more.json', 'hd-2', [...METHODS, 'b'])]);
   hd1State = useSd(net, 'hd-1', short);
   useSd(net, 'hd-2', long);
   hd2 = await net.start('hd-2');
@@ -115,10 +132,16 @@ test('one call from a node on a withheld prefix heals it from the peer, and the 
   assert.equal(await records('hd-1'), full, 'the healed records are kept across a restart');
   await pingFrom('hd-1', 'hd-2');
   assert.equal(await alarms('hd-1', 'fork'), 0);
+
+  // An auditor compares the sds and both nodes: the short sd is a prefix of everyone, the rest agree.
+  const report = await audit(long, short, 'hd-1', 'hd-2');
+  assert.equal(report.code, 0, report.out);
+  assert.match(report.out, new RegExp(`#hd-2 +${full} +[0-9a-f]{16} +[0-9a-f]{16}`));
+  assert.equal(report.out.match(/^consistent /gm)?.length, 6, report.out);
 });
 
 test('a fork after the common prefix: both sides raise `fork`, neither adopts, calls keep working', async () => {
-  await submit(net, short, [servicesRecord(net, 'other.json', 'hd-2', ['_ping', 'c'])]);
+  await submit(net, short, [servicesRecord(net, 'other.json', 'hd-2', [...METHODS, 'c'])]);
   await hd1.stop();
   rmSync(hd1State, { force: true });
   hd1 = await net.start('hd-1');
@@ -139,4 +162,9 @@ test('a fork after the common prefix: both sides raise `fork`, neither adopts, c
   assert.equal(await alarms('hd-1', 'unverifiable'), 0);
   await pingFrom('hd-1', 'hd-2');
   await pingFrom('hd-2', 'hd-1');
+
+  const report = await audit('hd-1', 'hd-2');
+  assert.equal(report.code, 1, report.out);
+  assert.match(report.out, new RegExp(`#hd-1 +${hd1Records} +[0-9a-f]{16} +[0-9a-f]{16}`), report.out);
+  assert.match(report.out, /INCONSISTENT .*#hd-1 <= .*#hd-2: two different heads for size/);
 });

@@ -18,6 +18,7 @@ import {
   parseDirectoryTip,
   parseInclusionProof,
   recordHash,
+  ChainTree,
   RecordTree,
 } from '../../src/records/index.js';
 
@@ -51,6 +52,10 @@ class ChainDirectory implements Directory {
   onChange(): void {}
   chain(): readonly SignedChangeRecord[] {
     return this.records;
+  }
+  private readonly merkle = new ChainTree();
+  tree(): RecordTree {
+    return this.merkle.sync(this.records);
   }
 }
 
@@ -98,6 +103,6 @@ test('bad parameters and a directory without a chain are broker errors with the 
   await rejects(ask(b, '_consistencyProof', {}), /invalid input data: first/);
 
   const json = new ChainDirectory() as Directory;
-  Object.defineProperty(json, 'chain', { value: undefined });
+  Object.defineProperty(json, 'tree', { value: undefined });
   await rejects(ask(new Broker(OWN, json), '_treeTip'), /no verified record chain \(json directory\)/);
 });

@@ -3,7 +3,7 @@
  * (docs/protocol.md#chain-rules: strictly latest root wins, ties keep the earlier, length does not matter),
  * strict handling of invalid records, orphans and forks, incremental verification (one chain check per new
  * record), and the compare-and-append protocol when another writer gets in between (stale, or retried and
- * accepted).
+ * accepted). The Merkle tree for proofs is ready after every refresh (built while the store is read).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import type { DataEntry, Datastore } from '../../src/datastore/datastore.js';
 import { FileDatastore } from '../../src/datastore/file-store.js';
 import type { SignedChangeRecord } from '../../src/core/directory-entry.js';
 import type { CertificateInfo, ChainCheck, ChainCheckOptions } from '../../src/records/index.js';
-import { certificateFingerprint, TrustStore } from '../../src/records/index.js';
+import { certificateFingerprint, RecordTree, TrustStore } from '../../src/records/index.js';
 import { ServiceDirectory } from '../../src/sd/directory.js';
 import { SubmitError } from '../../src/sd/errors.js';
 import { recordToEntry } from '../../src/sd/record-entry.js';
@@ -163,6 +163,25 @@ describe('service directory state', () => {
     await directory.refresh();
     assert.equal(trust.checks, 1, 'a record written by someone else costs one verification');
     assert.equal(directory.tip()?.hash, extra[0]!.hash);
+  });
+
+  test('the Merkle tree follows the best chain at every refresh: at start, after a submission, after a reset', async () => {
+    const records = sign(
+      Array.from({ length: 40 }, (_, i) => change(`t-${i}`, 'groups', [], at(10))),
+      '',
+      admin,
+    );
+    const directory = await replay(records);
+    const expect = (): void =>
+      assert.deepEqual(directory.tree().tip(), RecordTree.of(directory.recordsAfter('')).tip());
+    assert.equal(directory.tree().size, 40, 'built while the store was read, before any proof request');
+    expect();
+    await directory.submit(sign([change('t-next', 'groups', [], at(11))], records.at(-1)!.hash, admin));
+    assert.equal(directory.tree().size, 41);
+    expect();
+    await directory.submit(sign([change('t-reset', 'groups', [], at(20))], '', admin));
+    assert.equal(directory.tree().size, 1, 'a reset rebuilds the tree over the new chain');
+    expect();
   });
 
   test('another writer in between: a stale append is refused; a still-valid reset is retried and stored', async () => {

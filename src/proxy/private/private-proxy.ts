@@ -1,6 +1,7 @@
 /**
  * The private proxy (`proxy run private`, docs/protocol.md#proxies): holds the announcements of the
- * domains it serves, re-announces them periodically, and on `incomingConnection` connects back to the
+ * domains it serves (kept in its datastore, re-read periodically: shared/store-sync.ts), re-announces them
+ * periodically, and on `incomingConnection` connects back to the
  * public proxy's internal endpoint, presents the token and delivers the stream to its one configured
  * internal endpoint (pass-through or TLS-terminating). Back-connections are capped; every dial and every
  * terminated request has a timeout (`internal_endpoint.timeout`); stop() tears everything down.
@@ -14,6 +15,8 @@ import {
   type PrivateProxySettings,
 } from '../../settings/proxy-schema.js';
 import { AnnouncementStore } from '../shared/announcement-store.js';
+import { AnnouncementSync } from '../shared/store-sync.js';
+import type { StoreReads } from '../../metrics/store-check.js';
 import { AnnouncementTable, DEFAULT_MAX_ANNOUNCEMENTS } from '../shared/announcements.js';
 import { createControlServer } from '../shared/control-server.js';
 import { PassThroughDelivery, type Delivery } from './delivery.js';
@@ -37,6 +40,8 @@ export interface PrivateProxyOptions {
   maxBackConnections?: number;
   maxAnnouncements?: number;
   reannounceIntervalMs?: number;
+  /** How often the announcements are re-read from the datastore; default STORE_SYNC_INTERVAL_MS (store-sync.ts). */
+  storeSyncIntervalMs?: number;
 }
 
 export interface PrivateProxyStats {
@@ -48,6 +53,7 @@ export interface PrivateProxyStats {
 export class PrivateProxy {
   readonly announcements: AnnouncementTable;
   private readonly store: AnnouncementStore;
+  private readonly storeSync: AnnouncementSync;
   private readonly eps: EpsCaller;
   private readonly tunnels = new TunnelRegistry();
   private readonly delivery: Delivery;
@@ -72,6 +78,7 @@ export class PrivateProxy {
       options.maxAnnouncements ?? DEFAULT_MAX_ANNOUNCEMENTS,
     );
     this.store = new AnnouncementStore(options.datastore, this.announcements);
+    this.storeSync = new AnnouncementSync(this.store, options.storeSyncIntervalMs);
     this.eps = options.eps ?? new EpsLink(settings.jsonrpc_client);
     this.delivery =
       endpoint.tls !== undefined
@@ -102,7 +109,7 @@ export class PrivateProxy {
         'private.allowed_public_endpoints is not set: back-connections go to any endpoint a public proxy names',
       );
     }
-    const replayed = await this.store.load();
+    const replayed = await this.storeSync.load();
     log.info('announcements loaded', { entries: replayed, active: this.announcements.active().length });
     try {
       this.controlAddress = await this.control.listen();
@@ -111,6 +118,7 @@ export class PrivateProxy {
       throw error;
     }
     this.reannouncer.start();
+    this.storeSync.start();
     log.info('private proxy ready', {
       api: this.settings.jsonrpc_server.bind_address,
       mode: this.delivery.mode,
@@ -124,6 +132,15 @@ export class PrivateProxy {
     return { control: this.controlAddress };
   }
 
+  get storeSyncIntervalMs(): number {
+    return this.storeSync.intervalMs;
+  }
+
+  /** The last re-read of the announcements (readiness, metrics/store-check.ts). */
+  storeHealth(): StoreReads {
+    return this.storeSync.health();
+  }
+
   stats(): PrivateProxyStats {
     return {
       announcements: this.announcements.size,
@@ -133,6 +150,7 @@ export class PrivateProxy {
   }
 
   async stop(): Promise<void> {
+    this.storeSync.stop();
     const closing = this.control.close();
     await this.reannouncer.stop();
     this.delivery.close();

@@ -28,14 +28,10 @@ import {
 } from '../shared/tunnels.js';
 import { Deadline } from '../../core/deadline.js';
 import { noticeDrain } from './drain-notice.js';
-
-import { systemClock } from '../../core/clock.js';
 import type { StoreReads } from '../../metrics/store-check.js';
+import { AnnouncementSync } from '../shared/store-sync.js';
 
 const log = logger('public-proxy');
-
-/** How often announcements appended by other instances sharing the datastore are picked up. */
-export const STORE_SYNC_INTERVAL_MS = 30_000;
 
 export interface PublicProxyOptions {
   datastore: Datastore;
@@ -47,7 +43,7 @@ export interface PublicProxyOptions {
   maxTokens?: number;
   maxAnnouncements?: number;
   maxHelloBytes?: number;
-  /** How often the announcements are re-read from the datastore; default STORE_SYNC_INTERVAL_MS. */
+  /** How often the announcements are re-read from the datastore; default STORE_SYNC_INTERVAL_MS (store-sync.ts). */
   storeSyncIntervalMs?: number;
 }
 
@@ -78,9 +74,8 @@ export class PublicProxy {
   private readonly internal: net.Server;
   private readonly control: JsonHttpServer;
   private readonly handshakeTimeoutMs: number;
-  private syncTimer: NodeJS.Timeout | undefined;
+  private readonly storeSync: AnnouncementSync;
   private bound: PublicProxyAddresses | undefined;
-  private storeReads: StoreReads = { okAt: 0, error: '' };
 
   constructor(
     private readonly settings: PublicProxySettings,
@@ -94,6 +89,7 @@ export class PublicProxy {
       options.maxAnnouncements ?? DEFAULT_MAX_ANNOUNCEMENTS,
     );
     this.store = new AnnouncementStore(options.datastore, this.announcements);
+    this.storeSync = new AnnouncementSync(this.store, options.storeSyncIntervalMs);
     this.normalTokens = new TokenTable({ acceptTimeoutMs, maxEntries: maxTokens });
     this.p2pTokens = new TokenTable({ acceptTimeoutMs, maxEntries: maxTokens });
     this.tunnels = new TunnelRegistry(options.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS);
@@ -140,8 +136,7 @@ export class PublicProxy {
 
   /** Replays the announcements, then binds all three listeners (any bind failure rejects). */
   async start(): Promise<PublicProxyAddresses> {
-    const replayed = await this.store.load();
-    this.storeReads = { okAt: systemClock.now(), error: '' };
+    const replayed = await this.storeSync.load();
     log.info('announcements loaded', { entries: replayed, active: this.announcements.active().length });
     try {
       const control = await this.control.listen();
@@ -152,16 +147,7 @@ export class PublicProxy {
       await this.stop();
       throw error;
     }
-    this.syncTimer = setInterval(() => {
-      this.store.sync().then(
-        () => (this.storeReads = { okAt: systemClock.now(), error: '' }),
-        (error: Error) => {
-          this.storeReads = { okAt: this.storeReads.okAt, error: error.message };
-          log.warn('announcement sync failed', { error: error.message });
-        },
-      );
-    }, this.storeSyncIntervalMs);
-    this.syncTimer.unref();
+    this.storeSync.start();
     log.info('public proxy listening', {
       tls: this.settings.tls_bind_address,
       internal: this.settings.internal_bind_address,
@@ -171,12 +157,12 @@ export class PublicProxy {
   }
 
   get storeSyncIntervalMs(): number {
-    return this.options.storeSyncIntervalMs ?? STORE_SYNC_INTERVAL_MS;
+    return this.storeSync.intervalMs;
   }
 
   /** The last re-read of the announcements (readiness, metrics/store-check.ts). */
   storeHealth(): StoreReads {
-    return this.storeReads;
+    return this.storeSync.health();
   }
 
   get addresses(): PublicProxyAddresses {
@@ -202,8 +188,7 @@ export class PublicProxy {
    * PROXY_DRAIN_MS to end by themselves; then the rest is cut.
    */
   async stop(): Promise<void> {
-    if (this.syncTimer !== undefined) clearInterval(this.syncTimer);
-    this.syncTimer = undefined;
+    this.storeSync.stop();
     const othersBy = Deadline.after(PROXY_DRAIN_MS);
     const toldBy = Deadline.after(PROXY_NOTICED_DRAIN_MS);
     const closing = [closeServer(this.front), closeServer(this.internal), this.control.close()];

@@ -1,7 +1,7 @@
 /**
  * What `/readyz` checks on a proxy [docs/operations.md#health-endpoints]: settings, that its listeners are
- * bound (and no stop began), and, on a public proxy, the periodic re-read of its announcement store
- * (metrics/store-check.ts).
+ * bound (and no stop began), and the periodic re-read of its announcement store (public and private
+ * proxies alike: shared/store-sync.ts, metrics/store-check.ts).
  */
 import { systemClock, type Clock } from '../../core/clock.js';
 import { Readiness, settingsLoaded } from '../../metrics/readiness.js';
