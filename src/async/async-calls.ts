@@ -141,9 +141,9 @@ export class AsyncCalls {
   }
 
   /** `_respond` from another operator (or ourselves), authenticated as `sender`. */
-  async receiveAnswer(request: EpsRequest, sender: string, scope: CallScope): Promise<EpsResponse> {
+  async receiveAnswer(request: EpsRequest, sender: string): Promise<EpsResponse> {
     try {
-      const response = await this.caller.receiveAnswer(request, sender, scope);
+      const response = await this.caller.receiveAnswer(request, sender);
       asyncAnswers.inc({
         direction: 'received',
         outcome: response.result?.duplicate ? 'duplicate' : 'delivered',

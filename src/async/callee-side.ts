@@ -177,13 +177,16 @@ export class CalleeSide {
     const [record, ...more] = all;
     if (more.length > 0) return { state: 'several', callers: all.map((r) => r?.peer ?? null) };
     if (!record) return null;
-    const state = record.queued
-      ? 'answer_queued'
-      : record.answered
-        ? 'answered'
-        : record.expires <= this.clock.now()
-          ? 'expired'
-          : 'pending';
+    // An answer still queued when the time to live ends is never delivered (`undelivered` notice).
+    const over = record.expires <= this.clock.now();
+    const state =
+      record.queued && !over
+        ? 'answer_queued'
+        : record.answered && !record.queued
+          ? 'answered'
+          : over
+            ? 'expired'
+            : 'pending';
     return {
       state,
       caller: record.peer,

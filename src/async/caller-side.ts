@@ -66,7 +66,7 @@ export class CallerSide {
   }
 
   /** `_respond` from `sender` (authenticated by the transport). */
-  async receiveAnswer(request: EpsRequest, sender: string, scope: CallScope): Promise<EpsResponse> {
+  async receiveAnswer(request: EpsRequest, sender: string): Promise<EpsResponse> {
     const id = request.params.id;
     if (typeof id !== 'string') throw new AsyncError('ERR_ASYNC_INVALID', 'params.id must be a string');
     let callee: string;
@@ -103,7 +103,10 @@ export class CallerSide {
       const client = request.params._client;
       try {
         const extra: JsonObject = client === undefined ? {} : { _client: client };
-        await this.handOver(id, record, localId, answer, extra, scope);
+        // The hand-over is ours from here on: the sender leaving (its eps killed, its deadline passed)
+        // must not withdraw an answer our backend may already act on; it ends within delivery_timeout,
+        // and the sender's repeat is then confirmed as a duplicate (or told to try later meanwhile).
+        await this.handOver(id, record, localId, answer, extra, this.ownScope());
       } catch (e) {
         if (e instanceof AsyncError) throw e;
         // Our backend cannot be reached now: the answering node keeps the answer and sends it again.
@@ -181,13 +184,9 @@ export class CallerSide {
           message: `no answer from ${operator} to ${id} within its time to live`,
           data: { code: 'ERR_ASYNC_EXPIRED' },
         };
-    const scope = {
-      deadline: Deadline.after(this.deliveryTimeoutMs, this.clock),
-      cancellation: new Cancellation(),
-    };
     this.delivering.add(id);
     try {
-      await this.handOver(id, record, localId, { error }, {}, scope);
+      await this.handOver(id, record, localId, { error }, {}, this.ownScope());
       this.retries.done(id);
       await this.table.put(id, { ...settled(this.table.get(id) ?? record), done: true, expired: true });
       log.warn('asynchronous request expired unanswered', { id, callee: operator });
@@ -209,6 +208,11 @@ export class CallerSide {
     } finally {
       this.delivering.delete(id);
     }
+  }
+
+  /** The scope of a hand-over this eps owns: cancelled by nobody, ended by `delivery_timeout`. */
+  private ownScope(): CallScope {
+    return { deadline: Deadline.after(this.deliveryTimeoutMs, this.clock), cancellation: new Cancellation() };
   }
 
   status(id: string): JsonObject | null {

@@ -34,7 +34,7 @@ import {
   PROXY_DRAINING_METHOD,
 } from './internal-methods.js';
 import { clientEntryView } from './client-info.js';
-import { recordRequest, requestsInFlight } from './metrics.js';
+import { requestFinished, requestStarted, type Outcome } from './metrics.js';
 import { InFlight } from './in-flight.js';
 import { CallActivity } from './activity.js';
 import { CallMetrics, callStatus } from './call-metrics.js';
@@ -92,7 +92,8 @@ export class Broker implements AsyncHost {
   async send(request: EpsRequest, scope: CallScope): Promise<Delivery> {
     if (request.method.endsWith(`.${ANSWER_METHOD}`)) this.ownAnswers.add(request);
     else this.fromOutbox.add(request);
-    const response = await this.deliver(request, { name: this.ownName }, scope);
+    // The outbox keeps what does not arrive: no waiting for an unreachable peer here (failFast).
+    const response = await this.deliver(request, { name: this.ownName }, { ...scope, failFast: true });
     return { response, unreachable: response !== null && this.unreachable.has(response) };
   }
 
@@ -127,19 +128,19 @@ export class Broker implements AsyncHost {
   ): Promise<EpsResponse | null> {
     const started = performance.now();
     const entry = client?.name === this.ownName ? 'local' : 'peer';
-    requestsInFlight.inc({ entry });
+    requestStarted(entry);
     this.inFlight.enter();
+    let outcome: Outcome = 'failed';
     try {
       const response = await this.route(request, client, scope);
-      recordRequest(entry, response === null ? 'none' : response.error ? 'error' : 'ok', started);
+      outcome = response === null ? 'none' : response.error ? 'error' : 'ok';
       this.calls.record(request, client?.name, callStatus(response), started, response?.error);
       return response;
     } catch (e) {
-      recordRequest(entry, 'failed', started);
       this.calls.record(request, client?.name, 'failed', started, e);
       throw e;
     } finally {
-      requestsInFlight.dec({ entry });
+      requestFinished(entry, outcome, started);
       this.inFlight.leave();
     }
   }
@@ -205,7 +206,7 @@ export class Broker implements AsyncHost {
           'ERR_ASYNC_RESERVED',
           `${ANSWER_METHOD} is reserved for eps nodes; applications answer with "respond"`,
         ).toResponse(request.id);
-      if (address.operator === this.ownName) return this.async.receiveAnswer(request, client.name, scope);
+      if (address.operator === this.ownName) return this.async.receiveAnswer(request, client.name);
     }
 
     if (own.name !== callerEntry.name && !canCall(callerEntry, own, address.method)) {
@@ -302,16 +303,17 @@ export class Broker implements AsyncHost {
         throw e;
       }
     }
-    if (marked && !toUs && !fromPeer && async.forwarding.outbox.waiting(address.operator) > 0) {
+    const queueable = marked && !toUs && !fromPeer; // queued when unreachable, so it does not wait
+    if (queueable && async.forwarding.outbox.waiting(address.operator) > 0) {
       // The callee is known to be unreachable: join its queue (in order, no dial of our own).
       log.info('marked request joins the queue of an unreachable callee', { id: request.id });
       return async.forwarding.queueRequest(request, address.operator);
     }
-    let response = await this.toChannel(request, address, scope);
+    let response = await this.toChannel(request, address, queueable ? { ...scope, failFast: true } : scope);
     if (toUs) response = await async.callee.onBackendAnswer(request.id, caller, request.method, response);
     if (!fromPeer) {
       const queue =
-        marked && !toUs && response !== null && (this.unreachable.has(response) || isTryLater(response));
+        queueable && response !== null && (this.unreachable.has(response) || isTryLater(response));
       if (queue && !scope.deadline.expired && !scope.cancellation.reason) {
         log.info('callee unreachable; marked request queued', {
           id: request.id,

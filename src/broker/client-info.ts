@@ -5,9 +5,11 @@
  * Deviation (weak point S8): the entry is sent without its `records` audit log, which holds every signed
  * change record with an embedded PEM certificate and made `_client` many kilobytes per request. Every field
  * a service can use to decide (groups, channels, services, certificates, settings, preferences, properties)
- * is kept. The view is computed once per directory entry object.
+ * is kept. The view is computed once per directory entry object, as constant JSON (a frozen copy) whose
+ * protobuf encoding the gRPC codec keeps: it goes into every `_ping` answer and every `_client`.
  */
 import type { JsonObject } from '../core/json.js';
+import { constantJson } from '../core/constant-json.js';
 import type { DirectoryEntry } from '../core/directory-entry.js';
 
 const views = new WeakMap<DirectoryEntry, JsonObject>();
@@ -16,7 +18,7 @@ export function clientEntryView(entry: DirectoryEntry): JsonObject {
   let view = views.get(entry);
   if (!view) {
     const { records: _records, ...rest } = entry;
-    view = rest as unknown as JsonObject;
+    view = constantJson(rest as unknown as JsonObject);
     views.set(entry, view);
   }
   return view;

@@ -5,10 +5,10 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
-import { CodedError, errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/errors.js';
+import { CodecError, encodeMessage, MAX_STRUCT_DEPTH, type ProtoField } from './proto-writer.js';
 
-const { Writer, Reader } = protobuf;
-type W = protobuf.Writer;
+const { Reader } = protobuf;
 type R = protobuf.Reader;
 
 export interface WireRequest {
@@ -32,90 +32,33 @@ export interface WireResponse {
   error?: WireError;
 }
 
-export class CodecError extends CodedError<'ERR_GRPC_CODEC'> {
-  constructor(message: string) {
-    super('ERR_GRPC_CODEC', message);
-    this.name = 'CodecError';
-  }
-}
-
-const LEN = 2;
-const VARINT = 0;
-const FIXED64 = 1;
-const MAX_DEPTH = 100;
-
-function tag(field: number, wire: number): number {
-  return (field << 3) | wire;
-}
-
-function writeStruct(w: W, obj: JsonObject, depth: number): void {
-  for (const key of Object.keys(obj)) {
-    const value = obj[key];
-    if (value === undefined) continue;
-    w.uint32(tag(1, LEN)).fork();
-    w.uint32(tag(1, LEN)).string(key);
-    w.uint32(tag(2, LEN)).fork();
-    writeValue(w, value, depth + 1);
-    w.ldelim();
-    w.ldelim();
-  }
-}
-
-function writeValue(w: W, value: JsonValue, depth: number): void {
-  if (depth > MAX_DEPTH) throw new CodecError('value nested too deeply');
-  if (value === null) {
-    w.uint32(tag(1, VARINT)).int32(0);
-  } else if (typeof value === 'number') {
-    w.uint32(tag(2, FIXED64)).double(value);
-  } else if (typeof value === 'string') {
-    w.uint32(tag(3, LEN)).string(value);
-  } else if (typeof value === 'boolean') {
-    w.uint32(tag(4, VARINT)).bool(value);
-  } else if (Array.isArray(value)) {
-    w.uint32(tag(6, LEN)).fork();
-    for (const item of value) {
-      w.uint32(tag(1, LEN)).fork();
-      writeValue(w, item, depth + 1);
-      w.ldelim();
-    }
-    w.ldelim();
-  } else if (typeof value === 'object') {
-    w.uint32(tag(5, LEN)).fork();
-    writeStruct(w, value, depth + 1);
-    w.ldelim();
-  } else {
-    throw new CodecError(`cannot encode value of type ${typeof value}`);
-  }
-}
-
-function writeStructField(w: W, field: number, obj: JsonObject): void {
-  w.uint32(tag(field, LEN)).fork();
-  writeStruct(w, obj, 0);
-  w.ldelim();
-}
+export { CodecError };
 
 export function encodeRequest(req: WireRequest): Uint8Array {
-  const w = Writer.create();
-  if (req.method) w.uint32(tag(1, LEN)).string(req.method);
-  writeStructField(w, 2, req.params);
-  if (req.id) w.uint32(tag(3, LEN)).string(req.id);
-  if (req.clientName) w.uint32(tag(4, LEN)).string(req.clientName);
-  return w.finish();
+  const fields: ProtoField[] = [];
+  if (req.method) fields.push({ no: 1, string: req.method });
+  fields.push({ no: 2, struct: req.params });
+  if (req.id) fields.push({ no: 3, string: req.id });
+  if (req.clientName) fields.push({ no: 4, string: req.clientName });
+  return encodeMessage(fields);
 }
 
 export function encodeResponse(res: WireResponse): Uint8Array {
-  const w = Writer.create();
-  if (res.id) w.uint32(tag(1, LEN)).string(res.id);
-  if (res.result !== undefined) writeStructField(w, 2, res.result);
+  const fields: ProtoField[] = [];
+  if (res.id) fields.push({ no: 1, string: res.id });
+  if (res.result !== undefined) fields.push({ no: 2, struct: res.result });
   if (res.error !== undefined) {
-    w.uint32(tag(3, LEN)).fork();
-    if (res.error.code !== 0) w.uint32(tag(1, VARINT)).int32(res.error.code);
-    if (res.error.message) w.uint32(tag(2, LEN)).string(res.error.message);
-    if (res.error.data !== undefined) writeStructField(w, 3, res.error.data);
-    w.ldelim();
+    const error: ProtoField[] = [];
+    if (res.error.code !== 0) error.push({ no: 1, int32: res.error.code });
+    if (res.error.message) error.push({ no: 2, string: res.error.message });
+    if (res.error.data !== undefined) error.push({ no: 3, struct: res.error.data });
+    fields.push({ no: 3, message: error });
   }
-  return w.finish();
+  return encodeMessage(fields);
 }
+
+const LEN = 2;
+const MAX_DEPTH = MAX_STRUCT_DEPTH;
 
 /** Sets a property without ever touching the prototype (a key may be "__proto__"). */
 function setOwn(obj: JsonObject, key: string, value: JsonValue): void {

@@ -56,6 +56,7 @@ export const OPERATOR_DEFAULTS = {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
 const HOST_PORT = /^[^\s:'"$]+:\d{1,5}$/;
 const SAFE_TEXT = /^[^\s'"$]+$/;
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+):/i;
 
 function check(ok: boolean, message: string): void {
   if (!ok) throw new OperatorInitError(message);
@@ -81,5 +82,12 @@ export function checkOperatorOptions(o: OperatorInitOptions): void {
     check(o.caFile !== undefined, `network '${o.network}': --ca-file is required`);
     for (const url of o.sdEndpoints ?? []) check(SAFE_TEXT.test(url), `invalid --sd-endpoint '${url}'`);
     for (const sd of o.sdNames ?? []) check(NAME.test(sd), `invalid --sd-name '${sd}'`);
+    // The channels record tells other operators' nodes where to dial: a loopback address is theirs.
+    const advertised = o.advertise ?? o.grpc;
+    check(
+      o.proxies.length > 0 || !LOOPBACK.test(advertised),
+      `network '${o.network}': other operators cannot dial ${advertised}; give --advertise HOST:PORT ` +
+        `(the address they reach, with --grpc listening on it, e.g. --grpc 0.0.0.0:4444) or --proxy NAME`,
+    );
   }
 }

@@ -1,7 +1,7 @@
 /**
  * A backend for asynchronous-call tests: records every JSON-RPC request eps delivers, acknowledges
  * `locate` (with `_async`, and the time to live it is told; after `ackDelayMs`), and accepts `respond` (or refuses it while
- * `refuseRespond` is set).
+ * `refuseRespond` is set; holds it while `respondGate` is pending).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +19,10 @@ export interface AsyncBackend {
   refuseRespond: boolean;
   /** Milliseconds `locate` takes before it is acknowledged (0: at once). */
   ackDelayMs: number;
+  /** While set, `respond` is answered only once it settles (a backend still busy with the answer). */
+  respondGate: Promise<void> | undefined;
+  /** Requests whose reply went out on a live connection (the eps that sent them could read it). */
+  answered: JsonObject[];
   close(): Promise<void>;
 }
 
@@ -32,6 +36,8 @@ export async function asyncBackend(): Promise<AsyncBackend> {
     ackTtl: undefined,
     refuseRespond: false,
     ackDelayMs: 0,
+    respondGate: undefined,
+    answered: [],
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   const server = http.createServer((req, res) => {
@@ -41,6 +47,9 @@ export async function asyncBackend(): Promise<AsyncBackend> {
       const msg = JSON.parse(body) as JsonObject;
       seen.push(msg);
       const reply = (o: object): void => {
+        // The eps died waiting: nobody reads this reply.
+        if (res.destroyed || !res.socket || res.socket.destroyed) return;
+        backend.answered.push(msg);
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id ?? null, ...o }));
       };
@@ -52,8 +61,12 @@ export async function asyncBackend(): Promise<AsyncBackend> {
         if (backend.ackDelayMs > 0) setTimeout(answer, backend.ackDelayMs);
         else answer();
       } else if (msg.method === 'respond') {
-        if (backend.refuseRespond) reply({ error: { code: 7, message: 'not now' } });
-        else reply({ result: 'thanks' });
+        const answer = (): void => {
+          if (backend.refuseRespond) reply({ error: { code: 7, message: 'not now' } });
+          else reply({ result: 'thanks' });
+        };
+        if (backend.respondGate) void backend.respondGate.then(answer);
+        else answer();
       } else reply({ result: 'sync' });
     });
   });

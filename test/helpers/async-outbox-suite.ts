@@ -6,21 +6,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JsonObject } from '../../src/core/json.js';
-import { asyncBackend, type AsyncBackend } from './async-backend.js';
+import type { AsyncBackend } from './async-backend.js';
+import { AsyncPair, type StoreSetup } from './async-pair.js';
 import { gateway, respond, respondsFor, rpc, status, STEP_MS } from './async-flow.js';
-import { metricsText, TestNetwork } from './network.js';
-import { freePort, type Running } from './processes.js';
+import { metricsText } from './network.js';
 import { waitFor } from './wait.js';
 
-const HEALTH = [{ group: 'health-departments', rights: ['call'] }];
-/** Retries every 0.1 s at first, at most every 0.5 s: a restarted peer is found again at once. */
-const OUTBOX = { retry_initial: 0.1, retry_max: 0.5 };
-
-/** Where the nodes keep their tables: the `async.store` settings, and what to stop afterwards. */
-export interface StoreSetup {
-  store: JsonObject;
-  close(): Promise<void>;
-}
+export type { StoreSetup } from './async-pair.js';
 
 export function outboxSuite(
   label: string,
@@ -28,79 +20,26 @@ export function outboxSuite(
   skip: false | string = false,
 ): void {
   describe(`store and forward (${label})`, { skip }, () => {
-    let net: TestNetwork;
+    let pair: AsyncPair;
     let hdBackend: AsyncBackend;
     let lsBackend: AsyncBackend;
-    const procs = new Map<string, Running>();
     let hdPort = 0;
     let lsPort = 0;
-    let stores: StoreSetup | undefined;
     let metricsPort = 0;
 
-    const start = async (name: string): Promise<void> => {
-      procs.set(name, await net.start(name));
-    };
-    const stop = async (name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
-      await procs.get(name)?.stop(signal);
-      procs.delete(name);
-    };
+    const start = (name: 'hd-1' | 'ls-1'): Promise<void> => pair.startNode(name);
+    const stop = (name: 'hd-1' | 'ls-1', signal: NodeJS.Signals = 'SIGTERM'): Promise<void> =>
+      pair.stopNode(name, signal);
     const marked = (method: string, id: string, ttl = 120): Promise<JsonObject> =>
-      gateway(hdPort, 'hd-1', rpc(method, { person: id, _async: { ttl } }, id)).then((r) => {
-        assert.equal(r.status, 200, r.text);
-        return r.json;
-      });
-    /** Waits until `operator`'s outbox is empty (nothing more will be sent again). */
-    const drained = (port: number, operator: string): Promise<void> =>
-      waitFor(
-        async () => {
-          const r = await gateway(port, operator, rpc('_status', {}, 1));
-          return ((r.json.result as JsonObject).outbox as JsonObject).entries === 0;
-        },
-        // A restarted peer is dialled again within the gRPC client's reconnect backoff (at most 10 s).
-        { timeoutMs: 2 * STEP_MS, what: `the outbox of ${operator} to drain`, intervalMs: 50 },
-      );
-    const seenBy = (backend: AsyncBackend, id: string): JsonObject[] =>
-      backend.calls('locate').filter((m) => m.id === id);
+      pair.marked(method, id, ttl);
 
     before(async () => {
-      hdBackend = await asyncBackend();
-      lsBackend = await asyncBackend();
-      stores = await setup();
-      metricsPort = await freePort();
-      const node = (): JsonObject => ({ store: stores!.store, outbox: OUTBOX });
-      net = new TestNetwork([
-        {
-          name: 'hd-1',
-          groups: ['health-departments'],
-          grpcServer: true,
-          grpcClient: { connect_timeout: 1 },
-          backend: hdBackend.url,
-          metricsPort,
-          async: node(),
-        },
-        {
-          name: 'ls-1',
-          groups: ['location-services'],
-          grpcServer: true,
-          grpcClient: { connect_timeout: 1 },
-          backend: lsBackend.url,
-          services: [
-            { name: 'locations', permissions: HEALTH, methods: [{ name: 'locate' }, { name: 'lookup' }] },
-          ],
-          async: node(),
-        },
-      ]);
-      await net.prepare();
-      await Promise.all([start('hd-1'), start('ls-1')]);
-      hdPort = net.ports.get('hd-1')!.gateway;
-      lsPort = net.ports.get('ls-1')!.gateway;
+      pair = await AsyncPair.start({ store: await setup() });
+      ({ hdBackend, lsBackend, hdPort, lsPort, metricsPort } = pair);
     });
 
     after(async () => {
-      await net?.stop();
-      await hdBackend?.close();
-      await lsBackend?.close();
-      await stores?.close();
+      await pair?.close();
     });
 
     test('hd-1 is down when ls-1 answers: the answer is queued and arrives once hd-1 is back', async () => {
@@ -122,7 +61,7 @@ export function outboxSuite(
       await start('hd-1');
       const [got] = await respondsFor(hdBackend, 'down-1');
       assert.deepEqual((got!.params as JsonObject).result, { lat: 1 });
-      await drained(lsPort, 'ls-1');
+      await pair.drained('ls-1');
       assert.equal((await respondsFor(hdBackend, 'down-1')).length, 1);
       const done = await status(lsPort, 'ls-1', 'ls-1.locate(down-1)');
       assert.equal((done.pending as JsonObject).state, 'answered');
@@ -145,9 +84,9 @@ export function outboxSuite(
       assert.match(metrics, /eps_async_outbox_oldest_seconds\{peer="ls-1"\} \d/);
 
       await start('ls-1');
-      await drained(hdPort, 'hd-1');
-      assert.equal(seenBy(lsBackend, 'ls-1.locate(down-2)').length, 1);
-      assert.equal(seenBy(lsBackend, 'ls-1.locate(down-4)').length, 0);
+      await pair.drained('hd-1');
+      assert.equal(pair.atLs('ls-1.locate(down-2)').length, 1);
+      assert.equal(pair.atLs('ls-1.locate(down-4)').length, 0);
       // lookup answers at once: hd-1's backend gets that answer as `respond`.
       const [sync] = await respondsFor(hdBackend, 'down-3');
       assert.equal((sync!.params as JsonObject).result, 'sync');
@@ -166,11 +105,11 @@ export function outboxSuite(
         const error = (got!.params as JsonObject).error as JsonObject;
         assert.equal((error.data as JsonObject).code, 'ERR_ASYNC_UNDELIVERED');
         assert.match(error.message as string, /ls-1 could not be reached/);
-        await drained(hdPort, 'hd-1');
+        await pair.drained('hd-1');
       } finally {
         await start('ls-1');
       }
-      assert.equal(seenBy(lsBackend, 'ls-1.locate(late-1)').length, 0);
+      assert.equal(pair.atLs('ls-1.locate(late-1)').length, 0);
     });
 
     for (const victim of ['hd-1', 'ls-1'] as const) {
@@ -182,24 +121,21 @@ export function outboxSuite(
         lsBackend.ackDelayMs = 40;
         try {
           await start('ls-1');
-          await waitFor(
-            () => ids.filter((id) => seenBy(lsBackend, `ls-1.locate(${id})`).length > 0).length >= 10,
-            {
-              timeoutMs: STEP_MS,
-              what: 'the first deliveries',
-              intervalMs: 1,
-            },
-          );
+          await waitFor(() => ids.filter((id) => pair.atLs(`ls-1.locate(${id})`).length > 0).length >= 10, {
+            timeoutMs: STEP_MS,
+            what: 'the first deliveries',
+            intervalMs: 1,
+          });
           await stop(victim, 'SIGKILL');
           await start(victim);
-          await drained(hdPort, 'hd-1');
+          await pair.drained('hd-1');
         } finally {
           lsBackend.ackDelayMs = 0;
         }
-        const repeated = ids.filter((id) => seenBy(lsBackend, `ls-1.locate(${id})`).length > 1);
+        const repeated = ids.filter((id) => pair.atLs(`ls-1.locate(${id})`).length > 1);
         t.diagnostic(`requests handed to ls-1's backend again, marked redelivered: ${repeated.length}`);
         for (const id of ids) {
-          const arrivals = seenBy(lsBackend, `ls-1.locate(${id})`);
+          const arrivals = pair.atLs(`ls-1.locate(${id})`);
           assert.ok(arrivals.length >= 1, `${id} lost`);
           // Only a request with ls-1's backend when ls-1 died may come again, and it says so.
           for (const repeat of arrivals.slice(1)) {
@@ -220,8 +156,8 @@ export function outboxSuite(
           what: 'every answer at hd-1',
         });
         // "Once" counts only when nothing more can come: both outboxes empty.
-        await drained(lsPort, 'ls-1');
-        await drained(hdPort, 'hd-1');
+        await pair.drained('ls-1');
+        await pair.drained('hd-1');
         for (const id of ids)
           assert.equal((await respondsFor(hdBackend, id)).length, 1, `${id} answered twice`);
       });

@@ -8,7 +8,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,29 +16,18 @@ import { GrpcError, Status } from '../../src/grpc/status.js';
 import { decodeResponse, encodeRequest, encodeResponse } from '../../src/grpc/codec.js';
 import { CERTS, gatewayRequest, TestNetwork } from '../helpers/network.js';
 import { grpcSession, ls1Server } from '../helpers/grpc-local.js';
-import { freePort, REPO_ROOT, runProgram, startProgram } from '../helpers/processes.js';
+import { buildGrpcGoPeer, grpcGoSkip } from '../helpers/grpc-go-peer.js';
+import { freePort, runProgram, startProgram } from '../helpers/processes.js';
 import { metric, startSd, submit, useSd, type SdProcess } from '../helpers/transparency-net.js';
 import { Deadline } from '../../src/core/deadline.js';
 
-const GOPATH = '/usr/share/gocode';
-const haveGo =
-  spawnSync('go', ['version']).status === 0 &&
-  spawnSync('test', ['-d', join(GOPATH, 'src/google.golang.org/grpc')]).status === 0;
-const skip = haveGo ? false : 'needs go and grpc-go sources (Debian: golang-go golang-google-grpc-dev)';
-
-describe('interoperability with grpc-go', { skip }, () => {
+describe('interoperability with grpc-go', { skip: grpcGoSkip }, () => {
   let dir: string;
   let peerBinary: string;
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'grpc-go-'));
-    peerBinary = join(dir, 'grpc-go-peer');
-    const build = spawnSync('go', ['build', '-o', peerBinary, './test/interop/grpc-go'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, GOPATH, GO111MODULE: 'off', GOFLAGS: '', GOCACHE: join(dir, 'cache') },
-      encoding: 'utf8',
-    });
-    assert.equal(build.status, 0, `go build failed:\n${build.stderr}`);
+    peerBinary = buildGrpcGoPeer(dir);
   });
 
   after(() => rmSync(dir, { recursive: true, force: true }));

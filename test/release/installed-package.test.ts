@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/processes.js';
 import { lockDevPorts } from '../helpers/dev-ports-lock.js';
+import { runUnitCommand, unitCommand } from './unit-commands.js';
 
 interface Ran {
   code: number | null;
@@ -68,6 +69,7 @@ const REQUIRED = [
   'deploy/systemd/eps@.service',
   'deploy/systemd/sd@.service',
   'deploy/systemd/proxy-public@.service',
+  'deploy/systemd/eps-nodes.target',
   'deploy/systemd/eps.sysusers.conf',
 ];
 /** Never shipped: tests, benchmarks, sources, private keys, generated dev state. */
@@ -146,4 +148,41 @@ test('the installed package runs its programs and the demo network', { timeout: 
   assert.match(named.stderr, /copied the dev settings into/);
   assert.ok(existsSync(join(own, 'settings/dev/certs/hd-1.crt')));
   assert.ok(existsSync(join(own, 'settings/dev/data')), 'the stores write into the named folder');
+
+  // deploy/systemd/ (no systemd here): each unit's ExecStart, Environment and WorkingDirectory, run as
+  // written against the installed launchers — /usr/local/bin is the temporary prefix's bin/, /etc/eps the
+  // named folder's dev roles (the instances' settings folders), /var/lib/eps a folder of work/. The eps
+  // instance is a folder made by `eps operator init` with its state in the unit's StateDirectory (README,
+  // "Operating a node"); sd and the proxies are the dev roles.
+  const etc = join(own, 'settings/dev/roles');
+  const state = join(work, 'var-lib-eps');
+  const init = await run(
+    join(binDir, 'eps'),
+    [
+      ...['operator', 'init', 'hd-3', '--dir', join(etc, 'hd-3'), '--network-dir', own],
+      ...['--data-dir', join(state, 'hd-3'), '--grpc', 'localhost:8890', '--gateway', 'localhost:3335'],
+      ...['--metrics', 'localhost:2114', '--backend', 'http://localhost:5560/jsonrpc'],
+    ],
+    work,
+    60_000,
+    env,
+  );
+  assert.equal(init.code, 0, `eps operator init:\n${init.stderr}`);
+  for (const [unit, instance] of [
+    ['sd@.service', 'sd-1'],
+    ['proxy-public@.service', 'public-proxy-1'],
+    ['proxy-private@.service', 'private-proxy-1'],
+    ['eps@.service', 'hd-3'],
+  ] as const) {
+    const command = unitCommand(unit, instance);
+    assert.ok(
+      command.argv[0]!.startsWith('/usr/local/bin/') &&
+        existsSync(join(binDir, command.argv[0]!.slice('/usr/local/bin/'.length))),
+      `${unit}: ExecStart names an installed launcher: ${command.argv[0]}`,
+    );
+    const ran = await runUnitCommand(command, { binDir, settingsRoot: etc, stateRoot: state });
+    assert.deepEqual([ran.code, ran.signal], [0, null], `${unit}: a clean exit on ${command.killSignal}`);
+    assert.equal(ran.lines.at(-1)?.msg, 'stopped', unit);
+    assert.ok(!ran.lines.some((l) => l.level === 'error'), `${unit}: ${JSON.stringify(ran.lines)}`);
+  }
 });

@@ -20,7 +20,7 @@ const ID = 'ls-1.locate(n:1)';
 
 function answer(calls: AsyncCalls, result: string): Promise<EpsResponse> {
   const request: EpsRequest = { method: 'hd-1._respond', id: 'hd-1._respond(a)', params: { id: ID, result } };
-  return calls.receiveAnswer(request, 'ls-1', unboundedScope());
+  return calls.receiveAnswer(request, 'ls-1');
 }
 
 async function inTempDir(run: (dir: string) => Promise<void>): Promise<void> {

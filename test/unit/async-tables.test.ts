@@ -157,7 +157,6 @@ test('caller side: only the callee may answer, once to the backend with the orig
       calls.receiveAnswer(
         { method: 'hd-1._respond', id: 'hd-1._respond(a)', params: { id, result: 9 } },
         sender,
-        unboundedScope(),
       );
 
     assert.equal((await answer('op-1')).error?.data?.code, 'ERR_ASYNC_NOT_RECIPIENT');

@@ -10,6 +10,7 @@ import {
   CodecError,
 } from '../../src/grpc/codec.js';
 import type { JsonObject, JsonValue } from '../../src/core/json.js';
+import { constantJson } from '../../src/core/constant-json.js';
 
 // The reference implementation: protobufjs loading our proto file (well-known Struct from its bundle).
 const root = protobuf.loadSync(new URL('../../proto/eps.proto', import.meta.url).pathname);
@@ -112,4 +113,87 @@ test('random JSON round-trips through our codec', () => {
     }),
     { numRuns: 300 },
   );
+});
+
+// Our two-pass writer must put exactly the bytes of protobufjs' reflection encoder, short and long strings
+// (both sides switch to another string writer at some length), every JSON shape, negative error codes.
+const wellFormedText = fc.string({ unit: 'grapheme', maxLength: 80 });
+const jsonObject = fc
+  .jsonValue({ maxDepth: 4 })
+  .filter((v): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v))
+  .map((v) => JSON.parse(JSON.stringify(v)) as JsonObject)
+  // The reference builds plain objects, where "__proto__" is no key (it has its own test above).
+  .filter((v) => !JSON.stringify(v).includes('"__proto__"'));
+
+test('our encoding is byte for byte the reference encoding', () => {
+  fc.assert(
+    fc.property(jsonObject, wellFormedText, wellFormedText, fc.integer(), (params, id, text, code) => {
+      const req = { method: 'a.b', params, id, clientName: text };
+      const reference = Request.encode(Request.fromObject({ ...req, params: toStruct(params) })).finish();
+      assert.deepEqual(Buffer.from(encodeRequest(req)), Buffer.from(reference));
+      const res = { id, error: { code: code | 0, message: text, data: params } };
+      const refRes = Response.encode(
+        Response.fromObject({ id, error: { code: code | 0, message: text, data: toStruct(params) } }),
+      ).finish();
+      assert.deepEqual(Buffer.from(encodeResponse(res)), Buffer.from(refRes));
+      const ok = Response.encode(Response.fromObject({ id, result: toStruct(params) })).finish();
+      assert.deepEqual(Buffer.from(encodeResponse({ id, result: params })), Buffer.from(ok));
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('long and non-ASCII strings, numbers at the edges and the int32 extremes keep their values', () => {
+  const params: JsonObject = {
+    long: 'x'.repeat(70_000),
+    longUnicode: '€😀'.repeat(5_000),
+    nums: [0, -0, 1e308, -1e-308, Number.MAX_SAFE_INTEGER, 0.1],
+  };
+  const back = decodeRequest(encodeRequest({ method: 'a.b', params, id: 'ü', clientName: '' }));
+  assert.deepEqual(back, { method: 'a.b', params, id: 'ü', clientName: '' });
+  for (const code of [-2147483648, -1, 2147483647, -32601]) {
+    assert.equal(
+      decodeResponse(encodeResponse({ id: 'x', error: { code, message: 'm' } })).error?.code,
+      code,
+    );
+  }
+});
+
+test('a lone surrogate is sent as U+FFFD, and a value nested too deeply is refused', () => {
+  const back = decodeRequest(
+    encodeRequest({ method: 'a.b', params: { s: 'a\ud800b' }, id: '', clientName: '' }),
+  );
+  assert.equal(back.params.s, 'a\ufffdb');
+  let deep: JsonValue = 1;
+  for (let i = 0; i < 60; i++) deep = { d: deep };
+  assert.throws(
+    () => encodeRequest({ method: 'a.b', params: { deep }, id: '', clientName: '' }),
+    (e: unknown) => e instanceof CodecError && /nested too deeply/.test(e.message),
+  );
+});
+
+test('a constant object (kept encoding) gives the same bytes as a plain one, is frozen, and keeps the depth bound', () => {
+  const view = { name: 'hd-1', groups: ['a', 'b'], settings: { n: 1, deep: { x: [null, true] } } };
+  const constant = constantJson(view);
+  assert.notEqual(constant, view);
+  const wrap = (entry: JsonObject): Uint8Array =>
+    encodeResponse({ id: 'x', result: { serverInfo: entry, params: { _client: { name: 'hd-1', entry } } } });
+  assert.deepEqual(Buffer.from(wrap(constant)), Buffer.from(wrap(view)));
+  assert.deepEqual(Buffer.from(wrap(constant)), Buffer.from(wrap(view)), 'second use, from the kept bytes');
+  assert.throws(() => {
+    (constant.settings as JsonObject).n = 2;
+  }, TypeError);
+  // 45 levels of {d: ...} around a constant 10 levels deep: only the sum is over the bound.
+  let inner: JsonValue = 1;
+  for (let i = 0; i < 10; i++) inner = { d: inner };
+  const deepConstant = constantJson(inner as JsonObject);
+  let outer: JsonValue = deepConstant;
+  for (let i = 0; i < 45; i++) outer = { d: outer };
+  assert.throws(
+    () => encodeRequest({ method: 'a.b', params: { outer }, id: '', clientName: '' }),
+    (e: unknown) => e instanceof CodecError && /nested too deeply/.test(e.message),
+  );
+  let shallow: JsonValue = deepConstant;
+  for (let i = 0; i < 30; i++) shallow = { d: shallow };
+  assert.ok(encodeRequest({ method: 'a.b', params: { shallow }, id: '', clientName: '' }).length > 0);
 });

@@ -118,6 +118,8 @@ test('another network: requests only, then the CA certificates complete the reco
     sdNames: ['sd-prod'],
     caFile: join(DEV_CERTS, 'root.crt'),
     intermediateFile: join(DEV_CERTS, 'intermediate.crt'),
+    grpc: '0.0.0.0:4444',
+    advertise: 'hd-9.example.org:4444',
   });
   const first = await initOperator(other);
   assert.equal(first.certified, false);
@@ -126,6 +128,10 @@ test('another network: requests only, then the CA certificates complete the reco
     readRecords(dir).records.map((r) => r.section),
     ['channels', 'groups', 'services'],
   );
+  assert.deepEqual(readRecords(dir).records[0]!.data[1], {
+    type: 'grpc_server',
+    settings: { address: 'hd-9.example.org:4444' },
+  });
   assert.match(
     readFileSync(join(dir, '001_default.yml'), 'utf8'),
     /endpoints: \['https:\/\/sd\.example\.org/,
@@ -163,4 +169,10 @@ test('bad input is refused with the flag it concerns', async (t) => {
   await assert.rejects(initOperator(options(dir, { grpc: 'no-port' })), /--grpc must be HOST:PORT/);
   await assert.rejects(initOperator(options(dir, { backend: 'ftp://x' })), /--backend/);
   await assert.rejects(initOperator(options(dir, { network: 'prod' })), /--sd-endpoint is required/);
+  // On a network of several machines, peers cannot dial the default localhost:4444.
+  const prod = { network: 'prod', sdEndpoints: ['https://sd.example.org/jsonrpc'], sdNames: ['sd-prod'] };
+  await assert.rejects(
+    initOperator(options(dir, { ...prod, caFile: join(DEV_CERTS, 'root.crt') })),
+    /cannot dial localhost:4444; give --advertise/,
+  );
 });
