@@ -92,7 +92,8 @@ export class Broker implements AsyncHost {
   async send(request: EpsRequest, scope: CallScope): Promise<Delivery> {
     if (request.method.endsWith(`.${ANSWER_METHOD}`)) this.ownAnswers.add(request);
     else this.fromOutbox.add(request);
-    const response = await this.deliver(request, { name: this.ownName }, scope);
+    // The outbox keeps what does not arrive: no waiting for an unreachable peer here (failFast).
+    const response = await this.deliver(request, { name: this.ownName }, { ...scope, failFast: true });
     return { response, unreachable: response !== null && this.unreachable.has(response) };
   }
 
@@ -302,16 +303,17 @@ export class Broker implements AsyncHost {
         throw e;
       }
     }
-    if (marked && !toUs && !fromPeer && async.forwarding.outbox.waiting(address.operator) > 0) {
+    const queueable = marked && !toUs && !fromPeer; // queued when unreachable, so it does not wait
+    if (queueable && async.forwarding.outbox.waiting(address.operator) > 0) {
       // The callee is known to be unreachable: join its queue (in order, no dial of our own).
       log.info('marked request joins the queue of an unreachable callee', { id: request.id });
       return async.forwarding.queueRequest(request, address.operator);
     }
-    let response = await this.toChannel(request, address, scope);
+    let response = await this.toChannel(request, address, queueable ? { ...scope, failFast: true } : scope);
     if (toUs) response = await async.callee.onBackendAnswer(request.id, caller, request.method, response);
     if (!fromPeer) {
       const queue =
-        marked && !toUs && response !== null && (this.unreachable.has(response) || isTryLater(response));
+        queueable && response !== null && (this.unreachable.has(response) || isTryLater(response));
       if (queue && !scope.deadline.expired && !scope.cancellation.reason) {
         log.info('callee unreachable; marked request queued', {
           id: request.id,

@@ -25,15 +25,11 @@ import { DeadlineExceededError, untilScopeEnds } from '../core/cancellation.js';
 import { fromWireResponse } from '../grpc/convert.js';
 import { paramsForPeer } from '../broker/client-info.js';
 import type { ReverseStreamKeeper } from './reverse/dialling-side.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { SafeRetry, WaitingCalls } from './safe-retry.js';
+import { DEFAULT_GRPC_RECONNECT_WAIT_SECONDS } from '../settings/eps-schema.js';
 
 const log = logger('grpc-client');
-
-/**
- * Attempts for a call the peer provably did not process — refused (REFUSED_STREAM, above a GOAWAY's last
- * stream id, or queued on a connection that closed), or no connection at all (dial, TLS or P2P brokering
- * failed): the first and one more, on a new connection, within the caller's deadline.
- */
-export const MAX_ATTEMPTS = 2;
 
 export interface GrpcClientConfig {
   tls: TlsConfig;
@@ -41,6 +37,8 @@ export interface GrpcClientConfig {
   /** Seconds (settled: the defaults are in settings/eps-schema.ts). */
   call_timeout: number;
   connect_timeout: number;
+  /** Seconds a call not processed by the peer keeps trying for its return (channels/safe-retry.ts). */
+  reconnect_wait?: number | undefined;
 }
 
 /** Opens a TLS connection to `peer` through one of its proxies (P2P); provided by the P2P module. */
@@ -53,9 +51,12 @@ export type ProxyDialer = (
 export class GrpcClientChannel implements Channel {
   readonly type = 'grpc_client' as const;
   readonly tls: LoadedTls;
-  readonly pool = new PeerPool();
+  readonly pool: PeerPool;
   private readonly callTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  private readonly reconnectWaitMs: number;
+  /** Calls waiting for a peer's return (bounded). */
+  readonly waiting = new WaitingCalls();
   private proxyDialer?: ProxyDialer;
   private reverse?: ReverseStreamKeeper;
 
@@ -63,10 +64,13 @@ export class GrpcClientChannel implements Channel {
     private readonly ownName: string,
     private readonly directory: Directory,
     private readonly config: GrpcClientConfig,
+    private readonly clock: Clock = systemClock,
   ) {
     this.tls = loadTls(config.tls);
+    this.pool = new PeerPool(clock);
     this.callTimeoutMs = config.call_timeout * 1000;
     this.connectTimeoutMs = config.connect_timeout * 1000;
+    this.reconnectWaitMs = (config.reconnect_wait ?? DEFAULT_GRPC_RECONNECT_WAIT_SECONDS) * 1000;
   }
 
   setProxyDialer(dialer: ProxyDialer): void {
@@ -163,49 +167,61 @@ export class GrpcClientChannel implements Channel {
       id: request.id,
       clientName: this.ownName,
     });
-    // A call the peer did not process is sent once more on a new connection (see MAX_ATTEMPTS).
-    for (let attempt = 1; ; attempt++) {
-      let pooled: PooledSession;
-      try {
-        const connecting = this.session(address.operator, Deadline.after(this.callTimeoutMs));
-        pooled = await untilScopeEnds(connecting, { deadline, cancellation: scope.cancellation }, hop);
-      } catch (e) {
-        if (e instanceof NoRouteError) throw e;
-        if (e instanceof DeadlineExceededError || e === scope.cancellation.reason) {
-          throw new Error(`error sending request: ${errorMessage(e)}`, { cause: e });
+    // A call the peer did not process goes again; after the first retry it waits for the peer's return.
+    const peer = address.operator;
+    const retry = new SafeRetry({
+      peer,
+      scope: { ...scope, deadline },
+      waitMs: this.reconnectWaitMs,
+      waiting: this.waiting,
+      clock: this.clock,
+    });
+    try {
+      for (;;) {
+        let pooled: PooledSession;
+        try {
+          const connecting = this.session(peer, Deadline.after(this.callTimeoutMs, this.clock));
+          pooled = await untilScopeEnds(connecting, { deadline, cancellation: scope.cancellation }, hop);
+        } catch (e) {
+          if (e instanceof NoRouteError) throw e;
+          if (e instanceof DeadlineExceededError || e === scope.cancellation.reason) {
+            throw new Error(`error sending request: ${errorMessage(e)}`, { cause: e });
+          }
+          // Nothing was sent (the pool dials again, or brokers a new tunnel, when the backoff allows).
+          if (await retry.again(e, 'connection')) {
+            log.debug('no connection to the peer; trying again', { peer, error: errorMessage(e) });
+            continue;
+          }
+          throw connectionError(retry.failure(e), retry.retried);
         }
-        // Nothing was sent: one more attempt (the pool dials again, or brokers a new tunnel, on demand).
-        if (attempt < MAX_ATTEMPTS && !deadline.expired) {
-          log.debug('no connection to the peer; trying once more', {
-            peer: address.operator,
+        try {
+          const reply = await pooled.session.unary('/EPS/Call', payload, deadline, scope.cancellation);
+          return fromWireResponse(decodeResponse(reply));
+        } catch (e) {
+          const again = e instanceof GrpcError && e.unprocessed && (await retry.again(e, 'stream'));
+          log.debug(again ? 'gRPC call not processed by the peer; retrying' : 'gRPC call failed', {
+            peer,
             error: errorMessage(e),
+            kind: classify(e),
           });
-          continue;
+          if (again) continue;
+          throw callError(retry.failure(e));
         }
-        // Whatever failed (dial, TLS, P2P tunnel, backoff), the call ends as grpc-go's "connection error".
-        const err = new GrpcError(OUTCOMES.peerUnreachable.grpc, `connection error: ${errorMessage(e)}`);
-        throw new Error(`error sending request: error performing gRPC call: ${err.message}`, { cause: e });
       }
-      try {
-        const reply = await pooled.session.unary('/EPS/Call', payload, deadline, scope.cancellation);
-        return fromWireResponse(decodeResponse(reply));
-      } catch (e) {
-        const again =
-          attempt < MAX_ATTEMPTS &&
-          e instanceof GrpcError &&
-          e.unprocessed &&
-          !deadline.expired &&
-          !scope.cancellation.cancelled;
-        log.debug(again ? 'gRPC call not processed by the peer; retrying' : 'gRPC call failed', {
-          peer: address.operator,
-          error: errorMessage(e),
-          kind: classify(e),
-        });
-        if (again) continue;
-        throw new Error(`error sending request: error performing gRPC call: ${errorMessage(e)}`, {
-          cause: e,
-        });
-      }
+    } finally {
+      retry.end();
     }
   }
+}
+
+/** Whatever failed (dial, TLS, P2P tunnel, backoff), the call ends as grpc-go's "connection error". */
+function connectionError(e: unknown, retries: number): Error {
+  const tried = retries > 0 ? ` (not processed by the peer; ${retries + 1} attempts)` : '';
+  const err = new GrpcError(OUTCOMES.peerUnreachable.grpc, `connection error: ${errorMessage(e)}${tried}`);
+  return new Error(`error sending request: error performing gRPC call: ${err.message}`, { cause: e });
+}
+
+/** A call that failed on its connection (refused for good, lost, or failed at the peer). */
+function callError(e: unknown): Error {
+  return new Error(`error sending request: error performing gRPC call: ${errorMessage(e)}`, { cause: e });
 }

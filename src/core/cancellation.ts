@@ -91,6 +91,11 @@ export interface CallScope {
   readonly deadline: Deadline;
   /** Fired when the caller gave up; every hop stops its part of the work (RST_STREAM, socket closed). */
   readonly cancellation: Cancellation;
+  /**
+   * Do not wait for an unreachable next hop to come back (one safe retry only, channels/safe-retry.ts):
+   * asynchronous calls, which the outbox keeps instead, and calls that a retry loop of their own makes.
+   */
+  readonly failFast?: boolean;
 }
 
 /** A scope that only `ms` bound (internal work with no caller who could go away). */

@@ -17,14 +17,15 @@ import type { PinnedPeer } from '../tls/pinned-peer.js';
 const log = logger('grpc-pool');
 
 /**
- * Reconnect backoff per peer: 100 ms doubling up to 10 s, half of it random; while calls wait for the peer,
- * an attempt at most 500 ms after the last failure.
+ * Reconnect backoff per peer: 100 ms doubling up to 10 s, half of it random; while calls wait for the peer
+ * (channels/safe-retry.ts), an attempt at most 200 ms after the last failure: a restarted peer or proxy is
+ * used again within that gap, and a dead one gets at most 5 dials (or brokerings) a second.
  */
 export const RECONNECT_BACKOFF = Object.freeze({
   initialMs: 100,
   maxMs: 10_000,
   jitter: 0.5,
-  demandGapMs: 500,
+  demandGapMs: 200,
 });
 export const MAX_POOLED_PEERS = 10_000;
 

@@ -41,9 +41,11 @@ function loadFindings(error: unknown): Finding[] {
   return error.problems.map((problem) => ({
     level: 'error',
     ...(problem.file !== undefined ? { file: problem.file } : {}),
-    ...(problem.path !== undefined && problem.path !== ''
-      ? { keyPath: keyPathText(problem.path.split('.')) }
-      : {}),
+    ...(problem.keys !== undefined && problem.keys.length > 0
+      ? { keyPath: keyPathText(problem.keys) }
+      : problem.path !== undefined && problem.path !== ''
+        ? { keyPath: keyPathText(problem.path.split('.')) }
+        : {}),
     message: problem.message,
   }));
 }

@@ -1,7 +1,7 @@
 /**
  * Schema of the `eps` settings (EPS_SETTINGS; docs/settings.md#eps-settings): operator name,
  * directory (api or json), channels (one per type), optional metrics and signing blocks.
- * Additions over the original: gRPC client call/connect timeouts, the gateway's per-request deadline; empty
+ * Additions over the original: gRPC client call/connect timeouts and reconnect wait, the gateway's per-request deadline; empty
  * api endpoint lists are errors.
  */
 import { z } from 'zod';
@@ -20,6 +20,15 @@ export const DEFAULT_GRPC_BIND_ADDRESS = 'localhost:4444';
 export const DEFAULT_GRPC_CALL_TIMEOUT_SECONDS = 30;
 /** Default time allowed to establish a gRPC connection, in seconds. */
 export const DEFAULT_GRPC_CONNECT_TIMEOUT_SECONDS = 10;
+/**
+ * Default time a call the peer provably did not process keeps trying for the peer's (or its proxy's)
+ * return, within its deadline, in seconds (channels/safe-retry.ts); 0: one retry at once, as the original
+ * retries none. Long enough for a proxy or peer restart, short enough that a peer that is gone does not
+ * hold every call for its whole deadline.
+ */
+export const DEFAULT_GRPC_RECONNECT_WAIT_SECONDS = 10;
+/** Longest reconnect_wait: a call's deadline bounds it anyway. */
+export const MAX_GRPC_RECONNECT_WAIT_SECONDS = 3600;
 /**
  * Default deadline the gateway gives each request, in seconds, carried to every hop. The original has no
  * deadline on any hop (its calls wait without limit); 30 s is the bound our gRPC and backend clients
@@ -76,6 +85,10 @@ export const grpcClientSettingsSchema = z.strictObject({
   useProxy: withDefault(z.boolean(), true),
   call_timeout: withDefault(seconds, DEFAULT_GRPC_CALL_TIMEOUT_SECONDS),
   connect_timeout: withDefault(seconds, DEFAULT_GRPC_CONNECT_TIMEOUT_SECONDS),
+  reconnect_wait: withDefault(
+    z.number().min(0).max(MAX_GRPC_RECONNECT_WAIT_SECONDS),
+    DEFAULT_GRPC_RECONNECT_WAIT_SECONDS,
+  ),
 });
 
 /** The gateway: a JSON-RPC server block plus the deadline of each request. */

@@ -3,13 +3,19 @@
  * (when known) the file and the dotted key path involved; its message has one line per problem.
  */
 import { CodedError } from '../core/errors.js';
+import { keyPathLabel } from './origins.js';
 
 /** One thing wrong with the settings. */
 export interface SettingsProblem {
   /** Absolute path of the file (or location) the problem was found in, when known. */
   readonly file?: string;
-  /** Dotted key path inside the settings tree (e.g. `channels.2.settings.tls`), when relevant. */
+  /**
+   * Dotted key path inside the settings tree (e.g. `channels.2.settings.tls`; a key with a dot inside in
+   * brackets and quotes: `async.method_ttl["ls-1.add"]`), when relevant.
+   */
   readonly path?: string;
+  /** The same key path as its keys (list indexes as numbers), when known. */
+  readonly keys?: readonly (string | number)[];
   /** What is wrong, without the file/path prefix. */
   readonly message: string;
 }
@@ -36,12 +42,14 @@ export class SettingsError extends CodedError<'SETTINGS_INVALID'> {
   }
 }
 
-/** Shorthand for a single-problem error. */
-export function settingsError(file: string | undefined, message: string, path?: string): SettingsError {
-  const problem: SettingsProblem = {
-    ...(file !== undefined ? { file } : {}),
-    ...(path !== undefined ? { path } : {}),
-    message,
-  };
+/** Shorthand for a single-problem error; `path` as text or as its keys (a key may contain dots). */
+export function settingsError(
+  file: string | undefined,
+  message: string,
+  path?: string | readonly (string | number)[],
+): SettingsError {
+  const where =
+    path === undefined ? {} : typeof path === 'string' ? { path } : { path: keyPathLabel(path), keys: path };
+  const problem: SettingsProblem = { ...(file !== undefined ? { file } : {}), ...where, message };
   return new SettingsError(problem);
 }

@@ -29,7 +29,7 @@ function copyMark(from: Container, fromKey: string | number, to: Container, toKe
   if (file !== undefined) setOrigin(to, toKey, file);
 }
 
-function includeTargets(value: JsonValue, ctx: IncludeContext, path: string): string[] {
+function includeTargets(value: JsonValue, ctx: IncludeContext, path: readonly string[]): string[] {
   const list = typeof value === 'string' ? [value] : value;
   if (!Array.isArray(list) || list.length === 0 || !list.every((item) => typeof item === 'string')) {
     throw settingsError(
@@ -57,7 +57,7 @@ async function expandMap(map: JsonObject, ctx: IncludeContext, path: string[]): 
   const hasSiblings = Object.keys(map).length > 1;
   let acc: JsonValue | undefined;
   for (const [key, value] of Object.entries(map)) {
-    const here = [...path, key].join('.');
+    const here = [...path, key];
     if (key === INCLUDE_KEY) {
       for (const target of includeTargets(value, ctx, here)) {
         const included = await ctx.load(target);

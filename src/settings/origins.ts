@@ -64,9 +64,24 @@ export function collectOrigins(root: JsonValue): Map<string, string> {
   return out;
 }
 
-/** Joins path segments into the dotted form used in messages and the origin map. */
+/** Joins path segments into the dotted form of the origin map. */
 export function dottedPath(segments: readonly (string | number)[]): string {
   return segments.map(String).join('.');
+}
+
+/**
+ * The key path as messages print it: dotted (`channels.3.settings.tls`), except that a key which is not a
+ * plain name — a dot or a space inside, e.g. the method name in `method_ttl: {"ls-1.add": 60}` — is put in
+ * brackets and quotes (`async.method_ttl["ls-1.add"]`), so it cannot be read as two keys.
+ */
+export function keyPathLabel(segments: readonly (string | number)[]): string {
+  return segments
+    .map((part, index) => {
+      const text = String(part);
+      if (typeof part !== 'number' && !/^[\w$-]+$/.test(text)) return `[${JSON.stringify(text)}]`;
+      return index === 0 ? text : `.${text}`;
+    })
+    .join('');
 }
 
 /**

@@ -22,7 +22,7 @@ export interface SubstituteContext {
 function lookup(name: string, ctx: SubstituteContext, path: readonly string[]): JsonValue {
   const value = ctx.vars.get(name);
   if (value === undefined) {
-    throw settingsError(ctx.file, `undefined variable '${name}'`, path.join('.'));
+    throw settingsError(ctx.file, `undefined variable '${name}'`, path);
   }
   return value;
 }
@@ -54,7 +54,7 @@ export function substituteString(text: string, ctx: SubstituteContext, path: rea
         throw settingsError(
           ctx.file,
           `variable '${name}' cannot be embedded in a string (only strings and numbers can)`,
-          path.join('.'),
+          path,
         );
       }
       out += String(value);

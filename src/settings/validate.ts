@@ -7,7 +7,7 @@ import type { JsonObject, JsonValue } from '../core/json.js';
 import { isJsonObject } from '../core/json.js';
 import { SettingsError, type SettingsProblem } from './errors.js';
 import type { LoadedSettings } from './load.js';
-import { dottedPath, originOf } from './origins.js';
+import { keyPathLabel, originOf } from './origins.js';
 
 /** Top-level keys every schema ignores: a file's variable section (`_vars` is the original's name). */
 export const IGNORED_TOP_LEVEL_KEYS: readonly string[] = ['vars', '_vars'];
@@ -117,7 +117,7 @@ export function issuesToProblems(
       const file = originOf(loaded.origins, blame ?? path) ?? fallback;
       return {
         ...(file !== undefined && file !== '' ? { file } : {}),
-        ...(path.length > 0 ? { path: dottedPath(path) } : {}),
+        ...(path.length > 0 ? { path: keyPathLabel(path), keys: path } : {}),
         message,
       };
     }),

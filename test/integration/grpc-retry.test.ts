@@ -3,7 +3,7 @@
  * played by a scripted HTTP/2 server. Its first connection answers the call with GOAWAY (last stream 0, as
  * a server closing an idle connection does when a call crosses the GOAWAY); the call must still succeed,
  * over a second connection. A call the server did process and failed is not repeated; a call whose
- * connection could not be made is tried once more.
+ * connection could not be made is tried again, also several times while the peer is not back (safe-retry.ts).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,7 +52,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const p of peers) p.socket.destroy();
+  for (const p of [...peers, live]) p.socket.destroy();
   await new Promise<void>((resolve) => fake.close(() => resolve()));
   await net.stop();
 });
@@ -127,7 +127,35 @@ test('a call whose connection could not be made (nothing sent) is tried once mor
   const req = await conn.request();
   const call = decodeRequest(req.body.subarray(5));
   conn.answer(req.streamId, encodeResponse({ id: call.id, result: { again: true } }));
+  live = conn;
   const r = await reply;
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.json.result, { again: true });
+});
+
+test('a call whose connection cannot be made for a while waits for the peer (several attempts) and succeeds', async () => {
+  // The pooled connection goes away; the next three dials are cut during the TLS handshake.
+  live.socket.destroy();
+  let cuts = 3;
+  const cut = (socket: Socket): void => {
+    if (--cuts === 0) fake.off('connection', cut);
+    socket.destroy();
+  };
+  fake.prependListener('connection', cut);
+  const reply = gatewayRequest(net.ports.get('hd-1')!.gateway, {
+    jsonrpc: '2.0',
+    method: 'ls-1.lookup',
+    params: { name: 'w' },
+    id: 4,
+  });
+  const failed = reply.then((r) => Promise.reject(new Error(`the call ended first: ${r.text}`)));
+  const conn = await Promise.race([nextConnection(), failed]);
+  const req = await conn.request();
+  const call = decodeRequest(req.body.subarray(5));
+  conn.answer(req.streamId, encodeResponse({ id: call.id, result: { waited: true } }));
+  const r = await reply;
+  assert.equal(cuts, 0, 'three dials were cut');
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.result, { waited: true });
+  live = conn;
 });

@@ -3,13 +3,16 @@
  * (HOME a fresh folder, so `~` is ours; the launchers of this checkout on PATH instead of the installation
  * step, which test/release/ covers). The dev network starts with `eps demo --dir ~/eps-dev`, hd-3 is created
  * with `eps operator init`, hd-1 (the admin) submits hd-3's records, hd-3 starts, and the two curl calls
- * must answer: hd-1 → hd-3 (direct) and hd-3 → hd-1 (peer to peer through a public proxy).
+ * must answer: hd-1 → hd-3 (direct) and hd-3 → hd-1 (peer to peer through a public proxy). Then what the
+ * document says about other methods: refused (403) until the example service is added to hd-3's services
+ * record and submitted again, then answered by hd-3's backend; and hd-3 stops on SIGTERM.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/processes.js';
@@ -106,6 +109,29 @@ async function callUntilAnswered(line: string, env: NodeJS.ProcessEnv): Promise<
   return answer;
 }
 
+/** The service the document tells the operator to add to the services record (inline JSON, maybe wrapped). */
+function serviceFromDoc(markdown: string): unknown {
+  const found = /`(\{"name": "app",[^`]*\})`/.exec(markdown);
+  assert.ok(found, 'docs/first-hour.md: the example service {"name": "app", ...}');
+  return JSON.parse(found[1]!.replace(/\s*\n\s*/g, ' ')) as unknown;
+}
+
+/** The operator's application on the backend address: answers every call with the caller's name. */
+async function startBackend(url: URL): Promise<Server> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const call = JSON.parse(body) as { id: string; params: { _client: { name: string } } };
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, result: { hello: call.params._client.name } }));
+    });
+  });
+  server.listen(Number(url.port), url.hostname);
+  await once(server, 'listening');
+  return server;
+}
+
 test(
   'a new operator joins the dev network by following docs/first-hour.md',
   { skip: !curl, timeout: 600_000 },
@@ -126,7 +152,8 @@ test(
     await until(network, 'The network keeps running', 300_000);
 
     // 3. The operator's settings, keys, certificates and records.
-    const init = await finish(shell(step(lines, 'eps operator init hd-3 '), env), 120_000);
+    const initLine = step(lines, 'eps operator init hd-3 ');
+    const init = await finish(shell(initLine, env), 120_000);
     assert.match(init, /wrote certs\/hd-3\.crt/);
     const records = JSON.parse(readFileSync(join(home, 'hd-3/records/hd-3.json'), 'utf8')) as {
       records: { section: string }[];
@@ -137,10 +164,11 @@ test(
     );
 
     // 4. The administrator submits them.
-    const submitted = await finish(
-      shell(step(lines, 'cd ~/eps-dev && EPS_SETTINGS=settings/dev/roles/hd-1 eps sd submit-records'), env),
-      120_000,
+    const submitLine = step(
+      lines,
+      'cd ~/eps-dev && EPS_SETTINGS=settings/dev/roles/hd-1 eps sd submit-records',
     );
+    const submitted = await finish(shell(submitLine, env), 120_000);
     assert.match(submitted, /4 records|hash/);
 
     // 5. hd-3 starts.
@@ -155,5 +183,33 @@ test(
     const toHd1 = await callUntilAnswered(step(lines, 'cd ~/hd-3 && curl '), env);
     assert.equal(toHd1.result?.serverInfo.name, 'hd-1');
     assert.equal(toHd1.result?.params._client.name, 'hd-3');
+
+    // Another method: refused until hd-3's services record offers it; then the backend answers it.
+    const hello = step(lines, 'cd ~/eps-dev && curl ').replace('"hd-3._ping"', '"hd-3.hello"');
+    const refused = await finish(shell(`${hello} --silent --show-error --max-time 10`, env), 30_000);
+    assert.match(refused, /"code":403.*Permission denied for method 'hello'/);
+    const backend = await startBackend(new URL(/--backend (\S+)/.exec(initLine)![1]!));
+    t.after(() => backend.close());
+    const recordsFile = join(home, 'hd-3/records/hd-3.json');
+    const updated = JSON.parse(readFileSync(recordsFile, 'utf8')) as {
+      records: { section: string; data: unknown[] }[];
+    };
+    updated.records.find((r) => r.section === 'services')!.data.push(serviceFromDoc(DOC));
+    writeFileSync(recordsFile, JSON.stringify(updated, null, 2));
+    await finish(shell(submitLine, env), 120_000);
+    const answered = (await callUntilAnswered(hello, env)) as { result?: { hello?: string } };
+    assert.equal(
+      answered.result?.hello,
+      'hd-1',
+      'the backend answered, with hd-1 as the authenticated caller',
+    );
+
+    // Ctrl-C (SIGTERM): the node finishes its calls and stops.
+    process.kill(-hd3.child.pid!, 'SIGTERM');
+    await waitFor(() => hd3.output().includes('msg=stopped'), {
+      timeoutMs: 15_000,
+      what: 'hd-3 to stop',
+      intervalMs: 100,
+    }).catch((e: Error) => assert.fail(`${e.message}\n${hd3.output()}`));
   },
 );

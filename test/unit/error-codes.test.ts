@@ -60,6 +60,7 @@ import { CertificateGenerationError } from '../../src/tls/certgen-verify.js';
 import { PemCertificateError } from '../../src/tls/fingerprint.js';
 import { ClientHelloError } from '../../src/tls/client-hello.js';
 import { BrokeringError } from '../../src/channels/p2p/proxy-choice.js';
+import { WaitLimitError } from '../../src/channels/safe-retry.js';
 import { PeerUnreachable, Unverifiable } from '../../src/transparency/peer-check.js';
 import { TipError } from '../../src/transparency/tip.js';
 import { DemoWorkspaceError } from '../../src/demo/workspace.js';
@@ -135,6 +136,11 @@ const CASES: Case[] = [
   },
   { cls: NoRouteError, make: () => new NoRouteError('m'), expected: 'older-string' },
   { cls: BrokeringError, make: () => new BrokeringError('p', []), expected: { prefix: 'ERR_P2P_' } },
+  {
+    cls: WaitLimitError,
+    make: () => new WaitLimitError('p', 'full', new Error('m')),
+    expected: { prefix: 'ERR_PEER_' },
+  },
   { cls: Unverifiable, make: () => new Unverifiable('m'), expected: { prefix: 'ERR_TRANSPARENCY_' } },
   { cls: PeerUnreachable, make: () => new PeerUnreachable('m'), expected: { prefix: 'ERR_TRANSPARENCY_' } },
   { cls: TipError, make: () => new TipError('m'), expected: { prefix: 'ERR_TRANSPARENCY_' } },

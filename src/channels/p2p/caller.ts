@@ -35,11 +35,12 @@ export function p2pDialer(
   const throughOne = async (peer: string, proxy: string, deadline: Deadline): Promise<DialResult> => {
     const id = `${proxy}.requestConnection(${randomBytes(8).toString('hex')})`;
     // Within the dial's own deadline (grpc_client's call_timeout), not a caller's: the tunnel is pooled
-    // and shared by every call to the peer, so a caller that gives up does not cancel it.
+    // and shared by every call to the peer, so a caller that gives up does not cancel it. failFast: the
+    // calls that need the tunnel wait for the proxy's return (safe-retry.ts), not this one.
     const response = await broker.deliver(
       { method: `${proxy}.requestConnection`, params: { to: peer, channel: 'grpc_server' }, id },
       { name: ownName },
-      { deadline, cancellation: new Cancellation() },
+      { deadline, cancellation: new Cancellation(), failFast: true },
     );
     if (!response) throw new Error('proxy returned no connection details');
     if (response.error) throw new Error(response.error.message);

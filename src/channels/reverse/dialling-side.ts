@@ -47,11 +47,12 @@ const log = logger('reverse-dial');
 
 export const MAINTENANCE_INTERVAL_MS = 60_000;
 /**
- * Re-opening a stream backs off from 100 ms doubling up to 800 ms, half of it random: nothing in this
+ * Re-opening a stream backs off from 100 ms doubling up to 400 ms, half of it random: nothing in this
  * process asks for the stream (the calls come from the peer), so the maximum is what bounds how soon a
- * restarted peer is served again (within 1 s of listening); a dead peer gets at most ~2 attempts a second.
+ * restarted peer (a proxy) is served again: its callers' brokering, waiting meanwhile, follows within the
+ * pool's demand gap (200 ms), so both fit in 1 s of listening; a dead peer gets at most ~4 attempts a second.
  */
-export const REOPEN_BACKOFF = Object.freeze({ initialMs: 100, maxMs: 800, jitter: 0.5 });
+export const REOPEN_BACKOFF = Object.freeze({ initialMs: 100, maxMs: 400, jitter: 0.5 });
 /** A stream that lived this long (it worked) resets the backoff: its end is retried after initialMs. */
 export const STREAM_LIVED_MS = 5_000;
 /**
