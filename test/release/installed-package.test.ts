@@ -69,6 +69,7 @@ const REQUIRED = [
   'deploy/systemd/eps@.service',
   'deploy/systemd/sd@.service',
   'deploy/systemd/proxy-public@.service',
+  'deploy/systemd/eps-nodes.target',
   'deploy/systemd/eps.sysusers.conf',
 ];
 /** Never shipped: tests, benchmarks, sources, private keys, generated dev state. */
