@@ -34,7 +34,7 @@ import {
   PROXY_DRAINING_METHOD,
 } from './internal-methods.js';
 import { clientEntryView } from './client-info.js';
-import { recordRequest, requestsInFlight } from './metrics.js';
+import { requestFinished, requestStarted, type Outcome } from './metrics.js';
 import { InFlight } from './in-flight.js';
 import { CallActivity } from './activity.js';
 import { CallMetrics, callStatus } from './call-metrics.js';
@@ -128,19 +128,19 @@ export class Broker implements AsyncHost {
   ): Promise<EpsResponse | null> {
     const started = performance.now();
     const entry = client?.name === this.ownName ? 'local' : 'peer';
-    requestsInFlight.inc({ entry });
+    requestStarted(entry);
     this.inFlight.enter();
+    let outcome: Outcome = 'failed';
     try {
       const response = await this.route(request, client, scope);
-      recordRequest(entry, response === null ? 'none' : response.error ? 'error' : 'ok', started);
+      outcome = response === null ? 'none' : response.error ? 'error' : 'ok';
       this.calls.record(request, client?.name, callStatus(response), started, response?.error);
       return response;
     } catch (e) {
-      recordRequest(entry, 'failed', started);
       this.calls.record(request, client?.name, 'failed', started, e);
       throw e;
     } finally {
-      requestsInFlight.dec({ entry });
+      requestFinished(entry, outcome, started);
       this.inFlight.leave();
     }
   }

@@ -5,7 +5,6 @@
  * methods (else `other`: a hostile caller's invented names never become labels), and at most
  * MAX_CALL_SERIES peer/method pairs get their own series (later ones count as `other`).
  */
-import { Counter, Histogram } from 'prom-client';
 import { parseAddress } from '../core/address.js';
 import { OUTCOMES } from '../core/outcome.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
@@ -13,6 +12,7 @@ import type { Directory } from '../directory/directory.js';
 import { serviceFor } from '../directory/permissions.js';
 import type { CallActivity } from './activity.js';
 import { registry } from '../metrics/server.js';
+import { HotCounter, HotHistogram, type CountSeries, type HistogramSeries } from '../core/hot-metrics.js';
 
 /** `in`: from another operator; `out`: from our own applications (to a peer, or to our own backend). */
 export type CallDirection = 'in' | 'out';
@@ -30,17 +30,17 @@ const INTERNAL_METHODS: ReadonlySet<string> = new Set([
   '_status',
 ]);
 
-const calls = new Counter({
+const calls = new HotCounter({
   name: 'eps_calls_total',
   help: 'Calls through the broker by direction, peer operator, method and status',
-  labelNames: ['direction', 'peer', 'method', 'status'] as const,
+  labelNames: ['direction', 'peer', 'method', 'status'],
   registers: [registry],
 });
 
-const callSeconds = new Histogram({
+const callSeconds = new HotHistogram({
   name: 'eps_call_duration_seconds',
   help: 'Time from a call entering the broker to its outcome, by direction, peer operator and method',
-  labelNames: ['direction', 'peer', 'method'] as const,
+  labelNames: ['direction', 'peer', 'method'],
   buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
   registers: [registry],
 });
@@ -52,10 +52,10 @@ export function callStatus(response: EpsResponse | null | undefined): CallStatus
   return response.error.code === OUTCOMES.permissionDenied.jsonRpc ? 'denied' : 'error';
 }
 
-/** The counter and histogram series of one label set (prom-client hashes a label object on each use). */
+/** The counter and histogram series of one label set, resolved once. */
 interface Series {
-  count: { inc: () => void };
-  seconds: { observe: (value: number) => void };
+  count: CountSeries;
+  seconds: HistogramSeries;
 }
 
 export class CallMetrics {
@@ -87,12 +87,12 @@ export class CallMetrics {
     let series = this.children.get(key);
     if (series === undefined) {
       series = {
-        count: calls.labels({ direction, peer, method, status }),
-        seconds: callSeconds.labels({ direction, peer, method }),
+        count: calls.series({ direction, peer, method, status }),
+        seconds: callSeconds.series({ direction, peer, method }),
       };
       this.children.set(key, series);
     }
-    series.count.inc();
+    series.count.value++;
     series.seconds.observe((performance.now() - startedMs) / 1000);
     this.activity?.delivered(this.ownName, request, caller, status, startedMs, error);
   }

@@ -36,6 +36,12 @@ export const STATIC_NAME_INDEX: ReadonlyMap<string, number> = new Map(
 );
 
 const ENTRY_OVERHEAD = 32;
+const EMPTY = new Uint8Array(0);
+
+/** What of a field with name index `index` comes from the static table (only valid names there). */
+function nameFrom(index: number): FromStatic {
+  return index > 0 && index <= STATIC_TABLE.length ? FromStatic.NAME : FromStatic.NOTHING;
+}
 
 /** Decoded header fields; a repeated name keeps its values joined by ", " (grpc headers never repeat). */
 export type HeaderMap = Record<string, string>;
@@ -64,93 +70,114 @@ export class HpackDecoder {
     this.maxSize = limit;
   }
 
+  // The block being decoded and what is known of it so far. decode() runs to completion on one block at a
+  // time, so these live on the decoder instead of in closures allocated for every block of every call.
+  private block: Uint8Array = EMPTY;
+  private pos = 0;
+  private headers: HeaderMap = Object.create(null) as HeaderMap;
+  private listBytes = 0;
+  private oversized = false;
+  private malformed: string | undefined;
+  private regularSeen = false;
+  private pseudoCount = 0;
+
   /**
    * Decodes one complete header block. Throws HpackError on a malformed block (a connection error: the
    * table state is then unknown). An oversized list is still decoded to keep the table in step.
    */
   decode(block: Uint8Array): DecodedBlock {
-    const headers: HeaderMap = Object.create(null) as HeaderMap;
-    let listBytes = 0;
-    let oversized = false;
-    let malformed: string | undefined;
-    let regularSeen = false;
-    let pseudoCount = 0;
-    let pos = 0;
+    this.block = block;
+    this.pos = 0;
+    this.headers = Object.create(null) as HeaderMap;
+    this.listBytes = 0;
+    this.oversized = false;
+    this.malformed = undefined;
+    this.regularSeen = false;
+    this.pseudoCount = 0;
     let fieldSeen = false;
-    const int = (prefixBits: number): number => {
-      const mask = (1 << prefixBits) - 1;
-      let value = block[pos++]! & mask;
-      if (value < mask) return value;
-      for (let m = 0; ; m += 7) {
-        if (pos >= block.length) throw new HpackError('truncated integer');
-        if (m > 21) throw new HpackError('integer too large');
-        const b = block[pos++]!;
-        value += (b & 0x7f) * 2 ** m;
-        if ((b & 0x80) === 0) return value;
-      }
-    };
-    const str = (): string => {
-      if (pos >= block.length) throw new HpackError('truncated string');
-      const huffman = (block[pos]! & 0x80) !== 0;
-      const len = int(7);
-      if (pos + len > block.length) throw new HpackError('string longer than the header block');
-      const bytes = block.subarray(pos, pos + len);
-      pos += len;
-      if (!huffman) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-      try {
-        return huffmanDecode(bytes);
-      } catch (e) {
-        throw new HpackError((e as HuffmanError).message);
-      }
-    };
-    const add = (name: string, value: string, fromStatic: FromStatic): void => {
-      listBytes += name.length + value.length + ENTRY_OVERHEAD;
-      if (listBytes > this.maxListBytes) oversized = true;
-      if (oversized) return;
-      const prev = headers[name];
-      const pseudo = isPseudoHeader(name);
-      if (pseudo) pseudoCount++;
-      malformed ??= fieldProblem(
-        name,
-        value,
-        fromStatic,
-        pseudo && regularSeen,
-        pseudo && prev !== undefined,
-      );
-      if (!pseudo) regularSeen = true;
-      headers[name] = prev === undefined ? value : `${prev}, ${value}`;
-    };
-    /** What of a field with name index `index` comes from the static table (only valid names there). */
-    const nameFrom = (index: number): FromStatic =>
-      index > 0 && index <= STATIC_TABLE.length ? FromStatic.NAME : FromStatic.NOTHING;
-    while (pos < block.length) {
-      const b = block[pos]!;
+    while (this.pos < block.length) {
+      const b = block[this.pos]!;
       if (b & 0x80) {
-        const index = int(7);
+        const index = this.int(7);
         const [name, value] = this.lookup(index);
-        add(name, value, index <= STATIC_TABLE.length ? FromStatic.FIELD : FromStatic.NOTHING);
+        this.add(name, value, index <= STATIC_TABLE.length ? FromStatic.FIELD : FromStatic.NOTHING);
       } else if (b & 0x40) {
-        const index = int(6);
-        const name = index === 0 ? str() : this.lookup(index)[0];
-        const value = str();
+        const index = this.int(6);
+        const name = index === 0 ? this.str() : this.lookup(index)[0];
+        const value = this.str();
         this.insert(name, value);
-        add(name, value, nameFrom(index));
+        this.add(name, value, nameFrom(index));
       } else if (b & 0x20) {
         if (fieldSeen) throw new HpackError('table size update after a header field');
-        const size = int(5);
+        const size = this.int(5);
         if (size > this.limit) throw new HpackError(`table size update ${size} above ${this.limit}`);
         this.maxSize = size;
         this.evict(0);
         continue;
       } else {
         // Literal without indexing (0000) or never indexed (0001): both carry a 4-bit name index.
-        const index = int(4);
-        const name = index === 0 ? str() : this.lookup(index)[0];
-        add(name, str(), nameFrom(index));
+        const index = this.int(4);
+        const name = index === 0 ? this.str() : this.lookup(index)[0];
+        this.add(name, this.str(), nameFrom(index));
       }
       fieldSeen = true;
     }
-    return { headers, oversized, malformed, pseudoCount };
+    const decoded = {
+      headers: this.headers,
+      oversized: this.oversized,
+      malformed: this.malformed,
+      pseudoCount: this.pseudoCount,
+    };
+    this.block = EMPTY;
+    return decoded;
+  }
+
+  private int(prefixBits: number): number {
+    const block = this.block;
+    const mask = (1 << prefixBits) - 1;
+    let value = block[this.pos++]! & mask;
+    if (value < mask) return value;
+    for (let m = 0; ; m += 7) {
+      if (this.pos >= block.length) throw new HpackError('truncated integer');
+      if (m > 21) throw new HpackError('integer too large');
+      const b = block[this.pos++]!;
+      value += (b & 0x7f) * 2 ** m;
+      if ((b & 0x80) === 0) return value;
+    }
+  }
+
+  private str(): string {
+    const block = this.block;
+    if (this.pos >= block.length) throw new HpackError('truncated string');
+    const huffman = (block[this.pos]! & 0x80) !== 0;
+    const len = this.int(7);
+    if (this.pos + len > block.length) throw new HpackError('string longer than the header block');
+    const start = this.pos;
+    this.pos += len;
+    if (!huffman) return Buffer.from(block.buffer, block.byteOffset + start, len).toString('latin1');
+    try {
+      return huffmanDecode(block.subarray(start, start + len));
+    } catch (e) {
+      throw new HpackError((e as HuffmanError).message);
+    }
+  }
+
+  private add(name: string, value: string, fromStatic: FromStatic): void {
+    this.listBytes += name.length + value.length + ENTRY_OVERHEAD;
+    if (this.listBytes > this.maxListBytes) this.oversized = true;
+    if (this.oversized) return;
+    const prev = this.headers[name];
+    const pseudo = isPseudoHeader(name);
+    if (pseudo) this.pseudoCount++;
+    this.malformed ??= fieldProblem(
+      name,
+      value,
+      fromStatic,
+      pseudo && this.regularSeen,
+      pseudo && prev !== undefined,
+    );
+    if (!pseudo) this.regularSeen = true;
+    this.headers[name] = prev === undefined ? value : `${prev}, ${value}`;
   }
 
   private lookup(index: number): readonly [string, string] {
