@@ -3,7 +3,7 @@
  * requests (signed at once on the dev network) and the records for the directory's administrator
  * (src/operator/, docs/first-hour.md).
  */
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { initOperator, type OperatorInitResult } from '../operator/init.js';
 import { OPERATOR_DEFAULTS, OperatorInitError, type OperatorInitOptions } from '../operator/options.js';
@@ -39,9 +39,10 @@ function report(r: OperatorInitResult, o: OperatorInitOptions): string {
     'next:',
   ];
   if (!r.certified) {
+    const certs = rel(join(r.dir, 'certs'));
     lines.push(
-      `  - send certs/${o.name}.csr and certs/${o.name}-sign.csr to the ${o.network} network's CA; put the`,
-      `    certificates it returns in certs/${o.name}.crt and certs/${o.name}-sign.crt (chain files) and`,
+      `  - send ${certs}/${o.name}.csr and ${o.name}-sign.csr to the ${o.network} network's CA; put the`,
+      `    certificates it returns in ${certs}/${o.name}.crt and ${o.name}-sign.crt (chain files) and`,
       `    run this command again: it adds their fingerprints to the records`,
     );
   }

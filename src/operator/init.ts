@@ -42,7 +42,13 @@ interface Network extends NetworkSettings {
 async function devNetwork(o: OperatorInitOptions): Promise<Network> {
   const root = o.networkDir === undefined ? packageRoot() : resolve(o.networkDir);
   if (root === undefined) throw new OperatorInitError('cannot find the package; name it with --network-dir');
-  const pki = await ensureCertificates(root, 'dev');
+  const pki = await ensureCertificates(root, 'dev').catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EACCES' && e.code !== 'EROFS') throw e;
+    throw new OperatorInitError(
+      `the dev CA cannot be created in ${join(root, 'settings/dev')} (${e.code}): give --network-dir ` +
+        'the folder your dev network runs from (the DIR of `eps demo --dir DIR`)',
+    );
+  });
   const read = (file: string): Promise<string> => readFile(join(pki.certsDir, file), 'utf8');
   const intermediatePem = await read(INTERMEDIATE_FILES.crt);
   return {
