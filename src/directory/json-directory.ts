@@ -2,16 +2,19 @@
  * `json` directory backend: unsigned change records from local files (a file, or every `*.json` file of a
  * folder in name order), for tests and development [docs/protocol.md#directory-backends]. Instead of
  * re-reading all files on every lookup as the original did, files are checked for changes once a second and
- * the entries rebuilt when they change; a broken file keeps the last good state (and is logged).
+ * the entries rebuilt when they change; a broken file keeps the last good state (and is logged). Its age
+ * (`eps_directory_age_seconds`) is the time since the last check that read the files without a problem.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { logger } from '../core/log.js';
 import { applyRecords, normaliseChangeRecords } from '../records/index.js';
 import type { Directory, EntryQuery } from './directory.js';
 import { EntryMap } from './directory.js';
 import type { DirectoryEntry, SignedChangeRecord } from '../core/directory-entry.js';
 import { CodedError, errorMessage } from '../core/errors.js';
+import { describeDirectory } from './metrics.js';
 
 const log = logger('json-directory');
 
@@ -26,18 +29,35 @@ export class JsonDirectoryError extends CodedError<'ERR_DIRECTORY_JSON'> {
 export class JsonDirectory implements Directory {
   private readonly map = new EntryMap();
   private fingerprint = '';
-  private timer?: NodeJS.Timeout;
+  private timer: TimerHandle | undefined;
+  private running = false;
+  /** Clock time of the last check that read the files without a problem. */
+  private checkedAt = 0;
 
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   async start(): Promise<void> {
     this.reload(true);
-    this.timer = setInterval(() => this.reload(false), RELOAD_CHECK_MS);
-    this.timer.unref();
+    describeDirectory({ ageSeconds: () => (this.clock.now() - this.checkedAt) / 1000 });
+    this.running = true;
+    this.schedule();
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.running = false;
+    this.clock.clearTimeout(this.timer);
+  }
+
+  private schedule(): void {
+    if (!this.running) return;
+    this.timer = this.clock.setTimeout(() => {
+      this.reload(false);
+      this.schedule();
+    }, RELOAD_CHECK_MS);
+    this.timer.unref();
   }
 
   entry(name: string): DirectoryEntry | undefined {
@@ -78,12 +98,14 @@ export class JsonDirectory implements Directory {
           return `${f}:${st.mtimeMs}:${st.size}`;
         })
         .join('|');
-      if (fp === this.fingerprint) return;
-      const entries = new Map<string, DirectoryEntry>();
-      for (const file of files) applyRecords(entries, this.readFile(file));
-      this.fingerprint = fp;
-      this.map.replace(entries);
-      if (!initial) log.info('directory files changed, entries reloaded', { entries: entries.size });
+      if (fp !== this.fingerprint) {
+        const entries = new Map<string, DirectoryEntry>();
+        for (const file of files) applyRecords(entries, this.readFile(file));
+        this.fingerprint = fp;
+        this.map.replace(entries);
+        if (!initial) log.info('directory files changed, entries reloaded', { entries: entries.size });
+      }
+      this.checkedAt = this.clock.now();
     } catch (e) {
       if (initial) throw e;
       log.error('cannot reload directory files, keeping the last good state', {

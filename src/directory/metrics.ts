@@ -1,7 +1,8 @@
 /**
- * Freshness and refusals of the `api` directory, on the shared Prometheus registry (`metrics.bind_address`):
- * how old the verified state is (an alert on a stale directory), and each failed refresh by reason (an
- * alert on refused records: someone serves a bad, forked or rolled-back chain).
+ * Freshness of the directory (both backends) and refusals of the `api` directory, on the shared Prometheus
+ * registry (`metrics.bind_address`): how old the state is (`api`: last verified refresh; `json`: last good
+ * read of its files) for an alert on a stale directory, and each failed refresh by reason (an alert on
+ * refused records: someone serves a bad, forked or rolled-back chain).
  */
 import { Counter, Gauge } from 'prom-client';
 import { registry } from '../metrics/server.js';
@@ -9,7 +10,7 @@ import { DirectoryRefreshError, SdRpcError, SdUnreachableError } from './api-err
 
 /** The directory whose state the gauges describe (one per eps process; the last one started wins). */
 export interface DirectoryFreshness {
-  /** Seconds since the last successful refresh (since start when there was none). */
+  /** Seconds since the last successful refresh or read of the source (since start when there was none). */
   ageSeconds(): number;
 }
 
@@ -21,7 +22,7 @@ export function describeDirectory(directory: DirectoryFreshness): void {
 
 new Gauge({
   name: 'eps_directory_age_seconds',
-  help: 'Seconds since the directory was last refreshed and verified from the service directory (api backend)',
+  help: 'Seconds since the directory was last refreshed from its source (api: verified from the service directory; json: its files read)',
   registers: [registry],
   collect() {
     if (source) this.set(source.ageSeconds());
