@@ -71,7 +71,6 @@ const REQUIRED = [
   'deploy/systemd/proxy-public@.service',
   'deploy/systemd/eps-nodes.target',
   'deploy/systemd/eps.sysusers.conf',
-  'deploy/systemd/eps-nodes.target',
 ];
 /** Never shipped: tests, benchmarks, sources, private keys, generated dev state. */
 const FORBIDDEN = /^(test|bench|fuzz|src|scripts|\.ci|settings\/test)\/|\.key$|\/certs\/|\/data\/|\.map$/;
