@@ -10,6 +10,7 @@ const sections: Section[] = [
   { name: 'eps', run: async (s) => (await import('./eps.js')).benchEps(s) },
   { name: 'grpc', run: async (s) => (await import('./grpc.js')).benchGrpc(s) },
   { name: 'server-cpu', run: async () => (await import('./server-cpu.js')).benchServerCpu() },
+  { name: 'codec', run: async () => (await import('./codec.js')).benchCodec() },
   { name: 'records', run: async () => (await import('./records.js')).benchRecords() },
   { name: 'merkle', run: async () => (await import('./merkle.js')).benchMerkle() },
   { name: 'directory', run: async () => (await import('./directory.js')).benchDirectory() },

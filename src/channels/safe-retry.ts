@@ -6,7 +6,8 @@
  *
  * The first retry is made at once. Later ones wait for the peer (or its proxy) to come back: they are made
  * while the call is younger than `waitMs` (grpc_client `reconnect_wait`) and its deadline and cancellation
- * allow. A new connection is paced by the pool's reconnect backoff (grpc/peer-pool.ts: one dial or
+ * allow, after a refused stream or a connection failure of the kind "peer unreachable" (core/outcome.ts;
+ * not a refused certificate or a peer without HTTP/2). A new connection is paced by the pool's reconnect backoff (grpc/peer-pool.ts: one dial or
  * brokering per gap, shared by every waiting call); a refused stream on a live connection by
  * REFUSED_RETRY_BACKOFF of this call. A call that asked to fail fast (CallScope.failFast: asynchronous
  * calls, whose outbox keeps them instead, and the brokering calls inside a P2P dial) gets only the first
@@ -20,7 +21,7 @@ import { Backoff } from '../core/backoff.js';
 import type { CallScope } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
 import { CodedError, errorMessage } from '../core/errors.js';
-import type { FailureKind, KnownFailure } from '../core/outcome.js';
+import { classify, type FailureKind, type KnownFailure } from '../core/outcome.js';
 
 /** Calls that wait for one peer's return at the same time. */
 export const MAX_WAITING_CALLS_PER_PEER = 512;
@@ -122,6 +123,8 @@ export class SafeRetry {
     }
     const waitMs = scope.failFast ? 0 : this.o.waitMs;
     if (clock.now() - this.started >= waitMs) return false;
+    // Waiting helps a peer that is down, not one whose certificate is refused or that speaks no HTTP/2.
+    if (refusal === 'connection' && classify(error) !== 'peerUnreachable') return false;
     if (!this.counted) {
       const full = this.o.waiting.enter(this.o.peer);
       if (full !== undefined) {

@@ -1,10 +1,15 @@
 /**
  * One Redis store of asynchronous calls serves one eps instance (async/redis-lease.ts), with a real
  * redis-server: a second instance of the same operator is refused at start with a clear error; the lease
- * of an instance that stopped is free at once, that of one that died (never released) after its expiry.
+ * of an instance that stopped is free at once, that of one that died (never released) after its expiry,
+ * or at once when it ran on this host and its process is gone (a restart after kill -9); a live holder's never.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Redis } from 'ioredis';
+import { placeOf } from '../../src/async/redis-lease.js';
 import { RedisTableStore } from '../../src/async/redis-table-store.js';
 import type { RedisDatastoreSettings } from '../../src/settings/datastore-schema.js';
 import { redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
@@ -29,7 +34,19 @@ after(async () => {
   await redis?.stop();
 });
 
-const store = (name = 'hd-1'): RedisTableStore => new RedisTableStore(settings, name, 'pending', LEASE_MS);
+const store = (name = 'hd-1', leaseMs = LEASE_MS): RedisTableStore =>
+  new RedisTableStore(settings, name, 'pending', leaseMs);
+
+/** Sets hd-1's lease as held by process `pid` of this host for `ms`. */
+async function heldBy(pid: number, ms: number): Promise<void> {
+  const client = new Redis({ port: redis!.port, host: '127.0.0.1', lazyConnect: true });
+  try {
+    await client.connect();
+    await client.set('eps-lease-test:hd-1.lease', `${placeOf(pid)} 0123abcd`, 'PX', ms);
+  } finally {
+    client.disconnect();
+  }
+}
 
 test(
   'a second eps instance on the same Redis store is refused at start, clearly',
@@ -75,4 +92,33 @@ test('the lease of an instance that died is taken over after it expires', { skip
   await next.probe();
   await next.close();
   await dead.close();
+});
+
+test(
+  'a restart on the same host takes over the lease of its dead predecessor at once',
+  { skip: redisSkip },
+  async () => {
+    // A process of this host that has ended: the holder a kill -9 leaves behind.
+    const gone = spawn(process.execPath, ['-e', '']);
+    await once(gone, 'exit');
+    const longLease = 60_000;
+    await heldBy(gone.pid!, longLease);
+    const started = Date.now();
+    const next = store('hd-1', longLease);
+    await next.load();
+    assert.ok(Date.now() - started < longLease / 2, 'taken over without waiting for the expiry');
+    await next.probe();
+    await next.close();
+  },
+);
+
+test("a live process's lease is never taken over", { skip: redisSkip }, async () => {
+  const alive = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+  try {
+    await heldBy(alive.pid!, 10 * LEASE_MS);
+    await assert.rejects(store().load(), /another eps instance holds the Redis store .* pid=\d+/);
+  } finally {
+    alive.kill('SIGKILL');
+    await once(alive, 'exit');
+  }
 });

@@ -21,6 +21,11 @@ import { ManualClock } from '../helpers/manual-clock.js';
 
 const WAIT_MS = 10_000;
 
+/** A Node socket error of the kind "peer unreachable". */
+function refusedError(message = 'connect ECONNREFUSED'): Error {
+  return Object.assign(new Error(message), { code: 'ECONNREFUSED' });
+}
+
 function scopeOn(clock: ManualClock, ms: number, extra: Partial<CallScope> = {}): CallScope {
   return { deadline: Deadline.after(ms, clock), cancellation: new Cancellation(), ...extra };
 }
@@ -45,7 +50,7 @@ async function settled<T>(p: Promise<T>): Promise<T | 'pending'> {
 test('the first retry is at once; later ones while the call is younger than its wait', async () => {
   const clock = new ManualClock();
   const retry = retryOn(clock);
-  const refused = new Error('connect ECONNREFUSED');
+  const refused = refusedError();
   assert.equal(await retry.again(refused, 'connection'), true);
   await clock.advance(WAIT_MS - 1);
   assert.equal(await retry.again(refused, 'connection'), true, 'still within the wait');
@@ -59,29 +64,37 @@ test('the first retry is at once; later ones while the call is younger than its 
 test('a call that asked to fail fast (asynchronous, brokering) gets the first retry only', async () => {
   const clock = new ManualClock();
   const retry = retryOn(clock, { scope: scopeOn(clock, 30_000, { failFast: true }) });
-  assert.equal(await retry.again(new Error('refused'), 'connection'), true);
-  assert.equal(await retry.again(new Error('refused'), 'connection'), false);
+  assert.equal(await retry.again(refusedError(), 'connection'), true);
+  assert.equal(await retry.again(refusedError(), 'connection'), false);
   retry.end();
+});
+
+test('a refused certificate is not waited for: the first retry only', async () => {
+  const clock = new ManualClock();
+  const retry = retryOn(clock);
+  const unpinned = Object.assign(new Error('certificate not pinned'), { failure: 'unauthenticated' });
+  assert.equal(await retry.again(unpinned, 'connection'), true);
+  assert.equal(await retry.again(unpinned, 'connection'), false);
 });
 
 test('a wait of 0 (reconnect_wait: 0) is the single retry of before', async () => {
   const clock = new ManualClock();
   const retry = retryOn(clock, { waitMs: 0 });
-  assert.equal(await retry.again(new Error('refused'), 'connection'), true);
-  assert.equal(await retry.again(new Error('refused'), 'connection'), false);
+  assert.equal(await retry.again(refusedError(), 'connection'), true);
+  assert.equal(await retry.again(refusedError(), 'connection'), false);
 });
 
 test("the call's deadline and cancellation end the retries, also during a pause", async () => {
   const clock = new ManualClock();
   const expiring = retryOn(clock, { scope: scopeOn(clock, 1000) });
-  assert.equal(await expiring.again(new Error('refused'), 'connection'), true);
+  assert.equal(await expiring.again(refusedError(), 'connection'), true);
   await clock.advance(1000);
-  assert.equal(await expiring.again(new Error('refused'), 'connection'), false);
+  assert.equal(await expiring.again(refusedError(), 'connection'), false);
 
   const scope = scopeOn(clock, 30_000);
   const cancelled = retryOn(clock, { scope });
-  assert.equal(await cancelled.again(new Error('refused'), 'stream'), true);
-  const pausing = cancelled.again(new Error('refused'), 'stream');
+  assert.equal(await cancelled.again(refusedError(), 'stream'), true);
+  const pausing = cancelled.again(refusedError(), 'stream');
   assert.equal(await settled(pausing), 'pending', 'pauses after a second refused stream');
   scope.cancellation.cancel(new CallCancelledError('the caller left'));
   assert.equal(await pausing, false, 'the pause ends with the call');
@@ -107,7 +120,7 @@ test('the number of waiting calls is bounded per peer and in all; the error name
   const clock = new ManualClock();
   const waiting = new WaitingCalls(2, 3);
   const calls = ['hd-2', 'hd-2', 'hd-2', 'hd-3', 'hd-4'].map((peer) => retryOn(clock, { peer, waiting }));
-  const refused = new Error('connect ECONNREFUSED');
+  const refused = refusedError();
   const outcomes: boolean[] = [];
   for (const call of calls) {
     await call.again(refused, 'connection'); // the first retry does not wait: not counted
@@ -134,7 +147,7 @@ test('calls waiting for a proxy that is down 700 ms all get through on the first
   const connected = new Error('connected'); // stands for a tunnel made: the attempt is what is counted
   const broker = async (): Promise<DialResult> => {
     attempts++;
-    throw clock.now() >= backAt ? connected : new Error('connect ECONNREFUSED (no proxy listens)');
+    throw clock.now() >= backAt ? connected : refusedError('connect ECONNREFUSED (no proxy listens)');
   };
   /** The connection part of a call as grpc-client.ts runs it: the time it got through, or its failure. */
   const call = async (): Promise<number | string> => {
