@@ -236,9 +236,9 @@ export class ApiDirectory implements Directory {
     return this.merkle.sync(this.mirror.records());
   }
 
-  /** Verifies a whole chain on its own (fresh verifier, same trust and rules); rejects when it fails. */
-  async verifyBranch(records: readonly SignedChangeRecord[]): Promise<void> {
-    await new VerifiedMirror(this.trust, this.now ? { now: this.now } : {}).ingestRecords(records);
+  /** A peer's branch after `common` (our prefix), verified apart from our chain (VerifiedMirror.verifyBranch). */
+  verifyBranch(common: readonly SignedChangeRecord[], branch: readonly SignedChangeRecord[]): Promise<void> {
+    return this.mirror.verifyBranch(common, branch);
   }
 
   stats(): ApiDirectoryStats {

@@ -44,6 +44,43 @@ export class VerifiedMirror {
     this.verifier = this.freshVerifier();
   }
 
+  /**
+   * A mirror holding `records`, a prefix of a chain that was verified already (our own): the verifier's
+   * state and the entries are replayed without checking signatures or certificates, so that records after
+   * it are verified exactly as they would have been then. Used to verify a peer's branch after our common
+   * prefix without verifying the prefix again.
+   */
+  static ofVerified(
+    trust: TrustStore,
+    records: readonly SignedChangeRecord[],
+    options: VerifiedMirrorOptions = {},
+  ): VerifiedMirror {
+    const mirror = new VerifiedMirror(trust, options);
+    mirror.verifier = ChainVerifier.ofVerified(trust, records, options.now ? { now: options.now } : {});
+    mirror.chain = [...records];
+    mirror.entryMap = mirror.apply(new Map(), records);
+    return mirror;
+  }
+
+  /**
+   * Verifies a peer's branch after `common`, a prefix of our chain, with the same trust and rules in a
+   * separate mirror (ours is untouched); rejects when it fails. The prefix is not verified again (replayed,
+   * no signatures) unless our chain no longer starts with it (a reset came in between): then prefix and
+   * branch are verified from scratch.
+   */
+  async verifyBranch(
+    common: readonly SignedChangeRecord[],
+    branch: readonly SignedChangeRecord[],
+  ): Promise<void> {
+    const n = common.length;
+    // Same hash at the same position: the same prefix (every record names its parent's hash).
+    if (n === 0 || this.chain[n - 1]?.hash === common[n - 1]!.hash) {
+      await VerifiedMirror.ofVerified(this.trust, common, this.options).ingestRecords(branch);
+    } else {
+      await new VerifiedMirror(this.trust, this.options).ingestRecords([...common, ...branch]);
+    }
+  }
+
   /** Hash of the last verified record ("" while empty). */
   get tip(): string {
     return this.verifier.tip;

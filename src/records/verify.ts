@@ -83,6 +83,25 @@ export class ChainVerifier {
     return new Map(this.pinMap);
   }
 
+  /**
+   * The state a verifier reaches after `records`, which must already have been verified in this order (a
+   * prefix of a verified chain): pins and tip are replayed without any check, O(n) with no cryptography.
+   */
+  static ofVerified(
+    trust: TrustStore,
+    records: readonly SignedChangeRecord[],
+    options: ChainVerifierOptions = {},
+  ): ChainVerifier {
+    const verifier = new ChainVerifier(trust, options);
+    for (const record of records) {
+      const pin = pinnedBy(record);
+      if (pin !== undefined) verifier.pinMap.set(record.record.name, pin);
+    }
+    verifier.tipHash = records.at(-1)?.hash ?? verifier.tipHash;
+    verifier.count += records.length;
+    return verifier;
+  }
+
   /** An independent copy; appending to it leaves this verifier unchanged. */
   clone(): ChainVerifier {
     const copy = new ChainVerifier(this.trust, { ...this.options, initialPins: this.pinMap });

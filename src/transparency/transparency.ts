@@ -5,7 +5,8 @@
  * - Client side: on every new pooled session (direct or P2P) the tip goes out once in `/EPS/Tip`, and again
  *   on every open session after our chain changed; the answer is the peer's tip. No call waits for it.
  * - Server side: `/EPS/Tip` answers our tip and checks the caller's; `/EPS/Records` serves pages of our
- *   verified chain (MAX_PAGE_RECORDS at most).
+ *   verified chain (MAX_PAGE_RECORDS at most); `/EPS/Consistency` proves that a size of our chain is a
+ *   prefix of a larger one (the directory's Merkle tree).
  * - A peer's tip is checked by PeerCheck (heal, fork, unverifiable), at most one check per peer at a time and
  *   MAX_CONCURRENT_CHECKS in all (more are skipped: tips come again with the next connection or change);
  *   a (peer tip, our tip) pair already found consistent, healed or forked is not checked again, an
@@ -25,10 +26,21 @@ import type { PooledSession } from '../grpc/peer-pool.js';
 import type { CallContext } from '../grpc/server.js';
 import { GrpcError, Status } from '../grpc/status.js';
 import { selectIdentity } from '../tls/identity.js';
-import type { RecordTree } from '../records/index.js';
+import {
+  answerProofQuery,
+  parseConsistencyProof,
+  type ConsistencyProof,
+  type RecordTree,
+} from '../records/index.js';
 import { ALARM_INTERVAL_MS, Alarms } from './alarms.js';
 import { directoryRecords } from './metrics.js';
-import { PeerCheck, PeerUnreachable, type CheckVerdict, type VerifiedChain } from './peer-check.js';
+import {
+  PeerCheck,
+  PeerUnreachable,
+  type CheckVerdict,
+  type PeerSource,
+  type VerifiedChain,
+} from './peer-check.js';
 import { formatTip, sameTip, tipOf, type Tip } from './tip.js';
 import * as wire from './wire.js';
 
@@ -71,7 +83,20 @@ export class Transparency {
     private readonly clock: Clock = systemClock,
   ) {
     this.alarms = new Alarms(clock);
-    this.check = new PeerCheck(directory, (peer, query) => this.fetchPage(peer, query), this.alarms);
+    const source: PeerSource = {
+      page: (peer, query) =>
+        this.ask(peer, wire.RECORDS_PATH, wire.encodeRecordsRequest(query, ownName), (reply) =>
+          wire.decodeRecordsResponse(reply, query.limit),
+        ),
+      consistency: (peer, query) =>
+        this.ask(
+          peer,
+          wire.CONSISTENCY_PATH,
+          wire.encodeConsistencyRequest(query, ownName),
+          wire.decodeConsistencyResponse,
+        ),
+    };
+    this.check = new PeerCheck(directory, source, this.alarms);
     this.pushed = this.tip();
     directoryRecords.set(this.pushed.size);
     directory.onChange(() => this.onChainChange());
@@ -92,6 +117,7 @@ export class Transparency {
   attachServer(channel: GrpcServerChannel): void {
     channel.addUnary(wire.TIP_PATH, (payload, ctx) => this.onTip(payload, ctx));
     channel.addUnary(wire.RECORDS_PATH, (payload, ctx) => this.onRecords(payload, ctx));
+    channel.addUnary(wire.CONSISTENCY_PATH, (payload, ctx) => this.onConsistency(payload, ctx));
   }
 
   close(): void {
@@ -136,33 +162,47 @@ export class Transparency {
   }
 
   private async onTip(payload: Buffer, ctx: CallContext): Promise<Uint8Array> {
-    let request: { tip: Tip; clientName: string };
-    try {
-      request = wire.decodeTipRequest(payload);
-    } catch (e) {
-      throw new GrpcError(OUTCOMES.protocolViolation.grpc, `bad directory tip: ${errorMessage(e)}`);
-    }
-    const identity = selectIdentity(ctx.peer.identities, request.clientName);
-    if (!identity) throw new GrpcError(OUTCOMES.unknownClient.grpc, 'no matching client');
+    const { request, caller } = this.accept(payload, ctx, wire.decodeTipRequest, 'bad directory tip');
     const ours = wire.encodeTipResponse(this.tip());
-    this.consider(identity.name, request.tip);
+    this.consider(caller, request.tip);
     return ours;
   }
 
   private async onRecords(payload: Buffer, ctx: CallContext): Promise<Uint8Array> {
-    let request: ReturnType<typeof wire.decodeRecordsRequest>;
-    try {
-      request = wire.decodeRecordsRequest(payload);
-    } catch (e) {
-      throw new GrpcError(OUTCOMES.protocolViolation.grpc, `bad records query: ${errorMessage(e)}`);
-    }
-    if (!selectIdentity(ctx.peer.identities, request.clientName)) {
-      throw new GrpcError(OUTCOMES.unknownClient.grpc, 'no matching client');
-    }
+    const { request } = this.accept(payload, ctx, wire.decodeRecordsRequest, 'bad records query');
     const chain = this.directory.chain();
     const { from, limit } = request.query;
     const page: readonly SignedChangeRecord[] = chain.slice(from, from + limit);
     return wire.encodeRecordsResponse(tipOf(chain), page);
+  }
+
+  private async onConsistency(payload: Buffer, ctx: CallContext): Promise<Uint8Array> {
+    const { request } = this.accept(payload, ctx, wire.decodeConsistencyRequest, 'bad consistency query');
+    let proof: ConsistencyProof;
+    try {
+      proof = parseConsistencyProof(answerProofQuery(this.directory.tree(), 'consistency', request.params));
+    } catch (e) {
+      throw new GrpcError(Status.INVALID_ARGUMENT, `cannot prove consistency: ${errorMessage(e)}`);
+    }
+    return wire.encodeConsistencyResponse(proof);
+  }
+
+  /** Decodes a request of a pinned peer and names the caller (the identity its `clientName` selects). */
+  private accept<T extends { clientName: string }>(
+    payload: Buffer,
+    ctx: CallContext,
+    decode: (payload: Buffer) => T,
+    what: string,
+  ): { request: T; caller: string } {
+    let request: T;
+    try {
+      request = decode(payload);
+    } catch (e) {
+      throw new GrpcError(OUTCOMES.protocolViolation.grpc, `${what}: ${errorMessage(e)}`);
+    }
+    const identity = selectIdentity(ctx.peer.identities, request.clientName);
+    if (!identity) throw new GrpcError(OUTCOMES.unknownClient.grpc, 'no matching client');
+    return { request, caller: identity.name };
   }
 
   /** Starts a check of the peer's tip unless it is known, running, or too many run. */
@@ -197,7 +237,13 @@ export class Transparency {
     this.checked.set(peer, checked);
   }
 
-  private async fetchPage(peer: string, query: wire.RecordsQuery): Promise<wire.RecordsPage> {
+  /** One request to `peer` on a pooled session (PeerUnreachable when there is none to be had). */
+  private async ask<T>(
+    peer: string,
+    path: string,
+    payload: Uint8Array,
+    decode: (reply: Buffer) => T,
+  ): Promise<T> {
     const client = this.client;
     if (!client) throw new PeerUnreachable('no gRPC client channel to reach the peer');
     const deadline = Deadline.after(TIP_CALL_TIMEOUT_MS, this.clock);
@@ -207,11 +253,6 @@ export class Transparency {
     } catch (e) {
       throw new PeerUnreachable(`no connection to ${peer}: ${errorMessage(e)}`);
     }
-    const reply = await pooled.session.unary(
-      wire.RECORDS_PATH,
-      wire.encodeRecordsRequest(query, this.ownName),
-      deadline,
-    );
-    return wire.decodeRecordsResponse(reply, query.limit);
+    return decode(await pooled.session.unary(path, payload, deadline));
   }
 }

@@ -7,17 +7,22 @@
  * - `/EPS/Records`: Request{method "records", params {from, limit}, clientName} → Response{result
  *   {size, head, records}}: at most `limit` (≤ MAX_PAGE_RECORDS) records of the callee's verified chain
  *   from index `from`, as a JSON array in a string (the records' exact JSON, hashed as they are).
+ * - `/EPS/Consistency`: Request{method "consistency", params {first, second}, clientName} → Response{result
+ *   {first, second, path}}: the callee's RFC 9162 consistency proof between two sizes of its verified chain
+ *   (records/merkle, the same JSON as `_consistencyProof`).
  *
  * Original nodes do not know these paths and answer UNIMPLEMENTED, which means "no tips here".
  */
 import type { SignedChangeRecord } from '../core/directory-entry.js';
-import { normaliseSignedRecords } from '../records/index.js';
+import { normaliseSignedRecords, parseConsistencyProof, type ConsistencyProof } from '../records/index.js';
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../grpc/codec.js';
 import { errorMessage } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
 import { tipFromJson, tipToJson, TipError, type Tip } from './tip.js';
 
 export const TIP_PATH = '/EPS/Tip';
 export const RECORDS_PATH = '/EPS/Records';
+export const CONSISTENCY_PATH = '/EPS/Consistency';
 /** Most records one `/EPS/Records` answer may hold (a page with more is refused as a whole). */
 export const MAX_PAGE_RECORDS = 256;
 
@@ -31,8 +36,13 @@ export interface RecordsPage {
   records: SignedChangeRecord[];
 }
 
+/** A request of one of these methods (no id: unary calls). */
+function request(method: string, params: JsonObject, clientName: string): Uint8Array {
+  return encodeRequest({ method, params, id: '', clientName });
+}
+
 export function encodeTipRequest(tip: Tip, clientName: string): Uint8Array {
-  return encodeRequest({ method: 'tip', params: tipToJson(tip), id: '', clientName });
+  return request('tip', tipToJson(tip), clientName);
 }
 
 export function decodeTipRequest(payload: Buffer): { tip: Tip; clientName: string } {
@@ -49,12 +59,7 @@ export function decodeTipResponse(payload: Buffer): Tip {
 }
 
 export function encodeRecordsRequest(query: RecordsQuery, clientName: string): Uint8Array {
-  return encodeRequest({
-    method: 'records',
-    params: { from: query.from, limit: query.limit },
-    id: '',
-    clientName,
-  });
+  return request('records', { from: query.from, limit: query.limit }, clientName);
 }
 
 export function decodeRecordsRequest(payload: Buffer): { query: RecordsQuery; clientName: string } {
@@ -92,5 +97,33 @@ export function decodeRecordsResponse(payload: Buffer, limit: number): RecordsPa
     return { tip, records: normaliseSignedRecords(raw, { allowProperties: true }) };
   } catch (e) {
     throw new TipError(`records page holds malformed records: ${errorMessage(e)}`);
+  }
+}
+
+/** The sizes of a consistency question: from `first` records to `second`. */
+export interface ConsistencyQuery {
+  first: number;
+  second: number;
+}
+
+export function encodeConsistencyRequest(query: ConsistencyQuery, clientName: string): Uint8Array {
+  return request('consistency', { first: query.first, second: query.second }, clientName);
+}
+
+/** The parameters are checked by the tree's query (records/merkle answerProofQuery). */
+export function decodeConsistencyRequest(payload: Buffer): { params: unknown; clientName: string } {
+  const wire = decodeRequest(payload);
+  return { params: wire.params, clientName: wire.clientName };
+}
+
+export function encodeConsistencyResponse(proof: ConsistencyProof): Uint8Array {
+  return encodeResponse({ id: '', result: { ...proof } });
+}
+
+export function decodeConsistencyResponse(payload: Buffer): ConsistencyProof {
+  try {
+    return parseConsistencyProof(decodeResponse(payload).result);
+  } catch (e) {
+    throw new TipError(errorMessage(e));
   }
 }

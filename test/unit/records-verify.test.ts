@@ -148,6 +148,18 @@ describe('record chains', () => {
     assert.deepEqual(verifyRecord(alt, chain.slice(0, 1), trust), { ok: true, signer: 'hd-1' });
   });
 
+  it('a verifier replayed from a verified prefix (ofVerified) judges what follows like one that verified it', () => {
+    const replayed = ChainVerifier.ofVerified(trust, chain.slice(0, 2));
+    const checked = verifier(chain.slice(0, 2));
+    assert.deepEqual([replayed.tip, replayed.length], [checked.tip, checked.length]);
+    assert.deepEqual(replayed.pins(), checked.pins());
+    const alt = signRecord(change('hd-1', 'groups', ['x']), replayed.tip, adminAlt.key, adminAlt.pem);
+    assert.equal(failure(replayed.append([alt])).code, 'pin', 'the pin set in the prefix holds');
+    assert.equal(failure(replayed.append([chain[0]!])).code, 'parent');
+    assert.deepEqual(replayed.append([chain[2]!]), { ok: true });
+    assert.equal(ChainVerifier.ofVerified(trust, []).tip, '');
+  });
+
   it('pins follow the last signing fingerprint; records without one keep it; other names do not touch it', () => {
     const v = verifier();
     const keep = signRecords(
