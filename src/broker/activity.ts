@@ -1,7 +1,7 @@
 /**
  * Recent call activity for the status page [docs/status.md]: per peer the last call, its latency and the
- * counts; per minute the calls by method and status (metrics/minute-ring.ts); the last errors with their
- * request ids. Everything is bounded (peers, keys per minute, errors kept). The Prometheus counters
+ * counts; per minute the calls by method and status and the average latency by method
+ * (metrics/minute-ring.ts); the last errors with their request ids. Everything is bounded (peers, keys per minute, errors kept). The Prometheus counters
  * (metrics.ts) stay the source for alerting: they are cumulative and have no per-call detail, which is
  * what an operator looks for here.
  */
@@ -58,6 +58,12 @@ export interface ErrorRecord {
   message: string;
 }
 
+/** The average latency of each method's calls in one minute (methods without calls left out). */
+export interface MinuteLatency {
+  start: string;
+  avg_ms: Record<string, number>;
+}
+
 /** Longest method name kept (a key of the per-minute counts). */
 export const MAX_METHOD_CHARS = 120;
 
@@ -92,10 +98,13 @@ export class CallActivity {
   private readonly peers = new Map<string, PeerState>();
   private newest: string | undefined;
   private readonly minutes: MinuteCounters;
+  /** Sum of the latencies (ms) per method and minute; divided by the minute's calls when read. */
+  private readonly latencies: MinuteCounters;
   private errors: ErrorRecord[] = [];
 
   constructor(private readonly clock: Clock = systemClock) {
     this.minutes = new MinuteCounters(clock);
+    this.latencies = new MinuteCounters(clock);
   }
 
   /** Called for every call: updates the peer's entry in place (no per-call objects or date strings). */
@@ -104,6 +113,7 @@ export class CallActivity {
     const latency = Math.round(event.latencyMs * 10) / 10;
     const failed = event.outcome !== 'ok' && event.outcome !== 'none';
     this.minutes.add(`${event.method} ${event.outcome}`);
+    this.latencies.add(event.method, event.latencyMs);
     let state = this.peers.get(event.peer);
     if (state === undefined) {
       state = {
@@ -199,6 +209,28 @@ export class CallActivity {
 
   perMinute(): MinuteCounts[] {
     return this.minutes.snapshot();
+  }
+
+  /**
+   * Per minute (as perMinute()), the average latency of each method's calls, in ms to 0.1. A method whose
+   * calls the counts put under `(other)` (beyond their cap of keys) has no average that minute.
+   */
+  latencyPerMinute(): MinuteLatency[] {
+    const counts = new Map(this.minutes.snapshot().map((m) => [m.start, m.counts]));
+    return this.latencies.snapshot().map((minute) => {
+      const calls = new Map<string, number>();
+      for (const [key, n] of Object.entries(counts.get(minute.start) ?? {})) {
+        const cut = key.lastIndexOf(' ');
+        const method = cut < 0 ? key : key.slice(0, cut);
+        calls.set(method, (calls.get(method) ?? 0) + n);
+      }
+      const avg: Record<string, number> = {};
+      for (const [method, sum] of Object.entries(minute.counts)) {
+        const n = calls.get(method);
+        if (n !== undefined && n > 0) avg[method] = Math.round((sum / n) * 10) / 10;
+      }
+      return { start: minute.start, avg_ms: avg };
+    });
   }
 
   lastErrors(): ErrorRecord[] {

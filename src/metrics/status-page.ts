@@ -58,5 +58,5 @@ code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, mono
 .charts { display: flex; flex-wrap: wrap; gap: 12px; }
 .chart { border: 1px solid var(--line); border-radius: 4px; padding: 6px; }
 .chart p { font-size: 12px; }
-svg rect.okbar { fill: var(--ok); } svg rect.errbar { fill: var(--bad); } svg line { stroke: var(--line); }
+svg rect.okbar { fill: var(--ok); } svg rect.errbar { fill: var(--bad); } svg rect.latbar { fill: #3b6fd4; } svg line { stroke: var(--line); }
 `;

@@ -150,11 +150,36 @@ export const STATUS_PAGE_SCRIPT = String.raw`'use strict';
       });
     });
     var names = Object.keys(methods).sort();
-    var out = [el('p', { class: 'muted' }, ['per minute, last ' + minutes.length + ' minutes; green ok, red errors · in flight: ' + d.in_flight])];
+    var latency = d.latency || [];
+    var out = [el('p', { class: 'muted' }, ['per minute, last ' + minutes.length + ' minutes; green ok, red errors, blue average latency · in flight: ' + d.in_flight])];
     if (!names.length) return out.concat([empty('calls yet')]);
-    return out.concat([el('div', { class: 'charts' }, names.map(function (n) { return chart(n, methods[n]); }))]);
+    return out.concat([el('div', { class: 'charts' }, names.map(function (n) {
+      var avg = minutes.map(function (m, i) { var l = latency[i]; return l && l.avg_ms && typeof l.avg_ms[n] === 'number' ? l.avg_ms[n] : null; });
+      return chart(n, methods[n], avg);
+    }))]);
   }
-  function chart(name, series) {
+  function latencyChart(avg) {
+    var ns = 'http://www.w3.org/2000/svg';
+    var w = 8, h = 30, max = 0, last = null;
+    avg.forEach(function (v) { if (v !== null) { max = Math.max(max, v); last = v; } });
+    var svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('class', 'latency');
+    svg.setAttribute('width', String(avg.length * w));
+    svg.setAttribute('height', String(h));
+    avg.forEach(function (v, i) {
+      if (v === null || max === 0) return;
+      var barH = Math.max(1, Math.round((v / max) * h));
+      var r = document.createElementNS(ns, 'rect');
+      r.setAttribute('class', 'latbar'); r.setAttribute('x', String(i * w)); r.setAttribute('y', String(h - barH));
+      r.setAttribute('width', String(w - 1)); r.setAttribute('height', String(barH));
+      var title = document.createElementNS(ns, 'title');
+      title.textContent = v + ' ms';
+      r.appendChild(title);
+      svg.appendChild(r);
+    });
+    return [el('p', { class: 'muted' }, [last === null ? 'no latency' : 'avg ' + last + ' ms (last minute with calls), max ' + max + ' ms']), svg];
+  }
+  function chart(name, series, avg) {
     var ns = 'http://www.w3.org/2000/svg';
     var w = 8, h = 40, max = 1, total = 0, errors = 0;
     series.forEach(function (s) { max = Math.max(max, s.ok + s.err); total += s.ok + s.err; errors += s.err; });
@@ -171,7 +196,8 @@ export const STATUS_PAGE_SCRIPT = String.raw`'use strict';
         svg.appendChild(r);
       });
     });
-    return el('div', { class: 'chart' }, [el('p', {}, [el('strong', {}, [name]), ' ' + total + ' calls, ' + errors + ' errors']), svg]);
+    return el('div', { class: 'chart' }, [el('p', {}, [el('strong', {}, [name]), ' ' + total + ' calls, ' + errors + ' errors']), svg]
+      .concat(avg ? latencyChart(avg) : []));
   }
 
   var VIEWS = {

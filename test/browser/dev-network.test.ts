@@ -66,6 +66,9 @@ test('hd-1: the dev directory, hd-2 reached P2P through a public proxy, the tunn
   assert.match(peers, THROUGH_A_PROXY);
   assert.match(await sectionText(page, 'tunnels'), /hd-2/);
   assert.ok((await page.locator('#section-calls svg').count()) >= 1, 'a call chart');
+  const ping = page.locator('#section-calls .chart', { hasText: 'hd-2._ping' });
+  assert.ok((await ping.locator('svg.latency rect.latbar').count()) >= 1, "hd-2._ping's latency chart");
+  assert.match((await ping.textContent()) ?? '', /avg [\d.]+ ms/);
   await page.close();
 });
 

@@ -3,6 +3,7 @@
  * only through the proxy operator public-proxy-1.ga. ls-1 (public gRPC server) reaches hd-2 over hd-2's
  * reverse stream (ServerCall) and hd-2 answers it directly; hd-2 calls ls-1 directly and ls-1's answer goes
  * back over the reverse stream; hd-1 (also behind the proxy) reaches hd-2 P2P and the answer comes back P2P.
+ * A request queued for hd-2 while it is down leaves ls-1's outbox when hd-2's reverse stream opens.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,10 +53,11 @@ describe('asynchronous calls over ServerCall and P2P', () => {
         grpcClient: true,
         backend: backends.get('ls-1')!.url,
         services: [LOCATE],
-        // Store and forward: a peer that is back is tried again within half a second.
+        // Store and forward: retries at least a minute apart, so a delivery sooner after a peer came back
+        // is the peer's reverse stream opening waking its queue (no timer).
         async: {
           store: { type: 'file', settings: { directory: stateDir } },
-          outbox: { retry_initial: 0.1, retry_max: 0.5 },
+          outbox: { retry_initial: 120, retry_max: 300 },
         },
       },
     ]);
@@ -106,7 +108,7 @@ describe('asynchronous calls over ServerCall and P2P', () => {
     assert.equal((got!.params as JsonObject).result, 'found');
   });
 
-  test('ServerCall, store and forward: hd-2 is down when ls-1 sends; delivered once hd-2 is back', async () => {
+  test('ServerCall, store and forward: hd-2 is down when ls-1 sends; its reverse stream opening delivers it', async () => {
     await hd2.stop();
     const queued = await gateway(
       port('ls-1'),
@@ -121,10 +123,8 @@ describe('asynchronous calls over ServerCall and P2P', () => {
           .get('hd-2')!
           .calls('locate')
           .some((m) => m.id === 'hd-2.locate(rs-down)'),
-      {
-        timeoutMs: 2 * STEP_MS,
-        what: 'the queued request at hd-2',
-      },
+      // Well within the first retry (60 to 120 s after the failed attempt): only the wake-up can deliver it.
+      { timeoutMs: 2 * STEP_MS, what: 'the queued request at hd-2' },
     );
     const answered = await respond(port('hd-2'), 'hd-2', 'hd-2.locate(rs-down)', { result: 'late' });
     assert.equal(answered.status, 200, answered.text);

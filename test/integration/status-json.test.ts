@@ -82,6 +82,15 @@ test('eps hd-1: identity, directory with the permission matrix, hd-2 reached by 
   const calls = doc.calls as { in_flight: number; minutes: { start: string; counts: Obj }[] };
   assert.equal(calls.minutes.length, 15);
   assert.ok(Number(calls.minutes.at(-1)!.counts['hd-2._ping ok']) >= 1, JSON.stringify(calls.minutes.at(-1)));
+  const latency = (doc.calls as { latency: { start: string; avg_ms: Record<string, number> }[] }).latency;
+  assert.deepEqual(
+    latency.map((m) => m.start),
+    calls.minutes.map((m) => m.start),
+  );
+  assert.ok(
+    latency.some((m) => typeof m.avg_ms['hd-2._ping'] === 'number' && m.avg_ms['hd-2._ping'] >= 0),
+    JSON.stringify(latency.at(-1)),
+  );
   assert.ok(Array.isArray(doc.errors));
   const streams = doc.streams as { dialled: Obj[]; accepted: Obj[] };
   assert.equal(find(streams.dialled, 'peer', P).state, 'up');

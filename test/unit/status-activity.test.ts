@@ -98,3 +98,31 @@ test('peer activity: updated in place, most recent last, an old error kept, time
   assert.equal(a.last_error_at, '2026-12-03T12:00:00.000Z');
   assert.equal(a.last_outcome, 'ok');
 });
+
+test('latency per minute: the average of each method over every outcome, per minute', async () => {
+  const clock = new ManualClock(20 * MINUTE_MS);
+  const activity = new CallActivity(clock);
+  const call = (method: string, outcome: string, latencyMs: number) =>
+    activity.record({
+      direction: 'out',
+      peer: 'hd-2',
+      method,
+      outcome,
+      latencyMs,
+      requestId: `${method}(1)`,
+    });
+  call('hd-2._ping', 'ok', 10);
+  call('hd-2._ping', 'error', 30);
+  call('hd-2.slow', 'ok', 250.04);
+  await clock.advance(MINUTE_MS);
+  call('hd-2._ping', 'ok', 4);
+  const minutes = activity.latencyPerMinute();
+  assert.equal(minutes.length, 15);
+  assert.deepEqual(
+    minutes.map((m) => m.start),
+    activity.perMinute().map((m) => m.start),
+  );
+  assert.deepEqual(minutes.at(-2)!.avg_ms, { 'hd-2._ping': 20, 'hd-2.slow': 250 });
+  assert.deepEqual(minutes.at(-1)!.avg_ms, { 'hd-2._ping': 4 });
+  assert.deepEqual(minutes[0]!.avg_ms, {});
+});

@@ -35,7 +35,11 @@ export function epsStatus(
         peers: peersStatus(name, broker.directory, parts, broker.activity),
         streams: streamsStatus(parts),
         tunnels: tunnelsStatus(parts),
-        calls: { in_flight: broker.requestsInFlight, minutes: broker.activity.perMinute() },
+        calls: {
+          in_flight: broker.requestsInFlight,
+          minutes: broker.activity.perMinute(),
+          latency: broker.activity.latencyPerMinute(),
+        },
         errors: broker.activity.lastErrors(),
         ...(alarms ? { directory_alarms: alarmsStatus(alarms()) } : {}),
       };
