@@ -14,11 +14,15 @@ import type { DirectoryEntry } from '../../src/core/directory-entry.js';
 import { CERTS, pinnedEntries } from './network.js';
 
 /** Connects to 127.0.0.1:`port` expecting ls-1's certificate, with `as`'s client certificate (none: undefined). */
-export async function tlsConnect(port: number, as: string | undefined = 'hd-1'): Promise<tls.TLSSocket> {
+export async function tlsConnect(
+  port: number,
+  as: string | undefined = 'hd-1',
+  servername = 'ls-1',
+): Promise<tls.TLSSocket> {
   const socket = tls.connect({
     host: '127.0.0.1',
     port,
-    servername: 'ls-1',
+    servername,
     ca: readFileSync(join(CERTS, 'root.crt')),
     ...(as === undefined
       ? {}
@@ -29,9 +33,9 @@ export async function tlsConnect(port: number, as: string | undefined = 'hd-1'):
   return socket;
 }
 
-/** A GrpcSession to ls-1 at `port`, as hd-1. */
-export async function grpcSession(port: number): Promise<GrpcSession> {
-  return new GrpcSession('ls-1', await tlsConnect(port));
+/** A GrpcSession to `peer` (default ls-1) at `port`, as `as` (default hd-1). */
+export async function grpcSession(port: number, peer = 'ls-1', as = 'hd-1'): Promise<GrpcSession> {
+  return new GrpcSession(peer, await tlsConnect(port, as, peer));
 }
 
 /** A GrpcServer with ls-1's certificate; peers are identified against `entries` (default: all pinned). */

@@ -9,6 +9,8 @@
  *
  * Each is refused with a log line and one `unverifiable` alarm (one per peer and interval), nothing is
  * applied (eps_directory_records unchanged), calls to the peers still work, and hd-1's heap stays flat.
+ * hd-1 also answers `/EPS/Consistency` (what a peer behind it asks before healing): a proof that verifies
+ * against the tree of its chain, and INVALID_ARGUMENT for a size it does not have.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -18,9 +20,19 @@ import type { SignedChangeRecord } from '../../src/core/directory-entry.js';
 import type { JsonObject } from '../../src/core/json.js';
 import { decodeRequest, encodeResponse } from '../../src/grpc/codec.js';
 import { GrpcServer } from '../../src/grpc/server.js';
+import { Deadline } from '../../src/core/deadline.js';
+import { GrpcError, Status } from '../../src/grpc/status.js';
+import { checkConsistencyProof, RecordTree } from '../../src/records/index.js';
 import { loadTls } from '../../src/tls/options.js';
 import type { Tip } from '../../src/transparency/tip.js';
-import { encodeRecordsResponse, encodeTipResponse } from '../../src/transparency/wire.js';
+import {
+  CONSISTENCY_PATH,
+  decodeConsistencyResponse,
+  encodeConsistencyRequest,
+  encodeRecordsResponse,
+  encodeTipResponse,
+} from '../../src/transparency/wire.js';
+import { grpcSession } from '../helpers/grpc-local.js';
 import { CERTS, gatewayRequest, pinnedEntries, TestNetwork } from '../helpers/network.js';
 import { freePort, type Running } from '../helpers/processes.js';
 import { signWith } from '../helpers/records-server.js';
@@ -172,4 +184,30 @@ test('fake tip, bad signature and huge pages are refused as unverifiable; nothin
     heapAfter - heapBefore < 32 * 1024 * 1024,
     `heap grew by ${((heapAfter - heapBefore) / 1048576).toFixed(1)} MiB`,
   );
+});
+
+test('hd-1 proves the consistency of two sizes of its chain, and refuses a size it does not have', async () => {
+  const tree = RecordTree.of(ourChain());
+  const session = await grpcSession(net.ports.get('hd-1')!.grpc, 'hd-1', 'ls-1');
+  const ask = async (first: number, second: number) =>
+    decodeConsistencyResponse(
+      await session.unary(
+        CONSISTENCY_PATH,
+        encodeConsistencyRequest({ first, second }, 'ls-1'),
+        Deadline.after(10_000),
+      ),
+    );
+  try {
+    const proof = await ask(2, tree.size);
+    assert.deepEqual(checkConsistencyProof(proof, tree.tip(2), tree.tip()), { ok: true });
+    await assert.rejects(
+      ask(1, tree.size + 1),
+      (e: unknown) =>
+        e instanceof GrpcError &&
+        e.code === Status.INVALID_ARGUMENT &&
+        /larger than the tree/.test(e.message),
+    );
+  } finally {
+    session.close();
+  }
 });
