@@ -2,9 +2,10 @@
  * An application that answers asynchronously (docs/protocol.md#asynchronous-calls), for the dev network
  * (README "Asynchronous calls"). Two small JSON-RPC servers over plain HTTP:
  * - ls-1's backend (instead of eps-ls, on LS_BIND_ADDRESS, default localhost:6666): `lookup {name}` is
- *   acknowledged at once with `{"_async": {"ttl": 3600}}`; ANSWER_AFTER seconds later (default 5) the
- *   application answers with `respond` at ls-1's gateway (LS_GATEWAY, default https://localhost:5557/jsonrpc,
- *   with ls-1's dev certificate from CERT_DIR, default settings/dev/certs);
+ *   acknowledged at once with `{"_async": {"ttl": 3600}}` (ACK_TTL seconds); ANSWER_AFTER seconds later
+ *   (default 5) the application answers with `respond` at ls-1's gateway (LS_GATEWAY, default
+ *   https://localhost:5557/jsonrpc, with ls-1's dev certificate from CERT_DIR, default settings/dev/certs);
+ *   an `undelivered` notice (an answer that never reached the caller) is printed and accepted;
  * - hd-1's backend (on HD_BIND_ADDRESS, default localhost:5558): prints every `respond` (the answer, or an
  *   expiry) and `undelivered` call it receives, and accepts it.
  * Run: `npm run build && node dist/examples/eps-ls-async.js` (or `node --import tsx examples/eps-ls-async.ts`).
@@ -30,11 +31,30 @@ function server(bindAddress: string, methods: Parameters<typeof dispatcher>[0]):
   );
 }
 
-/** ls-1's backend: acknowledges `lookup`, answers it later through `gateway` with `respond`. */
+/** When ls-1's backend answers, and for how long it asks eps to keep a request (read at every `lookup`). */
+export interface AnswerTiming {
+  answerAfterMs: number;
+  ttlSeconds: number;
+}
+
+/** A JSON-RPC method that shows what it received (without `_client`/`_caller`) and accepts it. */
+function printing(kind: string, show: (line: string) => void) {
+  return method(z.looseObject({}), (params, { id }) => {
+    const { _client: _c, _caller: _cc, ...shown } = params;
+    show(`${kind} for id ${JSON.stringify(id)}: ${JSON.stringify(shown)}`);
+    return 'thanks';
+  });
+}
+
+/**
+ * ls-1's backend: acknowledges `lookup`, answers it later through `gateway` with `respond`; shows the
+ * `undelivered` notices of answers that never reached their caller.
+ */
 export function asyncLocations(
   bindAddress: string,
   gateway: JsonRpcClient,
-  answerAfterMs: number,
+  timing: AnswerTiming,
+  show: (line: string) => void = (line) => log.warn(line),
 ): JsonHttpServer {
   let scheduled = 0;
   // `caller` (the operator that sent the request) tells apart two operators that used the same id.
@@ -58,10 +78,11 @@ export function asyncLocations(
         answer(id, name, caller).catch((e: unknown) =>
           log.error('respond failed', { id, error: errorMessage(e) }),
         );
-      }, answerAfterMs);
-      log.info('acknowledged; answering later', { id, after_s: answerAfterMs / 1000 });
-      return { _async: { ttl: 3600 }, note: 'the answer follows with respond' };
+      }, timing.answerAfterMs);
+      log.info('acknowledged; answering later', { id, after_s: timing.answerAfterMs / 1000 });
+      return { _async: { ttl: timing.ttlSeconds }, note: 'the answer follows with respond' };
     }),
+    undelivered: printing('undelivered', show),
   });
 }
 
@@ -70,13 +91,10 @@ export function answerPrinter(
   bindAddress: string,
   show: (line: string) => void = (line) => console.log(line),
 ): JsonHttpServer {
-  const print = (kind: string) =>
-    method(z.looseObject({}), (params, { id }) => {
-      const { _client: _c, _caller: _cc, ...shown } = params;
-      show(`${kind} for id ${JSON.stringify(id)}: ${JSON.stringify(shown)}`);
-      return 'thanks';
-    });
-  return server(bindAddress, { respond: print('respond'), undelivered: print('undelivered') });
+  return server(bindAddress, {
+    respond: printing('respond', show),
+    undelivered: printing('undelivered', show),
+  });
 }
 
 const isMain =
@@ -97,11 +115,10 @@ if (isMain) {
     { serverName: 'ls-1' },
   );
   const servers = [
-    asyncLocations(
-      process.env.LS_BIND_ADDRESS ?? 'localhost:6666',
-      gateway,
-      Number(process.env.ANSWER_AFTER ?? 5) * 1000,
-    ),
+    asyncLocations(process.env.LS_BIND_ADDRESS ?? 'localhost:6666', gateway, {
+      answerAfterMs: Number(process.env.ANSWER_AFTER ?? 5) * 1000,
+      ttlSeconds: Number(process.env.ACK_TTL ?? 3600),
+    }),
     answerPrinter(process.env.HD_BIND_ADDRESS ?? 'localhost:5558'),
   ];
   for (const s of servers) {

@@ -13,7 +13,9 @@ const steps = [
   ['lint', 'npm', ['run', 'lint', '--silent']],
   ['tests', 'npm', ['test', '--silent']],
   ['package contents', 'npm', ['pack', '--dry-run', '--ignore-scripts']],
-  ['installed package and first hour', process.execPath, ['scripts/run-tests.mjs', 'test/release/']],
+  // One after the other: both start the dev network on its fixed ports (one at a time, by a lock).
+  ['installed package', process.execPath, ['scripts/run-tests.mjs', 'test/release/installed-package']],
+  ['first hour', process.execPath, ['scripts/run-tests.mjs', 'test/release/first-hour']],
 ];
 
 for (const [label, cmd, args] of steps) {

@@ -6,6 +6,7 @@
 import protobuf from 'protobufjs/minimal.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import { errorMessage } from '../core/errors.js';
+import { utf8Text } from './short-strings.js';
 import { CodecError, encodeMessage, MAX_STRUCT_DEPTH, type ProtoField } from './proto-writer.js';
 
 const { Reader } = protobuf;
@@ -80,7 +81,7 @@ function readStruct(r: R, end: number, depth: number): JsonObject {
       let value: JsonValue = null;
       while (r.pos < entryEnd) {
         const et = r.uint32();
-        if (et >>> 3 === 1 && (et & 7) === LEN) key = r.string();
+        if (et >>> 3 === 1 && (et & 7) === LEN) key = readString(r);
         else if (et >>> 3 === 2 && (et & 7) === LEN) value = readValue(r, r.uint32() + r.pos, depth + 1);
         else r.skipType(et & 7);
       }
@@ -116,7 +117,7 @@ function readValue(r: R, end: number, depth: number): JsonValue {
         value = r.double();
         break;
       case 3:
-        value = r.string();
+        value = readString(r);
         break;
       case 4:
         value = r.bool();
@@ -133,6 +134,16 @@ function readValue(r: R, end: number, depth: number): JsonValue {
   }
   if (r.pos !== end) throw new CodecError('malformed value');
   return value;
+}
+
+/** A length-delimited string, through the table of short strings (short-strings.ts). */
+function readString(r: R): string {
+  const length = r.uint32();
+  const start = r.pos;
+  const end = start + length;
+  if (end > r.len) throw new CodecError('string longer than its message');
+  r.pos = end;
+  return utf8Text(r.buf, start, end);
 }
 
 function guard<T>(fn: () => T): T {
@@ -152,16 +163,16 @@ export function decodeRequest(buf: Uint8Array): WireRequest {
       const t = r.uint32();
       switch (t >>> 3) {
         case 1:
-          req.method = r.string();
+          req.method = readString(r);
           break;
         case 2:
           req.params = readStruct(r, r.uint32() + r.pos, 0);
           break;
         case 3:
-          req.id = r.string();
+          req.id = readString(r);
           break;
         case 4:
-          req.clientName = r.string();
+          req.clientName = readString(r);
           break;
         default:
           r.skipType(t & 7);
@@ -180,7 +191,7 @@ function readError(r: R, end: number): WireError {
         err.code = r.int32();
         break;
       case 2:
-        err.message = r.string();
+        err.message = readString(r);
         break;
       case 3:
         err.data = readStruct(r, r.uint32() + r.pos, 0);
@@ -200,7 +211,7 @@ export function decodeResponse(buf: Uint8Array): WireResponse {
       const t = r.uint32();
       switch (t >>> 3) {
         case 1:
-          res.id = r.string();
+          res.id = readString(r);
           break;
         case 2:
           res.result = readStruct(r, r.uint32() + r.pos, 0);

@@ -78,7 +78,14 @@ const FORBIDDEN = /^(test|bench|fuzz|src|scripts|\.ci|settings\/test)\/|\.key$|\
 test('npm pack ships what an operator needs and nothing of test/ or bench/', async () => {
   const dry = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], REPO_ROOT, 300_000);
   assert.equal(dry.code, 0, dry.stderr);
-  const [packed] = JSON.parse(dry.stdout) as [{ files: { path: string }[] }];
+  const [packed] = JSON.parse(dry.stdout) as [{ filename: string; files: { path: string }[] }];
+  // docs/first-hour.md installs the tarball npm pack makes, by its name.
+  assert.ok(
+    readFileSync(join(REPO_ROOT, 'docs/first-hour.md'), 'utf8').includes(
+      `npm install -g ${packed.filename}\n`,
+    ),
+    `docs/first-hour.md: npm install -g ${packed.filename}`,
+  );
   const paths = packed.files.map((f) => f.path);
   for (const path of REQUIRED) assert.ok(paths.includes(path), `${path} missing from the package`);
   assert.deepEqual(

@@ -197,3 +197,14 @@ test('a constant object (kept encoding) gives the same bytes as a plain one, is 
   for (let i = 0; i < 30; i++) shallow = { d: shallow };
   assert.ok(encodeRequest({ method: 'a.b', params: { shallow }, id: '', clientName: '' }).length > 0);
 });
+
+test('short strings decode right through the table of recent ones, collisions included', () => {
+  // 5,000 distinct short keys and values over 1,024 table slots: many share a slot.
+  const params: JsonObject = {};
+  for (let i = 0; i < 5_000; i++) params[`k${i.toString(36)}`] = `v${(i * 7919).toString(36)}é`;
+  const bytes = encodeRequest({ method: 'a.b', params, id: 'a.b(1)', clientName: 'hd-1' });
+  for (let round = 0; round < 2; round++) assert.deepEqual(decodeRequest(bytes).params, params);
+  // Invalid UTF-8 reads as Buffer reads it (U+FFFD), the first time and from the table.
+  const invalid = Buffer.from([0x1a, 0x03, 0x61, 0xff, 0x62]); // field 3 (id), 3 bytes: a, 0xff, b
+  for (let round = 0; round < 2; round++) assert.equal(decodeRequest(invalid).id, 'a\ufffdb');
+});
