@@ -2,52 +2,74 @@
  * Real processes for the directory transparency tests: several `sd run` with file stores (one store can be
  * copied to start another sd on a prefix of the chain), records submitted with `eps sd submit-records`
  * (the test operators' signing certificate), and eps nodes of a TestNetwork switched to the api directory of
- * a chosen sd, each with a state file and a metrics port.
+ * a chosen sd, each with a state file and a metrics port (NodeMetrics reads them).
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JsonObject } from '../../src/core/json.js';
 import { CERTS, metricsText, type TestNetwork } from './network.js';
-import { freePort, runProgram, startProgram, type Running } from './processes.js';
+import { freePort, runProgram } from './processes.js';
 import { apiSettings } from './records-server.js';
-
-export interface SdProcess {
-  url: string;
-  store: string;
-  process: Running;
-}
+import { startFileSd, type FileSd } from './sd-file-store.js';
 
 function writeJson(path: string, value: unknown): string {
   writeFileSync(path, JSON.stringify(value));
   return path;
 }
 
+/** An sd with a file store (`url`, `store`, `process`; see sd-file-store.ts). */
+export type SdProcess = FileSd;
+
 /** Starts an sd named `name` on its own file store (copied from `copyFrom` first, when given). */
-export async function startSd(net: TestNetwork, name: string, copyFrom?: SdProcess): Promise<SdProcess> {
-  const port = await freePort();
-  const dir = join(net.dir, name);
-  mkdirSync(join(dir, 'data'), { recursive: true });
-  const store = join(dir, 'data', 'records');
-  if (copyFrom) copyFileSync(copyFrom.store, store);
-  writeJson(join(dir, '001.json'), {
-    jsonrpc_server: {
-      bind_address: `127.0.0.1:${port}`,
-      tls: {
-        ca_certificate_files: [join(CERTS, 'root.crt')],
-        certificate_file: join(CERTS, 'sd-1.crt'),
-        key_file: join(CERTS, 'sd-1.key'),
-      },
-    },
-    directory: {
-      datastore: { type: 'file', settings: { filename: store } },
-      ca_certificate_files: [join(CERTS, 'root.crt')],
-      ca_intermediate_certificate_files: [join(CERTS, 'intermediate.crt')],
-    },
-  });
-  const process = startProgram('sd', ['run'], { SD_SETTINGS: dir });
-  await process.waitFor(/Waiting for CTRL-C/);
-  return { url: `https://127.0.0.1:${port}/jsonrpc`, store, process };
+export function startSd(net: TestNetwork, name: string, copyFrom?: SdProcess): Promise<SdProcess> {
+  return startFileSd(net.dir, name, copyFrom ? { copyFrom: copyFrom.store } : {});
+}
+
+/**
+ * Two sds with file stores where `short` holds a prefix of `long`'s chain: the network's base records go to
+ * `long`, `short` starts on a copy of its store, then the record file `more` goes to `long` only.
+ */
+export async function prefixSds(
+  net: TestNetwork,
+  more: string,
+): Promise<{ long: SdProcess; short: SdProcess }> {
+  const long = await startSd(net, 'sd-long');
+  await submit(net, long, [
+    '--reset',
+    join(net.dir, 'directory/001_base.json'),
+    join(net.dir, 'directory/002_certificates.json'),
+  ]);
+  const short = await startSd(net, 'sd-short', long);
+  await submit(net, long, [more]);
+  return { long, short };
+}
+
+/** The metrics listeners of some nodes: their ports, verified chain sizes and alarm counters. */
+export class NodeMetrics {
+  readonly ports = new Map<string, number>();
+
+  static async of(names: string[]): Promise<NodeMetrics> {
+    const metrics = new NodeMetrics();
+    for (const name of names) metrics.ports.set(name, await freePort());
+    return metrics;
+  }
+
+  port(name: string): number {
+    const port = this.ports.get(name);
+    if (port === undefined) throw new Error(`no metrics port for ${name}`);
+    return port;
+  }
+
+  /** eps_directory_records of `name`. */
+  records(name: string): Promise<number> {
+    return metric(this.port(name), 'eps_directory_records');
+  }
+
+  /** eps_directory_alarms_total{kind} of `name`. */
+  alarms(name: string, kind: 'withheld' | 'fork' | 'unverifiable'): Promise<number> {
+    return metric(this.port(name), 'eps_directory_alarms_total', `{kind="${kind}"}`);
+  }
 }
 
 /**

@@ -7,16 +7,14 @@
  * then finds the tips equal.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { gatewayRequest, type TestNetwork } from '../helpers/network.js';
 import { p2pNetwork, PROXY_OPERATOR as P } from '../helpers/p2p-network.js';
-import { freePort, type Running } from '../helpers/processes.js';
+import type { Running } from '../helpers/processes.js';
 import {
-  metric,
+  NodeMetrics,
+  prefixSds,
   servicesRecord,
-  startSd,
-  submit,
   useSd,
   type SdProcess,
 } from '../helpers/transparency-net.js';
@@ -28,24 +26,17 @@ let net: TestNetwork;
 let long: SdProcess;
 let short: SdProcess;
 let hd1: Running;
-const metricsPorts = new Map<string, number>();
+let metrics: NodeMetrics;
 
-const records = (name: string): Promise<number> => metric(metricsPorts.get(name)!, 'eps_directory_records');
+const records = (name: string): Promise<number> => metrics.records(name);
 
 before(async () => {
   const network = await p2pNetwork();
   net = network.net;
-  for (const name of [P, 'hd-1', 'hd-2']) metricsPorts.set(name, await freePort());
-  long = await startSd(net, 'sd-long');
-  await submit(net, long, [
-    '--reset',
-    join(net.dir, 'directory/001_base.json'),
-    join(net.dir, 'directory/002_certificates.json'),
-  ]);
-  short = await startSd(net, 'sd-short', long);
-  await submit(net, long, [servicesRecord(net, 'more.json', 'hd-1', ['_ping', 'b'])]);
-  for (const name of [P, 'hd-2']) useSd(net, name, long, {}, metricsPorts.get(name));
-  useSd(net, 'hd-1', short, {}, metricsPorts.get('hd-1'));
+  metrics = await NodeMetrics.of([P, 'hd-1', 'hd-2']);
+  ({ long, short } = await prefixSds(net, servicesRecord(net, 'more.json', 'hd-1', ['_ping', 'b'])));
+  for (const name of [P, 'hd-2']) useSd(net, name, long, {}, metrics.port(name));
+  useSd(net, 'hd-1', short, {}, metrics.port('hd-1'));
   await net.start(P);
   await net.startProxy('public', network.proxyDir);
   await net.start('hd-2');
@@ -66,8 +57,7 @@ test('a node on a withheld prefix heals from its first conversation on the P2P p
     timeoutMs: HEAL_TIMEOUT_MS,
     what: `hd-1 to hold ${full} records\n${hd1.output()}`,
   });
-  const withheld = (): Promise<number> =>
-    metric(metricsPorts.get('hd-1')!, 'eps_directory_alarms_total', '{kind="withheld"}');
+  const withheld = (): Promise<number> => metrics.alarms('hd-1', 'withheld');
   assert.equal(await withheld(), 1);
   assert.match(hd1.output(), new RegExp(`the service directory withheld records.*our_tip=${full - 1}/`));
 

@@ -13,15 +13,14 @@
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { JsonObject } from '../../src/core/json.js';
 import { gatewayRequest, TestNetwork } from '../helpers/network.js';
-import { freePort, runProgram, type Running } from '../helpers/processes.js';
+import { runProgram, type Running } from '../helpers/processes.js';
 import {
-  metric,
+  NodeMetrics,
+  prefixSds,
   servicesRecord,
-  startSd,
   submit,
   toolEnv,
   useSd,
@@ -41,7 +40,7 @@ const ping = {
 let net: TestNetwork;
 let long: SdProcess;
 let short: SdProcess;
-const metricsPorts = new Map<string, number>();
+let metrics: NodeMetrics;
 let hd1: Running;
 let hd2: Running;
 let hd1State = '';
@@ -66,12 +65,12 @@ async function audit(...parties: (SdProcess | string)[]): Promise<{ code: number
   return { code: r.code, out: r.stdout + r.stderr };
 }
 
-const records = (name: string): Promise<number> => metric(metricsPorts.get(name)!, 'eps_directory_records');
-const alarms = (name: string, kind: string): Promise<number> =>
-  metric(metricsPorts.get(name)!, 'eps_directory_alarms_total', `{kind="${kind}"}`);
+const records = (name: string): Promise<number> => metrics.records(name);
+const alarms = (name: string, kind: 'withheld' | 'fork' | 'unverifiable'): Promise<number> =>
+  metrics.alarms(name, kind);
 
 before(async () => {
-  for (const name of ['hd-1', 'hd-2']) metricsPorts.set(name, await freePort());
+  metrics = await NodeMetrics.of(['hd-1', 'hd-2']);
   net = new TestNetwork(
     ['hd-1', 'hd-2'].map((name) => ({
       name,
@@ -79,18 +78,11 @@ before(async () => {
       grpcClient: true,
       grpcServer: true,
       services: [ping],
-      metricsPort: metricsPorts.get(name)!,
+      metricsPort: metrics.port(name),
     })),
   );
   await net.prepare();
-  long = await startSd(net, 'sd-long');
-  await submit(net, long, [
-    '--reset',
-    join(net.dir, 'directory/001_base.json'),
-    join(net.dir, 'directory/002_certificates.json'),
-  ]);
-  short = await startSd(net, 'sd-short', long);
-  await submit(net, long, [servicesRecord(net, 'more.json', 'hd-2', [...METHODS, 'b'])]);
+  ({ long, short } = await prefixSds(net, servicesRecord(net, 'more.json', 'hd-2', [...METHODS, 'b'])));
   hd1State = useSd(net, 'hd-1', short);
   useSd(net, 'hd-2', long);
   hd2 = await net.start('hd-2');
@@ -116,9 +108,7 @@ test('one call from a node on a withheld prefix heals it from the peer, and the 
   assert.equal(await alarms('hd-2', 'withheld'), 0);
   assert.match(hd1.output(), /the service directory withheld records.*peer=hd-2 /);
   // The status page's data names the alarm with both tips.
-  const status = (await (
-    await fetch(`http://127.0.0.1:${metricsPorts.get('hd-1')!}/status.json`)
-  ).json()) as {
+  const status = (await (await fetch(`http://127.0.0.1:${metrics.port('hd-1')}/status.json`)).json()) as {
     directory_alarms: { kind: string; peer: string; ours: string; theirs: string }[];
   };
   assert.deepEqual(

@@ -5,22 +5,19 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { certificateFingerprint } from '../../src/records/index.js';
 import type { SignedChangeRecord } from '../../src/core/directory-entry.js';
-import { freePort, stopAll } from '../helpers/processes.js';
+import { freePort } from '../helpers/processes.js';
+import { sdBed, startFileSd, type SdBed } from '../helpers/sd-file-store.js';
 import {
   change,
   copy,
   DEV_CERTS,
-  ensureTestPki,
   expiredSigner,
   loadSigner,
   sign,
   startSd,
-  writeSdSettings,
   type RunningSd,
   type Signer,
 } from '../helpers/sd-harness.js';
@@ -39,7 +36,7 @@ const ENTRY_KEYS = [
 const MAX_BODY = 64 * 1024;
 
 describe('sd run (file store)', () => {
-  let dir: string;
+  let bed: SdBed;
   let storeFile: string;
   let settings: string;
   let sd: RunningSd;
@@ -47,23 +44,17 @@ describe('sd run (file store)', () => {
   let metricsPort: number;
 
   before(async () => {
-    await ensureTestPki();
-    admin = loadSigner('hd-1-sign');
-    dir = mkdtempSync(join(tmpdir(), 'sd-api-'));
-    storeFile = join(dir, 'data', 'sd.records');
+    bed = await sdBed('sd-api');
+    admin = bed.admin;
     metricsPort = await freePort();
-    settings = writeSdSettings(join(dir, 'settings'), {
-      store: { type: 'file', filename: storeFile },
-      maxBodyBytes: MAX_BODY,
-      metricsPort,
-    });
-    sd = await startSd(settings);
+    const started = await startFileSd(bed.dir, 'data', { maxBodyBytes: MAX_BODY, metricsPort });
+    ({ store: storeFile, settings } = started);
+    sd = started;
   });
 
   after(async () => {
     await sd?.stop();
-    await stopAll();
-    rmSync(dir, { recursive: true, force: true });
+    await bed?.cleanup();
   });
 
   /** Submits and asserts "ok". */

@@ -5,46 +5,32 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { appendFileSync } from 'node:fs';
 import type { SignedChangeRecord } from '../../src/core/directory-entry.js';
 import { encodeChunks } from '../../src/datastore/chunks.js';
 import { encodeEntry } from '../../src/datastore/entry-codec.js';
 import { recordToEntry } from '../../src/sd/record-entry.js';
-import { stopAll } from '../helpers/processes.js';
-import {
-  change,
-  ensureTestPki,
-  loadSigner,
-  sign,
-  startSd,
-  writeSdSettings,
-  type RunningSd,
-  type Signer,
-} from '../helpers/sd-harness.js';
+import { sdBed, startFileSd, type SdBed } from '../helpers/sd-file-store.js';
+import { change, sign, startSd, type RunningSd } from '../helpers/sd-harness.js';
 
 /** Submissions acknowledged before the kill. */
 const ACKED_BEFORE_KILL = 25;
 
-let dir: string;
-let admin: Signer;
+let bed: SdBed;
 
 before(async () => {
-  await ensureTestPki();
-  admin = loadSigner('hd-1-sign');
-  dir = mkdtempSync(join(tmpdir(), 'sd-crash-'));
+  bed = await sdBed('sd-crash');
 });
 
 after(async () => {
-  await stopAll();
-  rmSync(dir, { recursive: true, force: true });
+  await bed?.cleanup();
 });
 
 test('kill -9 during submissions: acknowledged records survive, a torn tail is dropped with a log line', async () => {
-  const storeFile = join(dir, 'store', 'sd.records');
-  const settings = writeSdSettings(join(dir, 'settings'), { store: { type: 'file', filename: storeFile } });
-  let sd: RunningSd = await startSd(settings);
+  const admin = bed.admin;
+  const first = await startFileSd(bed.dir, 'store');
+  const { store: storeFile, settings } = first;
+  let sd: RunningSd = first;
 
   const acked: SignedChangeRecord[] = [];
   let parent = '';

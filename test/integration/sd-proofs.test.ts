@@ -5,11 +5,9 @@
  * forked after the common prefix (inconsistent, exit 1), and `eps sd verify-proof` offline (exit 0 / 1).
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { SignedChangeRecord } from '../../src/core/directory-entry.js';
 import {
   checkConsistencyProof,
   checkInclusionProof,
@@ -18,55 +16,33 @@ import {
   parseInclusionProof,
   RecordTree,
 } from '../../src/records/index.js';
-import { runProgram, stopAll } from '../helpers/processes.js';
+import { runProgram } from '../helpers/processes.js';
 import { apiSettings } from '../helpers/records-server.js';
-import {
-  change,
-  ensureTestPki,
-  loadSigner,
-  sign,
-  startSd,
-  writeSdSettings,
-  type RunningSd,
-  type Signer,
-} from '../helpers/sd-harness.js';
+import { change } from '../helpers/sd-harness.js';
+import { sdBed, startFileSd, submitChanges, type FileSd, type SdBed } from '../helpers/sd-file-store.js';
 
+let bed: SdBed;
 let dir: string;
-let admin: Signer;
-let long: RunningSd;
-let prefix: RunningSd;
-let fork: RunningSd;
+let long: FileSd;
+let prefix: FileSd;
+let fork: FileSd;
 let env: Record<string, string>;
 
-const url = (sd: RunningSd): string => `https://127.0.0.1:${sd.port}/jsonrpc`;
+const url = (sd: FileSd): string => sd.url;
 
-async function submit(sd: RunningSd, count: number, tag: string): Promise<void> {
-  const parent = ((await sd.client.result('getTip')) as SignedChangeRecord | undefined)?.hash ?? '';
+async function submit(sd: FileSd, count: number, tag: string): Promise<void> {
   const records = Array.from({ length: count }, (_, i) => change(`op-${tag}-${i}`, 'groups', [`g-${tag}`]));
-  const reply = await sd.client.call('submitRecords', { records: sign(records, parent, admin) as never });
-  assert.equal(reply.body.result, 'ok', JSON.stringify(reply.body));
-}
-
-async function startWithStore(label: string, from?: string): Promise<{ sd: RunningSd; store: string }> {
-  const store = join(dir, label, 'sd.records');
-  mkdirSync(join(dir, label), { recursive: true });
-  if (from !== undefined) copyFileSync(from, store);
-  const sd = await startSd(
-    writeSdSettings(join(dir, label, 'settings'), { store: { type: 'file', filename: store } }),
-  );
-  return { sd, store };
+  await submitChanges(sd, records, bed.admin);
 }
 
 before(async () => {
-  await ensureTestPki();
-  admin = loadSigner('hd-1-sign');
-  dir = mkdtempSync(join(tmpdir(), 'sd-proofs-'));
-  const first = await startWithStore('long');
-  long = first.sd;
+  bed = await sdBed('sd-proofs');
+  dir = bed.dir;
+  long = await startFileSd(dir, 'long');
   await submit(long, 6, 'common');
   // Two more sds start from a copy of the common 6 records; then the long one and the fork go their ways.
-  prefix = (await startWithStore('prefix', first.store)).sd;
-  fork = (await startWithStore('fork', first.store)).sd;
+  prefix = await startFileSd(dir, 'prefix', { copyFrom: long.store });
+  fork = await startFileSd(dir, 'fork', { copyFrom: long.store });
   await submit(long, 5, 'more');
   await submit(fork, 3, 'forked');
   const settings = join(dir, 'eps-settings');
@@ -84,8 +60,7 @@ before(async () => {
 
 after(async () => {
   await Promise.all([long, prefix, fork].map((sd) => sd?.stop()));
-  await stopAll();
-  rmSync(dir, { recursive: true, force: true });
+  await bed?.cleanup();
 });
 
 test('the sd answers tips and proofs that match the tree of its records', async () => {
