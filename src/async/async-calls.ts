@@ -24,6 +24,7 @@ import type { AsyncHost } from './host.js';
 import { asyncAnswers, asyncEntries, asyncExpired } from './metrics.js';
 import { decodeAwaited, decodeOutbox, decodePending, decodeReceived } from './records.js';
 import { MemoryTableStore, type TableStore } from './table-store.js';
+import { ObservedTableStore, StoreWatch } from './observed-store.js';
 import { TtlPolicy } from './ttl.js';
 
 const log = logger('async');
@@ -48,6 +49,13 @@ export interface AsyncSettings extends TableLimits {
   outbox: OutboxSettings;
 }
 
+/** How the status page names the store (no password: Redis settings show only their addresses). */
+function describeStore(settings: AsyncSettings): string {
+  if (settings.store.type === 'redis') return `redis ${settings.store.settings.addresses.join(', ')}`;
+  if (settings.store.type === 'file') return `file ${settings.store.settings.directory}`;
+  return 'memory';
+}
+
 function createStore(settings: AsyncSettings, ownName: string, table: string): TableStore {
   if (settings.store.type === 'memory') return new MemoryTableStore();
   if (settings.store.type === 'redis')
@@ -69,6 +77,8 @@ export class AsyncCalls {
   private timer: TimerHandle | undefined;
   private sweeping = false;
   private closed = false;
+  private readonly storeWatch: StoreWatch;
+  private readonly storeDescription: string;
 
   constructor(
     readonly ownName: string,
@@ -80,8 +90,16 @@ export class AsyncCalls {
       if (!this.host) throw new Error('asynchronous calls used before the broker attached them');
       return this.host;
     };
+    this.storeWatch = new StoreWatch(clock);
+    this.storeDescription = describeStore(settings);
+    const watch = this.storeWatch;
     const table = <V extends PeerRecord>(name: string, decode: (s: JsonObject) => V | undefined) =>
-      new BoundedTable(name, createStore(settings, ownName, name), settings, decode);
+      new BoundedTable(
+        name,
+        new ObservedTableStore(createStore(settings, ownName, name), watch),
+        settings,
+        decode,
+      );
     const deliveryMs = settings.delivery_timeout * 1000;
     this.callee = new CalleeSide(
       table('pending', decodePending),
@@ -101,6 +119,17 @@ export class AsyncCalls {
   /** Rejects when the store of the tables cannot be reached (readiness); resolves at once for a local one. */
   async probeStore(): Promise<void> {
     await this.callee.table.store.probe?.();
+  }
+
+  /** The store as the status page shows it: what it is, when it last answered, its last error. */
+  storeStatus(): JsonObject {
+    const { okAt, error } = this.storeWatch.last();
+    return {
+      description: this.storeDescription,
+      last_answer: okAt === 0 ? null : new Date(okAt).toISOString(),
+      age_s: okAt === 0 ? null : Math.round((this.clock.now() - okAt) / 100) / 10,
+      error: error === '' ? null : error,
+    };
   }
 
   attach(host: AsyncHost): void {

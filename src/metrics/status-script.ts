@@ -209,7 +209,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`'use strict';
   var TITLES = { identity: 'Identity', directory: 'Directory', peers: 'Peers', streams: 'ServerCall streams',
     tunnels: 'Tunnels', calls: 'Calls', errors: 'Last errors', store: 'Store', chains: 'Chains',
     submissions: 'Last submissions', proxy: 'Proxy', announcements: 'Announced domains', tokens: 'Tokens waiting',
-    rate_limits: 'Rate limits', directory_alarms: 'Directory alarms' };
+    rate_limits: 'Rate limits', directory_alarms: 'Directory alarms', async_store: 'Asynchronous calls store' };
   var WIDE = { directory: 1, peers: 1, calls: 1, errors: 1, directory_alarms: 1, announcements: 1, submissions: 1 };
   var HEADER = ['program', 'name', 'version', 'generated_at', 'uptime_s'];
 

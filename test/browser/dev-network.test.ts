@@ -69,6 +69,7 @@ test('hd-1: the dev directory, hd-2 reached P2P through a public proxy, the tunn
   const ping = page.locator('#section-calls .chart', { hasText: 'hd-2._ping' });
   assert.ok((await ping.locator('svg.latency rect.latbar').count()) >= 1, "hd-2._ping's latency chart");
   assert.match((await ping.textContent()) ?? '', /avg [\d.]+ ms/);
+  assert.match(await sectionText(page, 'async_store'), /file .*last_answer/);
   await page.close();
 });
 

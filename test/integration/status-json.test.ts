@@ -82,6 +82,15 @@ test('eps hd-1: identity, directory with the permission matrix, hd-2 reached by 
   const calls = doc.calls as { in_flight: number; minutes: { start: string; counts: Obj }[] };
   assert.equal(calls.minutes.length, 15);
   assert.ok(Number(calls.minutes.at(-1)!.counts['hd-2._ping ok']) >= 1, JSON.stringify(calls.minutes.at(-1)));
+  const store = doc.async_store as {
+    description: string;
+    last_answer: string | null;
+    age_s: number;
+    error: null;
+  };
+  assert.match(store.description, /^file /);
+  assert.ok(store.last_answer !== null && store.age_s >= 0, JSON.stringify(store));
+  assert.equal(store.error, null);
   const latency = (doc.calls as { latency: { start: string; avg_ms: Record<string, number> }[] }).latency;
   assert.deepEqual(
     latency.map((m) => m.start),

@@ -1,7 +1,8 @@
 /**
  * The status source of an eps (`/status.json` and the page at `/` on its metrics listener,
  * docs/status.md): identity, directory, peers, ServerCall streams, P2P tunnels, calls per minute and the
- * last errors, directory transparency alarms, each from a provider of its own.
+ * last errors, the store of asynchronous calls, directory transparency alarms, each from a provider of
+ * its own.
  */
 import type { Broker } from '../../broker/broker.js';
 import type { Clock } from '../../core/clock.js';
@@ -41,6 +42,9 @@ export function epsStatus(
           latency: broker.activity.latencyPerMinute(),
         },
         errors: broker.activity.lastErrors(),
+        ...(broker.async
+          ? { async_store: { ...broker.async.storeStatus(), tables: broker.async.status(undefined) } }
+          : {}),
         ...(alarms ? { directory_alarms: alarmsStatus(alarms()) } : {}),
       };
     },
