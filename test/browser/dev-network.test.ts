@@ -4,12 +4,14 @@
  * the proxies' eps nodes — uploads the records, pings hd-2 through hd-1 (P2P through a public proxy) and
  * once more with public-proxy-1 stopped. Headless Chromium then opens the pages of hd-1, hd-2, sd-1 and
  * the public proxies, checks the operators, peers, tunnels, records, chains and store they must show, and
- * saves the screenshots of docs/images/; sd-1's /status.json is checked field by field. The fixed dev
+ * saves screenshots (see SHOTS); sd-1's /status.json is checked field by field. The fixed dev
  * ports are shared with the other dev-network tests through lockDevPorts.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { Browser } from 'playwright-core';
 import { lockDevPorts } from '../helpers/dev-ports-lock.js';
 import { browserSkip, launchChromium, openStatusPage, sectionText } from '../helpers/browser.js';
@@ -34,7 +36,16 @@ let release: (() => void) | undefined;
 let demo: Running | undefined;
 let browser: Browser;
 
-const shot = (name: string): string => join(REPO_ROOT, 'docs/images', name);
+/**
+ * Screenshots go to the system's temporary folder, so that a test run leaves the checkout clean; with
+ * EPS_UPDATE_SCREENSHOTS=1 they replace those of docs/images/ (shown by the README and docs/status.md).
+ */
+const SHOTS =
+  process.env.EPS_UPDATE_SCREENSHOTS === '1'
+    ? join(REPO_ROOT, 'docs/images')
+    : join(tmpdir(), 'eps-screenshots');
+mkdirSync(SHOTS, { recursive: true });
+const shot = (name: string): string => join(SHOTS, name);
 
 before(
   async () => {

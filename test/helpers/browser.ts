@@ -2,7 +2,8 @@
  * Headless Chromium for the status page tests: Debian's `/usr/bin/chromium` driven by playwright-core (no
  * browser download). `browserSkip` is the reason to skip (printed once) when either is missing.
  */
-import { existsSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { existsSync, statSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -29,7 +30,10 @@ export async function openStatusPage(browser: Browser, port: number, screenshot?
   page.setDefaultTimeout(15_000);
   await page.goto(`http://127.0.0.1:${port}/`);
   await page.waitForSelector('body[data-loaded]');
-  if (screenshot !== undefined) await page.screenshot({ path: screenshot, fullPage: true });
+  if (screenshot !== undefined) {
+    await page.screenshot({ path: screenshot, fullPage: true });
+    assert.ok(statSync(screenshot).size > 10_000, `screenshot ${screenshot} is (nearly) empty`);
+  }
   return page;
 }
 
