@@ -176,6 +176,8 @@ export class GrpcClientChannel implements Channel {
       waiting: this.waiting,
       clock: this.clock,
     });
+    // What made the call try again: named when its deadline or cancellation ends the waiting.
+    let lastRefusal: unknown;
     try {
       for (;;) {
         let pooled: PooledSession;
@@ -185,9 +187,14 @@ export class GrpcClientChannel implements Channel {
         } catch (e) {
           if (e instanceof NoRouteError) throw e;
           if (e instanceof DeadlineExceededError || e === scope.cancellation.reason) {
-            throw new Error(`error sending request: ${errorMessage(e)}`, { cause: e });
+            const waited =
+              lastRefusal === undefined
+                ? ''
+                : `; last attempt: ${errorMessage(lastRefusal)} (not processed by the peer; ${retry.retried + 1} attempts)`;
+            throw new Error(`error sending request: ${errorMessage(e)}${waited}`, { cause: e });
           }
           // Nothing was sent (the pool dials again, or brokers a new tunnel, when the backoff allows).
+          lastRefusal = e;
           if (await retry.again(e, 'connection')) {
             log.debug('no connection to the peer; trying again', { peer, error: errorMessage(e) });
             continue;
@@ -199,6 +206,7 @@ export class GrpcClientChannel implements Channel {
           return fromWireResponse(decodeResponse(reply));
         } catch (e) {
           const again = e instanceof GrpcError && e.unprocessed && (await retry.again(e, 'stream'));
+          if (again) lastRefusal = e;
           log.debug(again ? 'gRPC call not processed by the peer; retrying' : 'gRPC call failed', {
             peer,
             error: errorMessage(e),
