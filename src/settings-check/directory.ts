@@ -1,29 +1,45 @@
 /**
- * The node's own fingerprint in the directory (eps only): each TLS certificate the node presents must be
- * pinned in the directory it reads, or its peers refuse it. Read where the directory is local: the `json`
- * directory's files, or the `api` directory's state_file once written; otherwise reported as info.
+ * The node's own certificates in the directory (eps only): each TLS certificate the node presents must be
+ * pinned for its operator (an `encryption` certificate of the node's own entry), or its peers refuse it.
+ * The directory is read as the node reads it at start: the `json` directory's files, or the `api`
+ * directory's state file, verified again with the record-signing CAs. Where there is no local copy (no
+ * state file, or not written yet) it is reported as info.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import type { DirectoryEntry } from '../core/directory-entry.js';
+import { errorMessage } from '../core/errors.js';
 import { isJsonObject } from '../core/json.js';
+import { JsonDirectory } from '../directory/json-directory.js';
+import { MirrorStateFile } from '../directory/mirror-state.js';
+import { VerifiedMirror } from '../directory/verified-mirror.js';
+import { loadRecordTrust } from '../directory/api-directory.js';
+import type { ApiDirectorySettings } from '../settings/index.js';
 import type { OwnCertificate } from './certificates.js';
 import { findingAt, type CheckContext, type Finding } from './finding.js';
 
-/** Largest directory text read (bounds memory on a wrong path). */
+/** Largest state file read (bounds memory on a wrong path). */
 export const MAX_DIRECTORY_BYTES = 64 * 1024 * 1024;
 
-async function readDirectoryText(location: string): Promise<string> {
-  const path = resolve(location);
-  const files = (await stat(path)).isDirectory()
-    ? (await readdir(path)).filter((name) => /\.jsonl?$/.test(name)).map((name) => join(path, name))
-    : [path];
-  let text = '';
-  for (const file of files) {
-    text += await readFile(file, 'utf8');
-    if (text.length > MAX_DIRECTORY_BYTES)
-      throw new Error(`directory larger than ${MAX_DIRECTORY_BYTES} bytes`);
+interface Entries {
+  get(name: string): DirectoryEntry | undefined;
+}
+
+async function jsonEntries(path: string): Promise<Entries> {
+  // Reads the files once (start throws on a bad one) and stops before its first reload.
+  const directory = new JsonDirectory(path);
+  await directory.start();
+  await directory.close();
+  return { get: (name) => directory.entry(name) };
+}
+
+async function stateFileEntries(settings: ApiDirectorySettings, file: string): Promise<Entries> {
+  if ((await stat(file)).size > MAX_DIRECTORY_BYTES) {
+    throw new Error(`larger than ${MAX_DIRECTORY_BYTES} bytes`);
   }
-  return text.toLowerCase();
+  const mirror = new VerifiedMirror(loadRecordTrust(settings));
+  const { records } = new MirrorStateFile(file).load();
+  await mirror.ingest(records); // throws when the records do not verify
+  return mirror.entries();
 }
 
 export async function checkOwnFingerprints(
@@ -33,43 +49,45 @@ export async function checkOwnFingerprints(
   const directory = ctx.tree.directory;
   if (!isJsonObject(directory) || !isJsonObject(directory.settings)) return [];
   const settings = directory.settings;
-  const [key, location] =
-    directory.type === 'json' ? ['path', settings.path] : ['state_file', settings.state_file];
+  const json = directory.type === 'json';
+  const [key, location] = json ? ['path', settings.path] : ['state_file', settings.state_file];
   const at = ['directory', 'settings', key];
   if (typeof location !== 'string') {
     return [
       findingAt(ctx, ['directory'], 'info', 'no local copy of the directory: own fingerprint not checked'),
     ];
   }
-  let text: string;
+  let entries: Entries;
   try {
-    text = await readDirectoryText(location);
+    entries = json
+      ? await jsonEntries(location)
+      : await stateFileEntries(settings as unknown as ApiDirectorySettings, location);
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (directory.type !== 'json' && code === 'ENOENT') {
+    if (!json && (error as { code?: unknown }).code === 'ENOENT') {
       return [findingAt(ctx, at, 'info', `${location} not written yet: own fingerprint not checked`)];
     }
-    return [
-      findingAt(
-        ctx,
-        at,
-        'error',
-        `cannot read the directory ${location}: ${error instanceof Error ? error.message : String(error)}`,
-      ),
-    ];
+    return [findingAt(ctx, at, 'error', `cannot read the directory ${location}: ${errorMessage(error)}`)];
   }
+  const name = typeof ctx.tree.name === 'string' ? ctx.tree.name : '';
+  const own = entries.get(name);
+  if (own === undefined) {
+    return [findingAt(ctx, ['name'], 'error', `operator ${name} is not in the directory ${location}`)];
+  }
+  const pinned = new Set(
+    own.certificates.filter((c) => c.key_usage === 'encryption').map((c) => c.fingerprint),
+  );
   const seen = new Set<string>();
   const findings: Finding[] = [];
   for (const leaf of leaves) {
     if (leaf.signing || seen.has(leaf.fingerprint)) continue;
     seen.add(leaf.fingerprint);
-    if (!text.includes(leaf.fingerprint)) {
+    if (!pinned.has(leaf.fingerprint)) {
       findings.push(
         findingAt(
           ctx,
           leaf.path,
           'error',
-          `fingerprint ${leaf.fingerprint} not in the directory ${location}`,
+          `fingerprint ${leaf.fingerprint} is not pinned for ${name} (as an encryption certificate) in the directory ${location}`,
         ),
       );
     }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { X509Certificate } from 'node:crypto';
-import { copyFile, readdir, readFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join, relative } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import { keyPathText } from '../../src/settings-check/finding.js';
 import { ensureCertificates } from '../../src/tls/ensure-certs.js';
 import { issuePeerCert, type PeerCert } from '../helpers/peer-certs.js';
 import { CERTS, testCertificates } from '../helpers/network.js';
+import { apiSettings, signWith } from '../helpers/records-server.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { freePort, REPO_ROOT } from '../helpers/processes.js';
 import { tempTree, type TempTree } from '../helpers/settings-fixtures.js';
@@ -43,11 +44,16 @@ before(async () => {
   };
 });
 
-/** An eps tree: its TLS block uses certs/node.crt and certs/node.key; the json directory pins `pinned`. */
+/**
+ * An eps tree: its TLS block uses certs/node.crt and certs/node.key; the json directory pins `pinned` for
+ * `pinnedFor` (node-a) with key usage `usage` (encryption).
+ */
 async function epsTree(opts: {
   cert?: PeerCert;
   key?: PeerCert;
   pinned?: PeerCert;
+  pinnedFor?: string;
+  usage?: string;
   bind?: string;
   extraChannel?: string;
   yaml?: string;
@@ -57,7 +63,16 @@ async function epsTree(opts: {
   const tree = await tempTree({
     'certs/node.crt': cert.cert,
     'certs/node.key': (opts.key ?? cert).key,
-    'directory/001.json': JSON.stringify({ records: [{ name: 'node-a', fingerprint: pinned.fingerprint }] }),
+    'directory/001.json': JSON.stringify({
+      records: [
+        {
+          name: opts.pinnedFor ?? 'node-a',
+          section: 'certificates',
+          data: [{ fingerprint: pinned.fingerprint, key_usage: opts.usage ?? 'encryption' }],
+          created_at: '2026-01-01T00:00:00Z',
+        },
+      ],
+    }),
   });
   await copyFile(join(CERTS, 'root.crt'), tree.path('certs/root.crt'));
   const yaml =
@@ -249,7 +264,62 @@ describe('settings check: broken settings of each kind', () => {
     await expectReport(
       await epsTree({ pinned: certs.otherCa, cert: certs.good }),
       1,
-      `${FILE}: ${TLS}.certificate_file: fingerprint ${certs.good.fingerprint} not in the directory`,
+      `${FILE}: ${TLS}.certificate_file: fingerprint ${certs.good.fingerprint} is not pinned for node-a`,
+    );
+  });
+
+  it('reads the api directory state file as the node does: verified records, tampering refused', async () => {
+    const chain = signWith(
+      'hd-1-sign',
+      [
+        {
+          name: 'node-a',
+          section: 'certificates',
+          data: [{ fingerprint: certs.good.fingerprint, key_usage: 'encryption' }],
+          created_at: '2026-01-01T00:00:00Z',
+        },
+      ],
+      '',
+    );
+    // Something listens where the sd would (the check connects to it).
+    const sd = net.createServer((socket) => socket.destroy()).listen(0, '127.0.0.1');
+    await once(sd, 'listening');
+    const { port } = sd.address() as net.AddressInfo;
+    const apiTree = async (records: readonly unknown[]): Promise<TempTree> => {
+      const tree = await epsTree({});
+      await writeFile(tree.path('state.jsonl'), records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      const settings = apiSettings([`https://127.0.0.1:${port}/jsonrpc`]);
+      // The node talks to the sd with its own certificate, like every TLS block it presents.
+      const tls = { ...settings.jsonrpc_client.tls!, certificate_file: tree.path('certs/node.crt') };
+      settings.jsonrpc_client.tls = { ...tls, key_file: tree.path('certs/node.key') };
+      const directory = { type: 'api', settings: { ...settings, state_file: tree.path('state.jsonl') } };
+      const yaml = (await readYaml(tree)).replace(
+        /^directory: .*$/m,
+        `directory: ${JSON.stringify(directory)}`,
+      );
+      await writeFile(tree.path('settings/001_node.yml'), yaml);
+      return tree;
+    };
+    const text = await expectReport(await apiTree(chain), 0);
+    assert.doesNotMatch(text, /not pinned|not in the directory|cannot read/);
+    const tampered = chain.map((r) => ({ ...r, record: { ...r.record, name: 'node-b' } }));
+    await expectReport(
+      await apiTree(tampered),
+      1,
+      `${FILE}: directory.settings.state_file: cannot read the directory`,
+    );
+  });
+
+  it('reports an own fingerprint pinned only for another operator, or only for signing', async () => {
+    await expectReport(
+      await epsTree({ pinnedFor: 'node-b' }),
+      1,
+      `${FILE}: name: operator node-a is not in the directory`,
+    );
+    await expectReport(
+      await epsTree({ usage: 'signing' }),
+      1,
+      `${FILE}: ${TLS}.certificate_file: fingerprint ${certs.good.fingerprint} is not pinned for node-a`,
     );
   });
 });
