@@ -5,7 +5,7 @@
  * talks over the IPC channel:
  *   child → parent  { listening: port }
  *   parent → child  { id, op: 'mark' }     settle (gc), remember RSS as the baseline, reset the peak
- *   parent → child  { id, op: 'measure' }  settle (gc), answer { id, baseline, peak, now } in bytes
+ *   parent → child  { id, op: 'measure' }  settle (gc, teardown), answer { id, baseline, peak, now } in bytes
  *   parent → child  { id, op: 'connections' }  answer { id, connections }: TCP connections open now
  *   parent → child  { id, op: 'accepted' }  answer { id, admitted, refused, closed, shortestMs, longestMs }:
  *                   connections from addresses other than 127.0.0.1 admitted to the handshake or closed on
@@ -100,9 +100,24 @@ process.on('message', (message: Request) => {
     return;
   }
   peak = Math.max(peak, process.memoryUsage.rss());
-  const now = settledRss();
-  process.send?.({ id: message.id, baseline, peak, now });
+  void settledAfterTeardown().then((now) => process.send?.({ id: message.id, baseline, peak, now }));
 });
+
+/**
+ * Settled RSS once a closed connection is torn down: sockets, TLS state and their buffers are released over
+ * the next event-loop turns, after the client already saw the close. The lowest of SETTLE_SAMPLES samples
+ * SETTLE_GAP_MS apart (about half a second in all).
+ */
+const SETTLE_SAMPLES = 5;
+const SETTLE_GAP_MS = 100;
+async function settledAfterTeardown(): Promise<number> {
+  let lowest = settledRss();
+  for (let i = 1; i < SETTLE_SAMPLES; i++) {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_GAP_MS));
+    lowest = Math.min(lowest, settledRss());
+  }
+  return lowest;
+}
 // The parent went away (test ended or crashed): so do we.
 process.on('disconnect', () => process.exit(0));
 

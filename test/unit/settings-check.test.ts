@@ -300,14 +300,18 @@ describe('settings check: broken settings of each kind', () => {
       await writeFile(tree.path('settings/001_node.yml'), yaml);
       return tree;
     };
-    const text = await expectReport(await apiTree(chain), 0);
-    assert.doesNotMatch(text, /not pinned|not in the directory|cannot read/);
-    const tampered = chain.map((r) => ({ ...r, record: { ...r.record, name: 'node-b' } }));
-    await expectReport(
-      await apiTree(tampered),
-      1,
-      `${FILE}: directory.settings.state_file: cannot read the directory`,
-    );
+    try {
+      const text = await expectReport(await apiTree(chain), 0);
+      assert.doesNotMatch(text, /not pinned|not in the directory|cannot read/);
+      const tampered = chain.map((r) => ({ ...r, record: { ...r.record, name: 'node-b' } }));
+      await expectReport(
+        await apiTree(tampered),
+        1,
+        `${FILE}: directory.settings.state_file: cannot read the directory`,
+      );
+    } finally {
+      sd.close();
+    }
   });
 
   it('reports an own fingerprint pinned only for another operator, or only for signing', async () => {
