@@ -1,128 +1,18 @@
 /**
  * The broker's policy core on its own: a fake directory and fake channels, no sockets. Covers permissions,
- * identity overwrite, ID/method agreement, loop detection, routing, internal methods and error shapes.
+ * identity overwrite, ID/method agreement, loop detection, routing and error shapes (the internal methods:
+ * broker-internal-methods.test.ts; the shared fixture: test/helpers/broker-fixture.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Address } from '../../src/core/address.js';
-import { newEntry, type DirectoryEntry } from '../../src/core/directory-entry.js';
-import type { JsonObject } from '../../src/core/json.js';
-import { ErrorCodes, type EpsRequest, type EpsResponse } from '../../src/core/messages.js';
 import { Broker } from '../../src/broker/broker.js';
-import type { Channel, ChannelType, ConnectionRequest } from '../../src/broker/channel.js';
-import { BrokerError } from '../../src/broker/errors.js';
-import { matchesQuery, type Directory, type EntryQuery } from '../../src/directory/directory.js';
-import { waitFor } from '../helpers/wait.js';
-import { ManualClock } from '../helpers/manual-clock.js';
 import { unboundedScope } from '../../src/core/cancellation.js';
-
-const OWN = 'eps-1';
-
-function entry(name: string, patch: Partial<DirectoryEntry> = {}): DirectoryEntry {
-  return { ...newEntry(name), ...patch };
-}
-
-/** eps-1 offers `locations.add` and the internal methods to health departments; hd-1 is one, xx-1 is not; ls-1 is a third operator. */
-function entries(): DirectoryEntry[] {
-  return [
-    entry(OWN, {
-      groups: ['operators'],
-      services: [
-        {
-          name: 'locations',
-          permissions: [{ group: 'health-departments', rights: ['call'] }],
-          methods: [{ name: 'add', permissions: [], parameters: null }],
-        },
-        {
-          name: 'internals',
-          permissions: [{ group: 'health-departments', rights: ['call'] }],
-          methods: ['_ping', '_directory', '_connectionRequest'].map((name) => ({
-            name,
-            permissions: [],
-            parameters: null,
-          })),
-        },
-      ],
-      records: [
-        {
-          parent_hash: '',
-          hash: 'h',
-          signature: null,
-          record: { name: OWN, section: 'groups', data: [], created_at: '' },
-        },
-      ],
-    }),
-    entry('hd-1', { groups: ['health-departments'] }),
-    entry('xx-1', { groups: ['others'] }),
-    entry('ls-1', { groups: ['health-departments'] }),
-  ];
-}
-
-class FakeDirectory implements Directory {
-  private readonly byName: Map<string, DirectoryEntry>;
-  constructor(list: DirectoryEntry[]) {
-    this.byName = new Map(list.map((e) => [e.name, e]));
-  }
-  entry(name: string): DirectoryEntry | undefined {
-    return this.byName.get(name);
-  }
-  entries(query?: EntryQuery): DirectoryEntry[] {
-    return [...this.byName.values()].filter((e) => matchesQuery(e, query));
-  }
-  async start(): Promise<void> {}
-  async close(): Promise<void> {}
-  onChange(): void {}
-}
-
-type Deliver = (request: EpsRequest, address: Address) => Promise<EpsResponse | null>;
-
-/** A channel that delivers to the operators it is given, recording what it was handed. */
-class FakeChannel implements Channel {
-  readonly delivered: { request: EpsRequest; address: Address }[] = [];
-  readonly connectionRequests: ConnectionRequest[] = [];
-  acceptConnectionRequests = false;
-
-  constructor(
-    readonly type: ChannelType,
-    private readonly operators: string[],
-    private readonly answer: Deliver = (request, address) =>
-      Promise.resolve({ id: request.id, result: { via: type, method: address.method } }),
-  ) {}
-
-  async open(): Promise<void> {}
-  async close(): Promise<void> {}
-  canDeliverTo(address: Address): boolean {
-    return this.operators.includes(address.operator);
-  }
-  deliver(request: EpsRequest, address: Address): Promise<EpsResponse | null> {
-    this.delivered.push({ request: structuredClone(request), address });
-    return this.answer(request, address);
-  }
-  handleConnectionRequest(request: ConnectionRequest): Promise<boolean> {
-    this.connectionRequests.push(request);
-    return Promise.resolve(this.acceptConnectionRequests);
-  }
-}
-
-function broker(...channels: Channel[]): Broker {
-  const b = new Broker(OWN, new FakeDirectory(entries()));
-  for (const c of channels) b.register(c);
-  return b;
-}
-
-function request(id: string, params: JsonObject = {}, method?: string): EpsRequest {
-  const dot = id.lastIndexOf('.', id.indexOf('('));
-  return { id, method: method ?? id.slice(0, id.indexOf('(', dot)), params };
-}
-
-async function rejectsWith(promise: Promise<unknown>, message: string | RegExp): Promise<void> {
-  await assert.rejects(promise, (e: unknown) => {
-    assert.ok(e instanceof BrokerError, `expected a BrokerError, got ${String(e)}`);
-    if (typeof message === 'string') assert.equal(e.message, message);
-    else assert.match(e.message, message);
-    return true;
-  });
-}
+import type { JsonObject } from '../../src/core/json.js';
+import { ErrorCodes, type EpsResponse } from '../../src/core/messages.js';
+import { broker, entries, FakeChannel, OWN, rejectsWith, request } from '../helpers/broker-fixture.js';
+import { fixedDirectory } from '../helpers/fixed-directory.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { waitFor } from '../helpers/wait.js';
 
 test('a caller in a permitted group is delivered to; its answer comes back unchanged', async () => {
   const channel = new FakeChannel('jsonrpc_client', [OWN]);
@@ -209,7 +99,7 @@ test('requests the broker cannot place fail with a BrokerError naming the reason
 });
 
 test('the broker needs its own directory entry', async () => {
-  const b = new Broker('not-listed', new FakeDirectory(entries()));
+  const b = new Broker('not-listed', fixedDirectory(entries()));
   await rejectsWith(
     b.deliver(request('eps-1.add(1)'), { name: 'hd-1' }, unboundedScope()),
     'error retrieving own entry: no directory entry found',
@@ -320,84 +210,6 @@ test('the relay slot is freed when the channel fails', async () => {
     id: 'ls-1.add(1)',
     result: {},
   });
-});
-
-test('_ping is answered by the broker with the local ID, the params and the own entry', async () => {
-  const channel = new FakeChannel('jsonrpc_client', [OWN, 'ls-1']);
-  const b = broker(channel);
-  const response = await b.deliver(
-    request('eps-1._ping(p1)', { hello: 'x' }),
-    { name: 'hd-1' },
-    unboundedScope(),
-  );
-  assert.equal(response?.id, 'p1');
-  const result = response?.result as JsonObject;
-  assert.equal(typeof result.version, 'string');
-  assert.equal(typeof result.timestamp, 'string');
-  assert.equal((result.params as JsonObject).hello, 'x');
-  assert.equal((result.serverInfo as JsonObject).name, OWN);
-  assert.equal('records' in (result.serverInfo as JsonObject), false);
-  assert.equal(channel.delivered.length, 0);
-  // Only the addressed operator answers: a _ping for another operator goes out through a channel.
-  await b.deliver(request('ls-1._ping(p2)'), { name: OWN }, unboundedScope());
-  assert.equal(channel.delivered.length, 1);
-});
-
-test('internal methods are permission-checked like any other', async () => {
-  const response = await broker().deliver(request('eps-1._ping(p1)'), { name: 'xx-1' }, unboundedScope());
-  assert.equal(response?.error?.code, ErrorCodes.permissionDenied);
-});
-
-test('_directory returns the entries matching the query; bad query fields are broker errors', async () => {
-  const b = broker(new FakeChannel('jsonrpc_client', []));
-  const response = await b.deliver(
-    request('eps-1._directory(d)', { group: 'health-departments' }),
-    { name: OWN },
-    unboundedScope(),
-  );
-  assert.equal(response?.id, 'd');
-  const names = (response?.result?.entries as JsonObject[]).map((e) => e.name);
-  assert.deepEqual(names, ['hd-1', 'ls-1']);
-  await rejectsWith(
-    b.deliver(request('eps-1._directory(d)', { group: 5 }), { name: OWN }, unboundedScope()),
-    'error handling internal request: invalid input data: group(expected a string)',
-  );
-});
-
-test('_connectionRequest goes to the channel that accepts it, with the authenticated caller', async () => {
-  const refusing = new FakeChannel('grpc_client', []);
-  const accepting = new FakeChannel('grpc_server', []);
-  accepting.acceptConnectionRequests = true;
-  const b = broker(refusing, accepting);
-  const params = {
-    channel: 'grpc_server',
-    endpoint: 'ep',
-    token: Buffer.from('token').toString('base64'),
-    client: { name: 'hd-1', entry: { name: 'hd-1', channels: [] } },
-    _client: { name: 'forged' },
-  };
-  assert.equal(
-    await b.deliver(request('eps-1._connectionRequest(c)', params), { name: 'hd-1' }, unboundedScope()),
-    null,
-  );
-  assert.equal(refusing.connectionRequests.length, 1);
-  const accepted = accepting.connectionRequests[0]!;
-  assert.equal(accepted.caller, 'hd-1');
-  assert.equal(accepted.token.toString(), 'token');
-  refusing.acceptConnectionRequests = false;
-  accepting.acceptConnectionRequests = false;
-  await rejectsWith(
-    b.deliver(request('eps-1._connectionRequest(c)', params), { name: 'hd-1' }, unboundedScope()),
-    'error handling internal request: no channel accepted the request',
-  );
-  await rejectsWith(
-    b.deliver(
-      request('eps-1._connectionRequest(c)', { ...params, token: 'not base64!' }),
-      { name: 'hd-1' },
-      unboundedScope(),
-    ),
-    /^error handling internal request: invalid input data: token\(illegal base64 data at input byte/,
-  );
 });
 
 test('whenIdle (graceful stop): resolves when the last request in flight is answered, or false at its bound', async () => {
