@@ -107,7 +107,7 @@ export async function initOperator(o: OperatorInitOptions): Promise<OperatorInit
     const base = kind === 'tls' ? o.name : `${o.name}-sign`;
     const key = await loadOrCreateKey(join(certs, `${base}.key`), kind === 'tls' ? 'rsa' : 'ec');
     (key.created ? written : kept).push(`certs/${base}.key`);
-    const csr = await createSigningRequest(kind, o.name, '', key.pair);
+    const csr = await createSigningRequest(kind, o.name, '', key.pair, o.network === 'dev' ? 'dev' : 'cn');
     await write(`certs/${base}.csr`, csr);
     let chain = await certificateOf(join(certs, `${base}.crt`), key.pair, now);
     if (chain === undefined && ca !== undefined) {

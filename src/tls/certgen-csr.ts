@@ -45,9 +45,11 @@ export async function createSigningRequest(
   name: string,
   group: string,
   pair: GeneratedKeyPair,
+  /** `dev`: the dev PKI's subject attributes; `cn`: CN=NAME only, for another network's CA to complete. */
+  subject: 'dev' | 'cn' = 'dev',
 ): Promise<string> {
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: subjectName(name),
+    name: subject === 'dev' ? subjectName(name) : [{ CN: [name] }],
     keys: await webCryptoPair(pair),
     signingAlgorithm: pair.kind === 'ec' ? ECDSA_SIGNING_ALGORITHM : RSA_SIGNING_ALGORITHM,
     extensions: [new x509.SubjectAlternativeNameExtension(requestedNames(kind, name, group))],

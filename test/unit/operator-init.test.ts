@@ -16,6 +16,7 @@ import {
   OperatorInitError,
   type OperatorInitOptions,
 } from '../../src/operator/options.js';
+import { x509 } from '../../src/tls/x509-provider.js';
 import { loadAuthority, readSigningRequest } from '../../src/tls/certgen-csr.js';
 import { issueTlsCertificate, issueSigningCertificate } from '../../src/tls/certgen-issue.js';
 import { fingerprintOfPem } from '../../src/tls/fingerprint.js';
@@ -149,6 +150,11 @@ test('another network: requests only, then the CA certificates complete the reco
     readSigningRequest(readFileSync(join(dir, 'certs/hd-9.csr'), 'utf8'), 'hd-1'),
     /CN=hd-9/,
   );
+  // Another network's CA gets the name only, not the dev PKI's organisation and place.
+  for (const file of ['certs/hd-9.csr', 'certs/hd-9-sign.csr']) {
+    const request = new x509.Pkcs10CertificateRequest(readFileSync(join(dir, file), 'utf8'));
+    assert.equal(request.subject, 'CN=hd-9', file);
+  }
   const tls = await issueTlsCertificate(ca, 'hd-9', tlsKey, now);
   const sign = await issueSigningCertificate(ca, 'hd-9', '', signKey, now);
   writeFileSync(join(dir, 'certs/hd-9.crt'), tls.certificatePem + ca.certificatePem);
