@@ -27,7 +27,8 @@ export function utf8Text(buf: Uint8Array, start: number, end: number): string {
   const known = slotBytes[slot];
   if (known !== undefined && sameBytes(known, buf, start, end)) return slotText[slot]!;
   const text = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8');
-  slotBytes[slot] = buf.slice(start, end);
+  // A copy: on a Buffer, slice() is a view, which would pin the whole received chunk and change with it.
+  slotBytes[slot] = Uint8Array.prototype.slice.call(buf, start, end);
   slotText[slot] = text;
   return text;
 }

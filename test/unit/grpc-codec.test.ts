@@ -208,3 +208,25 @@ test('short strings decode right through the table of recent ones, collisions in
   const invalid = Buffer.from([0x1a, 0x03, 0x61, 0xff, 0x62]); // field 3 (id), 3 bytes: a, 0xff, b
   for (let round = 0; round < 2; round++) assert.equal(decodeRequest(invalid).id, 'a\ufffdb');
 });
+
+test('the table of short strings keeps copies: a received buffer changed later does not change what it decodes', () => {
+  // Two ids in the same slot of the 1,024 (FNV-1a of their bytes, as src/grpc/short-strings.ts picks it).
+  const slot = (text: string): number => {
+    let hash = 0x811c9dc5;
+    for (const byte of Buffer.from(text)) hash = Math.imul(hash ^ byte, 0x01000193);
+    return (hash >>> 0) & 1023;
+  };
+  // Same length (a shorter or longer one never matches), same slot.
+  const id = (i: number): string => `id-${i.toString(36).padStart(4, '0')}`;
+  const first = id(0);
+  let i = 1;
+  while (slot(id(i)) !== slot(first)) i++;
+  const second = id(i);
+  const message = (id: string): Buffer =>
+    Buffer.from(encodeRequest({ method: 'a.b', params: {}, id, clientName: '' }));
+  const received = message(first);
+  assert.equal(decodeRequest(received).id, first);
+  // The receive buffer is reused for the other id: a table holding a view would now match it.
+  message(second).copy(received);
+  assert.equal(decodeRequest(message(second)).id, second);
+});
