@@ -59,7 +59,6 @@ export function encodeResponse(res: WireResponse): Uint8Array {
 }
 
 const LEN = 2;
-const MAX_DEPTH = MAX_STRUCT_DEPTH;
 
 /** Sets a property without ever touching the prototype (a key may be "__proto__"). */
 function setOwn(obj: JsonObject, key: string, value: JsonValue): void {
@@ -71,7 +70,7 @@ function setOwn(obj: JsonObject, key: string, value: JsonValue): void {
 }
 
 function readStruct(r: R, end: number, depth: number): JsonObject {
-  if (depth > MAX_DEPTH) throw new CodecError('struct nested too deeply');
+  if (depth > MAX_STRUCT_DEPTH) throw new CodecError('struct nested too deeply');
   const obj: JsonObject = {};
   while (r.pos < end) {
     const t = r.uint32();
@@ -104,7 +103,7 @@ function readList(r: R, end: number, depth: number): JsonValue[] {
 }
 
 function readValue(r: R, end: number, depth: number): JsonValue {
-  if (depth > MAX_DEPTH) throw new CodecError('value nested too deeply');
+  if (depth > MAX_STRUCT_DEPTH) throw new CodecError('value nested too deeply');
   let value: JsonValue = null;
   while (r.pos < end) {
     const t = r.uint32();
