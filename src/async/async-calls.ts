@@ -17,7 +17,9 @@ import { CalleeSide } from './callee-side.js';
 import { CallerSide } from './caller-side.js';
 import { AsyncError } from './errors.js';
 import { FileTableStore } from './file-table-store.js';
-import { LEASE_MS } from './redis-lease.js';
+import { RedisLease } from './redis-lease.js';
+import { LeaseKeeper, standbyError } from './lease-keeper.js';
+import { tryLater } from './protocol.js';
 import { RedisTableStore } from './redis-table-store.js';
 import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
 import type { AsyncHost } from './host.js';
@@ -39,7 +41,11 @@ export interface AsyncSettings extends TableLimits {
   store:
     | { type: 'file'; settings: { directory: string } }
     | { type: 'memory'; settings?: object | undefined }
-    | { type: 'redis'; settings: RedisDatastoreSettings };
+    | {
+        type: 'redis';
+        settings: RedisDatastoreSettings;
+        /** Seconds the lease of the active instance lasts unless renewed. */ lease: number;
+      };
   /** Seconds an acknowledged request waits for its answer when the acknowledgement names no `ttl`. */
   default_ttl: number;
   /** Upper bound of any time to live, in seconds. */
@@ -56,76 +62,119 @@ function describeStore(settings: AsyncSettings): string {
   return 'memory';
 }
 
-function createStore(settings: AsyncSettings, ownName: string, table: string): TableStore {
+/** The tables of asynchronous calls, by name (their stores outlive each activation). */
+const TABLES = ['pending', 'awaited', 'outbox', 'received'] as const;
+type TableName = (typeof TABLES)[number];
+
+function createStore(settings: AsyncSettings, ownName: string, table: string, guard: () => void): TableStore {
   if (settings.store.type === 'memory') return new MemoryTableStore();
   if (settings.store.type === 'redis')
-    // The pending table is loaded first: its store holds the lease of this eps instance.
-    return new RedisTableStore(
-      settings.store.settings,
-      ownName,
-      table,
-      table === 'pending' ? LEASE_MS : undefined,
-    );
+    return new RedisTableStore(settings.store.settings, ownName, table, guard);
   return new FileTableStore(join(settings.store.settings.directory, `${ownName}.${table}.jsonl`));
 }
 
+/** The working parts over one loaded copy of the tables (built again each time this instance becomes active). */
+interface Parts {
+  callee: CalleeSide;
+  caller: CallerSide;
+  forwarding: StoreAndForward;
+}
+
 export class AsyncCalls {
-  readonly callee: CalleeSide;
-  readonly caller: CallerSide;
-  readonly forwarding: StoreAndForward;
   private host: AsyncHost | undefined;
   private timer: TimerHandle | undefined;
   private sweeping = false;
   private closed = false;
   private readonly storeWatch: StoreWatch;
   private readonly storeDescription: string;
+  private readonly stores: Record<TableName, TableStore>;
+  /** With a shared store (Redis): who of the operator's instances is active (lease-keeper.ts). */
+  private readonly keeper: LeaseKeeper | undefined;
+  private parts: Parts;
+  /** The tables are loaded and this instance does asynchronous work (false: standby, or not open yet). */
+  private serving = false;
+  /** Counts activations and deactivations: a load that finishes after a deactivation is discarded. */
+  private generation = 0;
 
   constructor(
     readonly ownName: string,
-    settings: AsyncSettings,
+    private readonly settings: AsyncSettings,
     private readonly clock: Clock = systemClock,
   ) {
+    this.storeWatch = new StoreWatch(clock);
+    this.storeDescription = describeStore(settings);
+    const store = settings.store;
+    if (store.type === 'redis') {
+      const leaseMs = store.lease * 1000;
+      this.keeper = new LeaseKeeper(new RedisLease(store.settings, ownName, leaseMs), leaseMs, clock, {
+        activate: () => this.activate(),
+        deactivate: () => this.deactivate(),
+      });
+    }
+    const guard = (): void => this.keeper?.assertWritable();
+    const stores = {} as Record<TableName, TableStore>;
+    for (const name of TABLES)
+      stores[name] = new ObservedTableStore(createStore(settings, ownName, name, guard), this.storeWatch);
+    this.stores = stores;
+    this.parts = this.build();
+  }
+
+  get callee(): CalleeSide {
+    return this.parts.callee;
+  }
+
+  get caller(): CallerSide {
+    return this.parts.caller;
+  }
+
+  get forwarding(): StoreAndForward {
+    return this.parts.forwarding;
+  }
+
+  /** New, empty tables over the stores and the sides working on them. */
+  private build(): Parts {
+    const { settings, clock } = this;
     const ttl = new TtlPolicy(settings.default_ttl, settings.max_ttl);
     const hostOf = (): AsyncHost => {
       if (!this.host) throw new Error('asynchronous calls used before the broker attached them');
       return this.host;
     };
-    this.storeWatch = new StoreWatch(clock);
-    this.storeDescription = describeStore(settings);
-    const watch = this.storeWatch;
-    const table = <V extends PeerRecord>(name: string, decode: (s: JsonObject) => V | undefined) =>
-      new BoundedTable(
-        name,
-        new ObservedTableStore(createStore(settings, ownName, name), watch),
-        settings,
-        decode,
-      );
+    const table = <V extends PeerRecord>(name: TableName, decode: (s: JsonObject) => V | undefined) =>
+      new BoundedTable(name, this.stores[name], settings, decode);
     const deliveryMs = settings.delivery_timeout * 1000;
-    this.callee = new CalleeSide(
+    const callee: CalleeSide = new CalleeSide(
       table('pending', decodePending),
       ttl,
       clock,
       hostOf,
-      (peer, ref, request, expires) => this.forwarding.outbox.add('answer', ref, peer, request, expires),
+      (peer, ref, request, expires) => forwarding.outbox.add('answer', ref, peer, request, expires),
     );
-    this.caller = new CallerSide(table('awaited', decodeAwaited), ttl, clock, hostOf, deliveryMs);
-    this.forwarding = new StoreAndForward(
+    const caller = new CallerSide(table('awaited', decodeAwaited), ttl, clock, hostOf, deliveryMs);
+    const forwarding: StoreAndForward = new StoreAndForward(
       { outbox: table('outbox', decodeOutbox), received: table('received', decodeReceived) },
       settings.outbox,
-      { callee: this.callee, caller: this.caller, ttl, clock, host: hostOf, deliveryMs },
+      { callee, caller, ttl, clock, host: hostOf, deliveryMs },
     );
+    return { callee, caller, forwarding };
   }
 
-  /** Rejects when the store of the tables cannot be reached (readiness); resolves at once for a local one. */
+  /** Rejects when the store of the tables cannot be reached, or this instance is standby (readiness). */
   async probeStore(): Promise<void> {
-    await this.callee.table.store.probe?.();
+    if (this.keeper && !this.serving) throw new Error(this.keeper.describe());
+    await this.stores.pending.probe?.();
   }
 
-  /** The store as the status page shows it: what it is, when it last answered, its last error. */
+  /** The store as the status page shows it: what it is, its role (Redis), last answer and last error. */
   storeStatus(): JsonObject {
     const { okAt, error } = this.storeWatch.last();
     return {
       description: this.storeDescription,
+      // A shared store: whether this instance is the active one of its operator, or why not.
+      ...(this.keeper
+        ? this.serving
+          ? { role: 'active' }
+          : { role: 'standby', standby: this.keeper.describe() }
+        : {}),
       last_answer: okAt === 0 ? null : new Date(okAt).toISOString(),
       age_s: okAt === 0 ? null : Math.round((this.clock.now() - okAt) / 100) / 10,
       error: error === '' ? null : error,
@@ -136,26 +185,73 @@ export class AsyncCalls {
     this.host = host;
   }
 
+  /**
+   * Loads the tables and starts delivering; with a shared store only when this instance takes the lease
+   * (else it stays standby and takes it over when the holder stops or dies).
+   */
   async open(): Promise<void> {
-    await this.callee.table.load(peerRekey);
-    await this.caller.table.load();
-    await this.forwarding.open();
+    if (this.keeper) await this.keeper.start();
+    else await this.activate();
+  }
+
+  /** Loads the tables fresh from the store; the loaded copy serves from then on. */
+  private async activate(): Promise<void> {
+    const generation = ++this.generation;
+    const parts = this.build();
+    try {
+      await parts.callee.table.load(peerRekey);
+      await parts.caller.table.load();
+      await parts.forwarding.open();
+    } catch (e) {
+      parts.forwarding.outbox.close();
+      throw e;
+    }
+    if (generation !== this.generation || this.closed) {
+      parts.forwarding.outbox.close(); // lost (or closing) while loading
+      return;
+    }
+    this.parts = parts;
+    this.serving = true;
     this.updateGauges();
     this.schedule();
+  }
+
+  /** The lease is no longer ours: no more writes (the stores refuse them) nor deliveries, empty tables. */
+  private deactivate(): void {
+    this.generation++;
+    this.serving = false;
+    this.clock.clearTimeout(this.timer);
+    this.parts.forwarding.outbox.close();
+    this.parts = this.build();
+    this.updateGauges();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.clock.clearTimeout(this.timer);
-    await this.forwarding.close();
-    await this.callee.table.close();
-    await this.caller.table.close();
+    this.parts.forwarding.outbox.close();
+    // The stores close first: nothing is written after the lease is released (a standby may take it).
+    for (const name of TABLES) await this.stores[name].close();
+    await this.keeper?.close();
+  }
+
+  /**
+   * While standby, what the broker answers instead of delivering (undefined: go on). A marked request of
+   * another operator: "try later" (its outbox sends it again, to the active instance after a takeover); a
+   * marked request of our application: ERR_ASYNC_STANDBY. Other calls are synchronous and go on (an
+   * acknowledgement on their way back is refused by the store with ERR_ASYNC_STANDBY).
+   */
+  refusal(id: string, marked: boolean, fromPeer: boolean, toUs: boolean): EpsResponse | undefined {
+    if (!this.keeper || this.serving || !marked) return undefined;
+    if (fromPeer) return toUs ? tryLater(id, this.keeper.describe()) : undefined;
+    return standbyError(this.keeper.describe()).toResponse(id);
   }
 
   /** `respond` at the gateway; an AsyncError becomes an error response naming what is wrong. */
   async respond(id: JsonValue | undefined, params: JsonObject, scope: CallScope): Promise<EpsResponse> {
     const replyId = typeof id === 'string' ? id : null;
     try {
+      this.refuseWhileStandby();
       const response = await this.callee.respond(id, params, scope);
       asyncAnswers.inc({ direction: 'sent', outcome: 'delivered' });
       return response;
@@ -171,6 +267,8 @@ export class AsyncCalls {
 
   /** `_respond` from another operator (or ourselves), authenticated as `sender`. */
   async receiveAnswer(request: EpsRequest, sender: string): Promise<EpsResponse> {
+    // The sender keeps the answer and sends it again (to the active instance, after a takeover).
+    if (this.keeper && !this.serving) return tryLater(request.id, this.keeper.describe());
     try {
       const response = await this.caller.receiveAnswer(request, sender);
       asyncAnswers.inc({
@@ -193,7 +291,23 @@ export class AsyncCalls {
     if (name !== this.ownName) this.forwarding.outbox.wake(name);
   }
 
-  /** `_status` at the gateway: one request's state on both sides, or the table sizes. */
+  /** `_status` at the gateway (ERR_ASYNC_STANDBY while standby: its empty tables would mislead). */
+  statusAnswer(replyId: string | null, id: JsonValue | undefined, caller?: JsonValue): EpsResponse {
+    try {
+      this.refuseWhileStandby();
+    } catch (e) {
+      if (e instanceof AsyncError) return e.toResponse(replyId);
+      throw e;
+    }
+    return { id: replyId, result: this.status(id, caller) };
+  }
+
+  /** Throws ERR_ASYNC_STANDBY while another instance holds the shared store. */
+  private refuseWhileStandby(): void {
+    if (this.keeper && !this.serving) throw standbyError(this.keeper.describe());
+  }
+
+  /** One request's state on both sides, or the table sizes. */
   status(id: JsonValue | undefined, caller?: JsonValue): JsonObject {
     if (typeof id === 'string' && id !== '')
       return {
@@ -230,7 +344,7 @@ export class AsyncCalls {
   }
 
   private schedule(): void {
-    if (this.closed) return;
+    if (this.closed || !this.serving) return;
     this.timer = this.clock.setTimeout(() => {
       void this.sweep().finally(() => this.schedule());
     }, SWEEP_INTERVAL_MS);

@@ -28,8 +28,8 @@ export type AsyncErrorCode =
   | 'ERR_ASYNC_UNDELIVERED'
   /** A repeat of a marked request whose answer was too large for the callee to keep (given only once). */
   | 'ERR_ASYNC_NOT_KEPT'
-  /** The Redis store is held by another eps instance (one store serves one instance). */
-  | 'ERR_ASYNC_STORE_IN_USE';
+  /** This instance is standby: another instance of the operator holds the store (try the active one). */
+  | 'ERR_ASYNC_STANDBY';
 
 const JSON_RPC_CODE: Record<AsyncErrorCode, JsonRpcErrorCode> = {
   ERR_ASYNC_UNKNOWN_ID: ErrorCodes.notFound,
@@ -43,7 +43,7 @@ const JSON_RPC_CODE: Record<AsyncErrorCode, JsonRpcErrorCode> = {
   ERR_ASYNC_RESERVED: ErrorCodes.methodNotFound,
   ERR_ASYNC_UNDELIVERED: ErrorCodes.unavailable,
   ERR_ASYNC_NOT_KEPT: ErrorCodes.channelError,
-  ERR_ASYNC_STORE_IN_USE: ErrorCodes.unavailable,
+  ERR_ASYNC_STANDBY: ErrorCodes.unavailable,
 };
 
 export class AsyncError extends CodedError<AsyncErrorCode> {

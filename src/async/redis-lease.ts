@@ -1,30 +1,30 @@
 /**
- * One eps instance per Redis store of asynchronous calls: the tables are loaded once at start and kept in
- * memory, so a second instance of the same operator on the same store would answer from a stale copy
- * (an answer reaching it gets ERR_ASYNC_UNKNOWN_ID, both would deliver the same queued messages). The
- * instance holding the store keeps a lease key (`<key>:<eps name>.lease`, expiring after `leaseMs` unless
- * renewed every third of it); another instance waits for it at start at most `leaseMs`, then refuses to
- * start with a clear error.
+ * The lease of a Redis store of asynchronous calls (the backend of lease-keeper.ts): a key
+ * `<key>:<eps name>.lease` whose value names the holder, expiring after the lease time unless renewed.
+ * The instance holding it is active; others of the same operator on the same store are standby.
  *
- * The lease's value names its holder: host name, boot id, pid namespace and process id (plus a random part).
+ * The value names its holder: host name, boot id, pid namespace and process id (plus a random part).
  * A restart after kill -9 finds its predecessor's lease; when that holder ran on this very host, in this
  * boot and pid namespace, and its process is gone, it cannot renew any more and the lease is taken over at
- * once (compare-and-set) instead of waiting up to `leaseMs`. Anything else (another host or container, a
- * live or unknown process, a system without /proc) waits as before: the fast path never takes a lease from
- * a process that may still run.
+ * once (compare-and-set) instead of waiting for it to expire. Anything else (another host or container, a
+ * live or unknown process, a system without /proc) waits for the expiry: the fast path never takes a
+ * lease from a process that may still run.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { logger } from '../core/log.js';
-import type { RedisClient } from '../datastore/redis-store.js';
-import { AsyncError } from './errors.js';
+import {
+  closeRedisClient,
+  createRedisClient,
+  openRedisClient,
+  redisCommand,
+  type RedisClient,
+} from '../datastore/redis-store.js';
+import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
+import type { LeaseBackend } from './lease-keeper.js';
 
 const log = logger('async-store');
-
-/** How long a lease lasts unless renewed (a killed instance's lease is free again after it). */
-export const LEASE_MS = 10_000;
-const POLL_MS = 250;
 
 /** Renews only if still ours; returns 1 when renewed. */
 const RENEW =
@@ -36,41 +36,54 @@ const TAKE_OVER =
 const RELEASE =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
 
-export class RedisLease {
-  private readonly token = `${placeOf(process.pid) ?? 'unknown'} ${randomBytes(12).toString('hex')}`;
-  private timer: NodeJS.Timeout | undefined;
-  /** Set when a renewal found the lease gone or taken: the store is no longer ours (readiness fails). */
-  lost: string | undefined;
+export class RedisLease implements LeaseBackend {
+  readonly token = `${placeOf(process.pid) ?? 'unknown'} ${randomBytes(12).toString('hex')}`;
+  readonly key: string;
+  private client: RedisClient | undefined;
 
   constructor(
-    private readonly client: RedisClient,
-    readonly key: string,
-    private readonly leaseMs = LEASE_MS,
-  ) {}
+    private readonly settings: RedisDatastoreSettings,
+    ownName: string,
+    private readonly leaseMs: number,
+  ) {
+    this.key = `${settings.key}:${ownName}.lease`;
+  }
 
-  /** Takes the lease, waiting at most `leaseMs` for another holder's to end; throws if it does not. */
-  async acquire(): Promise<void> {
-    const until = Date.now() + this.leaseMs + POLL_MS;
-    for (;;) {
-      if ((await this.client.set(this.key, this.token, 'PX', this.leaseMs, 'NX')) === 'OK') break;
-      const holder = await this.client.get(this.key);
-      if (holder !== null && goneFromHere(holder) && (await this.takeOver(holder))) break;
-      if (Date.now() >= until) {
-        throw new AsyncError(
-          'ERR_ASYNC_STORE_IN_USE',
-          `another eps instance holds the Redis store of asynchronous calls (lease ${this.key}, ` +
-            `token ${holder ?? '?'}): one store serves one eps instance; give each its own async.store.key`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
-    this.timer = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.leaseMs / 3)));
-    this.timer.unref();
+  async claim(): Promise<{ taken: true } | { taken: false; holder: string | undefined }> {
+    const client = await this.connected();
+    return this.command('claim', async () => {
+      if ((await client.set(this.key, this.token, 'PX', this.leaseMs, 'NX')) === 'OK') return { taken: true };
+      const holder = await client.get(this.key);
+      // Still ours (a renewal came too late to count, but nobody took it meanwhile): ours again.
+      if (holder === this.token && (await this.renew())) return { taken: true };
+      if (holder !== null && goneFromHere(holder) && (await this.takeOver(client, holder)))
+        return { taken: true };
+      return { taken: false, holder: holder ?? undefined };
+    });
+  }
+
+  async renew(): Promise<boolean> {
+    const client = await this.connected();
+    const renewed = await this.command('renew', () =>
+      client.eval(RENEW, 1, this.key, this.token, String(this.leaseMs)),
+    );
+    return renewed === 1;
+  }
+
+  async release(): Promise<void> {
+    const client = this.client;
+    if (client) await this.command('release', () => client.eval(RELEASE, 1, this.key, this.token));
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) await closeRedisClient(client);
   }
 
   /** Replaces the lease of a predecessor that is gone (only if it still holds it). */
-  private async takeOver(holder: string): Promise<boolean> {
-    const taken = await this.client.eval(TAKE_OVER, 1, this.key, holder, this.token, String(this.leaseMs));
+  private async takeOver(client: RedisClient, holder: string): Promise<boolean> {
+    const taken = await client.eval(TAKE_OVER, 1, this.key, holder, this.token, String(this.leaseMs));
     if (taken !== 1) return false;
     log.info('took over the lease of a previous instance on this host that is gone', {
       key: this.key,
@@ -79,22 +92,18 @@ export class RedisLease {
     return true;
   }
 
-  private async renew(): Promise<void> {
-    try {
-      const renewed = await this.client.eval(RENEW, 1, this.key, this.token, String(this.leaseMs));
-      if (renewed !== 1 && !this.lost) {
-        this.lost = `the lease ${this.key} was lost to another eps instance`;
-        log.error(this.lost);
-      } else if (renewed === 1) this.lost = undefined;
-    } catch (e) {
-      log.warn('lease of the Redis store not renewed', { key: this.key, error: String(e) });
-    }
+  private async connected(): Promise<RedisClient> {
+    if (this.client) return this.client;
+    const description = `Redis ${this.settings.addresses.join(', ')} (lease ${this.key})`;
+    const client = createRedisClient(this.settings);
+    client.on('error', (err: Error) => log.debug(`${description}: ${err.message}`));
+    await openRedisClient(client, description);
+    this.client = client;
+    return client;
   }
 
-  async release(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.client.eval(RELEASE, 1, this.key, this.token).catch(() => undefined);
+  private command<T>(what: string, run: () => Promise<T>): Promise<T> {
+    return redisCommand(`${what} of the lease ${this.key}`, run);
   }
 }
 

@@ -3,8 +3,9 @@
  * datastore's Redis store): one hash per table, `<key>:<eps name>.<table>`, field = record key, value =
  * the record as JSON. Each change is one command (HSET / HDEL) whose reply is awaited before the change is
  * acknowledged; how durable that is depends on the Redis server's persistence (`appendonly yes` with
- * `appendfsync always` for an fsync per change). One store serves one eps instance (each loads the hash
- * once at start): the store of the `pending` table holds a lease (redis-lease.ts) that refuses a second.
+ * `appendfsync always` for an fsync per change). Only the active instance of an operator writes
+ * (lease-keeper.ts): `guard` throws ERR_ASYNC_STANDBY before any write while this instance does not hold
+ * the store's lease. `load` may run again (each time this instance becomes active), on the same connection.
  */
 import { isJsonObject, type JsonObject } from '../core/json.js';
 import { logger } from '../core/log.js';
@@ -17,22 +18,20 @@ import {
   type RedisClient,
 } from '../datastore/redis-store.js';
 import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
-import { RedisLease } from './redis-lease.js';
 import type { TableStore } from './table-store.js';
 
 const log = logger('async-store');
 
 export class RedisTableStore implements TableStore {
   private client: RedisClient | undefined;
-  private lease: RedisLease | undefined;
   readonly hash: string;
 
-  /** `leaseMs`: this store holds the instance's lease (one of the tables' stores does). */
+  /** `guard`: throws unless this instance may write now (it holds the lease). */
   constructor(
     private readonly settings: RedisDatastoreSettings,
-    private readonly ownName: string,
+    ownName: string,
     table: string,
-    private readonly leaseMs?: number,
+    private readonly guard: () => void = () => undefined,
   ) {
     this.hash = `${settings.key}:${ownName}.${table}`;
   }
@@ -42,19 +41,12 @@ export class RedisTableStore implements TableStore {
   }
 
   async load(): Promise<Map<string, JsonObject>> {
-    const client = createRedisClient(this.settings);
-    client.on('error', (err: Error) => log.warn(`${this.description}: ${err.message}`));
-    await openRedisClient(client, this.description);
-    this.client = client;
-    if (this.leaseMs !== undefined) {
-      const lease = new RedisLease(client, `${this.settings.key}:${this.ownName}.lease`, this.leaseMs);
-      try {
-        await lease.acquire();
-      } catch (e) {
-        await this.close();
-        throw e;
-      }
-      this.lease = lease;
+    let client = this.client;
+    if (!client) {
+      client = createRedisClient(this.settings);
+      client.on('error', (err: Error) => log.warn(`${this.description}: ${err.message}`));
+      await openRedisClient(client, this.description);
+      this.client = client;
     }
     const stored = await this.command('read', () => client.hgetall(this.hash));
     const out = new Map<string, JsonObject>();
@@ -72,11 +64,13 @@ export class RedisTableStore implements TableStore {
   }
 
   async put(key: string, value: JsonObject): Promise<void> {
+    this.guard();
     const client = this.connected();
     await this.command('write', () => client.hset(this.hash, key, JSON.stringify(value)));
   }
 
   async delete(key: string): Promise<void> {
+    this.guard();
     const client = this.connected();
     await this.command('delete', () => client.hdel(this.hash, key));
   }
@@ -85,14 +79,11 @@ export class RedisTableStore implements TableStore {
   async probe(): Promise<void> {
     const client = this.connected();
     await this.command('ping', () => client.ping());
-    if (this.lease?.lost) throw new RedisStoreError(this.lease.lost);
   }
 
   async close(): Promise<void> {
     const client = this.client;
     this.client = undefined;
-    await this.lease?.release();
-    this.lease = undefined;
     if (client) await closeRedisClient(client);
   }
 

@@ -294,6 +294,8 @@ export class Broker implements AsyncHost {
     const toUs = address.operator === this.ownName;
     const fromPeer = caller !== this.ownName;
     const marked = markedAsync(request.params);
+    const standby = async.refusal(request.id, marked, fromPeer, toUs);
+    if (standby) return standby;
     if (toUs && marked && fromPeer) return this.deliverMarked(async, request, address, caller);
     if (toUs) {
       try {

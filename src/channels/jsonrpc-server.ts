@@ -119,7 +119,7 @@ export class JsonRpcServerChannel implements Channel {
       if (asyncCalls && method === RESPOND_METHOD)
         return asyncCalls.respond(extracted.request.id ?? undefined, params, scope);
       if (asyncCalls && method === STATUS_METHOD)
-        return Promise.resolve({ id: localId, result: asyncCalls.status(params.id, params.caller) });
+        return Promise.resolve(asyncCalls.statusAnswer(localId, params.id, params.caller));
       return this.broker.deliver(
         { method, params, id: `${method}(${localId})` },
         { name: this.broker.ownName },

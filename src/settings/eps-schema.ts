@@ -162,6 +162,15 @@ export const signingSchema = z.strictObject({
   name: optional(z.string()),
 });
 
+/**
+ * Lease of the active instance on a shared (Redis) store of asynchronous calls: a standby takes over at
+ * most this long after the active one died (docs/operations.md#an-active-standby-pair).
+ */
+export const DEFAULT_ASYNC_LEASE_SECONDS = 10;
+/** Bounds of the lease: renewed every third of it, so at least a second; at most five minutes of takeover. */
+export const MIN_ASYNC_LEASE_SECONDS = 1;
+export const MAX_ASYNC_LEASE_SECONDS = 300;
+
 export const asyncStoreSchema = typedUnion('async store', [
   z.strictObject({
     type: z.literal('file'),
@@ -170,7 +179,14 @@ export const asyncStoreSchema = typedUnion('async store', [
       .prefault({}),
   }),
   z.strictObject({ type: z.literal('memory'), settings: optional(z.strictObject({})) }),
-  z.strictObject({ type: z.literal('redis'), settings: redisDatastoreSchema }),
+  z.strictObject({
+    type: z.literal('redis'),
+    settings: redisDatastoreSchema,
+    lease: withDefault(
+      seconds.min(MIN_ASYNC_LEASE_SECONDS).max(MAX_ASYNC_LEASE_SECONDS),
+      DEFAULT_ASYNC_LEASE_SECONDS,
+    ),
+  }),
 ]);
 
 export const outboxSettingsSchema = z

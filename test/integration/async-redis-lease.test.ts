@@ -1,20 +1,23 @@
 /**
- * One Redis store of asynchronous calls serves one eps instance (async/redis-lease.ts), with a real
- * redis-server: a second instance of the same operator is refused at start with a clear error; the lease
- * of an instance that stopped is free at once, that of one that died (never released) after its expiry,
- * or at once when it ran on this host and its process is gone (a restart after kill -9); a live holder's never.
+ * The lease of a Redis store of asynchronous calls (async/redis-lease.ts, async/lease-keeper.ts) with a
+ * real redis-server: one instance of an operator holds it (active), another is told who does (standby) and
+ * may not write; a holder that died is replaced after its lease expired (measured), or at once when it ran
+ * on this host and its process is gone (a restart after kill -9); a live holder's lease is never taken.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { placeOf } from '../../src/async/redis-lease.js';
+import { systemClock } from '../../src/core/clock.js';
+import { LeaseKeeper, STANDBY_POLL_MS } from '../../src/async/lease-keeper.js';
+import { placeOf, RedisLease } from '../../src/async/redis-lease.js';
 import { RedisTableStore } from '../../src/async/redis-table-store.js';
 import type { RedisDatastoreSettings } from '../../src/settings/datastore-schema.js';
 import { redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
 
-const LEASE_MS = 400;
+/** The shortest lease the settings allow (1 s): the takeover below is measured against it. */
+const LEASE_MS = 1000;
 let redis: RedisServer | undefined;
 let settings: RedisDatastoreSettings;
 
@@ -34,9 +37,6 @@ after(async () => {
   await redis?.stop();
 });
 
-const store = (name = 'hd-1', leaseMs = LEASE_MS): RedisTableStore =>
-  new RedisTableStore(settings, name, 'pending', leaseMs);
-
 /** Sets hd-1's lease as held by process `pid` of this host for `ms`. */
 async function heldBy(pid: number, ms: number): Promise<void> {
   const client = new Redis({ port: redis!.port, host: '127.0.0.1', lazyConnect: true });
@@ -48,51 +48,56 @@ async function heldBy(pid: number, ms: number): Promise<void> {
   }
 }
 
-test(
-  'a second eps instance on the same Redis store is refused at start, clearly',
-  { skip: redisSkip },
-  async () => {
-    const first = store();
-    await first.load();
-    await first.put('k', { peer: 'ls-1' });
-    // Renewed every third of the lease: still held well after one lease time.
-    const second = store();
-    const started = Date.now();
-    await assert.rejects(second.load(), (e: Error & { code?: string }) => {
-      assert.equal(e.code, 'ERR_ASYNC_STORE_IN_USE');
-      assert.match(
-        e.message,
-        /another eps instance holds the Redis store .*one store serves one eps instance/,
-      );
-      return true;
-    });
-    assert.ok(Date.now() - started >= LEASE_MS, 'it waited for a lease that might have been expiring');
-    await first.probe();
-    // Another operator's node on the same Redis has a lease of its own.
-    const other = store('ls-1');
-    await other.load();
-    await other.close();
+/** A keeper of hd-1's lease on the real Redis; `active` resolves when it becomes active. */
+function keeper(leaseMs = LEASE_MS): { keeper: LeaseKeeper; lease: RedisLease; active: Promise<void> } {
+  const lease = new RedisLease(settings, 'hd-1', leaseMs);
+  let activated!: () => void;
+  const active = new Promise<void>((resolve) => (activated = resolve));
+  const k = new LeaseKeeper(lease, leaseMs, systemClock, {
+    activate: async () => activated(),
+    deactivate: () => undefined,
+  });
+  return { keeper: k, lease, active };
+}
 
-    await first.close(); // released: the next instance starts at once
-    const third = store();
-    const loaded = await third.load();
-    assert.deepEqual(loaded.get('k'), { peer: 'ls-1' });
-    await third.close();
+test(
+  'a second instance is standby, may not write, and takes over within the lease time of a dead holder',
+  { skip: redisSkip },
+  async (t) => {
+    const first = keeper();
+    await first.keeper.start();
+    assert.equal(first.keeper.role, 'active');
+    const guarded = new RedisTableStore(settings, 'hd-1', 'pending', () => second.keeper.assertWritable());
+    const second = keeper();
+    await second.keeper.start();
+    assert.equal(second.keeper.role, 'standby');
+    assert.match(second.keeper.describe(), /^standby: .* held by host=\S+ pid=\d+$/);
+    await guarded.load();
+    await assert.rejects(guarded.put('k', { peer: 'ls-1' }), { code: 'ERR_ASYNC_STANDBY' });
+
+    // The first dies (kill -9 on another host: no release, no renewal, its lease runs out).
+    (first.lease as unknown as { release(): Promise<void> }).release = async () => {};
+    const died = performance.now();
+    await first.keeper.close();
+    await second.active;
+    const takeover = performance.now() - died;
+    t.diagnostic(`takeover after the holder died: ${Math.round(takeover)} ms (lease ${LEASE_MS} ms)`);
+    assert.ok(takeover >= LEASE_MS * 0.9, 'not before the lease of a live-looking holder ran out');
+    assert.ok(takeover < LEASE_MS + 4 * STANDBY_POLL_MS + 1000, `took ${takeover} ms`);
+    await guarded.put('k', { peer: 'ls-1' });
+    await guarded.close();
+
+    // A graceful stop releases the lease: the next instance takes it within one poll.
+    const third = keeper();
+    await third.keeper.start();
+    assert.equal(third.keeper.role, 'standby');
+    const released = performance.now();
+    await second.keeper.close();
+    await third.active;
+    t.diagnostic(`takeover after a release: ${Math.round(performance.now() - released)} ms`);
+    await third.keeper.close();
   },
 );
-
-test('the lease of an instance that died is taken over after it expires', { skip: redisSkip }, async () => {
-  const dead = store();
-  await dead.load();
-  // A kill -9: no release, no renewal any more (the renewal timer goes with the process).
-  (dead as unknown as { lease: { release(): Promise<void> } }).lease.release = async () => {};
-  clearInterval((dead as unknown as { lease: { timer: NodeJS.Timeout } }).lease.timer);
-  const next = store();
-  await next.load();
-  await next.probe();
-  await next.close();
-  await dead.close();
-});
 
 test(
   'a restart on the same host takes over the lease of its dead predecessor at once',
@@ -103,12 +108,12 @@ test(
     await once(gone, 'exit');
     const longLease = 60_000;
     await heldBy(gone.pid!, longLease);
+    const next = keeper(longLease);
     const started = Date.now();
-    const next = store('hd-1', longLease);
-    await next.load();
+    await next.keeper.start();
+    assert.equal(next.keeper.role, 'active');
     assert.ok(Date.now() - started < longLease / 2, 'taken over without waiting for the expiry');
-    await next.probe();
-    await next.close();
+    await next.keeper.close();
   },
 );
 
@@ -116,7 +121,11 @@ test("a live process's lease is never taken over", { skip: redisSkip }, async ()
   const alive = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
   try {
     await heldBy(alive.pid!, 10 * LEASE_MS);
-    await assert.rejects(store().load(), /another eps instance holds the Redis store .* pid=\d+/);
+    const next = keeper();
+    await next.keeper.start();
+    assert.equal(next.keeper.role, 'standby');
+    assert.match(next.keeper.describe(), new RegExp(`held by host=\\S+ pid=${alive.pid}$`));
+    await next.keeper.close();
   } finally {
     alive.kill('SIGKILL');
     await once(alive, 'exit');

@@ -1,0 +1,236 @@
+/**
+ * Active/standby of eps instances of one operator on one shared store of asynchronous calls
+ * (docs/operations.md#an-active-standby-pair): the instance holding the store's lease is active (loads the
+ * tables, writes, delivers); any other is standby and tries to take the lease every STANDBY_POLL_MS, for
+ * as long as it runs. The tables live in memory once loaded (bounded-table.ts), so only one instance may
+ * be active: active-active would answer from diverging copies.
+ *
+ * States: standby --(claim taken)--> active --(renewal refused, or not renewed within
+ * WRITABLE_FRACTION of the lease)--> standby. `close` releases the lease (a standby takes it within one
+ * poll). Writes are allowed only while `writable()`: active and the last successful renewal began less
+ * than WRITABLE_FRACTION of the lease ago, so the lease is still ours in the store when the write lands
+ * (another instance can take it only after it expired). Only changes of state are logged, never a poll.
+ */
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import { logger } from '../core/log.js';
+import { AsyncError } from './errors.js';
+
+const log = logger('async-store');
+
+/** How often a standby tries to take the lease (a takeover after a release waits at most this long). */
+export const STANDBY_POLL_MS = 250;
+/** Renewals per lease time (a lease of 10 s is renewed every 3.3 s). */
+const RENEWALS_PER_LEASE = 3;
+/**
+ * Writes stop once the last successful renewal began this fraction of the lease ago: the rest of the
+ * lease is the margin for a write in flight to land before another instance may take the lease.
+ */
+export const WRITABLE_FRACTION = 2 / 3;
+
+/** The lease in the shared store (redis-lease.ts). */
+export interface LeaseBackend {
+  readonly key: string;
+  /** One attempt to take the lease: `taken`, or who holds it (undefined: nobody, it just expired). */
+  claim(): Promise<{ taken: true } | { taken: false; holder: string | undefined }>;
+  /** Extends the lease if it is still ours; false when it was taken or has expired. */
+  renew(): Promise<boolean>;
+  /** Gives the lease up if it is still ours. */
+  release(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LeaseHandlers {
+  /** The lease is ours: load the tables and start delivering (rejects: the lease is given up again). */
+  activate(): Promise<void>;
+  /** The lease is no longer ours: stop writing and delivering at once. */
+  deactivate(why: string): void;
+}
+
+export type LeaseRole = 'standby' | 'active' | 'closed';
+
+export class LeaseKeeper {
+  private state: LeaseRole = 'standby';
+  /** Who holds the lease while we are standby (as the lease names it). */
+  private holderToken: string | undefined;
+  /** When the last successful renewal (or the claim) began. */
+  private renewedAt = 0;
+  private timer: TimerHandle | undefined;
+  private activation: Promise<void> | undefined;
+  /** The last error of the store while it fails (logged once per streak). */
+  private failing: string | undefined;
+  /** After a failed activation, the next claim waits until then. */
+  private pausedUntil = 0;
+
+  constructor(
+    private readonly backend: LeaseBackend,
+    private readonly leaseMs: number,
+    private readonly clock: Clock,
+    private readonly handlers: LeaseHandlers,
+  ) {}
+
+  get role(): LeaseRole {
+    return this.state;
+  }
+
+  /** The holder while standby, as the lease names it (undefined: unknown or none). */
+  get holder(): string | undefined {
+    return this.holderToken;
+  }
+
+  /**
+   * The first claim: resolves once active (tables loaded) or standby; then keeps going on its own.
+   * Rejects when the store cannot be reached or the first activation fails (the eps does not start).
+   */
+  async start(): Promise<void> {
+    await this.claim(true);
+    await this.activation;
+    this.schedule();
+  }
+
+  /** Writes may go to the store now (else ERR_ASYNC_STANDBY). */
+  writable(): boolean {
+    return this.state === 'active' && this.clock.now() - this.renewedAt < this.leaseMs * WRITABLE_FRACTION;
+  }
+
+  /** Throws ERR_ASYNC_STANDBY unless `writable()`. */
+  assertWritable(): void {
+    if (!this.writable()) throw standbyError(this.describe());
+  }
+
+  /** Why this instance does no asynchronous work now (for errors, readiness and the status page). */
+  describe(): string {
+    if (this.state === 'closed') return 'the store of asynchronous calls is closed (stopping)';
+    if (this.state === 'active')
+      return `the lease ${this.backend.key} has not been renewed in time; waiting for the renewal`;
+    return `standby: the store of asynchronous calls is held by ${holderName(this.holderToken)}`;
+  }
+
+  /** Stops trying, lets an activation in progress end, and releases the lease if ours. */
+  async close(): Promise<void> {
+    const wasActive = this.state === 'active';
+    this.state = 'closed';
+    this.clock.clearTimeout(this.timer);
+    await this.activation?.catch(() => undefined);
+    try {
+      if (wasActive) await this.backend.release();
+    } finally {
+      await this.backend.close();
+    }
+    if (wasActive)
+      log.info('lease released: a standby instance may take the store now', { key: this.backend.key });
+  }
+
+  private schedule(): void {
+    if (this.state === 'closed') return;
+    const delay =
+      this.state === 'active'
+        ? Math.floor(this.leaseMs / RENEWALS_PER_LEASE)
+        : Math.max(STANDBY_POLL_MS, this.pausedUntil - this.clock.now());
+    this.timer = this.clock.setTimeout(() => void this.tick(), delay);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.state === 'active') await this.renew();
+    else if (this.state === 'standby') await this.claim(false);
+    this.schedule();
+  }
+
+  private async claim(strict: boolean): Promise<void> {
+    const started = this.clock.now();
+    let claim: Awaited<ReturnType<LeaseBackend['claim']>>;
+    try {
+      claim = await this.backend.claim();
+    } catch (e) {
+      if (strict) throw e;
+      this.storeFailed(e);
+      return;
+    }
+    this.storeAnswered();
+    if (this.state !== 'standby') return; // closed meanwhile
+    if (!claim.taken) {
+      if (claim.holder !== undefined && claim.holder !== this.holderToken)
+        log.info(`standby: the store of asynchronous calls is held by ${holderName(claim.holder)}`, {
+          key: this.backend.key,
+        });
+      this.holderToken = claim.holder ?? this.holderToken;
+      return;
+    }
+    this.state = 'active';
+    this.renewedAt = started;
+    this.holderToken = undefined;
+    log.info('active: this instance holds the store of asynchronous calls', { key: this.backend.key });
+    const activation = this.handlers.activate().catch(async (e: unknown) => {
+      if (strict) throw e;
+      log.error('the tables of asynchronous calls could not be loaded; lease given up, standby', {
+        key: this.backend.key,
+        error: errorMessage(e),
+      });
+      this.pausedUntil = this.clock.now() + this.leaseMs;
+      await this.lose('loading the tables failed', true);
+    });
+    this.activation = activation;
+    if (strict)
+      await activation.catch(async (e: unknown) => {
+        await this.lose('loading the tables failed', true);
+        throw e;
+      });
+  }
+
+  private async renew(): Promise<void> {
+    const started = this.clock.now();
+    try {
+      if (await this.backend.renew()) {
+        this.storeAnswered();
+        if (this.state === 'active') this.renewedAt = started;
+        return;
+      }
+      await this.lose(`the lease ${this.backend.key} was taken by another instance or expired`, false);
+    } catch (e) {
+      this.storeFailed(e);
+      if (this.state === 'active' && !this.writable())
+        await this.lose(
+          `the lease ${this.backend.key} could not be renewed in time: ${errorMessage(e)}`,
+          false,
+        );
+    }
+  }
+
+  /** Back to standby (`release`: give the lease up, it may still be ours). */
+  private async lose(why: string, release: boolean): Promise<void> {
+    if (this.state !== 'active') return;
+    this.state = 'standby';
+    log.error(`standby: ${why}; writes and deliveries stopped`, { key: this.backend.key });
+    this.handlers.deactivate(why);
+    if (release) await this.backend.release().catch(() => undefined);
+  }
+
+  private storeFailed(e: unknown): void {
+    const message = errorMessage(e);
+    if (this.failing === undefined)
+      log.warn('the lease of the store of asynchronous calls cannot be reached', {
+        key: this.backend.key,
+        error: message,
+      });
+    this.failing = message;
+  }
+
+  private storeAnswered(): void {
+    if (this.failing !== undefined) log.info('the store of asynchronous calls answers again');
+    this.failing = undefined;
+  }
+}
+
+/** ERR_ASYNC_STANDBY for our application: retryable, at the active instance. */
+export function standbyError(why: string): AsyncError {
+  return new AsyncError('ERR_ASYNC_STANDBY', `${why}; try the active instance of this operator`);
+}
+
+/** `host=<name> pid=<pid>` of a lease's value (redis-lease.ts), or the value itself. */
+export function holderName(token: string | undefined): string {
+  if (token === undefined) return 'another instance';
+  const host = / ?host=(\S+)/.exec(token)?.[1];
+  const pid = / pid=(\d+)/.exec(token)?.[1];
+  return host && pid ? `host=${host} pid=${pid}` : token;
+}
