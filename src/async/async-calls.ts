@@ -23,7 +23,7 @@ import { tryLater } from './protocol.js';
 import { RedisTableStore } from './redis-table-store.js';
 import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
 import type { AsyncHost } from './host.js';
-import { asyncAnswers, asyncEntries, asyncExpired } from './metrics.js';
+import { asyncAnswers, asyncEntries, asyncExpired, asyncStoreActive } from './metrics.js';
 import { decodeAwaited, decodeOutbox, decodePending, decodeReceived } from './records.js';
 import { MemoryTableStore, type TableStore } from './table-store.js';
 import { ObservedTableStore, StoreWatch } from './observed-store.js';
@@ -352,6 +352,7 @@ export class AsyncCalls {
   }
 
   updateGauges(): void {
+    if (this.keeper) asyncStoreActive.set(this.serving ? 1 : 0);
     this.forwarding.updateGauges();
     asyncEntries.reset();
     for (const [peer, n] of this.callee.table.peers()) asyncEntries.set({ table: 'pending', peer }, n);

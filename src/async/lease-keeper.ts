@@ -148,7 +148,11 @@ export class LeaseKeeper {
       return;
     }
     this.storeAnswered();
-    if (this.state !== 'standby') return; // closed meanwhile
+    if (this.state !== 'standby') {
+      // Closed meanwhile: a lease just taken is given back at once.
+      if (claim.taken) await this.backend.release().catch(() => undefined);
+      return;
+    }
     if (!claim.taken) {
       if (claim.holder !== undefined && claim.holder !== this.holderToken)
         log.info(`standby: the store of asynchronous calls is held by ${holderName(claim.holder)}`, {

@@ -10,6 +10,13 @@ export const asyncEntries = new Gauge({
   registers: [registry],
 });
 
+/** With a shared (Redis) store: 1 while this instance is the active one of its operator (lease-keeper.ts). */
+export const asyncStoreActive = new Gauge({
+  name: 'eps_async_store_active',
+  help: 'Whether this instance holds the shared store of asynchronous calls (1) or is standby (0)',
+  registers: [registry],
+});
+
 export const asyncAnswers = new Counter({
   name: 'eps_async_answers_total',
   help: 'Answers to asynchronous requests: sent by our application, received for our backend, refused',
