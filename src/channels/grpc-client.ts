@@ -188,7 +188,7 @@ export class GrpcClientChannel implements Channel {
     // What made the call try again: named when its deadline or cancellation ends the waiting.
     let lastRefusal: unknown;
     // The same token on every attempt; after an attempt lost with its connection, the retry names the
-    // server instance it went to (the peer's replay memory decides, docs/protocol.md#replay).
+    // server instance it went to (the peer's replay memory decides, docs/protocol.md#replay-memory).
     const mark: CallMark = { token: this.tokens.next() };
     /** Said by every later failure once an attempt was lost after it was sent (unless `e` says it). */
     const lost = (e: unknown): string =>

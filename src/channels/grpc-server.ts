@@ -49,7 +49,7 @@ export class GrpcServerChannel implements Channel {
   readonly grpc: GrpcServer;
   private readonly bindAddress: string;
   private readonly handlers: GrpcHandlers;
-  /** Calls received again (a retry after a lost connection) get the first call's answer [docs/protocol.md#replay]. */
+  /** Calls received again (a retry after a lost connection) get the first call's answer [docs/protocol.md#replay-memory]. */
   readonly replays: ReplayedCalls;
 
   constructor(

@@ -1,5 +1,5 @@
 /**
- * The replay memory of our gRPC server [docs/protocol.md#replay]: the calls it received recently, keyed by
+ * The replay memory of our gRPC server [docs/protocol.md#replay-memory]: the calls it received recently, keyed by
  * the TLS-authenticated caller and the call's `eps-call-token`, first while they run, then with their
  * answer. A call whose key is known does not run again: it gets the answer of the first (waiting for it
  * while it runs). A retry (`eps-retry`) whose key is unknown runs only if the memory can prove that it never
@@ -27,6 +27,9 @@ export const MAX_KEPT_ANSWER_BYTES = 1024 * 1024;
  * have waited for a stream slot). The proof allows it this long more than the original took.
  */
 export const REPLAY_TRANSIT_MARGIN_MS = 1_000;
+
+/** Calls that wait for one running call's answer (a retry, a late original; more only from a misbehaving peer). */
+export const MAX_REPLAY_WAITERS = 8;
 
 /** The answer of a call: its encoded response, or the error it ended with. */
 export type Answer = Uint8Array | Error;
@@ -286,6 +289,9 @@ function refuse(reason: string): Admission {
 function replay(entry: Entry): Admission {
   if (entry.done)
     return { kind: 'replay', answer: Promise.resolve(entry.answer ?? NOT_KEPT), running: false };
+  if ((entry.waiters?.length ?? 0) >= MAX_REPLAY_WAITERS) {
+    return refuse(`it still runs and ${MAX_REPLAY_WAITERS} calls already wait for it (MAX_REPLAY_WAITERS)`);
+  }
   const answer = new Promise<Answer | typeof NOT_KEPT>((resolve) => (entry.waiters ??= []).push(resolve));
   return { kind: 'replay', answer, running: true };
 }

@@ -1,5 +1,5 @@
 /**
- * How the `grpc_server` channel serves a call that carries `eps-call-token` [docs/protocol.md#replay]: the
+ * How the `grpc_server` channel serves a call that carries `eps-call-token` [docs/protocol.md#replay-memory]: the
  * replay memory (replay-memory.ts) decides whether it runs, gets the answer of the first call with its
  * token, or (a retry that cannot be proven new) is refused. A call that runs keeps running when its
  * connection is lost, until its deadline, so that a retry on another connection collects its answer.
@@ -13,7 +13,7 @@ import { MAY_HAVE_BEEN_PROCESSED_NOT_RUN, OUTCOMES } from '../core/outcome.js';
 import type { CallContext } from '../grpc/server.js';
 import { GrpcError } from '../grpc/status.js';
 import { CALL_TOKEN_HEADER, RETRY_HEADER } from '../grpc/replay-headers.js';
-import { NOT_KEPT, ReplayMemory } from './replay-memory.js';
+import { NOT_KEPT, REPLAY_WINDOW_MS, ReplayMemory } from './replay-memory.js';
 
 const log = logger('grpc-server');
 
@@ -36,6 +36,9 @@ function count(outcome: ReplayOutcome): void {
 }
 
 export class ReplayedCalls {
+  /** Calls running on after their connection was lost (bounded: MAX_DETACHED_CALLS). */
+  readonly detached = { count: 0 };
+
   constructor(
     /** Who we are, for the messages (e.g. "the gRPC server of ls-1"). */
     private readonly label: string,
@@ -86,7 +89,7 @@ export class ReplayedCalls {
       count('run');
       log.info('retried call run: the replay memory proves it never arrived before', fields);
     }
-    const { scope, done } = keepOnConnectionLoss(ctx, this.label);
+    const { scope, done } = keepOnConnectionLoss(ctx, this.label, this.detached);
     try {
       const answer = await run(scope);
       this.memory.settle(admission.entry, answer);
@@ -101,22 +104,38 @@ export class ReplayedCalls {
 }
 
 /**
- * The scope of a remembered call: cancelled with the call's, except when its connection was lost; then it
- * ends at the call's deadline (a call without one stops with its connection, as any call).
+ * Remembered calls that go on after their connection was lost, at most, per server: beyond, such a call
+ * stops with its connection as any call (a peer that drops connections cannot pile up work this way).
  */
-function keepOnConnectionLoss(ctx: CallContext, hop: string): { scope: CallScope; done: () => void } {
+export const MAX_DETACHED_CALLS = 1024;
+
+/**
+ * The scope of a remembered call: cancelled with the call's, except when its connection was lost; then it
+ * ends at the call's deadline, or REPLAY_WINDOW_MS later if that is sooner (no retry comes after that); a
+ * call without a deadline, or beyond MAX_DETACHED_CALLS, stops with its connection, as any call.
+ */
+function keepOnConnectionLoss(
+  ctx: CallContext,
+  hop: string,
+  detached: { count: number },
+): { scope: CallScope; done: () => void } {
   if (ctx.deadline.at === Infinity) return { scope: ctx, done: noop };
   const cancellation = new Cancellation();
   let timer: TimerHandle | undefined;
+  let counted = false;
   const unsubscribe = ctx.cancellation.onCancel((reason) => {
-    if (!ctx.connectionLost) return cancellation.cancel(reason);
-    timer = ctx.deadline.onExpire(() => cancellation.cancel(new DeadlineExceededError(hop)));
+    if (!ctx.connectionLost || detached.count >= MAX_DETACHED_CALLS) return cancellation.cancel(reason);
+    detached.count++;
+    counted = true;
+    const until = ctx.deadline.within(REPLAY_WINDOW_MS);
+    timer = until.onExpire(() => cancellation.cancel(new DeadlineExceededError(hop)));
   });
   return {
     scope: { deadline: ctx.deadline, cancellation },
     done: () => {
       unsubscribe();
       ctx.deadline.cancelExpire(timer);
+      if (counted) detached.count--;
     },
   };
 }

@@ -32,7 +32,8 @@ const CLOSE_GRACE_MS = 2000;
 /**
  * HTTP/2 stream errors as gRPC statuses (gRPC over HTTP/2, "Errors"): the kind decides, see
  * core/outcome.ts. A call whose connection was lost after it was sent may have been processed by the
- * peer: it is not `unprocessed`, and its message says so (callers never repeat it silently).
+ * peer: it is not `unprocessed`, and its message says so (callers never repeat it silently; `replayOn`
+ * names the server instance whose replay memory may decide a retry, see CallMark).
  */
 function toGrpcError(err: StreamError, replayOn?: string): GrpcError {
   const code = OUTCOMES[classify(err)].grpc;

@@ -1,5 +1,5 @@
 /**
- * The header fields that make a retry of a call lost with its connection safe [docs/protocol.md#replay]:
+ * The header fields that make a retry of a call lost with its connection safe [docs/protocol.md#replay-memory]:
  * every `/EPS/Call` of our client carries `eps-call-token`, our server's answers carry `eps-instance`, and a
  * retry of a call whose connection was lost before any answer byte carries `eps-retry: <instance>;<age ms>`.
  * Their values come from peers and are parsed strictly here: anything else counts as absent.

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DEFAULT_REPLAY_BOUNDS,
+  MAX_REPLAY_WAITERS,
   NOT_KEPT,
   ReplayMemory,
   type Admission,
@@ -188,4 +189,15 @@ test('malformed header values: no token is no memory; a retry that cannot be che
   assert.deepEqual(await replayed(memory.admit('hd-1', 'known', 'nonsense')).answer, bytes('k'));
   assert.deepEqual(parseRetry(`${memory.instance};42`), { instance: memory.instance, ageMs: 42 });
   assert.equal(validToken('AZaz09-_'), true);
+});
+
+test('calls waiting for one running call are bounded (a peer repeating a token cannot pile them up)', async () => {
+  const { memory } = await oldMemory();
+  const first = ran(memory.admit('hd-1', 'tok', undefined));
+  const waiting = Array.from({ length: MAX_REPLAY_WAITERS }, () =>
+    replayed(memory.admit('hd-1', 'tok', undefined)),
+  );
+  refused(memory.admit('hd-1', 'tok', undefined), /MAX_REPLAY_WAITERS/);
+  memory.settle(first.entry, bytes('a'));
+  for (const w of waiting) assert.deepEqual(await w.answer, bytes('a'));
 });
