@@ -180,11 +180,14 @@ export class GrpcSession {
     return appendLiterals(block, fields);
   }
 
-  /** Notes the server's instance from the headers of an answer (a malformed one counts as none). */
+  /**
+   * Notes the server's instance from the headers of an answer: one connection has one server, so the first
+   * well-formed one stays (answers without it, such as trailers-only errors, change nothing).
+   */
   private noteInstance(h: HeaderMap): void {
+    if (this.instance !== undefined) return;
     const instance = h[INSTANCE_HEADER];
-    if (instance === this.instance) return;
-    this.instance = instance !== undefined && validInstance(instance) ? instance : undefined;
+    if (instance !== undefined && validInstance(instance)) this.instance = instance;
   }
 
   /**

@@ -39,7 +39,10 @@ function answer(h: DuplexClient, streamId: number, instance?: string): void {
   h.peer.send(HEADERS, Flag.END_HEADERS | Flag.END_STREAM, streamId, encodeHeaders([['grpc-status', '0']]));
 }
 
-/** One answered call (showing `instance`), then a marked call lost with the connection; its error. */
+/**
+ * One answered call (showing `instance`), then one failed with a trailers-only response (no instance),
+ * then a marked call lost with the connection; its error.
+ */
 async function lostAfter(instance: string | undefined, headersFirst = false): Promise<GrpcError> {
   const h = duplexClient();
   try {
@@ -47,6 +50,13 @@ async function lostAfter(instance: string | undefined, headersFirst = false): Pr
     const first = marked(h, { token: 'first' });
     answer(h, (await h.peer.request()).streamId, instance);
     assert.ok(Buffer.isBuffer(await first));
+    const failing = marked(h, { token: 'failing' });
+    const status = encodeHeaders([
+      [':status', '200'],
+      ['grpc-status', '2'],
+    ]);
+    h.peer.send(HEADERS, Flag.END_HEADERS | Flag.END_STREAM, (await h.peer.request()).streamId, status);
+    assert.ok((await failing) instanceof GrpcError);
     const mark: CallMark = { token: 'tok' };
     const lost = marked(h, mark);
     const req = await h.peer.request();
