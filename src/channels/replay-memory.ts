@@ -20,6 +20,12 @@ export const MAX_REPLAY_ENTRIES_PER_CALLER = 8_192;
 /** Bytes of kept answers, in all and per caller; the oldest answers go first (their calls stay known). */
 export const MAX_REPLAY_BYTES = 16 * 1024 * 1024;
 export const MAX_REPLAY_BYTES_PER_CALLER = 8 * 1024 * 1024;
+/**
+ * Kept answers are copied into slabs of this size, one allocation for many answers (an ArrayBuffer per
+ * answer cost about 1 µs); a slab counts in MAX_REPLAY_BYTES from its allocation until none of its
+ * answers is kept.
+ */
+export const REPLAY_SLAB_BYTES = 64 * 1024;
 /** An answer larger than this is not kept: a retry of its call is told that it was processed. */
 export const MAX_KEPT_ANSWER_BYTES = 1024 * 1024;
 /**
@@ -61,6 +67,13 @@ interface CallerState {
   forgottenUpTo: number;
 }
 
+/** Where kept answers are copied: `live` of them are still kept. */
+interface Slab {
+  readonly buf: Buffer;
+  used: number;
+  live: number;
+}
+
 export class Entry {
   older: Entry | undefined;
   younger: Entry | undefined;
@@ -68,6 +81,8 @@ export class Entry {
   done = false;
   forgotten = false;
   answer: Answer | undefined;
+  /** The slab that holds the kept answer (none for an error). */
+  slab: Slab | undefined;
   bytes = 0;
   waiters: ((answer: Answer | typeof NOT_KEPT) => void)[] | undefined;
 
@@ -88,6 +103,7 @@ export interface ReplayBounds {
   bytes: number;
   bytesPerCaller: number;
   keptAnswerBytes: number;
+  slabBytes: number;
   transitMarginMs: number;
 }
 
@@ -98,6 +114,7 @@ export const DEFAULT_REPLAY_BOUNDS: Readonly<ReplayBounds> = {
   bytes: MAX_REPLAY_BYTES,
   bytesPerCaller: MAX_REPLAY_BYTES_PER_CALLER,
   keptAnswerBytes: MAX_KEPT_ANSWER_BYTES,
+  slabBytes: REPLAY_SLAB_BYTES,
   transitMarginMs: REPLAY_TRANSIT_MARGIN_MS,
 };
 
@@ -117,7 +134,10 @@ export class ReplayMemory {
   /** As CallerState's, over all callers. */
   private cursor: Entry | undefined;
   private keepFrom = 0;
+  /** Bytes held: slabs with a kept answer or still taking answers, and kept errors' messages. */
   private bytes = 0;
+  private kept = 0;
+  private slab: Slab | undefined;
   /** forgottenUpTo of callers whose state was dropped (their last entry forgotten). */
   private forgottenUpTo = -Infinity;
 
@@ -128,7 +148,7 @@ export class ReplayMemory {
     this.startedAt = clock.now();
   }
 
-  /** Calls remembered now, and the bytes of their kept answers. */
+  /** Calls remembered now, and the bytes held for their answers. */
   get size(): { entries: number; bytes: number } {
     return { entries: this.count, bytes: this.bytes };
   }
@@ -166,12 +186,43 @@ export class ReplayMemory {
     const { bytes, bytesPerCaller, keptAnswerBytes } = this.bounds;
     if (size > keptAnswerBytes || size > bytesPerCaller || size > bytes) return;
     while (caller.bytes + size > bytesPerCaller) this.dropCallersOldestAnswer(caller);
-    while (this.bytes + size > bytes) this.dropOldestAnswer();
-    // A copy: the encoder's buffer may be a slice of a shared pool, which keeping it would pin.
-    entry.answer = answer instanceof Error ? answer : new Uint8Array(answer);
+    if (answer instanceof Error) {
+      while (this.bytes + size > bytes && this.kept > 0) this.dropOldestAnswer();
+      entry.answer = answer;
+      this.bytes += size;
+    } else {
+      entry.answer = this.place(entry, answer);
+    }
     entry.bytes = size;
     caller.bytes += size;
-    this.bytes += size;
+    this.kept++;
+  }
+
+  /**
+   * A copy of `answer` in the current slab, or in a new one when it does not fit (the oldest answers are
+   * dropped until the new slab fits in the bound). A copy: the encoder's buffer may be a slice of Node's
+   * shared pool, which keeping it would pin.
+   */
+  private place(entry: Entry, answer: Uint8Array): Uint8Array {
+    const size = answer.length;
+    let slab = this.slab;
+    if (slab === undefined || slab.buf.length - slab.used < size) {
+      if (slab !== undefined) {
+        this.slab = undefined;
+        if (slab.live === 0) this.bytes -= slab.buf.length;
+      }
+      const slabSize = Math.max(size, this.bounds.slabBytes);
+      while (this.bytes + slabSize > this.bounds.bytes && this.kept > 0) this.dropOldestAnswer();
+      slab = { buf: Buffer.allocUnsafeSlow(slabSize), used: 0, live: 0 };
+      this.slab = slab;
+      this.bytes += slabSize;
+    }
+    slab.buf.set(answer, slab.used);
+    const view = new Uint8Array(slab.buf.buffer, slab.buf.byteOffset + slab.used, size);
+    slab.used += size;
+    slab.live++;
+    entry.slab = slab;
+    return view;
   }
 
   /** Why a retry whose original is unknown cannot be proven new; undefined: it can. */
@@ -275,10 +326,14 @@ export class ReplayMemory {
 
   /** Drops the kept answer of `entry` (its call stays known: a retry is told it was processed). */
   private dropAnswer(entry: Entry): void {
+    const slab = entry.slab;
+    if (slab === undefined) this.bytes -= entry.bytes;
+    else if (--slab.live === 0 && slab !== this.slab) this.bytes -= slab.buf.length;
+    entry.slab = undefined;
     entry.answer = undefined;
     entry.caller.bytes -= entry.bytes;
-    this.bytes -= entry.bytes;
     entry.bytes = 0;
+    this.kept--;
   }
 }
 

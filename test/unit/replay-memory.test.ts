@@ -134,7 +134,8 @@ test('the bound of all entries and the window forget the oldest, and both count 
 });
 
 test('answer bytes are bounded: the oldest answers go first, a too large one is not kept', async () => {
-  const { memory } = await oldMemory({ bytesPerCaller: 10, bytes: 15, keptAnswerBytes: 8 });
+  // Slabs of 1 byte: every answer has its own, so the bytes held are the answers' bytes.
+  const { memory } = await oldMemory({ bytesPerCaller: 10, bytes: 15, keptAnswerBytes: 8, slabBytes: 1 });
   const settle = (caller: string, token: string, answer: string): void =>
     memory.settle(ran(memory.admit(caller, token, undefined)).entry, bytes(answer));
   settle('hd-1', 'a', '123456');
