@@ -202,3 +202,21 @@ test('calls waiting for one running call are bounded (a peer repeating a token c
   memory.settle(first.entry, bytes('a'));
   for (const w of waiting) assert.deepEqual(await w.answer, bytes('a'));
 });
+
+test('answers are kept in slabs: the bound in all counts whole slabs, freed with their last answer', async () => {
+  const { memory } = await oldMemory({ slabBytes: 10, bytes: 25, keptAnswerBytes: 10 });
+  const settle = (token: string): void =>
+    memory.settle(ran(memory.admit('hd-1', token, undefined)).entry, bytes(token.repeat(4)));
+  settle('a');
+  settle('b'); // slab 1: a, b
+  settle('c'); // 2 bytes left: slab 2
+  settle('d');
+  assert.equal(memory.size.bytes, 20);
+  settle('e'); // a third slab does not fit in 25: a and b go, and with them slab 1
+  assert.equal(memory.size.bytes, 20);
+  assert.equal(await replayed(memory.admit('hd-1', 'a', undefined)).answer, NOT_KEPT);
+  assert.equal(await replayed(memory.admit('hd-1', 'b', undefined)).answer, NOT_KEPT);
+  for (const t of ['c', 'd', 'e']) {
+    assert.deepEqual(await replayed(memory.admit('hd-1', t, undefined)).answer, bytes(t.repeat(4)));
+  }
+});
