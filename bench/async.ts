@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { CERTS, TestNetwork } from '../test/helpers/network.js';
 import type { Running } from '../test/helpers/processes.js';
-import { compareLoads, formatLoad, runLoad } from './load.js';
+import { compareLoads, formatLoad, warmUp } from './load.js';
 import { gatewayCaller, type GatewayCaller } from './gateway-client.js';
 
 /** Parallel gateway calls while queuing (each queued request costs two fsynced writes at hd-1). */
@@ -120,8 +120,8 @@ export async function benchAsync(seconds = 10, queued = 10_000): Promise<string[
       return true;
     };
     const sync = (): Promise<boolean> => hd!.call('ls-1.lookup', { person: 'p' });
-    await runLoad('warm-up', 16, 1, roundTrip);
-    await runLoad('warm-up', 16, 1, sync);
+    await warmUp(16, roundTrip);
+    await warmUp(16, sync);
     const [rt, direct] = await compareLoads(
       16,
       seconds,

@@ -5,7 +5,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { CERTS, TestNetwork } from '../test/helpers/network.js';
-import { compareLoads, formatLoad, processCpu, runLoad, type LoadResult } from './load.js';
+import { compareLoads, formatLoad, processCpu, type LoadResult, warmUp } from './load.js';
 import { gatewayCaller } from './gateway-client.js';
 
 export async function benchEps(seconds = 10): Promise<string[]> {
@@ -34,8 +34,8 @@ export async function benchEps(seconds = 10): Promise<string[]> {
     const cpu = processCpu([hd1.child.pid!, ls1.child.pid!]);
     for (const c of [1, 16]) {
       const client = gatewayCaller(CERTS, 'hd-1', port, c);
-      await runLoad('warm-up', c, 1, () => client.call('ls-1._ping'));
-      await runLoad('warm-up', c, 1, () => client.call('hd-1._ping'));
+      await warmUp(c, () => client.call('ls-1._ping'));
+      await warmUp(c, () => client.call('hd-1._ping'));
       const [local, remote] = await compareLoads(
         c,
         seconds,

@@ -10,7 +10,7 @@ import { pingNetwork } from './ping-network.js';
 import { grpcSession } from '../test/helpers/grpc-local.js';
 import { foreignCall, foreignClient } from '../test/helpers/grpc-foreign.js';
 import { decodeResponse, encodeRequest } from '../src/grpc/codec.js';
-import { compareLoads, formatLoad, processCpu, runLoad, type LoadResult } from './load.js';
+import { compareLoads, formatLoad, processCpu, type LoadResult, warmUp } from './load.js';
 import { Deadline } from '../src/core/deadline.js';
 
 export async function benchGrpc(seconds = 10): Promise<string[]> {
@@ -42,8 +42,8 @@ export async function benchGrpc(seconds = 10): Promise<string[]> {
       return reply.error === undefined || reply.error === null;
     };
     for (const c of [1, 16]) {
-      await runLoad('warm-up', c, 1, oursOnce);
-      await runLoad('warm-up', c, 1, theirsOnce);
+      await warmUp(c, oursOnce);
+      await warmUp(c, theirsOnce);
       const [a, b] = await compareLoads(
         c,
         seconds,

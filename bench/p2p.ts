@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { CERTS, TestNetwork, gatewayRequest, tlsBlock } from '../test/helpers/network.js';
 import { freePort, type Running } from '../test/helpers/processes.js';
-import { compareLoads, formatLoad, runLoad } from './load.js';
+import { compareLoads, formatLoad, warmUp } from './load.js';
 import { p2pNetwork, PROXY_OPERATOR as P } from '../test/helpers/p2p-network.js';
 import { callControl } from '../test/helpers/proxy-fixtures.js';
 import { gatewayCaller } from './gateway-client.js';
@@ -43,8 +43,8 @@ export async function benchP2pCalls(seconds = 10, coldRuns = 20): Promise<string
     await untilOk(port, 'hd-2._ping');
     for (const c of [1, 16]) {
       const client = gatewayCaller(CERTS, 'hd-1', port, c);
-      await runLoad('warm-up', c, 1, () => client.call('hd-2._ping'));
-      await runLoad('warm-up', c, 1, () => client.call('hd-1._ping'));
+      await warmUp(c, () => client.call('hd-2._ping'));
+      await warmUp(c, () => client.call('hd-1._ping'));
       const [local, p2p] = await compareLoads(
         c,
         seconds,

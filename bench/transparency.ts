@@ -30,7 +30,7 @@ import { apiSettings } from '../test/helpers/records-server.js';
 import { createTestPki } from '../test/helpers/records-pki.js';
 import { startSd, submit, useSd } from '../test/helpers/transparency-net.js';
 import { gatewayCaller } from './gateway-client.js';
-import { compareLoads, formatLoad, runLoad } from './load.js';
+import { compareLoads, formatLoad, warmUp } from './load.js';
 
 const HEAL_RECORDS = 10_000;
 /** The fork check: our chain's length, where the peer's branch leaves it, the peer's length. */
@@ -92,8 +92,8 @@ async function tipExchangeCost(seconds: number): Promise<string[]> {
     for (const pair of PAIRS) {
       const on = `${pair.on}._ping`;
       const off = `${pair.off}._ping`;
-      await runLoad('warm-up', CONCURRENCY, 1, () => client.call(on));
-      await runLoad('warm-up', CONCURRENCY, 1, () => client.call(off));
+      await warmUp(CONCURRENCY, () => client.call(on));
+      await warmUp(CONCURRENCY, () => client.call(off));
       const [a, b] = await compareLoads(
         CONCURRENCY,
         seconds,
