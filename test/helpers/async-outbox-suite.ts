@@ -75,6 +75,17 @@ export function outboxSuite(
         request: 'ls-1.locate(down-2)',
         queued: true,
       });
+      // The same id again while the first waits in the outbox: refused, the queued one is kept as it was.
+      const reused = await gateway(
+        hdPort,
+        'hd-1',
+        rpc('ls-1.locate', { person: 'someone else', _async: { ttl: 120 } }, 'down-2'),
+      );
+      assert.equal(
+        ((reused.json.error as JsonObject)?.data as JsonObject)?.code,
+        'ERR_ASYNC_ID_IN_USE',
+        reused.text,
+      );
       await marked('ls-1.lookup', 'down-3');
       const unmarked = await gateway(hdPort, 'hd-1', rpc('ls-1.locate', { person: 'x' }, 'down-4'));
       assert.equal((unmarked.json.error as JsonObject).code, 500, 'an unmarked call fails as before');
@@ -85,7 +96,11 @@ export function outboxSuite(
 
       await start('ls-1');
       await pair.drained('hd-1');
-      assert.equal(pair.atLs('ls-1.locate(down-2)').length, 1);
+      assert.deepEqual(
+        pair.atLs('ls-1.locate(down-2)').map((m) => (m.params as JsonObject).person),
+        ['down-2'],
+        'the first request under the id, once',
+      );
       assert.equal(pair.atLs('ls-1.locate(down-4)').length, 0);
       // lookup answers at once: hd-1's backend gets that answer as `respond`.
       const [sync] = await respondsFor(hdBackend, 'down-3');
