@@ -23,7 +23,7 @@ import { CalleeSide } from './callee-side.js';
 import { CallerSide } from './caller-side.js';
 import { AsyncError } from './errors.js';
 import { FileTableStore } from './file-table-store.js';
-import { LEASE_MS } from './redis-lease.js';
+import { LEASE_MS, LeaseWatch } from './redis-lease.js';
 import { RedisTableStore } from './redis-table-store.js';
 import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
 import type { AsyncHost } from './host.js';
@@ -62,7 +62,7 @@ function describeStore(settings: AsyncSettings): string {
   return 'memory';
 }
 
-function createStore(settings: AsyncSettings, ownName: string, table: string): TableStore {
+function createStore(settings: AsyncSettings, ownName: string, table: string, lease: LeaseWatch): TableStore {
   if (settings.store.type === 'memory') return new MemoryTableStore();
   if (settings.store.type === 'redis')
     // The pending table is loaded first: its store holds the lease of this eps instance.
@@ -71,6 +71,7 @@ function createStore(settings: AsyncSettings, ownName: string, table: string): T
       ownName,
       table,
       table === 'pending' ? LEASE_MS : undefined,
+      lease,
     );
   return new FileTableStore(join(settings.store.settings.directory, `${ownName}.${table}.jsonl`));
 }
@@ -99,10 +100,11 @@ export class AsyncCalls {
     this.storeWatch = new StoreWatch(clock);
     this.storeDescription = describeStore(settings);
     const watch = this.storeWatch;
+    const lease = new LeaseWatch();
     const table = <V extends PeerRecord>(name: string, decode: (s: JsonObject) => V | undefined) =>
       new BoundedTable(
         name,
-        new ObservedTableStore(createStore(settings, ownName, name), watch),
+        new ObservedTableStore(createStore(settings, ownName, name, lease), watch),
         settings,
         decode,
       );

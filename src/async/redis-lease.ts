@@ -126,3 +126,22 @@ export function goneFromHere(holder: string): boolean {
     return (e as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
+
+/**
+ * The lease of one eps instance as each of its table stores sees it (the store of the `pending` table
+ * holds it): once it is lost, another instance may hold the store, and a write of ours could overwrite its
+ * records from our stale copy, so every write is refused until this instance is restarted.
+ */
+export class LeaseWatch {
+  lease: RedisLease | undefined;
+
+  /** Throws ERR_ASYNC_STORE_IN_USE once the lease was lost. */
+  checkWritable(): void {
+    const lost = this.lease?.lost;
+    if (lost)
+      throw new AsyncError(
+        'ERR_ASYNC_STORE_IN_USE',
+        `${lost}: this eps instance no longer writes to the store of asynchronous calls (restart it)`,
+      );
+  }
+}

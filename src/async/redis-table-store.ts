@@ -4,7 +4,8 @@
  * the record as JSON. Each change is one command (HSET / HDEL) whose reply is awaited before the change is
  * acknowledged; how durable that is depends on the Redis server's persistence (`appendonly yes` with
  * `appendfsync always` for an fsync per change). One store serves one eps instance (each loads the hash
- * once at start): the store of the `pending` table holds a lease (redis-lease.ts) that refuses a second.
+ * once at start): the store of the `pending` table holds a lease (redis-lease.ts) that refuses a second,
+ * and no store of the instance writes once that lease is lost.
  */
 import { isJsonObject, type JsonObject } from '../core/json.js';
 import { logger } from '../core/log.js';
@@ -17,22 +18,25 @@ import {
   type RedisClient,
 } from '../datastore/redis-store.js';
 import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
-import { RedisLease } from './redis-lease.js';
+import { LeaseWatch, RedisLease } from './redis-lease.js';
 import type { TableStore } from './table-store.js';
 
 const log = logger('async-store');
 
 export class RedisTableStore implements TableStore {
   private client: RedisClient | undefined;
-  private lease: RedisLease | undefined;
   readonly hash: string;
 
-  /** `leaseMs`: this store holds the instance's lease (one of the tables' stores does). */
+  /**
+   * `leaseMs`: this store holds the instance's lease (one of the tables' stores does); `watch` is shared by
+   * the stores of one instance, so that none of them writes once the lease is lost.
+   */
   constructor(
     private readonly settings: RedisDatastoreSettings,
     private readonly ownName: string,
     table: string,
     private readonly leaseMs?: number,
+    private readonly watch = new LeaseWatch(),
   ) {
     this.hash = `${settings.key}:${ownName}.${table}`;
   }
@@ -54,7 +58,7 @@ export class RedisTableStore implements TableStore {
         await this.close();
         throw e;
       }
-      this.lease = lease;
+      this.watch.lease = lease;
     }
     const stored = await this.command('read', () => client.hgetall(this.hash));
     const out = new Map<string, JsonObject>();
@@ -72,11 +76,13 @@ export class RedisTableStore implements TableStore {
   }
 
   async put(key: string, value: JsonObject): Promise<void> {
+    this.watch.checkWritable();
     const client = this.connected();
     await this.command('write', () => client.hset(this.hash, key, JSON.stringify(value)));
   }
 
   async delete(key: string): Promise<void> {
+    this.watch.checkWritable();
     const client = this.connected();
     await this.command('delete', () => client.hdel(this.hash, key));
   }
@@ -85,14 +91,16 @@ export class RedisTableStore implements TableStore {
   async probe(): Promise<void> {
     const client = this.connected();
     await this.command('ping', () => client.ping());
-    if (this.lease?.lost) throw new RedisStoreError(this.lease.lost);
+    if (this.watch.lease?.lost) throw new RedisStoreError(this.watch.lease.lost);
   }
 
   async close(): Promise<void> {
     const client = this.client;
     this.client = undefined;
-    await this.lease?.release();
-    this.lease = undefined;
+    if (this.leaseMs !== undefined) {
+      await this.watch.lease?.release();
+      this.watch.lease = undefined;
+    }
     if (client) await closeRedisClient(client);
   }
 

@@ -3,16 +3,18 @@
  * redis-server: a second instance of the same operator is refused at start with a clear error; the lease
  * of an instance that stopped is free at once, that of one that died (never released) after its expiry,
  * or at once when it ran on this host and its process is gone (a restart after kill -9); a live holder's never.
+ * An instance whose lease was lost writes nothing more, in any of its tables.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { placeOf } from '../../src/async/redis-lease.js';
+import { LeaseWatch, placeOf } from '../../src/async/redis-lease.js';
 import { RedisTableStore } from '../../src/async/redis-table-store.js';
 import type { RedisDatastoreSettings } from '../../src/settings/datastore-schema.js';
 import { redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 const LEASE_MS = 400;
 let redis: RedisServer | undefined;
@@ -85,8 +87,9 @@ test('the lease of an instance that died is taken over after it expires', { skip
   const dead = store();
   await dead.load();
   // A kill -9: no release, no renewal any more (the renewal timer goes with the process).
-  (dead as unknown as { lease: { release(): Promise<void> } }).lease.release = async () => {};
-  clearInterval((dead as unknown as { lease: { timer: NodeJS.Timeout } }).lease.timer);
+  const { lease } = (dead as unknown as { watch: LeaseWatch }).watch;
+  lease!.release = async () => {};
+  clearInterval((lease as unknown as { timer: NodeJS.Timeout }).timer);
   const next = store();
   await next.load();
   await next.probe();
@@ -120,5 +123,37 @@ test("a live process's lease is never taken over", { skip: redisSkip }, async ()
   } finally {
     alive.kill('SIGKILL');
     await once(alive, 'exit');
+  }
+});
+
+test('once the lease is lost, no table of the instance writes any more', { skip: redisSkip }, async () => {
+  const watch = new LeaseWatch();
+  const pending = new RedisTableStore(settings, 'op-9', 'pending', LEASE_MS, watch);
+  const outbox = new RedisTableStore(settings, 'op-9', 'outbox', undefined, watch);
+  await pending.load();
+  await outbox.load();
+  await outbox.put('before', { peer: 'ls-1' });
+  const client = new Redis({ port: redis!.port, host: '127.0.0.1', lazyConnect: true });
+  try {
+    await client.connect();
+    // Another instance took the store (as after a pause longer than the lease).
+    await client.set('eps-lease-test:op-9.lease', 'someone else', 'PX', 10 * LEASE_MS);
+    await waitFor(() => watch.lease?.lost !== undefined, { timeoutMs: 5 * LEASE_MS, what: 'the lease lost' });
+    for (const write of [
+      () => outbox.put('after', { peer: 'ls-1' }),
+      () => pending.put('after', { peer: 'ls-1' }),
+      () => outbox.delete('before'),
+    ])
+      await assert.rejects(write(), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'ERR_ASYNC_STORE_IN_USE');
+        assert.match(e.message, /lease .* was lost .* no longer writes/);
+        return true;
+      });
+    assert.deepEqual(await client.hkeys('eps-lease-test:op-9.outbox'), ['before'], 'nothing written');
+    assert.deepEqual(await client.hkeys('eps-lease-test:op-9.pending'), []);
+  } finally {
+    client.disconnect();
+    await outbox.close();
+    await pending.close();
   }
 });
