@@ -14,6 +14,7 @@ import { asyncBackend, type AsyncBackend } from './async-backend.js';
 import { gateway, rpc, STEP_MS } from './async-flow.js';
 import { TestNetwork } from './network.js';
 import { freePort, type Running } from './processes.js';
+import { startRedis } from './sd-harness.js';
 import { waitFor } from './wait.js';
 
 const HEALTH = [{ group: 'health-departments', rights: ['call'] }];
@@ -138,5 +139,17 @@ export function fileStore(): StoreSetup {
   return {
     store: { type: 'file', settings: { directory: dir } },
     close: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Both nodes' tables in one real redis-server, which outlives every restart and kill of the eps processes. */
+export async function redisStore(): Promise<StoreSetup> {
+  const redis = await startRedis();
+  return {
+    store: {
+      type: 'redis',
+      settings: { addresses: [`127.0.0.1:${redis.port}`], password: '', key: 'eps-async-test' },
+    },
+    close: () => redis.stop(),
   };
 }
