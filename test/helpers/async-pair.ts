@@ -47,7 +47,9 @@ export class AsyncPair {
     readonly net: TestNetwork,
     readonly hdBackend: AsyncBackend,
     readonly lsBackend: AsyncBackend,
+    /** hd-1's metrics listener; ls-1's is `lsMetricsPort`. */
     readonly metricsPort: number,
+    readonly lsMetricsPort: number,
     private readonly store: StoreSetup,
   ) {}
 
@@ -56,6 +58,7 @@ export class AsyncPair {
     const lsBackend = await asyncBackend();
     const store = options.store ?? fileStore();
     const metricsPort = await freePort();
+    const lsMetricsPort = await freePort();
     const settings = (node: Node): JsonObject => ({
       store: store.store,
       outbox: OUTBOX,
@@ -77,13 +80,14 @@ export class AsyncPair {
         grpcServer: true,
         grpcClient: { connect_timeout: 1 },
         backend: lsBackend.url,
+        metricsPort: lsMetricsPort,
         services: [
           { name: 'locations', permissions: HEALTH, methods: [{ name: 'locate' }, { name: 'lookup' }] },
         ],
         async: settings('ls-1'),
       },
     ]);
-    const pair = new AsyncPair(net, hdBackend, lsBackend, metricsPort, store);
+    const pair = new AsyncPair(net, hdBackend, lsBackend, metricsPort, lsMetricsPort, store);
     await net.prepare();
     pair.hdPort = net.ports.get('hd-1')!.gateway;
     pair.lsPort = net.ports.get('ls-1')!.gateway;
@@ -121,6 +125,12 @@ export class AsyncPair {
   }
 
   /** The requests with eps request id `id` that reached ls-1's backend. */
+  /** The log lines of `node`'s current process that name request `id`. */
+  logLines(node: Node, id: string): string[] {
+    const output = this.procs.get(node)?.output() ?? '';
+    return output.split('\n').filter((line) => line.includes(`id="${id}"`) || line.includes(`id=${id} `));
+  }
+
   atLs(id: string): JsonObject[] {
     return this.lsBackend.calls('locate').filter((m) => m.id === id);
   }
