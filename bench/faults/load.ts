@@ -7,8 +7,11 @@ import { performance } from 'node:perf_hooks';
 import { errorMessage } from '../../src/core/errors.js';
 import type { GatewayCaller, GatewayReply } from '../gateway-client.js';
 
-/** Answers whose error says the call may have run at the peer (never retried silently, issue 11). */
-const MAY_HAVE_BEEN_PROCESSED = /may have been processed/i;
+/**
+ * Answers whose error says the call may have run at the peer (never retried silently, issue 11), or that
+ * it did and its answer was not kept for its retry (channels/replayed-calls.ts).
+ */
+const MAY_HAVE_BEEN_PROCESSED = /may have been processed|already processed this call/i;
 /** Calls kept per run; beyond it only the counters grow. */
 const MAX_KEPT = 2_000_000;
 

@@ -46,14 +46,49 @@ async function underLoad(
   }
 }
 
+/** hd-2's metrics listener in the dev port map (settings/dev/README.md). */
+const CALLEE_METRICS_DEV_PORT = 2113;
+const REPLAYS = /^eps_grpc_replays_total\{outcome="([a-z_]+)"\} (\d+)/gm;
+
+/** The callee's (hd-2's) retries after a lost connection by outcome (channels/replayed-calls.ts); {} if unreadable. */
+async function calleeReplays(ctx: FaultContext): Promise<Record<string, number>> {
+  try {
+    const port = ctx.net.port(CALLEE_METRICS_DEV_PORT);
+    const res = await fetch(`http://localhost:${port}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    const counts: Record<string, number> = {};
+    for (const m of (await res.text()).matchAll(REPLAYS)) counts[m[1]!] = Number(m[2]);
+    return counts;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * What hd-2's replay memory did during the scenario: calls lost with a proxy and retried that it answered
+ * once (joined or replayed: each would have failed before), ran as proven new, or refused.
+ */
+function replayNote(before: Record<string, number>, after: Record<string, number>): string {
+  const delta = (k: string): number => (after[k] ?? 0) - (before[k] ?? 0);
+  const answered = delta('joined') + delta('replayed');
+  return (
+    `hd-2 replay memory: ${answered} retried calls answered without running again, ${delta('run')} run as ` +
+    `proven new, ${delta('refused')} refused, ${delta('not_kept')} answers no longer kept`
+  );
+}
+
 /** Stops `role` with `signal` under load and starts it again at once. */
 export function restartUnderLoad(role: string, signal: NodeJS.Signals) {
   return async (ctx: FaultContext, name: string): Promise<ScenarioResult> => {
+    // hd-2's counters start again from 0 when hd-2 itself restarts.
+    const counting = role !== 'hd-2';
+    const before = counting ? await calleeReplays(ctx) : {};
     const { calls, faultAt, listenedAt } = await underLoad(ctx, async () => {
       await ctx.net.restart(role, signal);
       return ctx.net.listened(role);
     });
-    return result(name, calls, recoveryMs(calls, faultAt, listenedAt), [`${role} ${signal}`]);
+    const notes = [`${role} ${signal}`];
+    if (counting) notes.push(replayNote(before, await calleeReplays(ctx)));
+    return result(name, calls, recoveryMs(calls, faultAt, listenedAt), notes);
   };
 }
 

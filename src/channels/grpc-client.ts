@@ -28,8 +28,15 @@ import type { ReverseStreamKeeper } from './reverse/dialling-side.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { SafeRetry, WaitingCalls } from './safe-retry.js';
 import { DEFAULT_GRPC_RECONNECT_WAIT_SECONDS } from '../settings/eps-schema.js';
+import { CallTokens, type CallMark } from '../grpc/replay-headers.js';
 
 const log = logger('grpc-client');
+
+/** What MAY_HAVE_BEEN_PROCESSED and MAY_HAVE_BEEN_PROCESSED_NOT_RUN say (core/outcome.ts), as LOST_BEFORE. */
+const MAY_HAVE_BEEN = 'may have been processed';
+/** Added to the failure of a call whose first attempt was lost after it was sent (a retry failed too). */
+const LOST_BEFORE =
+  '; its first attempt was lost with its connection after it was sent: it may have been processed by the peer';
 
 export interface GrpcClientConfig {
   tls: TlsConfig;
@@ -57,6 +64,8 @@ export class GrpcClientChannel implements Channel {
   private readonly reconnectWaitMs: number;
   /** Calls waiting for a peer's return (bounded). */
   readonly waiting = new WaitingCalls();
+  /** `eps-call-token`s of this process's calls. */
+  private readonly tokens = new CallTokens();
   private proxyDialer?: ProxyDialer;
   private reverse?: ReverseStreamKeeper;
 
@@ -178,6 +187,12 @@ export class GrpcClientChannel implements Channel {
     });
     // What made the call try again: named when its deadline or cancellation ends the waiting.
     let lastRefusal: unknown;
+    // The same token on every attempt; after an attempt lost with its connection, the retry names the
+    // server instance it went to (the peer's replay memory decides, docs/protocol.md#replay-memory).
+    const mark: CallMark = { token: this.tokens.next() };
+    /** Said by every later failure once an attempt was lost after it was sent (unless `e` says it). */
+    const lost = (e: unknown): string =>
+      mark.retryOf === undefined || errorMessage(e).includes(MAY_HAVE_BEEN) ? '' : LOST_BEFORE;
     try {
       for (;;) {
         let pooled: PooledSession;
@@ -185,13 +200,17 @@ export class GrpcClientChannel implements Channel {
           const connecting = this.session(peer, Deadline.after(this.callTimeoutMs, this.clock));
           pooled = await untilScopeEnds(connecting, { deadline, cancellation: scope.cancellation }, hop);
         } catch (e) {
-          if (e instanceof NoRouteError) throw e;
+          if (e instanceof NoRouteError) {
+            if (mark.retryOf === undefined) throw e;
+            throw new Error(`error sending request: ${e.message}${lost(e)}`, { cause: e });
+          }
           if (e instanceof DeadlineExceededError || e === scope.cancellation.reason) {
+            const processed = mark.retryOf === undefined ? 'not processed by the peer; ' : '';
             const waited =
               lastRefusal === undefined
                 ? ''
-                : `; last attempt: ${errorMessage(lastRefusal)} (not processed by the peer; ${retry.retried + 1} attempts)`;
-            throw new Error(`error sending request: ${errorMessage(e)}${waited}`, { cause: e });
+                : `; last attempt: ${errorMessage(lastRefusal)} (${processed}${retry.retried + 1} attempts)`;
+            throw new Error(`error sending request: ${errorMessage(e)}${waited}${lost(e)}`, { cause: e });
           }
           // Nothing was sent (the pool dials again, or brokers a new tunnel, when the backoff allows).
           lastRefusal = e;
@@ -199,21 +218,28 @@ export class GrpcClientChannel implements Channel {
             log.debug('no connection to the peer; trying again', { peer, error: errorMessage(e) });
             continue;
           }
-          throw connectionError(retry.failure(e), retry.retried);
+          throw connectionError(retry.failure(e), retry.retried, lost(e));
         }
         try {
-          const reply = await pooled.session.unary('/EPS/Call', payload, deadline, scope.cancellation);
+          const reply = await pooled.session.unary('/EPS/Call', payload, deadline, scope.cancellation, mark);
           return fromWireResponse(decodeResponse(reply));
         } catch (e) {
-          const again = e instanceof GrpcError && e.unprocessed && (await retry.again(e, 'stream'));
+          // Lost with its connection before any answer byte, by a server that remembers calls: one retry.
+          const replay = e instanceof GrpcError && e.replayOn !== undefined && mark.retryOf === undefined;
+          const again =
+            e instanceof GrpcError &&
+            (e.unprocessed || replay) &&
+            (await retry.again(e, replay ? 'connection' : 'stream'));
           if (again) lastRefusal = e;
-          log.debug(again ? 'gRPC call not processed by the peer; retrying' : 'gRPC call failed', {
+          if (again && replay) mark.retryOf = e.replayOn;
+          log.debug(again ? 'gRPC call not answered by the peer; retrying' : 'gRPC call failed', {
             peer,
             error: errorMessage(e),
             kind: classify(e),
+            ...(replay && again ? { replayOn: mark.retryOf } : {}),
           });
           if (again) continue;
-          throw callError(retry.failure(e));
+          throw callError(retry.failure(e), lost(e));
         }
       }
     } finally {
@@ -222,14 +248,24 @@ export class GrpcClientChannel implements Channel {
   }
 }
 
-/** Whatever failed (dial, TLS, P2P tunnel, backoff), the call ends as grpc-go's "connection error". */
-function connectionError(e: unknown, retries: number): Error {
-  const tried = retries > 0 ? ` (not processed by the peer; ${retries + 1} attempts)` : '';
+/**
+ * Whatever failed (dial, TLS, P2P tunnel, backoff), the call ends as grpc-go's "connection error"; `lost`
+ * says that an earlier attempt may have been processed (then "not processed" is not claimed).
+ */
+function connectionError(e: unknown, retries: number, lost = ''): Error {
+  const tried =
+    retries === 0
+      ? ''
+      : lost
+        ? ` (${retries + 1} attempts)`
+        : ` (not processed by the peer; ${retries + 1} attempts)`;
   const err = new GrpcError(OUTCOMES.peerUnreachable.grpc, `connection error: ${errorMessage(e)}${tried}`);
-  return new Error(`error sending request: error performing gRPC call: ${err.message}`, { cause: e });
+  return new Error(`error sending request: error performing gRPC call: ${err.message}${lost}`, { cause: e });
 }
 
 /** A call that failed on its connection (refused for good, lost, or failed at the peer). */
-function callError(e: unknown): Error {
-  return new Error(`error sending request: error performing gRPC call: ${errorMessage(e)}`, { cause: e });
+function callError(e: unknown, lost = ''): Error {
+  return new Error(`error sending request: error performing gRPC call: ${errorMessage(e)}${lost}`, {
+    cause: e,
+  });
 }

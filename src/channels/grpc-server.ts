@@ -7,7 +7,7 @@ import type { Address } from '../core/address.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
 import { logger } from '../core/log.js';
 import type { Broker } from '../broker/broker.js';
-import { decodeRequest, encodeResponse } from '../grpc/codec.js';
+import { decodeRequest, encodeResponse, type WireRequest } from '../grpc/codec.js';
 import { GrpcServer, type CallContext, type GrpcHandlers } from '../grpc/server.js';
 import { GrpcError } from '../grpc/status.js';
 import { errorMessage } from '../core/errors.js';
@@ -19,6 +19,8 @@ import type { RateLimit } from '../net/rate-limit.js';
 import { applyRateLimits } from '../net/server-rate-limit.js';
 import type { CallScope, Channel, ConnectionRequest } from '../broker/channel.js';
 import { toWireResponse } from '../grpc/convert.js';
+import { INSTANCE_HEADER } from '../grpc/replay-headers.js';
+import { ReplayedCalls } from './replayed-calls.js';
 
 const log = logger('grpc-server');
 
@@ -47,6 +49,8 @@ export class GrpcServerChannel implements Channel {
   readonly grpc: GrpcServer;
   private readonly bindAddress: string;
   private readonly handlers: GrpcHandlers;
+  /** Calls received again (a retry after a lost connection) get the first call's answer [docs/protocol.md#replay-memory]. */
+  readonly replays: ReplayedCalls;
 
   constructor(
     private readonly broker: Broker,
@@ -60,13 +64,16 @@ export class GrpcServerChannel implements Channel {
       bidi: { ...ext.handlers?.bidi },
     };
     const tls = loadTls(config.tls);
+    const label = `the gRPC server of ${broker.ownName}`;
+    this.replays = new ReplayedCalls(label);
     this.grpc = new GrpcServer({
       tls,
       verifyClient: config.tls.verify_client ?? true,
       lookup: (n) => broker.directory.entry(n),
-      label: `the gRPC server of ${broker.ownName}`,
+      label,
       handlers: this.handlers,
       conformanceProbe: config.conformance_probe ?? false,
+      responseFields: [[INSTANCE_HEADER, this.replays.memory.instance]],
     });
     applyRateLimits(this.grpc.server, config.tcp_rate_limits, this.bindAddress);
     attachFilter?.(this.grpc);
@@ -122,13 +129,20 @@ export class GrpcServerChannel implements Channel {
     }
     const identity = selectIdentity(ctx.peer.identities, wire.clientName);
     if (!identity) throw new GrpcError(OUTCOMES.unknownClient.grpc, 'no matching client');
+    // Remembered by the caller's authenticated name and its token: a retry gets this call's answer.
+    return this.replays.serve(identity.name, wire.id, ctx, (scope) =>
+      this.answer(wire, identity.name, scope),
+    );
+  }
+
+  private async answer(wire: WireRequest, caller: string, scope: CallScope): Promise<Uint8Array> {
     let outcome: EpsResponse | null;
     try {
       // The caller's grpc-timeout and its RST_STREAM travel on with the request (ctx, grpc/server.ts).
       outcome = await this.broker.deliver(
         { method: wire.method, params: wire.params, id: wire.id },
-        { name: identity.name },
-        ctx,
+        { name: caller },
+        scope,
       );
     } catch (e) {
       // Any failure of the broker itself (its answers, also errors, are responses and go on below).

@@ -2,7 +2,8 @@
  * Safe retries of one outgoing call [docs/protocol.md#safe-retries]. A call the peer provably did not
  * process — no connection could be made (dial, TLS or P2P brokering failed), or its stream was refused
  * (REFUSED_STREAM, above a GOAWAY's last stream id, still queued when its connection closed) — is tried
- * again; a call that may have been processed never is (grpc-client.ts).
+ * again; a call that may have been processed never is (grpc-client.ts), except once when the peer's replay
+ * memory decides (a call lost with its connection before any answer byte, docs/protocol.md#replay-memory).
  *
  * The first retry is made at once. Later ones wait for the peer (or its proxy) to come back: they are made
  * while the call is younger than `waitMs` (grpc_client `reconnect_wait`) and its deadline and cancellation

@@ -19,6 +19,12 @@ import { ErrorCodes, type JsonRpcErrorCode } from './messages.js';
  */
 export const MAY_HAVE_BEEN_PROCESSED = 'it may have been processed by the peer (not retried)';
 
+/**
+ * Said by the error of a retry that the callee refused to run because it cannot prove that it never
+ * processed the original (its replay memory, channels/replay-memory.ts).
+ */
+export const MAY_HAVE_BEEN_PROCESSED_NOT_RUN = 'it may have been processed by the peer (not run again)';
+
 export type FailureKind =
   /** The caller may not call this method (directory permissions). */
   | 'permissionDenied'

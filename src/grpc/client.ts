@@ -14,12 +14,13 @@ import { logger } from '../core/log.js';
 import type { H2Stream, StreamEvents } from './h2/stream.js';
 import type { BufferBudget } from './h2/buffer-budget.js';
 import { ErrorCode } from './h2/codes.js';
-import { encodeHeaders, type HeaderMap } from './h2/hpack.js';
+import { appendLiterals, encodeHeaders, type HeaderMap } from './h2/hpack.js';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import type { Deadline } from '../core/deadline.js';
 import type { Cancellation } from '../core/cancellation.js';
 import { DEFAULT_CLIENT_KEEPALIVE, type ClientKeepalive } from './keepalive.js';
 import { encodeGrpcTimeout } from './timeout.js';
+import { INSTANCE_HEADER, markFields, validInstance, type CallMark } from './replay-headers.js';
 
 const log = logger('grpc-client');
 
@@ -31,14 +32,17 @@ const CLOSE_GRACE_MS = 2000;
 /**
  * HTTP/2 stream errors as gRPC statuses (gRPC over HTTP/2, "Errors"): the kind decides, see
  * core/outcome.ts. A call whose connection was lost after it was sent may have been processed by the
- * peer: it is not `unprocessed`, and its message says so (callers never repeat it silently).
+ * peer: it is not `unprocessed`, and its message says so (callers never repeat it silently; `replayOn`
+ * names the server instance whose replay memory may decide a retry, see CallMark).
  */
-function toGrpcError(err: StreamError): GrpcError {
+function toGrpcError(err: StreamError, replayOn?: string): GrpcError {
   const code = OUTCOMES[classify(err)].grpc;
   if (err.connectionLost && !err.retryable) {
     return new GrpcError(
       code,
       `${err.message}: the connection was lost after the call was sent; ${MAY_HAVE_BEEN_PROCESSED}`,
+      false,
+      replayOn,
     );
   }
   return new GrpcError(code, err.message, err.retryable);
@@ -87,6 +91,8 @@ export class GrpcSession {
   private keepaliveTimer?: TimerHandle;
   private closedFlag = false;
   private closeListeners: (() => void)[] = [];
+  /** The `eps-instance` the server's answers on this connection carry (none: an original Go peer). */
+  private instance: string | undefined;
 
   constructor(
     readonly authority: string,
@@ -146,8 +152,11 @@ export class GrpcSession {
     for (const l of listeners) l();
   }
 
-  /** The request header block: the fixed part is encoded once per path, the deadline appended per call. */
-  private headerBlock(path: string, deadline?: Deadline): Buffer {
+  /**
+   * The request header block: the fixed part is encoded once per path; the deadline and a call's mark
+   * (token, retry) are appended per call.
+   */
+  private headerBlock(path: string, deadline?: Deadline, mark?: CallMark): Buffer {
     let block = this.blocks.get(path);
     if (!block) {
       if (this.blocks.size >= MAX_CACHED_PATHS) this.blocks.clear();
@@ -166,18 +175,35 @@ export class GrpcSession {
       this.blocks.set(path, block);
     }
     if (deadline === undefined) return block;
-    return Buffer.concat([
-      block,
-      encodeHeaders([['grpc-timeout', encodeGrpcTimeout(deadline.remainingMs())]]),
-    ]);
+    const fields: [string, string][] = [['grpc-timeout', encodeGrpcTimeout(deadline.remainingMs())]];
+    if (mark !== undefined) markFields(mark, fields);
+    return appendLiterals(block, fields);
+  }
+
+  /**
+   * Notes the server's instance from the headers of an answer: one connection has one server, so the first
+   * well-formed one stays (answers without it, such as trailers-only errors, change nothing).
+   */
+  private noteInstance(h: HeaderMap): void {
+    if (this.instance !== undefined) return;
+    const instance = h[INSTANCE_HEADER];
+    if (instance !== undefined && validInstance(instance)) this.instance = instance;
   }
 
   /**
    * One unary call; rejects with a GrpcError (non-OK status, transport failure, deadline, cancellation).
    * The peer gets the time left as `grpc-timeout`; when the deadline passes or `cancellation` fires, the
-   * stream is reset with CANCEL so the peer stops working on it.
+   * stream is reset with CANCEL so the peer stops working on it. A call with a `mark` whose connection is
+   * lost before any byte of its answer, on a connection whose server showed its instance, fails with
+   * `replayOn` set: it may be retried once with `mark.retryOf` (the server's replay memory decides).
    */
-  unary(path: string, payload: Uint8Array, deadline: Deadline, cancellation?: Cancellation): Promise<Buffer> {
+  unary(
+    path: string,
+    payload: Uint8Array,
+    deadline: Deadline,
+    cancellation?: Cancellation,
+    mark?: CallMark,
+  ): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       if (this.closed) {
         reject(new GrpcError(Status.UNAVAILABLE, 'connection closed', true));
@@ -207,6 +233,7 @@ export class GrpcSession {
         onHeaders: (h) => {
           if (!headersSeen) {
             headersSeen = true;
+            this.noteInstance(h);
             const httpStatus = h[':status'];
             if (httpStatus !== '200') {
               failure ??= new GrpcError(
@@ -231,7 +258,7 @@ export class GrpcSession {
           unsubscribe?.();
           response.reader.release();
           if (failure) return reject(failure);
-          if (err) return reject(toGrpcError(err));
+          if (err) return reject(toGrpcError(err, mark && !headersSeen ? this.instance : undefined));
           if (status.status === undefined) {
             return reject(new GrpcError(Status.UNAVAILABLE, 'stream closed without status'));
           }
@@ -242,7 +269,7 @@ export class GrpcSession {
         },
       };
       try {
-        stream = this.conn.open(this.headerBlock(path, deadline), events, frame(payload), true);
+        stream = this.conn.open(this.headerBlock(path, deadline, mark), events, frame(payload), true);
       } catch (e) {
         deadline.cancelExpire(timer);
         unsubscribe?.();

@@ -8,13 +8,16 @@ import type { H2Connection } from './h2/connection.js';
 import type { H2Stream } from './h2/stream.js';
 import { encodeHeaders } from './h2/hpack.js';
 
-export const RESPONSE_HEADERS = encodeHeaders(
-  [
-    [':status', '200'],
-    ['content-type', 'application/grpc'],
-  ],
-  true,
-);
+const BASE_RESPONSE_FIELDS: readonly (readonly [string, string])[] = [
+  [':status', '200'],
+  ['content-type', 'application/grpc'],
+];
+export const RESPONSE_HEADERS = encodeHeaders(BASE_RESPONSE_FIELDS, true);
+
+/** A server's response headers with `extra` fields (e.g. `eps-instance`), encoded once per server. */
+export function responseHeaders(extra: readonly (readonly [string, string])[] = []): Buffer {
+  return extra.length === 0 ? RESPONSE_HEADERS : encodeHeaders([...BASE_RESPONSE_FIELDS, ...extra], true);
+}
 const OK_TRAILERS = encodeHeaders([['grpc-status', '0']]);
 
 export function statusFields(code: number, message: string): [string, string][] {
@@ -40,14 +43,19 @@ export function endWithStatus(conn: H2Connection, stream: H2Stream, code: number
  * A unary answer: headers, message, trailers. An answer that does not fit in the connection's output bound
  * (MAX_CONNECTION_OUTPUT_BYTES: the client does not read what waits already) ends with RESOURCE_EXHAUSTED.
  */
-export function respondUnary(conn: H2Connection, stream: H2Stream, payload: Uint8Array): void {
+export function respondUnary(
+  conn: H2Connection,
+  stream: H2Stream,
+  payload: Uint8Array,
+  headers: Buffer = RESPONSE_HEADERS,
+): void {
   if (stream.closed) return;
   // Checked before framing: a refused answer costs no copy.
   const refused = conn.outputRefusal(MESSAGE_PREFIX_BYTES + payload.length);
   if (refused !== undefined) {
     return endWithStatus(conn, stream, Status.RESOURCE_EXHAUSTED, `answer not sent: ${refused}`);
   }
-  conn.sendHeaders(stream, RESPONSE_HEADERS, false);
+  conn.sendHeaders(stream, headers, false);
   conn.write(stream, frame(payload), false);
   conn.sendHeaders(stream, OK_TRAILERS, true);
 }

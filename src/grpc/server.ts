@@ -22,12 +22,12 @@ import {
 import { MAX_MESSAGE_BYTES, MessageReader, UnaryMessage } from './framing.js';
 import { GrpcError, Status } from './status.js';
 import { H2Connection } from './h2/connection.js';
-import { ProtocolError } from './h2/errors.js';
+import { ProtocolError, StreamError } from './h2/errors.js';
 import type { H2Stream } from './h2/stream.js';
 import type { BufferBudget } from './h2/buffer-budget.js';
-import { encodeHeaders } from './h2/hpack.js';
+import { encodeHeaders, type HeaderMap } from './h2/hpack.js';
 import { ServerBidi, type BidiServerStream } from './server-bidi.js';
-import { endWithStatus, PROBE_PATH, respondUnary, serveProbe } from './server-replies.js';
+import { endWithStatus, PROBE_PATH, respondUnary, responseHeaders, serveProbe } from './server-replies.js';
 import { errorMessage } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { Deadline } from '../core/deadline.js';
@@ -56,6 +56,10 @@ export interface CallContext {
    * connection was lost, or the deadline passed (the call is then already answered DEADLINE_EXCEEDED).
    */
   cancellation: Cancellation;
+  /** The request's header fields (values as the peer sent them: untrusted). */
+  headers: HeaderMap;
+  /** Set before `cancellation` fires when the call ended because its connection was lost. */
+  connectionLost: boolean;
 }
 
 export type { BidiServerStream };
@@ -88,6 +92,8 @@ export interface GrpcServerOptions {
   label?: string;
   /** Serve the conformance probe (server-replies.ts) at PROBE_PATH; only `npm run conformance` sets it. */
   conformanceProbe?: boolean;
+  /** Header fields every unary answer carries besides `:status` and `content-type` (encoded once). */
+  responseFields?: readonly (readonly [string, string])[];
 }
 
 export class GrpcServer {
@@ -102,9 +108,11 @@ export class GrpcServer {
   private readonly clock: Clock;
   private readonly exemptFromHandshakeLimits: (socket: object) => void;
   private readonly label: string;
+  private readonly responseHeaders: Buffer;
 
   constructor(private readonly opts: GrpcServerOptions) {
     this.label = opts.label ?? 'the gRPC server';
+    this.responseHeaders = responseHeaders(opts.responseFields);
     this.maxBytes = opts.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.keepalive = { ...DEFAULT_SERVER_KEEPALIVE, ...opts.keepalive };
     this.clock = opts.clock ?? systemClock;
@@ -263,6 +271,8 @@ export class GrpcServer {
       deadline:
         timeoutMs === undefined ? Deadline.unbounded(this.clock) : Deadline.after(timeoutMs, this.clock),
       cancellation: new Cancellation(),
+      headers,
+      connectionLost: false,
     };
     const unary = this.opts.handlers.unary[path];
     if (unary) {
@@ -357,7 +367,7 @@ export class GrpcServer {
             if (answered) return;
             answered = true;
             ctx.deadline.cancelExpire(deadlineTimer);
-            respondUnary(conn, stream, reply);
+            respondUnary(conn, stream, reply, this.responseHeaders);
           },
           (err: unknown) => {
             if (answered) return;
@@ -376,6 +386,7 @@ export class GrpcServer {
         // went away; the handler's work (the broker, the backend request) is cancelled.
         if (!answered) {
           answered = true;
+          ctx.connectionLost = err instanceof StreamError && err.connectionLost;
           const why = err ? `: ${err.message}` : '';
           ctx.cancellation.cancel(new CallCancelledError(`the caller left ${this.label}${why}`));
         }

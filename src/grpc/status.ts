@@ -27,11 +27,14 @@ export class GrpcError extends Error {
   /**
    * `unprocessed`: the call never reached the server's application (refused stream, beyond a GOAWAY's
    * last stream id, or a connection already closing), so it can be sent again on a new connection.
+   * `replayOn`: the call was lost with its connection before any answer byte, and that connection's server
+   * is this instance: a retry naming it is safe, as that server remembers calls (grpc/replay-headers.ts).
    */
   constructor(
     code: StatusCode,
     readonly details: string,
     readonly unprocessed = false,
+    readonly replayOn?: string,
   ) {
     // Same text shape as grpc-go, which the original's error messages embed.
     super(`rpc error: code = ${NAMES[code] ?? `Code(${code})`} desc = ${details}`);

@@ -58,5 +58,12 @@ export function scriptedContext(name: string): CallContext {
     identities: [identity],
     identity: (n: string) => (n === name ? identity : undefined),
   } as unknown as PinnedPeer;
-  return { peer, current: () => peer, deadline: Deadline.unbounded(), cancellation: new Cancellation() };
+  return {
+    peer,
+    current: () => peer,
+    deadline: Deadline.unbounded(),
+    cancellation: new Cancellation(),
+    headers: {},
+    connectionLost: false,
+  };
 }

@@ -257,3 +257,31 @@ export function encodeHeaders(fields: readonly (readonly [string, string])[], ta
   }
   return Buffer.from(out);
 }
+
+/** Longest name or value appendLiterals writes with a one-byte length (HPACK's 7-bit prefix). */
+const SHORT_STRING = 127;
+
+/**
+ * `block` followed by `fields` as literals without indexing with literal names, the same bytes as
+ * encodeHeaders for names outside the static table: the per-call part of a request's header block, in one
+ * allocation and without encodeHeaders' search of the static table. Names and values are latin1.
+ */
+export function appendLiterals(block: Buffer, fields: readonly (readonly [string, string])[]): Buffer {
+  let size = block.length;
+  for (const [name, value] of fields) {
+    if (name.length >= SHORT_STRING || value.length >= SHORT_STRING || STATIC_NAME_INDEX.has(name)) {
+      return Buffer.concat([block, encodeHeaders(fields)]);
+    }
+    size += 3 + name.length + value.length;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = block.copy(out, 0);
+  for (const [name, value] of fields) {
+    out[at++] = 0x00;
+    out[at++] = name.length;
+    at += out.write(name, at, 'latin1');
+    out[at++] = value.length;
+    at += out.write(value, at, 'latin1');
+  }
+  return out;
+}
