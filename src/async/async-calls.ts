@@ -10,7 +10,13 @@ import { errorMessage } from '../core/errors.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import { logger } from '../core/log.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
-import { BoundedTable, peerRekey, type PeerRecord, type TableLimits } from './bounded-table.js';
+import {
+  BoundedTable,
+  peerRekey,
+  type PeerRecord,
+  type Reservation,
+  type TableLimits,
+} from './bounded-table.js';
 import type { OutboxSettings } from './outbox.js';
 import { StoreAndForward } from './store-and-forward.js';
 import { CalleeSide } from './callee-side.js';
@@ -245,6 +251,18 @@ export class AsyncCalls {
     if (!this.keeper || this.serving || !marked) return undefined;
     if (fromPeer) return toUs ? tryLater(id, this.keeper.describe()) : undefined;
     return standbyError(this.keeper.describe()).toResponse(id);
+  }
+
+  /**
+   * Before a request from `caller` to `callee` is delivered: refuses an id in use on either side
+   * (ERR_ASYNC_ID_IN_USE); for a marked request of our application, holds the room of its awaited record
+   * (ERR_ASYNC_FULL when there is none, and nothing is sent), released by the record's put or the caller.
+   */
+  admit(id: string, caller: string, callee: string, marked: boolean): Reservation | undefined {
+    if (callee === this.ownName) this.callee.refuseIfPending(id, caller);
+    if (caller !== this.ownName) return undefined;
+    this.caller.refuseIfAwaited(id);
+    return marked ? this.caller.reserve(id, callee) : undefined;
   }
 
   /** `respond` at the gateway; an AsyncError becomes an error response naming what is wrong. */

@@ -1,7 +1,10 @@
 /**
  * One table of asynchronous calls (pending answers, awaited answers): records by key in memory,
  * every change written to a TableStore before it is acknowledged, bounded in entries and bytes in total
- * and per peer. A change that would pass a bound is refused with ERR_ASYNC_FULL and changes nothing.
+ * and per peer. A new record that would pass a bound is refused with ERR_ASYNC_FULL and changes nothing.
+ * Each record is charged STATE_SLACK_BYTES more than its size when it is added, so that a later change of
+ * its state (`update`: answered, queued, handing over, done) is never refused for room: such a change is
+ * written after something was sent or handed over, and must then be recorded.
  */
 import type { JsonObject } from '../core/json.js';
 import { AsyncError } from './errors.js';
@@ -22,13 +25,27 @@ export interface PeerRecord {
 
 interface Row<V> {
   value: V;
+  /** What the record is charged against the bounds: its size plus STATE_SLACK_BYTES, or more. */
   bytes: number;
+}
+
+/**
+ * Bytes each record reserves beyond its size for the flags later state changes add (the largest:
+ * `,"answered":true,"queued":true`, 31 bytes; `,"done":true,"expired":true`, 27 bytes).
+ */
+export const STATE_SLACK_BYTES = 64;
+
+/** Room held for a record about to be added (`reserve`); released when added or given up. */
+export interface Reservation {
+  release(): void;
 }
 
 export class BoundedTable<V extends PeerRecord> {
   private readonly rows = new Map<string, Row<V>>();
   private readonly perPeer = new Map<string, { entries: number; bytes: number }>();
   private totalBytes = 0;
+  /** Room reserved for records about to be added, by peer. */
+  private readonly reserved = new Map<string, { entries: number; bytes: number }>();
 
   constructor(
     readonly name: string,
@@ -51,7 +68,7 @@ export class BoundedTable<V extends PeerRecord> {
         await this.store.put(key, raw);
         await this.store.delete(stored);
       }
-      this.remember(key, value, sizeOf(key, value));
+      this.remember(key, value, charged(key, value));
     }
   }
 
@@ -81,32 +98,99 @@ export class BoundedTable<V extends PeerRecord> {
     return new Map([...this.perPeer].map(([peer, use]) => [peer, use.entries]));
   }
 
-  /** Stores `value` under `key` durably; refuses (ERR_ASYNC_FULL) when a bound would be passed. */
-  async put(key: string, value: V): Promise<void> {
-    const bytes = sizeOf(key, value);
+  /**
+   * Stores `value` under `key` durably, a new record or a replacement; refuses (ERR_ASYNC_FULL) when a
+   * bound would be passed. `reservation` (from `reserve`) is released first, so its room is this record's.
+   */
+  async put(key: string, value: V, reservation?: Reservation): Promise<void> {
+    reservation?.release();
+    const bytes = charged(key, value);
     const old = this.rows.get(key);
     const samePeer = old?.value.peer === value.peer;
-    const entries = this.rows.size + (old ? 0 : 1);
-    const peerUse = this.perPeer.get(value.peer) ?? { entries: 0, bytes: 0 };
-    const peerEntries = peerUse.entries + (samePeer ? 0 : 1);
-    const peerBytes = peerUse.bytes - (samePeer ? (old?.bytes ?? 0) : 0) + bytes;
-    const totalBytes = this.totalBytes - (old?.bytes ?? 0) + bytes;
-    if (entries > this.limits.max_entries || totalBytes > this.limits.max_bytes)
+    this.checkRoom(
+      value.peer,
+      old ? 0 : 1,
+      samePeer ? 0 : 1,
+      bytes - (old?.bytes ?? 0),
+      bytes - (samePeer ? (old?.bytes ?? 0) : 0),
+    );
+    await this.store.put(key, value as unknown as JsonObject);
+    if (old) this.forget(key, old);
+    this.remember(key, value, bytes);
+  }
+
+  /**
+   * A change of state of the record under `key` (same peer): never refused for room, since the record
+   * was charged STATE_SLACK_BYTES beyond its size when added (a change that grows it more is charged
+   * the difference). Throws only when the store cannot write it, or when no such record exists.
+   */
+  async update(key: string, value: V): Promise<void> {
+    const old = this.rows.get(key);
+    if (!old || old.value.peer !== value.peer)
+      throw new Error(
+        `no record ${JSON.stringify(key)} of ${value.peer} in the ${this.name} table to update`,
+      );
+    await this.store.put(key, value as unknown as JsonObject);
+    this.forget(key, old);
+    this.remember(key, value, Math.max(old.bytes, sizeOf(key, value)));
+  }
+
+  /**
+   * Holds room for one new record of `peer` of about `value`'s size (ERR_ASYNC_FULL when there is none),
+   * until `put` uses it or it is released: checked before a request is sent whose acknowledgement must
+   * then be recorded.
+   */
+  reserve(key: string, value: V): Reservation {
+    const bytes = charged(key, value);
+    this.checkRoom(value.peer, 1, 1, bytes, bytes);
+    const add = (sign: number): void => {
+      const use = this.reserved.get(value.peer) ?? { entries: 0, bytes: 0 };
+      const next = { entries: use.entries + sign, bytes: use.bytes + sign * bytes };
+      if (next.entries > 0) this.reserved.set(value.peer, next);
+      else this.reserved.delete(value.peer);
+    };
+    add(1);
+    let held = true;
+    return {
+      release: () => {
+        if (held) add(-1);
+        held = false;
+      },
+    };
+  }
+
+  /** Throws ERR_ASYNC_FULL unless `entries`/`bytes` more (in total; `peerEntries`/`peerBytes` for `peer`) fit. */
+  private checkRoom(
+    peer: string,
+    entries: number,
+    peerEntries: number,
+    bytes: number,
+    peerBytes: number,
+  ): void {
+    let held = { entries: 0, bytes: 0 };
+    for (const use of this.reserved.values())
+      held = { entries: held.entries + use.entries, bytes: held.bytes + use.bytes };
+    const peerHeld = this.reserved.get(peer) ?? { entries: 0, bytes: 0 };
+    const peerUse = this.perPeer.get(peer) ?? { entries: 0, bytes: 0 };
+    if (
+      this.rows.size + held.entries + entries > this.limits.max_entries ||
+      this.totalBytes + held.bytes + bytes > this.limits.max_bytes
+    )
       throw new AsyncError(
         'ERR_ASYNC_FULL',
         `the ${this.name} table is full (${this.rows.size} of ${this.limits.max_entries} entries, ` +
           `${this.totalBytes} of ${this.limits.max_bytes} bytes)`,
       );
-    if (peerEntries > this.limits.max_entries_per_peer || peerBytes > this.limits.max_bytes_per_peer)
+    if (
+      peerUse.entries + peerHeld.entries + peerEntries > this.limits.max_entries_per_peer ||
+      peerUse.bytes + peerHeld.bytes + peerBytes > this.limits.max_bytes_per_peer
+    )
       throw new AsyncError(
         'ERR_ASYNC_FULL',
-        `the ${this.name} table is full for ${value.peer} (${peerUse.entries} of ` +
+        `the ${this.name} table is full for ${peer} (${peerUse.entries} of ` +
           `${this.limits.max_entries_per_peer} entries, ${peerUse.bytes} of ` +
           `${this.limits.max_bytes_per_peer} bytes)`,
       );
-    await this.store.put(key, value as unknown as JsonObject);
-    if (old) this.forget(key, old);
-    this.remember(key, value, bytes);
   }
 
   async delete(key: string): Promise<void> {
@@ -155,4 +239,9 @@ const SEPARATOR = '\u0000';
 
 function sizeOf(key: string, value: PeerRecord): number {
   return Buffer.byteLength(key) + Buffer.byteLength(JSON.stringify(value));
+}
+
+/** What a record is charged when added: its size and room for its later changes of state. */
+function charged(key: string, value: PeerRecord): number {
+  return sizeOf(key, value) + STATE_SLACK_BYTES;
 }

@@ -9,7 +9,7 @@ import type { JsonObject, JsonValue } from '../core/json.js';
 import { logger } from '../core/log.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
 import { peerKey, type BoundedTable } from './bounded-table.js';
-import { AsyncError } from './errors.js';
+import { AsyncError, idInUse } from './errors.js';
 import type { AsyncHost } from './host.js';
 import {
   acknowledgement,
@@ -141,7 +141,7 @@ export class CalleeSide {
       if (unreachable || isTryLater(response)) {
         // Queued first: once the record says answered, a second `respond` is refused.
         await this.enqueue(record.peer, id, answerRequest(record.peer, id, answer), record.expires);
-        await this.table.put(key, { ...record, answered: true, queued: true });
+        await this.table.update(key, { ...record, answered: true, queued: true });
         return { id, result: { delivered: false, queued: true, caller: record.peer } };
       }
       if (!isConfirmation(response)) {
@@ -151,7 +151,7 @@ export class CalleeSide {
           `${record.peer} did not accept the answer to ${id}: ${why}`,
         );
       }
-      await this.table.put(key, { ...record, answered: true });
+      await this.table.update(key, { ...record, answered: true });
       log.info('answer delivered to the caller', { id, caller: record.peer });
       return { id, result: { delivered: true, caller: record.peer } };
     } finally {
@@ -165,7 +165,7 @@ export class CalleeSide {
     const record = this.table.get(key);
     if (!record?.queued) return;
     const { queued: _done, ...rest } = record;
-    await this.table.put(key, rest);
+    await this.table.update(key, rest);
   }
 
   /**
@@ -217,11 +217,4 @@ export class CalleeSide {
     for (const key of old) await this.table.delete(key);
     return old.length;
   }
-}
-
-function idInUse(id: string): AsyncError {
-  return new AsyncError(
-    'ERR_ASYNC_ID_IN_USE',
-    `request id ${id} is waiting for an asynchronous answer; use a new id for a new request`,
-  );
 }

@@ -15,8 +15,8 @@ import { logger } from '../core/log.js';
 import { ErrorCodes, type EpsRequest, type EpsResponse } from '../core/messages.js';
 import { denormaliseId } from '../jsonrpc/ids.js';
 import { unwrapValue } from '../jsonrpc/client.js';
-import type { BoundedTable } from './bounded-table.js';
-import { AsyncError } from './errors.js';
+import type { BoundedTable, Reservation } from './bounded-table.js';
+import { AsyncError, idInUse } from './errors.js';
 import type { AsyncHost } from './host.js';
 import {
   acknowledgement,
@@ -36,6 +36,8 @@ const log = logger('async');
 export class CallerSide {
   /** Ids whose answer is being handed to our backend right now. */
   private readonly delivering = new Set<string>();
+  /** Ids whose awaited record is being added now (a second request under the id is refused). */
+  private readonly recording = new Set<string>();
   /** Expiries our backend did not take yet. */
   private readonly retries: HandOverRetries;
 
@@ -49,13 +51,51 @@ export class CallerSide {
     this.retries = new HandOverRetries(clock);
   }
 
-  /** After another operator answered our application's request: an acknowledgement makes us await. */
-  async onPeerAnswer(id: string, callee: string, response: EpsResponse | null): Promise<EpsResponse | null> {
+  /**
+   * Before a request of our application goes out: refused (ERR_ASYNC_ID_IN_USE) while a request of ours
+   * under the same id awaits its answer, waits in the outbox or is being recorded (a second awaited
+   * record would replace the first: its answer would reach the wrong request, a queued one be lost).
+   */
+  refuseIfAwaited(id: string): void {
+    const record = this.table.get(id);
+    if (this.recording.has(id) || (record && !record.done)) throw idInUse(id);
+  }
+
+  /**
+   * Room for the awaited record of a marked request to `callee`, held while the request is sent (so that
+   * the callee never holds an acknowledged request we cannot record); ERR_ASYNC_FULL when there is none.
+   */
+  reserve(id: string, callee: string): Reservation {
+    return this.table.reserve(id, { peer: callee, expires: this.clock.now(), queued: true });
+  }
+
+  /** Runs `write`, which adds the awaited record of `id`, unless the id is in use (refuseIfAwaited). */
+  async recordNew<T>(id: string, write: () => Promise<T>): Promise<T> {
+    this.refuseIfAwaited(id);
+    this.recording.add(id);
+    try {
+      return await write();
+    } finally {
+      this.recording.delete(id);
+    }
+  }
+
+  /**
+   * After another operator answered our application's request: an acknowledgement makes us await.
+   * `reservation` (from `reserve`) is the room of the record.
+   */
+  async onPeerAnswer(
+    id: string,
+    callee: string,
+    response: EpsResponse | null,
+    reservation?: Reservation,
+  ): Promise<EpsResponse | null> {
     const ack = response && !response.error ? acknowledgement(response.result) : undefined;
     if (!ack) return response;
     const ttlSeconds = this.ttl.seconds(ack.ttlSeconds);
+    const expires = this.clock.now() + ttlSeconds * 1000;
     try {
-      await this.table.put(id, { peer: callee, expires: this.clock.now() + ttlSeconds * 1000 });
+      await this.recordNew(id, () => this.table.put(id, { peer: callee, expires }, reservation));
     } catch (e) {
       if (!(e instanceof AsyncError)) throw e;
       log.warn('acknowledged request cannot be awaited', { id, callee, error: e.message });
@@ -63,6 +103,17 @@ export class CallerSide {
     }
     log.info('request acknowledged by the callee, awaiting the answer', { id, callee, ttl_s: ttlSeconds });
     return response;
+  }
+
+  /** The callee acknowledged a request of ours that waited in the outbox: its answer is awaited now. */
+  async onQueuedAcknowledged(id: string, callee: string, ttlAsked: number | undefined): Promise<void> {
+    const ttlSeconds = this.ttl.seconds(ttlAsked);
+    await this.table.update(id, { peer: callee, expires: this.clock.now() + ttlSeconds * 1000 });
+    log.info('queued request acknowledged by the callee, awaiting the answer', {
+      id,
+      callee,
+      ttl_s: ttlSeconds,
+    });
   }
 
   /** `_respond` from `sender` (authenticated by the transport). */
@@ -119,7 +170,7 @@ export class CallerSide {
           `the backend of ${this.host().ownName} cannot be reached; try again later`,
         );
       }
-      await this.table.put(id, { ...settled(record), done: true });
+      await this.table.update(id, { ...settled(record), done: true });
       log.info('answer handed to the backend', { id, callee });
       return confirmation(request.id, false);
     } finally {
@@ -146,7 +197,7 @@ export class CallerSide {
     this.delivering.add(id);
     try {
       await this.handOver(id, record, parseAddress(id).localId, answer, {}, scope);
-      await this.table.put(id, { peer: callee, expires: record.expires, done: true });
+      await this.table.update(id, { peer: callee, expires: record.expires, done: true });
       log.info('answer to a queued request handed to the backend', { id, callee });
     } finally {
       this.delivering.delete(id);
@@ -188,7 +239,7 @@ export class CallerSide {
     try {
       await this.handOver(id, record, localId, { error }, {}, this.ownScope());
       this.retries.done(id);
-      await this.table.put(id, { ...settled(this.table.get(id) ?? record), done: true, expired: true });
+      await this.table.update(id, { ...settled(this.table.get(id) ?? record), done: true, expired: true });
       log.warn('asynchronous request expired unanswered', { id, callee: operator });
       return true;
     } catch (e) {
@@ -203,7 +254,7 @@ export class CallerSide {
       // Given up: recorded as expired (a late answer is refused), so that it stops here.
       log.error('expiry never taken by the backend; given up', { id, error: errorMessage(e) });
       noticesDropped.inc({ kind: 'expiry' });
-      await this.table.put(id, { ...settled(this.table.get(id) ?? record), done: true, expired: true });
+      await this.table.update(id, { ...settled(this.table.get(id) ?? record), done: true, expired: true });
       return true;
     } finally {
       this.delivering.delete(id);
@@ -255,7 +306,7 @@ export class CallerSide {
   ): Promise<void> {
     const current = this.table.get(id) ?? record;
     if (!current.handing)
-      await this.table.put(id, { ...current, handing: true }).catch((e: unknown) => {
+      await this.table.update(id, { ...current, handing: true }).catch((e: unknown) => {
         // Not an answer to refuse: the hand-over is tried again later (the sender keeps the answer).
         throw new Error(`the hand-over of ${id} cannot be marked: ${errorMessage(e)}`);
       });

@@ -62,3 +62,11 @@ export class AsyncError extends CodedError<AsyncErrorCode> {
     return { id, error: { code: this.jsonRpc, message: this.message, data: { code: this.code } } };
   }
 }
+
+/** A new request under the id of one that still waits for its asynchronous answer (either side). */
+export function idInUse(id: string): AsyncError {
+  return new AsyncError(
+    'ERR_ASYNC_ID_IN_USE',
+    `request id ${id} is waiting for an asynchronous answer; use a new id for a new request`,
+  );
+}

@@ -7,8 +7,6 @@
  * up most of it. The file and its folder are created on the first change, so a node that never uses
  * asynchronous calls writes nothing.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { isJsonObject, type JsonObject } from '../core/json.js';
 import { logger } from '../core/log.js';
 import { JsonLinesFile } from '../datastore/json-lines-file.js';
@@ -23,7 +21,6 @@ export class FileTableStore implements TableStore {
   private readonly file: JsonLinesFile;
   private readonly live = new Map<string, JsonObject>();
   private lines = 0;
-  private folderReady = false;
   /** Changes waiting for the next write (group commit). */
   private batch: { line: JsonObject; resolve: () => void; reject: (e: unknown) => void }[] = [];
 
@@ -74,10 +71,6 @@ export class FileTableStore implements TableStore {
     const batch = this.batch;
     this.batch = [];
     try {
-      if (!this.folderReady) {
-        mkdirSync(dirname(this.path), { recursive: true });
-        this.folderReady = true;
-      }
       this.file.append(batch.map((b) => b.line));
       this.lines += batch.length;
     } catch (e) {

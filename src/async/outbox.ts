@@ -338,30 +338,39 @@ export class Outbox {
     else await this.fail(key, record, error);
   }
 
-  /** An answer that will never be delivered: kept (durably) until our backend took the notice. */
+  /**
+   * An answer that will never be delivered: kept (durably) until our backend took the notice. One that
+   * cannot be kept (a bound) gets a single notice: nothing is left to try it again.
+   */
   private async fail(key: string, record: OutboxRecord, error: AsyncError): Promise<void> {
     const failed: OutboxRecord = { ...record, failed: { code: error.code, message: error.message } };
-    await this.table.put(key, failed).catch(async (e: unknown) => {
-      // Cannot be recorded (a bound): the notice is tried once now, the record goes either way.
-      log.error('undelivered answer cannot be kept for its notice', {
-        id: refOf(record),
-        error: errorMessage(e),
-      });
-      await this.drop(key, record);
-    });
+    const kept = await this.table.put(key, failed).then(
+      () => true,
+      async (e: unknown) => {
+        log.error('undelivered answer cannot be kept for its notice; the notice is tried once', {
+          id: refOf(record),
+          error: errorMessage(e),
+        });
+        await this.drop(key, record);
+        return false;
+      },
+    );
     this.queues.get(record.peer)?.keys.delete(key);
     this.waits.delete(key);
-    await this.notify(key, failed);
+    await this.notify(key, failed, kept);
   }
 
-  /** Hands the `undelivered` notice of a failed answer to our backend; drops the answer once it took it. */
-  private async notify(key: string, record: OutboxRecord): Promise<void> {
+  /**
+   * Hands the `undelivered` notice of a failed answer to our backend; drops the answer once it took it.
+   * `kept`: the answer is in the table, so a refused notice is tried again by the sweep (bounded).
+   */
+  private async notify(key: string, record: OutboxRecord, kept = true): Promise<void> {
     const { code, message } = record.failed!;
     const id = refOf(record);
     try {
       await this.handlers.undeliverable(record, new AsyncError(code as AsyncErrorCode, message));
     } catch (e) {
-      if (this.notices.failed(key, record.expires)) {
+      if (kept && this.notices.failed(key, record.expires)) {
         log.warn('undelivered notice not taken by the backend; retried', {
           id,
           attempts: this.notices.attempts(key),

@@ -12,7 +12,7 @@ import { Deadline } from '../core/deadline.js';
 import type { JsonObject } from '../core/json.js';
 import { logger } from '../core/log.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
-import { peerRekey, type BoundedTable } from './bounded-table.js';
+import { peerRekey, type BoundedTable, type Reservation } from './bounded-table.js';
 import type { CalleeSide } from './callee-side.js';
 import type { CallerSide } from './caller-side.js';
 import { AsyncError } from './errors.js';
@@ -71,22 +71,27 @@ export class StoreAndForward {
 
   /**
    * Our application's marked request found no way to the callee: queue it (outbox first, then the awaited
-   * record, so that a crash in between leaves nothing acknowledged behind) and acknowledge it.
+   * record, so that a crash in between leaves nothing acknowledged behind) and acknowledge it. Refused
+   * (ERR_ASYNC_ID_IN_USE) while a request under the same id is still awaited or queued. `reservation` is
+   * the room of the awaited record (caller-side.ts `reserve`).
    */
-  async queueRequest(request: EpsRequest, callee: string): Promise<EpsResponse> {
+  async queueRequest(request: EpsRequest, callee: string, reservation?: Reservation): Promise<EpsResponse> {
     const { id, method } = request;
     const ttl = this.sides.ttl.seconds(this.outbox.ttlSeconds(method, askedTtl(request.params)));
     const expires = this.sides.clock.now() + ttl * 1000;
     const { _client: _c, _caller: _cc, ...params } = request.params;
     params[ACK_KEY] = { ttl };
+    const { caller } = this.sides;
     try {
-      await this.outbox.add('request', id, callee, { method, id, params }, expires);
-      try {
-        await this.sides.caller.table.put(id, { peer: callee, expires, queued: true });
-      } catch (e) {
-        await this.outbox.remove(id);
-        throw e;
-      }
+      await caller.recordNew(id, async () => {
+        await this.outbox.add('request', id, callee, { method, id, params }, expires);
+        try {
+          await caller.table.put(id, { peer: callee, expires, queued: true }, reservation);
+        } catch (e) {
+          await this.outbox.remove(id);
+          throw e;
+        }
+      });
     } catch (e) {
       if (!(e instanceof AsyncError)) throw e;
       log.warn('request for an unreachable callee cannot be queued', { id, callee, error: e.message });
@@ -104,10 +109,8 @@ export class StoreAndForward {
     const awaited = this.sides.caller.table.get(id);
     // Answered meanwhile (the callee's `_respond` came first) or already settled: nothing more to do.
     if (!awaited?.queued) return;
-    if (response && !response.error && acknowledgement(response.result)) {
-      await this.sides.caller.onPeerAnswer(id, record.peer, response);
-      return;
-    }
+    const ack = response && !response.error ? acknowledgement(response.result) : undefined;
+    if (ack) return this.sides.caller.onQueuedAcknowledged(id, record.peer, ack.ttlSeconds);
     await this.sides.caller.settleQueued(id, record.peer, response, this.scope());
   }
 

@@ -40,9 +40,9 @@ import { CallActivity } from './activity.js';
 import { CallMetrics, callStatus } from './call-metrics.js';
 import type { AsyncCalls } from '../async/async-calls.js';
 import type { AsyncHost, Delivery } from '../async/host.js';
-import { markedAsync } from '../async/received.js';
 import { AsyncError } from '../async/errors.js';
-import { ANSWER_METHOD, isTryLater, tryLater } from '../async/protocol.js';
+import { ANSWER_METHOD } from '../async/protocol.js';
+import { AsyncDelivery } from './async-delivery.js';
 
 const log = logger('broker');
 
@@ -74,6 +74,8 @@ export class Broker implements AsyncHost {
   readonly activity = new CallActivity(); // recent calls and errors, for the status page
   private readonly proofs: DirectoryProofs;
   private readonly calls: CallMetrics;
+  /** Acknowledgements, queuing and repeats of asynchronous calls around delivery (absent without them). */
+  private readonly asyncDelivery: AsyncDelivery | undefined;
 
   constructor(
     readonly ownName: string,
@@ -83,6 +85,11 @@ export class Broker implements AsyncHost {
     this.proofs = new DirectoryProofs(directory);
     this.calls = new CallMetrics(ownName, directory, this.activity);
     async?.attach(this);
+    if (async)
+      this.asyncDelivery = new AsyncDelivery(ownName, async, {
+        toChannel: (request, address, scope) => this.toChannel(request, address, scope),
+        unreachable: (response) => this.unreachable.has(response),
+      });
   }
 
   /**
@@ -236,7 +243,9 @@ export class Broker implements AsyncHost {
         const internal = await this.internal(request, address, own);
         if (internal !== undefined) return internal;
       }
-      return await this.toChannelNotingAcks(request, address, client.name, scope);
+      if (this.asyncDelivery && !this.fromOutbox.has(request))
+        return await this.asyncDelivery.deliver(request, address, client.name, scope);
+      return await this.toChannel(request, address, scope);
     } finally {
       if (relayed) this.relaying.delete(request.id);
     }
@@ -276,89 +285,6 @@ export class Broker implements AsyncHost {
     } catch (e) {
       throw new BrokerError('ERR_INTERNAL_METHOD', `error handling internal request: ${errorMessage(e)}`);
     }
-  }
-
-  /**
-   * Delivers; an acknowledgement on the way back makes the request pending (callee) or awaited (caller).
-   * A request of our application marked asynchronous (`_async`) whose callee cannot be reached is queued
-   * (async/store-and-forward.ts).
-   */
-  private async toChannelNotingAcks(
-    request: EpsRequest,
-    address: Address,
-    caller: string,
-    scope: CallScope,
-  ): Promise<EpsResponse | null> {
-    const async = this.async;
-    if (!async || this.fromOutbox.has(request)) return this.toChannel(request, address, scope);
-    const toUs = address.operator === this.ownName;
-    const fromPeer = caller !== this.ownName;
-    const marked = markedAsync(request.params);
-    const standby = async.refusal(request.id, marked, fromPeer, toUs);
-    if (standby) return standby;
-    if (toUs && marked && fromPeer) return this.deliverMarked(async, request, address, caller);
-    if (toUs) {
-      try {
-        async.callee.refuseIfPending(request.id, caller);
-      } catch (e) {
-        if (e instanceof AsyncError) return e.toResponse(request.id);
-        throw e;
-      }
-    }
-    const queueable = marked && !toUs && !fromPeer; // queued when unreachable, so it does not wait
-    if (queueable && async.forwarding.outbox.waiting(address.operator) > 0) {
-      // The callee is known to be unreachable: join its queue (in order, no dial of our own).
-      log.info('marked request joins the queue of an unreachable callee', { id: request.id });
-      return async.forwarding.queueRequest(request, address.operator);
-    }
-    let response = await this.toChannel(request, address, queueable ? { ...scope, failFast: true } : scope);
-    if (toUs) response = await async.callee.onBackendAnswer(request.id, caller, request.method, response);
-    if (!fromPeer) {
-      const queue =
-        queueable && response !== null && (this.unreachable.has(response) || isTryLater(response));
-      if (queue && !scope.deadline.expired && !scope.cancellation.reason) {
-        log.info('callee unreachable; marked request queued', {
-          id: request.id,
-          cause: response?.error?.message,
-        });
-        return async.forwarding.queueRequest(request, address.operator);
-      }
-      response = await async.caller.onPeerAnswer(request.id, address.operator, response);
-    }
-    return response;
-  }
-
-  /**
-   * A marked request from another operator for our backend: a repeat is answered from memory
-   * (async/received.ts); a first arrival is delivered in a scope of its own, so that the answer is kept for
-   * the repeat even when the sender went away meanwhile.
-   */
-  private async deliverMarked(
-    async: AsyncCalls,
-    request: EpsRequest,
-    address: Address,
-    caller: string,
-  ): Promise<EpsResponse | null> {
-    const received = async.forwarding.received;
-    const repeat = await received.begin(request.id, caller, request.params);
-    if (repeat) return repeat;
-    let response: EpsResponse | null;
-    try {
-      async.callee.refuseIfPending(request.id, caller);
-      response = await this.toChannel(request, address, async.forwarding.scope());
-      if (response && this.unreachable.has(response)) {
-        // Our backend cannot be reached: the sender's outbox keeps the request and tries again.
-        received.unfinished(request.id, caller);
-        return tryLater(request.id, `the backend of ${this.ownName} cannot be reached; try again later`);
-      }
-      response = await async.callee.onBackendAnswer(request.id, caller, request.method, response);
-    } catch (e) {
-      await received.abandon(request.id, caller);
-      if (e instanceof AsyncError) return e.toResponse(request.id);
-      throw e;
-    }
-    await received.finish(request.id, caller, response);
-    return response;
   }
 
   private async toChannel(

@@ -19,6 +19,7 @@ import type { DataEntry, Datastore } from './datastore.js';
 import { ChunkScanner, encodeChunks, type ScanResult } from './chunks.js';
 import { decodeEntry, encodeEntry, EntryFormatError } from './entry-codec.js';
 import { FileLock, LOCK_WAIT_TIMEOUT_MS } from './file-lock.js';
+import { syncFolder } from './sync-folder.js';
 import { CodedError, errorMessage } from '../core/errors.js';
 
 const log = logger('datastore');
@@ -72,7 +73,7 @@ export class FileDatastore implements Datastore {
     try {
       await ensureFolder(folder);
       const created = await this.openHandles();
-      if (created) await syncFolder(folder);
+      if (created) syncFolder(folder);
     } catch (err) {
       await this.closeHandles();
       throw new FileStoreError(`cannot open datastore file ${this.filename}: ${errorMessage(err)}`);
@@ -275,14 +276,5 @@ async function ensureFolder(folder: string): Promise<void> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-  }
-}
-
-async function syncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -1,6 +1,7 @@
 /**
  * A JSON Lines file written durably: one JSON value per line, appended and fsynced before the call
- * returns, rewritten atomically (temporary file, fsync, rename). A crash during an append leaves an
+ * returns, rewritten atomically (temporary file, fsync, rename). The folder is fsynced after the file is
+ * created and after each rename, so that the file's entry survives a power loss too. A crash during an append leaves an
  * incomplete last line, which `load` reports as a torn tail and leaves out (it was never acknowledged).
  * Used by the eps directory's state file (directory/mirror-state.ts) and the asynchronous-call store
  * (async/file-table-store.ts).
@@ -17,6 +18,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { CodedError } from '../core/errors.js';
+import { syncFolder as fsyncFolder } from './sync-folder.js';
 
 export interface LoadedLines {
   /** Parsed values of the complete lines, oldest first. */
@@ -34,7 +36,11 @@ export class JsonLinesError extends CodedError<'ERR_DATASTORE_JSON_LINES'> {
 }
 
 export class JsonLinesFile {
-  constructor(readonly path: string) {}
+  /** `syncFolder` is replaceable for tests (a power loss cannot be tested for real). */
+  constructor(
+    readonly path: string,
+    private readonly syncFolder: (folder: string) => void = fsyncFolder,
+  ) {}
 
   get exists(): boolean {
     return existsSync(this.path);
@@ -58,20 +64,28 @@ export class JsonLinesFile {
 
   /** Appends values durably (fsync before returning). */
   append(values: readonly unknown[]): void {
-    writeSynced(this.path, 'a', values);
+    const created = !existsSync(this.path);
+    const newFolder = writeSynced(this.path, 'a', values);
+    if (newFolder !== undefined) this.syncFolder(dirname(newFolder));
+    if (created) this.syncFolder(dirname(this.path));
   }
 
   /** Replaces the whole file atomically: a crash leaves either the old or the new content. */
   rewrite(values: readonly unknown[]): void {
     const temp = `${this.path}.tmp`;
-    writeSynced(temp, 'w', values);
+    const newFolder = writeSynced(temp, 'w', values);
+    if (newFolder !== undefined) this.syncFolder(dirname(newFolder));
     renameSync(temp, this.path);
+    this.syncFolder(dirname(this.path));
   }
 }
 
-/** Writes one JSON line per value and fsyncs before returning (creating the folder, 0700, if missing). */
-function writeSynced(file: string, flags: 'a' | 'w', values: readonly unknown[]): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+/**
+ * Writes one JSON line per value and fsyncs before returning (creating the folder, 0700, if missing);
+ * returns the first folder it created, if any (its parent's entry for it needs an fsync too).
+ */
+function writeSynced(file: string, flags: 'a' | 'w', values: readonly unknown[]): string | undefined {
+  const newFolder = mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const fd = openSync(file, flags);
   try {
     writeSync(fd, values.map((v) => JSON.stringify(v) + '\n').join(''));
@@ -79,4 +93,5 @@ function writeSynced(file: string, flags: 'a' | 'w', values: readonly unknown[])
   } finally {
     closeSync(fd);
   }
+  return newFolder;
 }

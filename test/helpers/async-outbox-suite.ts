@@ -75,6 +75,17 @@ export function outboxSuite(
         request: 'ls-1.locate(down-2)',
         queued: true,
       });
+      // The same id again while the first waits in the outbox: refused, the queued one is kept as it was.
+      const reused = await gateway(
+        hdPort,
+        'hd-1',
+        rpc('ls-1.locate', { person: 'someone else', _async: { ttl: 120 } }, 'down-2'),
+      );
+      assert.equal(
+        ((reused.json.error as JsonObject)?.data as JsonObject)?.code,
+        'ERR_ASYNC_ID_IN_USE',
+        reused.text,
+      );
       await marked('ls-1.lookup', 'down-3');
       const unmarked = await gateway(hdPort, 'hd-1', rpc('ls-1.locate', { person: 'x' }, 'down-4'));
       assert.equal((unmarked.json.error as JsonObject).code, 500, 'an unmarked call fails as before');
@@ -85,7 +96,11 @@ export function outboxSuite(
 
       await start('ls-1');
       await pair.drained('hd-1');
-      assert.equal(pair.atLs('ls-1.locate(down-2)').length, 1);
+      assert.deepEqual(
+        pair.atLs('ls-1.locate(down-2)').map((m) => (m.params as JsonObject).person),
+        ['down-2'],
+        'the first request under the id, once',
+      );
       assert.equal(pair.atLs('ls-1.locate(down-4)').length, 0);
       // lookup answers at once: hd-1's backend gets that answer as `respond`.
       const [sync] = await respondsFor(hdBackend, 'down-3');
@@ -95,6 +110,29 @@ export function outboxSuite(
       const got = await respondsFor(hdBackend, 'down-2');
       assert.equal(got.length, 1);
       assert.equal((got[0]!.params as JsonObject).result, 'found');
+
+      // Visible: the retries while ls-1 was down, ls-1's pending request; each hop logs the request id.
+      assert.match(await metricsText(metricsPort), /eps_async_outbox_retries_total\{peer="ls-1"\} [1-9]/);
+      assert.match(
+        await metricsText(pair.lsMetricsPort),
+        /eps_async_entries\{table="pending",peer="hd-1"\} [1-9]/,
+      );
+      const logged = (node: 'hd-1' | 'ls-1', steps: RegExp[]): void => {
+        const lines = pair.logLines(node, 'ls-1.locate(down-2)');
+        for (const step of steps)
+          assert.ok(
+            lines.some((l) => step.test(l)),
+            `${node}: ${step} in\n${lines.join('\n')}`,
+          );
+      };
+      logged('hd-1', [
+        /marked request queued|joins the queue/,
+        /queued for a peer that cannot be reached/,
+        /queued message delivered/,
+        /acknowledged by the callee/,
+        /answer handed to the backend/,
+      ]);
+      logged('ls-1', [/request acknowledged, answer pending/, /answer delivered to the caller/]);
     });
 
     test('a queued request that outlives its time to live comes back to hd-1 as an error', async () => {
@@ -106,6 +144,10 @@ export function outboxSuite(
         assert.equal((error.data as JsonObject).code, 'ERR_ASYNC_UNDELIVERED');
         assert.match(error.message as string, /ls-1 could not be reached/);
         await pair.drained('hd-1');
+        assert.match(
+          await metricsText(metricsPort),
+          /eps_async_outbox_expired_total\{peer="ls-1",kind="request"\} [1-9]/,
+        );
       } finally {
         await start('ls-1');
       }

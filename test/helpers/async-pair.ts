@@ -14,6 +14,7 @@ import { asyncBackend, type AsyncBackend } from './async-backend.js';
 import { gateway, rpc, STEP_MS } from './async-flow.js';
 import { TestNetwork } from './network.js';
 import { freePort, type Running } from './processes.js';
+import { startRedis } from './sd-harness.js';
 import { waitFor } from './wait.js';
 
 const HEALTH = [{ group: 'health-departments', rights: ['call'] }];
@@ -46,7 +47,9 @@ export class AsyncPair {
     readonly net: TestNetwork,
     readonly hdBackend: AsyncBackend,
     readonly lsBackend: AsyncBackend,
+    /** hd-1's metrics listener; ls-1's is `lsMetricsPort`. */
     readonly metricsPort: number,
+    readonly lsMetricsPort: number,
     private readonly store: StoreSetup,
   ) {}
 
@@ -55,6 +58,7 @@ export class AsyncPair {
     const lsBackend = await asyncBackend();
     const store = options.store ?? fileStore();
     const metricsPort = await freePort();
+    const lsMetricsPort = await freePort();
     const settings = (node: Node): JsonObject => ({
       store: store.store,
       outbox: OUTBOX,
@@ -76,13 +80,14 @@ export class AsyncPair {
         grpcServer: true,
         grpcClient: { connect_timeout: 1 },
         backend: lsBackend.url,
+        metricsPort: lsMetricsPort,
         services: [
           { name: 'locations', permissions: HEALTH, methods: [{ name: 'locate' }, { name: 'lookup' }] },
         ],
         async: settings('ls-1'),
       },
     ]);
-    const pair = new AsyncPair(net, hdBackend, lsBackend, metricsPort, store);
+    const pair = new AsyncPair(net, hdBackend, lsBackend, metricsPort, lsMetricsPort, store);
     await net.prepare();
     pair.hdPort = net.ports.get('hd-1')!.gateway;
     pair.lsPort = net.ports.get('ls-1')!.gateway;
@@ -120,6 +125,12 @@ export class AsyncPair {
   }
 
   /** The requests with eps request id `id` that reached ls-1's backend. */
+  /** The log lines of `node`'s current process that name request `id`. */
+  logLines(node: Node, id: string): string[] {
+    const output = this.procs.get(node)?.output() ?? '';
+    return output.split('\n').filter((line) => line.includes(`id="${id}"`) || line.includes(`id=${id} `));
+  }
+
   atLs(id: string): JsonObject[] {
     return this.lsBackend.calls('locate').filter((m) => m.id === id);
   }
@@ -138,5 +149,17 @@ export function fileStore(): StoreSetup {
   return {
     store: { type: 'file', settings: { directory: dir } },
     close: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Both nodes' tables in one real redis-server, which outlives every restart and kill of the eps processes. */
+export async function redisStore(): Promise<StoreSetup> {
+  const redis = await startRedis();
+  return {
+    store: {
+      type: 'redis',
+      settings: { addresses: [`127.0.0.1:${redis.port}`], password: '', key: 'eps-async-test' },
+    },
+    close: () => redis.stop(),
   };
 }

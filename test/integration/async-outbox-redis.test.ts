@@ -3,19 +3,7 @@
  * in one real redis-server, which outlives every restart and kill of the eps processes.
  */
 import { outboxSuite } from '../helpers/async-outbox-suite.js';
-import { redisSkip, startRedis } from '../helpers/sd-harness.js';
+import { redisStore } from '../helpers/async-pair.js';
+import { redisSkip } from '../helpers/sd-harness.js';
 
-outboxSuite(
-  'Redis store',
-  async () => {
-    const redis = await startRedis();
-    return {
-      store: {
-        type: 'redis',
-        settings: { addresses: [`127.0.0.1:${redis.port}`], password: '', key: 'eps-async-test' },
-      },
-      close: () => redis.stop(),
-    };
-  },
-  redisSkip,
-);
+outboxSuite('Redis store', redisStore, redisSkip);

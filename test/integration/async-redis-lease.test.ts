@@ -15,6 +15,7 @@ import { placeOf, RedisLease } from '../../src/async/redis-lease.js';
 import { RedisTableStore } from '../../src/async/redis-table-store.js';
 import type { RedisDatastoreSettings } from '../../src/settings/datastore-schema.js';
 import { redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** The shortest lease the settings allow (1 s): the takeover below is measured against it. */
 const LEASE_MS = 1000;
@@ -129,5 +130,41 @@ test("a live process's lease is never taken over", { skip: redisSkip }, async ()
   } finally {
     alive.kill('SIGKILL');
     await once(alive, 'exit');
+  }
+});
+
+test('once the lease is lost, no table of the instance writes any more', { skip: redisSkip }, async () => {
+  const lost = keeper();
+  await lost.keeper.start();
+  const guard = (): void => lost.keeper.assertWritable();
+  const pending = new RedisTableStore(settings, 'hd-1', 'pending', guard);
+  const outbox = new RedisTableStore(settings, 'hd-1', 'outbox', guard);
+  await pending.load();
+  await outbox.load();
+  await outbox.put('before', { peer: 'ls-1' });
+  const client = new Redis({ port: redis!.port, host: '127.0.0.1', lazyConnect: true });
+  try {
+    await client.connect();
+    // Another instance took the store (as after a pause longer than the lease).
+    await client.set('eps-lease-test:hd-1.lease', 'someone else', 'PX', 10 * LEASE_MS);
+    await waitFor(() => lost.keeper.role === 'standby', { timeoutMs: 5 * LEASE_MS, what: 'the lease lost' });
+    for (const write of [
+      () => outbox.put('after', { peer: 'ls-1' }),
+      () => pending.put('after', { peer: 'ls-1' }),
+      () => outbox.delete('before'),
+    ])
+      await assert.rejects(write(), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'ERR_ASYNC_STANDBY');
+        assert.match(e.message, /^standby: the store of asynchronous calls is held by /);
+        return true;
+      });
+    assert.deepEqual(await client.hkeys('eps-lease-test:hd-1.outbox'), ['before'], 'nothing written');
+    assert.deepEqual(await client.hkeys('eps-lease-test:hd-1.pending'), []);
+    await client.del('eps-lease-test:hd-1.lease', 'eps-lease-test:hd-1.outbox');
+  } finally {
+    client.disconnect();
+    await outbox.close();
+    await pending.close();
+    await lost.keeper.close();
   }
 });

@@ -3,7 +3,8 @@
  * only through the proxy operator public-proxy-1.ga. ls-1 (public gRPC server) reaches hd-2 over hd-2's
  * reverse stream (ServerCall) and hd-2 answers it directly; hd-2 calls ls-1 directly and ls-1's answer goes
  * back over the reverse stream; hd-1 (also behind the proxy) reaches hd-2 P2P and the answer comes back P2P.
- * A request queued for hd-2 while it is down leaves ls-1's outbox when hd-2's reverse stream opens.
+ * A request queued for hd-2 while it is down leaves ls-1's outbox when hd-2's reverse stream opens; one
+ * queued by hd-1 while the public proxy is down (no tunnel) is delivered P2P once the proxy is back.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,6 +29,8 @@ const LOCATE = { name: 'locations', permissions: HEALTH_DEPARTMENTS, methods: [{
 describe('asynchronous calls over ServerCall and P2P', () => {
   let net: TestNetwork;
   let hd2: Running;
+  let proxy: Running;
+  let proxyDir = '';
   const stateDir = mkdtempSync(join(tmpdir(), 'eps-async-rs-'));
   const backends = new Map<string, AsyncBackend>();
   const port = (name: string): number => net.ports.get(name)!.gateway;
@@ -62,7 +65,7 @@ describe('asynchronous calls over ServerCall and P2P', () => {
       },
     ]);
     await net.prepare();
-    const proxyDir = net.writePublicProxy(P, { tls: await freePort(), internal: await freePort(), control });
+    proxyDir = net.writePublicProxy(P, { tls: await freePort(), internal: await freePort(), control });
     let operator: Running, ls1: Running;
     [operator, ls1, , hd2] = await Promise.all([
       net.start(P),
@@ -70,7 +73,7 @@ describe('asynchronous calls over ServerCall and P2P', () => {
       net.start('hd-1'),
       net.start('hd-2'),
     ]);
-    await net.startProxy('public', proxyDir);
+    proxy = await net.startProxy('public', proxyDir);
     await operator.waitFor(/reverse stream registered" peer=hd-2/);
     await operator.waitFor(/reverse stream registered" peer=hd-1/);
     await ls1.waitFor(/reverse stream registered" peer=hd-2/);
@@ -106,6 +109,30 @@ describe('asynchronous calls over ServerCall and P2P', () => {
     assert.equal(answered.status, 200, answered.text);
     const [got] = await respondsFor(backends.get('hd-1')!, 42);
     assert.equal((got!.params as JsonObject).result, 'found');
+  });
+
+  test('P2P, store and forward: the public proxy is down when hd-1 sends; delivered once it is back', async () => {
+    await proxy.stop();
+    const queued = await gateway(
+      port('hd-1'),
+      'hd-1',
+      rpc('hd-2.locate', { person: 'p-8', _async: { ttl: 120 } }, 'p2p-down'),
+    );
+    assert.equal(((queued.json.result as JsonObject)?._async as JsonObject)?.queued, true, queued.text);
+    proxy = await net.startProxy('public', proxyDir);
+    const atHd2 = (): JsonObject[] =>
+      backends
+        .get('hd-2')!
+        .calls('locate')
+        .filter((m) => m.id === 'hd-2.locate(p2p-down)');
+    // hd-1's outbox retries (1 s doubling) find the tunnel brokered again through the restarted proxy.
+    await waitFor(() => atHd2().length > 0, { timeoutMs: 2 * STEP_MS, what: 'the queued request at hd-2' });
+    const answered = await respond(port('hd-2'), 'hd-2', 'hd-2.locate(p2p-down)', { result: 'via proxy' });
+    assert.equal(answered.status, 200, answered.text);
+    const got = await respondsFor(backends.get('hd-1')!, 'p2p-down');
+    assert.equal(got.length, 1);
+    assert.equal((got[0]!.params as JsonObject).result, 'via proxy');
+    assert.equal(atHd2().length, 1, 'delivered once');
   });
 
   test('ServerCall, store and forward: hd-2 is down when ls-1 sends; its reverse stream opening delivers it', async () => {

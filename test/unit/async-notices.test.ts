@@ -15,6 +15,7 @@ import { NOTICE_ATTEMPTS } from '../../src/async/hand-over-retry.js';
 import { asyncExpired, noticesDropped } from '../../src/async/metrics.js';
 import { tryLater } from '../../src/async/protocol.js';
 import { unboundedScope } from '../../src/core/cancellation.js';
+import { configureLogging } from '../../src/core/log.js';
 import type { EpsRequest, EpsResponse } from '../../src/core/messages.js';
 import { FakeHost, settings } from '../helpers/async-fake-host.js';
 import { ManualClock } from '../helpers/manual-clock.js';
@@ -183,3 +184,44 @@ test('a peer that calls us wakes its queue at once instead of at the next retry'
     assert.equal(host.sent.length, before + 1);
     assert.equal(calls.caller.status('ls-1.locate(w)')?.state, 'awaiting');
   }));
+
+test('an undelivered answer that cannot be kept gets one notice; a refusal is given up, not "retried"', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eps-notices-'));
+  const clock = new ManualClock();
+  const host = new FakeHost('ls-1');
+  const limits = settings(dir);
+  const calls = new AsyncCalls('ls-1', limits, clock);
+  calls.attach(host);
+  await calls.open();
+  const logs: string[] = [];
+  configureLogging({ write: (line) => logs.push(line) });
+  try {
+    const before = await dropped('undelivered');
+    await calls.callee.onBackendAnswer('ls-1.locate(n:5)', 'hd-1', 'ls-1.locate', ACK);
+    host.unreachable = true;
+    await calls.respond('ls-1.locate(n:5)', { result: 1 }, unboundedScope());
+    // The bound (the same for every table) is lowered to what hd-1's queued answer takes now: marking it
+    // failed (with the error's message) does not fit any more.
+    limits.max_bytes_per_peer = calls.forwarding.outbox.table.bytes;
+    host.backend = refuse;
+    await clock.advance(10_000);
+    await calls.sweep();
+    assert.equal(notices(host).length, 1, 'the notice was tried once');
+    assert.equal(calls.forwarding.outbox.table.size, 0, 'the answer could not be kept');
+    assert.ok(!logs.some((l) => /retried/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => /notice never taken by the backend; given up/.test(l)),
+      logs.join('\n'),
+    );
+    assert.equal(await dropped('undelivered'), before + 1, 'counted as dropped');
+    for (let i = 0; i < 3; i++) {
+      await clock.advance(10 * 60_000);
+      await calls.sweep();
+    }
+    assert.equal(notices(host).length, 1, 'and never tried again');
+  } finally {
+    configureLogging({ write: (line) => process.stderr.write(line + '\n') });
+    await calls.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -170,3 +170,28 @@ test('the callee answers a repeat of a marked request from memory, and marks a c
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('method_ttl: a request to ls-1.locate marked without a ttl is given up after the 5 s its method has', () =>
+  withCalls(
+    async (calls, host, clock) => {
+      host.unreachable = true;
+      const ack = await calls.forwarding.queueRequest(request('m:1', { _async: true }), 'ls-1');
+      assert.deepEqual(ack.result, { _async: { ttl: 5, request: 'ls-1.locate(m:1)', queued: true } });
+      await clock.advance(4_900);
+      await calls.sweep();
+      assert.equal(host.toOwnBackend.length, 0, 'still queued before 5 s');
+      assert.equal(calls.caller.status('ls-1.locate(m:1)')?.state, 'queued');
+      await clock.advance(100);
+      await calls.sweep();
+      assert.equal(calls.forwarding.outbox.table.size, 0, 'given up at 5 s');
+      const [expiry] = host.toOwnBackend;
+      assert.equal((expiry?.params.error as { data: JsonObject }).data.code, 'ERR_ASYNC_UNDELIVERED');
+      // Another method keeps the default time to live.
+      const other = await calls.forwarding.queueRequest(
+        { method: 'ls-1.lookup', id: 'ls-1.lookup(m:2)', params: { _async: true } },
+        'ls-1',
+      );
+      assert.equal((other.result?._async as JsonObject).ttl, 600);
+    },
+    { outbox: { ...settings('').outbox, method_ttl: { 'ls-1.locate': 5 } } },
+  ));
