@@ -166,7 +166,7 @@ export class AsyncCalls {
 
   /** Rejects when the store of the tables cannot be reached, or this instance is standby (readiness). */
   async probeStore(): Promise<void> {
-    if (this.keeper && !this.serving) throw new Error(this.keeper.describe());
+    if (this.keeper && !this.serving) throw new Error(this.notServing());
     await this.stores.pending.probe?.();
   }
 
@@ -179,7 +179,7 @@ export class AsyncCalls {
       ...(this.keeper
         ? this.serving
           ? { role: 'active' }
-          : { role: 'standby', standby: this.keeper.describe() }
+          : { role: 'standby', standby: this.notServing() }
         : {}),
       last_answer: okAt === 0 ? null : new Date(okAt).toISOString(),
       age_s: okAt === 0 ? null : Math.round((this.clock.now() - okAt) / 100) / 10,
@@ -249,8 +249,8 @@ export class AsyncCalls {
    */
   refusal(id: string, marked: boolean, fromPeer: boolean, toUs: boolean): EpsResponse | undefined {
     if (!this.keeper || this.serving || !marked) return undefined;
-    if (fromPeer) return toUs ? tryLater(id, this.keeper.describe()) : undefined;
-    return standbyError(this.keeper.describe()).toResponse(id);
+    if (fromPeer) return toUs ? tryLater(id, this.notServing()) : undefined;
+    return standbyError(this.notServing()).toResponse(id);
   }
 
   /**
@@ -286,7 +286,7 @@ export class AsyncCalls {
   /** `_respond` from another operator (or ourselves), authenticated as `sender`. */
   async receiveAnswer(request: EpsRequest, sender: string): Promise<EpsResponse> {
     // The sender keeps the answer and sends it again (to the active instance, after a takeover).
-    if (this.keeper && !this.serving) return tryLater(request.id, this.keeper.describe());
+    if (this.keeper && !this.serving) return tryLater(request.id, this.notServing());
     try {
       const response = await this.caller.receiveAnswer(request, sender);
       asyncAnswers.inc({
@@ -320,9 +320,16 @@ export class AsyncCalls {
     return { id: replyId, result: this.status(id, caller) };
   }
 
+  /** Why this instance does no asynchronous work now (a shared store it does not hold, or is loading). */
+  private notServing(): string {
+    if (this.keeper?.role === 'active')
+      return 'starting: this instance took the store of asynchronous calls over and is loading its tables';
+    return this.keeper?.describe() ?? 'the tables of asynchronous calls are not loaded';
+  }
+
   /** Throws ERR_ASYNC_STANDBY while another instance holds the shared store. */
   private refuseWhileStandby(): void {
-    if (this.keeper && !this.serving) throw standbyError(this.keeper.describe());
+    if (this.keeper && !this.serving) throw standbyError(this.notServing());
   }
 
   /** One request's state on both sides, or the table sizes. */
