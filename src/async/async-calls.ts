@@ -25,7 +25,7 @@ import { AsyncError } from './errors.js';
 import { FileTableStore } from './file-table-store.js';
 import { RedisLease } from './redis-lease.js';
 import { LeaseKeeper, standbyError } from './lease-keeper.js';
-import { tryLater } from './protocol.js';
+import { forPeer, tryLater } from './protocol.js';
 import { RedisTableStore } from './redis-table-store.js';
 import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
 import type { AsyncHost } from './host.js';
@@ -97,8 +97,8 @@ export class AsyncCalls {
   /** With a shared store (Redis): who of the operator's instances is active (lease-keeper.ts). */
   private readonly keeper: LeaseKeeper | undefined;
   private parts: Parts;
-  /** The tables are loaded and this instance does asynchronous work (false: standby, or not open yet). */
-  private serving = false;
+  /** The tables are loaded (false: standby, or not open yet). */
+  private loaded = false;
   /** Counts activations and deactivations: a load that finishes after a deactivation is discarded. */
   private generation = 0;
 
@@ -123,6 +123,16 @@ export class AsyncCalls {
       stores[name] = new ObservedTableStore(createStore(settings, ownName, name, guard), this.storeWatch);
     this.stores = stores;
     this.parts = this.build();
+  }
+
+  /** Writes may go to the store (with a shared one: the lease is ours, lease-keeper.ts `writable`). */
+  private get writable(): boolean {
+    return this.keeper?.writable() ?? true;
+  }
+
+  /** Asynchronous work is done: loaded and writable, one gate everywhere (nothing accepted unrecorded). */
+  private get serving(): boolean {
+    return this.loaded && this.writable;
   }
 
   get callee(): CalleeSide {
@@ -159,7 +169,7 @@ export class AsyncCalls {
     const forwarding: StoreAndForward = new StoreAndForward(
       { outbox: table('outbox', decodeOutbox), received: table('received', decodeReceived) },
       settings.outbox,
-      { callee, caller, ttl, clock, host: hostOf, deliveryMs },
+      { callee, caller, ttl, clock, host: hostOf, deliveryMs, writable: () => this.writable },
     );
     return { callee, caller, forwarding };
   }
@@ -217,7 +227,7 @@ export class AsyncCalls {
       return;
     }
     this.parts = parts;
-    this.serving = true;
+    this.loaded = true;
     this.updateGauges();
     this.schedule();
   }
@@ -225,7 +235,7 @@ export class AsyncCalls {
   /** The lease is no longer ours: no more writes (the stores refuse them) nor deliveries, empty tables. */
   private deactivate(): void {
     this.generation++;
-    this.serving = false;
+    this.loaded = false;
     this.clock.clearTimeout(this.timer);
     this.parts.forwarding.outbox.close();
     this.parts = this.build();
@@ -298,7 +308,8 @@ export class AsyncCalls {
       asyncAnswers.inc({ direction: 'received', outcome: 'refused' });
       if (!(e instanceof AsyncError)) throw e;
       log.info('answer refused', { id: request.params.id ?? null, sender, code: e.code, error: e.message });
-      return e.toResponse(request.id);
+      // Standby meanwhile (the lease was not renewed in time): the sender keeps the answer.
+      return forPeer(e.toResponse(request.id));
     } finally {
       this.updateGauges();
     }
@@ -322,7 +333,7 @@ export class AsyncCalls {
 
   /** Why this instance does no asynchronous work now (a shared store it does not hold, or is loading). */
   private notServing(): string {
-    if (this.keeper?.role === 'active')
+    if (this.keeper?.role === 'active' && !this.loaded)
       return 'starting: this instance took the store of asynchronous calls over and is loading its tables';
     return this.keeper?.describe() ?? 'the tables of asynchronous calls are not loaded';
   }

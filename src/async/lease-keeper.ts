@@ -56,6 +56,8 @@ export class LeaseKeeper {
   /** When the last successful renewal (or the claim) began. */
   private renewedAt = 0;
   private timer: TimerHandle | undefined;
+  /** Fires when writes must stop (renewedAt + WRITABLE_FRACTION of the lease): standby at once. */
+  private writableTimer: TimerHandle | undefined;
   private activation: Promise<void> | undefined;
   /** The last error of the store while it fails (logged once per streak). */
   private failing: string | undefined;
@@ -111,6 +113,7 @@ export class LeaseKeeper {
     const wasActive = this.state === 'active';
     this.state = 'closed';
     this.clock.clearTimeout(this.timer);
+    this.clock.clearTimeout(this.writableTimer);
     await this.activation?.catch(() => undefined);
     try {
       if (wasActive) await this.backend.release();
@@ -162,7 +165,7 @@ export class LeaseKeeper {
       return;
     }
     this.state = 'active';
-    this.renewedAt = started;
+    this.renewed(started);
     this.holderToken = undefined;
     log.info('active: this instance holds the store of asynchronous calls', { key: this.backend.key });
     const activation = this.handlers.activate().catch(async (e: unknown) => {
@@ -187,7 +190,7 @@ export class LeaseKeeper {
     try {
       if (await this.backend.renew()) {
         this.storeAnswered();
-        if (this.state === 'active') this.renewedAt = started;
+        if (this.state === 'active') this.renewed(started);
         return;
       }
       await this.lose(`the lease ${this.backend.key} was taken by another instance or expired`, false);
@@ -201,10 +204,30 @@ export class LeaseKeeper {
     }
   }
 
+  /**
+   * A renewal (or the claim) that began at `at` succeeded: writes may go on until WRITABLE_FRACTION of
+   * the lease after it; a timer then makes this instance standby at once, without waiting for a renewal
+   * still in flight (its timeout may be longer than the margin): "not writable" and "not serving" are one.
+   */
+  private renewed(at: number): void {
+    this.renewedAt = at;
+    this.clock.clearTimeout(this.writableTimer);
+    const delay = Math.max(0, at + this.leaseMs * WRITABLE_FRACTION - this.clock.now());
+    this.writableTimer = this.clock.setTimeout(() => {
+      if (this.state === 'active' && !this.writable())
+        void this.lose(
+          `the lease ${this.backend.key} could not be renewed in time: ${this.failing ?? 'no answer yet'}`,
+          false,
+        );
+    }, delay);
+    this.writableTimer.unref();
+  }
+
   /** Back to standby (`release`: give the lease up, it may still be ours). */
   private async lose(why: string, release: boolean): Promise<void> {
     if (this.state !== 'active') return;
     this.state = 'standby';
+    this.clock.clearTimeout(this.writableTimer);
     log.error(`standby: ${why}; writes and deliveries stopped`, { key: this.backend.key });
     this.handlers.deactivate(why);
     if (release) await this.backend.release().catch(() => undefined);

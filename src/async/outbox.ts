@@ -42,6 +42,7 @@ export interface OutboxHandlers {
    * Throws unless our backend took the notice (the message is kept and the notice tried again, bounded).
    */
   undeliverable(record: OutboxRecord, error: AsyncError): Promise<void>;
+  /** Whether the store takes writes (the lease, lease-keeper.ts); nothing is sent otherwise. */ writable(): boolean;
 }
 
 /** How one delivery attempt ended: done, the peer unreachable (its queue waits), or only this one waits. */
@@ -210,7 +211,7 @@ export class Outbox {
     q.running = true;
     this.clock.clearTimeout(q.timer);
     try {
-      while (!this.closed && q.keys.size > 0) {
+      while (!this.closed && this.handlers.writable() && q.keys.size > 0) {
         const batch: string[] = [];
         let nextMs = Infinity;
         for (const key of q.keys) {

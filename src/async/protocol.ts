@@ -80,11 +80,31 @@ export function isConfirmation(response: EpsResponse | null): boolean {
 export const TRY_LATER_CODE = 'ERR_ASYNC_TRY_LATER';
 
 /** The answer to a marked request that cannot be taken now (a repeat still with the backend, backend down). */
-export function tryLater(id: string, why: string): EpsResponse {
+export function tryLater(id: string | null, why: string): EpsResponse {
   return { id, error: { code: ErrorCodes.unavailable, message: why, data: { code: TRY_LATER_CODE } } };
 }
 
+/**
+ * Whether a peer's answer asks to send the message again later: "try later", or ERR_ASYNC_STANDBY (an
+ * instance of the peer that is, or just became, standby: its active instance takes the message later).
+ * Never treated as delivered, so the sender keeps the message.
+ */
 export function isTryLater(response: EpsResponse | null): boolean {
   const data = response?.error?.data;
-  return isJsonObject(data) && data.code === TRY_LATER_CODE;
+  return isJsonObject(data) && (data.code === TRY_LATER_CODE || data.code === STANDBY_CODE);
+}
+
+/** data.code of ERR_ASYNC_STANDBY (async/errors.ts). */
+const STANDBY_CODE = 'ERR_ASYNC_STANDBY';
+
+/**
+ * A response to a peer: ERR_ASYNC_STANDBY (the lease was lost while the message was being handled)
+ * becomes "try later", which every sender keeps and sends again, to the active instance.
+ */
+export function forPeer(response: EpsResponse): EpsResponse;
+export function forPeer(response: EpsResponse | null): EpsResponse | null;
+export function forPeer(response: EpsResponse | null): EpsResponse | null {
+  const data = response?.error?.data;
+  if (!response?.error || !isJsonObject(data) || data.code !== STANDBY_CODE) return response;
+  return tryLater(response.id, response.error.message);
 }

@@ -13,7 +13,7 @@ import { logger } from '../core/log.js';
 import type { EpsResponse } from '../core/messages.js';
 import { peerKey, type BoundedTable } from './bounded-table.js';
 import { AsyncError } from './errors.js';
-import { ACK_KEY, tryLater } from './protocol.js';
+import { ACK_KEY, forPeer, tryLater } from './protocol.js';
 import type { PendingRecord, ReceivedRecord } from './records.js';
 import type { TtlPolicy } from './ttl.js';
 
@@ -86,7 +86,7 @@ export class Received {
     } catch (e) {
       if (!(e instanceof AsyncError)) throw e;
       log.warn('marked request refused: its arrival cannot be recorded', { id, caller, error: e.message });
-      return e.toResponse(id);
+      return forPeer(e.toResponse(id)); // standby: the sender keeps it
     }
     this.inFlight.add(key);
     return undefined;

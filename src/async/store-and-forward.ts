@@ -34,6 +34,8 @@ export interface Sides {
   clock: Clock;
   host: () => AsyncHost;
   deliveryMs: number;
+  /** Whether the stores take writes now (the lease is ours, lease-keeper.ts `writable`). */
+  writable: () => boolean;
 }
 
 export class StoreAndForward {
@@ -49,6 +51,7 @@ export class StoreAndForward {
     this.outbox = new Outbox(tables.outbox, settings, clock, host, deliveryMs, {
       delivered: (record, response) => this.delivered(record, response),
       undeliverable: (record, error) => this.undeliverable(record, error),
+      writable: sides.writable,
     });
     this.received = new Received(tables.received, sides.callee.table, ttl, clock);
   }

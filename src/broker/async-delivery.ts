@@ -11,7 +11,7 @@ import { logger } from '../core/log.js';
 import type { AsyncCalls } from '../async/async-calls.js';
 import type { Reservation } from '../async/bounded-table.js';
 import { AsyncError } from '../async/errors.js';
-import { isTryLater, tryLater } from '../async/protocol.js';
+import { forPeer, isTryLater, tryLater } from '../async/protocol.js';
 import { markedAsync } from '../async/received.js';
 import type { CallScope } from './channel.js';
 
@@ -125,11 +125,23 @@ export class AsyncDelivery {
       }
       response = await this.async.callee.onBackendAnswer(request.id, caller, request.method, response);
     } catch (e) {
-      await received.abandon(request.id, caller);
-      if (e instanceof AsyncError) return e.toResponse(request.id);
+      // Not delivered after all; standby meanwhile, the record stays and a repeat is marked `redelivered`.
+      await received.abandon(request.id, caller).catch(() => received.unfinished(request.id, caller));
+      if (e instanceof AsyncError) return forPeer(e.toResponse(request.id));
       throw e;
     }
-    await received.finish(request.id, caller, response);
+    const refused = forPeer(response);
+    if (refused !== response) {
+      // Acknowledged by our backend, but the lease was lost before it was recorded: the sender keeps the
+      // request and sends it again, to the active instance (marked `redelivered`).
+      received.unfinished(request.id, caller);
+      return refused;
+    }
+    await received.finish(request.id, caller, response).catch((e: unknown) => {
+      if (!(e instanceof AsyncError)) throw e;
+      // Standby meanwhile: the answer goes back but is not remembered; a repeat is marked `redelivered`.
+      log.warn('answer to a marked request not remembered', { id: request.id, error: e.message });
+    });
     return response;
   }
 }

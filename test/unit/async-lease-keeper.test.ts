@@ -6,7 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LeaseKeeper, STANDBY_POLL_MS, type LeaseBackend } from '../../src/async/lease-keeper.js';
+import {
+  LeaseKeeper,
+  STANDBY_POLL_MS,
+  WRITABLE_FRACTION,
+  type LeaseBackend,
+} from '../../src/async/lease-keeper.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 const LEASE_MS = 3000;
@@ -17,8 +22,16 @@ class SharedLease {
   expires = 0;
   /** While set, every command fails (the store cannot be reached). */
   down = false;
+  /** While set, a renewal hangs until `unhang` (a command waiting for its timeout). */
+  hang = false;
+  private hung: (() => void)[] = [];
 
   constructor(private readonly clock: ManualClock) {}
+
+  unhang(): void {
+    this.hang = false;
+    for (const resolve of this.hung.splice(0)) resolve();
+  }
 
   current(): string | undefined {
     if (this.holder !== undefined && this.expires <= this.clock.now()) this.holder = undefined;
@@ -40,6 +53,7 @@ class SharedLease {
         return { taken: true };
       },
       renew: async () => {
+        if (this.hang) await new Promise<void>((resolve) => this.hung.push(resolve));
         check();
         if (this.current() !== token) return false;
         this.expires = this.clock.now() + LEASE_MS;
@@ -197,4 +211,32 @@ test('a load that fails gives the lease up: at start the eps does not start; lat
   assert.equal(later.role, 'active');
   assert.equal(activations, 3);
   await later.close();
+});
+
+test('a renewal that hangs: standby (deactivated) the moment writes stop, not when the renewal ends', async () => {
+  const clock = new ManualClock();
+  const lease = new SharedLease(clock);
+  const a = instance(lease, clock, 'host=a pid=1 x');
+  await a.keeper.start();
+  lease.hang = true;
+  await clock.advance(LEASE_MS / 3); // the renewal begins and hangs (as one waiting for its timeout)
+  assert.equal(a.keeper.role, 'active');
+  a.keeper.assertWritable();
+  await clock.advance(LEASE_MS * WRITABLE_FRACTION - LEASE_MS / 3 - 1);
+  a.keeper.assertWritable();
+  assert.equal(a.losses.length, 0);
+  await clock.advance(1);
+  // Writes stop at WRITABLE_FRACTION of the lease, and so does the work: deactivated at the same instant.
+  assert.throws(() => a.keeper.assertWritable(), { code: 'ERR_ASYNC_STANDBY' });
+  assert.equal(a.keeper.role, 'standby');
+  assert.equal(a.losses.length, 1);
+  assert.match(a.losses[0]!, /could not be renewed in time: no answer yet/);
+  assert.ok(clock.now() < lease.expires, 'stopped while the lease was still ours in the store');
+  lease.unhang(); // the late renewal succeeds: it does not make the instance active again by itself
+  await clock.advance(1);
+  assert.equal(a.keeper.role, 'standby');
+  await clock.advance(STANDBY_POLL_MS);
+  assert.equal(a.keeper.role, 'active', 'the lease still named it: taken again by a claim');
+  assert.equal(a.activations, 2);
+  await a.keeper.close();
 });
