@@ -75,7 +75,7 @@ type TableName = (typeof TABLES)[number];
 function createStore(settings: AsyncSettings, ownName: string, table: string, guard: () => void): TableStore {
   if (settings.store.type === 'memory') return new MemoryTableStore();
   if (settings.store.type === 'redis')
-    return new RedisTableStore(settings.store.settings, ownName, table, guard);
+    return new RedisTableStore(settings.store.settings, ownName, table, guard, settings.store.lease * 1000);
   return new FileTableStore(join(settings.store.settings.directory, `${ownName}.${table}.jsonl`));
 }
 

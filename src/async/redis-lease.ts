@@ -95,7 +95,8 @@ export class RedisLease implements LeaseBackend {
   private async connected(): Promise<RedisClient> {
     if (this.client) return this.client;
     const description = `Redis ${this.settings.addresses.join(', ')} (lease ${this.key})`;
-    const client = createRedisClient(this.settings);
+    // No claim or renewal resent after a reconnect: the lease would be taken or extended unnoticed.
+    const client = createRedisClient(this.settings, { noReplay: true });
     client.on('error', (err: Error) => log.debug(`${description}: ${err.message}`));
     await openRedisClient(client, description);
     this.client = client;

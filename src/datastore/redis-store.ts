@@ -171,14 +171,32 @@ export class RedisDatastore implements Datastore {
   }
 }
 
+/** How a client may differ from the datastore's (the asynchronous calls' store under a lease). */
+export interface RedisClientOptions {
+  /** Rejects a command unanswered after this long (default REDIS_COMMAND_TIMEOUT_MS). */
+  commandTimeoutMs?: number;
+  /**
+   * No command is kept for later: none is queued while disconnected, none resent after a reconnect (it
+   * fails instead). For writes that are valid only now, e.g. while a lease is ours.
+   */
+  noReplay?: boolean;
+}
+
 /** A client for the settings (single node, Sentinel or cluster), not connected yet. */
-export function createRedisClient(settings: RedisDatastoreSettings): Client {
+export function createRedisClient(
+  settings: RedisDatastoreSettings,
+  options: RedisClientOptions = {},
+): Client {
   const { addresses, password, database, master_name: masterName } = settings;
+  const noReplay = options.noReplay
+    ? { enableOfflineQueue: false, autoResendUnfulfilledCommands: false }
+    : {};
   const common: RedisOptions = {
+    ...noReplay,
     password: password === '' ? undefined : password,
     db: database,
     connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
-    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    commandTimeout: options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS,
     maxRetriesPerRequest: 1,
     lazyConnect: true,
     retryStrategy: (times: number) => Math.min(times * 100, REDIS_MAX_RETRY_DELAY_MS),
@@ -192,6 +210,7 @@ export function createRedisClient(settings: RedisDatastoreSettings): Client {
     const { db: _db, retryStrategy: _retry, ...redisOptions } = common;
     return new Cluster(nodes, {
       redisOptions,
+      ...(options.noReplay ? { enableOfflineQueue: false } : {}),
       lazyConnect: true,
       clusterRetryStrategy: (times: number) => Math.min(times * 100, REDIS_MAX_RETRY_DELAY_MS),
     });

@@ -68,7 +68,13 @@ test(
     const first = keeper();
     await first.keeper.start();
     assert.equal(first.keeper.role, 'active');
-    const guarded = new RedisTableStore(settings, 'hd-1', 'pending', () => second.keeper.assertWritable());
+    const guarded = new RedisTableStore(
+      settings,
+      'hd-1',
+      'pending',
+      () => second.keeper.assertWritable(),
+      LEASE_MS,
+    );
     const second = keeper();
     await second.keeper.start();
     assert.equal(second.keeper.role, 'standby');
@@ -137,8 +143,8 @@ test('once the lease is lost, no table of the instance writes any more', { skip:
   const lost = keeper();
   await lost.keeper.start();
   const guard = (): void => lost.keeper.assertWritable();
-  const pending = new RedisTableStore(settings, 'hd-1', 'pending', guard);
-  const outbox = new RedisTableStore(settings, 'hd-1', 'outbox', guard);
+  const pending = new RedisTableStore(settings, 'hd-1', 'pending', guard, LEASE_MS);
+  const outbox = new RedisTableStore(settings, 'hd-1', 'outbox', guard, LEASE_MS);
   await pending.load();
   await outbox.load();
   await outbox.put('before', { peer: 'ls-1' });
