@@ -120,9 +120,10 @@ export class BoundedTable<V extends PeerRecord> {
   }
 
   /**
-   * A change of state of the record under `key` (same peer): never refused for room, since the record
-   * was charged STATE_SLACK_BYTES beyond its size when added (a change that grows it more is charged
-   * the difference). Throws only when the store cannot write it, or when no such record exists.
+   * A change of state of the record under `key` (same peer): not refused for room while it stays within
+   * the STATE_SLACK_BYTES the record was charged beyond its size when added (every change of state does);
+   * a change that grows it more is charged the difference, and refused (ERR_ASYNC_FULL) when a bound
+   * would be passed. Throws also when the store cannot write it, or when no such record exists.
    */
   async update(key: string, value: V): Promise<void> {
     const old = this.rows.get(key);
@@ -130,9 +131,11 @@ export class BoundedTable<V extends PeerRecord> {
       throw new Error(
         `no record ${JSON.stringify(key)} of ${value.peer} in the ${this.name} table to update`,
       );
+    const growth = sizeOf(key, value) - old.bytes;
+    if (growth > 0) this.checkRoom(value.peer, 0, 0, growth, growth);
     await this.store.put(key, value as unknown as JsonObject);
     this.forget(key, old);
-    this.remember(key, value, Math.max(old.bytes, sizeOf(key, value)));
+    this.remember(key, value, old.bytes + Math.max(0, growth));
   }
 
   /**
