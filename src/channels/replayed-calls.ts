@@ -13,7 +13,8 @@ import { MAY_HAVE_BEEN_PROCESSED_NOT_RUN, OUTCOMES } from '../core/outcome.js';
 import type { CallContext } from '../grpc/server.js';
 import { GrpcError } from '../grpc/status.js';
 import { CALL_TOKEN_HEADER, RETRY_HEADER } from '../grpc/replay-headers.js';
-import { NOT_KEPT, REPLAY_WINDOW_MS, ReplayMemory } from './replay-memory.js';
+import { NOT_KEPT, REPLAY_WINDOW_MS, ReplayMemory, type Answer, type Entry } from './replay-memory.js';
+import { errorMessage } from '../core/errors.js';
 
 const log = logger('grpc-server');
 
@@ -90,15 +91,28 @@ export class ReplayedCalls {
       log.info('retried call run: the replay memory proves it never arrived before', fields);
     }
     const { scope, done } = keepOnConnectionLoss(ctx, this.label, this.detached);
+    let answer: Uint8Array;
     try {
-      const answer = await run(scope);
-      this.memory.settle(admission.entry, answer);
-      return answer;
+      answer = await run(scope);
     } catch (e) {
-      this.memory.settle(admission.entry, e instanceof Error ? e : new Error(String(e)));
+      this.settle(admission.entry, e instanceof Error ? e : new Error(String(e)), fields);
       throw e;
     } finally {
       done();
+    }
+    this.settle(admission.entry, answer, fields);
+    return answer;
+  }
+
+  /**
+   * Remembers the answer of a call that ran. A failure of the memory itself is logged, never the call's
+   * answer: the call was processed, and its own answer (or error) is what its caller gets.
+   */
+  private settle(entry: Entry, answer: Answer, fields: { caller: string; id: string }): void {
+    try {
+      this.memory.settle(entry, answer);
+    } catch (e) {
+      log.error('the replay memory failed to keep an answer', { ...fields, error: errorMessage(e) });
     }
   }
 }

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_DETACHED_CALLS, ReplayedCalls } from '../../src/channels/replayed-calls.js';
-import { REPLAY_WINDOW_MS } from '../../src/channels/replay-memory.js';
+import { REPLAY_WINDOW_MS, ReplayMemory } from '../../src/channels/replay-memory.js';
 import { CallCancelledError, Cancellation, type CallScope } from '../../src/core/cancellation.js';
 import { Deadline } from '../../src/core/deadline.js';
 import type { CallContext } from '../../src/grpc/server.js';
@@ -99,4 +99,21 @@ test('a call without a token is not remembered; with one, a second arrival gets 
   assert.deepEqual(await calls.serve('hd-1', 'b', context(clock, 1000, 'same'), run), new Uint8Array([3]));
   assert.deepEqual(await calls.serve('hd-1', 'b', context(clock, 1000, 'same'), run), new Uint8Array([3]));
   assert.equal(runs, 3);
+});
+
+test('a failure of the replay memory while keeping an answer never replaces the answer of a call that ran', async () => {
+  const clock = new ManualClock();
+  class FailingMemory extends ReplayMemory {
+    override settle(): void {
+      throw new TypeError('broken accounting');
+    }
+  }
+  const calls = new ReplayedCalls('the gRPC server of ls-1', new FailingMemory(clock));
+  const answer = await calls.serve('hd-1', 'a', context(clock, 1000), () =>
+    Promise.resolve(new Uint8Array([7])),
+  );
+  assert.deepEqual(answer, new Uint8Array([7]));
+  const failure = new Error('the work failed');
+  const failed = calls.serve('hd-1', 'b', context(clock, 1000), () => Promise.reject(failure));
+  await assert.rejects(failed, (e) => e === failure);
 });
