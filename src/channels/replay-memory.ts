@@ -29,8 +29,8 @@ export const REPLAY_SLAB_BYTES = 64 * 1024;
 /** An answer larger than this is not kept: a retry of its call is told that it was processed. */
 export const MAX_KEPT_ANSWER_BYTES = 1024 * 1024;
 /**
- * The caller measures a retry's age when it writes the retry; the retry then still travels to us (and may
- * have waited for a stream slot). The proof allows it this long more than the original took.
+ * The caller measures a retry's age when the retry's stream starts (after any wait for a stream slot);
+ * the retry then still travels to us. The proof allows it this long more than the original took.
  */
 export const REPLAY_TRANSIT_MARGIN_MS = 1_000;
 

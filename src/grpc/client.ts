@@ -272,8 +272,14 @@ export class GrpcSession {
           resolve(message);
         },
       };
+      // A retry's age (eps-retry) is measured when its stream starts, not before it waits for a slot
+      // (MAX_CONCURRENT_STREAMS): an age measured too early would let the server "prove" a seen original new.
+      const block =
+        mark?.retryOf === undefined
+          ? this.headerBlock(path, deadline, mark)
+          : () => this.headerBlock(path, deadline, mark);
       try {
-        stream = this.conn.open(this.headerBlock(path, deadline, mark), events, frame(payload), true);
+        stream = this.conn.open(block, events, frame(payload), true);
       } catch (e) {
         deadline.cancelExpire(timer);
         unsubscribe?.();

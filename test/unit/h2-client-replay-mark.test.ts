@@ -7,13 +7,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FrameType, Flag } from '../../src/grpc/h2/codes.js';
+import { FrameType, Flag, Setting } from '../../src/grpc/h2/codes.js';
 import { encodeHeaders } from '../../src/grpc/h2/hpack.js';
 import { Deadline } from '../../src/core/deadline.js';
 import { GrpcError } from '../../src/grpc/status.js';
 import { frame } from '../../src/grpc/framing.js';
 import { parseRetry, type CallMark } from '../../src/grpc/replay-headers.js';
-import { duplexClient, type DuplexClient } from '../helpers/h2-duplex.js';
+import { duplexClient, framesBeforePong, type DuplexClient } from '../helpers/h2-duplex.js';
 
 const { HEADERS, DATA } = FrameType;
 const INSTANCE = 'AAAAAAAAAAAAAAAAAAAAAA';
@@ -131,6 +131,29 @@ test('a retry carries the same token and eps-retry with the instance and an age 
     const claim = parseRetry(req.headers['eps-retry'] ?? '');
     assert.equal(claim?.instance, INSTANCE);
     assert.ok(claim !== undefined && claim.ageMs >= 1500, `age ${claim?.ageMs}`);
+    answer(h, req.streamId);
+    assert.ok(Buffer.isBuffer(await retried));
+  } finally {
+    h.close();
+  }
+});
+
+test('a retry that waits for a stream slot measures its age when it starts, not when it was queued', async () => {
+  const h = duplexClient();
+  try {
+    h.peer.settings([[Setting.MAX_CONCURRENT_STREAMS, 1]]);
+    await framesBeforePong(h.peer, 'settled'); // our side has applied the peer's SETTINGS
+    const first = marked(h, { token: 'first' });
+    const firstReq = await h.peer.request();
+    const mark: CallMark = { token: 'tok', retryOf: INSTANCE, firstSentAt: performance.now() };
+    const retried = marked(h, mark); // waits: the only slot is taken
+    const WAITED_MS = 200;
+    await new Promise((r) => setTimeout(r, WAITED_MS));
+    answer(h, firstReq.streamId);
+    assert.ok(Buffer.isBuffer(await first));
+    const req = await h.peer.request();
+    const claim = parseRetry(req.headers['eps-retry'] ?? '');
+    assert.ok(claim !== undefined && claim.ageMs >= WAITED_MS, `age ${claim?.ageMs}`);
     answer(h, req.streamId);
     assert.ok(Buffer.isBuffer(await retried));
   } finally {

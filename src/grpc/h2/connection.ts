@@ -37,7 +37,7 @@ import { PeerSettings } from './peer-settings.js';
 import { ourPreface, PrefaceCheck } from './preface.js';
 import { PingTracker } from './pings.js';
 import { StreamSender } from './sender.js';
-import type { H2Stream, StreamEvents } from './stream.js';
+import type { H2Stream, HeaderSource, StreamEvents } from './stream.js';
 import { Streams, type Role } from './streams.js';
 import { FrameWriter } from './writer.js';
 import { countLimitHit } from '../../net/metrics.js';
@@ -174,10 +174,11 @@ export class H2Connection {
   }
 
   /**
-   * Opens a stream with a complete header block (HPACK-encoded by the caller) and optionally its first
-   * data; `end` half-closes our side after that data. Streams beyond the concurrency limit wait their turn.
+   * Opens a stream with a complete header block (HPACK-encoded by the caller, or built when the stream
+   * starts) and optionally its first data; `end` half-closes our side after that data. Streams beyond the
+   * concurrency limit wait their turn.
    */
-  open(headerBlock: Buffer, events: StreamEvents, data?: Buffer, end = false): H2Stream {
+  open(headerBlock: HeaderSource, events: StreamEvents, data?: Buffer, end = false): H2Stream {
     if (this.role !== 'client') throw new Error('only the client side opens streams');
     return this.streams.open(headerBlock, events, data, end);
   }
