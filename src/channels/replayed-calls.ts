@@ -2,7 +2,8 @@
  * How the `grpc_server` channel serves a call that carries `eps-call-token` [docs/protocol.md#replay-memory]: the
  * replay memory (replay-memory.ts) decides whether it runs, gets the answer of the first call with its
  * token, or (a retry that cannot be proven new) is refused. A call that runs keeps running when its
- * connection is lost, until its deadline, so that a retry on another connection collects its answer.
+ * connection is lost, until its deadline (at most REPLAY_WINDOW_MS after its arrival), so that a retry on
+ * another connection collects its answer.
  */
 import { Counter } from 'prom-client';
 import { registry } from '../core/metrics-registry.js';
@@ -125,7 +126,8 @@ export const MAX_DETACHED_CALLS = 1024;
 
 /**
  * The scope of a remembered call: cancelled with the call's, except when its connection was lost; then it
- * ends at the call's deadline, or REPLAY_WINDOW_MS later if that is sooner (no retry comes after that); a
+ * ends at the call's deadline, or REPLAY_WINDOW_MS after its arrival if that is sooner (the memory forgets
+ * it then: no retry can collect its answer later); a
  * call without a deadline, or beyond MAX_DETACHED_CALLS, stops with its connection, as any call.
  */
 function keepOnConnectionLoss(
@@ -135,13 +137,14 @@ function keepOnConnectionLoss(
 ): { scope: CallScope; done: () => void } {
   if (ctx.deadline.at === Infinity) return { scope: ctx, done: noop };
   const cancellation = new Cancellation();
+  // From its arrival: the memory forgets the call REPLAY_WINDOW_MS after it, so no retry collects it later.
+  const until = ctx.deadline.within(REPLAY_WINDOW_MS);
   let timer: TimerHandle | undefined;
   let counted = false;
   const unsubscribe = ctx.cancellation.onCancel((reason) => {
     if (!ctx.connectionLost || detached.count >= MAX_DETACHED_CALLS) return cancellation.cancel(reason);
     detached.count++;
     counted = true;
-    const until = ctx.deadline.within(REPLAY_WINDOW_MS);
     timer = until.onExpire(() => cancellation.cancel(new DeadlineExceededError(hop)));
   });
   return {
