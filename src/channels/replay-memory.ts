@@ -29,8 +29,8 @@ export const REPLAY_SLAB_BYTES = 64 * 1024;
 /** An answer larger than this is not kept: a retry of its call is told that it was processed. */
 export const MAX_KEPT_ANSWER_BYTES = 1024 * 1024;
 /**
- * The caller measures a retry's age when it writes the retry; the retry then still travels to us (and may
- * have waited for a stream slot). The proof allows it this long more than the original took.
+ * The caller measures a retry's age when the retry's stream starts (after any wait for a stream slot);
+ * the retry then still travels to us. The proof allows it this long more than the original took.
  */
 export const REPLAY_TRANSIT_MARGIN_MS = 1_000;
 
@@ -173,7 +173,12 @@ export class ReplayMemory {
     return { kind: 'run', entry: this.add(token, caller, now), retry: retry !== undefined };
   }
 
-  /** The call of `entry` ended with `answer`: calls waiting for it get it, and it is kept if it fits. */
+  /**
+   * The call of `entry` ended with `answer`: calls waiting for it get it, and it is kept if it fits.
+   * Answers go oldest first: room is made by dropping answers of older calls only; when an answer of a
+   * younger call would have to go, this one is the oldest and is not kept (so every kept answer stays at
+   * or after the cursors, where the drops look for it).
+   */
   settle(entry: Entry, answer: Answer): void {
     entry.done = true;
     const waiters = entry.waiters;
@@ -185,9 +190,21 @@ export class ReplayMemory {
     const size = answer instanceof Error ? answer.message.length : answer.length;
     const { bytes, bytesPerCaller, keptAnswerBytes } = this.bounds;
     if (size > keptAnswerBytes || size > bytesPerCaller || size > bytes) return;
-    while (caller.bytes + size > bytesPerCaller) this.dropCallersOldestAnswer(caller);
+    while (caller.bytes + size > bytesPerCaller) {
+      const oldest = oldestKept(caller.cursor, (e) => e.nextOfCaller);
+      if (oldest === undefined || oldest.seq > entry.seq) return;
+      this.dropAnswer(oldest);
+      caller.cursor = oldest.nextOfCaller;
+      caller.keepFrom = oldest.seq + 1;
+    }
+    while (this.bytes + this.growth(answer) > bytes && this.kept > 0) {
+      const oldest = oldestKept(this.cursor, (e) => e.younger);
+      if (oldest === undefined || oldest.seq > entry.seq) return;
+      this.dropAnswer(oldest);
+      this.cursor = oldest.younger;
+      this.keepFrom = oldest.seq + 1;
+    }
     if (answer instanceof Error) {
-      while (this.bytes + size > bytes && this.kept > 0) this.dropOldestAnswer();
       entry.answer = answer;
       this.bytes += size;
     } else {
@@ -198,21 +215,26 @@ export class ReplayMemory {
     this.kept++;
   }
 
+  /** What keeping `answer` adds to `bytes`: an error's message, or a new slab if the current one is full. */
+  private growth(answer: Answer): number {
+    if (answer instanceof Error) return answer.message.length;
+    const slab = this.slab;
+    if (slab !== undefined && slab.buf.length - slab.used >= answer.length) return 0;
+    // The current slab goes (it is freed now if it holds no kept answer).
+    const freed = slab !== undefined && slab.live === 0 ? slab.buf.length : 0;
+    return Math.max(answer.length, this.bounds.slabBytes) - freed;
+  }
+
   /**
-   * A copy of `answer` in the current slab, or in a new one when it does not fit (the oldest answers are
-   * dropped until the new slab fits in the bound). A copy: the encoder's buffer may be a slice of Node's
-   * shared pool, which keeping it would pin.
+   * A copy of `answer` in the current slab, or in a new one when it does not fit (settle() made room for
+   * it). A copy: the encoder's buffer may be a slice of Node's shared pool, which keeping it would pin.
    */
   private place(entry: Entry, answer: Uint8Array): Uint8Array {
     const size = answer.length;
     let slab = this.slab;
     if (slab === undefined || slab.buf.length - slab.used < size) {
-      if (slab !== undefined) {
-        this.slab = undefined;
-        if (slab.live === 0) this.bytes -= slab.buf.length;
-      }
+      if (slab !== undefined && slab.live === 0) this.bytes -= slab.buf.length;
       const slabSize = Math.max(size, this.bounds.slabBytes);
-      while (this.bytes + slabSize > this.bounds.bytes && this.kept > 0) this.dropOldestAnswer();
       slab = { buf: Buffer.allocUnsafeSlow(slabSize), used: 0, live: 0 };
       this.slab = slab;
       this.bytes += slabSize;
@@ -307,23 +329,6 @@ export class ReplayMemory {
     }
   }
 
-  /** Drops the oldest kept answer of all (called while some is kept): the cursor moves past it. */
-  private dropOldestAnswer(): void {
-    let entry = this.cursor!;
-    while (entry.answer === undefined) entry = entry.younger!;
-    this.dropAnswer(entry);
-    this.cursor = entry.younger;
-    this.keepFrom = entry.seq + 1;
-  }
-
-  private dropCallersOldestAnswer(caller: CallerState): void {
-    let entry = caller.cursor!;
-    while (entry.answer === undefined) entry = entry.nextOfCaller!;
-    this.dropAnswer(entry);
-    caller.cursor = entry.nextOfCaller;
-    caller.keepFrom = entry.seq + 1;
-  }
-
   /** Drops the kept answer of `entry` (its call stays known: a retry is told it was processed). */
   private dropAnswer(entry: Entry): void {
     const slab = entry.slab;
@@ -335,6 +340,13 @@ export class ReplayMemory {
     entry.bytes = 0;
     this.kept--;
   }
+}
+
+/** The first entry from `from` on (following `next`) whose answer is kept; undefined: none. */
+function oldestKept(from: Entry | undefined, next: (e: Entry) => Entry | undefined): Entry | undefined {
+  let entry = from;
+  while (entry !== undefined && entry.answer === undefined) entry = next(entry);
+  return entry;
 }
 
 function refuse(reason: string): Admission {

@@ -2,7 +2,8 @@
  * How the `grpc_server` channel serves a call that carries `eps-call-token` [docs/protocol.md#replay-memory]: the
  * replay memory (replay-memory.ts) decides whether it runs, gets the answer of the first call with its
  * token, or (a retry that cannot be proven new) is refused. A call that runs keeps running when its
- * connection is lost, until its deadline, so that a retry on another connection collects its answer.
+ * connection is lost, until its deadline (at most REPLAY_WINDOW_MS after its arrival), so that a retry on
+ * another connection collects its answer.
  */
 import { Counter } from 'prom-client';
 import { registry } from '../core/metrics-registry.js';
@@ -13,7 +14,8 @@ import { MAY_HAVE_BEEN_PROCESSED_NOT_RUN, OUTCOMES } from '../core/outcome.js';
 import type { CallContext } from '../grpc/server.js';
 import { GrpcError } from '../grpc/status.js';
 import { CALL_TOKEN_HEADER, RETRY_HEADER } from '../grpc/replay-headers.js';
-import { NOT_KEPT, REPLAY_WINDOW_MS, ReplayMemory } from './replay-memory.js';
+import { NOT_KEPT, REPLAY_WINDOW_MS, ReplayMemory, type Answer, type Entry } from './replay-memory.js';
+import { errorMessage } from '../core/errors.js';
 
 const log = logger('grpc-server');
 
@@ -90,15 +92,28 @@ export class ReplayedCalls {
       log.info('retried call run: the replay memory proves it never arrived before', fields);
     }
     const { scope, done } = keepOnConnectionLoss(ctx, this.label, this.detached);
+    let answer: Uint8Array;
     try {
-      const answer = await run(scope);
-      this.memory.settle(admission.entry, answer);
-      return answer;
+      answer = await run(scope);
     } catch (e) {
-      this.memory.settle(admission.entry, e instanceof Error ? e : new Error(String(e)));
+      this.settle(admission.entry, e instanceof Error ? e : new Error(String(e)), fields);
       throw e;
     } finally {
       done();
+    }
+    this.settle(admission.entry, answer, fields);
+    return answer;
+  }
+
+  /**
+   * Remembers the answer of a call that ran. A failure of the memory itself is logged, never the call's
+   * answer: the call was processed, and its own answer (or error) is what its caller gets.
+   */
+  private settle(entry: Entry, answer: Answer, fields: { caller: string; id: string }): void {
+    try {
+      this.memory.settle(entry, answer);
+    } catch (e) {
+      log.error('the replay memory failed to keep an answer', { ...fields, error: errorMessage(e) });
     }
   }
 }
@@ -111,7 +126,8 @@ export const MAX_DETACHED_CALLS = 1024;
 
 /**
  * The scope of a remembered call: cancelled with the call's, except when its connection was lost; then it
- * ends at the call's deadline, or REPLAY_WINDOW_MS later if that is sooner (no retry comes after that); a
+ * ends at the call's deadline, or REPLAY_WINDOW_MS after its arrival if that is sooner (the memory forgets
+ * it then: no retry can collect its answer later); a
  * call without a deadline, or beyond MAX_DETACHED_CALLS, stops with its connection, as any call.
  */
 function keepOnConnectionLoss(
@@ -121,13 +137,14 @@ function keepOnConnectionLoss(
 ): { scope: CallScope; done: () => void } {
   if (ctx.deadline.at === Infinity) return { scope: ctx, done: noop };
   const cancellation = new Cancellation();
+  // From its arrival: the memory forgets the call REPLAY_WINDOW_MS after it, so no retry collects it later.
+  const until = ctx.deadline.within(REPLAY_WINDOW_MS);
   let timer: TimerHandle | undefined;
   let counted = false;
   const unsubscribe = ctx.cancellation.onCancel((reason) => {
     if (!ctx.connectionLost || detached.count >= MAX_DETACHED_CALLS) return cancellation.cancel(reason);
     detached.count++;
     counted = true;
-    const until = ctx.deadline.within(REPLAY_WINDOW_MS);
     timer = until.onExpire(() => cancellation.cancel(new DeadlineExceededError(hop)));
   });
   return {

@@ -195,7 +195,8 @@ export class GrpcSession {
    * The peer gets the time left as `grpc-timeout`; when the deadline passes or `cancellation` fires, the
    * stream is reset with CANCEL so the peer stops working on it. A call with a `mark` whose connection is
    * lost before any byte of its answer, on a connection whose server showed its instance, fails with
-   * `replayOn` set: it may be retried once with `mark.retryOf` (the server's replay memory decides).
+   * `replayOn` set: it may be retried once with `mark.retryOf` (the server's replay memory decides) — only
+   * when the peer or the transport ended the connection (EOF, reset), never after our own timeouts.
    */
   unary(
     path: string,
@@ -229,6 +230,9 @@ export class GrpcSession {
         cancel(new GrpcError(Status.DEADLINE_EXCEEDED, 'context deadline exceeded')),
       );
       const unsubscribe = cancellation?.onCancel((reason) => cancel(cancelledBy(reason)));
+      // A retry is safe only if the original cannot arrive after it: the peer (or the transport) ended
+      // the connection; after our own keepalive or write-stall timeout the original may still be on its way.
+      const replayable = (err: StreamError): boolean => mark !== undefined && !headersSeen && err.lostByPeer;
       const events: StreamEvents = {
         onHeaders: (h) => {
           if (!headersSeen) {
@@ -258,7 +262,7 @@ export class GrpcSession {
           unsubscribe?.();
           response.reader.release();
           if (failure) return reject(failure);
-          if (err) return reject(toGrpcError(err, mark && !headersSeen ? this.instance : undefined));
+          if (err) return reject(toGrpcError(err, replayable(err) ? this.instance : undefined));
           if (status.status === undefined) {
             return reject(new GrpcError(Status.UNAVAILABLE, 'stream closed without status'));
           }
@@ -268,8 +272,14 @@ export class GrpcSession {
           resolve(message);
         },
       };
+      // A retry's age (eps-retry) is measured when its stream starts, not before it waits for a slot
+      // (MAX_CONCURRENT_STREAMS): an age measured too early would let the server "prove" a seen original new.
+      const block =
+        mark?.retryOf === undefined
+          ? this.headerBlock(path, deadline, mark)
+          : () => this.headerBlock(path, deadline, mark);
       try {
-        stream = this.conn.open(this.headerBlock(path, deadline, mark), events, frame(payload), true);
+        stream = this.conn.open(block, events, frame(payload), true);
       } catch (e) {
         deadline.cancelExpire(timer);
         unsubscribe?.();

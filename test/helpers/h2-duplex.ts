@@ -104,6 +104,8 @@ function connectedEnds(): [MemoryEnd, MemoryEnd] {
 export interface DuplexClient {
   /** Our gRPC client session (client-role H2Connection) under test. */
   session: GrpcSession;
+  /** The session's end of the byte stream (a test may fail it as a reset TCP socket would). */
+  socket: Duplex;
   /** The scripted server: it has read nothing and sent nothing yet. */
   peer: FakePeer;
   clock: ManualClock;
@@ -116,7 +118,7 @@ export function duplexClient(options: Omit<GrpcSessionOptions, 'clock'> = {}): D
   const [ours, theirs] = memoryPair();
   const session = new GrpcSession('ls-1', ours, { ...options, clock });
   const peer = new FakePeer(theirs);
-  return { session, peer, clock, close: () => session.destroy() };
+  return { session, socket: ours, peer, clock, close: () => session.destroy() };
 }
 
 export interface DuplexServer {

@@ -220,3 +220,48 @@ test('answers are kept in slabs: the bound in all counts whole slabs, freed with
     assert.deepEqual(await replayed(memory.admit('hd-1', t, undefined)).answer, bytes(t.repeat(4)));
   }
 });
+
+test('an answer that comes after younger ones is not kept if a younger one would have to go', async () => {
+  // The review's case: 'a' ends after 'b'; keeping it would drop 'b' (younger) and hide 'a' behind the
+  // cursor, where the next drop walked off the list (TypeError while settling 'c').
+  const { memory } = await oldMemory({ bytesPerCaller: 30, keptAnswerBytes: 20, slabBytes: 1 });
+  const [a, b, c] = ['a', 'b', 'c'].map((t) => ran(memory.admit('hd-1', t, undefined)).entry);
+  memory.settle(b!, bytes('b'.repeat(20)));
+  memory.settle(a!, bytes('a'.repeat(15)));
+  memory.settle(c!, bytes('c'.repeat(20)));
+  assert.equal(await replayed(memory.admit('hd-1', 'a', undefined)).answer, NOT_KEPT);
+  assert.equal(await replayed(memory.admit('hd-1', 'b', undefined)).answer, NOT_KEPT);
+  assert.deepEqual(await replayed(memory.admit('hd-1', 'c', undefined)).answer, bytes('c'.repeat(20)));
+});
+
+test('answers settled in any order: every kept answer is found again and the bounds hold', async () => {
+  const bounds = { entries: 24, entriesPerCaller: 10, bytes: 160, bytesPerCaller: 60, keptAnswerBytes: 40 };
+  const { memory } = await oldMemory({ ...bounds, slabBytes: 32 });
+  let seed = 12345;
+  const random = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const running: { token: string; entry: Extract<Admission, { kind: 'run' }>['entry'] }[] = [];
+  const settled: { token: string; entry: (typeof running)[0]['entry']; answer: Uint8Array | Error }[] = [];
+  for (let i = 0; i < 3000; i++) {
+    if (running.length < 6 && random(2) === 0) {
+      const token = `t${i}`;
+      running.push({ token, entry: ran(memory.admit(`op-${random(3)}`, token, undefined)).entry });
+      continue;
+    }
+    const call = running.splice(random(running.length), 1)[0];
+    if (call === undefined) continue;
+    const size = 1 + random(45);
+    const answer = random(5) === 0 ? new Error('e'.repeat(size)) : bytes(String(i).padEnd(size, 'x'));
+    memory.settle(call.entry, answer);
+    settled.push({ ...call, answer });
+    assert.ok(memory.size.bytes <= bounds.bytes, `${memory.size.bytes} bytes held`);
+  }
+  let kept = 0;
+  for (const { token, entry, answer } of settled) {
+    if (entry.forgotten) continue;
+    const got = await replayed(memory.admit(entry.caller.name, token, undefined)).answer;
+    if (got === NOT_KEPT) continue;
+    kept++;
+    assert.deepEqual(got, answer);
+  }
+  assert.ok(kept > 0);
+});

@@ -1,13 +1,13 @@
 /**
  * How the gRPC server channel serves remembered calls (channels/replayed-calls.ts) on a manual clock: a
  * call whose connection is lost keeps running (its retry may collect the answer) until its deadline, at
- * most REPLAY_WINDOW_MS after the loss, and only up to MAX_DETACHED_CALLS such calls; a reset by the caller
+ * most REPLAY_WINDOW_MS after its arrival, and only up to MAX_DETACHED_CALLS such calls; a reset by the caller
  * or a call without a deadline stops at once, as before; calls without a token are not remembered.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_DETACHED_CALLS, ReplayedCalls } from '../../src/channels/replayed-calls.js';
-import { REPLAY_WINDOW_MS } from '../../src/channels/replay-memory.js';
+import { REPLAY_WINDOW_MS, ReplayMemory } from '../../src/channels/replay-memory.js';
 import { CallCancelledError, Cancellation, type CallScope } from '../../src/core/cancellation.js';
 import { Deadline } from '../../src/core/deadline.js';
 import type { CallContext } from '../../src/grpc/server.js';
@@ -63,7 +63,7 @@ test('a remembered call runs on after its connection is lost, until REPLAY_WINDO
   await clock.advance(5_000);
   assert.equal(scopeB.cancellation.cancelled, true, 'ends at its deadline');
   await clock.advance(REPLAY_WINDOW_MS - 5_000);
-  assert.equal(scopeA.cancellation.cancelled, true, 'ends REPLAY_WINDOW_MS after the loss');
+  assert.equal(scopeA.cancellation.cancelled, true, 'ends REPLAY_WINDOW_MS after its arrival');
   await Promise.all([a.done, b.done]);
   assert.equal(calls.detached.count, 0);
 });
@@ -99,4 +99,36 @@ test('a call without a token is not remembered; with one, a second arrival gets 
   assert.deepEqual(await calls.serve('hd-1', 'b', context(clock, 1000, 'same'), run), new Uint8Array([3]));
   assert.deepEqual(await calls.serve('hd-1', 'b', context(clock, 1000, 'same'), run), new Uint8Array([3]));
   assert.equal(runs, 3);
+});
+
+test('a failure of the replay memory while keeping an answer never replaces the answer of a call that ran', async () => {
+  const clock = new ManualClock();
+  class FailingMemory extends ReplayMemory {
+    override settle(): void {
+      throw new TypeError('broken accounting');
+    }
+  }
+  const calls = new ReplayedCalls('the gRPC server of ls-1', new FailingMemory(clock));
+  const answer = await calls.serve('hd-1', 'a', context(clock, 1000), () =>
+    Promise.resolve(new Uint8Array([7])),
+  );
+  assert.deepEqual(answer, new Uint8Array([7]));
+  const failure = new Error('the work failed');
+  const failed = calls.serve('hd-1', 'b', context(clock, 1000), () => Promise.reject(failure));
+  await assert.rejects(failed, (e) => e === failure);
+});
+
+test('a call whose connection is lost late in its window runs on only until REPLAY_WINDOW_MS after its arrival', async () => {
+  const clock = new ManualClock();
+  const calls = new ReplayedCalls('the gRPC server of ls-1');
+  const ctx = context(clock, 10 * REPLAY_WINDOW_MS);
+  const call = serveHanging(calls, ctx);
+  const scope = await call.scope;
+  await clock.advance(REPLAY_WINDOW_MS - 1_000);
+  loseConnection(ctx);
+  assert.equal(scope.cancellation.cancelled, false, 'not cancelled by the connection loss');
+  await clock.advance(1_000);
+  assert.equal(scope.cancellation.cancelled, true, 'the memory forgot it: no retry can collect its answer');
+  await call.done;
+  assert.equal(calls.detached.count, 0);
 });

@@ -37,7 +37,7 @@ import { PeerSettings } from './peer-settings.js';
 import { ourPreface, PrefaceCheck } from './preface.js';
 import { PingTracker } from './pings.js';
 import { StreamSender } from './sender.js';
-import type { H2Stream, StreamEvents } from './stream.js';
+import type { H2Stream, HeaderSource, StreamEvents } from './stream.js';
 import { Streams, type Role } from './streams.js';
 import { FrameWriter } from './writer.js';
 import { countLimitHit } from '../../net/metrics.js';
@@ -148,8 +148,8 @@ export class H2Connection {
       },
     );
     socket.on('data', (chunk: Buffer) => this.onBytes(chunk));
-    socket.on('error', (err) => this.terminate(err));
-    socket.on('end', () => this.terminate(new Error('connection closed by peer')));
+    socket.on('error', (err) => this.terminate(err, endedByPeer(err)));
+    socket.on('end', () => this.terminate(new Error('connection closed by peer'), true));
     socket.on('close', () => this.terminate(new Error('connection closed')));
     for (const frame of ourPreface(role)) this.writer.enqueue(frame);
   }
@@ -174,10 +174,11 @@ export class H2Connection {
   }
 
   /**
-   * Opens a stream with a complete header block (HPACK-encoded by the caller) and optionally its first
-   * data; `end` half-closes our side after that data. Streams beyond the concurrency limit wait their turn.
+   * Opens a stream with a complete header block (HPACK-encoded by the caller, or built when the stream
+   * starts) and optionally its first data; `end` half-closes our side after that data. Streams beyond the
+   * concurrency limit wait their turn.
    */
-  open(headerBlock: Buffer, events: StreamEvents, data?: Buffer, end = false): H2Stream {
+  open(headerBlock: HeaderSource, events: StreamEvents, data?: Buffer, end = false): H2Stream {
     if (this.role !== 'client') throw new Error('only the client side opens streams');
     return this.streams.open(headerBlock, events, data, end);
   }
@@ -348,15 +349,18 @@ export class H2Connection {
     else this.endSocket();
   }
 
-  /** The connection is gone: every stream, queued call and ping fails; close listeners run once. */
-  private terminate(err: Error): void {
+  /**
+   * The connection is gone: every stream, queued call and ping fails; close listeners run once. `byPeer`:
+   * the peer or the transport ended it (see StreamError.lostByPeer), not one of our own timeouts.
+   */
+  private terminate(err: Error, byPeer = false): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.writer.stop();
     // Calls still waiting for a stream were never sent: the peer provably did not process them.
     const unsent = `connection lost before the call was sent (${err.message})`;
     this.streams.finishWaiting(new StreamError(ErrorCode.REFUSED_STREAM, unsent, true, true));
-    const failure = new StreamError(ErrorCode.INTERNAL_ERROR, err.message, false, true);
+    const failure = new StreamError(ErrorCode.INTERNAL_ERROR, err.message, false, true, byPeer);
     this.streams.finishAll(failure);
     this.pings.fail(err);
     this.writer.fail(err);
@@ -364,4 +368,12 @@ export class H2Connection {
     this.closeListeners = [];
     for (const l of listeners) l(err);
   }
+}
+
+/** Socket errors that are the peer's end of the connection going away (a TCP reset), not a local decision. */
+const PEER_ENDED_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+function endedByPeer(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code !== undefined && PEER_ENDED_CODES.has(code);
 }

@@ -18,7 +18,10 @@ export class ConnectionError extends Error {
 
 /**
  * Why a stream ended early: an HTTP/2 error code and a message; `retryable` if the server never processed
- * it (refused, or above a GOAWAY's last stream id), `connectionLost` if the whole connection went away.
+ * it (refused, or above a GOAWAY's last stream id), `connectionLost` if the whole connection went away,
+ * `lostByPeer` if that loss was signalled by the peer or the transport (EOF, connection reset: the peer's
+ * end of the connection is gone, nothing we wrote on it can still arrive) rather than decided by us (our
+ * keepalive or write-stall timeout, destroy(): what we wrote may still be on its way and arrive later).
  * The code is ours (ErrorCode) or, for a reset by the peer, whatever 32-bit value it sent (PeerErrorCode).
  */
 export class StreamError extends Error {
@@ -27,6 +30,7 @@ export class StreamError extends Error {
     message: string,
     readonly retryable = false,
     readonly connectionLost = false,
+    readonly lostByPeer = false,
   ) {
     super(message);
     this.name = 'StreamError';

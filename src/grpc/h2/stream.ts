@@ -33,6 +33,12 @@ export interface Outgoing {
   done?: (err?: Error) => void;
 }
 
+/**
+ * A request header block, or a function that builds it when the stream actually starts (after waiting
+ * for a slot under MAX_CONCURRENT_STREAMS): for header values that must be current when they are sent.
+ */
+export type HeaderSource = Buffer | (() => Buffer);
+
 export const NO_EVENTS: StreamEvents = {
   onHeaders: () => undefined,
   onData: () => undefined,
@@ -69,7 +75,8 @@ export class H2Stream {
   queuedBytes = 0;
 
   constructor(
-    readonly headerBlock: Buffer,
+    /** Our request header block (client side), or what builds it when the stream starts (HeaderSource). */
+    readonly headerBlock: HeaderSource,
     public events: StreamEvents,
   ) {}
 

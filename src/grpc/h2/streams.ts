@@ -18,7 +18,7 @@ import { ReceivedData } from './received-data.js';
 import { contentLength, requestProblem, trailersProblem } from './request-headers.js';
 import { INTERIM, responseBlockProblem } from './response-headers.js';
 import type { StreamSender } from './sender.js';
-import { H2Stream, NO_EVENTS, type StreamEvents } from './stream.js';
+import { H2Stream, NO_EVENTS, type HeaderSource, type StreamEvents } from './stream.js';
 import type { FrameWriter } from './writer.js';
 
 export type Role = 'client' | 'server';
@@ -87,7 +87,7 @@ export class Streams {
   }
 
   /** Client side: a new call; it starts at once, or waits while the concurrency limit is reached. */
-  open(headerBlock: Buffer, events: StreamEvents, data: Buffer | undefined, end: boolean): H2Stream {
+  open(headerBlock: HeaderSource, events: StreamEvents, data: Buffer | undefined, end: boolean): H2Stream {
     const stream = new H2Stream(headerBlock, events);
     if (!this.hooks.accepting()) throw new StreamError(ErrorCode.REFUSED_STREAM, 'connection closing', true);
     if (data !== undefined || end) {
@@ -361,7 +361,8 @@ export class Streams {
     stream.open(this.nextId, this.peer.initialWindow);
     this.nextId += 2;
     this.add(stream);
-    this.sender.pushHeaders(stream.id, stream.headerBlock, false);
+    const block = stream.headerBlock;
+    this.sender.pushHeaders(stream.id, typeof block === 'function' ? block() : block, false);
     this.sender.markSendable(stream);
     if (this.nextId > MAX_STREAM_ID) this.hooks.goAway();
     this.writer.scheduleFlush();
