@@ -13,6 +13,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import type { JsonObject, JsonValue } from '../../src/core/json.js';
+import type { RedisDatastoreSettings } from '../../src/settings/datastore-schema.js';
 import type { ChangeRecord, SignedChangeRecord } from '../../src/core/directory-entry.js';
 import { signRecords } from '../../src/records/index.js';
 import { ensureCertificates } from '../../src/tls/ensure-certs.js';
@@ -305,6 +306,11 @@ export function redisAvailable(): boolean {
 export const redisSkip: false | string = redisAvailable()
   ? false
   : 'redis-server is not installed (CI installs it with apt-get)';
+
+/** Settings of a Redis store on a single test server, under `key`. */
+export function redisSettings(redis: { port: number }, key: string): RedisDatastoreSettings {
+  return { addresses: [`127.0.0.1:${redis.port}`], password: '', database: 0, key, master_name: '' };
+}
 
 /**
  * Starts a throw-away redis-server (no persistence) on a free port. `args` are added (e.g.

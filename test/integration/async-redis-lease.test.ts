@@ -14,7 +14,7 @@ import { LeaseKeeper, STANDBY_POLL_MS } from '../../src/async/lease-keeper.js';
 import { placeOf, RedisLease } from '../../src/async/redis-lease.js';
 import { RedisTableStore } from '../../src/async/redis-table-store.js';
 import type { RedisDatastoreSettings } from '../../src/settings/datastore-schema.js';
-import { redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
+import { redisSettings, redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** The shortest lease the settings allow (1 s): the takeover below is measured against it. */
@@ -25,13 +25,7 @@ let settings: RedisDatastoreSettings;
 before(async () => {
   if (redisSkip) return;
   redis = await startRedis();
-  settings = {
-    addresses: [`127.0.0.1:${redis.port}`],
-    password: '',
-    database: 0,
-    key: 'eps-lease-test',
-    master_name: '',
-  };
+  settings = redisSettings(redis, 'eps-lease-test');
 });
 
 after(async () => {

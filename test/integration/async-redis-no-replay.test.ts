@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RedisTableStore, writeTimeoutMs } from '../../src/async/redis-table-store.js';
 import type { RedisDatastoreSettings } from '../../src/settings/datastore-schema.js';
-import { redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
+import { redisSettings, redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
 import { waitFor } from '../helpers/wait.js';
 
 const LEASE_MS = 10_000;
@@ -19,13 +19,7 @@ let settings: RedisDatastoreSettings;
 before(async () => {
   if (redisSkip) return;
   redis = await startRedis();
-  settings = {
-    addresses: [`127.0.0.1:${redis.port}`],
-    password: '',
-    database: 0,
-    key: 'no-replay',
-    master_name: '',
-  };
+  settings = redisSettings(redis, 'no-replay');
 });
 
 after(async () => {
