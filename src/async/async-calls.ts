@@ -9,29 +9,22 @@ import { errorMessage } from '../core/errors.js';
 import type { JsonObject, JsonValue } from '../core/json.js';
 import { logger } from '../core/log.js';
 import type { EpsRequest, EpsResponse } from '../core/messages.js';
-import {
-  BoundedTable,
-  peerRekey,
-  type PeerRecord,
-  type Reservation,
-  type TableLimits,
-} from './bounded-table.js';
-import type { OutboxSettings } from './outbox.js';
-import { StoreAndForward } from './store-and-forward.js';
-import { CalleeSide } from './callee-side.js';
-import { CallerSide } from './caller-side.js';
+import { peerRekey, type Reservation } from './bounded-table.js';
+import { buildParts, type Parts, type PartsSettings, type TableName } from './async-parts.js';
+import type { StoreAndForward } from './store-and-forward.js';
+import type { CalleeSide } from './callee-side.js';
+import type { CallerSide } from './caller-side.js';
 import { AsyncError } from './errors.js';
 import { RedisLease } from './redis-lease.js';
 import { LeaseKeeper, standbyError } from './lease-keeper.js';
 import { forPeer, tryLater } from './protocol.js';
-import { leaseFence, type StoreFence } from './redis-table-store.js';
+import { activationFence, noWrites } from './activation-fence.js';
+import { RedisTableStore, type StoreFence } from './redis-table-store.js';
 import { createStore, describeStore, type AsyncStoreSettings } from './store-choice.js';
 import type { AsyncHost } from './host.js';
 import { asyncAnswers, asyncEntries, asyncExpired, asyncStoreActive } from './metrics.js';
-import { decodeAwaited, decodeOutbox, decodePending, decodeReceived } from './records.js';
 import type { TableStore } from './table-store.js';
 import { ObservedTableStore, StoreWatch } from './observed-store.js';
-import { TtlPolicy } from './ttl.js';
 
 const log = logger('async');
 
@@ -41,27 +34,12 @@ export const SWEEP_INTERVAL_MS = 1000;
 export const RETAIN_AFTER_EXPIRY_MS = 60 * 60 * 1000;
 
 /** Settled `async` settings (defaults in settings/eps-schema.ts). */
-export interface AsyncSettings extends TableLimits {
+export interface AsyncSettings extends PartsSettings {
   store: AsyncStoreSettings;
-  /** Seconds an acknowledged request waits for its answer when the acknowledgement names no `ttl`. */
-  default_ttl: number;
-  /** Upper bound of any time to live, in seconds. */
-  max_ttl: number;
-  /** Seconds allowed for one delivery attempt (a queued message, an expiry to our backend). */
-  delivery_timeout: number;
-  outbox: OutboxSettings;
 }
 
 /** The tables of asynchronous calls, by name (their stores outlive each activation). */
-const TABLES = ['pending', 'awaited', 'outbox', 'received'] as const;
-type TableName = (typeof TABLES)[number];
-
-/** The working parts over one loaded copy of the tables (built again each time this instance becomes active). */
-interface Parts {
-  callee: CalleeSide;
-  caller: CallerSide;
-  forwarding: StoreAndForward;
-}
+const TABLES: readonly TableName[] = ['pending', 'awaited', 'outbox', 'received'];
 
 export class AsyncCalls {
   private host: AsyncHost | undefined;
@@ -70,7 +48,7 @@ export class AsyncCalls {
   private closed = false;
   private readonly storeWatch: StoreWatch;
   private readonly storeDescription: string;
-  private readonly stores: Record<TableName, TableStore>;
+  private readonly stores: Record<TableName, TableStore | RedisTableStore>;
   /** With a shared store (Redis): who of the operator's instances is active (lease-keeper.ts). */
   private readonly keeper: LeaseKeeper | undefined;
   private parts: Parts;
@@ -87,7 +65,6 @@ export class AsyncCalls {
     this.storeWatch = new StoreWatch(clock);
     this.storeDescription = describeStore(settings.store);
     const store = settings.store;
-    let fence: StoreFence | undefined;
     if (store.type === 'redis') {
       const leaseMs = store.lease * 1000;
       const lease = new RedisLease(store.settings, ownName, leaseMs);
@@ -95,13 +72,11 @@ export class AsyncCalls {
         activate: () => this.activate(),
         deactivate: () => this.deactivate(),
       });
-      fence = leaseFence(lease, this.keeper);
     }
-    const stores = {} as Record<TableName, TableStore>;
-    for (const name of TABLES)
-      stores[name] = new ObservedTableStore(createStore(store, ownName, name, fence), this.storeWatch);
+    const stores = {} as Record<TableName, TableStore | RedisTableStore>;
+    for (const name of TABLES) stores[name] = createStore(store, ownName, name, settings.max_bytes);
     this.stores = stores;
-    this.parts = this.build();
+    this.parts = this.idle();
   }
 
   /** Writes may go to the store (with a shared one: the lease is ours, lease-keeper.ts `writable`). */
@@ -126,37 +101,39 @@ export class AsyncCalls {
     return this.parts.forwarding;
   }
 
-  /** New, empty tables over the stores and the sides working on them. */
-  private build(): Parts {
-    const { settings, clock } = this;
-    const ttl = new TtlPolicy(settings.default_ttl, settings.max_ttl);
-    const hostOf = (): AsyncHost => {
-      if (!this.host) throw new Error('asynchronous calls used before the broker attached them');
-      return this.host;
-    };
-    const table = <V extends PeerRecord>(name: TableName, decode: (s: JsonObject) => V | undefined) =>
-      new BoundedTable(name, this.stores[name], settings, decode);
-    const deliveryMs = settings.delivery_timeout * 1000;
-    const callee: CalleeSide = new CalleeSide(
-      table('pending', decodePending),
-      ttl,
-      clock,
-      hostOf,
-      (peer, ref, request, expires) => forwarding.outbox.add('answer', ref, peer, request, expires),
+  /** Empty tables of no activation: a Redis store writes nothing through them. */
+  private idle(): Parts {
+    return this.build(
+      noWrites(() => this.notServing()),
+      () => false,
     );
-    const caller = new CallerSide(table('awaited', decodeAwaited), ttl, clock, hostOf, deliveryMs);
-    const forwarding: StoreAndForward = new StoreAndForward(
-      { outbox: table('outbox', decodeOutbox), received: table('received', decodeReceived) },
-      settings.outbox,
-      { callee, caller, ttl, clock, host: hostOf, deliveryMs, writable: () => this.writable },
-    );
-    return { callee, caller, forwarding };
+  }
+
+  /**
+   * New, empty tables over the stores; a Redis store writes through `fence` (the activation's), and the
+   * outbox sends only while `current` (the activation is in use) and writable.
+   */
+  private build(fence: StoreFence, current: () => boolean): Parts {
+    const stores = {} as Record<TableName, TableStore>;
+    for (const name of TABLES) {
+      const store = this.stores[name];
+      const fenced = store instanceof RedisTableStore ? store.under(fence) : store;
+      stores[name] = new ObservedTableStore(fenced, this.storeWatch);
+    }
+    return buildParts(stores, this.settings, this.clock, {
+      host: () => {
+        if (!this.host) throw new Error('asynchronous calls used before the broker attached them');
+        return this.host;
+      },
+      writable: () => current() && this.writable,
+    });
   }
 
   /** Rejects when the store of the tables cannot be reached, or this instance is standby (readiness). */
   async probeStore(): Promise<void> {
     if (this.keeper && !this.serving) throw new Error(this.notServing());
-    await this.stores.pending.probe?.();
+    const probe = this.stores.pending.probe?.();
+    if (probe) await this.storeWatch.track(probe);
   }
 
   /** The store as the status page shows it: what it is, its role (Redis), last answer and last error. */
@@ -192,7 +169,10 @@ export class AsyncCalls {
   /** Loads the tables fresh from the store; the loaded copy serves from then on. */
   private async activate(): Promise<void> {
     const generation = ++this.generation;
-    const parts = this.build();
+    // Writes of these tables belong to this activation (and its claim): none once it is discarded.
+    const current = (): boolean => generation === this.generation && !this.closed;
+    const fence = this.keeper ? activationFence(this.keeper, current) : noWrites(() => '');
+    const parts = this.build(fence, current);
     try {
       await parts.callee.table.load(peerRekey);
       await parts.caller.table.load();
@@ -217,7 +197,7 @@ export class AsyncCalls {
     this.loaded = false;
     this.clock.clearTimeout(this.timer);
     this.parts.forwarding.outbox.close();
-    this.parts = this.build();
+    this.parts = this.idle();
     this.updateGauges();
   }
 
@@ -342,14 +322,21 @@ export class AsyncCalls {
   async sweep(): Promise<void> {
     if (this.sweeping) return;
     this.sweeping = true;
+    // The tables of this activation throughout (their writes fail once it is discarded); no step after.
+    const parts = this.parts;
+    const steps = [
+      () => parts.forwarding.sweep(RETAIN_AFTER_EXPIRY_MS),
+      async () => {
+        const expired = await parts.caller.expireDue();
+        if (expired > 0) asyncExpired.inc({ side: 'caller' }, expired);
+        const unanswered = parts.callee.expiredSince();
+        if (unanswered > 0) asyncExpired.inc({ side: 'callee' }, unanswered);
+      },
+      () => parts.callee.purge(RETAIN_AFTER_EXPIRY_MS),
+      () => parts.caller.purge(RETAIN_AFTER_EXPIRY_MS),
+    ];
     try {
-      await this.forwarding.sweep(RETAIN_AFTER_EXPIRY_MS);
-      const expired = await this.caller.expireDue();
-      if (expired > 0) asyncExpired.inc({ side: 'caller' }, expired);
-      const unanswered = this.callee.expiredSince();
-      if (unanswered > 0) asyncExpired.inc({ side: 'callee' }, unanswered);
-      await this.callee.purge(RETAIN_AFTER_EXPIRY_MS);
-      await this.caller.purge(RETAIN_AFTER_EXPIRY_MS);
+      for (const step of steps) if (this.parts === parts) await step();
     } catch (e) {
       log.error('sweep of asynchronous calls failed', { error: errorMessage(e) });
     } finally {

@@ -31,8 +31,11 @@ export const WRITABLE_FRACTION = 2 / 3;
 /** The lease in the shared store (redis-lease.ts). */
 export interface LeaseBackend {
   readonly key: string;
-  /** One attempt to take the lease: `taken`, or who holds it (undefined: nobody, it just expired). */
-  claim(): Promise<{ taken: true } | { taken: false; holder: string | undefined }>;
+  /**
+   * One attempt to take the lease: `taken` with the token it holds now (the fence of the writes made under
+   * this claim), or who holds it (undefined: nobody, it just expired).
+   */
+  claim(): Promise<{ taken: true; token: string } | { taken: false; holder: string | undefined }>;
   /** Extends the lease if it is still ours; false when it was taken or has expired. */
   renew(): Promise<boolean>;
   /** Gives the lease up if it is still ours. */
@@ -56,8 +59,12 @@ export class LeaseKeeper {
   /** When the last successful renewal (or the claim) began. */
   private renewedAt = 0;
   private timer: TimerHandle | undefined;
-  /** A renewal or claim is running (it schedules the next one when it ends). */
-  private ticking = false;
+  /** A renewal or claim is running (it schedules the next one when it ends; `close` waits for it). */
+  private running: Promise<void> | undefined;
+  /** The token of the current claim (undefined: none yet); writes sent under another one are stale. */
+  private claimToken: string | undefined;
+  /** Counts claims taken: an activation whose claim is no longer the current one is stale. */
+  private claims = 0;
   /** Fires when writes must stop (renewedAt + WRITABLE_FRACTION of the lease): standby at once. */
   private writableTimer: TimerHandle | undefined;
   private activation: Promise<void> | undefined;
@@ -77,6 +84,16 @@ export class LeaseKeeper {
     return this.state;
   }
 
+  /** The lease key (redis-lease.ts). */
+  get key(): string {
+    return this.backend.key;
+  }
+
+  /** The token of the claim taken last (the fence of an activation; undefined before the first). */
+  get token(): string | undefined {
+    return this.claimToken;
+  }
+
   /** The holder while standby, as the lease names it (undefined: unknown or none). */
   get holder(): string | undefined {
     return this.holderToken;
@@ -87,9 +104,22 @@ export class LeaseKeeper {
    * Rejects when the store cannot be reached or the first activation fails (the eps does not start).
    */
   async start(): Promise<void> {
-    await this.claim(true);
-    await this.activation;
+    const first = this.claim(true);
+    this.running = first;
+    try {
+      await first;
+    } finally {
+      this.running = undefined;
+    }
+    // Renewals go on while the tables load (a big table may take longer than the lease).
     this.schedule();
+    try {
+      await this.activation;
+    } catch (e) {
+      await this.lose('loading the tables failed', true);
+      this.clock.clearTimeout(this.timer);
+      throw e;
+    }
   }
 
   /** Writes may go to the store now (else ERR_ASYNC_STANDBY). */
@@ -103,18 +133,32 @@ export class LeaseKeeper {
   }
 
   /**
-   * The store refused a write because the lease is held by `holder` (undefined: nobody, it expired), as
-   * found when Redis executed it (redis-table-store.ts): standby at once. Returns the error of the write.
+   * The store refused a write sent under the claim of `token` because the lease is held by `holder`
+   * (undefined: nobody, it expired), as found when Redis executed it (redis-table-store.ts): standby at once
+   * if that claim is the current one (a late refusal of an earlier claim changes nothing). Returns the
+   * error of the write.
    */
-  refused(holder: string | undefined): AsyncError {
+  refused(holder: string | undefined, token: string): AsyncError {
+    if (token !== this.claimToken) return staleError();
     if (this.state === 'active') {
       this.holderToken = holder;
       const by = holder === undefined ? 'nobody (it expired)' : holderName(holder);
-      void this.lose(`a write was refused by the store: the lease is held by ${by}`, false);
-      // Poll as a standby from now on, not at the renewal that was due.
-      if (!this.ticking) this.schedule();
+      this.standbyNow(`a write was refused by the store: the lease is held by ${by}`);
     }
     return standbyError(this.describe());
+  }
+
+  /**
+   * A write sent under the claim of `token` failed without an answer (`why`): it may have landed or not,
+   * or may still land, so the tables in memory may differ from the store. If that claim is the current one:
+   * standby at once, keeping the lease; the next poll takes it again with a new token (redis-lease.ts), so
+   * a write still in flight is refused from then on, and the tables are loaded afresh. Returns the error.
+   */
+  unknownOutcome(why: string, token: string): AsyncError {
+    if (token !== this.claimToken) return staleError();
+    if (this.state === 'active')
+      this.standbyNow(`the outcome of a write is unknown (${why}); the tables are loaded again`);
+    return standbyError(`the outcome of a write to the store is unknown (${why}); try again`);
   }
 
   /** Why this instance does no asynchronous work now (for errors, readiness and the status page). */
@@ -131,6 +175,8 @@ export class LeaseKeeper {
     this.state = 'closed';
     this.clock.clearTimeout(this.timer);
     this.clock.clearTimeout(this.writableTimer);
+    // A claim in flight that lands gives the lease back itself (`claim`), before the backend closes.
+    await this.running?.catch(() => undefined);
     await this.activation?.catch(() => undefined);
     try {
       if (wasActive) await this.backend.release();
@@ -153,14 +199,21 @@ export class LeaseKeeper {
   }
 
   private async tick(): Promise<void> {
-    this.ticking = true;
+    const step =
+      this.state === 'active' ? this.renew() : this.state === 'standby' ? this.claim(false) : undefined;
+    this.running = step;
     try {
-      if (this.state === 'active') await this.renew();
-      else if (this.state === 'standby') await this.claim(false);
+      await step;
     } finally {
-      this.ticking = false;
+      this.running = undefined;
     }
     this.schedule();
+  }
+
+  /** Standby at once, polling from now on (not at the renewal that was due); the lease is kept. */
+  private standbyNow(why: string): void {
+    void this.lose(why, false);
+    if (!this.running) this.schedule();
   }
 
   private async claim(strict: boolean): Promise<void> {
@@ -188,11 +241,15 @@ export class LeaseKeeper {
       return;
     }
     this.state = 'active';
+    this.claimToken = claim.token;
+    const seq = ++this.claims;
     this.renewed(started);
     this.holderToken = undefined;
     log.info('active: this instance holds the store of asynchronous calls', { key: this.backend.key });
-    const activation = this.handlers.activate().catch(async (e: unknown) => {
-      if (strict) throw e;
+    this.activation = this.handlers.activate().catch(async (e: unknown) => {
+      if (strict) throw e; // `start` fails
+      // An activation of an earlier claim (lost meanwhile, and claimed again) is discarded anyway.
+      if (seq !== this.claims) return;
       log.error('the tables of asynchronous calls could not be loaded; lease given up, standby', {
         key: this.backend.key,
         error: errorMessage(e),
@@ -200,12 +257,6 @@ export class LeaseKeeper {
       this.pausedUntil = this.clock.now() + this.leaseMs;
       await this.lose('loading the tables failed', true);
     });
-    this.activation = activation;
-    if (strict)
-      await activation.catch(async (e: unknown) => {
-        await this.lose('loading the tables failed', true);
-        throw e;
-      });
   }
 
   private async renew(): Promise<void> {
@@ -270,6 +321,11 @@ export class LeaseKeeper {
     if (this.failing !== undefined) log.info('the store of asynchronous calls answers again');
     this.failing = undefined;
   }
+}
+
+/** A write of an earlier claim of this instance (its tables were discarded when that claim was lost). */
+function staleError(): AsyncError {
+  return standbyError('the write belonged to an earlier activation of this instance, discarded since');
 }
 
 /** ERR_ASYNC_STANDBY for our application: retryable, at the active instance. */

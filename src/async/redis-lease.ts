@@ -4,7 +4,10 @@
  * unless renewed. The instance holding it is active; others of the same operator on the same store are
  * standby. Each write of the tables checks in Redis that the key still holds `token` (redis-table-store.ts);
  * every claim takes the lease with a new token, so a write sent under an earlier claim of this same
- * instance, executed late, is refused too (another instance may have held the lease in between).
+ * instance, executed late, is refused too (another instance may have held the lease in between, or this
+ * instance reloaded its tables). Each token starts with a prefix fixed for this lease object: a lease
+ * holding a token with our prefix is ours (a claim whose answer was lost, a renewal that came too late) and
+ * is taken again at once with a new token.
  *
  * The value names its holder: host name, boot id, pid namespace and process id (plus a random part).
  * A restart after kill -9 finds its predecessor's lease; when that holder ran on this very host, in this
@@ -36,13 +39,15 @@ const RENEW =
 /** Replaces the lease only if it still holds ARGV[1] (a dead predecessor's value, or ours); 1 when replaced. */
 const TAKE_OVER =
   "if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0";
-/** Releases only if still ours. */
+/** Releases only if it holds a token of ours (starting with ARGV[1], our prefix). */
 const RELEASE =
-  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
+  "local v = redis.call('get', KEYS[1]) if v and string.sub(v, 1, #ARGV[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
 
 export class RedisLease implements LeaseBackend {
-  /** The value of the lease while ours (new with each claim; the fence of the tables' writes). */
-  token = newToken();
+  /** The start of each of our tokens: this process's place and a random part of this lease object. */
+  private readonly prefix = `${placeOf(process.pid) ?? 'unknown'} ${randomBytes(8).toString('hex')}.`;
+  /** The value of the lease while ours (new with each claim taken; the fence of the tables' writes). */
+  token = this.newToken();
   readonly key: string;
   private client: RedisClient | undefined;
 
@@ -54,15 +59,15 @@ export class RedisLease implements LeaseBackend {
     this.key = storeKeys(settings.key, ownName).lease;
   }
 
-  async claim(): Promise<{ taken: true } | { taken: false; holder: string | undefined }> {
+  async claim(): Promise<{ taken: true; token: string } | { taken: false; holder: string | undefined }> {
     const client = await this.connected();
-    // A new token with each claim, ours from the start: a claim whose answer was lost (the lease set to its
-    // token meanwhile) is recognised as ours by the next one.
-    const previous = this.token;
-    const fresh = newToken();
+    // A new token with each claim; one whose answer was lost (the lease set to its token meanwhile) is
+    // recognised as ours by its prefix at the next claim.
+    const fresh = this.newToken();
+    const holder = await this.command('claim', () => this.take(client, fresh));
+    if (holder !== fresh) return { taken: false, holder: holder ?? undefined };
     this.token = fresh;
-    const holder = await this.command('claim', () => this.take(client, previous, fresh));
-    return holder === fresh ? { taken: true } : { taken: false, holder: holder ?? undefined };
+    return { taken: true, token: fresh };
   }
 
   async renew(): Promise<boolean> {
@@ -75,7 +80,7 @@ export class RedisLease implements LeaseBackend {
 
   async release(): Promise<void> {
     const client = this.client;
-    if (client) await this.command('release', () => client.eval(RELEASE, 1, this.key, this.token));
+    if (client) await this.command('release', () => client.eval(RELEASE, 1, this.key, this.prefix));
   }
 
   async close(): Promise<void> {
@@ -84,16 +89,14 @@ export class RedisLease implements LeaseBackend {
     if (client) await closeRedisClient(client);
   }
 
-  /**
-   * Tries to set the lease to `fresh` (`previous`: our token before); returns its value then (`fresh` when
-   * taken; null: nobody's).
-   */
-  private async take(client: RedisClient, previous: string, fresh: string): Promise<string | null> {
+  /** Tries to set the lease to `fresh`; returns its value then (`fresh` when taken; null: nobody's). */
+  private async take(client: RedisClient, fresh: string): Promise<string | null> {
     if ((await client.set(this.key, fresh, 'PX', this.leaseMs, 'NX')) === 'OK') return fresh;
     const holder = await client.get(this.key);
     if (holder === null) return null;
-    // Still ours (a renewal came too late to count, but nobody took it meanwhile): ours again, anew.
-    const ours = holder === previous;
+    // Still ours (a renewal came too late to count, or a claim whose answer was lost; nobody took it
+    // meanwhile): ours again, with a new token (a write sent under the old one is refused from now on).
+    const ours = holder.startsWith(this.prefix);
     if (!ours && !goneFromHere(holder)) return holder;
     if ((await client.eval(TAKE_OVER, 1, this.key, holder, fresh, String(this.leaseMs))) !== 1) return holder;
     if (!ours)
@@ -118,11 +121,11 @@ export class RedisLease implements LeaseBackend {
   private command<T>(what: string, run: () => Promise<T>): Promise<T> {
     return redisCommand(`${what} of the lease ${this.key}`, run);
   }
-}
 
-/** A lease value naming this process (`placeOf`) and a random part. */
-function newToken(): string {
-  return `${placeOf(process.pid) ?? 'unknown'} ${randomBytes(12).toString('hex')}`;
+  /** A lease value: our prefix (this process's place, `placeOf`, and this lease's part), a random part. */
+  private newToken(): string {
+    return `${this.prefix}${randomBytes(8).toString('hex')}`;
+  }
 }
 
 /** `host=<name> boot=<boot id> pidns=<namespace> pid=<pid>` for a process of this machine; undefined without /proc. */

@@ -4,18 +4,22 @@
  * record key, value = the record as JSON. Each change is one command whose reply is awaited before the
  * change is acknowledged; how durable that is depends on the Redis server's persistence (`appendonly yes`
  * with `appendfsync always` for an fsync per change). `load` may run again (each time this instance
- * becomes active), on the same connection.
+ * becomes active), on the same connection, and may take up to `loadTimeoutMs` (a read is not fenced).
  *
- * Only the active instance of an operator writes (lease-keeper.ts), fenced twice:
- * - here, before sending: `fence.guard` throws ERR_ASYNC_STANDBY while this instance may not write, and
- *   nothing is sent;
+ * Only the active instance of an operator writes (lease-keeper.ts), and only through the tables of its
+ * current activation: each activation writes through `under(fence)` with a fence of its own
+ * (activation-fence.ts) holding the token of the claim it belongs to. Fenced twice:
+ * - here, before sending: `fence.guard` throws ERR_ASYNC_STANDBY while this instance may not write, or
+ *   the activation was discarded, and nothing is sent;
  * - in Redis, when the write is executed: each change is a script (FENCED_HSET / FENCED_HDEL) that writes
- *   only if the lease key still holds this instance's token, atomically. A write that Redis executes late
- *   (held by the network or a busy server after this instance stopped being writable, and the lease expired
- *   and was taken) writes nothing: it fails with ERR_ASYNC_STANDBY, is not acknowledged, and
- *   `fence.refused` makes this instance standby at once.
+ *   only if the lease key still holds the activation's token, atomically. A write that Redis executes late
+ *   (held by the network or a busy server after this instance stopped being writable, and the lease was
+ *   taken, by another instance or by this one again with a new token) writes nothing: it fails with
+ *   ERR_ASYNC_STANDBY, is not acknowledged, and `fence.refused` makes this instance standby at once if the
+ *   write's claim is still the current one.
  * No command is kept for later (ioredis' offline queue and resending after a reconnect are off): a write
- * not answered within `writeTimeoutMs` fails and is never sent again.
+ * not answered within `writeTimeoutMs` fails and is never sent again; its outcome is unknown, so
+ * `fence.unknownOutcome` has the tables loaded again under a new claim (lease-keeper.ts).
  */
 import { isJsonObject, type JsonObject } from '../core/json.js';
 import { logger } from '../core/log.js';
@@ -30,7 +34,7 @@ import {
 } from '../datastore/redis-store.js';
 import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
 import type { TableStore } from './table-store.js';
-import { WRITABLE_FRACTION, type LeaseKeeper } from './lease-keeper.js';
+import { WRITABLE_FRACTION } from './lease-keeper.js';
 import { storeKeys } from './redis-keys.js';
 
 const log = logger('async-store');
@@ -48,6 +52,24 @@ export function writeTimeoutMs(leaseMs: number): number {
 }
 
 /**
+ * The slowest transfer a table's load is allowed, in bytes per millisecond (4 MB/s, a slow network): the
+ * load of a table of `max_bytes` (64 MiB by default) may take that long, and REDIS_COMMAND_TIMEOUT_MS more.
+ */
+const LOAD_BYTES_PER_MS = 4_000;
+
+/**
+ * Records decoded between two turns of the event loop while loading: a big table (tens of MB) would
+ * otherwise hold it for longer than the lease's margin, and the answer of a renewal would be read only
+ * after the keeper had given writes up for lack of it.
+ */
+const LOAD_RECORDS_PER_TURN = 1_000;
+
+/** How long loading a table of at most `maxBytes` may take (18.8 s at the default 64 MiB). */
+export function loadTimeoutMs(maxBytes: number): number {
+  return REDIS_COMMAND_TIMEOUT_MS + Math.ceil(maxBytes / LOAD_BYTES_PER_MS);
+}
+
+/**
  * The scripts of a write: KEYS[1] the lease, KEYS[2] the table's hash, ARGV[1] our lease token, then the
  * field (and value). Reply: HSET's / HDEL's integer, or `{'refused', <holder or nil>}` when the lease is not
  * ours (held by another instance, or expired) and nothing was written. Plain EVAL, not EVALSHA (ioredis
@@ -59,45 +81,49 @@ const FENCE =
 const FENCED_HSET = `${FENCE}return redis.call('hset', KEYS[2], ARGV[2], ARGV[3])`;
 const FENCED_HDEL = `${FENCE}return redis.call('hdel', KEYS[2], ARGV[2])`;
 
-/** The lease that fences the writes of a table store (async-calls.ts joins it to the lease keeper). */
+/** The lease that fences the writes of one activation (activation-fence.ts joins it to the keeper). */
 export interface StoreFence {
-  /** The lease key (redis-lease.ts) and this instance's token in it (new with each claim). */
+  /** The lease key (redis-lease.ts) and the token of the claim the writes belong to (a value, fixed). */
   readonly key: string;
   readonly token: string;
-  /** Throws (ERR_ASYNC_STANDBY) unless this instance may write now. */
+  /** Throws (ERR_ASYNC_STANDBY) unless this instance may write now, for this activation. */
   guard(): void;
   /**
    * Redis refused a write: the lease is held by `holder` (undefined: by nobody, it expired). Makes this
-   * instance standby and returns the error the write fails with.
+   * instance standby (if the token is the current claim's) and returns the error the write fails with.
    */
   refused(holder: string | undefined): Error;
+  /** A write failed without an answer (`error`): it may have landed. Returns the error the write fails with. */
+  unknownOutcome(error: unknown): Error;
 }
 
-/** The fence of `lease` (this instance's), joined to its keeper. */
-export function leaseFence(lease: { key: string; token: string }, keeper: LeaseKeeper): StoreFence {
-  return {
-    key: lease.key,
-    get token() {
-      return lease.token;
-    },
-    guard: () => keeper.assertWritable(),
-    refused: (holder) => keeper.refused(holder),
-  };
-}
-
-export class RedisTableStore implements TableStore {
+export class RedisTableStore {
   private client: RedisClient | undefined;
+  /** The connection being opened (one at a time: two activations may load at once). */
+  private opening: Promise<RedisClient> | undefined;
+  private closed = false;
   readonly hash: string;
 
-  /** `fence`: the lease of `leaseMs` this instance must hold to write. */
+  /** `leaseMs`: the lease this instance must hold to write; `maxBytes`: the bound of the table. */
   constructor(
     private readonly settings: RedisDatastoreSettings,
     ownName: string,
     table: string,
-    private readonly fence: StoreFence,
     private readonly leaseMs: number,
+    private readonly maxBytes: number,
   ) {
     this.hash = storeKeys(settings.key, ownName).table(table);
+  }
+
+  /** The table as one activation writes it: through `fence` (close: nothing, the connection is shared). */
+  under(fence: StoreFence): TableStore {
+    return {
+      load: () => this.load(),
+      put: (key, value) => this.write(fence, 'write', FENCED_HSET, key, JSON.stringify(value)),
+      delete: (key) => this.write(fence, 'delete', FENCED_HDEL, key),
+      probe: () => this.probe(),
+      close: async () => undefined,
+    };
   }
 
   private get description(): string {
@@ -105,19 +131,13 @@ export class RedisTableStore implements TableStore {
   }
 
   async load(): Promise<Map<string, JsonObject>> {
-    let client = this.client;
-    if (!client) {
-      client = createRedisClient(this.settings, {
-        noReplay: true,
-        commandTimeoutMs: writeTimeoutMs(this.leaseMs),
-      });
-      client.on('error', (err: Error) => log.warn(`${this.description}: ${err.message}`));
-      await openRedisClient(client, this.description);
-      this.client = client;
-    }
+    const client = await this.open();
+    // Within the client's command timeout, loadTimeoutMs: a read is not fenced, a slow one is safe.
     const stored = await this.command('read', () => client.hgetall(this.hash));
     const out = new Map<string, JsonObject>();
+    let decoded = 0;
     for (const [key, text] of Object.entries(stored)) {
+      if (++decoded % LOAD_RECORDS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
       let value: unknown;
       try {
         value = JSON.parse(text);
@@ -130,24 +150,47 @@ export class RedisTableStore implements TableStore {
     return out;
   }
 
-  async put(key: string, value: JsonObject): Promise<void> {
-    await this.fenced('write', FENCED_HSET, key, JSON.stringify(value));
-  }
-
-  async delete(key: string): Promise<void> {
-    await this.fenced('delete', FENCED_HDEL, key);
-  }
-
   /** PING on the open connection (readiness). */
   async probe(): Promise<void> {
     const client = this.connected();
-    await this.command('ping', () => client.ping());
+    await this.command('ping', () => this.timed(client.ping()));
   }
 
+  /** Closes the connection; one still being opened is closed once open, and none is opened any more. */
   async close(): Promise<void> {
+    this.closed = true;
     const client = this.client;
     this.client = undefined;
     if (client) await closeRedisClient(client);
+    await this.opening?.catch(() => undefined);
+  }
+
+  private open(): Promise<RedisClient> {
+    if (this.closed) return Promise.reject(this.closedError());
+    if (this.client) return Promise.resolve(this.client);
+    this.opening ??= (async () => {
+      const client = createRedisClient(this.settings, {
+        noReplay: true,
+        commandTimeoutMs: loadTimeoutMs(this.maxBytes),
+      });
+      client.on('error', (err: Error) => log.warn(`${this.description}: ${err.message}`));
+      try {
+        await openRedisClient(client, this.description);
+      } finally {
+        this.opening = undefined;
+      }
+      if (this.closed) {
+        await closeRedisClient(client);
+        throw this.closedError();
+      }
+      this.client = client;
+      return client;
+    })();
+    return this.opening;
+  }
+
+  private closedError(): RedisStoreError {
+    return new RedisStoreError(`${this.description} is closed`);
   }
 
   private connected(): RedisClient {
@@ -155,16 +198,36 @@ export class RedisTableStore implements TableStore {
     return this.client;
   }
 
-  /** Runs a write script if this instance may write; rejects when Redis refused it (the lease is not ours). */
-  private async fenced(what: string, script: string, ...args: string[]): Promise<void> {
-    const { key, token } = this.fence;
-    this.fence.guard();
+  /**
+   * Runs a write script if `fence` lets this instance write; rejects when Redis refused it (the lease does
+   * not hold the fence's token), or when no answer came (the outcome is unknown: `fence.unknownOutcome`).
+   */
+  private async write(fence: StoreFence, what: string, script: string, ...args: string[]): Promise<void> {
+    fence.guard();
     const client = this.connected();
-    const reply = await this.command(what, () => client.eval(script, 2, key, this.hash, token, ...args));
-    // A refusal arrives within writeTimeoutMs of the sending (or is dropped), long before this instance
-    // could lose the lease and claim it again: the write was sent under the claim the keeper holds now.
+    let reply: unknown;
+    try {
+      reply = await this.command(what, () =>
+        this.timed(client.eval(script, 2, fence.key, this.hash, fence.token, ...args)),
+      );
+    } catch (e) {
+      throw fence.unknownOutcome(e);
+    }
+    // The refusal names the token it was sent with (the fence's): the keeper ignores it unless that claim
+    // is still the current one (a refusal may arrive after this instance lost the lease and took it again).
     if (Array.isArray(reply) && reply[0] === 'refused')
-      throw this.fence.refused(typeof reply[1] === 'string' ? reply[1] : undefined);
+      throw fence.refused(typeof reply[1] === 'string' ? reply[1] : undefined);
+  }
+
+  /** `command` rejected unless answered within writeTimeoutMs (the client's own timeout is the load's). */
+  private timed<T>(command: Promise<T>): Promise<T> {
+    const ms = writeTimeoutMs(this.leaseMs);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Command timed out (no answer within ${ms} ms)`)), ms);
+    });
+    command.catch(() => undefined); // a late failure after the timeout is not unhandled
+    return Promise.race([command, timeout]).finally(() => clearTimeout(timer));
   }
 
   private command<T>(what: string, run: () => Promise<T>): Promise<T> {

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
 import { FileTableStore } from './file-table-store.js';
-import { RedisTableStore, type StoreFence } from './redis-table-store.js';
+import { RedisTableStore } from './redis-table-store.js';
 import { MemoryTableStore, type TableStore } from './table-store.js';
 
 /** Settled `async.store` settings (defaults in settings/eps-schema.ts). */
@@ -25,16 +25,18 @@ export function describeStore(store: AsyncStoreSettings): string {
   return 'memory';
 }
 
-/** The store of `table`; a Redis store needs the `fence` of this instance's lease. */
+/**
+ * The store of `table` (of at most `maxBytes`); a Redis store is written only through the fence of an
+ * activation (`under`, redis-table-store.ts).
+ */
 export function createStore(
   store: AsyncStoreSettings,
   ownName: string,
   table: string,
-  fence?: StoreFence,
-): TableStore {
+  maxBytes: number,
+): TableStore | RedisTableStore {
   if (store.type === 'memory') return new MemoryTableStore();
   if (store.type === 'file')
     return new FileTableStore(join(store.settings.directory, `${ownName}.${table}.jsonl`));
-  if (!fence) throw new Error('a Redis store of asynchronous calls is fenced by its lease');
-  return new RedisTableStore(store.settings, ownName, table, fence, store.lease * 1000);
+  return new RedisTableStore(store.settings, ownName, table, store.lease * 1000, maxBytes);
 }

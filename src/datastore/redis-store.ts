@@ -210,7 +210,10 @@ export function createRedisClient(
     const { db: _db, retryStrategy: _retry, ...redisOptions } = common;
     return new Cluster(nodes, {
       redisOptions,
-      ...(options.noReplay ? { enableOfflineQueue: false } : {}),
+      // No replay: nothing queued while disconnected, and no command sent again after "Connection is
+      // closed" (retryDelayOnFailover; ioredis resends one even after its commandTimeout rejected it).
+      // Redirections (MOVED, ASK) and TRYAGAIN / CLUSTERDOWN stay: their command was not executed.
+      ...(options.noReplay ? { enableOfflineQueue: false, retryDelayOnFailover: 0 } : {}),
       lazyConnect: true,
       clusterRetryStrategy: (times: number) => Math.min(times * 100, REDIS_MAX_RETRY_DELAY_MS),
     });

@@ -2,7 +2,8 @@
  * The fence of the Redis store of asynchronous calls (async/redis-table-store.ts) with a real redis-server:
  * each write is a script that writes only while the lease key holds this instance's token. An instance
  * whose lease was taken by another (after it expired) while it still believes itself writable — a write
- * Redis executes late — writes nothing, fails with ERR_ASYNC_STANDBY and becomes standby at once.
+ * Redis executes late — writes nothing, fails with ERR_ASYNC_STANDBY and becomes standby at once. The
+ * fences are production's (activation-fence.ts): one per activation, holding its claim's token.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,9 @@ import { Redis } from 'ioredis';
 import { systemClock } from '../../src/core/clock.js';
 import { LeaseKeeper } from '../../src/async/lease-keeper.js';
 import { RedisLease } from '../../src/async/redis-lease.js';
-import { leaseFence, RedisTableStore } from '../../src/async/redis-table-store.js';
+import { activationFence } from '../../src/async/activation-fence.js';
+import { RedisTableStore } from '../../src/async/redis-table-store.js';
+import type { TableStore } from '../../src/async/table-store.js';
 import type { RedisDatastoreSettings } from '../../src/settings/datastore-schema.js';
 import { redisSettings, redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
 import { waitFor } from '../helpers/wait.js';
@@ -41,7 +44,7 @@ after(async () => {
 async function activeInstance(): Promise<{
   lease: RedisLease;
   keeper: LeaseKeeper;
-  store: RedisTableStore;
+  store: TableStore;
   losses: string[];
   close(): Promise<void>;
 }> {
@@ -53,7 +56,8 @@ async function activeInstance(): Promise<{
   });
   await keeper.start();
   assert.equal(keeper.role, 'active');
-  const store = new RedisTableStore(settings, 'hd-1', 'pending', leaseFence(lease, keeper), LEASE_MS);
+  const shared = new RedisTableStore(settings, 'hd-1', 'pending', LEASE_MS, 1 << 20);
+  const store = shared.under(activationFence(keeper, () => true));
   await store.load();
   return {
     lease,
@@ -61,7 +65,7 @@ async function activeInstance(): Promise<{
     store,
     losses,
     close: async () => {
-      await store.close();
+      await shared.close();
       await keeper.close();
       await admin.del(lease.key, HASH);
     },
@@ -85,8 +89,8 @@ test('a write while the lease is ours lands', { skip: redisSkip }, async () => {
 });
 
 for (const [name, write] of [
-  ['put', (store: RedisTableStore) => store.put('k1', { peer: 'changed' })],
-  ['delete', (store: RedisTableStore) => store.delete('k1')],
+  ['put', (store: TableStore) => store.put('k1', { peer: 'changed' })],
+  ['delete', (store: TableStore) => store.delete('k1')],
 ] as const) {
   test(
     `a ${name} executed after another instance took the lease writes nothing; the writer goes standby`,
@@ -135,31 +139,34 @@ test('a write after the lease expired (held by nobody) writes nothing', { skip: 
 });
 
 test(
-  'a write sent under an earlier claim of the same instance is refused once it claimed again',
+  'a write sent under an earlier claim of the same instance is refused once it claimed again, and its refusal leaves the new claim active',
   { skip: redisSkip },
   async () => {
     const a = await activeInstance();
-    const late = new RedisTableStore(
-      settings,
-      'hd-1',
-      'pending',
-      // A write sent during the first claim carries that claim's token.
-      { key: a.lease.key, token: a.lease.token, guard: () => undefined, refused: () => new Error('refused') },
-      LEASE_MS,
-    );
+    const first = a.lease.token;
     try {
-      await late.load();
       // B holds the lease for a while (A notices at its next write), then releases it; A claims it again.
       await admin.set(a.lease.key, OTHER, 'PX', LEASE_MS);
       await assert.rejects(a.store.put('k3', { peer: 'ls-1' }), { code: 'ERR_ASYNC_STANDBY' });
       await admin.del(a.lease.key);
       await waitFor(() => a.keeper.role === 'active', { timeoutMs: 5000, what: 'A active again' });
-      await assert.rejects(late.put('k3', { peer: 'late' }), /refused/);
+      assert.notEqual(a.lease.token, first, 'a new token with the new claim');
+      // The tables of the first activation (a call still in flight): the guard of production would stop
+      // it before sending; here it lets it through, so that Redis alone decides.
+      await assert.rejects(a.store.put('k3', { peer: 'late' }), { code: 'ERR_ASYNC_STANDBY' });
       assert.equal(await admin.hget(HASH, 'k3'), null, 'the late write changed nothing');
-      await a.store.put('k3', { peer: 'now' });
+      assert.equal(a.keeper.role, 'active', 'a refusal of an earlier claim does not stop the current one');
+      assert.equal(a.losses.length, 1);
+      const shared = new RedisTableStore(settings, 'hd-1', 'pending', LEASE_MS, 1 << 20);
+      try {
+        const now = shared.under(activationFence(a.keeper, () => true));
+        await now.load();
+        await now.put('k3', { peer: 'now' });
+      } finally {
+        await shared.close();
+      }
       assert.deepEqual(JSON.parse((await admin.hget(HASH, 'k3'))!), { peer: 'now' });
     } finally {
-      await late.close();
       await a.close();
     }
   },

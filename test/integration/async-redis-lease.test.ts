@@ -12,7 +12,8 @@ import { Redis } from 'ioredis';
 import { systemClock } from '../../src/core/clock.js';
 import { LeaseKeeper, STANDBY_POLL_MS } from '../../src/async/lease-keeper.js';
 import { placeOf, RedisLease } from '../../src/async/redis-lease.js';
-import { leaseFence, RedisTableStore } from '../../src/async/redis-table-store.js';
+import { activationFence, noWrites } from '../../src/async/activation-fence.js';
+import { RedisTableStore } from '../../src/async/redis-table-store.js';
 import type { RedisDatastoreSettings } from '../../src/settings/datastore-schema.js';
 import { redisSettings, redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
 import { waitFor } from '../helpers/wait.js';
@@ -63,18 +64,15 @@ test(
     await first.keeper.start();
     assert.equal(first.keeper.role, 'active');
     const second = keeper();
-    const guarded = new RedisTableStore(
-      settings,
-      'hd-1',
-      'pending',
-      leaseFence(second.lease, second.keeper),
-      LEASE_MS,
-    );
+    const store = new RedisTableStore(settings, 'hd-1', 'pending', LEASE_MS, 1 << 20);
     await second.keeper.start();
     assert.equal(second.keeper.role, 'standby');
     assert.match(second.keeper.describe(), /^standby: .* held by host=\S+ pid=\d+$/);
-    await guarded.load();
-    await assert.rejects(guarded.put('k', { peer: 'ls-1' }), { code: 'ERR_ASYNC_STANDBY' });
+    assert.throws(() => second.keeper.assertWritable(), { code: 'ERR_ASYNC_STANDBY' });
+    // A standby's tables belong to no activation (async-calls.ts): they write nothing.
+    const idle = store.under(noWrites(() => second.keeper.describe()));
+    await idle.load();
+    await assert.rejects(idle.put('k', { peer: 'ls-1' }), { code: 'ERR_ASYNC_STANDBY' });
 
     // The first dies (kill -9 on another host: no release, no renewal, its lease runs out).
     (first.lease as unknown as { release(): Promise<void> }).release = async () => {};
@@ -85,8 +83,8 @@ test(
     t.diagnostic(`takeover after the holder died: ${Math.round(takeover)} ms (lease ${LEASE_MS} ms)`);
     assert.ok(takeover >= LEASE_MS * 0.9, 'not before the lease of a live-looking holder ran out');
     assert.ok(takeover < LEASE_MS + 4 * STANDBY_POLL_MS + 1000, `took ${takeover} ms`);
-    await guarded.put('k', { peer: 'ls-1' });
-    await guarded.close();
+    await store.under(activationFence(second.keeper, () => true)).put('k', { peer: 'ls-1' });
+    await store.close();
 
     // A graceful stop releases the lease: the next instance takes it within one poll.
     const third = keeper();
@@ -136,9 +134,11 @@ test("a live process's lease is never taken over", { skip: redisSkip }, async ()
 test('once the lease is lost, no table of the instance writes any more', { skip: redisSkip }, async () => {
   const lost = keeper();
   await lost.keeper.start();
-  const fence = leaseFence(lost.lease, lost.keeper);
-  const pending = new RedisTableStore(settings, 'hd-1', 'pending', fence, LEASE_MS);
-  const outbox = new RedisTableStore(settings, 'hd-1', 'outbox', fence, LEASE_MS);
+  const fence = activationFence(lost.keeper, () => true);
+  const pendingStore = new RedisTableStore(settings, 'hd-1', 'pending', LEASE_MS, 1 << 20);
+  const outboxStore = new RedisTableStore(settings, 'hd-1', 'outbox', LEASE_MS, 1 << 20);
+  const pending = pendingStore.under(fence);
+  const outbox = outboxStore.under(fence);
   await pending.load();
   await outbox.load();
   await outbox.put('before', { peer: 'ls-1' });
@@ -163,8 +163,8 @@ test('once the lease is lost, no table of the instance writes any more', { skip:
     await client.del('eps-lease-test:{hd-1}.lease', 'eps-lease-test:{hd-1}.outbox');
   } finally {
     client.disconnect();
-    await outbox.close();
-    await pending.close();
+    await outboxStore.close();
+    await pendingStore.close();
     await lost.keeper.close();
   }
 });

@@ -28,6 +28,7 @@ const fence: StoreFence = {
   token: 'this test',
   guard: () => undefined,
   refused: () => new Error('the lease was not ours'),
+  unknownOutcome: (e) => (e instanceof Error ? e : new Error(String(e))),
 };
 
 after(async () => {
@@ -38,14 +39,15 @@ test(
   'a write cut off by a broken connection fails and is not sent again after the reconnect',
   { skip: redisSkip },
   async () => {
-    const store = new RedisTableStore(settings, 'hd-1', 'pending', fence, LEASE_MS);
+    const store = new RedisTableStore(settings, 'hd-1', 'pending', LEASE_MS, 1 << 20);
+    const tables = store.under(fence);
     const admin = new Redis({ port: redis!.port, host: '127.0.0.1', lazyConnect: true });
     try {
       await admin.connect();
       await admin.set(fence.key, fence.token);
-      await store.load();
+      await tables.load();
       await admin.client('PAUSE', 5000, 'WRITE');
-      const write = store.put('late', { peer: 'ls-1' });
+      const write = tables.put('late', { peer: 'ls-1' });
       const outcome = write.then(
         () => 'written',
         (e: unknown) => `failed: ${String(e)}`,
@@ -67,7 +69,7 @@ test(
           ),
         { timeoutMs: 5000, what: 'the store reconnected' },
       );
-      await store.put('now', { peer: 'ls-1' });
+      await tables.put('now', { peer: 'ls-1' });
       assert.equal(
         await admin.hget('no-replay:{hd-1}.pending', 'late'),
         null,

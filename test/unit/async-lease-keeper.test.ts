@@ -50,7 +50,7 @@ class SharedLease {
         if (holder !== undefined && holder !== token) return { taken: false, holder };
         this.holder = token;
         this.expires = this.clock.now() + LEASE_MS;
-        return { taken: true };
+        return { taken: true, token };
       },
       renew: async () => {
         if (this.hang) await new Promise<void>((resolve) => this.hung.push(resolve));
@@ -247,12 +247,12 @@ test('a write refused by the store: standby at once, one loss, and it polls agai
   const a = instance(lease, clock, 'host=a pid=1 x');
   await a.keeper.start();
   lease.holder = 'host=c pid=3 z'; // taken; a has not renewed since
-  const error = a.keeper.refused('host=c pid=3 z');
+  const error = a.keeper.refused('host=c pid=3 z', 'host=a pid=1 x');
   assert.equal(error.code, 'ERR_ASYNC_STANDBY');
   assert.match(error.message, /held by host=c pid=3; try the active instance/);
   assert.equal(a.keeper.role, 'standby');
   assert.deepEqual(a.losses, ['a write was refused by the store: the lease is held by host=c pid=3']);
-  a.keeper.refused('host=c pid=3 z'); // a second write refused the same way: no second change of state
+  a.keeper.refused('host=c pid=3 z', 'host=a pid=1 x'); // a second write refused the same way: no second change of state
   assert.equal(a.losses.length, 1);
   lease.holder = undefined; // c stopped
   await clock.advance(STANDBY_POLL_MS);
