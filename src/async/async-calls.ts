@@ -3,7 +3,6 @@
  * backend acknowledged, answered later with `respond`) and the caller side (answers our backend awaits),
  * each a bounded table in the configured store, and a periodic sweep that expires and forgets records.
  */
-import { join } from 'node:path';
 import type { CallScope } from '../core/cancellation.js';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
@@ -22,16 +21,15 @@ import { StoreAndForward } from './store-and-forward.js';
 import { CalleeSide } from './callee-side.js';
 import { CallerSide } from './caller-side.js';
 import { AsyncError } from './errors.js';
-import { FileTableStore } from './file-table-store.js';
 import { RedisLease } from './redis-lease.js';
 import { LeaseKeeper, standbyError } from './lease-keeper.js';
 import { forPeer, tryLater } from './protocol.js';
-import { RedisTableStore } from './redis-table-store.js';
-import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
+import { leaseFence, type StoreFence } from './redis-table-store.js';
+import { createStore, describeStore, type AsyncStoreSettings } from './store-choice.js';
 import type { AsyncHost } from './host.js';
 import { asyncAnswers, asyncEntries, asyncExpired, asyncStoreActive } from './metrics.js';
 import { decodeAwaited, decodeOutbox, decodePending, decodeReceived } from './records.js';
-import { MemoryTableStore, type TableStore } from './table-store.js';
+import type { TableStore } from './table-store.js';
 import { ObservedTableStore, StoreWatch } from './observed-store.js';
 import { TtlPolicy } from './ttl.js';
 
@@ -44,14 +42,7 @@ export const RETAIN_AFTER_EXPIRY_MS = 60 * 60 * 1000;
 
 /** Settled `async` settings (defaults in settings/eps-schema.ts). */
 export interface AsyncSettings extends TableLimits {
-  store:
-    | { type: 'file'; settings: { directory: string } }
-    | { type: 'memory'; settings?: object | undefined }
-    | {
-        type: 'redis';
-        settings: RedisDatastoreSettings;
-        /** Seconds the lease of the active instance lasts unless renewed. */ lease: number;
-      };
+  store: AsyncStoreSettings;
   /** Seconds an acknowledged request waits for its answer when the acknowledgement names no `ttl`. */
   default_ttl: number;
   /** Upper bound of any time to live, in seconds. */
@@ -61,23 +52,9 @@ export interface AsyncSettings extends TableLimits {
   outbox: OutboxSettings;
 }
 
-/** How the status page names the store (no password: Redis settings show only their addresses). */
-function describeStore(settings: AsyncSettings): string {
-  if (settings.store.type === 'redis') return `redis ${settings.store.settings.addresses.join(', ')}`;
-  if (settings.store.type === 'file') return `file ${settings.store.settings.directory}`;
-  return 'memory';
-}
-
 /** The tables of asynchronous calls, by name (their stores outlive each activation). */
 const TABLES = ['pending', 'awaited', 'outbox', 'received'] as const;
 type TableName = (typeof TABLES)[number];
-
-function createStore(settings: AsyncSettings, ownName: string, table: string, guard: () => void): TableStore {
-  if (settings.store.type === 'memory') return new MemoryTableStore();
-  if (settings.store.type === 'redis')
-    return new RedisTableStore(settings.store.settings, ownName, table, guard, settings.store.lease * 1000);
-  return new FileTableStore(join(settings.store.settings.directory, `${ownName}.${table}.jsonl`));
-}
 
 /** The working parts over one loaded copy of the tables (built again each time this instance becomes active). */
 interface Parts {
@@ -108,19 +85,21 @@ export class AsyncCalls {
     private readonly clock: Clock = systemClock,
   ) {
     this.storeWatch = new StoreWatch(clock);
-    this.storeDescription = describeStore(settings);
+    this.storeDescription = describeStore(settings.store);
     const store = settings.store;
+    let fence: StoreFence | undefined;
     if (store.type === 'redis') {
       const leaseMs = store.lease * 1000;
-      this.keeper = new LeaseKeeper(new RedisLease(store.settings, ownName, leaseMs), leaseMs, clock, {
+      const lease = new RedisLease(store.settings, ownName, leaseMs);
+      this.keeper = new LeaseKeeper(lease, leaseMs, clock, {
         activate: () => this.activate(),
         deactivate: () => this.deactivate(),
       });
+      fence = leaseFence(lease, this.keeper);
     }
-    const guard = (): void => this.keeper?.assertWritable();
     const stores = {} as Record<TableName, TableStore>;
     for (const name of TABLES)
-      stores[name] = new ObservedTableStore(createStore(settings, ownName, name, guard), this.storeWatch);
+      stores[name] = new ObservedTableStore(createStore(store, ownName, name, fence), this.storeWatch);
     this.stores = stores;
     this.parts = this.build();
   }

@@ -56,6 +56,8 @@ export class LeaseKeeper {
   /** When the last successful renewal (or the claim) began. */
   private renewedAt = 0;
   private timer: TimerHandle | undefined;
+  /** A renewal or claim is running (it schedules the next one when it ends). */
+  private ticking = false;
   /** Fires when writes must stop (renewedAt + WRITABLE_FRACTION of the lease): standby at once. */
   private writableTimer: TimerHandle | undefined;
   private activation: Promise<void> | undefined;
@@ -100,6 +102,21 @@ export class LeaseKeeper {
     if (!this.writable()) throw standbyError(this.describe());
   }
 
+  /**
+   * The store refused a write because the lease is held by `holder` (undefined: nobody, it expired), as
+   * found when Redis executed it (redis-table-store.ts): standby at once. Returns the error of the write.
+   */
+  refused(holder: string | undefined): AsyncError {
+    if (this.state === 'active') {
+      this.holderToken = holder;
+      const by = holder === undefined ? 'nobody (it expired)' : holderName(holder);
+      void this.lose(`a write was refused by the store: the lease is held by ${by}`, false);
+      // Poll as a standby from now on, not at the renewal that was due.
+      if (!this.ticking) this.schedule();
+    }
+    return standbyError(this.describe());
+  }
+
   /** Why this instance does no asynchronous work now (for errors, readiness and the status page). */
   describe(): string {
     if (this.state === 'closed') return 'the store of asynchronous calls is closed (stopping)';
@@ -126,6 +143,7 @@ export class LeaseKeeper {
 
   private schedule(): void {
     if (this.state === 'closed') return;
+    this.clock.clearTimeout(this.timer);
     const delay =
       this.state === 'active'
         ? Math.floor(this.leaseMs / RENEWALS_PER_LEASE)
@@ -135,8 +153,13 @@ export class LeaseKeeper {
   }
 
   private async tick(): Promise<void> {
-    if (this.state === 'active') await this.renew();
-    else if (this.state === 'standby') await this.claim(false);
+    this.ticking = true;
+    try {
+      if (this.state === 'active') await this.renew();
+      else if (this.state === 'standby') await this.claim(false);
+    } finally {
+      this.ticking = false;
+    }
     this.schedule();
   }
 

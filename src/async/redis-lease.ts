@@ -1,7 +1,10 @@
 /**
  * The lease of a Redis store of asynchronous calls (the backend of lease-keeper.ts): a key
- * `<key>:<eps name>.lease` whose value names the holder, expiring after the lease time unless renewed.
- * The instance holding it is active; others of the same operator on the same store are standby.
+ * `<key>:{<eps name>}.lease` (redis-keys.ts) whose value names the holder, expiring after the lease time
+ * unless renewed. The instance holding it is active; others of the same operator on the same store are
+ * standby. Each write of the tables checks in Redis that the key still holds `token` (redis-table-store.ts);
+ * every claim takes the lease with a new token, so a write sent under an earlier claim of this same
+ * instance, executed late, is refused too (another instance may have held the lease in between).
  *
  * The value names its holder: host name, boot id, pid namespace and process id (plus a random part).
  * A restart after kill -9 finds its predecessor's lease; when that holder ran on this very host, in this
@@ -23,13 +26,14 @@ import {
 } from '../datastore/redis-store.js';
 import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
 import type { LeaseBackend } from './lease-keeper.js';
+import { storeKeys } from './redis-keys.js';
 
 const log = logger('async-store');
 
 /** Renews only if still ours; returns 1 when renewed. */
 const RENEW =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
-/** Replaces the lease only if it still holds the dead predecessor's value; returns 1 when taken over. */
+/** Replaces the lease only if it still holds ARGV[1] (a dead predecessor's value, or ours); 1 when replaced. */
 const TAKE_OVER =
   "if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0";
 /** Releases only if still ours. */
@@ -37,7 +41,8 @@ const RELEASE =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
 
 export class RedisLease implements LeaseBackend {
-  readonly token = `${placeOf(process.pid) ?? 'unknown'} ${randomBytes(12).toString('hex')}`;
+  /** The value of the lease while ours (new with each claim; the fence of the tables' writes). */
+  token = newToken();
   readonly key: string;
   private client: RedisClient | undefined;
 
@@ -46,20 +51,18 @@ export class RedisLease implements LeaseBackend {
     ownName: string,
     private readonly leaseMs: number,
   ) {
-    this.key = `${settings.key}:${ownName}.lease`;
+    this.key = storeKeys(settings.key, ownName).lease;
   }
 
   async claim(): Promise<{ taken: true } | { taken: false; holder: string | undefined }> {
     const client = await this.connected();
-    return this.command('claim', async () => {
-      if ((await client.set(this.key, this.token, 'PX', this.leaseMs, 'NX')) === 'OK') return { taken: true };
-      const holder = await client.get(this.key);
-      // Still ours (a renewal came too late to count, but nobody took it meanwhile): ours again.
-      if (holder === this.token && (await this.renew())) return { taken: true };
-      if (holder !== null && goneFromHere(holder) && (await this.takeOver(client, holder)))
-        return { taken: true };
-      return { taken: false, holder: holder ?? undefined };
-    });
+    // A new token with each claim, ours from the start: a claim whose answer was lost (the lease set to its
+    // token meanwhile) is recognised as ours by the next one.
+    const previous = this.token;
+    const fresh = newToken();
+    this.token = fresh;
+    const holder = await this.command('claim', () => this.take(client, previous, fresh));
+    return holder === fresh ? { taken: true } : { taken: false, holder: holder ?? undefined };
   }
 
   async renew(): Promise<boolean> {
@@ -81,15 +84,24 @@ export class RedisLease implements LeaseBackend {
     if (client) await closeRedisClient(client);
   }
 
-  /** Replaces the lease of a predecessor that is gone (only if it still holds it). */
-  private async takeOver(client: RedisClient, holder: string): Promise<boolean> {
-    const taken = await client.eval(TAKE_OVER, 1, this.key, holder, this.token, String(this.leaseMs));
-    if (taken !== 1) return false;
-    log.info('took over the lease of a previous instance on this host that is gone', {
-      key: this.key,
-      previous: holder,
-    });
-    return true;
+  /**
+   * Tries to set the lease to `fresh` (`previous`: our token before); returns its value then (`fresh` when
+   * taken; null: nobody's).
+   */
+  private async take(client: RedisClient, previous: string, fresh: string): Promise<string | null> {
+    if ((await client.set(this.key, fresh, 'PX', this.leaseMs, 'NX')) === 'OK') return fresh;
+    const holder = await client.get(this.key);
+    if (holder === null) return null;
+    // Still ours (a renewal came too late to count, but nobody took it meanwhile): ours again, anew.
+    const ours = holder === previous;
+    if (!ours && !goneFromHere(holder)) return holder;
+    if ((await client.eval(TAKE_OVER, 1, this.key, holder, fresh, String(this.leaseMs))) !== 1) return holder;
+    if (!ours)
+      log.info('took over the lease of a previous instance on this host that is gone', {
+        key: this.key,
+        previous: holder,
+      });
+    return fresh;
   }
 
   private async connected(): Promise<RedisClient> {
@@ -106,6 +118,11 @@ export class RedisLease implements LeaseBackend {
   private command<T>(what: string, run: () => Promise<T>): Promise<T> {
     return redisCommand(`${what} of the lease ${this.key}`, run);
   }
+}
+
+/** A lease value naming this process (`placeOf`) and a random part. */
+function newToken(): string {
+  return `${placeOf(process.pid) ?? 'unknown'} ${randomBytes(12).toString('hex')}`;
 }
 
 /** `host=<name> boot=<boot id> pidns=<namespace> pid=<pid>` for a process of this machine; undefined without /proc. */

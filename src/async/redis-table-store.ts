@@ -1,14 +1,21 @@
 /**
  * A table store in Redis (`async.store: {type: redis, settings: ...}`, the connection settings of the
- * datastore's Redis store): one hash per table, `<key>:<eps name>.<table>`, field = record key, value =
- * the record as JSON. Each change is one command (HSET / HDEL) whose reply is awaited before the change is
- * acknowledged; how durable that is depends on the Redis server's persistence (`appendonly yes` with
- * `appendfsync always` for an fsync per change). Only the active instance of an operator writes
- * (lease-keeper.ts): `guard` throws ERR_ASYNC_STANDBY before any write while this instance does not hold
- * the store's lease. `load` may run again (each time this instance becomes active), on the same connection.
+ * datastore's Redis store): one hash per table, `<key>:{<eps name>}.<table>` (redis-keys.ts), field =
+ * record key, value = the record as JSON. Each change is one command whose reply is awaited before the
+ * change is acknowledged; how durable that is depends on the Redis server's persistence (`appendonly yes`
+ * with `appendfsync always` for an fsync per change). `load` may run again (each time this instance
+ * becomes active), on the same connection.
+ *
+ * Only the active instance of an operator writes (lease-keeper.ts), fenced twice:
+ * - here, before sending: `fence.guard` throws ERR_ASYNC_STANDBY while this instance may not write, and
+ *   nothing is sent;
+ * - in Redis, when the write is executed: each change is a script (FENCED_HSET / FENCED_HDEL) that writes
+ *   only if the lease key still holds this instance's token, atomically. A write that Redis executes late
+ *   (held by the network or a busy server after this instance stopped being writable, and the lease expired
+ *   and was taken) writes nothing: it fails with ERR_ASYNC_STANDBY, is not acknowledged, and
+ *   `fence.refused` makes this instance standby at once.
  * No command is kept for later (ioredis' offline queue and resending after a reconnect are off): a write
- * not answered within `writeTimeoutMs` fails and is never sent again, so none is sent after the lease
- * was lost. One sent before may still be executed by Redis later (docs/operations.md, the remaining window).
+ * not answered within `writeTimeoutMs` fails and is never sent again.
  */
 import { isJsonObject, type JsonObject } from '../core/json.js';
 import { logger } from '../core/log.js';
@@ -23,7 +30,8 @@ import {
 } from '../datastore/redis-store.js';
 import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
 import type { TableStore } from './table-store.js';
-import { WRITABLE_FRACTION } from './lease-keeper.js';
+import { WRITABLE_FRACTION, type LeaseKeeper } from './lease-keeper.js';
+import { storeKeys } from './redis-keys.js';
 
 const log = logger('async-store');
 
@@ -39,19 +47,57 @@ export function writeTimeoutMs(leaseMs: number): number {
   return Math.min(REDIS_COMMAND_TIMEOUT_MS, Math.floor(margin * WRITE_TIMEOUT_SHARE));
 }
 
+/**
+ * The scripts of a write: KEYS[1] the lease, KEYS[2] the table's hash, ARGV[1] our lease token, then the
+ * field (and value). Reply: HSET's / HDEL's integer, or `{'refused', <holder or nil>}` when the lease is not
+ * ours (held by another instance, or expired) and nothing was written. Plain EVAL, not EVALSHA (ioredis
+ * defineCommand): the script text is small next to a record, Redis caches the compiled script either way,
+ * and a write stays exactly one command sent once (no NOSCRIPT retry on a new master), like the lease's.
+ */
+const FENCE =
+  "local holder = redis.call('get', KEYS[1]) if holder ~= ARGV[1] then return {'refused', holder} end ";
+const FENCED_HSET = `${FENCE}return redis.call('hset', KEYS[2], ARGV[2], ARGV[3])`;
+const FENCED_HDEL = `${FENCE}return redis.call('hdel', KEYS[2], ARGV[2])`;
+
+/** The lease that fences the writes of a table store (async-calls.ts joins it to the lease keeper). */
+export interface StoreFence {
+  /** The lease key (redis-lease.ts) and this instance's token in it (new with each claim). */
+  readonly key: string;
+  readonly token: string;
+  /** Throws (ERR_ASYNC_STANDBY) unless this instance may write now. */
+  guard(): void;
+  /**
+   * Redis refused a write: the lease is held by `holder` (undefined: by nobody, it expired). Makes this
+   * instance standby and returns the error the write fails with.
+   */
+  refused(holder: string | undefined): Error;
+}
+
+/** The fence of `lease` (this instance's), joined to its keeper. */
+export function leaseFence(lease: { key: string; token: string }, keeper: LeaseKeeper): StoreFence {
+  return {
+    key: lease.key,
+    get token() {
+      return lease.token;
+    },
+    guard: () => keeper.assertWritable(),
+    refused: (holder) => keeper.refused(holder),
+  };
+}
+
 export class RedisTableStore implements TableStore {
   private client: RedisClient | undefined;
   readonly hash: string;
 
-  /** `guard`: throws unless this instance may write now (it holds the lease of `leaseMs`). */
+  /** `fence`: the lease of `leaseMs` this instance must hold to write. */
   constructor(
     private readonly settings: RedisDatastoreSettings,
     ownName: string,
     table: string,
-    private readonly guard: () => void,
+    private readonly fence: StoreFence,
     private readonly leaseMs: number,
   ) {
-    this.hash = `${settings.key}:${ownName}.${table}`;
+    this.hash = storeKeys(settings.key, ownName).table(table);
   }
 
   private get description(): string {
@@ -85,15 +131,11 @@ export class RedisTableStore implements TableStore {
   }
 
   async put(key: string, value: JsonObject): Promise<void> {
-    this.guard();
-    const client = this.connected();
-    await this.command('write', () => client.hset(this.hash, key, JSON.stringify(value)));
+    await this.fenced('write', FENCED_HSET, key, JSON.stringify(value));
   }
 
   async delete(key: string): Promise<void> {
-    this.guard();
-    const client = this.connected();
-    await this.command('delete', () => client.hdel(this.hash, key));
+    await this.fenced('delete', FENCED_HDEL, key);
   }
 
   /** PING on the open connection (readiness). */
@@ -111,6 +153,18 @@ export class RedisTableStore implements TableStore {
   private connected(): RedisClient {
     if (!this.client) throw new RedisStoreError(`${this.description} is not open`);
     return this.client;
+  }
+
+  /** Runs a write script if this instance may write; rejects when Redis refused it (the lease is not ours). */
+  private async fenced(what: string, script: string, ...args: string[]): Promise<void> {
+    const { key, token } = this.fence;
+    this.fence.guard();
+    const client = this.connected();
+    const reply = await this.command(what, () => client.eval(script, 2, key, this.hash, token, ...args));
+    // A refusal arrives within writeTimeoutMs of the sending (or is dropped), long before this instance
+    // could lose the lease and claim it again: the write was sent under the claim the keeper holds now.
+    if (Array.isArray(reply) && reply[0] === 'refused')
+      throw this.fence.refused(typeof reply[1] === 'string' ? reply[1] : undefined);
   }
 
   private command<T>(what: string, run: () => Promise<T>): Promise<T> {

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { systemClock } from '../../src/core/clock.js';
 import { LeaseKeeper, STANDBY_POLL_MS } from '../../src/async/lease-keeper.js';
 import { placeOf, RedisLease } from '../../src/async/redis-lease.js';
-import { RedisTableStore } from '../../src/async/redis-table-store.js';
+import { leaseFence, RedisTableStore } from '../../src/async/redis-table-store.js';
 import type { RedisDatastoreSettings } from '../../src/settings/datastore-schema.js';
 import { redisSettings, redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
 import { waitFor } from '../helpers/wait.js';
@@ -37,7 +37,7 @@ async function heldBy(pid: number, ms: number): Promise<void> {
   const client = new Redis({ port: redis!.port, host: '127.0.0.1', lazyConnect: true });
   try {
     await client.connect();
-    await client.set('eps-lease-test:hd-1.lease', `${placeOf(pid)} 0123abcd`, 'PX', ms);
+    await client.set('eps-lease-test:{hd-1}.lease', `${placeOf(pid)} 0123abcd`, 'PX', ms);
   } finally {
     client.disconnect();
   }
@@ -62,14 +62,14 @@ test(
     const first = keeper();
     await first.keeper.start();
     assert.equal(first.keeper.role, 'active');
+    const second = keeper();
     const guarded = new RedisTableStore(
       settings,
       'hd-1',
       'pending',
-      () => second.keeper.assertWritable(),
+      leaseFence(second.lease, second.keeper),
       LEASE_MS,
     );
-    const second = keeper();
     await second.keeper.start();
     assert.equal(second.keeper.role, 'standby');
     assert.match(second.keeper.describe(), /^standby: .* held by host=\S+ pid=\d+$/);
@@ -136,9 +136,9 @@ test("a live process's lease is never taken over", { skip: redisSkip }, async ()
 test('once the lease is lost, no table of the instance writes any more', { skip: redisSkip }, async () => {
   const lost = keeper();
   await lost.keeper.start();
-  const guard = (): void => lost.keeper.assertWritable();
-  const pending = new RedisTableStore(settings, 'hd-1', 'pending', guard, LEASE_MS);
-  const outbox = new RedisTableStore(settings, 'hd-1', 'outbox', guard, LEASE_MS);
+  const fence = leaseFence(lost.lease, lost.keeper);
+  const pending = new RedisTableStore(settings, 'hd-1', 'pending', fence, LEASE_MS);
+  const outbox = new RedisTableStore(settings, 'hd-1', 'outbox', fence, LEASE_MS);
   await pending.load();
   await outbox.load();
   await outbox.put('before', { peer: 'ls-1' });
@@ -146,7 +146,7 @@ test('once the lease is lost, no table of the instance writes any more', { skip:
   try {
     await client.connect();
     // Another instance took the store (as after a pause longer than the lease).
-    await client.set('eps-lease-test:hd-1.lease', 'someone else', 'PX', 10 * LEASE_MS);
+    await client.set('eps-lease-test:{hd-1}.lease', 'someone else', 'PX', 10 * LEASE_MS);
     await waitFor(() => lost.keeper.role === 'standby', { timeoutMs: 5 * LEASE_MS, what: 'the lease lost' });
     for (const write of [
       () => outbox.put('after', { peer: 'ls-1' }),
@@ -158,9 +158,9 @@ test('once the lease is lost, no table of the instance writes any more', { skip:
         assert.match(e.message, /^standby: the store of asynchronous calls is held by /);
         return true;
       });
-    assert.deepEqual(await client.hkeys('eps-lease-test:hd-1.outbox'), ['before'], 'nothing written');
-    assert.ok(!(await client.hkeys('eps-lease-test:hd-1.pending')).includes('after'), 'nothing written');
-    await client.del('eps-lease-test:hd-1.lease', 'eps-lease-test:hd-1.outbox');
+    assert.deepEqual(await client.hkeys('eps-lease-test:{hd-1}.outbox'), ['before'], 'nothing written');
+    assert.ok(!(await client.hkeys('eps-lease-test:{hd-1}.pending')).includes('after'), 'nothing written');
+    await client.del('eps-lease-test:{hd-1}.lease', 'eps-lease-test:{hd-1}.outbox');
   } finally {
     client.disconnect();
     await outbox.close();

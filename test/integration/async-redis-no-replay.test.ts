@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { RedisTableStore, writeTimeoutMs } from '../../src/async/redis-table-store.js';
+import { RedisTableStore, writeTimeoutMs, type StoreFence } from '../../src/async/redis-table-store.js';
 import type { RedisDatastoreSettings } from '../../src/settings/datastore-schema.js';
 import { redisSettings, redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
 import { waitFor } from '../helpers/wait.js';
@@ -22,6 +22,14 @@ before(async () => {
   settings = redisSettings(redis, 'no-replay');
 });
 
+/** The lease of hd-1, held by this test (set in Redis below) for the whole test. */
+const fence: StoreFence = {
+  key: 'no-replay:{hd-1}.lease',
+  token: 'this test',
+  guard: () => undefined,
+  refused: () => new Error('the lease was not ours'),
+};
+
 after(async () => {
   await redis?.stop();
 });
@@ -30,10 +38,11 @@ test(
   'a write cut off by a broken connection fails and is not sent again after the reconnect',
   { skip: redisSkip },
   async () => {
-    const store = new RedisTableStore(settings, 'hd-1', 'pending', () => undefined, LEASE_MS);
+    const store = new RedisTableStore(settings, 'hd-1', 'pending', fence, LEASE_MS);
     const admin = new Redis({ port: redis!.port, host: '127.0.0.1', lazyConnect: true });
     try {
       await admin.connect();
+      await admin.set(fence.key, fence.token);
       await store.load();
       await admin.client('PAUSE', 5000, 'WRITE');
       const write = store.put('late', { peer: 'ls-1' });
@@ -41,10 +50,10 @@ test(
         () => 'written',
         (e: unknown) => `failed: ${String(e)}`,
       );
-      // The HSET reached Redis and waits there (paused); then its connection breaks.
-      await waitFor(async () => String(await admin.client('LIST')).includes('cmd=hset'), {
+      // The write (a script) reached Redis and waits there (paused); then its connection breaks.
+      await waitFor(async () => String(await admin.client('LIST')).includes('cmd=eval'), {
         timeoutMs: 2000,
-        what: 'the HSET held by the pause',
+        what: 'the write held by the pause',
       });
       await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
       await admin.client('UNPAUSE');
@@ -60,11 +69,11 @@ test(
       );
       await store.put('now', { peer: 'ls-1' });
       assert.equal(
-        await admin.hget('no-replay:hd-1.pending', 'late'),
+        await admin.hget('no-replay:{hd-1}.pending', 'late'),
         null,
         'not written after the reconnect',
       );
-      assert.notEqual(await admin.hget('no-replay:hd-1.pending', 'now'), null);
+      assert.notEqual(await admin.hget('no-replay:{hd-1}.pending', 'now'), null);
     } finally {
       admin.disconnect();
       await store.close();

@@ -106,7 +106,7 @@ test(
 
     // The lease is taken from a (as if it had paused past its lease and another instance took it).
     const client = new Redis({ port: redis!.port, host: '127.0.0.1' });
-    const lease = 'standby-calls:ls-1.lease';
+    const lease = 'standby-calls:{ls-1}.lease';
     await client.set(lease, 'host=elsewhere pid=1 0a', 'PX', 1000);
     await waitFor(() => a.calls.storeStatus().role === 'standby', { timeoutMs: 2000, what: 'a to notice' });
     a.host.unreachable = false; // its outbox would deliver now, had it not stopped

@@ -240,3 +240,23 @@ test('a renewal that hangs: standby (deactivated) the moment writes stop, not wh
   assert.equal(a.activations, 2);
   await a.keeper.close();
 });
+
+test('a write refused by the store: standby at once, one loss, and it polls again within a poll', async () => {
+  const clock = new ManualClock();
+  const lease = new SharedLease(clock);
+  const a = instance(lease, clock, 'host=a pid=1 x');
+  await a.keeper.start();
+  lease.holder = 'host=c pid=3 z'; // taken; a has not renewed since
+  const error = a.keeper.refused('host=c pid=3 z');
+  assert.equal(error.code, 'ERR_ASYNC_STANDBY');
+  assert.match(error.message, /held by host=c pid=3; try the active instance/);
+  assert.equal(a.keeper.role, 'standby');
+  assert.deepEqual(a.losses, ['a write was refused by the store: the lease is held by host=c pid=3']);
+  a.keeper.refused('host=c pid=3 z'); // a second write refused the same way: no second change of state
+  assert.equal(a.losses.length, 1);
+  lease.holder = undefined; // c stopped
+  await clock.advance(STANDBY_POLL_MS);
+  assert.equal(a.keeper.role, 'active', 'polled as a standby, not at the renewal that was due');
+  assert.equal(a.activations, 2);
+  await a.keeper.close();
+});
