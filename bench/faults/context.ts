@@ -12,6 +12,8 @@ export interface FaultOptions {
   kills: number;
   /** Concurrency of the load. */
   concurrency: number;
+  /** hd-1's gRPC connect timeout in seconds; default: its dev settings' (the default, 10 s). */
+  connectTimeout?: number;
 }
 
 export interface FaultContext {

@@ -80,6 +80,16 @@ export class DevNetwork {
     });
   }
 
+  /** Sets the `connect_timeout` of `role`'s grpc_client channel in its copied settings (before it starts). */
+  setConnectTimeout(role: string, seconds: number): void {
+    const dir = this.roleDir(role);
+    const client = /(type: grpc_client\n( +)settings:\n)/;
+    const file = readdirSync(dir).find((f) => client.test(readFileSync(join(dir, f), 'utf8')));
+    if (!file) throw new Error(`no grpc_client channel with settings in ${dir}`);
+    const text = readFileSync(join(dir, file), 'utf8');
+    writeFileSync(join(dir, file), text.replace(client, `$1$2  connect_timeout: ${seconds}\n`));
+  }
+
   /** The port this network uses for a port of the dev port map (README of settings/dev). */
   port(devPort: number): number {
     const port = this.ports.get(devPort);

@@ -31,6 +31,8 @@ export class FaultRun {
 
   async start(): Promise<void> {
     await this.net.prepare();
+    if (this.options.connectTimeout !== undefined)
+      this.net.setConnectTimeout('hd-1', this.options.connectTimeout);
     await this.net.startAll(BASE_ROLES);
     this.client = this.newClient(this.options.concurrency);
     await untilCallSucceeds(this.client, SETTLE_MS);

@@ -19,8 +19,8 @@ export interface GeneratedKeyPair {
 /** RSA algorithm used for every signature the CAs make. */
 export const RSA_SIGNING_ALGORITHM = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
 
-export async function generateRsaKeyPair(): Promise<GeneratedKeyPair> {
-  const { privateKey, publicKey } = await generateKeyPairAsync('rsa', { modulusLength: RSA_MODULUS_BITS });
+export async function generateRsaKeyPair(bits: number = RSA_MODULUS_BITS): Promise<GeneratedKeyPair> {
+  const { privateKey, publicKey } = await generateKeyPairAsync('rsa', { modulusLength: bits });
   return { kind: 'rsa', privateKey, publicKey };
 }
 

@@ -52,6 +52,8 @@ export interface GenerateCertificatesOptions {
   names?: readonly string[];
   /** Reference time for validity periods and `created_at`; default now. */
   now?: Date;
+  /** Size of the RSA keys; default RSA_MODULUS_BITS (tests that do not use the keys for TLS pass less). */
+  rsaModulusBits?: number;
 }
 
 export interface GeneratedCertificates {
@@ -96,11 +98,12 @@ export async function generateCertificates(
   const recordsFile = options.recordsFile === undefined ? defaultRecordsFile(certsDir) : options.recordsFile;
 
   await mkdir(certsDir, { recursive: true });
-  const caKeys = Promise.all([generateRsaKeyPair(), generateRsaKeyPair()]);
+  const rsaKeyPair = (): Promise<GeneratedKeyPair> => generateRsaKeyPair(options.rsaModulusBits);
+  const caKeys = Promise.all([rsaKeyPair(), rsaKeyPair()]);
   const leafKeys = Promise.all(
     names.flatMap((name) =>
       LEAF_KINDS.map(async (kind): Promise<LeafPlan> => {
-        const keys = isSigningKind(kind) ? await generateEcKeyPair() : await generateRsaKeyPair();
+        const keys = isSigningKind(kind) ? await generateEcKeyPair() : await rsaKeyPair();
         return { name, kind, keys };
       }),
     ),

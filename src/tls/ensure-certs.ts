@@ -34,6 +34,8 @@ const LOCK_DIR = '.certs.lock';
 export interface EnsureCertificatesOptions {
   /** Regenerate even when a complete PKI exists. */
   force?: boolean;
+  /** Size of the RSA keys generated (generateCertificates); default RSA_MODULUS_BITS. */
+  rsaModulusBits?: number;
 }
 
 export interface EnsureCertificatesResult {
@@ -102,7 +104,7 @@ async function acquireLock(lockDir: string): Promise<void> {
   }
 }
 
-async function generateAndSwap(envDir: string): Promise<GeneratedCertificates> {
+async function generateAndSwap(envDir: string, rsaModulusBits?: number): Promise<GeneratedCertificates> {
   const certsDir = join(envDir, 'certs');
   const suffix = `${process.pid}-${Date.now()}`;
   const tmpDir = join(envDir, `.certs-new-${suffix}`);
@@ -110,7 +112,11 @@ async function generateAndSwap(envDir: string): Promise<GeneratedCertificates> {
   const tmpRecords = join(tmpDir, CERTIFICATE_RECORDS_FILE);
   const recordsFile = join(envDir, 'directory', CERTIFICATE_RECORDS_FILE);
   try {
-    const generated = await generateCertificates({ certsDir: tmpDir, recordsFile: tmpRecords });
+    const generated = await generateCertificates({
+      certsDir: tmpDir,
+      recordsFile: tmpRecords,
+      ...(rsaModulusBits === undefined ? {} : { rsaModulusBits }),
+    });
     await mkdir(join(envDir, 'directory'), { recursive: true });
     if (await exists(certsDir)) await rename(certsDir, oldDir);
     await rename(tmpDir, certsDir);
@@ -144,7 +150,7 @@ export async function ensureCertificates(
   try {
     // Another process may have finished generating while we waited for the lock.
     if (!options.force && (await certificatesComplete(envDir))) return { ...base, action: 'kept' };
-    const generated = await generateAndSwap(envDir);
+    const generated = await generateAndSwap(envDir, options.rsaModulusBits);
     return { ...base, action: 'generated', generated };
   } finally {
     await rm(lockDir, { recursive: true, force: true });

@@ -1,8 +1,8 @@
 /**
  * Short versions of `npm run faults` (bench/faults) as tests: the named scenarios on one dev network of real
- * processes, 2 s of c=4 load after each fault. Asserted is what holds today: P2P calls succeed again after
- * every fault (the driver waits for that, bounded), calls through the proxy do not notice the sd going
- * down, a silent peer or one of two proxies stopping gracefully (the drain notice), only calls that may
+ * processes, 2 s of c=4 load after each fault unless the file says less (SuiteOptions). Asserted is what
+ * holds today: P2P calls succeed again after every fault (the driver waits for that, bounded), calls
+ * through the proxy do not notice the sd going down, a silent peer or one of two proxies stopping gracefully (the drain notice), only calls that may
  * have been processed fail across proxy, proxy-eps and peer restarts (the calls not processed wait for the
  * return, channels/safe-retry.ts), a node restarted while the sd is down routes, and nothing hangs. The figures (failed calls, recovery time) are measured by
  * `npm run faults` and recorded in BENCHMARKS.md.
@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FaultOptions } from '../../bench/faults/context.js';
 import { FaultRun } from '../../bench/faults/driver.js';
 import { scenarioByName } from '../../bench/faults/scenarios.js';
 import { withDeadline } from '../helpers/wait.js';
@@ -28,10 +29,13 @@ const ONLY_MAYBE_PROCESSED_FAIL = new Set([
 /** A scenario's whole run, settling included, must end within this. */
 const SCENARIO_DEADLINE_MS = 60_000;
 
-export function faultSuite(title: string, names: string[]): void {
+/** What a file may change: seconds of load after each fault, hd-1's connect timeout (FaultOptions). */
+export type SuiteOptions = Partial<Pick<FaultOptions, 'seconds' | 'connectTimeout'>>;
+
+export function faultSuite(title: string, names: string[], options: SuiteOptions = {}): void {
   describe(title, () => {
     const dir = mkdtempSync(join(tmpdir(), 'eps-faults-test-'));
-    const run = new FaultRun(dir, { seconds: 2, kills: 0, concurrency: 4 });
+    const run = new FaultRun(dir, { seconds: 2, kills: 0, concurrency: 4, ...options });
 
     before(() => withDeadline(run.start(), { timeoutMs: 90_000, what: 'the dev network to route a call' }));
     after(async () => {

@@ -34,7 +34,9 @@ export function outboxSuite(
       pair.marked(method, id, ttl);
 
     before(async () => {
-      pair = await AsyncPair.start({ store: await setup() });
+      // An unmarked call to a stopped ls-1 fails at once instead of waiting for ls-1's return (seconds of
+      // each run); marked calls never wait (they fail fast to the outbox), so nothing else changes.
+      pair = await AsyncPair.start({ store: await setup(), grpcClient: { reconnect_wait: 0 } });
       ({ hdBackend, lsBackend, hdPort, lsPort, metricsPort } = pair);
     });
 
@@ -93,6 +95,13 @@ export function outboxSuite(
       const metrics = await metricsText(metricsPort);
       assert.match(metrics, /eps_async_outbox_messages\{peer="ls-1"\} 2\n/);
       assert.match(metrics, /eps_async_outbox_oldest_seconds\{peer="ls-1"\} \d/);
+      // A failed delivery round while ls-1 is down, awaited: ls-1 may be down only briefly (the rounds
+      // run every 0.1 s at first, a loaded machine may run none before ls-1 is back).
+      await waitFor(
+        async () =>
+          /eps_async_outbox_retries_total\{peer="ls-1"\} [1-9]/.test(await metricsText(metricsPort)),
+        { timeoutMs: STEP_MS, what: 'a retry of the outbox to ls-1', intervalMs: 50 },
+      );
 
       await start('ls-1');
       await pair.drained('hd-1');
@@ -111,28 +120,32 @@ export function outboxSuite(
       assert.equal(got.length, 1);
       assert.equal((got[0]!.params as JsonObject).result, 'found');
 
-      // Visible: the retries while ls-1 was down, ls-1's pending request; each hop logs the request id.
-      assert.match(await metricsText(metricsPort), /eps_async_outbox_retries_total\{peer="ls-1"\} [1-9]/);
+      // Visible: ls-1's pending request; each hop logs the request id.
       assert.match(
         await metricsText(pair.lsMetricsPort),
         /eps_async_entries\{table="pending",peer="hd-1"\} [1-9]/,
       );
-      const logged = (node: 'hd-1' | 'ls-1', steps: RegExp[]): void => {
-        const lines = pair.logLines(node, 'ls-1.locate(down-2)');
-        for (const step of steps)
-          assert.ok(
-            lines.some((l) => step.test(l)),
-            `${node}: ${step} in\n${lines.join('\n')}`,
-          );
+      // Awaited, not read at once: a line reaches us through the process's stderr pipe, which may lag
+      // behind the HTTP reply that follows it under load (hd-1 logs "handed to the backend" after its
+      // backend took the answer, which is when respondsFor above returns).
+      const logged = async (node: 'hd-1' | 'ls-1', steps: RegExp[]): Promise<void> => {
+        const lines = (): string[] => pair.logLines(node, 'ls-1.locate(down-2)');
+        const missing = (): RegExp[] => steps.filter((step) => !lines().some((l) => step.test(l)));
+        // On timeout the assertion below names what is missing, with the lines logged by then.
+        await waitFor(() => missing().length === 0, {
+          timeoutMs: STEP_MS,
+          what: `${node}'s log lines`,
+        }).catch(() => undefined);
+        assert.deepEqual(missing(), [], `${node}: not logged, in\n${lines().join('\n')}`);
       };
-      logged('hd-1', [
+      await logged('hd-1', [
         /marked request queued|joins the queue/,
         /queued for a peer that cannot be reached/,
         /queued message delivered/,
         /acknowledged by the callee/,
         /answer handed to the backend/,
       ]);
-      logged('ls-1', [/request acknowledged, answer pending/, /answer delivered to the caller/]);
+      await logged('ls-1', [/request acknowledged, answer pending/, /answer delivered to the caller/]);
     });
 
     test('a queued request that outlives its time to live comes back to hd-1 as an error', async () => {

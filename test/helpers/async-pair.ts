@@ -36,6 +36,8 @@ export interface PairOptions {
   async?: Partial<Record<Node, JsonObject>>;
   /** Which nodes run after `startPair` (default: both). */
   running?: Node[];
+  /** More `grpc_client` settings of both nodes, over the connect timeout of 1 s. */
+  grpcClient?: JsonObject;
 }
 
 export class AsyncPair {
@@ -64,12 +66,13 @@ export class AsyncPair {
       outbox: OUTBOX,
       ...options.async?.[node],
     });
+    const grpcClient = { connect_timeout: 1, ...options.grpcClient };
     const net = new TestNetwork([
       {
         name: 'hd-1',
         groups: ['health-departments'],
         grpcServer: true,
-        grpcClient: { connect_timeout: 1 },
+        grpcClient,
         backend: hdBackend.url,
         metricsPort,
         async: settings('hd-1'),
@@ -78,7 +81,7 @@ export class AsyncPair {
         name: 'ls-1',
         groups: ['location-services'],
         grpcServer: true,
-        grpcClient: { connect_timeout: 1 },
+        grpcClient,
         backend: lsBackend.url,
         metricsPort: lsMetricsPort,
         services: [

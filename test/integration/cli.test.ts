@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import { once } from 'node:events';
-import { REPO_ROOT, runProgram } from '../helpers/processes.js';
+import { REPO_ROOT, runProgram, runPrograms } from '../helpers/processes.js';
+
+type Ran = Awaited<ReturnType<typeof runProgram>>;
 
 const noSettings = { EPS_SETTINGS: '', SD_SETTINGS: '', PROXY_SETTINGS: '' };
 
@@ -16,50 +18,59 @@ test('version, --version and --help work without any settings', async () => {
   // From a checkout: the package version and the commit (an installed package: test/release/).
   const commit = existsSync(join(REPO_ROOT, '.git')) ? ' \\(git [0-9a-f]{12}\\)' : '';
   const expected = new RegExp(`^${version.replace(/\./g, '\\.')}${commit}\n$`);
-  for (const bin of ['eps', 'sd', 'proxy']) {
-    const v = await runProgram(bin, ['version'], noSettings);
+  const bins = ['eps', 'sd', 'proxy'];
+  // Each launcher three times, at once (runPrograms bounds how many run together).
+  const runs = bins.flatMap((bin) =>
+    ['version', '--version', '--help'].map((arg) => ({ bin, args: [arg], env: noSettings })),
+  );
+  const results = await runPrograms(runs);
+  bins.forEach((bin, i) => {
+    const [v, flag, h] = results.slice(3 * i, 3 * i + 3) as [Ran, Ran, Ran];
     assert.equal(v.code, 0, bin);
     assert.match(v.stdout, expected);
-    const flag = await runProgram(bin, ['--version'], noSettings);
     assert.equal(flag.code, 0, bin);
     assert.equal(flag.stdout, v.stdout);
-    const h = await runProgram(bin, ['--help'], noSettings);
     assert.equal(h.code, 0, bin);
     assert.match(h.stdout, /Usage:/);
-  }
+  });
 });
 
 test('unknown commands print "No help topic" and exit 3', async () => {
-  const r = await runProgram('eps', ['frobnicate'], noSettings);
-  assert.equal(r.code, 3);
-  assert.match(r.stderr, /No help topic for 'frobnicate'/);
-  const sub = await runProgram('eps', ['server', 'walk'], noSettings);
-  assert.equal(sub.code, 3);
+  const [r, sub] = await runPrograms([
+    { bin: 'eps', args: ['frobnicate'], env: noSettings },
+    { bin: 'eps', args: ['server', 'walk'], env: noSettings },
+  ]);
+  assert.equal(r!.code, 3);
+  assert.match(r!.stderr, /No help topic for 'frobnicate'/);
+  assert.equal(sub!.code, 3);
 });
 
 test('missing or invalid settings and bad flags exit non-zero with a clear message', async () => {
-  const unset = await runProgram('eps', ['server', 'run'], noSettings);
-  assert.equal(unset.code, 1);
-  assert.match(unset.stderr, /EPS_SETTINGS is not set/);
-
   const dir = mkdtempSync(join(tmpdir(), 'eps-cli-'));
   try {
     writeFileSync(
       join(dir, '001.yml'),
       'name: x\nchannels: []\ndirectory: {type: json, settings: {path: /x}}\nbogus: 1\n',
     );
-    const unknown = await runProgram('eps', ['server', 'run'], { EPS_SETTINGS: dir });
+    // Independent runs, at once (runPrograms).
+    const [unset, unknown, missing, level] = (await runPrograms([
+      { bin: 'eps', args: ['server', 'run'], env: noSettings },
+      { bin: 'eps', args: ['server', 'run'], env: { EPS_SETTINGS: dir } },
+      { bin: 'eps', args: ['server', 'run'], env: { EPS_SETTINGS: join(dir, 'nope') } },
+      { bin: 'eps', args: ['--level', 'loud', 'version'], env: noSettings },
+    ])) as [Ran, Ran, Ran, Ran];
+    assert.equal(unset.code, 1);
+    assert.match(unset.stderr, /EPS_SETTINGS is not set/);
+
     assert.equal(unknown.code, 1);
     assert.match(
       unknown.stderr,
       new RegExp(`settings error in ${join(dir, '001.yml')}.*unknown key 'bogus'`),
     );
 
-    const missing = await runProgram('eps', ['server', 'run'], { EPS_SETTINGS: join(dir, 'nope') });
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /nope/);
 
-    const level = await runProgram('eps', ['--level', 'loud', 'version'], noSettings);
     assert.equal(level.code, 1);
     assert.match(level.stderr, /error parsing level/);
   } finally {

@@ -14,7 +14,7 @@ import type { JsonObject } from '../../src/core/json.js';
 import type { DirectoryEntry, SignedChangeRecord } from '../../src/core/directory-entry.js';
 import { verifyRecord, TrustStore } from '../../src/records/index.js';
 import { CERTS, testCertificates } from '../helpers/network.js';
-import { REPO_ROOT, runProgram } from '../helpers/processes.js';
+import { REPO_ROOT, runProgram, runPrograms } from '../helpers/processes.js';
 import { apiSettings, RecordsServer } from '../helpers/records-server.js';
 import { readFileSync } from 'node:fs';
 
@@ -80,60 +80,64 @@ test('sign and verify: round trip, exit codes, wrong name, tampered data, missin
 
   const file = join(dir, 'signed.json');
   writeFileSync(file, signed.stdout);
-  const ok = await runProgram('eps', ['sd', 'verify', file, 'hd-1'], env);
-  assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stderr, /Signature is ok!/);
-
-  const wrongName = await runProgram('eps', ['sd', 'verify', file, 'hd-2'], env);
-  assert.equal(wrongName.code, 1);
-  assert.match(wrongName.stderr, /Signature is not valid!.*not valid for name hd-2/);
+  // The runs that read the same files are made at once (runPrograms), the files changed between batches.
+  const [ok, wrongName, noName, noFile] = await runPrograms([
+    { bin: 'eps', args: ['sd', 'verify', file, 'hd-1'], env },
+    { bin: 'eps', args: ['sd', 'verify', file, 'hd-2'], env },
+    { bin: 'eps', args: ['sd', 'verify', file], env },
+    { bin: 'eps', args: ['sd', 'sign'], env },
+  ]);
+  assert.equal(ok!.code, 0, ok!.stderr);
+  assert.match(ok!.stderr, /Signature is ok!/);
+  assert.equal(wrongName!.code, 1);
+  assert.match(wrongName!.stderr, /Signature is not valid!.*not valid for name hd-2/);
+  assert.equal(noName!.code, 1);
+  assert.match(noName!.stderr, /please specify a name/);
+  assert.equal(noFile!.code, 1);
+  assert.match(noFile!.stderr, /please specify a filename/);
 
   writeFileSync(file, signed.stdout.replace('world', 'World'));
-  const tampered = await runProgram('eps', ['sd', 'verify', file, 'hd-1'], env);
-  assert.equal(tampered.code, 1);
-  assert.match(tampered.stderr, /Signature is not valid!/);
-
-  const noName = await runProgram('eps', ['sd', 'verify', file], env);
-  assert.equal(noName.code, 1);
-  assert.match(noName.stderr, /please specify a name/);
-  const noFile = await runProgram('eps', ['sd', 'sign'], env);
-  assert.equal(noFile.code, 1);
-  assert.match(noFile.stderr, /please specify a filename/);
-
   writeFileSync(input, '[1, 2]');
-  const notObject = await runProgram('eps', ['sd', 'sign', input], env);
-  assert.equal(notObject.code, 1);
-  assert.match(notObject.stderr, /must hold a JSON object/);
+  const [tampered, notObject] = await runPrograms([
+    { bin: 'eps', args: ['sd', 'verify', file, 'hd-1'], env },
+    { bin: 'eps', args: ['sd', 'sign', input], env },
+  ]);
+  assert.equal(tampered!.code, 1);
+  assert.match(tampered!.stderr, /Signature is not valid!/);
+  assert.equal(notObject!.code, 1);
+  assert.match(notObject!.stderr, /must hold a JSON object/);
 });
 
 test('submit-records refuses without signing settings and with a json directory', async () => {
   const file = recordsFile('one.json', [change('x', 'groups', ['a'])]);
   const noSigning = settingsDir('no-signing', { name: 'hd-1', directory: apiDirectory() });
-  const r1 = await runProgram('eps', ['sd', 'submit-records', file], { EPS_SETTINGS: noSigning });
-  assert.equal(r1.code, 1);
-  assert.match(r1.stderr, /Signing settings undefined!/);
-
   const json = settingsDir('json', {
     name: 'hd-1',
     directory: { type: 'json', settings: { path: join(REPO_ROOT, 'settings/test/directory') } },
     signing: signing(),
   });
-  const r2 = await runProgram('eps', ['sd', 'submit-records', file], { EPS_SETTINGS: json });
-  assert.equal(r2.code, 1);
-  assert.match(r2.stderr, /not a writable service directory/);
+  const hd2 = settingsDir('hd-2', { name: 'hd-2', directory: apiDirectory(), signing: signing('hd-2') });
+  const before = server.calls.filter((c) => c.method === 'submitRecords').length;
+  // Independent runs, made at once (runPrograms); none of them may send anything.
+  const [r1, r2, r3, entries] = await runPrograms([
+    { bin: 'eps', args: ['sd', 'submit-records', file], env: { EPS_SETTINGS: noSigning } },
+    { bin: 'eps', args: ['sd', 'submit-records', file], env: { EPS_SETTINGS: json } },
+    { bin: 'eps', args: ['sd', 'submit-records', file], env: { EPS_SETTINGS: hd2 } },
+    { bin: 'eps', args: ['sd', 'get-entries', '--name', 'op-1'], env: { EPS_SETTINGS: json } },
+  ]);
+  assert.equal(r1!.code, 1);
+  assert.match(r1!.stderr, /Signing settings undefined!/);
+  assert.equal(r2!.code, 1);
+  assert.match(r2!.stderr, /not a writable service directory/);
 
   // A signer outside sd-admin is refused before anything is sent.
-  const before = server.calls.filter((c) => c.method === 'submitRecords').length;
-  const hd2 = settingsDir('hd-2', { name: 'hd-2', directory: apiDirectory(), signing: signing('hd-2') });
-  const r3 = await runProgram('eps', ['sd', 'submit-records', file], { EPS_SETTINGS: hd2 });
-  assert.equal(r3.code, 1);
-  assert.match(r3.stderr, /not in group sd-admin/);
+  assert.equal(r3!.code, 1);
+  assert.match(r3!.stderr, /not in group sd-admin/);
   assert.equal(server.calls.filter((c) => c.method === 'submitRecords').length, before);
 
   // get-entries works with a json directory.
-  const entries = await runProgram('eps', ['sd', 'get-entries', '--name', 'op-1'], { EPS_SETTINGS: json });
-  assert.equal(entries.code, 0, entries.stderr);
-  const list = JSON.parse(entries.stdout) as DirectoryEntry[];
+  assert.equal(entries!.code, 0, entries!.stderr);
+  const list = JSON.parse(entries!.stdout) as DirectoryEntry[];
   assert.deepEqual(
     list.map((e) => [e.name, e.groups]),
     [['op-1', ['Operators']]],
@@ -185,37 +189,43 @@ test('submit-records --reset over several files makes one chain; get-entries and
   assert.equal(server.chain.length, 4);
   assert.equal(server.chain[3]!.parent_hash, chain[2]!.hash);
 
-  const entries = await runProgram('eps', ['sd', 'get-entries'], env);
-  assert.equal(entries.code, 0, entries.stderr);
-  const list = JSON.parse(entries.stdout) as DirectoryEntry[];
+  // The reads, at once (runPrograms).
+  const [entries, one, records, bad] = await runPrograms([
+    { bin: 'eps', args: ['sd', 'get-entries'], env },
+    { bin: 'eps', args: ['sd', 'get-entries', '--name', 'beta'], env },
+    { bin: 'eps', args: ['sd', 'get-records', '--after', chain[1]!.hash], env },
+    { bin: 'eps', args: ['sd', 'get-records', '--after', 'xyz'], env },
+  ]);
+  assert.equal(entries!.code, 0, entries!.stderr);
+  const list = JSON.parse(entries!.stdout) as DirectoryEntry[];
   assert.deepEqual(
     list.map((e) => e.name),
     ['alpha', 'beta'],
   );
   assert.deepEqual(list[0]!.groups, ['g2']);
   assert.equal(list[0]!.records.length, 3);
-  const one = await runProgram('eps', ['sd', 'get-entries', '--name', 'beta'], env);
   assert.deepEqual(
-    (JSON.parse(one.stdout) as DirectoryEntry[]).map((e) => e.name),
+    (JSON.parse(one!.stdout) as DirectoryEntry[]).map((e) => e.name),
     ['beta'],
   );
 
-  const records = await runProgram('eps', ['sd', 'get-records', '--after', chain[1]!.hash], env);
-  assert.equal(records.code, 0, records.stderr);
+  assert.equal(records!.code, 0, records!.stderr);
   assert.deepEqual(
-    (JSON.parse(records.stdout) as SignedChangeRecord[]).map((r) => r.hash),
+    (JSON.parse(records!.stdout) as SignedChangeRecord[]).map((r) => r.hash),
     [chain[2]!.hash, server.chain[3]!.hash],
   );
-  const bad = await runProgram('eps', ['sd', 'get-records', '--after', 'xyz'], env);
-  assert.equal(bad.code, 1);
+  assert.equal(bad!.code, 1);
 });
 
 test('every eps sd subcommand has --help', async () => {
-  for (const sub of ['get-entries', 'get-records', 'submit-records', 'sign', 'verify']) {
-    const r = await runProgram('eps', ['sd', sub, '--help'], { EPS_SETTINGS: '' });
-    assert.equal(r.code, 0, sub);
-    assert.match(r.stdout, new RegExp(`Usage: eps sd ${sub}`));
-  }
+  const subs = ['get-entries', 'get-records', 'submit-records', 'sign', 'verify'];
+  const results = await runPrograms(
+    subs.map((sub) => ({ bin: 'eps', args: ['sd', sub, '--help'], env: { EPS_SETTINGS: '' } })),
+  );
+  subs.forEach((sub, i) => {
+    assert.equal(results[i]!.code, 0, sub);
+    assert.match(results[i]!.stdout, new RegExp(`Usage: eps sd ${sub}`));
+  });
 });
 
 test('sd-setup submits every *.json of DIR in name order, the first one as a new root', async () => {

@@ -193,7 +193,9 @@ describe('alerting metrics of real eps, proxy and sd processes', () => {
   });
 
   test('the tunnel gauges go back to 0 when the proxy stops', async () => {
-    await proxy.stop();
+    // Killed: a SIGTERM holds the idle tunnel for the 5 s drain and then cuts it; either way both ends see
+    // the tunnel's connection close, which is what ends their gauges (draining: proxy-drain.test.ts).
+    await proxy.stop('SIGKILL');
     await waitFor(
       async () => sample(await metricsText(ports['hd-1']!), 'eps_p2p_tunnels_open{side="caller"}') === 0,
       { timeoutMs: 10_000, what: "hd-1's caller tunnel to close" },

@@ -16,7 +16,9 @@ import {
   parseInclusionProof,
   RecordTree,
 } from '../../src/records/index.js';
-import { runProgram } from '../helpers/processes.js';
+import { runProgram, runPrograms } from '../helpers/processes.js';
+
+type Ran = Awaited<ReturnType<typeof runProgram>>;
 import { apiSettings } from '../helpers/records-server.js';
 import { change } from '../helpers/sd-harness.js';
 import { sdBed, startFileSd, submitChanges, type FileSd, type SdBed } from '../helpers/sd-file-store.js';
@@ -106,20 +108,22 @@ test('bad proof parameters answer -32602 with the reason', async () => {
 });
 
 test('eps sd audit: a prefix is consistent (exit 0), a fork is not (exit 1)', async () => {
-  const ok = await runProgram('eps', ['sd', 'audit', url(prefix), url(long)], env);
+  const [ok, bad, usage] = (await runPrograms([
+    { bin: 'eps', args: ['sd', 'audit', url(prefix), url(long)], env },
+    { bin: 'eps', args: ['sd', 'audit', url(long), url(prefix), url(fork)], env },
+    { bin: 'eps', args: ['sd', 'audit', url(long)], env },
+  ])) as [Ran, Ran, Ran];
   assert.equal(ok.code, 0, ok.stderr + ok.stdout);
   assert.match(ok.stdout, /PARTY\s+SIZE\s+HEAD\s+ROOT/);
   assert.match(ok.stdout, new RegExp(`${url(prefix)}\\s+6\\s`));
   assert.match(ok.stdout, new RegExp(`${url(long)}\\s+11\\s`));
   assert.match(ok.stdout, /consistent {2}/);
 
-  const bad = await runProgram('eps', ['sd', 'audit', url(long), url(prefix), url(fork)], env);
   assert.equal(bad.code, 1, bad.stderr + bad.stdout);
   assert.match(bad.stdout, new RegExp(`INCONSISTENT +${url(fork)} <= ${url(long)}: the proof does not lead`));
   assert.match(bad.stdout, new RegExp(`consistent +${url(prefix)} <= ${url(fork)}`));
   assert.match(bad.stderr, /not consistent/);
 
-  const usage = await runProgram('eps', ['sd', 'audit', url(long)], env);
   assert.equal(usage.code, 1);
   assert.match(usage.stderr, /give between 2 and 16 URLs/);
 });
@@ -144,62 +148,41 @@ test('eps sd verify-proof: valid proofs exit 0, tampered ones exit 1 with the re
   writeFileSync(files.inclusion, JSON.stringify(await long.client.result('getInclusionProof', { index: 7 })));
   writeFileSync(files.record, JSON.stringify(records[7]));
 
-  const consistent = await runProgram('eps', [
-    'sd',
-    'verify-proof',
-    files.consistency,
-    files.tip6,
-    files.tip11,
-  ]);
+  const forkTip = JSON.stringify(await fork.client.result('getTreeTip', { size: 6 }));
+  const tampered = JSON.stringify({ ...(tip6 as object), root: 'ab'.repeat(32) });
+  const verify = (...args: string[]): { bin: string; args: string[] } => ({
+    bin: 'eps',
+    args: ['sd', 'verify-proof', ...args],
+  });
+  // Independent runs, at once (runPrograms).
+  const [consistent, included, wrongOrder, prefixOfFork, bad, otherRecord, garbage] = (await runPrograms([
+    verify(files.consistency, files.tip6, files.tip11),
+    verify(files.inclusion, files.tip11, '--record', files.record),
+    verify(files.consistency, files.tip11, files.tip6),
+    verify(files.consistency, forkTip, files.tip11),
+    verify(files.consistency, tampered, files.tip11),
+    verify(files.inclusion, files.tip11, '--record', JSON.stringify(records[6])),
+    verify('{"first": "x"}', files.tip6, files.tip11),
+  ])) as [Ran, Ran, Ran, Ran, Ran, Ran, Ran];
   assert.equal(consistent.code, 0, consistent.stderr);
   assert.match(
     consistent.stdout,
     /Proof is valid: the 6 records with root [0-9a-f]{64} are a prefix of the 11/,
   );
-  const included = await runProgram('eps', [
-    'sd',
-    'verify-proof',
-    files.inclusion,
-    files.tip11,
-    '--record',
-    files.record,
-  ]);
   assert.equal(included.code, 0, included.stderr);
   assert.match(included.stdout, new RegExp(`record ${records[7]!.hash} is record 7 of the 11 records`));
 
-  const forkTip = JSON.stringify(await fork.client.result('getTreeTip', { size: 6 }));
-  const wrongOrder = await runProgram('eps', [
-    'sd',
-    'verify-proof',
-    files.consistency,
-    files.tip11,
-    files.tip6,
-  ]);
   assert.equal(wrongOrder.code, 1);
   assert.match(
     wrongOrder.stderr,
     /Proof is not valid! the proof is from size 6 to 11, the tips have sizes 11 and 6/,
   );
   // The fork's size-6 tip is the common prefix: still consistent. A changed root is not.
-  assert.equal(
-    (await runProgram('eps', ['sd', 'verify-proof', files.consistency, forkTip, files.tip11])).code,
-    0,
-  );
-  const tampered = JSON.stringify({ ...(tip6 as object), root: 'ab'.repeat(32) });
-  const bad = await runProgram('eps', ['sd', 'verify-proof', files.consistency, tampered, files.tip11]);
+  assert.equal(prefixOfFork.code, 0);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /the proof does not lead to the root of size 6/);
-  const otherRecord = await runProgram('eps', [
-    'sd',
-    'verify-proof',
-    files.inclusion,
-    files.tip11,
-    '--record',
-    JSON.stringify(records[6]),
-  ]);
   assert.equal(otherRecord.code, 1);
   assert.match(otherRecord.stderr, /not about record/);
-  const garbage = await runProgram('eps', ['sd', 'verify-proof', '{"first": "x"}', files.tip6, files.tip11]);
   assert.equal(garbage.code, 1);
   assert.match(garbage.stderr, /invalid consistency proof: consistency proof\.first/);
 });

@@ -23,6 +23,12 @@ import { fingerprintOfPem } from '../../src/tls/fingerprint.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
 const YEAR_MS = 365 * 24 * 60 * 60 * 1000;
+/**
+ * RSA key size of the generations here: what is tested is generation on demand, the lock, the swap and the
+ * records, never a TLS handshake with these keys; 1024 bits take a fraction of the 2048-bit generation
+ * (seconds on a loaded machine, twice per run). The real size and a handshake: certgen.test.ts.
+ */
+const SMALL = { rsaModulusBits: 1024 };
 
 function capture(): CertsCliOutput & { lines: string[] } {
   const lines: string[] = [];
@@ -81,7 +87,10 @@ describe('ensureCertificates on a fresh repository root', () => {
   it('generates once for concurrent callers and leaves no temporary folders behind', async () => {
     await mkdir(envDir, { recursive: true });
     assert.equal(await certificatesComplete(envDir), false);
-    const results = await Promise.all([ensureCertificates(root, 'dev'), ensureCertificates(root, 'dev')]);
+    const results = await Promise.all([
+      ensureCertificates(root, 'dev', SMALL),
+      ensureCertificates(root, 'dev', SMALL),
+    ]);
     assert.deepEqual(results.map((r) => r.action).sort(), ['generated', 'kept']);
     const generated = results.find((r) => r.action === 'generated');
     assert.ok(generated?.generated && generated.generated.durationMs > 0);
@@ -116,7 +125,7 @@ describe('ensureCertificates on a fresh repository root', () => {
     const before = await readFile(join(envDir, 'certs', 'root.crt'), 'utf8');
     await rm(join(envDir, 'certs', 'hd-1.key'));
     assert.equal(await certificatesComplete(envDir), false);
-    const result = await ensureCertificates(root, 'dev');
+    const result = await ensureCertificates(root, 'dev', SMALL);
     assert.equal(result.action, 'generated');
     assert.notEqual(await readFile(join(envDir, 'certs', 'root.crt'), 'utf8'), before);
     assert.equal(await certificatesComplete(envDir), true);
