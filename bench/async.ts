@@ -5,8 +5,12 @@
  *   (ls-1.lookup, answered at once) in alternating slices of the same run;
  * - store and forward: 10,000 marked requests queued at hd-1 while ls-1 is down, then the time from
  *   starting ls-1 to hd-1's empty outbox (and to ls-1 being ready, for comparison).
- * Run alone: node --import tsx bench/async.ts [seconds] [queued]
+ * `async-redis` runs the same with both nodes' tables in one real redis-server (every write a fenced script,
+ * docs/operations.md "The fence in Redis"; no persistence configured, so it measures the round trips to Redis).
+ * Run alone: node --import tsx bench/async.ts [seconds] [queued] [file|redis]
  */
+import { spawnSync } from 'node:child_process';
+import type { JsonObject } from '../src/core/json.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -15,6 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { CERTS, TestNetwork } from '../test/helpers/network.js';
+import { startRedis, type RedisServer } from '../test/helpers/sd-harness.js';
 import type { Running } from '../test/helpers/processes.js';
 import { compareLoads, formatLoad, warmUp } from './load.js';
 import { gatewayCaller, type GatewayCaller } from './gateway-client.js';
@@ -68,13 +73,26 @@ async function backend(): Promise<Backend> {
   return b;
 }
 
-export async function benchAsync(seconds = 10, queued = 10_000): Promise<string[]> {
+export type AsyncBenchStore = 'file' | 'redis';
+
+export async function benchAsync(
+  seconds = 10,
+  queued = 10_000,
+  storeKind: AsyncBenchStore = 'file',
+): Promise<string[]> {
   const hdBackend = await backend();
   const lsBackend = await backend();
   const health = [{ group: 'health-departments', rights: ['call'] }];
   const bounds = { max_entries: 1_000_000, max_entries_per_peer: 1_000_000, max_bytes_per_peer: 1 << 30 };
   const stateDir = mkdtempSync(join(tmpdir(), 'eps-bench-async-'));
-  const store = { type: 'file', settings: { directory: stateDir } };
+  let redis: RedisServer | undefined;
+  if (storeKind === 'redis') {
+    if (spawnSync('redis-server', ['--version']).error) return ['  SKIPPED: redis-server is not installed'];
+    redis = await startRedis();
+  }
+  const store: JsonObject = redis
+    ? { type: 'redis', settings: { addresses: [`127.0.0.1:${redis.port}`], password: '', key: 'eps-bench' } }
+    : { type: 'file', settings: { directory: stateDir } };
   const net = new TestNetwork([
     {
       name: 'hd-1',
@@ -172,12 +190,17 @@ export async function benchAsync(seconds = 10, queued = 10_000): Promise<string[
     await net.stop();
     await hdBackend.close();
     await lsBackend.close();
+    await redis?.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }
   return lines;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const lines = await benchAsync(Number(process.argv[2] ?? 10), Number(process.argv[3] ?? 10_000));
+  const lines = await benchAsync(
+    Number(process.argv[2] ?? 10),
+    Number(process.argv[3] ?? 10_000),
+    process.argv[4] === 'redis' ? 'redis' : 'file',
+  );
   for (const line of lines) console.log(line);
 }

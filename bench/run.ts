@@ -17,6 +17,10 @@ const sections: Section[] = [
   { name: 'p2p', run: async (s) => (await import('./p2p.js')).benchP2p(s) },
   { name: 'deadline', run: async () => (await import('./deadline.js')).benchDeadline() },
   { name: 'async', run: async (s) => (await import('./async.js')).benchAsync(s) },
+  {
+    name: 'async-redis',
+    run: async (s) => (await import('./async.js')).benchAsync(s, 10_000, 'redis'),
+  },
   { name: 'transparency', run: async (s) => (await import('./transparency.js')).benchTransparency(s) },
 ];
 
