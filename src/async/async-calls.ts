@@ -179,9 +179,11 @@ export class AsyncCalls {
       await parts.forwarding.open();
     } catch (e) {
       parts.forwarding.outbox.close();
-      throw e;
+      // Discarded meanwhile (lost, or closing): its failure is no longer anyone's concern.
+      if (current()) throw e;
+      return;
     }
-    if (generation !== this.generation || this.closed) {
+    if (!current()) {
       parts.forwarding.outbox.close(); // lost (or closing) while loading
       return;
     }

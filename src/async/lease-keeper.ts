@@ -70,8 +70,10 @@ export class LeaseKeeper {
   private activation: Promise<void> | undefined;
   /** The last error of the store while it fails (logged once per streak). */
   private failing: string | undefined;
-  /** After a failed activation, the next claim waits until then. */
+  /** After a failed activation, or a second unknown outcome within a lease, the next claim waits until then. */
   private pausedUntil = 0;
+  /** When a write's unknown outcome last made this instance standby (undefined: never). */
+  private unknownAt: number | undefined;
 
   constructor(
     private readonly backend: LeaseBackend,
@@ -156,8 +158,20 @@ export class LeaseKeeper {
    */
   unknownOutcome(why: string, token: string): AsyncError {
     if (token !== this.claimToken) return staleError();
-    if (this.state === 'active')
-      this.standbyNow(`the outcome of a write is unknown (${why}); the tables are loaded again`);
+    if (this.state === 'active') {
+      const now = this.clock.now();
+      const again = this.unknownAt !== undefined && now - this.unknownAt < this.leaseMs;
+      this.unknownAt = now;
+      if (again) {
+        // A link that loses writes keeps doing so: the lease goes to a standby (none is claimed for a lease).
+        this.pausedUntil = now + this.leaseMs;
+        void this.lose(
+          `the outcome of a write is unknown again within a lease (${why}); lease given up`,
+          true,
+        );
+        if (!this.running) this.schedule();
+      } else this.standbyNow(`the outcome of a write is unknown (${why}); the tables are loaded again`);
+    }
     return standbyError(`the outcome of a write to the store is unknown (${why}); try again`);
   }
 
@@ -169,7 +183,7 @@ export class LeaseKeeper {
     return `standby: the store of asynchronous calls is held by ${holderName(this.holderToken)}`;
   }
 
-  /** Stops trying, lets an activation in progress end, and releases the lease if ours. */
+  /** Stops trying, lets an activation in progress end, and releases the lease if it holds a token of ours. */
   async close(): Promise<void> {
     const wasActive = this.state === 'active';
     this.state = 'closed';
@@ -179,7 +193,10 @@ export class LeaseKeeper {
     await this.running?.catch(() => undefined);
     await this.activation?.catch(() => undefined);
     try {
+      // Also while standby: the lease may still hold a token of ours (standby after an unknown outcome,
+      // a claim whose answer was lost); RELEASE deletes only such a value, so a standby takes it at once.
       if (wasActive) await this.backend.release();
+      else await this.backend.release().catch(() => undefined);
     } finally {
       await this.backend.close();
     }
@@ -227,11 +244,8 @@ export class LeaseKeeper {
       return;
     }
     this.storeAnswered();
-    if (this.state !== 'standby') {
-      // Closed meanwhile: a lease just taken is given back at once.
-      if (claim.taken) await this.backend.release().catch(() => undefined);
-      return;
-    }
+    // Closed meanwhile: `close` gives a lease just taken back once this claim has ended.
+    if (this.state !== 'standby') return;
     if (!claim.taken) {
       if (claim.holder !== undefined && claim.holder !== this.holderToken)
         log.info(`standby: the store of asynchronous calls is held by ${holderName(claim.holder)}`, {
@@ -247,9 +261,9 @@ export class LeaseKeeper {
     this.holderToken = undefined;
     log.info('active: this instance holds the store of asynchronous calls', { key: this.backend.key });
     this.activation = this.handlers.activate().catch(async (e: unknown) => {
-      if (strict) throw e; // `start` fails
       // An activation of an earlier claim (lost meanwhile, and claimed again) is discarded anyway.
       if (seq !== this.claims) return;
+      if (strict) throw e; // `start` fails
       log.error('the tables of asynchronous calls could not be loaded; lease given up, standby', {
         key: this.backend.key,
         error: errorMessage(e),

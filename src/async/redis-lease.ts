@@ -30,6 +30,7 @@ import {
 import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
 import type { LeaseBackend } from './lease-keeper.js';
 import { storeKeys } from './redis-keys.js';
+import { writeTimeoutMs } from './redis-table-store.js';
 
 const log = logger('async-store');
 
@@ -110,8 +111,12 @@ export class RedisLease implements LeaseBackend {
   private async connected(): Promise<RedisClient> {
     if (this.client) return this.client;
     const description = `Redis ${this.settings.addresses.join(', ')} (lease ${this.key})`;
-    // No claim or renewal resent after a reconnect: the lease would be taken or extended unnoticed.
-    const client = createRedisClient(this.settings, { noReplay: true });
+    // No claim or renewal resent after a reconnect: the lease would be taken or extended unnoticed. The
+    // writes' timeout: a link too slow for the writes (each one's outcome unknown) loses the lease too.
+    const client = createRedisClient(this.settings, {
+      noReplay: true,
+      commandTimeoutMs: writeTimeoutMs(this.leaseMs),
+    });
     client.on('error', (err: Error) => log.debug(`${description}: ${err.message}`));
     await openRedisClient(client, description);
     this.client = client;

@@ -36,6 +36,7 @@ import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
 import type { TableStore } from './table-store.js';
 import { WRITABLE_FRACTION } from './lease-keeper.js';
 import { storeKeys } from './redis-keys.js';
+import { AsyncError } from './errors.js';
 
 const log = logger('async-store');
 
@@ -200,7 +201,8 @@ export class RedisTableStore {
 
   /**
    * Runs a write script if `fence` lets this instance write; rejects when Redis refused it (the lease does
-   * not hold the fence's token), or when no answer came (the outcome is unknown: `fence.unknownOutcome`).
+   * not hold the fence's token), answered with an error (`notWritten`), or no answer came (the outcome is
+   * unknown: `fence.unknownOutcome`).
    */
   private async write(fence: StoreFence, what: string, script: string, ...args: string[]): Promise<void> {
     fence.guard();
@@ -211,6 +213,9 @@ export class RedisTableStore {
         this.timed(client.eval(script, 2, fence.key, this.hash, fence.token, ...args)),
       );
     } catch (e) {
+      // An error reply (OOM, BUSY, READONLY, ...) is an outcome: the script's only write is its last
+      // command, so nothing was written. Only a write without an answer may have landed.
+      if (e instanceof RedisStoreError && e.replied) throw notWritten(e);
       throw fence.unknownOutcome(e);
     }
     // The refusal names the token it was sent with (the fence's): the keeper ignores it unless that claim
@@ -233,4 +238,15 @@ export class RedisTableStore {
   private command<T>(what: string, run: () => Promise<T>): Promise<T> {
     return redisCommand(`${what} on ${this.description}`, run);
   }
+}
+
+/**
+ * A write Redis answered with an error: nothing was written, the instance stays active. ERR_ASYNC_STANDBY
+ * (retryable; a peer is told to try later), the code a write the store does not take fails with.
+ */
+function notWritten(e: RedisStoreError): AsyncError {
+  return new AsyncError(
+    'ERR_ASYNC_STANDBY',
+    `the store refused the write (${e.message}); nothing was written; try again`,
+  );
 }

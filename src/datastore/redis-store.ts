@@ -6,7 +6,7 @@
  * and `appendIfCount` as a Lua script (LLEN == expected, then RPUSH everything), so that several sd processes
  * on one Redis can never fork the chain.
  */
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, ReplyError, type RedisOptions } from 'ioredis';
 import { logger } from '../core/log.js';
 import { parseHostPort } from '../net/host-port.js';
 import type { RedisDatastoreSettings } from '../settings/datastore-schema.js';
@@ -41,9 +41,15 @@ return n + #ARGV - 1
 
 export class RedisStoreError extends CodedError<'ERR_DATASTORE_REDIS'> {
   override readonly name = 'RedisStoreError';
+  /**
+   * Redis answered the command with an error reply (OOM, BUSY, LOADING, READONLY, WRONGTYPE, a script
+   * error, ...): a definite outcome, unlike a timeout or a lost connection, where it may have run.
+   */
+  readonly replied: boolean;
 
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { replied?: boolean }) {
     super('ERR_DATASTORE_REDIS', message, options);
+    this.replied = options?.replied ?? false;
   }
 }
 
@@ -249,13 +255,16 @@ export async function openRedisClient(client: Client, description: string): Prom
   log.info('Ping to Redis succeeded!', { redis: description });
 }
 
-/** Runs one command; a failure becomes a RedisStoreError naming `what`. */
+/** Runs one command; a failure becomes a RedisStoreError naming `what` (`replied`: an error reply). */
 export async function redisCommand<T>(what: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
     if (err instanceof RedisStoreError) throw err;
-    throw new RedisStoreError(`${what} failed: ${errorMessage(err)}`);
+    throw new RedisStoreError(`${what} failed: ${errorMessage(err)}`, {
+      cause: err,
+      replied: err instanceof ReplyError,
+    });
   }
 }
 

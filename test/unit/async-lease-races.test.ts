@@ -188,3 +188,60 @@ test('a first activation that fails makes start fail and gives the lease up', as
   assert.equal(clock.pending, 0, 'no claim scheduled after a failed start');
   await k.keeper.close();
 });
+
+test('a second unknown outcome within a lease gives the lease up and pauses claiming for a lease', async () => {
+  const clock = new ManualClock();
+  const lease = new ScriptedLease();
+  const k = keeperOf(lease, clock);
+  await k.keeper.start();
+  k.keeper.unknownOutcome('Command timed out', 't1');
+  await clock.advance(STANDBY_POLL_MS);
+  assert.equal(k.keeper.token, 't2', 'the first one: taken again at the next poll, tables reloaded');
+  assert.equal(lease.releases, 0);
+  k.keeper.unknownOutcome('Command timed out', 't2');
+  await clock.advance(0);
+  assert.equal(k.keeper.role, 'standby');
+  assert.equal(lease.releases, 1, 'the second one within a lease: the lease is given up');
+  assert.match(k.losses[1]!, /unknown again within a lease/);
+  await clock.advance(LEASE_MS - STANDBY_POLL_MS);
+  assert.equal(lease.claims, 2, 'no claim for a lease (a standby takes it meanwhile)');
+  await clock.advance(STANDBY_POLL_MS);
+  assert.equal(k.keeper.token, 't3');
+  // Once more than a lease after the last one, an unknown outcome is a first one again.
+  await clock.advance(LEASE_MS);
+  k.keeper.unknownOutcome('Command timed out', 't3');
+  await clock.advance(STANDBY_POLL_MS);
+  assert.equal(k.keeper.token, 't4');
+  assert.equal(lease.releases, 1);
+  await k.keeper.close();
+});
+
+test('close releases a lease kept while standby after an unknown outcome', async () => {
+  const clock = new ManualClock();
+  const lease = new ScriptedLease();
+  const k = keeperOf(lease, clock);
+  await k.keeper.start();
+  k.keeper.unknownOutcome('Command timed out', 't1');
+  assert.equal(k.keeper.role, 'standby');
+  await k.keeper.close();
+  assert.equal(lease.releases, 1, 'the lease (still ours) is released, not left to expire');
+  assert.equal(lease.closed, true);
+});
+
+test('a first activation discarded before it fails does not make start fail', async () => {
+  const clock = new ManualClock();
+  const lease = new ScriptedLease();
+  const k = keeperOf(lease, clock);
+  k.state.gated = true;
+  const started = k.keeper.start();
+  await clock.advance(0);
+  k.keeper.unknownOutcome('Command timed out', 't1'); // e.g. a write of the outbox while loading
+  await clock.advance(STANDBY_POLL_MS);
+  assert.equal(k.keeper.token, 't2');
+  k.activations[0]!.reject(new Error('read failed'));
+  k.activations[1]!.resolve();
+  await started;
+  assert.equal(k.keeper.role, 'active', 'the later claim stays active');
+  assert.equal(lease.releases, 0);
+  await k.keeper.close();
+});

@@ -1,0 +1,99 @@
+/**
+ * What an answer of Redis other than "done" does to the active instance (async/redis-table-store.ts,
+ * async/redis-lease.ts), with a real redis-server: an error reply (OOM under `maxmemory`) is a definite
+ * outcome (nothing written; the write fails with ERR_ASYNC_STANDBY, the instance stays active and writes
+ * again once Redis has room), and the lease's commands wait no longer than a write does, so a link too slow
+ * for the writes loses the lease too.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { AsyncCalls } from '../../src/async/async-calls.js';
+import { RedisLease } from '../../src/async/redis-lease.js';
+import { writeTimeoutMs } from '../../src/async/redis-table-store.js';
+import type { EpsRequest } from '../../src/core/messages.js';
+import { FakeHost, settings as asyncSettings } from '../helpers/async-fake-host.js';
+import { redisSettings, redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
+
+let redis: RedisServer | undefined;
+let admin: Redis;
+
+before(async () => {
+  if (redisSkip) return;
+  redis = await startRedis();
+  admin = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true });
+  await admin.connect();
+});
+
+after(async () => {
+  admin?.disconnect();
+  await redis?.stop();
+});
+
+const ID = 'ls-1.locate(q-1)';
+const ANSWER: EpsRequest = { method: 'hd-1._respond', id: 'r1', params: { id: ID, result: { found: true } } };
+
+test(
+  'an error reply (OOM) fails the write; the instance stays active and writes once Redis has room',
+  { skip: redisSkip },
+  async () => {
+    const key = 'oom';
+    const open = async (): Promise<AsyncCalls> => {
+      const store = { type: 'redis' as const, settings: redisSettings(redis!, key), lease: 1 };
+      const calls = new AsyncCalls('hd-1', asyncSettings('', { store }));
+      calls.attach(new FakeHost('hd-1'));
+      await calls.open();
+      return calls;
+    };
+    const awaited = { peer: 'ls-1', expires: Date.now() + 600_000 };
+    await admin.hset(`${key}:{hd-1}.awaited`, ID, JSON.stringify(awaited));
+    const a = await open();
+    const b = await open();
+    try {
+      assert.equal(a.storeStatus().role, 'active');
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      const refused = await a.receiveAnswer(ANSWER, 'ls-1');
+      assert.equal(refused.error?.code, 503, JSON.stringify(refused));
+      assert.match(
+        JSON.stringify(a.storeStatus().error),
+        /the store refused the write \(.*OOM.*\); nothing was written/,
+      );
+      // Two lease times: still active (renewals go on under OOM), the standby still standby.
+      for (let i = 0; i < 8; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        assert.equal(a.storeStatus().role, 'active', `after ${(i + 1) * 250} ms`);
+        assert.equal(b.storeStatus().role, 'standby');
+      }
+      await admin.config('SET', 'maxmemory', '0');
+      const delivered = await a.receiveAnswer(ANSWER, 'ls-1');
+      assert.equal(delivered.error, undefined, JSON.stringify(delivered));
+      assert.equal(a.storeStatus().role, 'active');
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      await a.close();
+      await b.close();
+    }
+  },
+);
+
+test(
+  'a command of the lease waits no longer than a write: a slow renewal fails',
+  { skip: redisSkip },
+  async () => {
+    const leaseMs = 3000;
+    const lease = new RedisLease(redisSettings(redis!, 'slow'), 'hd-1', leaseMs);
+    try {
+      assert.equal((await lease.claim()).taken, true);
+      const pauseMs = 3 * writeTimeoutMs(leaseMs); // longer than a write may wait, shorter than 2 s
+      await admin.client('PAUSE', pauseMs, 'WRITE');
+      const started = Date.now();
+      await assert.rejects(lease.renew(), /renew of the lease .* failed: Command timed out/);
+      assert.ok(Date.now() - started < pauseMs, 'rejected before Redis answered');
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      assert.equal(await lease.renew(), true);
+    } finally {
+      await lease.close();
+    }
+  },
+);
