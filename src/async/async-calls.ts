@@ -207,8 +207,9 @@ export class AsyncCalls {
     this.closed = true;
     this.clock.clearTimeout(this.timer);
     this.parts.forwarding.outbox.close();
-    // The stores close first: nothing is written after the lease is released (a standby may take it).
-    for (const name of TABLES) await this.stores[name].close();
+    // The stores close first (together: each may wait REDIS_COMMAND_TIMEOUT_MS on a stalled Redis), which
+    // also ends a load the keeper waits for; nothing is written after the lease is released.
+    await Promise.all(TABLES.map((name) => this.stores[name].close()));
     await this.keeper?.close();
   }
 

@@ -103,6 +103,12 @@ export class Received {
       await this.table.put(key, { ...kept, response: response as unknown as JsonObject });
     } catch (e) {
       if (!(e instanceof AsyncError)) throw e;
+      if (e.code !== 'ERR_ASYNC_FULL') {
+        // Standby meanwhile, or the store did not take it: nothing kept here; a repeat (to the active
+        // instance) finds the arrival recorded and is delivered again, marked `redelivered`.
+        log.warn('answer to a marked request not kept: the store refused it', { id, error: e.message });
+        return;
+      }
       // Too large to keep: remember that it was answered (a record smaller than the one it replaces, so
       // it always fits), so that a repeat gets a clear error instead of reaching the backend again.
       log.warn('answer to a marked request too large to keep; a repeat gets ERR_ASYNC_NOT_KEPT', {

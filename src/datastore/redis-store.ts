@@ -268,11 +268,22 @@ export async function redisCommand<T>(what: string, run: () => Promise<T>): Prom
   }
 }
 
-/** QUIT, or drop the connection when QUIT fails. */
+/**
+ * QUIT, or drop the connection when QUIT fails or is not answered within REDIS_COMMAND_TIMEOUT_MS (the
+ * client's own timeout may be longer: a table's load's; a stalled Redis must not hold a shutdown).
+ */
 export async function closeRedisClient(client: Client): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await client.quit();
+    await Promise.race([
+      client.quit(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('QUIT unanswered')), REDIS_COMMAND_TIMEOUT_MS);
+      }),
+    ]);
   } catch {
     client.disconnect();
+  } finally {
+    clearTimeout(timer);
   }
 }

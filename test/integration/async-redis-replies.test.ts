@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { AsyncCalls } from '../../src/async/async-calls.js';
 import { RedisLease } from '../../src/async/redis-lease.js';
 import { writeTimeoutMs } from '../../src/async/redis-table-store.js';
+import { FORCED_EXIT_MS } from '../../src/cli/common.js';
 import type { EpsRequest } from '../../src/core/messages.js';
 import { FakeHost, settings as asyncSettings } from '../helpers/async-fake-host.js';
 import { redisSettings, redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
@@ -94,6 +95,28 @@ test(
       assert.equal(await lease.renew(), true);
     } finally {
       await lease.close();
+    }
+  },
+);
+
+test(
+  'closing on a stalled Redis ends within the forced exit of a shutdown',
+  { skip: redisSkip },
+  async () => {
+    // Tables of 16 MiB: a load may wait 6.2 s for Redis (loadTimeoutMs), and so did each table's QUIT.
+    const store = { type: 'redis' as const, settings: redisSettings(redis!, 'stall'), lease: 10 };
+    const calls = new AsyncCalls('hd-1', asyncSettings('', { store, max_bytes: 16 << 20 }));
+    calls.attach(new FakeHost('hd-1'));
+    await calls.open();
+    assert.equal(calls.storeStatus().role, 'active');
+    redis!.child.kill('SIGSTOP');
+    try {
+      const started = Date.now();
+      await calls.close().catch(() => undefined); // the lease cannot be released: Redis does not answer
+      const took = Date.now() - started;
+      assert.ok(took < FORCED_EXIT_MS, `closed in ${took} ms`);
+    } finally {
+      redis!.child.kill('SIGCONT');
     }
   },
 );

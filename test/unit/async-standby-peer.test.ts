@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AsyncCalls } from '../../src/async/async-calls.js';
-import { BoundedTable } from '../../src/async/bounded-table.js';
+import { BoundedTable, peerKey } from '../../src/async/bounded-table.js';
 import { standbyError } from '../../src/async/lease-keeper.js';
 import { Received } from '../../src/async/received.js';
 import { decodePending, decodeReceived } from '../../src/async/records.js';
@@ -72,4 +72,23 @@ test('a queued request a standby peer answers with ERR_ASYNC_STANDBY stays queue
     await calls.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('an answer the store refuses to keep (standby meanwhile) is not taken as too large to keep', async () => {
+  const limits = settings('');
+  const store = new LosingStore();
+  const received = new Received(
+    new BoundedTable('received', store, limits, decodeReceived),
+    new BoundedTable('pending', new MemoryTableStore(), limits, decodePending),
+    new TtlPolicy(60, 3600),
+    new ManualClock(),
+  );
+  await received.table.load();
+  assert.equal(await received.begin('ls-1.x(1)', 'hd-1', { _async: { ttl: 10 } }), undefined);
+  store.standby = true;
+  // No `lost` record tried (that put would be refused too): a repeat is redelivered, not ERR_ASYNC_NOT_KEPT.
+  await received.finish('ls-1.x(1)', 'hd-1', { id: 'ls-1.x(1)', result: { ok: 1 } });
+  const record = received.table.get(peerKey('hd-1', 'ls-1.x(1)'));
+  assert.equal(record?.lost, undefined);
+  assert.equal(record?.taken, true);
 });
