@@ -6,10 +6,10 @@
  * be active: active-active would answer from diverging copies.
  *
  * States: standby --(claim taken)--> active --(renewal refused, or not renewed within
- * WRITABLE_FRACTION of the lease)--> standby. `close` releases the lease (a standby takes it within one
- * poll). Writes are allowed only while `writable()`: active and the last successful renewal began less
- * than WRITABLE_FRACTION of the lease ago, so the lease is still ours in the store when the write lands
- * (another instance can take it only after it expired). Only changes of state are logged, never a poll.
+ * WRITABLE_FRACTION of the lease)--> standby. `close` releases the lease, also one still ours while
+ * standby (a standby takes it within one poll). Writes are allowed only while `writable()`: active and the
+ * last successful renewal began less than WRITABLE_FRACTION of the lease ago, so the lease is still ours in
+ * the store when the write lands (another instance can take it only after it expired). Only changes of state are logged, never a poll.
  */
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
@@ -154,7 +154,9 @@ export class LeaseKeeper {
    * A write sent under the claim of `token` failed without an answer (`why`): it may have landed or not,
    * or may still land, so the tables in memory may differ from the store. If that claim is the current one:
    * standby at once, keeping the lease; the next poll takes it again with a new token (redis-lease.ts), so
-   * a write still in flight is refused from then on, and the tables are loaded afresh. Returns the error.
+   * a write still in flight is refused from then on, and the tables are loaded afresh. A second one within
+   * a lease of the first: the lease is released and not claimed for a lease (the link loses writes; a
+   * standby may do better). Returns the error.
    */
   unknownOutcome(why: string, token: string): AsyncError {
     if (token !== this.claimToken) return staleError();

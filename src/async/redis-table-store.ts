@@ -19,7 +19,8 @@
  *   write's claim is still the current one.
  * No command is kept for later (ioredis' offline queue and resending after a reconnect are off): a write
  * not answered within `writeTimeoutMs` fails and is never sent again; its outcome is unknown, so
- * `fence.unknownOutcome` has the tables loaded again under a new claim (lease-keeper.ts).
+ * `fence.unknownOutcome` has the tables loaded again under a new claim (lease-keeper.ts). A write Redis
+ * answers with an error (OOM, BUSY, READONLY, ...) wrote nothing: it fails, and the instance stays active.
  */
 import { isJsonObject, type JsonObject } from '../core/json.js';
 import { logger } from '../core/log.js';
