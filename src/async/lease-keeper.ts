@@ -9,7 +9,8 @@
  * WRITABLE_FRACTION of the lease)--> standby. `close` releases the lease, also one still ours while
  * standby (a standby takes it within one poll). Writes are allowed only while `writable()`: active and the
  * last successful renewal began less than WRITABLE_FRACTION of the lease ago, so the lease is still ours in
- * the store when the write lands (another instance can take it only after it expired). Only changes of state are logged, never a poll.
+ * the store when the write lands (another instance can take it only after it expired). Only changes of
+ * state are logged, never a poll.
  */
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';

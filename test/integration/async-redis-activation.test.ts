@@ -5,37 +5,24 @@
  * again; a big table loads with a short lease; closing while loading leaves no connection open; a lease
  * holding a token of our own (a claim whose answer was lost) is ours again at once.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
 import { AsyncCalls, type AsyncSettings } from '../../src/async/async-calls.js';
 import { isTryLater } from '../../src/async/protocol.js';
 import { RedisLease } from '../../src/async/redis-lease.js';
 import type { EpsRequest, EpsResponse } from '../../src/core/messages.js';
 import { FakeHost, settings as unitSettings } from '../helpers/async-fake-host.js';
-import { redisSettings, redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
+import { redisForFile } from '../helpers/redis-admin.js';
+import { redisSettings, redisSkip } from '../helpers/sd-harness.js';
 import { waitFor } from '../helpers/wait.js';
 
 const OTHER = 'host=elsewhere boot=b pidns=p pid=7 0a1b';
 const ID = 'ls-1.locate(q-1)';
-let redis: RedisServer | undefined;
-let admin: Redis;
-
-before(async () => {
-  if (redisSkip) return;
-  redis = await startRedis();
-  admin = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true });
-  await admin.connect();
-});
-
-after(async () => {
-  admin?.disconnect();
-  await redis?.stop();
-});
+const shared = redisForFile();
 
 /** hd-1 on the test Redis under `key`, with a lease of `lease` seconds. */
 function instance(key: string, lease: number, patch: Partial<AsyncSettings> = {}) {
-  const store = { type: 'redis' as const, settings: redisSettings(redis!, key), lease };
+  const store = { type: 'redis' as const, settings: redisSettings(shared.server!, key), lease };
   const calls = new AsyncCalls('hd-1', unitSettings('', { store, ...patch }));
   const host = new FakeHost('hd-1');
   calls.attach(host);
@@ -54,7 +41,11 @@ test(
   { skip: redisSkip },
   async () => {
     const a = instance('stale-parts', 1);
-    await admin.hset(a.keys.awaited, ID, JSON.stringify({ peer: 'ls-1', expires: Date.now() + 60_000 }));
+    await shared.admin.hset(
+      a.keys.awaited,
+      ID,
+      JSON.stringify({ peer: 'ls-1', expires: Date.now() + 60_000 }),
+    );
     let handedIn!: () => void;
     const handed = new Promise<void>((resolve) => (handedIn = resolve));
     let release!: (r: EpsResponse) => void;
@@ -66,21 +57,21 @@ test(
       await a.calls.open();
       const reply = a.calls.receiveAnswer(answer(), 'ls-1');
       await handed;
-      const record = await admin.hget(a.keys.awaited, ID); // marked as being handed to our backend
+      const record = await shared.admin.hget(a.keys.awaited, ID); // marked as being handed to our backend
       // Another instance takes the lease (a noticed at its renewal), then gives it back; a takes it again.
-      await admin.set(a.keys.lease, OTHER, 'PX', 3000);
+      await shared.admin.set(a.keys.lease, OTHER, 'PX', 3000);
       await waitFor(() => a.calls.storeStatus().role === 'standby', { timeoutMs: 3000, what: 'lost' });
-      await admin.del(a.keys.lease);
+      await shared.admin.del(a.keys.lease);
       await waitFor(() => a.calls.storeStatus().role === 'active', { timeoutMs: 3000, what: 'active again' });
       release({ id: 'x', result: {} });
       const response = await reply;
       assert.ok(isTryLater(response), `the sender keeps the answer: ${JSON.stringify(response)}`);
-      assert.equal(await admin.hget(a.keys.awaited, ID), record, 'Redis unchanged');
+      assert.equal(await shared.admin.hget(a.keys.awaited, ID), record, 'Redis unchanged');
       assert.ok(a.calls.caller.table.get(ID), 'the reloaded tables still await the answer');
       assert.equal(a.calls.storeStatus().role, 'active');
     } finally {
       await a.calls.close();
-      await admin.del(a.keys.lease, a.keys.awaited);
+      await shared.admin.del(a.keys.lease, a.keys.awaited);
     }
   },
 );
@@ -90,10 +81,14 @@ test(
   { skip: redisSkip },
   async () => {
     const a = instance('unknown-outcome', 3);
-    await admin.hset(a.keys.awaited, ID, JSON.stringify({ peer: 'ls-1', expires: Date.now() + 60_000 }));
+    await shared.admin.hset(
+      a.keys.awaited,
+      ID,
+      JSON.stringify({ peer: 'ls-1', expires: Date.now() + 60_000 }),
+    );
     // Our backend takes the answer; the write that follows waits in Redis longer than its timeout (500 ms).
     a.host.backend = async (r) => {
-      await admin.client('PAUSE', 1000, 'WRITE');
+      await shared.admin.client('PAUSE', 1000, 'WRITE');
       return { id: r.id, result: {} };
     };
     try {
@@ -102,7 +97,7 @@ test(
       assert.ok(isTryLater(response), JSON.stringify(response));
       assert.match(response.error!.message, /outcome of a write to the store is unknown/);
       await waitFor(() => a.calls.storeStatus().role === 'active', { timeoutMs: 5000, what: 'active again' });
-      const stored = await admin.hget(a.keys.awaited, ID);
+      const stored = await shared.admin.hget(a.keys.awaited, ID);
       const held = a.calls.caller.table.get(ID);
       assert.deepEqual(
         held ?? null,
@@ -110,9 +105,9 @@ test(
         'memory is what Redis holds',
       );
     } finally {
-      await admin.client('UNPAUSE');
+      await shared.admin.client('UNPAUSE');
       await a.calls.close();
-      await admin.del(a.keys.lease, a.keys.awaited);
+      await shared.admin.del(a.keys.lease, a.keys.awaited);
     }
   },
 );
@@ -140,7 +135,7 @@ test(
             pad: 'x'.repeat(1000),
           }),
         );
-      await admin.hset(hash, ...fields);
+      await shared.admin.hset(hash, ...fields);
     }
     try {
       await a.calls.open();
@@ -148,7 +143,7 @@ test(
       assert.equal(a.calls.callee.table.size, 32_000);
     } finally {
       await a.calls.close();
-      await admin.del('big-load:{hd-1}.lease', hash);
+      await shared.admin.del('big-load:{hd-1}.lease', hash);
     }
   },
 );
@@ -156,7 +151,7 @@ test(
 test('closing while the tables load leaves no connection to Redis open', { skip: redisSkip }, async () => {
   const a = instance('close-load', 3);
   const clients = async (): Promise<string[]> =>
-    String(await admin.client('LIST'))
+    String(await shared.admin.client('LIST'))
       .split('\n')
       .filter((line) => line !== '' && !line.includes('cmd=client'));
   assert.deepEqual(await clients(), [], 'only the admin connection');
@@ -164,12 +159,15 @@ test('closing while the tables load leaves no connection to Redis open', { skip:
     () => 'opened',
     (e: Error) => e.message,
   );
-  await waitFor(async () => (await admin.exists(a.keys.lease)) === 1, { timeoutMs: 3000, what: 'claimed' });
+  await waitFor(async () => (await shared.admin.exists(a.keys.lease)) === 1, {
+    timeoutMs: 3000,
+    what: 'claimed',
+  });
   await a.calls.close();
   await opened;
   // A connection still being opened when close() ran is closed once open (within the open timeout).
   await waitFor(async () => (await clients()).length === 0, { timeoutMs: 6000, what: 'no client left' });
-  assert.equal(await admin.exists(a.keys.lease), 0, 'the lease was released');
+  assert.equal(await shared.admin.exists(a.keys.lease), 0, 'the lease was released');
 });
 
 test(
@@ -178,22 +176,22 @@ test(
     skip: redisSkip,
   },
   async () => {
-    const lease = new RedisLease(redisSettings(redis!, 'own-token'), 'hd-1', 60_000);
+    const lease = new RedisLease(redisSettings(shared.server!, 'own-token'), 'hd-1', 60_000);
     try {
       const first = await lease.claim();
       assert.ok(first.taken);
       // A later claim of ours landed, its answer lost: the lease holds a token we never learnt.
       const lost = `${first.token.slice(0, first.token.lastIndexOf('.') + 1)}0123456789abcdef`;
-      await admin.set(lease.key, lost, 'PX', 60_000);
+      await shared.admin.set(lease.key, lost, 'PX', 60_000);
       const again = await lease.claim();
       assert.ok(again.taken, `taken again without waiting for the expiry: ${JSON.stringify(again)}`);
       assert.notEqual(again.token, lost);
-      assert.equal(await admin.get(lease.key), again.token);
+      assert.equal(await shared.admin.get(lease.key), again.token);
       await lease.release();
-      assert.equal(await admin.exists(lease.key), 0);
+      assert.equal(await shared.admin.exists(lease.key), 0);
     } finally {
       await lease.close();
-      await admin.del(lease.key);
+      await shared.admin.del(lease.key);
     }
   },
 );

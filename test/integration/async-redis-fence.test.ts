@@ -5,9 +5,8 @@
  * Redis executes late — writes nothing, fails with ERR_ASYNC_STANDBY and becomes standby at once. The
  * fences are production's (activation-fence.ts): one per activation, holding its claim's token.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
 import { systemClock } from '../../src/core/clock.js';
 import { LeaseKeeper } from '../../src/async/lease-keeper.js';
 import { RedisLease } from '../../src/async/redis-lease.js';
@@ -15,7 +14,8 @@ import { activationFence } from '../../src/async/activation-fence.js';
 import { RedisTableStore } from '../../src/async/redis-table-store.js';
 import type { TableStore } from '../../src/async/table-store.js';
 import type { RedisDatastoreSettings } from '../../src/settings/datastore-schema.js';
-import { redisSettings, redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
+import { redisForFile } from '../helpers/redis-admin.js';
+import { redisSettings, redisSkip } from '../helpers/sd-harness.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** Long enough that no renewal comes during a test: only the fence can notice the takeover. */
@@ -23,22 +23,8 @@ const LEASE_MS = 30_000;
 /** The token of the instance that took the lease (another host). */
 const OTHER = 'host=elsewhere boot=b pidns=p pid=7 0a1b';
 const HASH = 'fence-test:{hd-1}.pending';
-let redis: RedisServer | undefined;
 let settings: RedisDatastoreSettings;
-let admin: Redis;
-
-before(async () => {
-  if (redisSkip) return;
-  redis = await startRedis();
-  settings = redisSettings(redis, 'fence-test');
-  admin = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true });
-  await admin.connect();
-});
-
-after(async () => {
-  admin?.disconnect();
-  await redis?.stop();
-});
+const redis = redisForFile((server) => (settings = redisSettings(server, 'fence-test')));
 
 /** An active instance of hd-1 with its pending table loaded; `losses` collects why it went standby. */
 async function activeInstance(): Promise<{
@@ -67,7 +53,7 @@ async function activeInstance(): Promise<{
     close: async () => {
       await shared.close();
       await keeper.close();
-      await admin.del(lease.key, HASH);
+      await redis.admin.del(lease.key, HASH);
     },
   };
 }
@@ -75,14 +61,14 @@ async function activeInstance(): Promise<{
 test('a write while the lease is ours lands', { skip: redisSkip }, async () => {
   const a = await activeInstance();
   try {
-    await admin.config('RESETSTAT');
+    await redis.admin.config('RESETSTAT');
     await a.store.put('k1', { peer: 'ls-1' });
-    assert.deepEqual(JSON.parse((await admin.hget(HASH, 'k1'))!), { peer: 'ls-1' });
+    assert.deepEqual(JSON.parse((await redis.admin.hget(HASH, 'k1'))!), { peer: 'ls-1' });
     await a.store.delete('k1');
-    assert.equal(await admin.hget(HASH, 'k1'), null);
+    assert.equal(await redis.admin.hget(HASH, 'k1'), null);
     assert.equal(a.keeper.role, 'active');
     // Both went through the fence: one script each (Redis counts the HSET / HDEL inside them as well).
-    assert.match(await admin.info('commandstats'), /^cmdstat_eval:calls=2,/m);
+    assert.match(await redis.admin.info('commandstats'), /^cmdstat_eval:calls=2,/m);
   } finally {
     await a.close();
   }
@@ -99,16 +85,16 @@ for (const [name, write] of [
       const a = await activeInstance();
       try {
         await a.store.put('k1', { peer: 'ls-1' });
-        const before = await admin.hgetall(HASH);
+        const before = await redis.admin.hgetall(HASH);
         // B took the lease after A's expired; A has not noticed (no renewal yet): it is still writable.
-        await admin.set('fence-test:{hd-1}.lease', OTHER, 'PX', LEASE_MS);
+        await redis.admin.set('fence-test:{hd-1}.lease', OTHER, 'PX', LEASE_MS);
         assert.ok(a.keeper.writable(), 'the local guard lets the write through');
         await assert.rejects(write(a.store), (e: Error & { code?: string }) => {
           assert.equal(e.code, 'ERR_ASYNC_STANDBY');
           assert.match(e.message, /held by host=elsewhere pid=7; try the active instance/);
           return true;
         });
-        assert.deepEqual(await admin.hgetall(HASH), before, 'the hash is unchanged');
+        assert.deepEqual(await redis.admin.hgetall(HASH), before, 'the hash is unchanged');
         assert.equal(a.keeper.role, 'standby', 'standby at once, without waiting for a renewal');
         assert.deepEqual(a.losses, [
           'a write was refused by the store: the lease is held by host=elsewhere pid=7',
@@ -127,9 +113,9 @@ for (const [name, write] of [
 test('a write after the lease expired (held by nobody) writes nothing', { skip: redisSkip }, async () => {
   const a = await activeInstance();
   try {
-    await admin.del('fence-test:{hd-1}.lease');
+    await redis.admin.del('fence-test:{hd-1}.lease');
     await assert.rejects(a.store.put('k2', { peer: 'ls-1' }), { code: 'ERR_ASYNC_STANDBY' });
-    assert.equal(await admin.hget(HASH, 'k2'), null);
+    assert.equal(await redis.admin.hget(HASH, 'k2'), null);
     assert.deepEqual(a.losses, [
       'a write was refused by the store: the lease is held by nobody (it expired)',
     ]);
@@ -146,15 +132,15 @@ test(
     const first = a.lease.token;
     try {
       // B holds the lease for a while (A notices at its next write), then releases it; A claims it again.
-      await admin.set(a.lease.key, OTHER, 'PX', LEASE_MS);
+      await redis.admin.set(a.lease.key, OTHER, 'PX', LEASE_MS);
       await assert.rejects(a.store.put('k3', { peer: 'ls-1' }), { code: 'ERR_ASYNC_STANDBY' });
-      await admin.del(a.lease.key);
+      await redis.admin.del(a.lease.key);
       await waitFor(() => a.keeper.role === 'active', { timeoutMs: 5000, what: 'A active again' });
       assert.notEqual(a.lease.token, first, 'a new token with the new claim');
       // The tables of the first activation (a call still in flight): the guard of production would stop
       // it before sending; here it lets it through, so that Redis alone decides.
       await assert.rejects(a.store.put('k3', { peer: 'late' }), { code: 'ERR_ASYNC_STANDBY' });
-      assert.equal(await admin.hget(HASH, 'k3'), null, 'the late write changed nothing');
+      assert.equal(await redis.admin.hget(HASH, 'k3'), null, 'the late write changed nothing');
       assert.equal(a.keeper.role, 'active', 'a refusal of an earlier claim does not stop the current one');
       assert.equal(a.losses.length, 1);
       const shared = new RedisTableStore(settings, 'hd-1', 'pending', LEASE_MS, 1 << 20);
@@ -165,7 +151,7 @@ test(
       } finally {
         await shared.close();
       }
-      assert.deepEqual(JSON.parse((await admin.hget(HASH, 'k3'))!), { peer: 'now' });
+      assert.deepEqual(JSON.parse((await redis.admin.hget(HASH, 'k3'))!), { peer: 'now' });
     } finally {
       await a.close();
     }

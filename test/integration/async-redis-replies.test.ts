@@ -5,31 +5,18 @@
  * again once Redis has room), and the lease's commands wait no longer than a write does, so a link too slow
  * for the writes loses the lease too.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
 import { AsyncCalls } from '../../src/async/async-calls.js';
 import { RedisLease } from '../../src/async/redis-lease.js';
 import { writeTimeoutMs } from '../../src/async/redis-table-store.js';
 import { FORCED_EXIT_MS } from '../../src/cli/common.js';
 import type { EpsRequest } from '../../src/core/messages.js';
 import { FakeHost, settings as asyncSettings } from '../helpers/async-fake-host.js';
-import { redisSettings, redisSkip, startRedis, type RedisServer } from '../helpers/sd-harness.js';
+import { redisForFile } from '../helpers/redis-admin.js';
+import { redisSettings, redisSkip } from '../helpers/sd-harness.js';
 
-let redis: RedisServer | undefined;
-let admin: Redis;
-
-before(async () => {
-  if (redisSkip) return;
-  redis = await startRedis();
-  admin = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true });
-  await admin.connect();
-});
-
-after(async () => {
-  admin?.disconnect();
-  await redis?.stop();
-});
+const shared = redisForFile();
 
 const ID = 'ls-1.locate(q-1)';
 const ANSWER: EpsRequest = { method: 'hd-1._respond', id: 'r1', params: { id: ID, result: { found: true } } };
@@ -40,20 +27,20 @@ test(
   async () => {
     const key = 'oom';
     const open = async (): Promise<AsyncCalls> => {
-      const store = { type: 'redis' as const, settings: redisSettings(redis!, key), lease: 1 };
+      const store = { type: 'redis' as const, settings: redisSettings(shared.server!, key), lease: 1 };
       const calls = new AsyncCalls('hd-1', asyncSettings('', { store }));
       calls.attach(new FakeHost('hd-1'));
       await calls.open();
       return calls;
     };
     const awaited = { peer: 'ls-1', expires: Date.now() + 600_000 };
-    await admin.hset(`${key}:{hd-1}.awaited`, ID, JSON.stringify(awaited));
+    await shared.admin.hset(`${key}:{hd-1}.awaited`, ID, JSON.stringify(awaited));
     const a = await open();
     const b = await open();
     try {
       assert.equal(a.storeStatus().role, 'active');
-      await admin.config('SET', 'maxmemory-policy', 'noeviction');
-      await admin.config('SET', 'maxmemory', '1');
+      await shared.admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await shared.admin.config('SET', 'maxmemory', '1');
       const refused = await a.receiveAnswer(ANSWER, 'ls-1');
       assert.equal(refused.error?.code, 503, JSON.stringify(refused));
       assert.match(
@@ -66,12 +53,12 @@ test(
         assert.equal(a.storeStatus().role, 'active', `after ${(i + 1) * 250} ms`);
         assert.equal(b.storeStatus().role, 'standby');
       }
-      await admin.config('SET', 'maxmemory', '0');
+      await shared.admin.config('SET', 'maxmemory', '0');
       const delivered = await a.receiveAnswer(ANSWER, 'ls-1');
       assert.equal(delivered.error, undefined, JSON.stringify(delivered));
       assert.equal(a.storeStatus().role, 'active');
     } finally {
-      await admin.config('SET', 'maxmemory', '0');
+      await shared.admin.config('SET', 'maxmemory', '0');
       await a.close();
       await b.close();
     }
@@ -83,11 +70,11 @@ test(
   { skip: redisSkip },
   async () => {
     const leaseMs = 3000;
-    const lease = new RedisLease(redisSettings(redis!, 'slow'), 'hd-1', leaseMs);
+    const lease = new RedisLease(redisSettings(shared.server!, 'slow'), 'hd-1', leaseMs);
     try {
       assert.equal((await lease.claim()).taken, true);
       const pauseMs = 3 * writeTimeoutMs(leaseMs); // longer than a write may wait, shorter than 2 s
-      await admin.client('PAUSE', pauseMs, 'WRITE');
+      await shared.admin.client('PAUSE', pauseMs, 'WRITE');
       const started = Date.now();
       await assert.rejects(lease.renew(), /renew of the lease .* failed: Command timed out/);
       assert.ok(Date.now() - started < pauseMs, 'rejected before Redis answered');
@@ -104,19 +91,19 @@ test(
   { skip: redisSkip },
   async () => {
     // Tables of 16 MiB: a load may wait 6.2 s for Redis (loadTimeoutMs), and so did each table's QUIT.
-    const store = { type: 'redis' as const, settings: redisSettings(redis!, 'stall'), lease: 10 };
+    const store = { type: 'redis' as const, settings: redisSettings(shared.server!, 'stall'), lease: 10 };
     const calls = new AsyncCalls('hd-1', asyncSettings('', { store, max_bytes: 16 << 20 }));
     calls.attach(new FakeHost('hd-1'));
     await calls.open();
     assert.equal(calls.storeStatus().role, 'active');
-    redis!.child.kill('SIGSTOP');
+    shared.server!.child.kill('SIGSTOP');
     try {
       const started = Date.now();
       await calls.close().catch(() => undefined); // the lease cannot be released: Redis does not answer
       const took = Date.now() - started;
       assert.ok(took < FORCED_EXIT_MS, `closed in ${took} ms`);
     } finally {
-      redis!.child.kill('SIGCONT');
+      shared.server!.child.kill('SIGCONT');
     }
   },
 );
