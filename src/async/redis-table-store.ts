@@ -25,6 +25,7 @@
 import { isJsonObject, type JsonObject } from '../core/json.js';
 import { logger } from '../core/log.js';
 import {
+  answeredWithin,
   closeRedisClient,
   createRedisClient,
   REDIS_COMMAND_TIMEOUT_MS,
@@ -228,12 +229,7 @@ export class RedisTableStore {
   /** `command` rejected unless answered within writeTimeoutMs (the client's own timeout is the load's). */
   private timed<T>(command: Promise<T>): Promise<T> {
     const ms = writeTimeoutMs(this.leaseMs);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Command timed out (no answer within ${ms} ms)`)), ms);
-    });
-    command.catch(() => undefined); // a late failure after the timeout is not unhandled
-    return Promise.race([command, timeout]).finally(() => clearTimeout(timer));
+    return answeredWithin(command, ms, `Command timed out (no answer within ${ms} ms)`);
   }
 
   private command<T>(what: string, run: () => Promise<T>): Promise<T> {

@@ -273,17 +273,22 @@ export async function redisCommand<T>(what: string, run: () => Promise<T>): Prom
  * client's own timeout may be longer: a table's load's; a stalled Redis must not hold a shutdown).
  */
 export async function closeRedisClient(client: Client): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      client.quit(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('QUIT unanswered')), REDIS_COMMAND_TIMEOUT_MS);
-      }),
-    ]);
+    await answeredWithin(client.quit(), REDIS_COMMAND_TIMEOUT_MS, 'QUIT unanswered');
   } catch {
     client.disconnect();
-  } finally {
-    clearTimeout(timer);
   }
+}
+
+/**
+ * `command`, rejected with `message` unless it settles within `ms` (shorter than the client's own command
+ * timeout); a failure of it that comes later is not left unhandled.
+ */
+export function answeredWithin<T>(command: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  command.catch(() => undefined);
+  return Promise.race([command, late]).finally(() => clearTimeout(timer));
 }
