@@ -29,15 +29,20 @@ class LosingStore extends MemoryTableStore {
   }
 }
 
-test('a marked request whose arrival cannot be recorded (standby meanwhile) is "try later", not ERR_ASYNC_STANDBY', async () => {
+/** The received table of a callee in `store` (its pending table in memory). */
+function receivedOver(store: LosingStore): Received {
   const limits = settings('');
-  const store = new LosingStore();
-  const received = new Received(
+  return new Received(
     new BoundedTable('received', store, limits, decodeReceived),
     new BoundedTable('pending', new MemoryTableStore(), limits, decodePending),
     new TtlPolicy(60, 3600),
     new ManualClock(),
   );
+}
+
+test('a marked request whose arrival cannot be recorded (standby meanwhile) is "try later", not ERR_ASYNC_STANDBY', async () => {
+  const store = new LosingStore();
+  const received = receivedOver(store);
   await received.table.load();
   store.standby = true;
   const refused = await received.begin('ls-1.x(1)', 'hd-1', { _async: { ttl: 10 } });
@@ -75,14 +80,8 @@ test('a queued request a standby peer answers with ERR_ASYNC_STANDBY stays queue
 });
 
 test('an answer the store refuses to keep (standby meanwhile) is not taken as too large to keep', async () => {
-  const limits = settings('');
   const store = new LosingStore();
-  const received = new Received(
-    new BoundedTable('received', store, limits, decodeReceived),
-    new BoundedTable('pending', new MemoryTableStore(), limits, decodePending),
-    new TtlPolicy(60, 3600),
-    new ManualClock(),
-  );
+  const received = receivedOver(store);
   await received.table.load();
   assert.equal(await received.begin('ls-1.x(1)', 'hd-1', { _async: { ttl: 10 } }), undefined);
   store.standby = true;
