@@ -59,7 +59,7 @@ class ScriptedLease implements LeaseBackend {
 }
 
 /** A keeper whose activations wait for the test when `gated` (else they resolve at once). */
-function keeperOf(lease: ScriptedLease, clock: ManualClock) {
+function keeperOf(lease = new ScriptedLease(), clock = new ManualClock()) {
   const activations: Deferred[] = [];
   const losses: string[] = [];
   const state = { gated: false };
@@ -72,7 +72,7 @@ function keeperOf(lease: ScriptedLease, clock: ManualClock) {
     },
     deactivate: (why) => losses.push(why),
   });
-  return { keeper, activations, losses, state };
+  return { keeper, activations, losses, state, lease, clock };
 }
 
 /** Loses the lease at the next renewal, then takes it again at the next poll. */
@@ -84,9 +84,8 @@ async function loseAndClaimAgain(lease: ScriptedLease, clock: ManualClock): Prom
 }
 
 test('an activation of an earlier claim that fails late leaves the current claim active', async () => {
-  const clock = new ManualClock();
-  const lease = new ScriptedLease();
-  const k = keeperOf(lease, clock);
+  const k = keeperOf();
+  const { clock, lease } = k;
   await k.keeper.start();
   k.state.gated = true;
   await loseAndClaimAgain(lease, clock); // activation #2 loads ...
@@ -109,9 +108,8 @@ test('an activation of an earlier claim that fails late leaves the current claim
 });
 
 test('a refusal or an unknown outcome of a write of an earlier claim leaves the current claim active', async () => {
-  const clock = new ManualClock();
-  const lease = new ScriptedLease();
-  const k = keeperOf(lease, clock);
+  const k = keeperOf();
+  const { clock, lease } = k;
   await k.keeper.start();
   assert.equal(k.keeper.token, 't1');
   await loseAndClaimAgain(lease, clock);
@@ -138,10 +136,9 @@ test('a refusal or an unknown outcome of a write of an earlier claim leaves the 
 });
 
 test('a claim in flight when closing is waited for: if it landed, the lease is released', async () => {
-  const clock = new ManualClock();
-  const lease = new ScriptedLease();
+  const k = keeperOf();
+  const { clock, lease } = k;
   lease.claimOk = false;
-  const k = keeperOf(lease, clock);
   await k.keeper.start();
   assert.equal(k.keeper.role, 'standby');
   lease.claimOk = true;
@@ -159,9 +156,8 @@ test('a claim in flight when closing is waited for: if it landed, the lease is r
 });
 
 test('the lease is renewed while the first activation loads for longer than the lease', async () => {
-  const clock = new ManualClock();
-  const lease = new ScriptedLease();
-  const k = keeperOf(lease, clock);
+  const k = keeperOf();
+  const { clock, lease } = k;
   k.state.gated = true;
   const started = k.keeper.start();
   await clock.advance(3 * LEASE_MS);
@@ -175,9 +171,8 @@ test('the lease is renewed while the first activation loads for longer than the 
 });
 
 test('a first activation that fails makes start fail and gives the lease up', async () => {
-  const clock = new ManualClock();
-  const lease = new ScriptedLease();
-  const k = keeperOf(lease, clock);
+  const k = keeperOf();
+  const { clock, lease } = k;
   k.state.gated = true;
   const started = k.keeper.start();
   await clock.advance(0);
@@ -190,9 +185,8 @@ test('a first activation that fails makes start fail and gives the lease up', as
 });
 
 test('a second unknown outcome within a lease gives the lease up and pauses claiming for a lease', async () => {
-  const clock = new ManualClock();
-  const lease = new ScriptedLease();
-  const k = keeperOf(lease, clock);
+  const k = keeperOf();
+  const { clock, lease } = k;
   await k.keeper.start();
   k.keeper.unknownOutcome('Command timed out', 't1');
   await clock.advance(STANDBY_POLL_MS);
@@ -217,9 +211,8 @@ test('a second unknown outcome within a lease gives the lease up and pauses clai
 });
 
 test('close releases a lease kept while standby after an unknown outcome', async () => {
-  const clock = new ManualClock();
-  const lease = new ScriptedLease();
-  const k = keeperOf(lease, clock);
+  const k = keeperOf();
+  const { lease } = k;
   await k.keeper.start();
   k.keeper.unknownOutcome('Command timed out', 't1');
   assert.equal(k.keeper.role, 'standby');
@@ -229,9 +222,8 @@ test('close releases a lease kept while standby after an unknown outcome', async
 });
 
 test('a first activation discarded before it fails does not make start fail', async () => {
-  const clock = new ManualClock();
-  const lease = new ScriptedLease();
-  const k = keeperOf(lease, clock);
+  const k = keeperOf();
+  const { clock, lease } = k;
   k.state.gated = true;
   const started = k.keeper.start();
   await clock.advance(0);
